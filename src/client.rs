@@ -1,0 +1,290 @@
+//! The client: commitment policy and limits, and the one-shot builders.
+
+use std::future::IntoFuture;
+
+use crate::cmm::default::BorrowedDefault;
+use crate::cmm::MaterialsManager;
+use crate::context::EncryptionContext;
+use crate::decrypt::{decrypt_message, DecryptSettings, Decrypted};
+use crate::encrypt::{body_len, check_materials, seal_all, Sealer};
+use crate::error::{Error, Result};
+use crate::future::{block_on, BoxFuture};
+use crate::keyring::Keyring;
+use crate::materials::EncryptionRequest;
+use crate::policy::CommitmentPolicy;
+use crate::suite::AlgorithmSuite;
+
+/// Default frame length in bytes.
+pub const DEFAULT_FRAME_LENGTH: u32 = 4096;
+
+/// Holds the settings that apply to every message: the commitment policy and
+/// the limits. Cheap to clone; share one per application.
+///
+/// ```
+/// use kms_envelope::{Client, CommitmentPolicy};
+/// let client = Client::builder()
+///     .commitment_policy(CommitmentPolicy::RequireEncryptAllowDecrypt)
+///     .max_encrypted_data_keys(3)
+///     .build();
+/// assert_eq!(client.commitment_policy(), CommitmentPolicy::RequireEncryptAllowDecrypt);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    commitment_policy: CommitmentPolicy,
+    max_encrypted_data_keys: Option<u16>,
+    max_body_size: Option<u64>,
+}
+
+/// Builds a [`Client`].
+#[derive(Debug, Clone, Default)]
+pub struct ClientBuilder {
+    client: Client,
+}
+
+impl ClientBuilder {
+    /// Sets the commitment policy (default: require commitment on both sides).
+    pub fn commitment_policy(mut self, policy: CommitmentPolicy) -> Self {
+        self.client.commitment_policy = policy;
+        self
+    }
+
+    /// Limits the number of encrypted data keys a message may carry, on
+    /// encrypt and on decrypt (checked while parsing, before any unwrap).
+    /// Default: no limit beyond the format's 65535.
+    pub fn max_encrypted_data_keys(mut self, max: u16) -> Self {
+        self.client.max_encrypted_data_keys = Some(max);
+        self
+    }
+
+    /// Limits the plaintext length of a message body that decrypt accepts.
+    pub fn max_body_size(mut self, max: u64) -> Self {
+        self.client.max_body_size = Some(max);
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> Client {
+        self.client
+    }
+}
+
+impl Client {
+    /// A client with the defaults: policy `RequireEncryptRequireDecrypt`, no limits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder for a client with other settings.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The commitment policy.
+    pub fn commitment_policy(&self) -> CommitmentPolicy {
+        self.commitment_policy
+    }
+
+    /// The maximum number of encrypted data keys, if set.
+    pub fn max_encrypted_data_keys(&self) -> Option<u16> {
+        self.max_encrypted_data_keys
+    }
+
+    /// The maximum body size decrypt accepts, if set.
+    pub fn max_body_size(&self) -> Option<u64> {
+        self.max_body_size
+    }
+
+    /// Starts encrypting `plaintext`; set a keyring or materials manager, then
+    /// call [`EncryptCall::run`] (blocking) or `.await` it.
+    pub fn encrypt<'a>(&'a self, plaintext: &'a [u8]) -> EncryptCall<'a> {
+        EncryptCall {
+            client: self,
+            plaintext,
+            source: None,
+            encryption_context: EncryptionContext::new(),
+            algorithm_suite: None,
+            frame_length: DEFAULT_FRAME_LENGTH,
+        }
+    }
+
+    /// Starts decrypting `ciphertext`; set a keyring or materials manager,
+    /// then call [`DecryptCall::run`] (blocking) or `.await` it.
+    pub fn decrypt<'a>(&'a self, ciphertext: &'a [u8]) -> DecryptCall<'a> {
+        DecryptCall { client: self, ciphertext, source: None, reproduced: None }
+    }
+
+    pub(crate) fn decrypt_settings(&self, reproduced: Option<EncryptionContext>) -> DecryptSettings {
+        DecryptSettings {
+            policy: self.commitment_policy,
+            max_edks: self.max_encrypted_data_keys,
+            max_body_size: self.max_body_size,
+            reproduced_context: reproduced,
+        }
+    }
+}
+
+/// Where materials come from: a keyring (through the default manager) or a
+/// materials manager.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    Keyring(&'a dyn Keyring),
+    Manager(&'a dyn MaterialsManager),
+}
+
+impl<'a> Source<'a> {
+    pub(crate) fn required(source: Option<Self>) -> Result<Self> {
+        source.ok_or_else(|| Error::bad_arg("set a keyring or a materials manager"))
+    }
+
+    /// This source as a materials manager; a keyring is wrapped in the
+    /// default manager, which lives in `slot`.
+    pub(crate) fn manager<'s>(self, slot: &'s mut Option<BorrowedDefault<'a>>) -> &'s dyn MaterialsManager
+    where
+        'a: 's,
+    {
+        match self {
+            Source::Keyring(k) => slot.insert(BorrowedDefault(k)),
+            Source::Manager(m) => m,
+        }
+    }
+}
+
+/// A pending one-shot encryption. See [`Client::encrypt`].
+#[must_use = "an EncryptCall does nothing until run() or .await"]
+pub struct EncryptCall<'a> {
+    client: &'a Client,
+    plaintext: &'a [u8],
+    source: Option<Source<'a>>,
+    encryption_context: EncryptionContext,
+    algorithm_suite: Option<AlgorithmSuite>,
+    frame_length: u32,
+}
+
+impl<'a> EncryptCall<'a> {
+    /// Wraps the data key with `keyring` (through the default materials manager).
+    pub fn keyring(mut self, keyring: &'a dyn Keyring) -> Self {
+        self.source = Some(Source::Keyring(keyring));
+        self
+    }
+
+    /// Gets materials from `manager`.
+    pub fn materials_manager(mut self, manager: &'a dyn MaterialsManager) -> Self {
+        self.source = Some(Source::Manager(manager));
+        self
+    }
+
+    /// Sets the encryption context (authenticated, not secret, stored in the
+    /// message). Keys starting with `aws-crypto-` are refused.
+    pub fn encryption_context(mut self, context: EncryptionContext) -> Self {
+        self.encryption_context = context;
+        self
+    }
+
+    /// Sets the algorithm suite (default: the commitment policy's default, `0x0578`).
+    pub fn algorithm_suite(mut self, suite: AlgorithmSuite) -> Self {
+        self.algorithm_suite = Some(suite);
+        self
+    }
+
+    /// Sets the frame length in bytes, 1 to 2^32 - 1 (default 4096).
+    pub fn frame_length(mut self, frame_length: u32) -> Self {
+        self.frame_length = frame_length;
+        self
+    }
+
+    /// Encrypts, blocking the current thread until the keyring is done.
+    pub fn run(self) -> Result<Vec<u8>> {
+        block_on(self.run_async())
+    }
+
+    async fn run_async(self) -> Result<Vec<u8>> {
+        let source = Source::required(self.source)?;
+        if self.frame_length == 0 {
+            return Err(Error::bad_arg("frame length must be at least 1"));
+        }
+        self.encryption_context.check_no_reserved_keys()?;
+        let policy = self.client.commitment_policy;
+        if let Some(suite) = self.algorithm_suite {
+            policy.check_encrypt(suite)?;
+        }
+        let mut request = EncryptionRequest::new(self.encryption_context, policy);
+        request.algorithm_suite = self.algorithm_suite;
+        request.max_plaintext_length = Some(self.plaintext.len() as u64);
+        let mut slot = None;
+        let materials = source.manager(&mut slot).get_encryption_materials(request).await?;
+        check_materials(&materials, policy, self.client.max_encrypted_data_keys)?;
+        if let Some(suite) = self.algorithm_suite {
+            if materials.algorithm_suite() != suite {
+                return Err(Error::policy("the materials manager chose a different algorithm suite"));
+            }
+        }
+        let mut out = Vec::with_capacity(
+            1024 + 1024 * materials.encrypted_data_keys().len() + body_len(self.plaintext.len(), self.frame_length),
+        );
+        let mut sealer = Sealer::start(&materials, self.frame_length, &mut out)?;
+        seal_all(&mut sealer, self.plaintext, &mut out)?;
+        sealer.finish(&mut out)?;
+        Ok(out)
+    }
+}
+
+impl<'a> IntoFuture for EncryptCall<'a> {
+    type Output = Result<Vec<u8>>;
+    type IntoFuture = BoxFuture<'a, Result<Vec<u8>>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run_async())
+    }
+}
+
+/// A pending one-shot decryption. See [`Client::decrypt`].
+#[must_use = "a DecryptCall does nothing until run() or .await"]
+pub struct DecryptCall<'a> {
+    client: &'a Client,
+    ciphertext: &'a [u8],
+    source: Option<Source<'a>>,
+    reproduced: Option<EncryptionContext>,
+}
+
+impl<'a> DecryptCall<'a> {
+    /// Unwraps the data key with `keyring` (through the default materials manager).
+    pub fn keyring(mut self, keyring: &'a dyn Keyring) -> Self {
+        self.source = Some(Source::Keyring(keyring));
+        self
+    }
+
+    /// Gets materials from `manager`.
+    pub fn materials_manager(mut self, manager: &'a dyn MaterialsManager) -> Self {
+        self.source = Some(Source::Manager(manager));
+        self
+    }
+
+    /// The encryption context the caller expects (the "reproduced" context):
+    /// every pair must match the message's, and pairs the writer only
+    /// authenticated (required-context managers) must be given here.
+    pub fn encryption_context(mut self, context: EncryptionContext) -> Self {
+        self.reproduced = Some(context);
+        self
+    }
+
+    /// Decrypts, blocking the current thread until the keyring is done.
+    pub fn run(self) -> Result<Decrypted> {
+        block_on(self.run_async())
+    }
+
+    async fn run_async(self) -> Result<Decrypted> {
+        let source = Source::required(self.source)?;
+        let settings = self.client.decrypt_settings(self.reproduced);
+        let mut slot = None;
+        decrypt_message(self.ciphertext, source.manager(&mut slot), &settings).await
+    }
+}
+
+impl<'a> IntoFuture for DecryptCall<'a> {
+    type Output = Result<Decrypted>;
+    type IntoFuture = BoxFuture<'a, Result<Decrypted>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run_async())
+    }
+}

@@ -1,0 +1,156 @@
+//! The default materials manager.
+
+use std::sync::Arc;
+
+use base64::Engine;
+
+use crate::cmm::MaterialsManager;
+use crate::context::PUBLIC_KEY_FIELD;
+use crate::crypto::{EcdsaSigningKey, EcdsaVerifyingKey};
+use crate::error::{Error, Result};
+use crate::future::BoxFuture;
+use crate::keyring::Keyring;
+use crate::materials::{
+    DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest, SigningKey,
+};
+
+/// Picks the suite (the request's, or the commitment policy's default),
+/// creates the per-message signing key for signing suites, and has a keyring
+/// generate and wrap (or unwrap) the data key.
+#[derive(Clone)]
+pub struct DefaultMaterialsManager {
+    keyring: Arc<dyn Keyring>,
+}
+
+impl std::fmt::Debug for DefaultMaterialsManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DefaultMaterialsManager")
+    }
+}
+
+impl DefaultMaterialsManager {
+    /// A default manager over `keyring`.
+    pub fn new(keyring: Arc<dyn Keyring>) -> Self {
+        Self { keyring }
+    }
+}
+
+impl MaterialsManager for DefaultMaterialsManager {
+    fn get_encryption_materials<'a>(
+        &'a self,
+        request: EncryptionRequest,
+    ) -> BoxFuture<'a, Result<EncryptionMaterials>> {
+        Box::pin(encryption_materials(&*self.keyring, request))
+    }
+
+    fn decrypt_materials<'a>(
+        &'a self,
+        request: DecryptionRequest,
+    ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
+        Box::pin(decryption_materials(&*self.keyring, request))
+    }
+}
+
+/// The default manager over a borrowed keyring, for the client's builders.
+pub(crate) struct BorrowedDefault<'k>(pub(crate) &'k dyn Keyring);
+
+impl MaterialsManager for BorrowedDefault<'_> {
+    fn get_encryption_materials<'a>(
+        &'a self,
+        request: EncryptionRequest,
+    ) -> BoxFuture<'a, Result<EncryptionMaterials>> {
+        Box::pin(encryption_materials(self.0, request))
+    }
+
+    fn decrypt_materials<'a>(
+        &'a self,
+        request: DecryptionRequest,
+    ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
+        Box::pin(decryption_materials(self.0, request))
+    }
+}
+
+async fn encryption_materials(
+    keyring: &dyn Keyring,
+    request: EncryptionRequest,
+) -> Result<EncryptionMaterials> {
+    let policy = request.commitment_policy;
+    let suite = request.algorithm_suite.unwrap_or_else(|| policy.default_suite());
+    policy.check_encrypt(suite)?;
+    if request.encryption_context.contains_key(PUBLIC_KEY_FIELD) {
+        return Err(Error::bad_arg(format!(
+            "the encryption context already holds the reserved key '{PUBLIC_KEY_FIELD}'"
+        )));
+    }
+    let mut materials = EncryptionMaterials::new(suite, request.encryption_context);
+    if let Some(curve) = suite.signature_curve() {
+        let key = EcdsaSigningKey::generate(curve)
+            .map_err(|_| Error::bad_arg("could not generate the message signing key"))?;
+        let public = base64::engine::general_purpose::STANDARD.encode(key.public_key_compressed());
+        materials.encryption_context_mut().insert(PUBLIC_KEY_FIELD, public);
+        materials.signing_key = Some(SigningKey(Arc::new(key)));
+    }
+    let materials = keyring.on_encrypt(materials).await?;
+    if materials.plaintext_data_key().is_none() {
+        return Err(Error::bad_arg("the keyring did not generate a data key"));
+    }
+    if materials.encrypted_data_keys().is_empty() {
+        return Err(Error::bad_arg("the keyring produced no encrypted data key"));
+    }
+    Ok(materials)
+}
+
+async fn decryption_materials(
+    keyring: &dyn Keyring,
+    request: DecryptionRequest,
+) -> Result<DecryptionMaterials> {
+    let suite = request.algorithm_suite;
+    request.commitment_policy.check_decrypt(suite)?;
+    let mut context = request.encryption_context;
+    let mut reproduced_only = Vec::new();
+    if let Some(reproduced) = &request.reproduced_encryption_context {
+        for (k, v) in reproduced {
+            match context.get(k) {
+                Some(stored) if stored != v => {
+                    return Err(Error::policy(format!(
+                        "encryption context mismatch: the message has a different value for '{k}'"
+                    )))
+                }
+                Some(_) => {}
+                None => reproduced_only.push((k.clone(), v.clone())),
+            }
+        }
+    }
+    for (k, v) in &reproduced_only {
+        context.insert(k.clone(), v.clone());
+    }
+    let verification_key = match (suite.signature_curve(), context.get(PUBLIC_KEY_FIELD)) {
+        (Some(curve), Some(b64)) => {
+            let point = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|_| Error::malformed("the message's verification key is not valid base64"))?;
+            let key = EcdsaVerifyingKey::from_sec1(curve, &point)
+                .map_err(|_| Error::malformed("the message's verification key is not a valid point"))?;
+            Some(Arc::new(key))
+        }
+        (Some(_), None) => {
+            return Err(Error::malformed(format!(
+                "signed message has no '{PUBLIC_KEY_FIELD}' in its encryption context"
+            )))
+        }
+        (None, Some(_)) => {
+            return Err(Error::malformed(format!(
+                "unsigned message carries '{PUBLIC_KEY_FIELD}' in its encryption context"
+            )))
+        }
+        (None, None) => None,
+    };
+    let mut materials = DecryptionMaterials::new(suite, context);
+    materials.add_required_encryption_context_keys(reproduced_only.into_iter().map(|(k, _)| k));
+    materials.verification_key = verification_key;
+    let materials = keyring.on_decrypt(materials, &request.encrypted_data_keys).await?;
+    if materials.plaintext_data_key().is_none() {
+        return Err(Error::NoKeyUnwrapped(vec!["the keyring returned no data key".into()]));
+    }
+    Ok(materials)
+}

@@ -1,0 +1,250 @@
+//! Primitives from AWS-LC through `aws-lc-rs` (native builds).
+
+use aws_lc_rs::{aead, digest, hkdf as lc_hkdf, rand, rsa, signature};
+use zeroize::Zeroizing;
+
+use super::{CryptoError, Curve, HashAlg, RsaPadding};
+
+pub(crate) const NAME: &str = "aws-lc-rs";
+
+impl From<aws_lc_rs::error::Unspecified> for CryptoError {
+    fn from(_: aws_lc_rs::error::Unspecified) -> Self {
+        CryptoError
+    }
+}
+
+impl From<aws_lc_rs::error::KeyRejected> for CryptoError {
+    fn from(_: aws_lc_rs::error::KeyRejected) -> Self {
+        CryptoError
+    }
+}
+
+/// An AES-GCM key with its schedule expanded once, reused for every frame.
+pub(crate) struct AesGcmKey(aead::LessSafeKey);
+
+impl AesGcmKey {
+    pub(crate) fn new(key: &[u8]) -> Result<Self, CryptoError> {
+        let alg = match key.len() {
+            16 => &aead::AES_128_GCM,
+            24 => &aead::AES_192_GCM,
+            32 => &aead::AES_256_GCM,
+            _ => return Err(CryptoError),
+        };
+        Ok(Self(aead::LessSafeKey::new(aead::UnboundKey::new(alg, key)?)))
+    }
+
+    pub(crate) fn seal_in_place(
+        &self,
+        iv: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+    ) -> Result<[u8; 16], CryptoError> {
+        let tag = self.0.seal_in_place_separate_tag(
+            aead::Nonce::assume_unique_for_key(*iv),
+            aead::Aad::from(aad),
+            data,
+        )?;
+        tag.as_ref().try_into().map_err(|_| CryptoError)
+    }
+
+    pub(crate) fn open_in_place(
+        &self,
+        iv: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Result<(), CryptoError> {
+        self.0.open_in_place_separate_tag(
+            aead::Nonce::assume_unique_for_key(*iv),
+            aead::Aad::from(aad),
+            tag,
+            data,
+        )?;
+        Ok(())
+    }
+}
+
+struct OkmLen(usize);
+
+impl lc_hkdf::KeyType for OkmLen {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+fn hkdf_alg(hash: HashAlg) -> lc_hkdf::Algorithm {
+    match hash {
+        HashAlg::Sha256 => lc_hkdf::HKDF_SHA256,
+        HashAlg::Sha384 => lc_hkdf::HKDF_SHA384,
+        HashAlg::Sha512 => lc_hkdf::HKDF_SHA512,
+    }
+}
+
+pub(crate) fn hkdf(
+    hash: HashAlg,
+    salt: &[u8],
+    ikm: &[u8],
+    info: &[u8],
+    out: &mut [u8],
+) -> Result<(), CryptoError> {
+    let prk = lc_hkdf::Salt::new(hkdf_alg(hash), salt).extract(ikm);
+    let info = [info];
+    prk.expand(&info, OkmLen(out.len()))?.fill(out)?;
+    Ok(())
+}
+
+fn digest_alg(hash: HashAlg) -> &'static digest::Algorithm {
+    match hash {
+        HashAlg::Sha256 => &digest::SHA256,
+        HashAlg::Sha384 => &digest::SHA384,
+        HashAlg::Sha512 => &digest::SHA512,
+    }
+}
+
+/// Incremental SHA-2.
+#[derive(Clone)]
+pub(crate) struct Hasher(digest::Context);
+
+impl Hasher {
+    pub(crate) fn new(hash: HashAlg) -> Self {
+        Self(digest::Context::new(digest_alg(hash)))
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.0.finish().as_ref().to_vec()
+    }
+}
+
+/// An ephemeral ECDSA key pair, one per signed message.
+pub(crate) struct EcdsaSigningKey(signature::EcdsaKeyPair);
+
+impl EcdsaSigningKey {
+    pub(crate) fn generate(curve: Curve) -> Result<Self, CryptoError> {
+        let alg = match curve {
+            Curve::P256 => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            Curve::P384 => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+        };
+        Ok(Self(signature::EcdsaKeyPair::generate(alg)?))
+    }
+
+    pub(crate) fn public_key_compressed(&self) -> Vec<u8> {
+        use aws_lc_rs::encoding::{AsBigEndian, EcPublicKeyCompressedBin};
+        use signature::KeyPair;
+        match AsBigEndian::<EcPublicKeyCompressedBin>::as_be_bytes(self.0.public_key()) {
+            Ok(bytes) => bytes.as_ref().to_vec(),
+            // Serializing a valid in-memory point cannot fail; an empty key
+            // would make every verifier reject the message, never accept it.
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub(crate) fn sign(&self, hasher: Hasher) -> Result<Vec<u8>, CryptoError> {
+        let digest = hasher.0.finish();
+        Ok(self.0.sign_digest(&digest)?.as_ref().to_vec())
+    }
+}
+
+/// A verification key parsed from the message's encryption context.
+pub(crate) struct EcdsaVerifyingKey(signature::UnparsedPublicKey<Vec<u8>>);
+
+impl EcdsaVerifyingKey {
+    pub(crate) fn from_sec1(curve: Curve, point: &[u8]) -> Result<Self, CryptoError> {
+        let (alg, len): (&'static signature::EcdsaVerificationAlgorithm, usize) = match curve {
+            Curve::P256 => (&signature::ECDSA_P256_SHA256_ASN1, 33),
+            Curve::P384 => (&signature::ECDSA_P384_SHA384_ASN1, 49),
+        };
+        // The format stores the compressed point only.
+        if point.len() != len || !matches!(point.first(), Some(2 | 3)) {
+            return Err(CryptoError);
+        }
+        let key = signature::UnparsedPublicKey::new(alg, point.to_vec());
+        key.parse().map_err(|_| CryptoError)?;
+        Ok(Self(key))
+    }
+
+    pub(crate) fn verify(&self, hasher: Hasher, der_signature: &[u8]) -> Result<(), CryptoError> {
+        let digest = hasher.0.finish();
+        self.0.verify_digest(&digest, der_signature)?;
+        Ok(())
+    }
+}
+
+fn oaep_alg(padding: RsaPadding) -> Option<&'static rsa::OaepAlgorithm> {
+    match padding {
+        RsaPadding::Pkcs1V15 => None,
+        RsaPadding::OaepSha1 => Some(&rsa::OAEP_SHA1_MGF1SHA1),
+        RsaPadding::OaepSha256 => Some(&rsa::OAEP_SHA256_MGF1SHA256),
+        RsaPadding::OaepSha384 => Some(&rsa::OAEP_SHA384_MGF1SHA384),
+        RsaPadding::OaepSha512 => Some(&rsa::OAEP_SHA512_MGF1SHA512),
+    }
+}
+
+/// An RSA public key (for wrapping).
+#[derive(Clone)]
+pub(crate) struct RsaPublicKey(rsa::PublicEncryptingKey);
+
+impl RsaPublicKey {
+    pub(crate) fn from_spki_der(der: &[u8]) -> Result<Self, CryptoError> {
+        Ok(Self(rsa::PublicEncryptingKey::from_der(der)?))
+    }
+
+    pub(crate) fn modulus_len(&self) -> usize {
+        self.0.key_size_bytes()
+    }
+
+    pub(crate) fn encrypt(&self, padding: RsaPadding, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut out = vec![0u8; self.0.key_size_bytes()];
+        let n = match oaep_alg(padding) {
+            Some(alg) => rsa::OaepPublicEncryptingKey::new(self.0.clone())?
+                .encrypt(alg, data, &mut out, None)?
+                .len(),
+            None => rsa::Pkcs1PublicEncryptingKey::new(self.0.clone())?
+                .encrypt(data, &mut out)?
+                .len(),
+        };
+        out.truncate(n);
+        Ok(out)
+    }
+}
+
+/// An RSA private key (for unwrapping).
+pub(crate) struct RsaPrivateKey(rsa::PrivateDecryptingKey);
+
+impl RsaPrivateKey {
+    pub(crate) fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
+        Ok(Self(rsa::PrivateDecryptingKey::from_pkcs8(der)?))
+    }
+
+    pub(crate) fn modulus_len(&self) -> usize {
+        self.0.key_size_bytes()
+    }
+
+    pub(crate) fn decrypt(
+        &self,
+        padding: RsaPadding,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let mut out = Zeroizing::new(vec![0u8; self.0.key_size_bytes()]);
+        let n = match oaep_alg(padding) {
+            Some(alg) => {
+                let key = rsa::OaepPrivateDecryptingKey::new(self.0.clone())?;
+                key.decrypt(alg, ciphertext, &mut out, None)?.len()
+            }
+            None => {
+                let key = rsa::Pkcs1PrivateDecryptingKey::new(self.0.clone())?;
+                key.decrypt(ciphertext, &mut out)?.len()
+            }
+        };
+        out.truncate(n);
+        Ok(out)
+    }
+}
+
+pub(crate) fn fill_random(out: &mut [u8]) -> Result<(), CryptoError> {
+    rand::fill(out)?;
+    Ok(())
+}

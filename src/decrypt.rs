@@ -1,0 +1,230 @@
+//! Reading messages: header authentication, frames, footer.
+
+use std::sync::Arc;
+
+use zeroize::Zeroize;
+
+use crate::cmm::MaterialsManager;
+use crate::context::EncryptionContext;
+use crate::crypto::{AesGcmKey, EcdsaVerifyingKey, Hasher};
+use crate::derive::{check_commitment, derive_keys};
+use crate::encrypt::split_context;
+use crate::error::{AuthFailure, Error, Result};
+use crate::format::body::{parse_frame, parse_non_framed_prefix, BodyAad, BodyKind, FrameRef};
+use crate::format::footer::parse_footer;
+use crate::format::header::{ContentType, MessageHeader};
+use crate::format::reader::ParseError;
+use crate::materials::{DecryptionMaterials, DecryptionRequest};
+use crate::policy::CommitmentPolicy;
+
+/// Settings for reading one message.
+#[derive(Debug, Clone)]
+pub(crate) struct DecryptSettings {
+    pub(crate) policy: CommitmentPolicy,
+    pub(crate) max_edks: Option<u16>,
+    pub(crate) max_body_size: Option<u64>,
+    pub(crate) reproduced_context: Option<EncryptionContext>,
+}
+
+/// Opens one message once its header is authenticated: holds the content
+/// key, the expected sequence number and the running signature hash.
+pub(crate) struct Opener {
+    pub(crate) header: MessageHeader,
+    pub(crate) materials: DecryptionMaterials,
+    key: AesGcmKey,
+    pub(crate) next_seq: u32,
+    verifier: Option<(Hasher, Arc<EcdsaVerifyingKey>)>,
+}
+
+impl Opener {
+    /// Gets materials for `header`, checks the commitment and the header
+    /// tag. `header_bytes` are the header exactly as received.
+    pub(crate) async fn start(
+        header: MessageHeader,
+        header_bytes: &[u8],
+        cmm: &dyn MaterialsManager,
+        settings: &DecryptSettings,
+    ) -> Result<Self> {
+        let suite = header.algorithm_suite;
+        settings.policy.check_decrypt(suite)?;
+        let request = DecryptionRequest::new(
+            suite,
+            settings.policy,
+            header.encrypted_data_keys.clone(),
+            header.encryption_context.clone(),
+            settings.reproduced_context.clone(),
+        );
+        let materials = cmm.decrypt_materials(request).await?;
+        if materials.algorithm_suite() != suite {
+            return Err(Error::policy("decryption materials are for a different algorithm suite"));
+        }
+        settings.policy.check_decrypt(materials.algorithm_suite())?;
+        let data_key = materials
+            .plaintext_data_key()
+            .ok_or_else(|| Error::NoKeyUnwrapped(vec!["no data key in decryption materials".into()]))?;
+        let keys = derive_keys(suite, data_key.as_bytes(), &header.message_id)?;
+        check_commitment(header.commitment.as_ref(), &keys)?;
+        let (_, required) = split_context(
+            materials.encryption_context(),
+            materials.required_encryption_context_keys(),
+        );
+        let mut aad = header.body_bytes().to_vec();
+        aad.extend_from_slice(&required.serialize()?);
+        keys.content
+            .open_in_place(&header.header_iv, &aad, &mut [], &header.auth_tag)
+            .map_err(|_| Error::AuthenticationFailed(AuthFailure::Header))?;
+        let verifier = match (suite.signature_curve(), &materials.verification_key) {
+            (Some(curve), Some(key)) => {
+                let mut h = Hasher::new(curve.hash());
+                h.update(header_bytes);
+                Some((h, Arc::clone(key)))
+            }
+            (None, None) => None,
+            _ => return Err(Error::malformed("verification key does not match the suite")),
+        };
+        Ok(Self { header, materials, key: keys.content, next_seq: 1, verifier })
+    }
+
+    /// Decrypts `frame` into `out` (which must be exactly as long as its
+    /// ciphertext). `raw` are the frame's bytes as received, for the
+    /// signature. On failure `out` is wiped.
+    pub(crate) fn open_frame(&mut self, frame: &FrameRef<'_>, raw: &[u8], out: &mut [u8]) -> Result<()> {
+        out.copy_from_slice(frame.ciphertext);
+        let aad = BodyAad::new(&self.header.message_id, frame.kind, frame.seq, frame.ciphertext.len() as u64);
+        if self.key.open_in_place(&frame.iv, aad.as_bytes(), out, &frame.tag).is_err() {
+            out.zeroize();
+            return Err(Error::AuthenticationFailed(AuthFailure::Body));
+        }
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.hash(raw);
+        Ok(())
+    }
+
+    /// Feeds body bytes to the signature hash.
+    pub(crate) fn hash(&mut self, bytes: &[u8]) {
+        if let Some((h, _)) = &mut self.verifier {
+            h.update(bytes);
+        }
+    }
+
+    /// Whether the message carries a footer.
+    pub(crate) fn is_signed(&self) -> bool {
+        self.verifier.is_some()
+    }
+
+    /// Verifies the footer signature.
+    pub(crate) fn verify(&mut self, signature: &[u8]) -> Result<()> {
+        match self.verifier.take() {
+            Some((h, key)) => key
+                .verify(h, signature)
+                .map_err(|_| Error::AuthenticationFailed(AuthFailure::Signature)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The result of a successful decrypt.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Decrypted {
+    /// The authenticated plaintext.
+    pub plaintext: Vec<u8>,
+    /// The encryption context: the header's pairs plus the reproduced pairs
+    /// that were authenticated but not stored.
+    pub encryption_context: EncryptionContext,
+    /// The message header.
+    pub header: MessageHeader,
+}
+
+impl Decrypted {
+    /// The message's algorithm suite.
+    pub fn algorithm_suite(&self) -> crate::AlgorithmSuite {
+        self.header.algorithm_suite
+    }
+
+    /// The message's encrypted data keys.
+    pub fn encrypted_data_keys(&self) -> &[crate::EncryptedDataKey] {
+        &self.header.encrypted_data_keys
+    }
+}
+
+impl std::fmt::Debug for Decrypted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decrypted")
+            .field("plaintext_len", &self.plaintext.len())
+            .field("encryption_context", &self.encryption_context)
+            .field("header", &self.header)
+            .finish()
+    }
+}
+
+/// One-shot decrypt: all or nothing.
+pub(crate) async fn decrypt_message(
+    message: &[u8],
+    cmm: &dyn MaterialsManager,
+    settings: &DecryptSettings,
+) -> Result<Decrypted> {
+    let (header, header_len) = MessageHeader::parse(message, settings.max_edks)?;
+    let header_bytes = message.get(..header_len).unwrap_or_default();
+    let mut opener = Opener::start(header, header_bytes, cmm, settings).await?;
+    let mut pos = header_len;
+    let rest = |pos: usize| message.get(pos..).unwrap_or_default();
+    // Plaintext is never longer than the rest of the message.
+    let mut plaintext = zeroize::Zeroizing::new(Vec::with_capacity(message.len() - header_len));
+    let max_body = settings.max_body_size.unwrap_or(u64::MAX);
+    match opener.header.content_type {
+        ContentType::Framed => {
+            let frame_length = opener.header.frame_length;
+            loop {
+                let (frame, used) = parse_frame(rest(pos), frame_length, opener.next_seq)?;
+                let start = plaintext.len();
+                if (start + frame.ciphertext.len()) as u64 > max_body {
+                    return Err(Error::policy(format!(
+                        "message body exceeds the configured maximum of {max_body} bytes"
+                    )));
+                }
+                plaintext.resize(start + frame.ciphertext.len(), 0);
+                let raw = &rest(pos)[..used];
+                opener.open_frame(&frame, raw, &mut plaintext[start..])?;
+                pos += used;
+                if frame.kind == BodyKind::Final {
+                    break;
+                }
+                if opener.next_seq == 0 {
+                    return Err(Error::malformed("message has more than 2^32 - 1 frames"));
+                }
+            }
+        }
+        ContentType::NonFramed => {
+            let body = rest(pos);
+            let (iv, len) = parse_non_framed_prefix(body, max_body)?;
+            let ct_start = 12 + 8;
+            // len <= 2^36 and is checked against the bytes present before use.
+            let len = usize::try_from(len).map_err(|_| Error::malformed("body too long"))?;
+            let ct = body.get(ct_start..ct_start + len).ok_or(ParseError::Incomplete)?;
+            let tag: [u8; 16] = body
+                .get(ct_start + len..ct_start + len + 16)
+                .and_then(|t| t.try_into().ok())
+                .ok_or(ParseError::Incomplete)?;
+            let frame = FrameRef { kind: BodyKind::NonFramed, seq: 1, iv, ciphertext: ct, tag };
+            plaintext.resize(len, 0);
+            let used = ct_start + len + 16;
+            opener.open_frame(&frame, &body[..used], &mut plaintext[..])?;
+            pos += used;
+        }
+    }
+    if opener.is_signed() {
+        let (sig, used) = parse_footer(rest(pos))?;
+        opener.verify(sig)?;
+        pos += used;
+    }
+    if pos != message.len() {
+        return Err(Error::malformed("bytes follow the end of the message"));
+    }
+    let Opener { header, materials, .. } = opener;
+    Ok(Decrypted {
+        plaintext: std::mem::take(&mut *plaintext),
+        encryption_context: materials.encryption_context().clone(),
+        header,
+    })
+}

@@ -1,0 +1,200 @@
+//! Writing messages: header, frames and footer.
+
+use std::sync::Arc;
+
+use crate::context::EncryptionContext;
+use crate::crypto::{fill_random, AesGcmKey, EcdsaSigningKey, Hasher};
+use crate::derive::derive_keys;
+use crate::error::{Error, Result};
+use crate::format::body::{frame_iv, BodyAad, BodyKind, FINAL_FRAME_MARKER};
+use crate::format::footer::write_footer;
+use crate::format::header::{MessageHeader, IV_LEN, TAG_LEN};
+use crate::materials::EncryptionMaterials;
+use crate::policy::CommitmentPolicy;
+
+/// Splits the materials' context into the pairs stored in the header and the
+/// required pairs that are only authenticated.
+pub(crate) fn split_context(
+    context: &EncryptionContext,
+    required_keys: &std::collections::BTreeSet<String>,
+) -> (EncryptionContext, EncryptionContext) {
+    let (required, stored): (Vec<_>, Vec<_>) =
+        context.iter().partition(|(k, _)| required_keys.contains(*k));
+    (stored.into_iter().collect(), required.into_iter().collect())
+}
+
+/// Checks what a materials manager returned before anything is written.
+pub(crate) fn check_materials(
+    materials: &EncryptionMaterials,
+    policy: CommitmentPolicy,
+    max_edks: Option<u16>,
+) -> Result<()> {
+    let suite = materials.algorithm_suite();
+    policy.check_encrypt(suite)?;
+    let key = materials
+        .plaintext_data_key()
+        .ok_or_else(|| Error::bad_arg("encryption materials hold no data key"))?;
+    if key.len() != suite.data_key_len() {
+        return Err(Error::bad_arg("encryption materials hold a data key of the wrong length"));
+    }
+    let count = materials.encrypted_data_keys().len();
+    if count == 0 {
+        return Err(Error::bad_arg("encryption materials hold no encrypted data key"));
+    }
+    if let Some(max) = max_edks {
+        if count > usize::from(max) {
+            return Err(Error::policy(format!(
+                "materials hold {count} encrypted data keys, more than the configured maximum of {max}"
+            )));
+        }
+    }
+    if let Some(k) = materials
+        .required_encryption_context_keys()
+        .iter()
+        .find(|k| !materials.encryption_context().contains_key(k))
+    {
+        return Err(Error::policy(format!("required encryption context key '{k}' is missing")));
+    }
+    if suite.is_signing() != materials.signing_key.is_some() {
+        return Err(Error::bad_arg("encryption materials' signing key does not match the suite"));
+    }
+    Ok(())
+}
+
+/// Seals one message: holds the content key, the next sequence number and
+/// the running signature hash.
+pub(crate) struct Sealer {
+    message_id: Vec<u8>,
+    key: AesGcmKey,
+    frame_length: u32,
+    next_seq: u32,
+    signer: Option<(Hasher, Arc<EcdsaSigningKey>)>,
+}
+
+impl Sealer {
+    /// Derives the keys and writes the complete header into `out`.
+    pub(crate) fn start(
+        materials: &EncryptionMaterials,
+        frame_length: u32,
+        out: &mut Vec<u8>,
+    ) -> Result<Self> {
+        if frame_length == 0 {
+            return Err(Error::bad_arg("frame length must be at least 1"));
+        }
+        let suite = materials.algorithm_suite();
+        let mut message_id = vec![0u8; suite.message_id_len()];
+        fill_random(&mut message_id)
+            .map_err(|_| Error::bad_arg("the system random number generator failed"))?;
+        let data_key = materials
+            .plaintext_data_key()
+            .ok_or_else(|| Error::bad_arg("encryption materials hold no data key"))?;
+        let keys = derive_keys(suite, data_key.as_bytes(), &message_id)?;
+        let (stored, required) = split_context(
+            materials.encryption_context(),
+            materials.required_encryption_context_keys(),
+        );
+        let mut header = MessageHeader::build(
+            suite,
+            message_id.clone(),
+            stored,
+            materials.encrypted_data_keys().to_vec(),
+            frame_length,
+            keys.commitment.as_deref().copied(),
+        )?;
+        let mut aad = header.body_bytes().to_vec();
+        aad.extend_from_slice(&required.serialize()?);
+        let tag = keys
+            .content
+            .seal_in_place(&[0; IV_LEN], &aad, &mut [])
+            .map_err(|_| Error::bad_arg("AES-GCM failed"))?;
+        header.set_auth_tag(tag);
+        let start = out.len();
+        header.write_to(out);
+        let signer = match (suite.signature_curve(), &materials.signing_key) {
+            (Some(curve), Some(key)) => {
+                let mut h = Hasher::new(curve.hash());
+                h.update(&out[start..]);
+                Some((h, Arc::clone(&key.0)))
+            }
+            _ => None,
+        };
+        Ok(Self { message_id, key: keys.content, frame_length, next_seq: 1, signer })
+    }
+
+    /// The configured frame length.
+    pub(crate) fn frame_length(&self) -> u32 {
+        self.frame_length
+    }
+
+    /// Appends one frame holding `plaintext` (exactly the frame length for a
+    /// regular frame, at most that for the final one).
+    pub(crate) fn seal_frame(&mut self, plaintext: &[u8], is_final: bool, out: &mut Vec<u8>) -> Result<()> {
+        let seq = self.next_seq;
+        if seq == 0 {
+            return Err(Error::bad_arg("message would need more than 2^32 - 1 frames"));
+        }
+        let len = u32::try_from(plaintext.len())
+            .ok()
+            .filter(|l| *l <= self.frame_length && (is_final || *l == self.frame_length))
+            .ok_or_else(|| Error::bad_arg("frame plaintext has the wrong length"))?;
+        let start = out.len();
+        let kind = if is_final {
+            out.extend_from_slice(&FINAL_FRAME_MARKER.to_be_bytes());
+            out.extend_from_slice(&seq.to_be_bytes());
+            BodyKind::Final
+        } else {
+            out.extend_from_slice(&seq.to_be_bytes());
+            BodyKind::Regular
+        };
+        let iv = frame_iv(seq);
+        out.extend_from_slice(&iv);
+        if is_final {
+            out.extend_from_slice(&len.to_be_bytes());
+        }
+        let ct_start = out.len();
+        out.extend_from_slice(plaintext);
+        let aad = BodyAad::new(&self.message_id, kind, seq, u64::from(len));
+        let tag = self
+            .key
+            .seal_in_place(&iv, aad.as_bytes(), &mut out[ct_start..])
+            .map_err(|_| Error::bad_arg("AES-GCM failed"))?;
+        out.extend_from_slice(&tag);
+        if let Some((h, _)) = &mut self.signer {
+            h.update(&out[start..]);
+        }
+        // After frame 2^32 - 1 the counter wraps to 0, which is refused above.
+        self.next_seq = seq.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Appends the footer, if the suite signs.
+    pub(crate) fn finish(self, out: &mut Vec<u8>) -> Result<()> {
+        if let Some((h, key)) = self.signer {
+            let sig = key.sign(h).map_err(|_| Error::bad_arg("ECDSA signing failed"))?;
+            write_footer(&sig, out);
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of ciphertext for `len` plaintext bytes in frames of `frame_length`
+/// (header and footer excluded), as written by [`seal_all`].
+pub(crate) fn body_len(len: usize, frame_length: u32) -> usize {
+    let fl = frame_length as usize;
+    let regular = if len == 0 { 0 } else { (len - 1) / fl };
+    regular * (4 + IV_LEN + TAG_LEN + fl) + (4 + 4 + IV_LEN + 4 + TAG_LEN) + (len - regular * fl)
+}
+
+/// Frames all of `plaintext`: full regular frames, then a final frame holding
+/// the rest (a full final frame when the length is an exact multiple; a single
+/// empty final frame for empty plaintext).
+pub(crate) fn seal_all(sealer: &mut Sealer, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let fl = sealer.frame_length() as usize;
+    let mut rest = plaintext;
+    while rest.len() > fl {
+        let (frame, tail) = rest.split_at(fl);
+        sealer.seal_frame(frame, false, out)?;
+        rest = tail;
+    }
+    sealer.seal_frame(rest, true, out)
+}

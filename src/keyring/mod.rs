@@ -1,0 +1,127 @@
+//! Keyrings: generate, wrap and unwrap data keys.
+//!
+//! A [`Keyring`] is the plug-in point for key management: the raw AES and raw
+//! RSA keyrings hold keys locally, the [`MultiKeyring`] combines keyrings,
+//! and anything else (a KMS, an HSM, a callback into another language)
+//! implements the same trait. Methods return [`BoxFuture`]s so that keyrings
+//! which wait on a network call do not block a thread; local keyrings
+//! complete at once.
+
+use crate::edk::EncryptedDataKey;
+use crate::error::{Error, Result};
+use crate::future::{BoxFuture, MaybeSendSync};
+use crate::materials::{DataKey, DecryptionMaterials, EncryptionMaterials};
+
+pub mod multi;
+pub mod raw_aes;
+pub mod raw_rsa;
+
+pub use multi::MultiKeyring;
+pub use raw_aes::RawAesKeyring;
+pub use raw_rsa::{RawRsaKeyring, RsaPadding, RsaPrivateKey, RsaPublicKey};
+
+/// Generates, wraps and unwraps data keys.
+///
+/// Contract (ESDK `keyring-interface.md`):
+/// - `on_encrypt`: if the materials hold no data key, generate one (of the
+///   suite's length) and set it; then wrap it and add one or more encrypted
+///   data keys. A keyring that cannot generate must fail when asked to.
+/// - `on_decrypt`: if the materials already hold a data key, fail. Otherwise
+///   try the encrypted data keys this keyring recognizes, in order, and set
+///   the first one it unwraps. If it unwraps none, fail with
+///   [`Error::NoKeyUnwrapped`], saying why for each attempt.
+/// - Never store the encryption context inside an encrypted data key.
+///
+/// # Example: a custom keyring
+///
+/// ```
+/// use kms_envelope::{Keyring, EncryptionMaterials, DecryptionMaterials, EncryptedDataKey, DataKey, Result, Error};
+/// use kms_envelope::future::{BoxFuture, ready};
+///
+/// /// Stores the data key XORed with a pad. For illustration only!
+/// struct XorKeyring([u8; 32]);
+///
+/// impl Keyring for XorKeyring {
+///     fn on_encrypt<'a>(&'a self, mut m: EncryptionMaterials) -> BoxFuture<'a, Result<EncryptionMaterials>> {
+///         ready((|| {
+///             if m.plaintext_data_key().is_none() {
+///                 m.set_plaintext_data_key(DataKey::generate(m.algorithm_suite().data_key_len())?)?;
+///             }
+///             let key = m.plaintext_data_key().map(|k| k.as_bytes().to_vec()).unwrap_or_default();
+///             let wrapped: Vec<u8> = key.iter().zip(self.0.iter()).map(|(a, b)| a ^ b).collect();
+///             m.add_encrypted_data_key(EncryptedDataKey::new("xor", b"pad-1".to_vec(), wrapped))?;
+///             Ok(m)
+///         })())
+///     }
+///     fn on_decrypt<'a>(&'a self, mut m: DecryptionMaterials, edks: &'a [EncryptedDataKey]) -> BoxFuture<'a, Result<DecryptionMaterials>> {
+///         ready((|| {
+///             let edk = edks.iter().find(|e| e.provider_id == "xor")
+///                 .ok_or_else(|| Error::NoKeyUnwrapped(vec!["no xor EDK".into()]))?;
+///             let key: Vec<u8> = edk.ciphertext.iter().zip(self.0.iter()).map(|(a, b)| a ^ b).collect();
+///             m.set_plaintext_data_key(DataKey::new(key))?;
+///             Ok(m)
+///         })())
+///     }
+/// }
+///
+/// let keyring = XorKeyring([7; 32]);
+/// let client = kms_envelope::Client::new();
+/// let ct = client.encrypt(b"hi").keyring(&keyring).run()?;
+/// assert_eq!(client.decrypt(&ct).keyring(&keyring).run()?.plaintext, b"hi");
+/// # Ok::<(), kms_envelope::Error>(())
+/// ```
+pub trait Keyring: MaybeSendSync {
+    /// Generates (if needed) and wraps the data key.
+    fn on_encrypt<'a>(
+        &'a self,
+        materials: EncryptionMaterials,
+    ) -> BoxFuture<'a, Result<EncryptionMaterials>>;
+
+    /// Unwraps one of `encrypted_data_keys` into the materials.
+    fn on_decrypt<'a>(
+        &'a self,
+        materials: DecryptionMaterials,
+        encrypted_data_keys: &'a [EncryptedDataKey],
+    ) -> BoxFuture<'a, Result<DecryptionMaterials>>;
+}
+
+impl<K: Keyring + ?Sized> Keyring for std::sync::Arc<K> {
+    fn on_encrypt<'a>(
+        &'a self,
+        materials: EncryptionMaterials,
+    ) -> BoxFuture<'a, Result<EncryptionMaterials>> {
+        (**self).on_encrypt(materials)
+    }
+
+    fn on_decrypt<'a>(
+        &'a self,
+        materials: DecryptionMaterials,
+        encrypted_data_keys: &'a [EncryptedDataKey],
+    ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
+        (**self).on_decrypt(materials, encrypted_data_keys)
+    }
+}
+
+/// Sets a fresh data key if the materials have none yet.
+pub(crate) fn generate_if_missing(materials: &mut EncryptionMaterials) -> Result<()> {
+    if materials.plaintext_data_key().is_none() {
+        let key = DataKey::generate(materials.algorithm_suite().data_key_len())?;
+        materials.set_plaintext_data_key(key)?;
+    }
+    Ok(())
+}
+
+/// The error for a keyring asked to decrypt materials that already hold a key.
+pub(crate) fn already_decrypted() -> Error {
+    Error::bad_arg("decryption materials already hold a data key")
+}
+
+/// Rejects key namespaces reserved for AWS KMS keyrings.
+pub(crate) fn check_namespace(namespace: &str) -> Result<()> {
+    if namespace.starts_with("aws-kms") {
+        return Err(Error::bad_arg(
+            "key namespaces starting with 'aws-kms' are reserved for AWS KMS keyrings",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! The raw AES keyring: wraps data keys with a local AES-GCM key.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use crate::crypto::{fill_random, AesGcmKey};
+use crate::edk::EncryptedDataKey;
+use crate::error::{Error, Result};
+use crate::future::{ready, BoxFuture};
+use crate::keyring::{already_decrypted, check_namespace, generate_if_missing, Keyring};
+use crate::materials::{DataKey, DecryptionMaterials, EncryptionMaterials};
+
+const TAG_BITS: u32 = 128;
+const IV_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+/// Provider info after the key name: u32 tag bits, u32 IV length, IV.
+const INFO_SUFFIX_LEN: usize = 4 + 4 + IV_LEN;
+
+/// Wraps data keys with AES-GCM under a 128-, 192- or 256-bit key held in
+/// memory, in the layout of the ESDK raw AES keyring.
+///
+/// The encryption context is the wrapping AAD, so a message only unwraps with
+/// the context it was written with.
+///
+/// ```
+/// use kms_envelope::RawAesKeyring;
+/// let keyring = RawAesKeyring::new("my-namespace", "my-key", &[0x42; 32])?;
+/// # Ok::<(), kms_envelope::Error>(())
+/// ```
+pub struct RawAesKeyring {
+    namespace: String,
+    name: String,
+    key: AesGcmKey,
+    key_len: usize,
+    _bytes: Zeroizing<Vec<u8>>,
+}
+
+impl fmt::Debug for RawAesKeyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawAesKeyring")
+            .field("namespace", &self.namespace)
+            .field("name", &self.name)
+            .field("key_bits", &(self.key_len * 8))
+            .finish()
+    }
+}
+
+impl RawAesKeyring {
+    /// A keyring for the wrapping key `key` (16, 24 or 32 bytes), written into
+    /// messages as provider ID `namespace` and key name `name`.
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>, key: &[u8]) -> Result<Self> {
+        let namespace = namespace.into();
+        let name = name.into();
+        check_namespace(&namespace)?;
+        let aes = AesGcmKey::new(key).map_err(|_| {
+            Error::bad_arg(format!(
+                "raw AES wrapping key must be 16, 24 or 32 bytes, not {}",
+                key.len()
+            ))
+        })?;
+        Ok(Self {
+            namespace,
+            name,
+            key: aes,
+            key_len: key.len(),
+            _bytes: Zeroizing::new(key.to_vec()),
+        })
+    }
+
+    /// The key namespace (provider ID).
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The key name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn wrap(&self, mut materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
+        generate_if_missing(&mut materials)?;
+        let aad = materials.encryption_context().serialize()?;
+        let mut iv = [0u8; IV_LEN];
+        fill_random(&mut iv).map_err(|_| Error::bad_arg("the system random number generator failed"))?;
+        let mut wrapped = materials
+            .plaintext_data_key()
+            .map(|k| k.as_bytes().to_vec())
+            .unwrap_or_default();
+        let tag = self
+            .key
+            .seal_in_place(&iv, &aad, &mut wrapped)
+            .map_err(|_| Error::bad_arg("AES-GCM wrapping failed"))?;
+        wrapped.extend_from_slice(&tag);
+        let mut info = Vec::with_capacity(self.name.len() + INFO_SUFFIX_LEN);
+        info.extend_from_slice(self.name.as_bytes());
+        info.extend_from_slice(&TAG_BITS.to_be_bytes());
+        info.extend_from_slice(&(IV_LEN as u32).to_be_bytes());
+        info.extend_from_slice(&iv);
+        materials.add_encrypted_data_key(EncryptedDataKey::new(self.namespace.clone(), info, wrapped))?;
+        Ok(materials)
+    }
+
+    /// The IV of `edk` if it is this keyring's (namespace, name, tag and IV
+    /// lengths match).
+    fn matching_iv(&self, edk: &EncryptedDataKey) -> Option<[u8; IV_LEN]> {
+        if edk.provider_id != self.namespace {
+            return None;
+        }
+        let info = &edk.provider_info;
+        let name_len = info.len().checked_sub(INFO_SUFFIX_LEN)?;
+        let (name, rest) = info.split_at(name_len);
+        if name != self.name.as_bytes() {
+            return None;
+        }
+        let (tag_bits, rest) = rest.split_at(4);
+        let (iv_len, iv) = rest.split_at(4);
+        if tag_bits != TAG_BITS.to_be_bytes() || iv_len != (IV_LEN as u32).to_be_bytes() {
+            return None;
+        }
+        iv.try_into().ok()
+    }
+
+    fn unwrap_key(
+        &self,
+        mut materials: DecryptionMaterials,
+        edks: &[EncryptedDataKey],
+    ) -> Result<DecryptionMaterials> {
+        if materials.plaintext_data_key().is_some() {
+            return Err(already_decrypted());
+        }
+        let suite = materials.algorithm_suite();
+        let aad = materials.encryption_context().serialize()?;
+        let mut reasons = Vec::new();
+        for edk in edks {
+            let Some(iv) = self.matching_iv(edk) else { continue };
+            if edk.ciphertext.len() != suite.data_key_len() + TAG_LEN {
+                reasons.push(format!(
+                    "raw AES {}/{}: wrapped key has the wrong length",
+                    self.namespace, self.name
+                ));
+                continue;
+            }
+            let (ct, tag) = edk.ciphertext.split_at(suite.data_key_len());
+            let Ok(tag) = <[u8; TAG_LEN]>::try_from(tag) else { continue };
+            let mut key = Zeroizing::new(ct.to_vec());
+            if self.key.open_in_place(&iv, &aad, &mut key, &tag).is_ok() {
+                materials.set_plaintext_data_key(DataKey::new(std::mem::take(&mut *key)))?;
+                return Ok(materials);
+            }
+            reasons.push(format!(
+                "raw AES {}/{}: unwrap failed (wrong key or encryption context)",
+                self.namespace, self.name
+            ));
+        }
+        if reasons.is_empty() {
+            reasons.push(format!(
+                "raw AES {}/{}: no encrypted data key for this keyring",
+                self.namespace, self.name
+            ));
+        }
+        Err(Error::NoKeyUnwrapped(reasons))
+    }
+}
+
+impl Keyring for RawAesKeyring {
+    fn on_encrypt<'a>(
+        &'a self,
+        materials: EncryptionMaterials,
+    ) -> BoxFuture<'a, Result<EncryptionMaterials>> {
+        ready(self.wrap(materials))
+    }
+
+    fn on_decrypt<'a>(
+        &'a self,
+        materials: DecryptionMaterials,
+        encrypted_data_keys: &'a [EncryptedDataKey],
+    ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
+        ready(self.unwrap_key(materials, encrypted_data_keys))
+    }
+}

@@ -1,0 +1,309 @@
+//! Cryptographic materials: what keyrings and materials managers fill in.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::context::EncryptionContext;
+use crate::crypto::{EcdsaSigningKey, EcdsaVerifyingKey};
+use crate::edk::EncryptedDataKey;
+use crate::error::{Error, Result};
+use crate::policy::CommitmentPolicy;
+use crate::suite::AlgorithmSuite;
+
+/// A plaintext data key, wiped from memory when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DataKey(Zeroizing<Vec<u8>>);
+
+impl DataKey {
+    /// Wraps key bytes (taken by value so no unwiped copy is left behind).
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// Copies key bytes from a slice.
+    pub fn from_slice(bytes: &[u8]) -> Self {
+        Self(Zeroizing::new(bytes.to_vec()))
+    }
+
+    /// A fresh random key of `len` bytes.
+    pub fn generate(len: usize) -> Result<Self> {
+        let mut key = Zeroizing::new(vec![0u8; len]);
+        crate::crypto::fill_random(&mut key)
+            .map_err(|_| Error::bad_arg("the system random number generator failed"))?;
+        Ok(Self(key))
+    }
+
+    /// The key bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Key length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the key is empty (never true for a usable key).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DataKey(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+/// The message signing key of a signing suite (private half).
+#[derive(Clone)]
+pub(crate) struct SigningKey(pub(crate) Arc<EcdsaSigningKey>);
+
+/// What encrypt needs: the suite, the full encryption context, the data key
+/// and its wrapped copies, and for signing suites the signing key.
+#[derive(Clone)]
+pub struct EncryptionMaterials {
+    algorithm_suite: AlgorithmSuite,
+    encryption_context: EncryptionContext,
+    required_encryption_context_keys: BTreeSet<String>,
+    plaintext_data_key: Option<DataKey>,
+    encrypted_data_keys: Vec<EncryptedDataKey>,
+    pub(crate) signing_key: Option<SigningKey>,
+}
+
+impl fmt::Debug for EncryptionMaterials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncryptionMaterials")
+            .field("algorithm_suite", &self.algorithm_suite)
+            .field("encryption_context", &self.encryption_context)
+            .field("required_encryption_context_keys", &self.required_encryption_context_keys)
+            .field("plaintext_data_key", &self.plaintext_data_key)
+            .field("encrypted_data_keys", &self.encrypted_data_keys)
+            .field("signing_key", &self.signing_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl EncryptionMaterials {
+    /// Materials for `suite` and `encryption_context`, with no data key yet.
+    pub fn new(algorithm_suite: AlgorithmSuite, encryption_context: EncryptionContext) -> Self {
+        Self {
+            algorithm_suite,
+            encryption_context,
+            required_encryption_context_keys: BTreeSet::new(),
+            plaintext_data_key: None,
+            encrypted_data_keys: Vec::new(),
+            signing_key: None,
+        }
+    }
+
+    /// The algorithm suite.
+    pub fn algorithm_suite(&self) -> AlgorithmSuite {
+        self.algorithm_suite
+    }
+
+    /// The full encryption context (including `aws-crypto-public-key` on signing suites).
+    pub fn encryption_context(&self) -> &EncryptionContext {
+        &self.encryption_context
+    }
+
+    /// Keys of pairs that are authenticated but not stored in the message.
+    pub fn required_encryption_context_keys(&self) -> &BTreeSet<String> {
+        &self.required_encryption_context_keys
+    }
+
+    /// Marks context keys as required (authenticated, not stored).
+    pub fn add_required_encryption_context_keys<I, S>(&mut self, keys: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_encryption_context_keys.extend(keys.into_iter().map(Into::into));
+    }
+
+    /// The plaintext data key, once a keyring has generated it.
+    pub fn plaintext_data_key(&self) -> Option<&DataKey> {
+        self.plaintext_data_key.as_ref()
+    }
+
+    /// Sets the plaintext data key. Fails if one is already set or if its
+    /// length does not match the suite.
+    pub fn set_plaintext_data_key(&mut self, key: DataKey) -> Result<()> {
+        if self.plaintext_data_key.is_some() {
+            return Err(Error::bad_arg("encryption materials already hold a data key"));
+        }
+        check_key_len(self.algorithm_suite, &key)?;
+        self.plaintext_data_key = Some(key);
+        Ok(())
+    }
+
+    /// The wrapped copies of the data key so far.
+    pub fn encrypted_data_keys(&self) -> &[EncryptedDataKey] {
+        &self.encrypted_data_keys
+    }
+
+    /// Adds a wrapped copy of the data key. Fails if there is no data key.
+    pub fn add_encrypted_data_key(&mut self, edk: EncryptedDataKey) -> Result<()> {
+        if self.plaintext_data_key.is_none() {
+            return Err(Error::bad_arg(
+                "cannot add an encrypted data key before the data key is set",
+            ));
+        }
+        self.encrypted_data_keys.push(edk);
+        Ok(())
+    }
+
+    pub(crate) fn encryption_context_mut(&mut self) -> &mut EncryptionContext {
+        &mut self.encryption_context
+    }
+}
+
+/// What decrypt needs: the suite, the encryption context (header plus
+/// reproduced-only pairs), the unwrapped data key and, for signing suites,
+/// the verification key.
+#[derive(Clone)]
+pub struct DecryptionMaterials {
+    algorithm_suite: AlgorithmSuite,
+    encryption_context: EncryptionContext,
+    required_encryption_context_keys: BTreeSet<String>,
+    plaintext_data_key: Option<DataKey>,
+    pub(crate) verification_key: Option<Arc<EcdsaVerifyingKey>>,
+}
+
+impl fmt::Debug for DecryptionMaterials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecryptionMaterials")
+            .field("algorithm_suite", &self.algorithm_suite)
+            .field("encryption_context", &self.encryption_context)
+            .field("required_encryption_context_keys", &self.required_encryption_context_keys)
+            .field("plaintext_data_key", &self.plaintext_data_key)
+            .finish()
+    }
+}
+
+impl DecryptionMaterials {
+    /// Materials for `suite` and `encryption_context`, with no data key yet.
+    pub fn new(algorithm_suite: AlgorithmSuite, encryption_context: EncryptionContext) -> Self {
+        Self {
+            algorithm_suite,
+            encryption_context,
+            required_encryption_context_keys: BTreeSet::new(),
+            plaintext_data_key: None,
+            verification_key: None,
+        }
+    }
+
+    /// The algorithm suite.
+    pub fn algorithm_suite(&self) -> AlgorithmSuite {
+        self.algorithm_suite
+    }
+
+    /// The encryption context keyrings must use (header plus reproduced-only pairs).
+    pub fn encryption_context(&self) -> &EncryptionContext {
+        &self.encryption_context
+    }
+
+    /// Keys of pairs that were authenticated but not stored in the message.
+    pub fn required_encryption_context_keys(&self) -> &BTreeSet<String> {
+        &self.required_encryption_context_keys
+    }
+
+    pub(crate) fn add_required_encryption_context_keys<I, S>(&mut self, keys: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_encryption_context_keys.extend(keys.into_iter().map(Into::into));
+    }
+
+    /// The unwrapped data key, once a keyring has set it.
+    pub fn plaintext_data_key(&self) -> Option<&DataKey> {
+        self.plaintext_data_key.as_ref()
+    }
+
+    /// Sets the unwrapped data key. Fails if one is already set or if its
+    /// length does not match the suite.
+    pub fn set_plaintext_data_key(&mut self, key: DataKey) -> Result<()> {
+        if self.plaintext_data_key.is_some() {
+            return Err(Error::bad_arg("decryption materials already hold a data key"));
+        }
+        check_key_len(self.algorithm_suite, &key)?;
+        self.plaintext_data_key = Some(key);
+        Ok(())
+    }
+
+    pub(crate) fn encryption_context_mut(&mut self) -> &mut EncryptionContext {
+        &mut self.encryption_context
+    }
+}
+
+fn check_key_len(suite: AlgorithmSuite, key: &DataKey) -> Result<()> {
+    if key.len() == suite.data_key_len() {
+        Ok(())
+    } else {
+        Err(Error::bad_arg(format!(
+            "data key is {} bytes; suite {suite} needs {}",
+            key.len(),
+            suite.data_key_len()
+        )))
+    }
+}
+
+/// What a materials manager is asked for on encrypt.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EncryptionRequest {
+    /// The caller's encryption context.
+    pub encryption_context: EncryptionContext,
+    /// The client's commitment policy.
+    pub commitment_policy: CommitmentPolicy,
+    /// The suite the caller asked for, if any.
+    pub algorithm_suite: Option<AlgorithmSuite>,
+    /// The plaintext length, or a bound on it, if known.
+    pub max_plaintext_length: Option<u64>,
+}
+
+impl EncryptionRequest {
+    /// A request with no suite and no length bound.
+    pub fn new(encryption_context: EncryptionContext, commitment_policy: CommitmentPolicy) -> Self {
+        Self { encryption_context, commitment_policy, algorithm_suite: None, max_plaintext_length: None }
+    }
+}
+
+/// What a materials manager is asked for on decrypt.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DecryptionRequest {
+    /// The suite from the message header.
+    pub algorithm_suite: AlgorithmSuite,
+    /// The client's commitment policy.
+    pub commitment_policy: CommitmentPolicy,
+    /// The message's encrypted data keys.
+    pub encrypted_data_keys: Vec<EncryptedDataKey>,
+    /// The encryption context stored in the header.
+    pub encryption_context: EncryptionContext,
+    /// The context the caller reproduced, if any.
+    pub reproduced_encryption_context: Option<EncryptionContext>,
+}
+
+impl DecryptionRequest {
+    /// A request for a parsed header's materials.
+    pub fn new(
+        algorithm_suite: AlgorithmSuite,
+        commitment_policy: CommitmentPolicy,
+        encrypted_data_keys: Vec<EncryptedDataKey>,
+        encryption_context: EncryptionContext,
+        reproduced_encryption_context: Option<EncryptionContext>,
+    ) -> Self {
+        Self {
+            algorithm_suite,
+            commitment_policy,
+            encrypted_data_keys,
+            encryption_context,
+            reproduced_encryption_context,
+        }
+    }
+}

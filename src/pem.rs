@@ -1,0 +1,102 @@
+//! PEM decoding for RSA keys, with PKCS#1 keys rewrapped as PKCS#8 / SPKI.
+
+use base64::Engine;
+
+use crate::error::{Error, Result};
+
+/// DER AlgorithmIdentifier for rsaEncryption with NULL parameters.
+const RSA_ALG_ID: [u8; 15] = [
+    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+];
+
+/// Decodes the first PEM block, returning its label and DER bytes.
+fn decode(text: &str) -> Result<(String, Vec<u8>)> {
+    let bad = || Error::bad_arg("not a PEM document (no -----BEGIN ...----- line)");
+    let start = text.find("-----BEGIN ").ok_or_else(bad)?;
+    let rest = &text[start + "-----BEGIN ".len()..];
+    let label_end = rest.find("-----").ok_or_else(bad)?;
+    let label = rest[..label_end].to_owned();
+    let body = &rest[label_end + 5..];
+    let end_marker = format!("-----END {label}-----");
+    let end = body
+        .find(&end_marker)
+        .ok_or_else(|| Error::bad_arg(format!("PEM block '{label}' has no END line")))?;
+    let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| Error::bad_arg(format!("PEM block '{label}' is not valid base64")))?;
+    Ok((label, der))
+}
+
+fn der_len(len: usize, out: &mut Vec<u8>) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    der_len(content.len(), &mut out);
+    out.extend_from_slice(content);
+    out
+}
+
+/// DER PKCS#8 (or PKCS#1, rewrapped) from a PEM private key.
+pub(crate) fn decode_private_key(text: &str) -> Result<Vec<u8>> {
+    let (label, der) = decode(text)?;
+    match label.as_str() {
+        "PRIVATE KEY" => Ok(der),
+        "RSA PRIVATE KEY" => {
+            let mut inner = vec![0x02, 0x01, 0x00];
+            inner.extend_from_slice(&RSA_ALG_ID);
+            inner.extend_from_slice(&der_tlv(0x04, &der));
+            Ok(der_tlv(0x30, &inner))
+        }
+        "ENCRYPTED PRIVATE KEY" => Err(Error::bad_arg(
+            "encrypted private keys are not supported; decrypt the PEM first",
+        )),
+        other => Err(Error::bad_arg(format!("expected a PEM private key, found '{other}'"))),
+    }
+}
+
+/// DER SubjectPublicKeyInfo (or PKCS#1, rewrapped) from a PEM public key.
+pub(crate) fn decode_public_key(text: &str) -> Result<Vec<u8>> {
+    let (label, der) = decode(text)?;
+    match label.as_str() {
+        "PUBLIC KEY" => Ok(der),
+        "RSA PUBLIC KEY" => {
+            let mut bits = vec![0x00];
+            bits.extend_from_slice(&der);
+            let mut inner = RSA_ALG_ID.to_vec();
+            inner.extend_from_slice(&der_tlv(0x03, &bits));
+            Ok(der_tlv(0x30, &inner))
+        }
+        other => Err(Error::bad_arg(format!("expected a PEM public key, found '{other}'"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_lengths() {
+        let mut v = Vec::new();
+        der_len(5, &mut v);
+        der_len(300, &mut v);
+        assert_eq!(v, [5, 0x82, 0x01, 0x2c]);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(decode_private_key("hello").is_err());
+        assert!(decode_private_key("-----BEGIN PRIVATE KEY-----\n!!!\n-----END PRIVATE KEY-----").is_err());
+        assert!(decode_private_key("-----BEGIN PRIVATE KEY-----\nAAAA\n").is_err());
+        assert!(decode_public_key("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----").is_err());
+    }
+}

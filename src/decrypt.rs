@@ -56,12 +56,14 @@ impl Opener {
         );
         let materials = cmm.decrypt_materials(request).await?;
         if materials.algorithm_suite() != suite {
-            return Err(Error::policy("decryption materials are for a different algorithm suite"));
+            return Err(Error::policy(
+                "decryption materials are for a different algorithm suite",
+            ));
         }
         settings.policy.check_decrypt(materials.algorithm_suite())?;
-        let data_key = materials
-            .plaintext_data_key()
-            .ok_or_else(|| Error::NoKeyUnwrapped(vec!["no data key in decryption materials".into()]))?;
+        let data_key = materials.plaintext_data_key().ok_or_else(|| {
+            Error::NoKeyUnwrapped(vec!["no data key in decryption materials".into()])
+        })?;
         let keys = derive_keys(suite, data_key.as_bytes(), &header.message_id)?;
         check_commitment(header.commitment.as_ref(), &keys)?;
         let (_, required) = split_context(
@@ -80,18 +82,42 @@ impl Opener {
                 Some((h, Arc::clone(key)))
             }
             (None, None) => None,
-            _ => return Err(Error::malformed("verification key does not match the suite")),
+            _ => {
+                return Err(Error::malformed(
+                    "verification key does not match the suite",
+                ))
+            }
         };
-        Ok(Self { header, materials, key: keys.content, next_seq: 1, verifier })
+        Ok(Self {
+            header,
+            materials,
+            key: keys.content,
+            next_seq: 1,
+            verifier,
+        })
     }
 
     /// Decrypts `frame` into `out` (which must be exactly as long as its
     /// ciphertext). `raw` are the frame's bytes as received, for the
     /// signature. On failure `out` is wiped.
-    pub(crate) fn open_frame(&mut self, frame: &FrameRef<'_>, raw: &[u8], out: &mut [u8]) -> Result<()> {
+    pub(crate) fn open_frame(
+        &mut self,
+        frame: &FrameRef<'_>,
+        raw: &[u8],
+        out: &mut [u8],
+    ) -> Result<()> {
         out.copy_from_slice(frame.ciphertext);
-        let aad = BodyAad::new(&self.header.message_id, frame.kind, frame.seq, frame.ciphertext.len() as u64);
-        if self.key.open_in_place(&frame.iv, aad.as_bytes(), out, &frame.tag).is_err() {
+        let aad = BodyAad::new(
+            &self.header.message_id,
+            frame.kind,
+            frame.seq,
+            frame.ciphertext.len() as u64,
+        );
+        if self
+            .key
+            .open_in_place(&frame.iv, aad.as_bytes(), out, &frame.tag)
+            .is_err()
+        {
             out.zeroize();
             return Err(Error::AuthenticationFailed(AuthFailure::Body));
         }
@@ -198,17 +224,24 @@ pub(crate) async fn decrypt_message(
         ContentType::NonFramed => {
             let body = rest(pos);
             let (iv, len) = parse_non_framed_prefix(body, max_body)?;
-            let ct_start = 12 + 8;
+            let ct_start: usize = 12 + 8;
             // len <= 2^36 and is checked against the bytes present before use.
             let len = usize::try_from(len).map_err(|_| Error::malformed("body too long"))?;
-            let ct = body.get(ct_start..ct_start + len).ok_or(ParseError::Incomplete)?;
+            let ct_end = ct_start.checked_add(len).ok_or(ParseError::Incomplete)?;
+            let ct = body.get(ct_start..ct_end).ok_or(ParseError::Incomplete)?;
             let tag: [u8; 16] = body
-                .get(ct_start + len..ct_start + len + 16)
+                .get(ct_end..ct_end + 16)
                 .and_then(|t| t.try_into().ok())
                 .ok_or(ParseError::Incomplete)?;
-            let frame = FrameRef { kind: BodyKind::NonFramed, seq: 1, iv, ciphertext: ct, tag };
+            let frame = FrameRef {
+                kind: BodyKind::NonFramed,
+                seq: 1,
+                iv,
+                ciphertext: ct,
+                tag,
+            };
             plaintext.resize(len, 0);
-            let used = ct_start + len + 16;
+            let used = ct_end + 16;
             opener.open_frame(&frame, &body[..used], &mut plaintext[..])?;
             pos += used;
         }
@@ -221,7 +254,9 @@ pub(crate) async fn decrypt_message(
     if pos != message.len() {
         return Err(Error::malformed("bytes follow the end of the message"));
     }
-    let Opener { header, materials, .. } = opener;
+    let Opener {
+        header, materials, ..
+    } = opener;
     Ok(Decrypted {
         plaintext: std::mem::take(&mut *plaintext),
         encryption_context: materials.encryption_context().clone(),

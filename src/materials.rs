@@ -79,10 +79,16 @@ impl fmt::Debug for EncryptionMaterials {
         f.debug_struct("EncryptionMaterials")
             .field("algorithm_suite", &self.algorithm_suite)
             .field("encryption_context", &self.encryption_context)
-            .field("required_encryption_context_keys", &self.required_encryption_context_keys)
+            .field(
+                "required_encryption_context_keys",
+                &self.required_encryption_context_keys,
+            )
             .field("plaintext_data_key", &self.plaintext_data_key)
             .field("encrypted_data_keys", &self.encrypted_data_keys)
-            .field("signing_key", &self.signing_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "signing_key",
+                &self.signing_key.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -121,7 +127,8 @@ impl EncryptionMaterials {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.required_encryption_context_keys.extend(keys.into_iter().map(Into::into));
+        self.required_encryption_context_keys
+            .extend(keys.into_iter().map(Into::into));
     }
 
     /// The plaintext data key, once a keyring has generated it.
@@ -133,7 +140,9 @@ impl EncryptionMaterials {
     /// length does not match the suite.
     pub fn set_plaintext_data_key(&mut self, key: DataKey) -> Result<()> {
         if self.plaintext_data_key.is_some() {
-            return Err(Error::bad_arg("encryption materials already hold a data key"));
+            return Err(Error::bad_arg(
+                "encryption materials already hold a data key",
+            ));
         }
         check_key_len(self.algorithm_suite, &key)?;
         self.plaintext_data_key = Some(key);
@@ -178,7 +187,10 @@ impl fmt::Debug for DecryptionMaterials {
         f.debug_struct("DecryptionMaterials")
             .field("algorithm_suite", &self.algorithm_suite)
             .field("encryption_context", &self.encryption_context)
-            .field("required_encryption_context_keys", &self.required_encryption_context_keys)
+            .field(
+                "required_encryption_context_keys",
+                &self.required_encryption_context_keys,
+            )
             .field("plaintext_data_key", &self.plaintext_data_key)
             .finish()
     }
@@ -216,7 +228,8 @@ impl DecryptionMaterials {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.required_encryption_context_keys.extend(keys.into_iter().map(Into::into));
+        self.required_encryption_context_keys
+            .extend(keys.into_iter().map(Into::into));
     }
 
     /// The unwrapped data key, once a keyring has set it.
@@ -228,15 +241,13 @@ impl DecryptionMaterials {
     /// length does not match the suite.
     pub fn set_plaintext_data_key(&mut self, key: DataKey) -> Result<()> {
         if self.plaintext_data_key.is_some() {
-            return Err(Error::bad_arg("decryption materials already hold a data key"));
+            return Err(Error::bad_arg(
+                "decryption materials already hold a data key",
+            ));
         }
         check_key_len(self.algorithm_suite, &key)?;
         self.plaintext_data_key = Some(key);
         Ok(())
-    }
-
-    pub(crate) fn encryption_context_mut(&mut self) -> &mut EncryptionContext {
-        &mut self.encryption_context
     }
 }
 
@@ -269,7 +280,12 @@ pub struct EncryptionRequest {
 impl EncryptionRequest {
     /// A request with no suite and no length bound.
     pub fn new(encryption_context: EncryptionContext, commitment_policy: CommitmentPolicy) -> Self {
-        Self { encryption_context, commitment_policy, algorithm_suite: None, max_plaintext_length: None }
+        Self {
+            encryption_context,
+            commitment_policy,
+            algorithm_suite: None,
+            max_plaintext_length: None,
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use crate::error::Error;
 /// The default is [`AlgorithmSuite::AesGcm256HkdfSha512CommitKeyEcdsaP384`]
 /// (`0x0578`). Suites with key commitment write message format version 2; the
 /// others write version 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[non_exhaustive]
 pub enum AlgorithmSuite {
     /// `0x0014`: AES-128-GCM, no key derivation (legacy).
@@ -35,6 +35,7 @@ pub enum AlgorithmSuite {
     /// `0x0478`: AES-256-GCM, HKDF-SHA512, key commitment.
     AesGcm256HkdfSha512CommitKey,
     /// `0x0578`: AES-256-GCM, HKDF-SHA512, key commitment, ECDSA P-384 (default).
+    #[default]
     AesGcm256HkdfSha512CommitKeyEcdsaP384,
 }
 
@@ -93,9 +94,15 @@ impl AlgorithmSuite {
             Self::AesGcm128HkdfSha256 => "ALG_AES_128_GCM_IV12_TAG16_HKDF_SHA256",
             Self::AesGcm192HkdfSha256 => "ALG_AES_192_GCM_IV12_TAG16_HKDF_SHA256",
             Self::AesGcm256HkdfSha256 => "ALG_AES_256_GCM_IV12_TAG16_HKDF_SHA256",
-            Self::AesGcm128HkdfSha256EcdsaP256 => "ALG_AES_128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256",
-            Self::AesGcm192HkdfSha384EcdsaP384 => "ALG_AES_192_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384",
-            Self::AesGcm256HkdfSha384EcdsaP384 => "ALG_AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384",
+            Self::AesGcm128HkdfSha256EcdsaP256 => {
+                "ALG_AES_128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256"
+            }
+            Self::AesGcm192HkdfSha384EcdsaP384 => {
+                "ALG_AES_192_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384"
+            }
+            Self::AesGcm256HkdfSha384EcdsaP384 => {
+                "ALG_AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384"
+            }
             Self::AesGcm256HkdfSha512CommitKey => "ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY",
             Self::AesGcm256HkdfSha512CommitKeyEcdsaP384 => {
                 "ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384"
@@ -128,8 +135,12 @@ impl AlgorithmSuite {
     /// Length in bytes of the data key and of the AES key: 16, 24 or 32.
     pub fn data_key_len(self) -> usize {
         match self {
-            Self::AesGcm128NoKdf | Self::AesGcm128HkdfSha256 | Self::AesGcm128HkdfSha256EcdsaP256 => 16,
-            Self::AesGcm192NoKdf | Self::AesGcm192HkdfSha256 | Self::AesGcm192HkdfSha384EcdsaP384 => 24,
+            Self::AesGcm128NoKdf
+            | Self::AesGcm128HkdfSha256
+            | Self::AesGcm128HkdfSha256EcdsaP256 => 16,
+            Self::AesGcm192NoKdf
+            | Self::AesGcm192HkdfSha256
+            | Self::AesGcm192HkdfSha384EcdsaP384 => 24,
             _ => 32,
         }
     }
@@ -176,12 +187,6 @@ impl AlgorithmSuite {
     }
 }
 
-impl Default for AlgorithmSuite {
-    fn default() -> Self {
-        Self::AesGcm256HkdfSha512CommitKeyEcdsaP384
-    }
-}
-
 impl fmt::Display for AlgorithmSuite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04X} ({})", self.id(), self.name())
@@ -194,7 +199,10 @@ impl FromStr for AlgorithmSuite {
     /// Parses `0478`, `0x0478` or an ESDK name (with or without `ALG_`, any case).
     fn from_str(s: &str) -> Result<Self, Error> {
         let t = s.trim();
-        let hex = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
+        let hex = t
+            .strip_prefix("0x")
+            .or_else(|| t.strip_prefix("0X"))
+            .unwrap_or(t);
         if hex.len() == 4 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             if let Some(suite) = u16::from_str_radix(hex, 16).ok().and_then(Self::from_id) {
                 return Ok(suite);
@@ -221,10 +229,24 @@ mod tests {
     fn ids_round_trip_and_parse() {
         for s in AlgorithmSuite::ALL {
             assert_eq!(AlgorithmSuite::from_id(s.id()), Some(s));
-            assert_eq!(format!("{:04x}", s.id()).parse::<AlgorithmSuite>().unwrap(), s);
-            assert_eq!(format!("0x{:04X}", s.id()).parse::<AlgorithmSuite>().unwrap(), s);
+            assert_eq!(
+                format!("{:04x}", s.id()).parse::<AlgorithmSuite>().unwrap(),
+                s
+            );
+            assert_eq!(
+                format!("0x{:04X}", s.id())
+                    .parse::<AlgorithmSuite>()
+                    .unwrap(),
+                s
+            );
             assert_eq!(s.name().parse::<AlgorithmSuite>().unwrap(), s);
-            assert_eq!(s.name()[4..].to_lowercase().parse::<AlgorithmSuite>().unwrap(), s);
+            assert_eq!(
+                s.name()[4..]
+                    .to_lowercase()
+                    .parse::<AlgorithmSuite>()
+                    .unwrap(),
+                s
+            );
         }
         assert!(AlgorithmSuite::from_id(0x0070).is_none());
         assert!(AlgorithmSuite::from_id(0).is_none());

@@ -40,7 +40,12 @@ impl BodyAad {
     pub(crate) fn new(message_id: &[u8], kind: BodyKind, seq: u32, len: u64) -> Self {
         let mut buf = [0u8; MAX_AAD_LEN];
         let mut n = 0;
-        for part in [message_id, kind.content_string(), &seq.to_be_bytes(), &len.to_be_bytes()] {
+        for part in [
+            message_id,
+            kind.content_string(),
+            &seq.to_be_bytes(),
+            &len.to_be_bytes(),
+        ] {
             // message IDs are 16 or 32 bytes, so every part fits.
             let end = (n + part.len()).min(MAX_AAD_LEN);
             buf[n..end].copy_from_slice(&part[..end - n]);
@@ -95,23 +100,22 @@ pub(crate) fn parse_frame(
             ))
             .into());
         }
-        return finish(r, buf, BodyKind::Final, seq, iv, len);
+        return finish(r, BodyKind::Final, seq, iv, len);
     } else {
         (BodyKind::Regular, first, frame_length)
     };
     if seq != expected_seq {
-        return Err(
-            Error::malformed(format!("frame has sequence number {seq}, expected {expected_seq}"))
-                .into(),
-        );
+        return Err(Error::malformed(format!(
+            "frame has sequence number {seq}, expected {expected_seq}"
+        ))
+        .into());
     }
     let iv = r.array::<IV_LEN>()?;
-    finish(r, buf, kind, seq, iv, len)
+    finish(r, kind, seq, iv, len)
 }
 
 fn finish<'a>(
     mut r: Reader<'a>,
-    _buf: &'a [u8],
     kind: BodyKind,
     seq: u32,
     iv: [u8; IV_LEN],
@@ -119,21 +123,24 @@ fn finish<'a>(
 ) -> ParseResult<(FrameRef<'a>, usize)> {
     let ciphertext = r.take(len as usize)?;
     let tag = r.array::<TAG_LEN>()?;
-    Ok((FrameRef { kind, seq, iv, ciphertext, tag }, r.position()))
-}
-
-/// Bytes a frame header takes before its ciphertext.
-pub(crate) fn frame_overhead(kind: BodyKind) -> usize {
-    match kind {
-        BodyKind::Regular => 4 + IV_LEN + TAG_LEN,
-        BodyKind::Final => 4 + 4 + IV_LEN + 4 + TAG_LEN,
-        BodyKind::NonFramed => IV_LEN + 8 + TAG_LEN,
-    }
+    Ok((
+        FrameRef {
+            kind,
+            seq,
+            iv,
+            ciphertext,
+            tag,
+        },
+        r.position(),
+    ))
 }
 
 /// Parses the start of a non-framed body: IV and content length, checked
 /// against the GCM limit and the caller's bound before anything is read.
-pub(crate) fn parse_non_framed_prefix(buf: &[u8], max_len: u64) -> ParseResult<([u8; IV_LEN], u64)> {
+pub(crate) fn parse_non_framed_prefix(
+    buf: &[u8],
+    max_len: u64,
+) -> ParseResult<([u8; IV_LEN], u64)> {
     let mut r = Reader::new(buf);
     let iv = r.array::<IV_LEN>()?;
     let len = r.u64()?;

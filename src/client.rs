@@ -110,10 +110,18 @@ impl Client {
     /// Starts decrypting `ciphertext`; set a keyring or materials manager,
     /// then call [`DecryptCall::run`] (blocking) or `.await` it.
     pub fn decrypt<'a>(&'a self, ciphertext: &'a [u8]) -> DecryptCall<'a> {
-        DecryptCall { client: self, ciphertext, source: None, reproduced: None }
+        DecryptCall {
+            client: self,
+            ciphertext,
+            source: None,
+            reproduced: None,
+        }
     }
 
-    pub(crate) fn decrypt_settings(&self, reproduced: Option<EncryptionContext>) -> DecryptSettings {
+    pub(crate) fn decrypt_settings(
+        &self,
+        reproduced: Option<EncryptionContext>,
+    ) -> DecryptSettings {
         DecryptSettings {
             policy: self.commitment_policy,
             max_edks: self.max_encrypted_data_keys,
@@ -138,7 +146,10 @@ impl<'a> Source<'a> {
 
     /// This source as a materials manager; a keyring is wrapped in the
     /// default manager, which lives in `slot`.
-    pub(crate) fn manager<'s>(self, slot: &'s mut Option<BorrowedDefault<'a>>) -> &'s dyn MaterialsManager
+    pub(crate) fn manager<'s>(
+        self,
+        slot: &'s mut Option<BorrowedDefault<'a>>,
+    ) -> &'s dyn MaterialsManager
     where
         'a: 's,
     {
@@ -211,15 +222,21 @@ impl<'a> EncryptCall<'a> {
         request.algorithm_suite = self.algorithm_suite;
         request.max_plaintext_length = Some(self.plaintext.len() as u64);
         let mut slot = None;
-        let materials = source.manager(&mut slot).get_encryption_materials(request).await?;
+        let materials = source
+            .manager(&mut slot)
+            .get_encryption_materials(request)
+            .await?;
         check_materials(&materials, policy, self.client.max_encrypted_data_keys)?;
         if let Some(suite) = self.algorithm_suite {
             if materials.algorithm_suite() != suite {
-                return Err(Error::policy("the materials manager chose a different algorithm suite"));
+                return Err(Error::policy(
+                    "the materials manager chose a different algorithm suite",
+                ));
             }
         }
         let mut out = Vec::with_capacity(
-            1024 + 1024 * materials.encrypted_data_keys().len() + body_len(self.plaintext.len(), self.frame_length),
+            1024 + 1024 * materials.encrypted_data_keys().len()
+                + body_len(self.plaintext.len(), self.frame_length),
         );
         let mut sealer = Sealer::start(&materials, self.frame_length, &mut out)?;
         seal_all(&mut sealer, self.plaintext, &mut out)?;

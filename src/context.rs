@@ -118,7 +118,9 @@ impl EncryptionContext {
             if r.is_empty() {
                 return Ok(Self(map));
             }
-            return Err(Error::malformed("encryption context count is 0 but bytes follow"));
+            return Err(Error::malformed(
+                "encryption context count is 0 but bytes follow",
+            ));
         }
         for _ in 0..count {
             let k = r.utf8_u16("encryption context key")?;
@@ -138,7 +140,11 @@ impl EncryptionContext {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for EncryptionContext {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Self(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Self(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 

@@ -40,9 +40,9 @@ pub(crate) fn derive_keys(
         Kdf::HkdfV1(hash) => {
             let mut info = [0u8; 18];
             info[..2].copy_from_slice(&suite.id().to_be_bytes());
-            let id = info.get_mut(2..2 + message_id.len()).ok_or_else(|| {
-                Error::bad_arg("message ID has the wrong length for this suite")
-            })?;
+            let id = info
+                .get_mut(2..2 + message_id.len())
+                .ok_or_else(|| Error::bad_arg("message ID has the wrong length for this suite"))?;
             id.copy_from_slice(message_id);
             hkdf(hash, &[], data_key, &info, key).map_err(internal)?;
             None
@@ -53,17 +53,29 @@ pub(crate) fn derive_keys(
             info[2..].copy_from_slice(b"DERIVEKEY");
             hkdf(HashAlg::Sha512, message_id, data_key, &info, key).map_err(internal)?;
             let mut commit = Zeroizing::new([0u8; COMMIT_LEN]);
-            hkdf(HashAlg::Sha512, message_id, data_key, b"COMMITKEY", &mut commit[..])
-                .map_err(internal)?;
+            hkdf(
+                HashAlg::Sha512,
+                message_id,
+                data_key,
+                b"COMMITKEY",
+                &mut commit[..],
+            )
+            .map_err(internal)?;
             Some(commit)
         }
     };
     let content = AesGcmKey::new(key).map_err(internal)?;
-    Ok(MessageKeys { content, commitment })
+    Ok(MessageKeys {
+        content,
+        commitment,
+    })
 }
 
 /// Compares the stored commitment with the derived one in constant time.
-pub(crate) fn check_commitment(stored: Option<&[u8; COMMIT_LEN]>, derived: &MessageKeys) -> Result<()> {
+pub(crate) fn check_commitment(
+    stored: Option<&[u8; COMMIT_LEN]>,
+    derived: &MessageKeys,
+) -> Result<()> {
     match (stored, &derived.commitment) {
         (None, None) => Ok(()),
         (Some(stored), Some(derived)) if bool::from(stored.ct_eq(&derived[..])) => Ok(()),

@@ -18,8 +18,9 @@ pub(crate) fn split_context(
     context: &EncryptionContext,
     required_keys: &std::collections::BTreeSet<String>,
 ) -> (EncryptionContext, EncryptionContext) {
-    let (required, stored): (Vec<_>, Vec<_>) =
-        context.iter().partition(|(k, _)| required_keys.contains(*k));
+    let (required, stored): (Vec<_>, Vec<_>) = context
+        .iter()
+        .partition(|(k, _)| required_keys.contains(*k));
     (stored.into_iter().collect(), required.into_iter().collect())
 }
 
@@ -35,11 +36,15 @@ pub(crate) fn check_materials(
         .plaintext_data_key()
         .ok_or_else(|| Error::bad_arg("encryption materials hold no data key"))?;
     if key.len() != suite.data_key_len() {
-        return Err(Error::bad_arg("encryption materials hold a data key of the wrong length"));
+        return Err(Error::bad_arg(
+            "encryption materials hold a data key of the wrong length",
+        ));
     }
     let count = materials.encrypted_data_keys().len();
     if count == 0 {
-        return Err(Error::bad_arg("encryption materials hold no encrypted data key"));
+        return Err(Error::bad_arg(
+            "encryption materials hold no encrypted data key",
+        ));
     }
     if let Some(max) = max_edks {
         if count > usize::from(max) {
@@ -53,10 +58,14 @@ pub(crate) fn check_materials(
         .iter()
         .find(|k| !materials.encryption_context().contains_key(k))
     {
-        return Err(Error::policy(format!("required encryption context key '{k}' is missing")));
+        return Err(Error::policy(format!(
+            "required encryption context key '{k}' is missing"
+        )));
     }
     if suite.is_signing() != materials.signing_key.is_some() {
-        return Err(Error::bad_arg("encryption materials' signing key does not match the suite"));
+        return Err(Error::bad_arg(
+            "encryption materials' signing key does not match the suite",
+        ));
     }
     Ok(())
 }
@@ -118,7 +127,13 @@ impl Sealer {
             }
             _ => None,
         };
-        Ok(Self { message_id, key: keys.content, frame_length, next_seq: 1, signer })
+        Ok(Self {
+            message_id,
+            key: keys.content,
+            frame_length,
+            next_seq: 1,
+            signer,
+        })
     }
 
     /// The configured frame length.
@@ -128,10 +143,17 @@ impl Sealer {
 
     /// Appends one frame holding `plaintext` (exactly the frame length for a
     /// regular frame, at most that for the final one).
-    pub(crate) fn seal_frame(&mut self, plaintext: &[u8], is_final: bool, out: &mut Vec<u8>) -> Result<()> {
+    pub(crate) fn seal_frame(
+        &mut self,
+        plaintext: &[u8],
+        is_final: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let seq = self.next_seq;
         if seq == 0 {
-            return Err(Error::bad_arg("message would need more than 2^32 - 1 frames"));
+            return Err(Error::bad_arg(
+                "message would need more than 2^32 - 1 frames",
+            ));
         }
         let len = u32::try_from(plaintext.len())
             .ok()
@@ -170,7 +192,9 @@ impl Sealer {
     /// Appends the footer, if the suite signs.
     pub(crate) fn finish(self, out: &mut Vec<u8>) -> Result<()> {
         if let Some((h, key)) = self.signer {
-            let sig = key.sign(h).map_err(|_| Error::bad_arg("ECDSA signing failed"))?;
+            let sig = key
+                .sign(h)
+                .map_err(|_| Error::bad_arg("ECDSA signing failed"))?;
             write_footer(&sig, out);
         }
         Ok(())

@@ -47,8 +47,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod cmm;
 mod client;
+pub mod cmm;
 mod context;
 mod crypto;
 mod decrypt;
@@ -65,14 +65,20 @@ mod policy;
 mod suite;
 
 pub use client::{Client, ClientBuilder, DecryptCall, EncryptCall, DEFAULT_FRAME_LENGTH};
-pub use cmm::{DefaultMaterialsManager, MaterialsManager, RequiredEncryptionContextMaterialsManager};
+pub use cmm::{
+    DefaultMaterialsManager, MaterialsManager, RequiredEncryptionContextMaterialsManager,
+};
 pub use context::{EncryptionContext, PUBLIC_KEY_FIELD, RESERVED_PREFIX};
 pub use crypto::BACKEND as CRYPTO_BACKEND;
 pub use decrypt::Decrypted;
 pub use edk::EncryptedDataKey;
 pub use error::{AuthFailure, Error, ErrorKind, Result};
 pub use format::{ContentType, MessageHeader};
-pub use keyring::{Keyring, MultiKeyring, RawAesKeyring, RawRsaKeyring, RsaPadding, RsaPrivateKey, RsaPublicKey};
-pub use materials::{DataKey, DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest};
+pub use keyring::{
+    Keyring, MultiKeyring, RawAesKeyring, RawRsaKeyring, RsaPadding, RsaPrivateKey, RsaPublicKey,
+};
+pub use materials::{
+    DataKey, DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest,
+};
 pub use policy::CommitmentPolicy;
 pub use suite::AlgorithmSuite;

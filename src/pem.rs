@@ -60,7 +60,9 @@ pub(crate) fn decode_private_key(text: &str) -> Result<Vec<u8>> {
         "ENCRYPTED PRIVATE KEY" => Err(Error::bad_arg(
             "encrypted private keys are not supported; decrypt the PEM first",
         )),
-        other => Err(Error::bad_arg(format!("expected a PEM private key, found '{other}'"))),
+        other => Err(Error::bad_arg(format!(
+            "expected a PEM private key, found '{other}'"
+        ))),
     }
 }
 
@@ -76,7 +78,9 @@ pub(crate) fn decode_public_key(text: &str) -> Result<Vec<u8>> {
             inner.extend_from_slice(&der_tlv(0x03, &bits));
             Ok(der_tlv(0x30, &inner))
         }
-        other => Err(Error::bad_arg(format!("expected a PEM public key, found '{other}'"))),
+        other => Err(Error::bad_arg(format!(
+            "expected a PEM public key, found '{other}'"
+        ))),
     }
 }
 
@@ -95,8 +99,14 @@ mod tests {
     #[test]
     fn rejects_garbage() {
         assert!(decode_private_key("hello").is_err());
-        assert!(decode_private_key("-----BEGIN PRIVATE KEY-----\n!!!\n-----END PRIVATE KEY-----").is_err());
+        assert!(
+            decode_private_key("-----BEGIN PRIVATE KEY-----\n!!!\n-----END PRIVATE KEY-----")
+                .is_err()
+        );
         assert!(decode_private_key("-----BEGIN PRIVATE KEY-----\nAAAA\n").is_err());
-        assert!(decode_public_key("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----").is_err());
+        assert!(
+            decode_public_key("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----")
+                .is_err()
+        );
     }
 }

@@ -75,7 +75,9 @@ async fn encryption_materials(
     request: EncryptionRequest,
 ) -> Result<EncryptionMaterials> {
     let policy = request.commitment_policy;
-    let suite = request.algorithm_suite.unwrap_or_else(|| policy.default_suite());
+    let suite = request
+        .algorithm_suite
+        .unwrap_or_else(|| policy.default_suite());
     policy.check_encrypt(suite)?;
     if request.encryption_context.contains_key(PUBLIC_KEY_FIELD) {
         return Err(Error::bad_arg(format!(
@@ -87,7 +89,9 @@ async fn encryption_materials(
         let key = EcdsaSigningKey::generate(curve)
             .map_err(|_| Error::bad_arg("could not generate the message signing key"))?;
         let public = base64::engine::general_purpose::STANDARD.encode(key.public_key_compressed());
-        materials.encryption_context_mut().insert(PUBLIC_KEY_FIELD, public);
+        materials
+            .encryption_context_mut()
+            .insert(PUBLIC_KEY_FIELD, public);
         materials.signing_key = Some(SigningKey(Arc::new(key)));
     }
     let materials = keyring.on_encrypt(materials).await?;
@@ -128,9 +132,12 @@ async fn decryption_materials(
         (Some(curve), Some(b64)) => {
             let point = base64::engine::general_purpose::STANDARD
                 .decode(b64)
-                .map_err(|_| Error::malformed("the message's verification key is not valid base64"))?;
-            let key = EcdsaVerifyingKey::from_sec1(curve, &point)
-                .map_err(|_| Error::malformed("the message's verification key is not a valid point"))?;
+                .map_err(|_| {
+                    Error::malformed("the message's verification key is not valid base64")
+                })?;
+            let key = EcdsaVerifyingKey::from_sec1(curve, &point).map_err(|_| {
+                Error::malformed("the message's verification key is not a valid point")
+            })?;
             Some(Arc::new(key))
         }
         (Some(_), None) => {
@@ -148,9 +155,13 @@ async fn decryption_materials(
     let mut materials = DecryptionMaterials::new(suite, context);
     materials.add_required_encryption_context_keys(reproduced_only.into_iter().map(|(k, _)| k));
     materials.verification_key = verification_key;
-    let materials = keyring.on_decrypt(materials, &request.encrypted_data_keys).await?;
+    let materials = keyring
+        .on_decrypt(materials, &request.encrypted_data_keys)
+        .await?;
     if materials.plaintext_data_key().is_none() {
-        return Err(Error::NoKeyUnwrapped(vec!["the keyring returned no data key".into()]));
+        return Err(Error::NoKeyUnwrapped(vec![
+            "the keyring returned no data key".into(),
+        ]));
     }
     Ok(materials)
 }

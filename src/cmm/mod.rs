@@ -7,7 +7,9 @@
 
 use crate::error::Result;
 use crate::future::{BoxFuture, MaybeSendSync};
-use crate::materials::{DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest};
+use crate::materials::{
+    DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest,
+};
 
 pub mod default;
 pub mod required;

@@ -7,7 +7,9 @@ use crate::cmm::{DefaultMaterialsManager, MaterialsManager};
 use crate::error::{Error, Result};
 use crate::future::BoxFuture;
 use crate::keyring::Keyring;
-use crate::materials::{DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest};
+use crate::materials::{
+    DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest,
+};
 
 /// Requires certain encryption-context keys. On encrypt they must be in the
 /// context, and their pairs are authenticated but **not stored** in the
@@ -50,9 +52,14 @@ impl RequiredEncryptionContextMaterialsManager {
     {
         let required_keys: BTreeSet<String> = required_keys.into_iter().map(Into::into).collect();
         if required_keys.is_empty() {
-            return Err(Error::bad_arg("a required-encryption-context manager needs at least one key"));
+            return Err(Error::bad_arg(
+                "a required-encryption-context manager needs at least one key",
+            ));
         }
-        Ok(Self { underlying, required_keys })
+        Ok(Self {
+            underlying,
+            required_keys,
+        })
     }
 
     /// Wraps a [`DefaultMaterialsManager`] over `keyring`.
@@ -61,7 +68,10 @@ impl RequiredEncryptionContextMaterialsManager {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Self::new(Arc::new(DefaultMaterialsManager::new(keyring)), required_keys)
+        Self::new(
+            Arc::new(DefaultMaterialsManager::new(keyring)),
+            required_keys,
+        )
     }
 
     /// The required keys.
@@ -70,8 +80,14 @@ impl RequiredEncryptionContextMaterialsManager {
     }
 
     async fn encrypt(&self, request: EncryptionRequest) -> Result<EncryptionMaterials> {
-        if let Some(k) = self.required_keys.iter().find(|k| !request.encryption_context.contains_key(k)) {
-            return Err(Error::policy(format!("the encryption context lacks the required key '{k}'")));
+        if let Some(k) = self
+            .required_keys
+            .iter()
+            .find(|k| !request.encryption_context.contains_key(k))
+        {
+            return Err(Error::policy(format!(
+                "the encryption context lacks the required key '{k}'"
+            )));
         }
         let mut materials = self.underlying.get_encryption_materials(request).await?;
         materials.add_required_encryption_context_keys(self.required_keys.iter().cloned());
@@ -90,8 +106,14 @@ impl RequiredEncryptionContextMaterialsManager {
             )));
         }
         let materials = self.underlying.decrypt_materials(request).await?;
-        if let Some(k) = self.required_keys.iter().find(|k| !materials.encryption_context().contains_key(k)) {
-            return Err(Error::policy(format!("decryption materials lack the required key '{k}'")));
+        if let Some(k) = self
+            .required_keys
+            .iter()
+            .find(|k| !materials.encryption_context().contains_key(k))
+        {
+            return Err(Error::policy(format!(
+                "decryption materials lack the required key '{k}'"
+            )));
         }
         Ok(materials)
     }

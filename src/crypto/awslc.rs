@@ -30,7 +30,9 @@ impl AesGcmKey {
             32 => &aead::AES_256_GCM,
             _ => return Err(CryptoError),
         };
-        Ok(Self(aead::LessSafeKey::new(aead::UnboundKey::new(alg, key)?)))
+        Ok(Self(aead::LessSafeKey::new(aead::UnboundKey::new(
+            alg, key,
+        )?)))
     }
 
     pub(crate) fn seal_in_place(

@@ -149,7 +149,9 @@ mod tests {
         bad[0] ^= 1;
         let mut data2 = pt.clone();
         let tag2 = key.seal_in_place(&iv, b"aad", &mut data2).unwrap();
-        assert!(key.open_in_place(&iv, b"aaD", &mut data2.clone(), &tag2).is_err());
+        assert!(key
+            .open_in_place(&iv, b"aaD", &mut data2.clone(), &tag2)
+            .is_err());
         assert!(key.open_in_place(&iv, b"aad", &mut data2, &bad).is_err());
         assert!(AesGcmKey::new(&[0u8; 17]).is_err());
         assert!(AesGcmKey::new(&[0u8; 24]).is_ok());
@@ -162,7 +164,10 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(hex::encode(digest(HashAlg::Sha384, b"abc")), "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7");
-        assert_eq!(&hex::encode(digest(HashAlg::Sha512, b"abc"))[..16], "ddaf35a193617aba");
+        assert_eq!(
+            &hex::encode(digest(HashAlg::Sha512, b"abc"))[..16],
+            "ddaf35a193617aba"
+        );
     }
 
     #[test]

@@ -111,7 +111,9 @@ impl MessageHeader {
         let count = u16::try_from(edks.len())
             .map_err(|_| Error::bad_arg("more than 65535 encrypted data keys"))?;
         if count == 0 {
-            return Err(Error::bad_arg("a message needs at least one encrypted data key"));
+            return Err(Error::bad_arg(
+                "a message needs at least one encrypted data key",
+            ));
         }
         b.extend_from_slice(&count.to_be_bytes());
         for edk in &edks {
@@ -184,7 +186,9 @@ impl MessageHeader {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
         if version != 1 && version != 2 {
-            return Err(Error::malformed(format!("unsupported message format version {version}")).into());
+            return Err(
+                Error::malformed(format!("unsupported message format version {version}")).into(),
+            );
         }
         if version == 1 {
             let ty = r.u8()?;
@@ -193,9 +197,8 @@ impl MessageHeader {
             }
         }
         let suite_id = r.u16("algorithm suite")?;
-        let suite = AlgorithmSuite::from_id(suite_id).ok_or_else(|| {
-            Error::malformed(format!("unknown algorithm suite 0x{suite_id:04x}"))
-        })?;
+        let suite = AlgorithmSuite::from_id(suite_id)
+            .ok_or_else(|| Error::malformed(format!("unknown algorithm suite 0x{suite_id:04x}")))?;
         if suite.message_format_version() != version {
             return Err(Error::malformed(format!(
                 "suite 0x{suite_id:04x} does not belong to message format version {version}"
@@ -223,14 +226,16 @@ impl MessageHeader {
             let provider_id = r.utf8_u16("provider id")?;
             let provider_info = r.bytes_u16("provider info")?.to_vec();
             let ciphertext = r.bytes_u16("encrypted data key")?.to_vec();
-            edks.push(EncryptedDataKey { provider_id, provider_info, ciphertext });
+            edks.push(EncryptedDataKey {
+                provider_id,
+                provider_info,
+                ciphertext,
+            });
         }
         let content_type = match r.u8()? {
             1 => ContentType::NonFramed,
             2 => ContentType::Framed,
-            other => {
-                return Err(Error::malformed(format!("unknown content type {other}")).into())
-            }
+            other => return Err(Error::malformed(format!("unknown content type {other}")).into()),
         };
         if version == 1 {
             if r.array::<4>()? != [0, 0, 0, 0] {
@@ -251,12 +256,23 @@ impl MessageHeader {
             }
             _ => {}
         }
-        let commitment = if version == 2 { Some(r.array::<COMMIT_LEN>()?) } else { None };
+        let commitment = if version == 2 {
+            Some(r.array::<COMMIT_LEN>()?)
+        } else {
+            None
+        };
         let body_len = r.position();
-        let header_iv = if version == 1 { r.array::<IV_LEN>()? } else { [0; IV_LEN] };
+        let header_iv = if version == 1 {
+            r.array::<IV_LEN>()?
+        } else {
+            [0; IV_LEN]
+        };
         let auth_tag = r.array::<TAG_LEN>()?;
         let total = r.position();
-        let body_bytes = bytes.get(..body_len).ok_or(ParseError::Incomplete)?.to_vec();
+        let body_bytes = bytes
+            .get(..body_len)
+            .ok_or(ParseError::Incomplete)?
+            .to_vec();
         Ok((
             Self {
                 version,

@@ -39,11 +39,19 @@ impl MultiKeyring {
     /// A multi-keyring; it needs a generator, at least one child, or both.
     /// Without a generator it can only encrypt materials that already hold a
     /// data key (as a child of another multi-keyring).
-    pub fn new(generator: Option<Arc<dyn Keyring>>, children: Vec<Arc<dyn Keyring>>) -> Result<Self> {
+    pub fn new(
+        generator: Option<Arc<dyn Keyring>>,
+        children: Vec<Arc<dyn Keyring>>,
+    ) -> Result<Self> {
         if generator.is_none() && children.is_empty() {
-            return Err(Error::bad_arg("a multi-keyring needs a generator or at least one child"));
+            return Err(Error::bad_arg(
+                "a multi-keyring needs a generator or at least one child",
+            ));
         }
-        Ok(Self { generator, children })
+        Ok(Self {
+            generator,
+            children,
+        })
     }
 
     async fn encrypt(&self, mut materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
@@ -55,7 +63,9 @@ impl MultiKeyring {
             }
             materials = generator.on_encrypt(materials).await?;
             if materials.plaintext_data_key().is_none() {
-                return Err(Error::bad_arg("the generator keyring did not generate a data key"));
+                return Err(Error::bad_arg(
+                    "the generator keyring did not generate a data key",
+                ));
             }
         } else if materials.plaintext_data_key().is_none() {
             return Err(Error::bad_arg(

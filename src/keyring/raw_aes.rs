@@ -82,7 +82,8 @@ impl RawAesKeyring {
         generate_if_missing(&mut materials)?;
         let aad = materials.encryption_context().serialize()?;
         let mut iv = [0u8; IV_LEN];
-        fill_random(&mut iv).map_err(|_| Error::bad_arg("the system random number generator failed"))?;
+        fill_random(&mut iv)
+            .map_err(|_| Error::bad_arg("the system random number generator failed"))?;
         let mut wrapped = materials
             .plaintext_data_key()
             .map(|k| k.as_bytes().to_vec())
@@ -97,7 +98,11 @@ impl RawAesKeyring {
         info.extend_from_slice(&TAG_BITS.to_be_bytes());
         info.extend_from_slice(&(IV_LEN as u32).to_be_bytes());
         info.extend_from_slice(&iv);
-        materials.add_encrypted_data_key(EncryptedDataKey::new(self.namespace.clone(), info, wrapped))?;
+        materials.add_encrypted_data_key(EncryptedDataKey::new(
+            self.namespace.clone(),
+            info,
+            wrapped,
+        ))?;
         Ok(materials)
     }
 
@@ -133,7 +138,9 @@ impl RawAesKeyring {
         let aad = materials.encryption_context().serialize()?;
         let mut reasons = Vec::new();
         for edk in edks {
-            let Some(iv) = self.matching_iv(edk) else { continue };
+            let Some(iv) = self.matching_iv(edk) else {
+                continue;
+            };
             if edk.ciphertext.len() != suite.data_key_len() + TAG_LEN {
                 reasons.push(format!(
                     "raw AES {}/{}: wrapped key has the wrong length",
@@ -142,7 +149,9 @@ impl RawAesKeyring {
                 continue;
             }
             let (ct, tag) = edk.ciphertext.split_at(suite.data_key_len());
-            let Ok(tag) = <[u8; TAG_LEN]>::try_from(tag) else { continue };
+            let Ok(tag) = <[u8; TAG_LEN]>::try_from(tag) else {
+                continue;
+            };
             let mut key = Zeroizing::new(ct.to_vec());
             if self.key.open_in_place(&iv, &aad, &mut key, &tag).is_ok() {
                 materials.set_plaintext_data_key(DataKey::new(std::mem::take(&mut *key)))?;

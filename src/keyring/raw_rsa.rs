@@ -30,8 +30,13 @@ pub enum RsaPadding {
 
 impl RsaPadding {
     /// Every padding scheme.
-    pub const ALL: [RsaPadding; 5] =
-        [Self::Pkcs1V15, Self::OaepSha1, Self::OaepSha256, Self::OaepSha384, Self::OaepSha512];
+    pub const ALL: [RsaPadding; 5] = [
+        Self::Pkcs1V15,
+        Self::OaepSha1,
+        Self::OaepSha256,
+        Self::OaepSha384,
+        Self::OaepSha512,
+    ];
 
     /// A short stable name: `pkcs1`, `oaep-sha1`, `oaep-sha256`, ...
     pub fn name(self) -> &'static str {
@@ -50,7 +55,11 @@ impl FromStr for RsaPadding {
 
     /// Parses the names of [`RsaPadding::name`] (also `oaep-mgf1-sha256` style).
     fn from_str(s: &str) -> Result<Self> {
-        let n = s.trim().to_ascii_lowercase().replace(['_', '/'], "-").replace("-mgf1", "");
+        let n = s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['_', '/'], "-")
+            .replace("-mgf1", "");
         Self::ALL
             .into_iter()
             .find(|p| p.name() == n || (n == "pkcs1-v1.5" && *p == Self::Pkcs1V15))
@@ -151,9 +160,17 @@ impl RawRsaKeyring {
         let namespace = namespace.into();
         check_namespace(&namespace)?;
         if public_key.is_none() && private_key.is_none() {
-            return Err(Error::bad_arg("a raw RSA keyring needs a public key, a private key or both"));
+            return Err(Error::bad_arg(
+                "a raw RSA keyring needs a public key, a private key or both",
+            ));
         }
-        Ok(Self { namespace, name: name.into(), padding, public_key, private_key })
+        Ok(Self {
+            namespace,
+            name: name.into(),
+            padding,
+            public_key,
+            private_key,
+        })
     }
 
     /// The key namespace (provider ID).
@@ -174,12 +191,18 @@ impl RawRsaKeyring {
             ))
         })?;
         generate_if_missing(&mut materials)?;
-        let key = materials.plaintext_data_key().map(|k| k.as_bytes()).unwrap_or_default();
-        let wrapped = public
-            .0
-            .encrypt(self.padding, key)
-            .map_err(|_| Error::bad_arg("RSA encryption of the data key failed (key too small?)"))?;
-        let edk = EncryptedDataKey::new(self.namespace.clone(), self.name.as_bytes().to_vec(), wrapped);
+        let key = materials
+            .plaintext_data_key()
+            .map(|k| k.as_bytes())
+            .unwrap_or_default();
+        let wrapped = public.0.encrypt(self.padding, key).map_err(|_| {
+            Error::bad_arg("RSA encryption of the data key failed (key too small?)")
+        })?;
+        let edk = EncryptedDataKey::new(
+            self.namespace.clone(),
+            self.name.as_bytes().to_vec(),
+            wrapped,
+        );
         materials.add_encrypted_data_key(edk)?;
         Ok(materials)
     }
@@ -194,7 +217,9 @@ impl RawRsaKeyring {
         }
         let label = format!("raw RSA {}/{}", self.namespace, self.name);
         let Some(private) = &self.private_key else {
-            return Err(Error::NoKeyUnwrapped(vec![format!("{label}: no private key")]));
+            return Err(Error::NoKeyUnwrapped(vec![format!(
+                "{label}: no private key"
+            )]));
         };
         let mut reasons = Vec::new();
         let expected_len = materials.algorithm_suite().data_key_len();

@@ -64,7 +64,7 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
-/// A future that is already complete, boxed.
-pub(crate) fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
+/// A future that is already complete, boxed: what a local keyring returns.
+pub fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
     Box::pin(std::future::ready(value))
 }

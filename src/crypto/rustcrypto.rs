@@ -1,0 +1,374 @@
+//! Primitives from the RustCrypto crates (wasm32 builds, and native builds
+//! with the `rustcrypto` feature). Mirrors `awslc.rs` item for item.
+
+use aes_gcm::aead::consts::U12;
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::aes::Aes192;
+use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm};
+use ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+use hkdf::Hkdf;
+use rsa::pkcs8::der::asn1::{AnyRef, Null};
+use rsa::pkcs8::der::Decode;
+use rsa::pkcs8::{DecodePrivateKey, SubjectPublicKeyInfoRef};
+use rsa::rand_core::{CryptoRng, RngCore};
+use rsa::traits::PublicKeyParts;
+use rsa::{BigUint, Oaep, Pkcs1v15Encrypt};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use zeroize::Zeroizing;
+
+use super::{CryptoError, Curve, HashAlg, RsaPadding};
+
+pub(crate) const NAME: &str = "rustcrypto";
+
+/// `rand_core` adapter over `getrandom` that never panics (unlike `OsRng`):
+/// a failure is remembered, the bytes handed out meanwhile (all 0x01, so that
+/// rejection loops still end) are discarded, and the caller returns an error.
+#[derive(Default)]
+struct Rng {
+    failed: bool,
+}
+
+impl Rng {
+    fn check(&self) -> Result<(), CryptoError> {
+        if self.failed {
+            Err(CryptoError)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl RngCore for Rng {
+    fn next_u32(&mut self) -> u32 {
+        rsa::rand_core::impls::next_u32_via_fill(self)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        rsa::rand_core::impls::next_u64_via_fill(self)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        if getrandom::getrandom(dest).is_err() {
+            self.failed = true;
+            dest.fill(1);
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl CryptoRng for Rng {}
+
+enum Gcm {
+    Aes128(Box<Aes128Gcm>),
+    Aes192(Box<AesGcm<Aes192, U12>>),
+    Aes256(Box<Aes256Gcm>),
+}
+
+/// An AES-GCM key with its schedule expanded once, reused for every frame.
+pub(crate) struct AesGcmKey(Gcm);
+
+impl AesGcmKey {
+    pub(crate) fn new(key: &[u8]) -> Result<Self, CryptoError> {
+        let bad = |_| CryptoError;
+        Ok(Self(match key.len() {
+            16 => Gcm::Aes128(Box::new(Aes128Gcm::new_from_slice(key).map_err(bad)?)),
+            24 => Gcm::Aes192(Box::new(AesGcm::new_from_slice(key).map_err(bad)?)),
+            32 => Gcm::Aes256(Box::new(Aes256Gcm::new_from_slice(key).map_err(bad)?)),
+            _ => return Err(CryptoError),
+        }))
+    }
+
+    pub(crate) fn seal_in_place(
+        &self,
+        iv: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+    ) -> Result<[u8; 16], CryptoError> {
+        let nonce = iv.into();
+        let tag = match &self.0 {
+            Gcm::Aes128(c) => c.encrypt_in_place_detached(nonce, aad, data),
+            Gcm::Aes192(c) => c.encrypt_in_place_detached(nonce, aad, data),
+            Gcm::Aes256(c) => c.encrypt_in_place_detached(nonce, aad, data),
+        }
+        .map_err(|_| CryptoError)?;
+        Ok(tag.into())
+    }
+
+    pub(crate) fn open_in_place(
+        &self,
+        iv: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Result<(), CryptoError> {
+        let (nonce, tag) = (iv.into(), tag.into());
+        match &self.0 {
+            Gcm::Aes128(c) => c.decrypt_in_place_detached(nonce, aad, data, tag),
+            Gcm::Aes192(c) => c.decrypt_in_place_detached(nonce, aad, data, tag),
+            Gcm::Aes256(c) => c.decrypt_in_place_detached(nonce, aad, data, tag),
+        }
+        .map_err(|_| CryptoError)
+    }
+}
+
+pub(crate) fn hkdf(
+    hash: HashAlg,
+    salt: &[u8],
+    ikm: &[u8],
+    info: &[u8],
+    out: &mut [u8],
+) -> Result<(), CryptoError> {
+    // HMAC pads its key with zeros, so an empty salt is HashLen zero bytes.
+    match hash {
+        HashAlg::Sha256 => Hkdf::<Sha256>::new(Some(salt), ikm).expand(info, out),
+        HashAlg::Sha384 => Hkdf::<Sha384>::new(Some(salt), ikm).expand(info, out),
+        HashAlg::Sha512 => Hkdf::<Sha512>::new(Some(salt), ikm).expand(info, out),
+    }
+    .map_err(|_| CryptoError)
+}
+
+#[derive(Clone)]
+enum Sha {
+    Sha256(Sha256),
+    Sha384(Sha384),
+    Sha512(Sha512),
+}
+
+/// Incremental SHA-2.
+#[derive(Clone)]
+pub(crate) struct Hasher(Sha);
+
+impl Hasher {
+    pub(crate) fn new(hash: HashAlg) -> Self {
+        Self(match hash {
+            HashAlg::Sha256 => Sha::Sha256(Sha256::new()),
+            HashAlg::Sha384 => Sha::Sha384(Sha384::new()),
+            HashAlg::Sha512 => Sha::Sha512(Sha512::new()),
+        })
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        match &mut self.0 {
+            Sha::Sha256(h) => h.update(data),
+            Sha::Sha384(h) => h.update(data),
+            Sha::Sha512(h) => h.update(data),
+        }
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        match self.0 {
+            Sha::Sha256(h) => h.finalize().to_vec(),
+            Sha::Sha384(h) => h.finalize().to_vec(),
+            Sha::Sha512(h) => h.finalize().to_vec(),
+        }
+    }
+}
+
+/// The digest a curve signs, or an error if `hasher` runs another hash (as
+/// AWS-LC refuses a digest of the wrong algorithm).
+fn curve_digest(curve: Curve, hasher: Hasher) -> Result<Vec<u8>, CryptoError> {
+    match (curve, &hasher.0) {
+        (Curve::P256, Sha::Sha256(_)) | (Curve::P384, Sha::Sha384(_)) => Ok(hasher.finish()),
+        _ => Err(CryptoError),
+    }
+}
+
+enum SigningKey {
+    P256(p256::ecdsa::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+}
+
+/// An ephemeral ECDSA key pair, one per signed message.
+pub(crate) struct EcdsaSigningKey(SigningKey);
+
+impl EcdsaSigningKey {
+    pub(crate) fn generate(curve: Curve) -> Result<Self, CryptoError> {
+        let mut rng = Rng::default();
+        let key = match curve {
+            Curve::P256 => SigningKey::P256(p256::ecdsa::SigningKey::random(&mut rng)),
+            Curve::P384 => SigningKey::P384(p384::ecdsa::SigningKey::random(&mut rng)),
+        };
+        rng.check()?;
+        Ok(Self(key))
+    }
+
+    pub(crate) fn public_key_compressed(&self) -> Vec<u8> {
+        match &self.0 {
+            SigningKey::P256(k) => k.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
+            SigningKey::P384(k) => k.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
+        }
+    }
+
+    pub(crate) fn sign(&self, hasher: Hasher) -> Result<Vec<u8>, CryptoError> {
+        // Deterministic nonces (RFC 6979); the verifier cannot tell.
+        Ok(match &self.0 {
+            SigningKey::P256(k) => {
+                let digest = curve_digest(Curve::P256, hasher)?;
+                let sig: p256::ecdsa::DerSignature =
+                    k.sign_prehash(&digest).map_err(|_| CryptoError)?;
+                sig.as_bytes().to_vec()
+            }
+            SigningKey::P384(k) => {
+                let digest = curve_digest(Curve::P384, hasher)?;
+                let sig: p384::ecdsa::DerSignature =
+                    k.sign_prehash(&digest).map_err(|_| CryptoError)?;
+                sig.as_bytes().to_vec()
+            }
+        })
+    }
+}
+
+enum VerifyingKey {
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+}
+
+/// A verification key parsed from the message's encryption context.
+pub(crate) struct EcdsaVerifyingKey(VerifyingKey);
+
+impl EcdsaVerifyingKey {
+    pub(crate) fn from_sec1(curve: Curve, point: &[u8]) -> Result<Self, CryptoError> {
+        let len = match curve {
+            Curve::P256 => 33,
+            Curve::P384 => 49,
+        };
+        // The format stores the compressed point only.
+        if point.len() != len || !matches!(point.first(), Some(2 | 3)) {
+            return Err(CryptoError);
+        }
+        Ok(Self(match curve {
+            Curve::P256 => VerifyingKey::P256(
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| CryptoError)?,
+            ),
+            Curve::P384 => VerifyingKey::P384(
+                p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| CryptoError)?,
+            ),
+        }))
+    }
+
+    pub(crate) fn verify(&self, hasher: Hasher, der_signature: &[u8]) -> Result<(), CryptoError> {
+        // Strict DER of any length up to the curve's maximum; r, s in [1, n).
+        match &self.0 {
+            VerifyingKey::P256(k) => {
+                let digest = curve_digest(Curve::P256, hasher)?;
+                let sig = p256::ecdsa::DerSignature::from_bytes(der_signature)
+                    .map_err(|_| CryptoError)?;
+                k.verify_prehash(&digest, &sig)
+            }
+            VerifyingKey::P384(k) => {
+                let digest = curve_digest(Curve::P384, hasher)?;
+                let sig = p384::ecdsa::DerSignature::from_bytes(der_signature)
+                    .map_err(|_| CryptoError)?;
+                k.verify_prehash(&digest, &sig)
+            }
+        }
+        .map_err(|_| CryptoError)
+    }
+}
+
+/// AWS-LC accepts RSA moduli of 2048 to 8192 bits for encryption.
+const RSA_BITS: core::ops::RangeInclusive<usize> = 2048..=8192;
+
+/// An RSA public key (for wrapping).
+#[derive(Clone)]
+pub(crate) struct RsaPublicKey(rsa::RsaPublicKey);
+
+impl RsaPublicKey {
+    pub(crate) fn from_spki_der(der: &[u8]) -> Result<Self, CryptoError> {
+        // Parsed by hand: `rsa`'s own SPKI decoder caps the modulus at 4096 bits.
+        let spki = SubjectPublicKeyInfoRef::from_der(der).map_err(|_| CryptoError)?;
+        if spki.algorithm.oid != rsa::pkcs1::ALGORITHM_OID
+            || spki.algorithm.parameters != Some(AnyRef::from(Null))
+        {
+            return Err(CryptoError);
+        }
+        let bits = spki.subject_public_key.as_bytes().ok_or(CryptoError)?;
+        let key = rsa::pkcs1::RsaPublicKey::from_der(bits).map_err(|_| CryptoError)?;
+        let n = BigUint::from_bytes_be(key.modulus.as_bytes());
+        let e = BigUint::from_bytes_be(key.public_exponent.as_bytes());
+        let key =
+            rsa::RsaPublicKey::new_with_max_size(n, e, *RSA_BITS.end()).map_err(|_| CryptoError)?;
+        if !RSA_BITS.contains(&key.n().bits()) {
+            return Err(CryptoError);
+        }
+        Ok(Self(key))
+    }
+
+    pub(crate) fn modulus_len(&self) -> usize {
+        self.0.size()
+    }
+
+    pub(crate) fn encrypt(&self, padding: RsaPadding, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        // OAEP: MGF1 with the same hash, empty label.
+        let mut rng = Rng::default();
+        let out = match padding {
+            RsaPadding::Pkcs1V15 => self.0.encrypt(&mut rng, Pkcs1v15Encrypt, data),
+            RsaPadding::OaepSha1 => self.0.encrypt(&mut rng, Oaep::new::<sha1::Sha1>(), data),
+            RsaPadding::OaepSha256 => self.0.encrypt(&mut rng, Oaep::new::<Sha256>(), data),
+            RsaPadding::OaepSha384 => self.0.encrypt(&mut rng, Oaep::new::<Sha384>(), data),
+            RsaPadding::OaepSha512 => self.0.encrypt(&mut rng, Oaep::new::<Sha512>(), data),
+        }
+        .map_err(|_| CryptoError)?;
+        rng.check()?;
+        Ok(out)
+    }
+}
+
+/// An RSA private key (for unwrapping).
+pub(crate) struct RsaPrivateKey(rsa::RsaPrivateKey);
+
+impl RsaPrivateKey {
+    pub(crate) fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
+        let key = rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(|_| CryptoError)?;
+        if !RSA_BITS.contains(&key.n().bits()) {
+            return Err(CryptoError);
+        }
+        Ok(Self(key))
+    }
+
+    pub(crate) fn modulus_len(&self) -> usize {
+        self.0.size()
+    }
+
+    pub(crate) fn decrypt(
+        &self,
+        padding: RsaPadding,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        // Like AWS-LC, only a ciphertext of exactly the modulus length (`rsa`
+        // checks this for OAEP but left-pads a short PKCS #1 v1.5 one).
+        if ciphertext.len() != self.0.size() {
+            return Err(CryptoError);
+        }
+        // Blinded, against timing side channels.
+        let mut rng = Rng::default();
+        let key = &self.0;
+        let out = match padding {
+            RsaPadding::Pkcs1V15 => key.decrypt_blinded(&mut rng, Pkcs1v15Encrypt, ciphertext),
+            RsaPadding::OaepSha1 => {
+                key.decrypt_blinded(&mut rng, Oaep::new::<sha1::Sha1>(), ciphertext)
+            }
+            RsaPadding::OaepSha256 => {
+                key.decrypt_blinded(&mut rng, Oaep::new::<Sha256>(), ciphertext)
+            }
+            RsaPadding::OaepSha384 => {
+                key.decrypt_blinded(&mut rng, Oaep::new::<Sha384>(), ciphertext)
+            }
+            RsaPadding::OaepSha512 => {
+                key.decrypt_blinded(&mut rng, Oaep::new::<Sha512>(), ciphertext)
+            }
+        }
+        .map(Zeroizing::new)
+        .map_err(|_| CryptoError)?;
+        rng.check()?;
+        Ok(out)
+    }
+}
+
+pub(crate) fn fill_random(out: &mut [u8]) -> Result<(), CryptoError> {
+    getrandom::getrandom(out).map_err(|_| CryptoError)
+}

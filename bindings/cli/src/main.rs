@@ -1,1 +1,5 @@
-fn main() {}
+//! The `kms-envelope` binary; everything happens in the library.
+
+fn main() {
+    std::process::exit(kms_envelope_cli::run(std::env::args_os()));
+}

@@ -1,0 +1,274 @@
+//! Command-line arguments (clap derive) and the parsers for their values.
+//!
+//! Values that do not parse (`--suite 9999`, `--context novalue`) are usage
+//! errors: clap reports them and exits with status 2.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use kms_envelope::{AlgorithmSuite, CommitmentPolicy, RsaPadding};
+
+/// Client-side envelope encryption in the AWS Encryption SDK message format.
+///
+/// Data is encrypted locally under a fresh data key; only the data key is
+/// wrapped with your key (a raw AES key file made by `keygen`, or an RSA key
+/// pair in PEM files). Messages interoperate with every AWS Encryption SDK.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kms-envelope",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a new random AES-256 key file (JSON, mode 0600).
+    Keygen(KeygenArgs),
+    /// Encrypt data into a message.
+    Encrypt(EncryptArgs),
+    /// Decrypt a message; output is written only once the whole message is authenticated.
+    Decrypt(DecryptArgs),
+    /// Print a message's header as JSON (needs no key).
+    Inspect(InspectArgs),
+    /// Run AWS Encryption SDK test-vector manifests.
+    #[command(subcommand)]
+    Vectors(VectorsCommand),
+}
+
+/// `keygen` arguments.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key file to create.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Key namespace (provider ID) written into messages.
+    #[arg(long, value_name = "NS", default_value = crate::keys::DEFAULT_NAMESPACE)]
+    pub namespace: String,
+    /// Key name written into messages [default: the file name up to its first dot].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Replace FILE if it exists (atomically, through a temporary file).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Which keys to use: key files and options for PEM keys.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// A key file: a raw AES key file from `keygen`, or an RSA PEM key (public key
+    /// to encrypt, private key to decrypt). Repeat to use several keys: on encrypt
+    /// every key wraps the data key (the first one generates it); on decrypt any
+    /// key that can unwrap one is enough.
+    #[arg(long = "key", short = 'k', value_name = "FILE", required = true)]
+    pub keys: Vec<PathBuf>,
+    /// RSA padding for PEM keys: pkcs1, oaep-sha1, oaep-sha256, oaep-sha384 or oaep-sha512.
+    #[arg(long, value_name = "PADDING", default_value = "oaep-sha256", value_parser = parse_padding)]
+    pub rsa_padding: RsaPadding,
+    /// Key name of a PEM key, as written into messages [default: the file name
+    /// up to its first dot, so `rsa.pem` and `rsa.pub.pem` both give `rsa`].
+    /// Only with a single PEM key.
+    #[arg(long, value_name = "NAME")]
+    pub key_name: Option<String>,
+    /// Key namespace (provider ID) of PEM keys [default: kms-envelope].
+    #[arg(long, value_name = "NS")]
+    pub key_namespace: Option<String>,
+}
+
+/// Encryption-context arguments.
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// An encryption-context pair KEY=VALUE (repeatable). On encrypt it is
+    /// stored in the message and authenticated; on decrypt every pair given must
+    /// match the message's.
+    #[arg(long = "context", short = 'c', value_name = "KEY=VALUE", value_parser = parse_context_pair)]
+    pub context: Vec<(String, String)>,
+    /// A context key that is authenticated but not stored in the message
+    /// (repeatable). On encrypt it must be among the --context pairs; on decrypt
+    /// its pair must be given again with --context.
+    #[arg(long = "required-context-key", value_name = "KEY")]
+    pub required_keys: Vec<String>,
+}
+
+/// Client settings shared by encrypt and decrypt.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Commitment policy: require-encrypt-require-decrypt (default),
+    /// require-encrypt-allow-decrypt or forbid-encrypt-allow-decrypt. Reading
+    /// messages of older SDKs (non-committing suites) needs one of the "allow"
+    /// policies.
+    #[arg(long, value_name = "POLICY", value_parser = parse_policy)]
+    pub commitment_policy: Option<CommitmentPolicy>,
+    /// Refuse messages with more than N encrypted data keys (1-65535).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_encrypted_data_keys: Option<u16>,
+}
+
+/// Input and output files.
+#[derive(Debug, Args)]
+pub struct IoArgs {
+    /// Input file [default: standard input; `-` also means standard input].
+    #[arg(short = 'i', long = "input", value_name = "IN")]
+    pub input: Option<PathBuf>,
+    /// Output file [default: standard output; `-` also means standard output].
+    /// Removed again if the command fails.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+}
+
+/// `encrypt` arguments.
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub context: ContextArgs,
+    /// Algorithm suite, as `0578`, `0x0578` or an ESDK name such as
+    /// `AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384` [default: 0578].
+    /// Non-committing suites (below 0478) need `--commitment-policy
+    /// forbid-encrypt-allow-decrypt`.
+    #[arg(long, value_name = "SUITE", value_parser = parse_suite)]
+    pub suite: Option<AlgorithmSuite>,
+    /// Frame length in bytes (1 to 4294967295).
+    #[arg(long, value_name = "N", default_value_t = kms_envelope::DEFAULT_FRAME_LENGTH,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub frame_length: u32,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub io: IoArgs,
+}
+
+/// `decrypt` arguments.
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub context: ContextArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub io: IoArgs,
+}
+
+/// `inspect` arguments.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The message file, or `-` for standard input.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `vectors` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum VectorsCommand {
+    /// Decrypt every case of a decrypt manifest and check the expected outcome:
+    /// an `awses-decrypt` manifest (versions 1-5), the ESDK commitment
+    /// known-answer tests or the Python decrypt-oracle vector list.
+    Decrypt(VectorsDecryptArgs),
+    /// Encrypt every case of an `awses-encrypt` manifest and write the messages
+    /// with an `awses-decrypt` manifest (version 3) that describes them.
+    Encrypt(VectorsEncryptArgs),
+}
+
+/// `vectors decrypt` arguments.
+#[derive(Debug, Args)]
+pub struct VectorsDecryptArgs {
+    /// The manifest (JSON). `file://` URIs in it are relative to its folder.
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+    /// Run only the cases whose ID contains SUBSTR.
+    #[arg(long, value_name = "SUBSTR")]
+    pub filter: Option<String>,
+    /// Also print a line for every skipped case.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// `vectors encrypt` arguments.
+#[derive(Debug, Args)]
+pub struct VectorsEncryptArgs {
+    /// The `awses-encrypt` manifest (JSON).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+    /// Output folder (created if needed): ciphertexts/, plaintexts/, keys.json, manifest.json.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Run only the cases whose ID contains SUBSTR.
+    #[arg(long, value_name = "SUBSTR")]
+    pub filter: Option<String>,
+    /// Also print a line for every skipped case.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// The message of a core error without its kind prefix, for clap.
+fn reason(e: kms_envelope::Error) -> String {
+    match e {
+        kms_envelope::Error::BadArgument(m) => m,
+        other => other.to_string(),
+    }
+}
+
+/// Parses `KEY=VALUE` (split at the first `=`; the key may not be empty).
+pub fn parse_context_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        Some(_) => Err("the key before '=' is empty".to_owned()),
+        None => Err("expected KEY=VALUE".to_owned()),
+    }
+}
+
+/// Parses an algorithm suite id or name.
+pub fn parse_suite(s: &str) -> Result<AlgorithmSuite, String> {
+    s.parse::<AlgorithmSuite>().map_err(reason)
+}
+
+/// Parses a commitment policy name (any case, `-` or `_`).
+pub fn parse_policy(s: &str) -> Result<CommitmentPolicy, String> {
+    s.parse::<CommitmentPolicy>().map_err(reason)
+}
+
+/// Parses an RSA padding name.
+pub fn parse_padding(s: &str) -> Result<RsaPadding, String> {
+    s.parse::<RsaPadding>().map_err(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn context_pairs() {
+        assert_eq!(parse_context_pair("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert_eq!(parse_context_pair("a="), Ok(("a".into(), String::new())));
+        assert!(parse_context_pair("=b").is_err());
+        assert!(parse_context_pair("ab").is_err());
+    }
+
+    #[test]
+    fn suites_and_policies() {
+        assert_eq!(parse_suite("0x0478").map(|s| s.id()), Ok(0x0478));
+        assert_eq!(parse_suite("0014").map(|s| s.id()), Ok(0x0014));
+        assert!(parse_suite("9999").is_err());
+        assert_eq!(
+            parse_policy("forbid-encrypt-allow-decrypt"),
+            Ok(CommitmentPolicy::ForbidEncryptAllowDecrypt)
+        );
+        assert!(parse_policy("sometimes").is_err());
+        assert_eq!(parse_padding("oaep-sha512"), Ok(RsaPadding::OaepSha512));
+    }
+}

@@ -1,0 +1,123 @@
+//! `keygen`: writes a new random AES-256 key file, readable by its owner only.
+
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use kms_envelope::{DataKey, RawAesKeyring};
+use zeroize::Zeroizing;
+
+use crate::cli::KeygenArgs;
+use crate::exit::{CliError, CliResult};
+use crate::keys::{KeyFile, RAW_AES_TYPE};
+
+/// Length of a generated key: AES-256.
+const KEY_LEN: usize = 32;
+
+/// Runs `keygen`.
+pub fn run(args: &KeygenArgs) -> CliResult<()> {
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => default_name(&args.out)?,
+    };
+    let key = DataKey::generate(KEY_LEN)?;
+    // The core checks the namespace (reserved prefixes) and key length.
+    RawAesKeyring::new(args.namespace.as_str(), name.as_str(), key.as_bytes())?;
+    let file = KeyFile {
+        kind: RAW_AES_TYPE.to_owned(),
+        key_namespace: args.namespace.clone(),
+        key_name: name.clone(),
+        key: base64::engine::general_purpose::STANDARD.encode(key.as_bytes()),
+    };
+    // Reserve enough (JSON escapes take at most 6 bytes per character) that
+    // the buffer holding the key never reallocates and leaves a copy behind.
+    let capacity = 256 + 6 * (file.key_namespace.len() + file.key_name.len());
+    let mut text = Zeroizing::new(Vec::with_capacity(capacity));
+    serde_json::to_writer_pretty(&mut *text, &file)
+        .map_err(|e| CliError::bad_arg(format!("cannot encode the key file: {e}")))?;
+    text.push(b'\n');
+    drop(Zeroizing::new(file.key));
+    if args.force {
+        replace_file(&args.out, &text)?;
+    } else {
+        create_file(&args.out, &text)?;
+    }
+    println!(
+        "wrote AES-256 key '{name}' (namespace '{}') to {}",
+        args.namespace,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// The file name without extensions, or a random id when that is empty.
+fn default_name(path: &Path) -> CliResult<String> {
+    match crate::keys::default_key_name(path) {
+        Some(name) => Ok(name),
+        None => Ok(format!("key-{}", random_hex(8)?)),
+    }
+}
+
+fn random_hex(len: usize) -> CliResult<String> {
+    let bytes = DataKey::generate(len)?;
+    Ok(bytes
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Opens a new file that only its owner may read and write; fails if it exists.
+fn create_new_private(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+fn write_all_synced(mut file: File, data: &[u8]) -> std::io::Result<()> {
+    file.write_all(data)?;
+    file.sync_all()
+}
+
+/// Creates `path` (never replacing an existing file) and writes `data`.
+fn create_file(path: &Path, data: &[u8]) -> CliResult<()> {
+    let file = create_new_private(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            CliError::bad_arg(format!(
+                "'{}' already exists; pass --force to replace it",
+                path.display()
+            ))
+        } else {
+            CliError::io("create", path, &e)
+        }
+    })?;
+    write_all_synced(file, data).map_err(|e| {
+        let _ = fs::remove_file(path);
+        CliError::io("write", path, &e)
+    })
+}
+
+/// Writes `data` to a new private file beside `path`, then renames it over
+/// `path`, so `path` is always either the old file or the complete new one.
+fn replace_file(path: &Path, data: &[u8]) -> CliResult<()> {
+    let file_name = path
+        .file_name()
+        .and_then(OsStr::to_str)
+        .ok_or_else(|| CliError::bad_arg(format!("'{}' is not a file name", path.display())))?;
+    let tmp: PathBuf = path.with_file_name(format!(".{file_name}.tmp-{}", random_hex(6)?));
+    let file = create_new_private(&tmp).map_err(|e| CliError::io("create", &tmp, &e))?;
+    let result = write_all_synced(file, data)
+        .map_err(|e| CliError::io("write", &tmp, &e))
+        .and_then(|()| fs::rename(&tmp, path).map_err(|e| CliError::io("replace", path, &e)));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}

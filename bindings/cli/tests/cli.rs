@@ -1,0 +1,923 @@
+//! The `kms-envelope` binary, run as a subprocess: round trips through files
+//! and standard streams, and bad inputs with their exit statuses. Every test
+//! works in its own temporary directory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kms-envelope");
+
+// Exit statuses (README-cli.md).
+const USAGE: i32 = 2;
+const BAD_ARGUMENT: i32 = 3;
+const IO: i32 = 4;
+const MALFORMED: i32 = 5;
+const AUTHENTICATION: i32 = 6;
+const NO_KEY: i32 = 7;
+const POLICY: i32 = 8;
+
+/// Runs the binary in `dir` with `args`, feeding `stdin`.
+fn run_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // The command may exit before reading its input; ignore the broken pipe.
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+struct Env {
+    dir: TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        let env = Self {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        env.write("plain.txt", b"attack at dawn\n");
+        env
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, data: &[u8]) {
+        std::fs::write(self.path(name), data).unwrap();
+    }
+
+    fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path(name)).unwrap()
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.path(name).exists()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        run_in(self.dir.path(), args, b"")
+    }
+
+    fn run_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        run_in(self.dir.path(), args, stdin)
+    }
+
+    /// Runs and asserts success.
+    fn ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Runs and asserts the exit status and a one-line error message.
+    fn fails(&self, args: &[&str], status: i32) -> String {
+        self.fails_stdin(args, b"", status)
+    }
+
+    fn fails_stdin(&self, args: &[&str], stdin: &[u8], status: i32) -> String {
+        let out = self.run_stdin(args, stdin);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(status), "{args:?}: {stderr}");
+        if status != USAGE {
+            assert!(stderr.starts_with("kms-envelope: error: "), "{stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        }
+        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
+        stderr
+    }
+
+    fn keygen(&self, name: &str) {
+        self.ok(&["keygen", "--out", name]);
+    }
+
+    fn inspect(&self, name: &str) -> Value {
+        let out = self.ok(&["inspect", name]);
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Writes the RSA-2048 test key pair from the interop keys manifest.
+    fn rsa_keys(&self) {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/data/interop-keys/keys.json"
+        );
+        let keys: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        for (entry, file) in [
+            ("rsa-2048-private", "rsa.pem"),
+            ("rsa-2048-public", "rsa.pub.pem"),
+        ] {
+            let pem = keys["keys"][entry]["material"].as_str().unwrap();
+            self.write(file, pem.as_bytes());
+        }
+    }
+}
+
+#[test]
+fn keygen_writes_a_private_key_file() {
+    let env = Env::new();
+    let out = env.ok(&["keygen", "--out", "demo.key"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("demo.key"));
+    let key: Value = serde_json::from_slice(&env.read("demo.key")).unwrap();
+    assert_eq!(key["type"], "raw-aes");
+    assert_eq!(key["key_namespace"], "kms-envelope");
+    assert_eq!(key["key_name"], "demo");
+    assert_eq!(key["key"].as_str().map(str::len), Some(44)); // base64 of 32 bytes
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path("demo.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Never overwritten without --force.
+    let before = env.read("demo.key");
+    let err = env.fails(&["keygen", "--out", "demo.key"], BAD_ARGUMENT);
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(env.read("demo.key"), before);
+
+    env.ok(&[
+        "keygen",
+        "--out",
+        "demo.key",
+        "--force",
+        "--namespace",
+        "ns",
+        "--name",
+        "k1",
+    ]);
+    let key: Value = serde_json::from_slice(&env.read("demo.key")).unwrap();
+    assert_ne!(env.read("demo.key"), before);
+    assert_eq!(
+        (key["key_namespace"].as_str(), key["key_name"].as_str()),
+        (Some("ns"), Some("k1"))
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path("demo.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // No temporary file left behind.
+    assert_eq!(std::fs::read_dir(env.dir.path()).unwrap().count(), 2);
+
+    env.fails(
+        &["keygen", "--out", "kms.key", "--namespace", "aws-kms"],
+        BAD_ARGUMENT,
+    );
+    assert!(!env.exists("kms.key"));
+    env.fails(&["keygen", "--out", "no/such/dir/k.key"], IO);
+    env.fails(&["keygen"], USAGE);
+}
+
+#[test]
+fn round_trip_through_files_and_inspect() {
+    let env = Env::new();
+    env.keygen("a.key");
+    env.ok(&[
+        "encrypt",
+        "--key",
+        "a.key",
+        "--context",
+        "team=finance",
+        "--context",
+        "purpose=demo",
+        "-i",
+        "plain.txt",
+        "-o",
+        "msg.bin",
+    ]);
+    let header = env.inspect("msg.bin");
+    assert_eq!(header["version"], 2);
+    assert_eq!(header["algorithm_suite"]["id"], "0578");
+    assert_eq!(
+        header["algorithm_suite"]["name"],
+        "ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384"
+    );
+    assert_eq!(header["message_id"].as_str().map(str::len), Some(64));
+    assert_eq!(header["encryption_context"]["team"], "finance");
+    assert_eq!(header["encryption_context"]["purpose"], "demo");
+    assert!(header["encryption_context"]["aws-crypto-public-key"].is_string());
+    let edks = header["encrypted_data_keys"].as_array().unwrap();
+    assert_eq!(edks.len(), 1);
+    assert_eq!(edks[0]["provider_id"], "kms-envelope");
+    assert_eq!(edks[0]["ciphertext_length"], 48);
+    assert!(edks[0]["provider_info"].is_null()); // key name + binary IV
+    assert!(edks[0]["provider_info_hex"]
+        .as_str()
+        .unwrap()
+        .starts_with(&"a".bytes().map(|b| format!("{b:02x}")).collect::<String>()));
+    assert_eq!(header["content_type"], "framed");
+    assert_eq!(header["frame_length"], 4096);
+    let header_len = header["header_length"].as_u64().unwrap();
+    assert!(header_len > 100 && header_len < env.read("msg.bin").len() as u64);
+
+    env.ok(&[
+        "decrypt",
+        "--key",
+        "a.key",
+        "--context",
+        "team=finance",
+        "-i",
+        "msg.bin",
+        "-o",
+        "out.txt",
+    ]);
+    assert_eq!(env.read("out.txt"), env.read("plain.txt"));
+    // Decrypt needs no context at all.
+    env.ok(&[
+        "decrypt", "--key", "a.key", "-i", "msg.bin", "-o", "out2.txt",
+    ]);
+    assert_eq!(env.read("out2.txt"), env.read("plain.txt"));
+}
+
+#[test]
+fn round_trip_through_standard_streams() {
+    let env = Env::new();
+    env.keygen("a.key");
+    let plaintext: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let enc = env.run_stdin(
+        &["encrypt", "-k", "a.key", "--frame-length", "1000"],
+        &plaintext,
+    );
+    assert_eq!(
+        enc.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&enc.stderr)
+    );
+    let dec = env.run_stdin(
+        &["decrypt", "-k", "a.key", "-i", "-", "-o", "-"],
+        &enc.stdout,
+    );
+    assert_eq!(
+        dec.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&dec.stderr)
+    );
+    assert_eq!(dec.stdout, plaintext);
+
+    let inspect = env.run_stdin(&["inspect", "-"], &enc.stdout);
+    assert_eq!(inspect.status.code(), Some(0));
+    let header: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(header["frame_length"], 1000);
+
+    // Empty input.
+    let enc = env.run_stdin(&["encrypt", "-k", "a.key"], b"");
+    assert_eq!(enc.status.code(), Some(0));
+    let dec = env.run_stdin(&["decrypt", "-k", "a.key"], &enc.stdout);
+    assert_eq!(dec.status.code(), Some(0));
+    assert!(dec.stdout.is_empty());
+}
+
+#[test]
+fn suites_and_commitment_policies() {
+    let env = Env::new();
+    env.keygen("a.key");
+    for (suite, id) in [
+        ("0478", "0478"),
+        ("0x0578", "0578"),
+        ("AES_256_GCM_HKDF_SHA512_COMMIT_KEY", "0478"),
+    ] {
+        env.ok(&[
+            "encrypt",
+            "-k",
+            "a.key",
+            "--suite",
+            suite,
+            "-i",
+            "plain.txt",
+            "-o",
+            "m.bin",
+        ]);
+        assert_eq!(env.inspect("m.bin")["algorithm_suite"]["id"], id);
+        env.ok(&["decrypt", "-k", "a.key", "-i", "m.bin", "-o", "out.txt"]);
+        assert_eq!(env.read("out.txt"), env.read("plain.txt"));
+    }
+    // A non-committing suite needs the forbid policy to encrypt ...
+    env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "--suite",
+            "0178",
+            "-i",
+            "plain.txt",
+            "-o",
+            "v1.bin",
+        ],
+        POLICY,
+    );
+    assert!(!env.exists("v1.bin"));
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "a.key",
+        "--suite",
+        "0178",
+        "--commitment-policy",
+        "forbid-encrypt-allow-decrypt",
+        "-i",
+        "plain.txt",
+        "-o",
+        "v1.bin",
+    ]);
+    assert_eq!(env.inspect("v1.bin")["version"], 1);
+    // ... and an allow policy to decrypt.
+    env.fails(
+        &["decrypt", "-k", "a.key", "-i", "v1.bin", "-o", "v1.txt"],
+        POLICY,
+    );
+    assert!(!env.exists("v1.txt"));
+    env.ok(&[
+        "decrypt",
+        "-k",
+        "a.key",
+        "--commitment-policy",
+        "REQUIRE_ENCRYPT_ALLOW_DECRYPT",
+        "-i",
+        "v1.bin",
+        "-o",
+        "v1.txt",
+    ]);
+    assert_eq!(env.read("v1.txt"), env.read("plain.txt"));
+
+    env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "--suite",
+            "0479",
+            "-i",
+            "plain.txt",
+        ],
+        USAGE,
+    );
+    env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "--suite",
+            "fast",
+            "-i",
+            "plain.txt",
+        ],
+        USAGE,
+    );
+    env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "--commitment-policy",
+            "whatever",
+            "-i",
+            "plain.txt",
+        ],
+        USAGE,
+    );
+    env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "--frame-length",
+            "0",
+            "-i",
+            "plain.txt",
+        ],
+        USAGE,
+    );
+}
+
+#[test]
+fn rsa_and_multiple_keys() {
+    let env = Env::new();
+    env.keygen("a.key");
+    env.rsa_keys();
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "a.key",
+        "-k",
+        "rsa.pub.pem",
+        "-i",
+        "plain.txt",
+        "-o",
+        "m.bin",
+    ]);
+    let header = env.inspect("m.bin");
+    let edks = header["encrypted_data_keys"].as_array().unwrap();
+    assert_eq!(edks.len(), 2);
+    assert_eq!(edks[1]["provider_id"], "kms-envelope");
+    assert_eq!(edks[1]["provider_info"], "rsa"); // the key name, from rsa.pub.pem
+                                                 // Either key alone decrypts (the private key's name comes from rsa.pem).
+    env.ok(&["decrypt", "-k", "rsa.pem", "-i", "m.bin", "-o", "out1.txt"]);
+    assert_eq!(env.read("out1.txt"), env.read("plain.txt"));
+    env.ok(&["decrypt", "-k", "a.key", "-i", "m.bin", "-o", "out2.txt"]);
+    assert_eq!(env.read("out2.txt"), env.read("plain.txt"));
+    // A limit of one encrypted data key refuses it.
+    env.fails(
+        &[
+            "decrypt",
+            "-k",
+            "a.key",
+            "--max-encrypted-data-keys",
+            "1",
+            "-i",
+            "m.bin",
+            "-o",
+            "out3.txt",
+        ],
+        POLICY,
+    );
+    assert!(!env.exists("out3.txt"));
+
+    // Padding and names must match.
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "rsa.pub.pem",
+        "--key-name",
+        "r",
+        "--key-namespace",
+        "ns",
+        "--rsa-padding",
+        "oaep-sha512",
+        "-i",
+        "plain.txt",
+        "-o",
+        "r.bin",
+    ]);
+    env.ok(&[
+        "decrypt",
+        "-k",
+        "rsa.pem",
+        "--key-name",
+        "r",
+        "--key-namespace",
+        "ns",
+        "--rsa-padding",
+        "oaep-sha512",
+        "-i",
+        "r.bin",
+        "-o",
+        "r.txt",
+    ]);
+    assert_eq!(env.read("r.txt"), env.read("plain.txt"));
+    env.fails(
+        &[
+            "decrypt",
+            "-k",
+            "rsa.pem",
+            "--key-name",
+            "r",
+            "--key-namespace",
+            "ns",
+            "--rsa-padding",
+            "oaep-sha256",
+            "-i",
+            "r.bin",
+            "-o",
+            "r2.txt",
+        ],
+        NO_KEY,
+    );
+    assert!(!env.exists("r2.txt"));
+
+    // A public key cannot decrypt; a private key is not used to encrypt.
+    env.fails(
+        &["decrypt", "-k", "rsa.pub.pem", "-i", "m.bin", "-o", "x.txt"],
+        BAD_ARGUMENT,
+    );
+    env.fails(
+        &["encrypt", "-k", "rsa.pem", "-i", "plain.txt", "-o", "x.bin"],
+        BAD_ARGUMENT,
+    );
+    env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "rsa.pub.pem",
+            "--rsa-padding",
+            "oaep-md5",
+            "-i",
+            "plain.txt",
+        ],
+        USAGE,
+    );
+    assert!(!env.exists("x.txt") && !env.exists("x.bin"));
+}
+
+#[test]
+fn required_context_keys() {
+    let env = Env::new();
+    env.keygen("a.key");
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "a.key",
+        "-c",
+        "tenant=acme",
+        "-c",
+        "purpose=test",
+        "--required-context-key",
+        "tenant",
+        "-i",
+        "plain.txt",
+        "-o",
+        "m.bin",
+    ]);
+    let header = env.inspect("m.bin");
+    assert!(header["encryption_context"].get("tenant").is_none());
+    assert_eq!(header["encryption_context"]["purpose"], "test");
+    env.ok(&[
+        "decrypt",
+        "-k",
+        "a.key",
+        "-c",
+        "tenant=acme",
+        "-i",
+        "m.bin",
+        "-o",
+        "out.txt",
+    ]);
+    assert_eq!(env.read("out.txt"), env.read("plain.txt"));
+    env.ok(&[
+        "decrypt",
+        "-k",
+        "a.key",
+        "-c",
+        "tenant=acme",
+        "--required-context-key",
+        "tenant",
+        "-i",
+        "m.bin",
+        "-o",
+        "out2.txt",
+    ]);
+    // Without the pair, or with another value, nothing decrypts.
+    env.fails(
+        &[
+            "decrypt",
+            "-k",
+            "a.key",
+            "--required-context-key",
+            "tenant",
+            "-i",
+            "m.bin",
+            "-o",
+            "bad.txt",
+        ],
+        POLICY,
+    );
+    let out = env.run(&["decrypt", "-k", "a.key", "-i", "m.bin", "-o", "bad.txt"]);
+    assert_ne!(out.status.code(), Some(0));
+    let out = env.run(&[
+        "decrypt",
+        "-k",
+        "a.key",
+        "-c",
+        "tenant=other",
+        "-i",
+        "m.bin",
+        "-o",
+        "bad.txt",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!env.exists("bad.txt"));
+    // The required key must be in the context on encrypt.
+    env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "--required-context-key",
+            "tenant",
+            "-i",
+            "plain.txt",
+            "-o",
+            "bad.bin",
+        ],
+        POLICY,
+    );
+    assert!(!env.exists("bad.bin"));
+}
+
+#[test]
+fn bad_keys_and_arguments() {
+    let env = Env::new();
+    env.keygen("a.key");
+    env.keygen("b.key");
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "a.key",
+        "-c",
+        "team=finance",
+        "-i",
+        "plain.txt",
+        "-o",
+        "m.bin",
+    ]);
+
+    // Missing key file.
+    env.fails(
+        &[
+            "decrypt",
+            "-k",
+            "missing.key",
+            "-i",
+            "m.bin",
+            "-o",
+            "out.txt",
+        ],
+        IO,
+    );
+    env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "missing.key",
+            "-i",
+            "plain.txt",
+            "-o",
+            "out.bin",
+        ],
+        IO,
+    );
+    // Wrong key (same name, other bytes) and wrong key name.
+    let mut b: Value = serde_json::from_slice(&env.read("b.key")).unwrap();
+    b["key_name"] = "a".into();
+    env.write("b-as-a.key", &serde_json::to_vec(&b).unwrap());
+    env.fails(
+        &[
+            "decrypt",
+            "-k",
+            "b-as-a.key",
+            "-i",
+            "m.bin",
+            "-o",
+            "out.txt",
+        ],
+        NO_KEY,
+    );
+    env.fails(
+        &["decrypt", "-k", "b.key", "-i", "m.bin", "-o", "out.txt"],
+        NO_KEY,
+    );
+    // Wrong context value.
+    env.fails(
+        &[
+            "decrypt",
+            "-k",
+            "a.key",
+            "-c",
+            "team=sales",
+            "-i",
+            "m.bin",
+            "-o",
+            "out.txt",
+        ],
+        POLICY,
+    );
+    // Not key files.
+    env.write("junk.key", b"hello");
+    env.fails(
+        &["decrypt", "-k", "junk.key", "-i", "m.bin", "-o", "out.txt"],
+        BAD_ARGUMENT,
+    );
+    env.write(
+        "bad.key",
+        br#"{"type":"raw-aes","key_namespace":"n","key_name":"k","key":"!!"}"#,
+    );
+    env.fails(
+        &["decrypt", "-k", "bad.key", "-i", "m.bin", "-o", "out.txt"],
+        BAD_ARGUMENT,
+    );
+    env.write(
+        "short.key",
+        br#"{"type":"raw-aes","key_namespace":"n","key_name":"k","key":"AAEC"}"#,
+    );
+    env.fails(
+        &["decrypt", "-k", "short.key", "-i", "m.bin", "-o", "out.txt"],
+        BAD_ARGUMENT,
+    );
+    env.write(
+        "other.key",
+        br#"{"type":"raw-hmac","key_namespace":"n","key_name":"k","key":"AAEC"}"#,
+    );
+    env.fails(
+        &["decrypt", "-k", "other.key", "-i", "m.bin", "-o", "out.txt"],
+        BAD_ARGUMENT,
+    );
+    assert!(!env.exists("out.txt") && !env.exists("out.bin"));
+
+    // Context syntax and reserved keys.
+    env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-c",
+            "novalue",
+            "-i",
+            "plain.txt",
+            "-o",
+            "out.bin",
+        ],
+        USAGE,
+    );
+    env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-c",
+            "=v",
+            "-i",
+            "plain.txt",
+            "-o",
+            "out.bin",
+        ],
+        USAGE,
+    );
+    let err = env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-c",
+            "aws-crypto-x=1",
+            "-i",
+            "plain.txt",
+            "-o",
+            "out.bin",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("aws-crypto-"), "{err}");
+    env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-c",
+            "a=1",
+            "-c",
+            "a=2",
+            "-i",
+            "plain.txt",
+            "-o",
+            "out.bin",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(!env.exists("out.bin"));
+    // Missing input file, and no --key.
+    env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "nothing.txt",
+            "-o",
+            "out.bin",
+        ],
+        IO,
+    );
+    env.fails(&["encrypt", "-i", "plain.txt"], USAGE);
+    assert!(!env.exists("out.bin"));
+}
+
+#[test]
+fn bad_messages_leave_no_output() {
+    let env = Env::new();
+    env.keygen("a.key");
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "a.key",
+        "--frame-length",
+        "4",
+        "-i",
+        "plain.txt",
+        "-o",
+        "m.bin",
+    ]);
+    let msg = env.read("m.bin");
+    let decrypt = ["decrypt", "-k", "a.key", "-i", "bad.bin", "-o", "out.txt"];
+
+    // Truncated anywhere: in the header, the body and the footer.
+    for len in [0, 1, 10, 60, msg.len() / 2, msg.len() - 40, msg.len() - 1] {
+        env.write("bad.bin", &msg[..len]);
+        env.fails(&decrypt, MALFORMED);
+        assert!(!env.exists("out.txt"), "truncated at {len}");
+    }
+    // One byte too many.
+    let mut longer = msg.clone();
+    longer.push(0);
+    env.write("bad.bin", &longer);
+    env.fails(&decrypt, MALFORMED);
+    // Garbage, and base64 of a real message.
+    env.write("bad.bin", b"this is not an encrypted message at all");
+    env.fails(&decrypt, MALFORMED);
+    let b64 = base64_encode(&msg);
+    env.write("bad.bin", b64.as_bytes());
+    let err = env.fails(&decrypt, MALFORMED);
+    assert!(err.contains("base64"), "{err}");
+    // A flipped bit in the last frame, and in the signature.
+    for pos in [msg.len() - 110, msg.len() - 5] {
+        let mut flipped = msg.clone();
+        flipped[pos] ^= 0x01;
+        env.write("bad.bin", &flipped);
+        env.fails(&decrypt, AUTHENTICATION);
+    }
+    assert!(!env.exists("out.txt"));
+
+    // A failed decrypt leaves an existing output file alone.
+    env.write("out.txt", b"old");
+    env.fails(&decrypt, AUTHENTICATION);
+    assert_eq!(env.read("out.txt"), b"old");
+
+    // Through stdin/stdout too: nothing on stdout.
+    env.fails_stdin(
+        &["decrypt", "-k", "a.key"],
+        &msg[..msg.len() - 1],
+        MALFORMED,
+    );
+
+    // inspect needs only a well-formed header.
+    env.write("bad.bin", &msg[..msg.len() - 1]);
+    env.ok(&["inspect", "bad.bin"]);
+    env.write("bad.bin", &msg[..20]);
+    env.fails(&["inspect", "bad.bin"], MALFORMED);
+    env.write("bad.bin", b64.as_bytes());
+    env.fails(&["inspect", "bad.bin"], MALFORMED);
+    env.fails(&["inspect", "nothing.bin"], IO);
+    env.fails_stdin(&["inspect", "-"], b"garbage", MALFORMED);
+}
+
+#[test]
+fn help_and_version() {
+    let env = Env::new();
+    for args in [
+        &["--help"][..],
+        &["encrypt", "--help"],
+        &["vectors", "decrypt", "--help"],
+        &["--version"],
+    ] {
+        let out = env.ok(args);
+        assert!(!out.stdout.is_empty());
+    }
+    env.fails(&[], USAGE);
+    env.fails(&["frobnicate"], USAGE);
+}
+
+fn base64_encode(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

@@ -8,8 +8,9 @@ use crate::format::reader::{ParseResult, Reader};
 pub(crate) const FINAL_FRAME_MARKER: u32 = 0xFFFF_FFFF;
 /// Largest non-framed body: the AES-GCM limit of 2^36 - 32 bytes.
 pub(crate) const MAX_NON_FRAMED_LEN: u64 = (1 << 36) - 32;
-/// Largest AAD: 32-byte message ID, the longest content string, u32, u64.
-const MAX_AAD_LEN: usize = 32 + 34 + 4 + 8;
+/// Largest AAD: 32-byte message ID, the longest content string ("... Single
+/// Block", 35 bytes), u32, u64.
+const MAX_AAD_LEN: usize = 32 + 35 + 4 + 8;
 
 /// Which AAD content string a block of the body uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

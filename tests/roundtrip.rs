@@ -1,0 +1,661 @@
+//! Round trips through encrypt and decrypt, with the output checked against
+//! the message format (header fields, framing layout, footer).
+
+mod common;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use common::*;
+use kms_envelope::future::block_on;
+use kms_envelope::{
+    AlgorithmSuite, Client, CommitmentPolicy, ContentType, EncryptionContext, ErrorKind, Keyring,
+    MultiKeyring, RawAesKeyring, RawRsaKeyring, RequiredEncryptionContextMaterialsManager,
+    RsaPadding, PUBLIC_KEY_FIELD,
+};
+use proptest::prelude::*;
+
+/// What the header must store: the caller's context, plus the public key on
+/// signing suites (whose value is checked separately).
+fn check_stored_context(suite: AlgorithmSuite, stored: &EncryptionContext, ec: &EncryptionContext) {
+    let mut without_key = stored.clone();
+    let public = without_key.remove(PUBLIC_KEY_FIELD);
+    assert_eq!(&without_key, ec, "stored encryption context");
+    match (suite.is_signing(), public) {
+        (false, None) => {}
+        (true, Some(b64)) => {
+            let point = base64::engine::general_purpose::STANDARD
+                .decode(&b64)
+                .unwrap();
+            let (len, chars) = if suite.id() == 0x0214 {
+                (33, 44)
+            } else {
+                (49, 68)
+            };
+            assert_eq!(b64.len(), chars, "padded base64 of the compressed point");
+            assert_eq!(point.len(), len);
+            assert!(matches!(point[0], 2 | 3), "compressed SEC 1 point");
+        }
+        (signing, public) => panic!("signing={signing} but public key {public:?}"),
+    }
+}
+
+/// Checks everything about `msg` that follows from the inputs, then decrypts it.
+fn check_message(
+    msg: &[u8],
+    suite: AlgorithmSuite,
+    frame_length: u32,
+    ec: &EncryptionContext,
+    plaintext: &[u8],
+) {
+    let l = layout(msg);
+    let h = &l.header;
+    assert_eq!(h.version, if suite.is_committing() { 2 } else { 1 });
+    assert_eq!(msg[0], h.version);
+    assert_eq!(h.algorithm_suite, suite);
+    assert_eq!(
+        h.message_id.len(),
+        if suite.is_committing() { 32 } else { 16 }
+    );
+    assert_eq!(h.content_type, ContentType::Framed);
+    assert_eq!(h.frame_length, frame_length);
+    assert_eq!(h.commitment.is_some(), suite.is_committing());
+    if h.version == 1 {
+        assert_eq!(h.header_iv, [0; 12], "writers use a zero header IV");
+    }
+    check_stored_context(suite, &h.encryption_context, ec);
+
+    // Framing: full regular frames, then one final frame with the rest; a full
+    // final frame for exact multiples; a single empty final frame for "".
+    let fl = frame_length as usize;
+    let n = if plaintext.is_empty() {
+        1
+    } else {
+        plaintext.len().div_ceil(fl)
+    };
+    assert_eq!(l.frames.len(), n, "number of frames");
+    for (i, f) in l.frames.iter().enumerate() {
+        assert_eq!(f.is_final, i == n - 1);
+        let mut iv = [0u8; 12];
+        iv[8..].copy_from_slice(&f.seq.to_be_bytes());
+        assert_eq!(f.iv, iv, "writers use the sequence-number IV");
+    }
+    assert_eq!(l.frames[n - 1].content_len, plaintext.len() - (n - 1) * fl);
+    if !plaintext.is_empty() && plaintext.len() % fl == 0 {
+        assert_eq!(
+            l.frames[n - 1].content_len,
+            fl,
+            "full final frame for exact multiples"
+        );
+    }
+    // Ciphertext never equals the plaintext (except when there is none).
+    if plaintext.len() >= 8 {
+        let f = &l.frames[0];
+        assert_ne!(
+            &msg[f.ct_offset..f.ct_offset + f.content_len],
+            &plaintext[..f.content_len]
+        );
+    }
+    match l.footer {
+        Some((_, sig_len)) => {
+            assert!(suite.is_signing());
+            assert_eq!(msg[l.footer.unwrap().0 + 2], 0x30, "DER SEQUENCE");
+            let max = if suite.id() == 0x0214 { 72 } else { 104 };
+            assert!((8..=max).contains(&sig_len), "signature length {sig_len}");
+        }
+        None => assert!(!suite.is_signing()),
+    }
+}
+
+fn suite_strategy() -> impl Strategy<Value = AlgorithmSuite> {
+    prop::sample::select(AlgorithmSuite::ALL.to_vec())
+}
+
+fn frame_length_strategy() -> impl Strategy<Value = u32> {
+    prop_oneof![Just(1u32), Just(2), Just(4096), Just(65536), 1u32..40]
+}
+
+/// A plaintext length of 0 ..= 3 frames, often an exact multiple.
+fn length_for(frame_length: u32, frames: usize, extra: f64) -> usize {
+    let fl = frame_length as usize;
+    if frames == 3 || extra < 0.4 {
+        frames * fl
+    } else {
+        frames * fl + 1 + ((extra * (fl - 1) as f64) as usize).min(fl.saturating_sub(2))
+    }
+}
+
+fn context_strategy() -> impl Strategy<Value = EncryptionContext> {
+    // Mixed case, non-ASCII and astral-plane keys: their UTF-8 byte order
+    // differs from UTF-16 and from case-insensitive orders.
+    prop::collection::btree_map("[a-zA-Z0-9_.éÉßü中😀-]{1,10}", "\\PC{0,12}", 0..5)
+        .prop_map(EncryptionContext::from)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn raw_aes_round_trip(
+        suite in suite_strategy(),
+        frame_length in frame_length_strategy(),
+        frames in 0usize..=3,
+        extra in 0.0f64..1.0,
+        key_len in prop::sample::select(vec![16usize, 24, 32]),
+        ec in context_strategy(),
+        seed in any::<u64>(),
+    ) {
+        let plaintext = bytes(seed, length_for(frame_length, frames, extra));
+        let keyring = aes_keyring(key_len);
+        let msg = encrypt(suite, &keyring, frame_length, &ec, &plaintext);
+        check_message(&msg, suite, frame_length, &ec, &plaintext);
+
+        let header = layout(&msg).header;
+        prop_assert_eq!(header.encrypted_data_keys.len(), 1);
+        let edk = &header.encrypted_data_keys[0];
+        prop_assert_eq!(&edk.provider_id, NAMESPACE);
+        // Raw AES provider info: name || 128 (bits) || 12 || IV.
+        let name = format!("aes-{}", key_len * 8);
+        prop_assert_eq!(edk.provider_info.len(), name.len() + 20);
+        prop_assert_eq!(&edk.provider_info[..name.len()], name.as_bytes());
+        prop_assert_eq!(&edk.provider_info[name.len()..name.len() + 8], &[0, 0, 0, 128, 0, 0, 0, 12]);
+        prop_assert_eq!(edk.ciphertext.len(), suite.data_key_len() + 16);
+
+        let out = client_for(suite).decrypt(&msg).keyring(&keyring).run().unwrap();
+        prop_assert_eq!(&out.plaintext, &plaintext);
+        prop_assert_eq!(out.algorithm_suite(), suite);
+        prop_assert_eq!(&out.encryption_context, &header.encryption_context);
+        // The reproduced context may be given back in full.
+        let out = client_for(suite).decrypt(&msg).keyring(&keyring).encryption_context(ec.clone()).run().unwrap();
+        prop_assert_eq!(&out.plaintext, &plaintext);
+    }
+
+    #[test]
+    fn raw_rsa_round_trip(
+        suite in suite_strategy(),
+        padding in prop::sample::select(RsaPadding::ALL.to_vec()),
+        frame_length in frame_length_strategy(),
+        frames in 0usize..=2,
+        ec in context_strategy(),
+        seed in any::<u64>(),
+    ) {
+        let plaintext = bytes(seed, length_for(frame_length, frames, 0.5));
+        let keyring = rsa_keyring(padding);
+        let msg = encrypt(suite, &keyring, frame_length, &ec, &plaintext);
+        check_message(&msg, suite, frame_length, &ec, &plaintext);
+        let edk = &layout(&msg).header.encrypted_data_keys[0];
+        prop_assert_eq!(&edk.provider_info, b"rsa-2048");
+        prop_assert_eq!(edk.ciphertext.len(), 256);
+        // Decrypt with a keyring that only has the private key.
+        let decryptor = RawRsaKeyring::new(NAMESPACE, "rsa-2048", padding, None, Some(rsa_private())).unwrap();
+        let out = client_for(suite).decrypt(&msg).keyring(&decryptor).run().unwrap();
+        prop_assert_eq!(out.plaintext, plaintext);
+    }
+}
+
+#[test]
+fn rsa_every_padding_and_padding_mismatch() {
+    let ec = EncryptionContext::from_iter([("purpose", "rsa")]);
+    for padding in RsaPadding::ALL {
+        let suite = suite(0x0578);
+        let msg = encrypt(
+            suite,
+            &rsa_keyring(padding),
+            4096,
+            &ec,
+            b"data key wrapped with RSA",
+        );
+        let out = client_for(suite)
+            .decrypt(&msg)
+            .keyring(&rsa_keyring(padding))
+            .run()
+            .unwrap();
+        assert_eq!(out.plaintext, b"data key wrapped with RSA");
+        // Every other padding fails to unwrap.
+        for other in RsaPadding::ALL.into_iter().filter(|p| *p != padding) {
+            let err = client_for(suite)
+                .decrypt(&msg)
+                .keyring(&rsa_keyring(other))
+                .run();
+            expect_kind(err, ErrorKind::NoKeyUnwrapped);
+        }
+    }
+    // A public-only keyring cannot decrypt; a private-only one cannot encrypt.
+    let public_only = RawRsaKeyring::new(
+        NAMESPACE,
+        "rsa-2048",
+        RsaPadding::OaepSha256,
+        Some(rsa_public()),
+        None,
+    )
+    .unwrap();
+    let private_only = RawRsaKeyring::new(
+        NAMESPACE,
+        "rsa-2048",
+        RsaPadding::OaepSha256,
+        None,
+        Some(rsa_private()),
+    )
+    .unwrap();
+    let msg = encrypt(suite(0x0478), &public_only, 4096, &ec, b"x");
+    expect_kind(
+        Client::new().decrypt(&msg).keyring(&public_only).run(),
+        ErrorKind::NoKeyUnwrapped,
+    );
+    assert_eq!(
+        Client::new()
+            .decrypt(&msg)
+            .keyring(&private_only)
+            .run()
+            .unwrap()
+            .plaintext,
+        b"x"
+    );
+    expect_kind(
+        Client::new().encrypt(b"x").keyring(&private_only).run(),
+        ErrorKind::BadArgument,
+    );
+}
+
+#[test]
+fn rsa_pkcs1_pem_keys_work_like_pkcs8() {
+    // `RSA PUBLIC KEY` / `RSA PRIVATE KEY` PEMs are rewrapped as SPKI / PKCS#8.
+    let public =
+        kms_envelope::RsaPublicKey::from_pem(&data_file("rsa-2048-public-pkcs1.pem")).unwrap();
+    let private =
+        kms_envelope::RsaPrivateKey::from_pem(&data_file("rsa-2048-private-pkcs1.pem")).unwrap();
+    assert_eq!((public.bits(), private.bits()), (2048, 2048));
+    let pkcs1 = RawRsaKeyring::new(
+        NAMESPACE,
+        "rsa-2048",
+        RsaPadding::OaepSha384,
+        Some(public),
+        Some(private),
+    )
+    .unwrap();
+    let pkcs8 = rsa_keyring(RsaPadding::OaepSha384);
+    let ec = EncryptionContext::new();
+    let a = encrypt(suite(0x0478), &pkcs1, 4096, &ec, b"pem");
+    let b = encrypt(suite(0x0478), &pkcs8, 4096, &ec, b"pem");
+    for (msg, k) in [(&a, &pkcs8), (&b, &pkcs1)] {
+        assert_eq!(
+            Client::new()
+                .decrypt(msg)
+                .keyring(k)
+                .run()
+                .unwrap()
+                .plaintext,
+            b"pem"
+        );
+    }
+}
+
+#[test]
+fn frame_length_edges_and_exact_multiples() {
+    let keyring = aes_keyring(32);
+    let ec = EncryptionContext::new();
+    for s in [suite(0x0478), suite(0x0014)] {
+        for (fl, len) in [
+            (1u32, 0usize),
+            (1, 1),
+            (1, 3),
+            (2, 4),
+            (4096, 4096),
+            (4096, 8192),
+            (4096, 4097),
+            (65536, 196_608),
+            (u32::MAX, 0),
+            (u32::MAX, 100),
+        ] {
+            let pt = bytes(len as u64, len);
+            let msg = encrypt(s, &keyring, fl, &ec, &pt);
+            check_message(&msg, s, fl, &ec, &pt);
+            let out = client_for(s).decrypt(&msg).keyring(&keyring).run().unwrap();
+            assert_eq!(out.plaintext, pt, "fl={fl} len={len}");
+        }
+    }
+    // Empty plaintext: exactly one final frame of length 0.
+    let msg = encrypt(suite(0x0478), &keyring, 4096, &ec, b"");
+    let l = layout(&msg);
+    assert_eq!(l.frames.len(), 1);
+    assert!(l.frames[0].is_final && l.frames[0].content_len == 0 && l.frames[0].seq == 1);
+}
+
+#[test]
+fn default_suite_and_fresh_message_ids() {
+    let keyring = aes_keyring(32);
+    let client = Client::new();
+    let a = client.encrypt(b"same").keyring(&keyring).run().unwrap();
+    let b = client.encrypt(b"same").keyring(&keyring).run().unwrap();
+    let (ha, hb) = (layout(&a).header, layout(&b).header);
+    assert_eq!(ha.algorithm_suite.id(), 0x0578, "default suite");
+    assert_eq!(ha.frame_length, 4096, "default frame length");
+    assert_ne!(ha.message_id, hb.message_id);
+    assert_ne!(ha.commitment, hb.commitment);
+    assert_ne!(a, b);
+    // FORBID's default is 0x0378 (message-format.md §18 item 3).
+    let forbid = Client::builder()
+        .commitment_policy(CommitmentPolicy::ForbidEncryptAllowDecrypt)
+        .build();
+    let c = forbid.encrypt(b"same").keyring(&keyring).run().unwrap();
+    assert_eq!(layout(&c).header.algorithm_suite.id(), 0x0378);
+    // REQUIRE_ENCRYPT_ALLOW_DECRYPT reads v1 and v2.
+    let allow = Client::builder()
+        .commitment_policy(CommitmentPolicy::RequireEncryptAllowDecrypt)
+        .build();
+    assert_eq!(
+        allow.decrypt(&c).keyring(&keyring).run().unwrap().plaintext,
+        b"same"
+    );
+    assert_eq!(
+        allow.decrypt(&a).keyring(&keyring).run().unwrap().plaintext,
+        b"same"
+    );
+}
+
+#[test]
+fn async_api() {
+    let keyring = aes_keyring(24);
+    let client = Client::new();
+    let ec = EncryptionContext::from_iter([("async", "yes")]);
+    let out = block_on(async {
+        let ct = client
+            .encrypt(b"awaited")
+            .keyring(&keyring)
+            .encryption_context(ec.clone())
+            .await?;
+        client.decrypt(&ct).keyring(&keyring).await
+    })
+    .unwrap();
+    assert_eq!(out.plaintext, b"awaited");
+    assert_eq!(out.encryption_context.get("async"), Some("yes"));
+    // The futures are Send, so they can be spawned on multi-threaded runtimes.
+    fn assert_send<T: Send>(_: &T) {}
+    let enc = std::future::IntoFuture::into_future(client.encrypt(b"x").keyring(&keyring));
+    assert_send(&enc);
+    let ct = block_on(enc).unwrap();
+    let dec = std::future::IntoFuture::into_future(client.decrypt(&ct).keyring(&keyring));
+    assert_send(&dec);
+    assert_eq!(block_on(dec).unwrap().plaintext, b"x");
+    // Errors come back through the future too.
+    let err = block_on(async { client.decrypt(b"\x02garbage").keyring(&keyring).await });
+    expect_kind(err, ErrorKind::MalformedMessage);
+}
+
+#[test]
+fn multi_keyring_each_child_decrypts_alone() {
+    let aes256: Arc<dyn Keyring> = Arc::new(aes_keyring(32));
+    let aes128: Arc<dyn Keyring> = Arc::new(aes_keyring(16));
+    let rsa: Arc<dyn Keyring> = Arc::new(rsa_keyring(RsaPadding::OaepSha1));
+    let multi = MultiKeyring::new(Some(aes256.clone()), vec![rsa.clone(), aes128.clone()]).unwrap();
+    let ec = EncryptionContext::from_iter([("Zebra", "1"), ("apple", "2"), ("Äpfel", "3")]);
+    for s in [suite(0x0578), suite(0x0478), suite(0x0146), suite(0x0214)] {
+        let pt = bytes(9, 300);
+        let msg = encrypt(s, &multi, 128, &ec, &pt);
+        check_message(&msg, s, 128, &ec, &pt);
+        let edks = layout(&msg).header.encrypted_data_keys;
+        assert_eq!(edks.len(), 3, "generator + two children");
+        assert!(edks[0].provider_info.starts_with(b"aes-256"));
+        assert_eq!(edks[1].provider_info, b"rsa-2048");
+        assert!(edks[2].provider_info.starts_with(b"aes-128"));
+        for k in [&aes256, &rsa, &aes128] {
+            let out = client_for(s).decrypt(&msg).keyring(&**k).run().unwrap();
+            assert_eq!(out.plaintext, pt);
+        }
+        // A multi-keyring whose first child cannot unwrap still succeeds.
+        let other: Arc<dyn Keyring> =
+            Arc::new(RawAesKeyring::new(NAMESPACE, "aes-256", &[9; 32]).unwrap());
+        let decrypt_multi = MultiKeyring::new(None, vec![other.clone(), aes128.clone()]).unwrap();
+        assert_eq!(
+            client_for(s)
+                .decrypt(&msg)
+                .keyring(&decrypt_multi)
+                .run()
+                .unwrap()
+                .plaintext,
+            pt
+        );
+        let none = MultiKeyring::new(Some(other), vec![]).unwrap();
+        expect_kind(
+            client_for(s).decrypt(&msg).keyring(&none).run(),
+            ErrorKind::NoKeyUnwrapped,
+        );
+    }
+    // Without a generator, a multi-keyring cannot start a message.
+    let children_only = MultiKeyring::new(None, vec![aes128]).unwrap();
+    expect_kind(
+        Client::new().encrypt(b"x").keyring(&children_only).run(),
+        ErrorKind::BadArgument,
+    );
+    expect_kind(MultiKeyring::new(None, vec![]), ErrorKind::BadArgument);
+}
+
+#[test]
+fn required_encryption_context_cmm() {
+    for keyring in [
+        Arc::new(aes_keyring(32)) as Arc<dyn Keyring>,
+        Arc::new(rsa_keyring(RsaPadding::OaepSha256)),
+    ] {
+        let cmm = RequiredEncryptionContextMaterialsManager::with_keyring(
+            keyring.clone(),
+            ["tenant", "Ωmega"],
+        )
+        .unwrap();
+        let ec =
+            EncryptionContext::from_iter([("tenant", "acme"), ("Ωmega", "ω"), ("purpose", "test")]);
+        for s in [suite(0x0578), suite(0x0478), suite(0x0178)] {
+            let client = client_for(s);
+            let pt = bytes(3, 70);
+            let msg = client
+                .encrypt(&pt)
+                .materials_manager(&cmm)
+                .algorithm_suite(s)
+                .frame_length(32)
+                .encryption_context(ec.clone())
+                .run()
+                .unwrap();
+            // The header does not store the required pairs.
+            let stored = EncryptionContext::from_iter([("purpose", "test")]);
+            check_message(&msg, s, 32, &stored, &pt);
+            let raw = String::from_utf8_lossy(&msg);
+            assert!(!raw.contains("acme") && !raw.contains("tenant") && !raw.contains("Ωmega"));
+
+            // Without the reproduced pairs: the CMM refuses.
+            expect_kind(
+                client.decrypt(&msg).materials_manager(&cmm).run(),
+                ErrorKind::PolicyViolation,
+            );
+            let partial = EncryptionContext::from_iter([("tenant", "acme")]);
+            expect_kind(
+                client
+                    .decrypt(&msg)
+                    .materials_manager(&cmm)
+                    .encryption_context(partial)
+                    .run(),
+                ErrorKind::PolicyViolation,
+            );
+            // A plain keyring without them: the raw AES AAD or the header tag fails.
+            let err = client.decrypt(&msg).keyring(&*keyring).run().unwrap_err();
+            assert!(
+                matches!(
+                    err.kind(),
+                    ErrorKind::NoKeyUnwrapped | ErrorKind::AuthenticationFailed
+                ),
+                "{err}"
+            );
+            // A wrong value for a required pair fails too.
+            let wrong = EncryptionContext::from_iter([("tenant", "evil"), ("Ωmega", "ω")]);
+            let err = client
+                .decrypt(&msg)
+                .materials_manager(&cmm)
+                .encryption_context(wrong)
+                .run()
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err.kind(),
+                    ErrorKind::NoKeyUnwrapped | ErrorKind::AuthenticationFailed
+                ),
+                "{err}"
+            );
+            // With them it succeeds, through the CMM or through the plain keyring.
+            let reproduced = EncryptionContext::from_iter([("tenant", "acme"), ("Ωmega", "ω")]);
+            for out in [
+                client
+                    .decrypt(&msg)
+                    .materials_manager(&cmm)
+                    .encryption_context(reproduced.clone())
+                    .run(),
+                client
+                    .decrypt(&msg)
+                    .keyring(&*keyring)
+                    .encryption_context(reproduced.clone())
+                    .run(),
+            ] {
+                let out = out.unwrap();
+                assert_eq!(out.plaintext, pt);
+                let mut returned = out.encryption_context.clone();
+                returned.remove(PUBLIC_KEY_FIELD);
+                assert_eq!(
+                    returned, ec,
+                    "returned context = stored + reproduced-only pairs"
+                );
+                assert!(!out.header.encryption_context.contains_key("tenant"));
+            }
+        }
+        // Encrypt without a required key: refused.
+        let missing = EncryptionContext::from_iter([("tenant", "acme")]);
+        let err = Client::new()
+            .encrypt(b"x")
+            .materials_manager(&cmm)
+            .encryption_context(missing)
+            .run();
+        expect_kind(err, ErrorKind::PolicyViolation);
+    }
+    expect_kind(
+        RequiredEncryptionContextMaterialsManager::with_keyring(
+            Arc::new(aes_keyring(16)),
+            Vec::<String>::new(),
+        ),
+        ErrorKind::BadArgument,
+    );
+}
+
+#[test]
+fn reader_accepts_forms_the_writer_never_emits() {
+    // Hand-built v1 messages under the identity-KDF suite (message-format.md §10).
+    let key = aes_key_bytes(16);
+    let keyring = FixedKeyring::new("fixed-provider", key.clone());
+    let client = client_for(suite(0x0014));
+    let ec = EncryptionContext::from_iter([("k", "v")])
+        .serialize()
+        .unwrap();
+    let pt = bytes(5, 64);
+    let cases: Vec<(&str, Vec<u8>, Vec<u8>)> = vec![
+        (
+            "regular frame + empty final frame for an exact multiple",
+            craft_v1(
+                suite(0x0014),
+                &key,
+                &ec,
+                [0; 12],
+                &Body::Framed {
+                    frame_length: 32,
+                    empty_final: true,
+                    ff_ivs: false,
+                },
+                &pt,
+            ),
+            pt.clone(),
+        ),
+        (
+            "full final frame",
+            craft_v1(
+                suite(0x0014),
+                &key,
+                &ec,
+                [0; 12],
+                &Body::Framed {
+                    frame_length: 32,
+                    empty_final: false,
+                    ff_ivs: false,
+                },
+                &pt,
+            ),
+            pt.clone(),
+        ),
+        (
+            "stored frame IVs FF..FF || seq",
+            craft_v1(
+                suite(0x0014),
+                &key,
+                &ec,
+                [0; 12],
+                &Body::Framed {
+                    frame_length: 20,
+                    empty_final: false,
+                    ff_ivs: true,
+                },
+                &pt,
+            ),
+            pt.clone(),
+        ),
+        (
+            "non-zero header IV",
+            craft_v1(
+                suite(0x0014),
+                &key,
+                &ec,
+                [0xA5; 12],
+                &Body::Framed {
+                    frame_length: 4096,
+                    empty_final: false,
+                    ff_ivs: false,
+                },
+                &pt,
+            ),
+            pt.clone(),
+        ),
+        (
+            "non-framed v1 body",
+            craft_v1(suite(0x0014), &key, &ec, [0; 12], &Body::NonFramed, &pt),
+            pt.clone(),
+        ),
+        (
+            "non-framed empty body",
+            craft_v1(suite(0x0014), &key, &ec, [0; 12], &Body::NonFramed, b""),
+            Vec::new(),
+        ),
+        (
+            "legacy empty context 00 02 00 00",
+            craft_v1(
+                suite(0x0014),
+                &key,
+                &[0, 0],
+                [0; 12],
+                &Body::Framed {
+                    frame_length: 16,
+                    empty_final: true,
+                    ff_ivs: false,
+                },
+                &pt[..32],
+            ),
+            pt[..32].to_vec(),
+        ),
+    ];
+    for (what, msg, expected) in cases {
+        let out = client
+            .decrypt(&msg)
+            .keyring(&keyring)
+            .run()
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(out.plaintext, expected, "{what}");
+        // The hand-built messages are not accepted by chance: a changed
+        // data key must fail.
+        let wrong = FixedKeyring::new("fixed-provider", vec![0; 16]);
+        expect_kind(
+            client.decrypt(&msg).keyring(&wrong).run(),
+            ErrorKind::AuthenticationFailed,
+        );
+    }
+}

@@ -50,7 +50,8 @@ impl ClientBuilder {
 
     /// Limits the number of encrypted data keys a message may carry, on
     /// encrypt and on decrypt (checked while parsing, before any unwrap).
-    /// Default: no limit beyond the format's 65535.
+    /// Default: no limit beyond the format's 65535. Must be at least 1:
+    /// with 0, every call fails with [`Error::BadArgument`].
     pub fn max_encrypted_data_keys(mut self, max: u16) -> Self {
         self.client.max_encrypted_data_keys = Some(max);
         self
@@ -116,6 +117,14 @@ impl Client {
             source: None,
             reproduced: None,
         }
+    }
+
+    /// Refuses settings no message can satisfy.
+    fn check_limits(&self) -> Result<()> {
+        if self.max_encrypted_data_keys == Some(0) {
+            return Err(Error::bad_arg("max_encrypted_data_keys must be at least 1"));
+        }
+        Ok(())
     }
 
     pub(crate) fn decrypt_settings(
@@ -210,6 +219,7 @@ impl<'a> EncryptCall<'a> {
 
     async fn run_async(self) -> Result<Vec<u8>> {
         let source = Source::required(self.source)?;
+        self.client.check_limits()?;
         if self.frame_length == 0 {
             return Err(Error::bad_arg("frame length must be at least 1"));
         }
@@ -291,6 +301,7 @@ impl<'a> DecryptCall<'a> {
 
     async fn run_async(self) -> Result<Decrypted> {
         let source = Source::required(self.source)?;
+        self.client.check_limits()?;
         let settings = self.client.decrypt_settings(self.reproduced);
         let mut slot = None;
         decrypt_message(self.ciphertext, source.manager(&mut slot), &settings).await

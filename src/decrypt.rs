@@ -112,7 +112,7 @@ impl Opener {
             frame.kind,
             frame.seq,
             frame.ciphertext.len() as u64,
-        );
+        )?;
         if self
             .key
             .open_in_place(&frame.iv, aad.as_bytes(), out, &frame.tag)

@@ -175,7 +175,7 @@ impl Sealer {
         }
         let ct_start = out.len();
         out.extend_from_slice(plaintext);
-        let aad = BodyAad::new(&self.message_id, kind, seq, u64::from(len));
+        let aad = BodyAad::new(&self.message_id, kind, seq, u64::from(len))?;
         let tag = self
             .key
             .seal_in_place(&iv, aad.as_bytes(), &mut out[ct_start..])

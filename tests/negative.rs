@@ -1019,3 +1019,14 @@ fn allocation_tracker_sees_large_allocations() {
     let (v, peak) = peak_alloc(|| vec![1u8; 1 << 20]);
     assert!(peak >= 1 << 20 && v.len() == 1 << 20);
 }
+
+#[test]
+fn zero_edk_limit_is_a_bad_argument_not_a_silent_failure() {
+    let keyring = kms_envelope::RawAesKeyring::new("ns", "k", &[3; 32]).unwrap();
+    let ok = Client::new().encrypt(b"x").keyring(&keyring).run().unwrap();
+    let zero = Client::builder().max_encrypted_data_keys(0).build();
+    let e = zero.encrypt(b"x").keyring(&keyring).run().unwrap_err();
+    assert_eq!(e.kind(), kms_envelope::ErrorKind::BadArgument);
+    let e = zero.decrypt(&ok).keyring(&keyring).run().unwrap_err();
+    assert_eq!(e.kind(), kms_envelope::ErrorKind::BadArgument);
+}

@@ -38,7 +38,13 @@ pub(crate) struct BodyAad {
 }
 
 impl BodyAad {
-    pub(crate) fn new(message_id: &[u8], kind: BodyKind, seq: u32, len: u64) -> Self {
+    /// Fails only for a message ID longer than 32 bytes, which no suite has.
+    pub(crate) fn new(
+        message_id: &[u8],
+        kind: BodyKind,
+        seq: u32,
+        len: u64,
+    ) -> Result<Self, Error> {
         let mut buf = [0u8; MAX_AAD_LEN];
         let mut n = 0;
         for part in [
@@ -47,12 +53,13 @@ impl BodyAad {
             &seq.to_be_bytes(),
             &len.to_be_bytes(),
         ] {
-            // message IDs are 16 or 32 bytes, so every part fits.
-            let end = (n + part.len()).min(MAX_AAD_LEN);
-            buf[n..end].copy_from_slice(&part[..end - n]);
-            n = end;
+            let dst = buf
+                .get_mut(n..n + part.len())
+                .ok_or_else(|| Error::bad_arg("message ID longer than 32 bytes"))?;
+            dst.copy_from_slice(part);
+            n += part.len();
         }
-        Self { buf, len: n }
+        Ok(Self { buf, len: n })
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {

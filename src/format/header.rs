@@ -220,8 +220,8 @@ impl MessageHeader {
                 .into());
             }
         }
-        // Each EDK takes at least 6 bytes: never reserve more than the input holds.
-        let mut edks = Vec::with_capacity(usize::from(count).min(r.remaining() / 6));
+        // Not reserved up front: a hostile count must not size an allocation.
+        let mut edks = Vec::new();
         for _ in 0..count {
             let provider_id = r.utf8_u16("provider id")?;
             let provider_info = r.bytes_u16("provider info")?.to_vec();

@@ -49,10 +49,6 @@ impl<'a> Reader<'a> {
         self.pos >= self.buf.len()
     }
 
-    pub(crate) fn remaining(&self) -> usize {
-        self.buf.len().saturating_sub(self.pos)
-    }
-
     /// The next `n` bytes.
     pub(crate) fn take(&mut self, n: usize) -> ParseResult<&'a [u8]> {
         let end = self.pos.checked_add(n).ok_or(ParseError::Incomplete)?;

@@ -12,6 +12,7 @@ use crate::future::{block_on, BoxFuture};
 use crate::keyring::Keyring;
 use crate::materials::EncryptionRequest;
 use crate::policy::CommitmentPolicy;
+use crate::stream::{StreamDecryptBuilder, StreamEncryptBuilder};
 use crate::suite::AlgorithmSuite;
 
 /// Default frame length in bytes.
@@ -120,11 +121,21 @@ impl Client {
     }
 
     /// Refuses settings no message can satisfy.
-    fn check_limits(&self) -> Result<()> {
+    pub(crate) fn check_limits(&self) -> Result<()> {
         if self.max_encrypted_data_keys == Some(0) {
             return Err(Error::bad_arg("max_encrypted_data_keys must be at least 1"));
         }
         Ok(())
+    }
+
+    /// Starts a streaming encryption; see [`crate::stream`].
+    pub fn stream_encrypt(&self) -> StreamEncryptBuilder {
+        StreamEncryptBuilder::new(self)
+    }
+
+    /// Starts a streaming decryption; see [`crate::stream`].
+    pub fn stream_decrypt(&self) -> StreamDecryptBuilder {
+        StreamDecryptBuilder::new(self)
     }
 
     pub(crate) fn decrypt_settings(

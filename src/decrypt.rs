@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::cmm::MaterialsManager;
 use crate::context::EncryptionContext;
@@ -10,12 +10,12 @@ use crate::crypto::{AesGcmKey, EcdsaVerifyingKey, Hasher};
 use crate::derive::{check_commitment, derive_keys};
 use crate::encrypt::split_context;
 use crate::error::{AuthFailure, Error, Result};
-use crate::format::body::{parse_frame, parse_non_framed_prefix, BodyAad, BodyKind, FrameRef};
-use crate::format::footer::parse_footer;
-use crate::format::header::{ContentType, MessageHeader};
-use crate::format::reader::ParseError;
+use crate::format::body::{BodyAad, FrameRef};
+use crate::format::header::MessageHeader;
 use crate::materials::{DecryptionMaterials, DecryptionRequest};
 use crate::policy::CommitmentPolicy;
+use crate::stream::MessageDecryptor;
+use crate::stream::SignedRelease;
 
 /// Settings for reading one message.
 #[derive(Debug, Clone)]
@@ -184,82 +184,26 @@ impl std::fmt::Debug for Decrypted {
     }
 }
 
-/// One-shot decrypt: all or nothing.
+/// One-shot decrypt: all or nothing. Runs the streaming state machine over
+/// the whole message at once; regular frames of signed messages go straight
+/// into the result, which is only returned once the signature verified.
 pub(crate) async fn decrypt_message(
     message: &[u8],
     cmm: &dyn MaterialsManager,
     settings: &DecryptSettings,
 ) -> Result<Decrypted> {
-    let (header, header_len) = MessageHeader::parse(message, settings.max_edks)?;
-    let header_bytes = message.get(..header_len).unwrap_or_default();
-    let mut opener = Opener::start(header, header_bytes, cmm, settings).await?;
-    let mut pos = header_len;
-    let rest = |pos: usize| message.get(pos..).unwrap_or_default();
-    // Plaintext is never longer than the rest of the message.
-    let mut plaintext = zeroize::Zeroizing::new(Vec::with_capacity(message.len() - header_len));
-    let max_body = settings.max_body_size.unwrap_or(u64::MAX);
-    match opener.header.content_type {
-        ContentType::Framed => {
-            let frame_length = opener.header.frame_length;
-            loop {
-                let (frame, used) = parse_frame(rest(pos), frame_length, opener.next_seq)?;
-                let start = plaintext.len();
-                if (start + frame.ciphertext.len()) as u64 > max_body {
-                    return Err(Error::policy(format!(
-                        "message body exceeds the configured maximum of {max_body} bytes"
-                    )));
-                }
-                plaintext.resize(start + frame.ciphertext.len(), 0);
-                let raw = &rest(pos)[..used];
-                opener.open_frame(&frame, raw, &mut plaintext[start..])?;
-                pos += used;
-                if frame.kind == BodyKind::Final {
-                    break;
-                }
-                if opener.next_seq == 0 {
-                    return Err(Error::malformed("message has more than 2^32 - 1 frames"));
-                }
-            }
-        }
-        ContentType::NonFramed => {
-            let body = rest(pos);
-            let (iv, len) = parse_non_framed_prefix(body, max_body)?;
-            let ct_start: usize = 12 + 8;
-            // len <= 2^36 and is checked against the bytes present before use.
-            let len = usize::try_from(len).map_err(|_| Error::malformed("body too long"))?;
-            let ct_end = ct_start.checked_add(len).ok_or(ParseError::Incomplete)?;
-            let ct = body.get(ct_start..ct_end).ok_or(ParseError::Incomplete)?;
-            let tag: [u8; 16] = body
-                .get(ct_end..ct_end + 16)
-                .and_then(|t| t.try_into().ok())
-                .ok_or(ParseError::Incomplete)?;
-            let frame = FrameRef {
-                kind: BodyKind::NonFramed,
-                seq: 1,
-                iv,
-                ciphertext: ct,
-                tag,
-            };
-            plaintext.resize(len, 0);
-            let used = ct_end + 16;
-            opener.open_frame(&frame, &body[..used], &mut plaintext[..])?;
-            pos += used;
-        }
-    }
-    if opener.is_signed() {
-        let (sig, used) = parse_footer(rest(pos))?;
-        opener.verify(sig)?;
-        pos += used;
-    }
-    if pos != message.len() {
-        return Err(Error::malformed("bytes follow the end of the message"));
-    }
-    let Opener {
-        header, materials, ..
-    } = opener;
+    let mut reader =
+        MessageDecryptor::new(settings.clone(), SignedRelease::Frames, u64::MAX, u64::MAX);
+    // Plaintext is never longer than the message.
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(message.len()));
+    reader.update(cmm, message, &mut plaintext).await?;
+    reader.finish()?;
+    let (header, encryption_context) = reader
+        .into_done()
+        .ok_or_else(|| Error::malformed("message is truncated"))?;
     Ok(Decrypted {
         plaintext: std::mem::take(&mut *plaintext),
-        encryption_context: materials.encryption_context().clone(),
+        encryption_context,
         header,
     })
 }

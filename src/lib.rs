@@ -62,6 +62,7 @@ pub mod keyring;
 mod materials;
 mod pem;
 mod policy;
+pub mod stream;
 mod suite;
 
 pub use client::{Client, ClientBuilder, DecryptCall, EncryptCall, DEFAULT_FRAME_LENGTH};
@@ -81,4 +82,5 @@ pub use materials::{
     DataKey, DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest,
 };
 pub use policy::CommitmentPolicy;
+pub use stream::{SignedRelease, StreamDecryptor, StreamEncryptor};
 pub use suite::AlgorithmSuite;

@@ -163,3 +163,21 @@ pub(crate) fn parse_non_framed_prefix(
     }
     Ok((iv, len))
 }
+
+/// The whole non-framed body as one block, once all of it is in `buf`.
+pub(crate) fn parse_non_framed(buf: &[u8], max_len: u64) -> ParseResult<(FrameRef<'_>, usize)> {
+    let (iv, len) = parse_non_framed_prefix(buf, max_len)?;
+    let ct_start = IV_LEN + 8;
+    let len = usize::try_from(len).map_err(|_| Error::malformed("non-framed body too long"))?;
+    let mut r = Reader::new(buf.get(ct_start..).unwrap_or_default());
+    let ciphertext = r.take(len)?;
+    let tag = r.array::<TAG_LEN>()?;
+    let frame = FrameRef {
+        kind: BodyKind::NonFramed,
+        seq: 1,
+        iv,
+        ciphertext,
+        tag,
+    };
+    Ok((frame, ct_start + r.position()))
+}

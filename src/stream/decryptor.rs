@@ -1,0 +1,445 @@
+//! The incremental decryptor.
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::client::Client;
+use crate::cmm::MaterialsManager;
+use crate::context::EncryptionContext;
+use crate::decrypt::{DecryptSettings, Opener};
+use crate::error::{Error, Result};
+use crate::format::body::{parse_frame, parse_non_framed, BodyKind};
+use crate::format::footer::parse_footer;
+use crate::format::header::{ContentType, MessageHeader};
+use crate::format::reader::ParseError;
+use crate::future::block_on;
+use crate::keyring::Keyring;
+use crate::stream::{SharedSource, DEFAULT_MAX_BUFFERED_PLAINTEXT, DEFAULT_MAX_FRAME_SIZE};
+
+/// When a streaming decryptor releases the plaintext of a signed message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SignedRelease {
+    /// Hold all plaintext until the signature verifies (default).
+    #[default]
+    AfterSignature,
+    /// Release each regular frame once its tag verifies, before the signature
+    /// is checked; hold only the final frame. Opt-in: discard everything
+    /// released if the stream fails later.
+    Frames,
+}
+
+/// Configures a [`StreamDecryptor`]. See [`Client::stream_decrypt`].
+#[must_use = "call start() to get the decryptor"]
+pub struct StreamDecryptBuilder {
+    client: Client,
+    source: Option<SharedSource>,
+    reproduced: Option<EncryptionContext>,
+    release: SignedRelease,
+    unsigned_only: bool,
+    max_frame_size: u64,
+    max_buffered_plaintext: u64,
+}
+
+impl StreamDecryptBuilder {
+    pub(crate) fn new(client: &Client) -> Self {
+        Self {
+            client: client.clone(),
+            source: None,
+            reproduced: None,
+            release: SignedRelease::default(),
+            unsigned_only: false,
+            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            max_buffered_plaintext: DEFAULT_MAX_BUFFERED_PLAINTEXT,
+        }
+    }
+
+    /// Unwraps the data key with `keyring` (through the default materials manager).
+    pub fn keyring(mut self, keyring: Arc<dyn Keyring>) -> Self {
+        self.source = Some(SharedSource::Keyring(keyring));
+        self
+    }
+
+    /// Gets materials from `manager`.
+    pub fn materials_manager(mut self, manager: Arc<dyn MaterialsManager>) -> Self {
+        self.source = Some(SharedSource::Manager(manager));
+        self
+    }
+
+    /// The encryption context the caller expects (see [`crate::DecryptCall::encryption_context`]).
+    pub fn encryption_context(mut self, context: EncryptionContext) -> Self {
+        self.reproduced = Some(context);
+        self
+    }
+
+    /// When to release the plaintext of signed messages (default: after the signature).
+    pub fn signed_release(mut self, release: SignedRelease) -> Self {
+        self.release = release;
+        self
+    }
+
+    /// Refuse signed messages as soon as the header is read.
+    pub fn unsigned_only(mut self, yes: bool) -> Self {
+        self.unsigned_only = yes;
+        self
+    }
+
+    /// Largest frame (or non-framed body) the decryptor buffers; larger ones
+    /// are refused (default 64 MiB).
+    pub fn max_frame_size(mut self, bytes: u64) -> Self {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Most plaintext held back while a signed message's signature is
+    /// pending, under [`SignedRelease::AfterSignature`] (default 64 MiB).
+    pub fn max_buffered_plaintext(mut self, bytes: u64) -> Self {
+        self.max_buffered_plaintext = bytes;
+        self
+    }
+
+    /// The decryptor. Nothing is read or unwrapped until the first `update`.
+    pub fn start(self) -> Result<StreamDecryptor> {
+        let manager = SharedSource::required(self.source)?.into_manager();
+        self.client.check_limits()?;
+        let mut inner = MessageDecryptor::new(
+            self.client.decrypt_settings(self.reproduced),
+            self.release,
+            self.max_frame_size,
+            self.max_buffered_plaintext,
+        );
+        inner.unsigned_only = self.unsigned_only;
+        Ok(StreamDecryptor { manager, inner })
+    }
+}
+
+enum State {
+    Header,
+    Body(Box<Opener>),
+    Footer(Box<Opener>),
+    Done(Box<MessageHeader>, EncryptionContext),
+    Failed,
+}
+
+/// Decrypts a message piece by piece, holding at most one frame of
+/// ciphertext (plus, for signed messages by default, the plaintext awaiting
+/// the signature; see [the module docs](crate::stream)).
+///
+/// ```
+/// use std::sync::Arc;
+/// use kms_envelope::{AlgorithmSuite, Client, RawAesKeyring};
+/// let keyring = Arc::new(RawAesKeyring::new("ns", "k", &[1; 32])?);
+/// let client = Client::new();
+/// let ct = client.encrypt(&[5u8; 10_000]).keyring(&*keyring)
+///     .algorithm_suite(AlgorithmSuite::AesGcm256HkdfSha512CommitKey).run()?;
+/// let mut dec = client.stream_decrypt().keyring(keyring).start()?;
+/// let mut plaintext = Vec::new();
+/// for chunk in ct.chunks(777) {
+///     dec.update(chunk, &mut plaintext)?;
+/// }
+/// dec.finish()?;
+/// assert_eq!(plaintext, vec![5u8; 10_000]);
+/// # Ok::<(), kms_envelope::Error>(())
+/// ```
+pub struct StreamDecryptor {
+    manager: Arc<dyn MaterialsManager>,
+    inner: MessageDecryptor,
+}
+
+impl StreamDecryptor {
+    /// Decrypts `input`, appending authenticated plaintext to `out` as the
+    /// release rules allow. Blocks while the keyring unwraps the data key.
+    pub fn update(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        block_on(self.update_async(input, out))
+    }
+
+    /// Like [`StreamDecryptor::update`], as a future.
+    pub async fn update_async(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        self.inner.update(&*self.manager, input, out).await
+    }
+
+    /// Checks that the message is complete. Fails if the input ended early.
+    pub fn finish(&mut self) -> Result<()> {
+        self.inner.finish()
+    }
+
+    /// Whether the whole message has been read and authenticated.
+    pub fn is_done(&self) -> bool {
+        matches!(self.inner.state, State::Done(..))
+    }
+
+    /// The authenticated header, once it has been read.
+    pub fn header(&self) -> Option<&MessageHeader> {
+        self.inner.header()
+    }
+
+    /// The encryption context (header pairs plus reproduced-only pairs), once
+    /// the header has been authenticated.
+    pub fn encryption_context(&self) -> Option<&EncryptionContext> {
+        self.inner.encryption_context()
+    }
+}
+
+/// The decryption state machine, without a materials source of its own:
+/// shared by [`StreamDecryptor`] and the one-shot decrypt.
+pub(crate) struct MessageDecryptor {
+    settings: DecryptSettings,
+    release: SignedRelease,
+    unsigned_only: bool,
+    max_frame_size: u64,
+    max_buffered: u64,
+    /// Input received but not yet consumed (at most a header or one frame).
+    buf: Vec<u8>,
+    state: State,
+    /// Plaintext held until the signature verifies.
+    held: Zeroizing<Vec<u8>>,
+    body_total: u64,
+}
+
+impl MessageDecryptor {
+    pub(crate) fn new(
+        settings: DecryptSettings,
+        release: SignedRelease,
+        max_frame_size: u64,
+        max_buffered: u64,
+    ) -> Self {
+        Self {
+            settings,
+            release,
+            unsigned_only: false,
+            max_frame_size,
+            max_buffered,
+            buf: Vec::new(),
+            state: State::Header,
+            held: Zeroizing::new(Vec::new()),
+            body_total: 0,
+        }
+    }
+
+    pub(crate) async fn update(
+        &mut self,
+        manager: &dyn MaterialsManager,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        if matches!(self.state, State::Failed) {
+            return Err(Error::bad_arg("the decryptor failed earlier"));
+        }
+        let start = out.len();
+        // Work straight from `input` when nothing is pending, so a whole
+        // message in one piece is never copied.
+        let result = if self.buf.is_empty() {
+            match self.process(manager, input, out).await {
+                Ok(used) => {
+                    self.buf
+                        .extend_from_slice(input.get(used..).unwrap_or_default());
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.extend_from_slice(input);
+            let result = self.process(manager, &buf, out).await;
+            if let Ok(used) = result {
+                buf.drain(..used.min(buf.len()));
+                self.buf = buf;
+            }
+            result.map(|_| ())
+        };
+        if result.is_err() {
+            // Whatever this call would have released is withdrawn.
+            zeroize::Zeroize::zeroize(&mut out[start..]);
+            out.truncate(start);
+            self.fail();
+        }
+        result
+    }
+
+    pub(crate) fn finish(&mut self) -> Result<()> {
+        match &self.state {
+            State::Done(..) => Ok(()),
+            State::Failed => Err(Error::bad_arg("the decryptor failed earlier")),
+            _ => {
+                self.fail();
+                Err(Error::malformed("message is truncated"))
+            }
+        }
+    }
+
+    pub(crate) fn header(&self) -> Option<&MessageHeader> {
+        match &self.state {
+            State::Body(o) | State::Footer(o) => Some(&o.header),
+            State::Done(h, _) => Some(h),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn encryption_context(&self) -> Option<&EncryptionContext> {
+        match &self.state {
+            State::Body(o) | State::Footer(o) => Some(o.materials.encryption_context()),
+            State::Done(_, ec) => Some(ec),
+            _ => None,
+        }
+    }
+
+    /// The header and context of a finished message.
+    pub(crate) fn into_done(self) -> Option<(MessageHeader, EncryptionContext)> {
+        match self.state {
+            State::Done(h, ec) => Some((*h, ec)),
+            _ => None,
+        }
+    }
+
+    fn fail(&mut self) {
+        self.state = State::Failed;
+        self.buf.clear();
+        zeroize::Zeroize::zeroize(&mut *self.held);
+    }
+
+    /// Consumes as many whole units (header, frames, footer) of `data` as it
+    /// can; returns the bytes used.
+    async fn process(
+        &mut self,
+        manager: &dyn MaterialsManager,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<usize> {
+        let mut pos = 0;
+        while let Some(used) = self
+            .step(manager, data.get(pos..).unwrap_or_default(), out)
+            .await?
+        {
+            pos += used;
+        }
+        Ok(pos)
+    }
+
+    /// Consumes one unit from the front of `input`; `None` when more input
+    /// is needed.
+    async fn step(
+        &mut self,
+        manager: &dyn MaterialsManager,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Option<usize>> {
+        match &mut self.state {
+            State::Header => {
+                let (header, len) =
+                    match MessageHeader::parse_partial(input, self.settings.max_edks) {
+                        Ok(parsed) => parsed,
+                        Err(ParseError::Incomplete) => return Ok(None),
+                        Err(ParseError::Invalid(e)) => return Err(e),
+                    };
+                let suite = header.algorithm_suite;
+                if self.unsigned_only && suite.is_signing() {
+                    return Err(Error::policy(format!(
+                        "suite {suite} signs its messages, and this decryptor accepts unsigned messages only"
+                    )));
+                }
+                if header.content_type == ContentType::Framed
+                    && u64::from(header.frame_length) > self.max_frame_size
+                {
+                    return Err(Error::policy(format!(
+                        "frame length {} exceeds the streaming limit of {} bytes",
+                        header.frame_length, self.max_frame_size
+                    )));
+                }
+                let header_bytes = input.get(..len).unwrap_or_default();
+                let opener = Opener::start(header, header_bytes, manager, &self.settings).await?;
+                self.state = State::Body(Box::new(opener));
+                Ok(Some(len))
+            }
+            State::Body(opener) => {
+                let signed = opener.is_signed();
+                let parsed = match opener.header.content_type {
+                    ContentType::Framed => {
+                        parse_frame(input, opener.header.frame_length, opener.next_seq)
+                    }
+                    ContentType::NonFramed => {
+                        let limit = self
+                            .max_frame_size
+                            .min(self.settings.max_body_size.unwrap_or(u64::MAX));
+                        parse_non_framed(input, limit)
+                    }
+                };
+                let (frame, used) = match parsed {
+                    Ok(parsed) => parsed,
+                    Err(ParseError::Incomplete) => return Ok(None),
+                    Err(ParseError::Invalid(e)) => return Err(e),
+                };
+                let len = frame.ciphertext.len();
+                self.body_total += len as u64;
+                if let Some(max) = self.settings.max_body_size {
+                    if self.body_total > max {
+                        return Err(Error::policy(format!(
+                            "message body exceeds the configured maximum of {max} bytes"
+                        )));
+                    }
+                }
+                let is_last = frame.kind != BodyKind::Regular;
+                let hold = signed && (is_last || self.release == SignedRelease::AfterSignature);
+                let sink: &mut Vec<u8> = if hold { &mut self.held } else { out };
+                if hold && (sink.len() + len) as u64 > self.max_buffered {
+                    return Err(Error::policy(format!(
+                        "a signed message holds more than {} bytes of plaintext before its signature; \
+                         opt into SignedRelease::Frames or raise max_buffered_plaintext",
+                        self.max_buffered
+                    )));
+                }
+                let start = sink.len();
+                sink.resize(start + len, 0);
+                let raw = input.get(..used).unwrap_or_default();
+                if let Err(e) = opener.open_frame(&frame, raw, &mut sink[start..]) {
+                    sink.truncate(start);
+                    return Err(e);
+                }
+                if is_last {
+                    let State::Body(opener) = std::mem::replace(&mut self.state, State::Failed)
+                    else {
+                        return Err(Error::bad_arg("internal state error"));
+                    };
+                    self.state = if signed {
+                        State::Footer(opener)
+                    } else {
+                        done(*opener)
+                    };
+                }
+                Ok(Some(used))
+            }
+            State::Footer(opener) => {
+                let (sig, used) = match parse_footer(input) {
+                    Ok(parsed) => parsed,
+                    Err(ParseError::Incomplete) => return Ok(None),
+                    Err(ParseError::Invalid(e)) => return Err(e),
+                };
+                opener.verify(sig)?;
+                out.extend_from_slice(&self.held);
+                zeroize::Zeroize::zeroize(&mut *self.held);
+                self.held.clear();
+                let State::Footer(opener) = std::mem::replace(&mut self.state, State::Failed)
+                else {
+                    return Err(Error::bad_arg("internal state error"));
+                };
+                self.state = done(*opener);
+                Ok(Some(used))
+            }
+            State::Done(..) => {
+                if input.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(Error::malformed("bytes follow the end of the message"))
+                }
+            }
+            State::Failed => Err(Error::bad_arg("the decryptor failed earlier")),
+        }
+    }
+}
+
+fn done(opener: Opener) -> State {
+    let Opener {
+        header, materials, ..
+    } = opener;
+    State::Done(Box::new(header), materials.encryption_context().clone())
+}

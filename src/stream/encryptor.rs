@@ -1,0 +1,227 @@
+//! The incremental encryptor.
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::client::{Client, DEFAULT_FRAME_LENGTH};
+use crate::cmm::MaterialsManager;
+use crate::context::EncryptionContext;
+use crate::encrypt::{check_materials, Sealer};
+use crate::error::{Error, Result};
+use crate::future::{block_on, BoxFuture};
+use crate::keyring::Keyring;
+use crate::materials::EncryptionRequest;
+use crate::stream::SharedSource;
+use crate::suite::AlgorithmSuite;
+
+/// Configures a [`StreamEncryptor`]. See [`Client::stream_encrypt`].
+#[must_use = "call start() or .await to get the encryptor"]
+pub struct StreamEncryptBuilder {
+    client: Client,
+    source: Option<SharedSource>,
+    encryption_context: EncryptionContext,
+    algorithm_suite: Option<AlgorithmSuite>,
+    frame_length: u32,
+    plaintext_length: Option<u64>,
+}
+
+impl StreamEncryptBuilder {
+    pub(crate) fn new(client: &Client) -> Self {
+        Self {
+            client: client.clone(),
+            source: None,
+            encryption_context: EncryptionContext::new(),
+            algorithm_suite: None,
+            frame_length: DEFAULT_FRAME_LENGTH,
+            plaintext_length: None,
+        }
+    }
+
+    /// Wraps the data key with `keyring` (through the default materials manager).
+    pub fn keyring(mut self, keyring: Arc<dyn Keyring>) -> Self {
+        self.source = Some(SharedSource::Keyring(keyring));
+        self
+    }
+
+    /// Gets materials from `manager`.
+    pub fn materials_manager(mut self, manager: Arc<dyn MaterialsManager>) -> Self {
+        self.source = Some(SharedSource::Manager(manager));
+        self
+    }
+
+    /// Sets the encryption context.
+    pub fn encryption_context(mut self, context: EncryptionContext) -> Self {
+        self.encryption_context = context;
+        self
+    }
+
+    /// Sets the algorithm suite.
+    pub fn algorithm_suite(mut self, suite: AlgorithmSuite) -> Self {
+        self.algorithm_suite = Some(suite);
+        self
+    }
+
+    /// Sets the frame length (default 4096).
+    pub fn frame_length(mut self, frame_length: u32) -> Self {
+        self.frame_length = frame_length;
+        self
+    }
+
+    /// Declares the exact plaintext length, if known. The materials manager
+    /// sees it, and the encryptor fails at once if more arrives (or at
+    /// `finish` if less did).
+    pub fn plaintext_length(mut self, length: u64) -> Self {
+        self.plaintext_length = Some(length);
+        self
+    }
+
+    /// Gets the materials and writes the header, blocking until the keyring
+    /// is done.
+    pub fn start(self) -> Result<StreamEncryptor> {
+        block_on(self.start_async())
+    }
+
+    async fn start_async(self) -> Result<StreamEncryptor> {
+        let manager = SharedSource::required(self.source)?.into_manager();
+        self.client.check_limits()?;
+        if self.frame_length == 0 {
+            return Err(Error::bad_arg("frame length must be at least 1"));
+        }
+        self.encryption_context.check_no_reserved_keys()?;
+        let policy = self.client.commitment_policy();
+        if let Some(suite) = self.algorithm_suite {
+            policy.check_encrypt(suite)?;
+        }
+        let mut request = EncryptionRequest::new(self.encryption_context, policy);
+        request.algorithm_suite = self.algorithm_suite;
+        request.max_plaintext_length = self.plaintext_length;
+        let materials = manager.get_encryption_materials(request).await?;
+        check_materials(&materials, policy, self.client.max_encrypted_data_keys())?;
+        if let Some(suite) = self.algorithm_suite {
+            if materials.algorithm_suite() != suite {
+                return Err(Error::policy(
+                    "the materials manager chose a different algorithm suite",
+                ));
+            }
+        }
+        let mut header = Vec::new();
+        let sealer = Sealer::start(&materials, self.frame_length, &mut header)?;
+        Ok(StreamEncryptor {
+            sealer: Some(sealer),
+            header,
+            pending: Zeroizing::new(Vec::with_capacity(self.frame_length.min(1 << 20) as usize)),
+            frame_length: self.frame_length as usize,
+            total: 0,
+            expected: self.plaintext_length,
+            suite: materials.algorithm_suite(),
+        })
+    }
+}
+
+impl IntoFuture for StreamEncryptBuilder {
+    type Output = Result<StreamEncryptor>;
+    type IntoFuture = BoxFuture<'static, Result<StreamEncryptor>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.start_async())
+    }
+}
+
+/// Encrypts a message piece by piece. Holds at most one frame of plaintext.
+///
+/// ```
+/// use std::sync::Arc;
+/// use kms_envelope::{Client, RawAesKeyring};
+/// let keyring = Arc::new(RawAesKeyring::new("ns", "k", &[1; 32])?);
+/// let client = Client::new();
+/// let mut enc = client.stream_encrypt().keyring(keyring.clone()).frame_length(1024).start()?;
+/// let mut ciphertext = Vec::new();
+/// for chunk in [&b"hello "[..], b"streaming ", b"world"] {
+///     enc.update(chunk, &mut ciphertext)?;
+/// }
+/// enc.finish(&mut ciphertext)?;
+/// let out = client.decrypt(&ciphertext).keyring(&*keyring).run()?;
+/// assert_eq!(out.plaintext, b"hello streaming world");
+/// # Ok::<(), kms_envelope::Error>(())
+/// ```
+pub struct StreamEncryptor {
+    sealer: Option<Sealer>,
+    header: Vec<u8>,
+    pending: Zeroizing<Vec<u8>>,
+    frame_length: usize,
+    total: u64,
+    expected: Option<u64>,
+    suite: AlgorithmSuite,
+}
+
+impl StreamEncryptor {
+    /// The message's algorithm suite.
+    pub fn algorithm_suite(&self) -> AlgorithmSuite {
+        self.suite
+    }
+
+    /// Encrypts `input`, appending every completed piece of the message
+    /// (the header first) to `out`.
+    pub fn update(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let Some(sealer) = self.sealer.as_mut() else {
+            return Err(Error::bad_arg("the encryptor is finished or failed"));
+        };
+        self.total += input.len() as u64;
+        if let Some(expected) = self.expected {
+            if self.total > expected {
+                self.sealer = None;
+                return Err(Error::bad_arg(format!(
+                    "more plaintext than the declared length of {expected} bytes"
+                )));
+            }
+        }
+        out.append(&mut self.header);
+        let fl = self.frame_length;
+        let result = (|| {
+            if !self.pending.is_empty() {
+                let take = (fl - self.pending.len()).min(input.len());
+                self.pending.extend_from_slice(&input[..take]);
+                input = &input[take..];
+                if self.pending.len() == fl && !input.is_empty() {
+                    sealer.seal_frame(&self.pending, false, out)?;
+                    self.pending.clear();
+                }
+            }
+            // Whole frames straight from the input; keep the last piece, which
+            // may turn out to be the final frame.
+            while input.len() > fl {
+                let (frame, rest) = input.split_at(fl);
+                sealer.seal_frame(frame, false, out)?;
+                input = rest;
+            }
+            self.pending.extend_from_slice(input);
+            Ok(())
+        })();
+        if result.is_err() {
+            self.sealer = None;
+        }
+        result
+    }
+
+    /// Writes the final frame and the footer. The encryptor cannot be used
+    /// afterwards.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        let Some(mut sealer) = self.sealer.take() else {
+            return Err(Error::bad_arg("the encryptor is finished or failed"));
+        };
+        if let Some(expected) = self.expected {
+            if self.total != expected {
+                return Err(Error::bad_arg(format!(
+                    "got {} bytes of plaintext, but {expected} were declared",
+                    self.total
+                )));
+            }
+        }
+        out.append(&mut self.header);
+        sealer.seal_frame(&self.pending, true, out)?;
+        self.pending.clear();
+        sealer.finish(out)
+    }
+}

@@ -27,8 +27,16 @@ help:
 	@echo "make test   - formatting, lints, unit/integration tests on both crypto backends,"
 	@echo "              the official ESDK vectors, wasm32 build, interop with the Python ESDK"
 
+## ---------------------------------------------------------------- front ends
+# Each front end adds its setup and test targets in mk/<front end>.mk:
+#   FRONTEND_SETUP += setup-x      FRONTEND_TESTS += test-x      BENCHES += bench-x
+FRONTEND_SETUP :=
+FRONTEND_TESTS :=
+BENCHES :=
+-include $(sort $(wildcard mk/*.mk))
+
 ## ---------------------------------------------------------------- setup
-setup: setup-rust setup-python
+setup: setup-rust setup-python $(FRONTEND_SETUP)
 
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
@@ -49,10 +57,10 @@ build:
 
 ## ---------------------------------------------------------------- demo
 demo: build
-	@scripts/demo.sh "$(CLI)" "$(WORK)/demo"
+	@scripts/demo.sh "$(CLI)" "$(CURDIR)/demo-out"
 
 ## ---------------------------------------------------------------- test
-test: setup lint test-rust test-rustcrypto test-wasm test-vectors test-interop
+test: setup lint test-rust test-rustcrypto test-wasm test-vectors test-interop $(FRONTEND_TESTS)
 	@echo "make test: all passed"
 
 lint:

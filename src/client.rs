@@ -34,6 +34,7 @@ pub struct Client {
     commitment_policy: CommitmentPolicy,
     max_encrypted_data_keys: Option<u16>,
     max_body_size: Option<u64>,
+    threads: Option<usize>,
 }
 
 /// Builds a [`Client`].
@@ -64,6 +65,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Sets how many threads encrypt and decrypt frames of large messages
+    /// (default: the number of available cores; 1 keeps all work on the
+    /// calling thread). Output bytes do not depend on it.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.client.threads = Some(threads);
+        self
+    }
+
     /// The client.
     pub fn build(self) -> Client {
         self.client
@@ -89,6 +98,13 @@ impl Client {
     /// The maximum number of encrypted data keys, if set.
     pub fn max_encrypted_data_keys(&self) -> Option<u16> {
         self.max_encrypted_data_keys
+    }
+
+    /// Threads used for the frames of large messages.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(crate::parallel::default_threads)
+            .max(1)
     }
 
     /// The maximum body size decrypt accepts, if set.
@@ -125,6 +141,9 @@ impl Client {
         if self.max_encrypted_data_keys == Some(0) {
             return Err(Error::bad_arg("max_encrypted_data_keys must be at least 1"));
         }
+        if self.threads == Some(0) {
+            return Err(Error::bad_arg("threads must be at least 1"));
+        }
         Ok(())
     }
 
@@ -147,6 +166,7 @@ impl Client {
             max_edks: self.max_encrypted_data_keys,
             max_body_size: self.max_body_size,
             reproduced_context: reproduced,
+            threads: self.threads(),
         }
     }
 }
@@ -259,7 +279,12 @@ impl<'a> EncryptCall<'a> {
             1024 + 1024 * materials.encrypted_data_keys().len()
                 + body_len(self.plaintext.len(), self.frame_length),
         );
-        let mut sealer = Sealer::start(&materials, self.frame_length, &mut out)?;
+        let mut sealer = Sealer::start(
+            &materials,
+            self.frame_length,
+            self.client.threads(),
+            &mut out,
+        )?;
         seal_all(&mut sealer, self.plaintext, &mut out)?;
         sealer.finish(&mut out)?;
         Ok(out)

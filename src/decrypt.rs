@@ -24,6 +24,7 @@ pub(crate) struct DecryptSettings {
     pub(crate) max_edks: Option<u16>,
     pub(crate) max_body_size: Option<u64>,
     pub(crate) reproduced_context: Option<EncryptionContext>,
+    pub(crate) threads: usize,
 }
 
 /// Opens one message once its header is authenticated: holds the content
@@ -106,24 +107,20 @@ impl Opener {
         raw: &[u8],
         out: &mut [u8],
     ) -> Result<()> {
-        out.copy_from_slice(frame.ciphertext);
-        let aad = BodyAad::new(
-            &self.header.message_id,
-            frame.kind,
-            frame.seq,
-            frame.ciphertext.len() as u64,
-        )?;
-        if self
-            .key
-            .open_in_place(&frame.iv, aad.as_bytes(), out, &frame.tag)
-            .is_err()
-        {
-            out.zeroize();
-            return Err(Error::AuthenticationFailed(AuthFailure::Body));
-        }
+        open_frame(&self.key, &self.header.message_id, frame, out)?;
         self.next_seq = self.next_seq.wrapping_add(1);
         self.hash(raw);
         Ok(())
+    }
+
+    /// The content key and message ID (for opening frames on other threads)
+    /// and the signature hash, borrowed together.
+    pub(crate) fn parts(&mut self) -> (&AesGcmKey, &[u8], Option<&mut Hasher>) {
+        (
+            &self.key,
+            &self.header.message_id,
+            self.verifier.as_mut().map(|(h, _)| h),
+        )
     }
 
     /// Feeds body bytes to the signature hash.
@@ -147,6 +144,34 @@ impl Opener {
             None => Ok(()),
         }
     }
+}
+
+/// Decrypts one frame into `out` (exactly as long as its ciphertext); on
+/// failure `out` is wiped.
+pub(crate) fn open_frame(
+    key: &AesGcmKey,
+    message_id: &[u8],
+    frame: &FrameRef<'_>,
+    out: &mut [u8],
+) -> Result<()> {
+    if out.len() != frame.ciphertext.len() {
+        return Err(Error::bad_arg("frame output has the wrong size"));
+    }
+    out.copy_from_slice(frame.ciphertext);
+    let aad = BodyAad::new(
+        message_id,
+        frame.kind,
+        frame.seq,
+        frame.ciphertext.len() as u64,
+    )?;
+    if key
+        .open_in_place(&frame.iv, aad.as_bytes(), out, &frame.tag)
+        .is_err()
+    {
+        out.zeroize();
+        return Err(Error::AuthenticationFailed(AuthFailure::Body));
+    }
+    Ok(())
 }
 
 /// The result of a successful decrypt.

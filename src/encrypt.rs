@@ -10,6 +10,7 @@ use crate::format::body::{frame_iv, BodyAad, BodyKind, FINAL_FRAME_MARKER};
 use crate::format::footer::write_footer;
 use crate::format::header::{MessageHeader, IV_LEN, TAG_LEN};
 use crate::materials::EncryptionMaterials;
+use crate::parallel::{self, Order, GROUP_BYTES};
 use crate::policy::CommitmentPolicy;
 
 /// Splits the materials' context into the pairs stored in the header and the
@@ -78,6 +79,7 @@ pub(crate) struct Sealer {
     frame_length: u32,
     next_seq: u32,
     signer: Option<(Hasher, Arc<EcdsaSigningKey>)>,
+    threads: usize,
 }
 
 impl Sealer {
@@ -85,15 +87,36 @@ impl Sealer {
     pub(crate) fn start(
         materials: &EncryptionMaterials,
         frame_length: u32,
+        threads: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<Self> {
+        if frame_length == 0 {
+            return Err(Error::bad_arg("frame length must be at least 1"));
+        }
+        let mut message_id = vec![0u8; materials.algorithm_suite().message_id_len()];
+        fill_random(&mut message_id)
+            .map_err(|_| Error::bad_arg("the system random number generator failed"))?;
+        Self::start_with_message_id(materials, frame_length, threads, message_id, out)
+    }
+
+    /// [`Sealer::start`] with a given message ID. Only tests choose one:
+    /// a message ID must never repeat under one data key.
+    pub(crate) fn start_with_message_id(
+        materials: &EncryptionMaterials,
+        frame_length: u32,
+        threads: usize,
+        message_id: Vec<u8>,
         out: &mut Vec<u8>,
     ) -> Result<Self> {
         if frame_length == 0 {
             return Err(Error::bad_arg("frame length must be at least 1"));
         }
         let suite = materials.algorithm_suite();
-        let mut message_id = vec![0u8; suite.message_id_len()];
-        fill_random(&mut message_id)
-            .map_err(|_| Error::bad_arg("the system random number generator failed"))?;
+        if message_id.len() != suite.message_id_len() {
+            return Err(Error::bad_arg(
+                "message ID has the wrong length for this suite",
+            ));
+        }
         let data_key = materials
             .plaintext_data_key()
             .ok_or_else(|| Error::bad_arg("encryption materials hold no data key"))?;
@@ -133,6 +156,7 @@ impl Sealer {
             frame_length,
             next_seq: 1,
             signer,
+            threads,
         })
     }
 
@@ -151,41 +175,82 @@ impl Sealer {
     ) -> Result<()> {
         let seq = self.next_seq;
         if seq == 0 {
-            return Err(Error::bad_arg(
-                "message would need more than 2^32 - 1 frames",
-            ));
+            return Err(too_many_frames());
         }
         let len = u32::try_from(plaintext.len())
             .ok()
             .filter(|l| *l <= self.frame_length && (is_final || *l == self.frame_length))
             .ok_or_else(|| Error::bad_arg("frame plaintext has the wrong length"))?;
-        let start = out.len();
         let kind = if is_final {
-            out.extend_from_slice(&FINAL_FRAME_MARKER.to_be_bytes());
-            out.extend_from_slice(&seq.to_be_bytes());
             BodyKind::Final
         } else {
-            out.extend_from_slice(&seq.to_be_bytes());
             BodyKind::Regular
         };
-        let iv = frame_iv(seq);
-        out.extend_from_slice(&iv);
-        if is_final {
-            out.extend_from_slice(&len.to_be_bytes());
+        let start = out.len();
+        out.resize(start + frame_overhead(kind) + len as usize, 0);
+        let slot = &mut out[start..];
+        if let Err(e) = write_frame(&self.key, &self.message_id, kind, seq, plaintext, slot) {
+            out.truncate(start);
+            return Err(e);
         }
-        let ct_start = out.len();
-        out.extend_from_slice(plaintext);
-        let aad = BodyAad::new(&self.message_id, kind, seq, u64::from(len))?;
-        let tag = self
-            .key
-            .seal_in_place(&iv, aad.as_bytes(), &mut out[ct_start..])
-            .map_err(|_| Error::bad_arg("AES-GCM failed"))?;
-        out.extend_from_slice(&tag);
         if let Some((h, _)) = &mut self.signer {
             h.update(&out[start..]);
         }
         // After frame 2^32 - 1 the counter wraps to 0, which is refused above.
         self.next_seq = seq.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Appends regular frames for `data`, a whole number of frames, spread
+    /// over the configured threads when there are enough of them.
+    pub(crate) fn seal_regular_frames(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let fl = self.frame_length as usize;
+        let frames = data.len() / fl;
+        if data.len() % fl != 0 {
+            return Err(Error::bad_arg(
+                "regular frames need a whole number of frames",
+            ));
+        }
+        let group_frames = (GROUP_BYTES / fl).max(1);
+        if self.threads <= 1 || frames < 2 * group_frames {
+            for frame in data.chunks_exact(fl) {
+                self.seal_frame(frame, false, out)?;
+            }
+            return Ok(());
+        }
+        let first = self.next_seq;
+        // The final frame still needs a sequence number after these.
+        if u64::from(first) + frames as u64 > u64::from(u32::MAX) || first == 0 {
+            return Err(too_many_frames());
+        }
+        let frame_size = frame_overhead(BodyKind::Regular) + fl;
+        let start = out.len();
+        out.resize(start + frames * frame_size, 0);
+        let jobs: Vec<(u32, &[u8], &mut [u8])> = data
+            .chunks(group_frames * fl)
+            .zip(out[start..].chunks_mut(group_frames * frame_size))
+            .enumerate()
+            .map(|(g, (pt, slot))| (first + (g * group_frames) as u32, pt, slot))
+            .collect();
+        let (key, message_id) = (&self.key, &self.message_id);
+        let work = |(seq, pt, slot): &mut (u32, &[u8], &mut [u8])| {
+            for (i, (p, s)) in pt.chunks(fl).zip(slot.chunks_mut(frame_size)).enumerate() {
+                write_frame(key, message_id, BodyKind::Regular, *seq + i as u32, p, s)?;
+            }
+            Ok(())
+        };
+        let result = match &mut self.signer {
+            Some((h, _)) => {
+                let mut hash = |job: &(u32, &[u8], &mut [u8])| h.update(job.2);
+                parallel::run(jobs, self.threads, work, Order::Consume(&mut hash))
+            }
+            None => parallel::run(jobs, self.threads, work, Order::Work),
+        };
+        if let Err(e) = result {
+            out.truncate(start);
+            return Err(e);
+        }
+        self.next_seq = first + frames as u32;
         Ok(())
     }
 
@@ -201,12 +266,66 @@ impl Sealer {
     }
 }
 
+fn too_many_frames() -> Error {
+    Error::bad_arg("message would need more than 2^32 - 1 frames")
+}
+
+/// Bytes a frame adds around its ciphertext.
+pub(crate) fn frame_overhead(kind: BodyKind) -> usize {
+    match kind {
+        BodyKind::Final => 4 + 4 + IV_LEN + 4 + TAG_LEN,
+        _ => 4 + IV_LEN + TAG_LEN,
+    }
+}
+
+/// Writes one sealed frame into `slot`, which is exactly
+/// `frame_overhead(kind) + plaintext.len()` bytes.
+fn write_frame(
+    key: &AesGcmKey,
+    message_id: &[u8],
+    kind: BodyKind,
+    seq: u32,
+    plaintext: &[u8],
+    slot: &mut [u8],
+) -> Result<()> {
+    let len = plaintext.len() as u32;
+    let iv = frame_iv(seq);
+    let head_len = frame_overhead(kind) - TAG_LEN;
+    if slot.len() != head_len + plaintext.len() + TAG_LEN {
+        return Err(Error::bad_arg("frame slot has the wrong size"));
+    }
+    let (head, rest) = slot.split_at_mut(head_len);
+    let (body, tag_slot) = rest.split_at_mut(plaintext.len());
+    let seq_bytes = seq.to_be_bytes();
+    let marker = FINAL_FRAME_MARKER.to_be_bytes();
+    let len_bytes = len.to_be_bytes();
+    let parts: &[&[u8]] = if kind == BodyKind::Final {
+        &[&marker, &seq_bytes, &iv, &len_bytes]
+    } else {
+        &[&seq_bytes, &iv]
+    };
+    let mut w = 0;
+    for part in parts {
+        head[w..w + part.len()].copy_from_slice(part);
+        w += part.len();
+    }
+    body.copy_from_slice(plaintext);
+    let aad = BodyAad::new(message_id, kind, seq, u64::from(len))?;
+    let tag = key
+        .seal_in_place(&iv, aad.as_bytes(), body)
+        .map_err(|_| Error::bad_arg("AES-GCM failed"))?;
+    tag_slot.copy_from_slice(&tag);
+    Ok(())
+}
+
 /// Bytes of ciphertext for `len` plaintext bytes in frames of `frame_length`
 /// (header and footer excluded), as written by [`seal_all`].
 pub(crate) fn body_len(len: usize, frame_length: u32) -> usize {
     let fl = frame_length as usize;
     let regular = if len == 0 { 0 } else { (len - 1) / fl };
-    regular * (4 + IV_LEN + TAG_LEN + fl) + (4 + 4 + IV_LEN + 4 + TAG_LEN) + (len - regular * fl)
+    regular * (frame_overhead(BodyKind::Regular) + fl)
+        + frame_overhead(BodyKind::Final)
+        + (len - regular * fl)
 }
 
 /// Frames all of `plaintext`: full regular frames, then a final frame holding
@@ -214,11 +333,12 @@ pub(crate) fn body_len(len: usize, frame_length: u32) -> usize {
 /// empty final frame for empty plaintext).
 pub(crate) fn seal_all(sealer: &mut Sealer, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let fl = sealer.frame_length() as usize;
-    let mut rest = plaintext;
-    while rest.len() > fl {
-        let (frame, tail) = rest.split_at(fl);
-        sealer.seal_frame(frame, false, out)?;
-        rest = tail;
-    }
-    sealer.seal_frame(rest, true, out)
+    let regular = if plaintext.is_empty() {
+        0
+    } else {
+        (plaintext.len() - 1) / fl * fl
+    };
+    let (frames, last) = plaintext.split_at(regular);
+    sealer.seal_regular_frames(frames, out)?;
+    sealer.seal_frame(last, true, out)
 }

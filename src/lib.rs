@@ -60,6 +60,7 @@ pub mod format;
 pub mod future;
 pub mod keyring;
 mod materials;
+mod parallel;
 mod pem;
 mod policy;
 pub mod stream;

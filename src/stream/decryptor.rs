@@ -7,14 +7,15 @@ use zeroize::Zeroizing;
 use crate::client::Client;
 use crate::cmm::MaterialsManager;
 use crate::context::EncryptionContext;
-use crate::decrypt::{DecryptSettings, Opener};
+use crate::decrypt::{open_frame, DecryptSettings, Opener};
 use crate::error::{Error, Result};
-use crate::format::body::{parse_frame, parse_non_framed, BodyKind};
+use crate::format::body::{parse_frame, parse_non_framed, BodyKind, FrameRef};
 use crate::format::footer::parse_footer;
 use crate::format::header::{ContentType, MessageHeader};
 use crate::format::reader::ParseError;
 use crate::future::block_on;
 use crate::keyring::Keyring;
+use crate::parallel::{self, Order, GROUP_BYTES};
 use crate::stream::{SharedSource, DEFAULT_MAX_BUFFERED_PLAINTEXT, DEFAULT_MAX_FRAME_SIZE};
 
 /// When a streaming decryptor releases the plaintext of a signed message.
@@ -352,6 +353,21 @@ impl MessageDecryptor {
                 Ok(Some(len))
             }
             State::Body(opener) => {
+                if let Some(used) = regular_batch(
+                    opener,
+                    input,
+                    self.settings.threads,
+                    &mut BatchSinks {
+                        release: self.release,
+                        held: &mut self.held,
+                        out,
+                        max_buffered: self.max_buffered,
+                        body_total: &mut self.body_total,
+                        max_body: self.settings.max_body_size,
+                    },
+                )? {
+                    return Ok(Some(used));
+                }
                 let signed = opener.is_signed();
                 let parsed = match opener.header.content_type {
                     ContentType::Framed => {
@@ -442,4 +458,109 @@ fn done(opener: Opener) -> State {
         header, materials, ..
     } = opener;
     State::Done(Box::new(header), materials.encryption_context().clone())
+}
+
+/// Where a batch of regular frames goes, and the limits it must respect.
+struct BatchSinks<'a> {
+    release: SignedRelease,
+    held: &'a mut Vec<u8>,
+    out: &'a mut Vec<u8>,
+    max_buffered: u64,
+    body_total: &'a mut u64,
+    max_body: Option<u64>,
+}
+
+/// Most regular frames opened in one parallel batch.
+const MAX_BATCH_BYTES: usize = 64 << 20;
+
+/// Opens many consecutive regular frames at once on several threads, when
+/// `input` holds enough of them. `None` leaves the work to the one-frame path
+/// (too few frames, one thread, or anything unusual such as a parse error,
+/// which that path then reports).
+fn regular_batch(
+    opener: &mut Opener,
+    input: &[u8],
+    threads: usize,
+    sinks: &mut BatchSinks<'_>,
+) -> Result<Option<usize>> {
+    if threads <= 1 || opener.header.content_type != ContentType::Framed {
+        return Ok(None);
+    }
+    let fl = opener.header.frame_length as usize;
+    let group_frames = (GROUP_BYTES / fl.max(1)).max(1);
+    if input.len() < 2 * group_frames * fl {
+        return Ok(None);
+    }
+    let mut frames = Vec::new();
+    let mut pos = 0;
+    let mut seq = opener.next_seq;
+    while frames.len() * fl < MAX_BATCH_BYTES && seq != 0 {
+        match parse_frame(
+            input.get(pos..).unwrap_or_default(),
+            opener.header.frame_length,
+            seq,
+        ) {
+            Ok((frame, used)) if frame.kind == BodyKind::Regular => {
+                frames.push(frame);
+                pos += used;
+                seq = seq.wrapping_add(1);
+            }
+            _ => break,
+        }
+    }
+    let count = frames.len();
+    if count < 2 * group_frames {
+        return Ok(None);
+    }
+    let plaintext = (count * fl) as u64;
+    *sinks.body_total += plaintext;
+    if let Some(max) = sinks.max_body {
+        if *sinks.body_total > max {
+            return Err(Error::policy(format!(
+                "message body exceeds the configured maximum of {max} bytes"
+            )));
+        }
+    }
+    let hold = opener.is_signed() && sinks.release == SignedRelease::AfterSignature;
+    let sink: &mut Vec<u8> = if hold { sinks.held } else { sinks.out };
+    if hold && sink.len() as u64 + plaintext > sinks.max_buffered {
+        return Err(Error::policy(format!(
+            "a signed message holds more than {} bytes of plaintext before its signature; \
+             opt into SignedRelease::Frames or raise max_buffered_plaintext",
+            sinks.max_buffered
+        )));
+    }
+    let raw = input.get(..pos).unwrap_or_default();
+    let frame_size = pos / count;
+    let start = sink.len();
+    sink.resize(start + count * fl, 0);
+    let jobs: Vec<(&[FrameRef<'_>], &[u8], &mut [u8])> = frames
+        .chunks(group_frames)
+        .zip(raw.chunks(group_frames * frame_size))
+        .zip(sink[start..].chunks_mut(group_frames * fl))
+        .map(|((f, r), o)| (f, r, o))
+        .collect();
+    let (key, message_id, hasher) = opener.parts();
+    let work = |(frames, _, out): &mut (&[FrameRef<'_>], &[u8], &mut [u8])| {
+        for (frame, slot) in frames.iter().zip(out.chunks_mut(fl)) {
+            open_frame(key, message_id, frame, slot)?;
+        }
+        Ok(())
+    };
+    // The calling thread hashes each group's ciphertext, in order, while the
+    // workers decrypt the following groups.
+    let result = match hasher {
+        Some(h) => {
+            let mut hash = |job: &(&[FrameRef<'_>], &[u8], &mut [u8])| h.update(job.1);
+            parallel::run(jobs, threads, work, Order::Consume(&mut hash))
+        }
+        None => parallel::run(jobs, threads, work, Order::Work),
+    };
+    if let Err(e) = result {
+        zeroize::Zeroize::zeroize(&mut sink[start..]);
+        sink.truncate(start);
+        return Err(e);
+    }
+    opener.next_seq = seq;
+    Ok(Some(pos))
 }

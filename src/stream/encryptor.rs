@@ -107,16 +107,18 @@ impl StreamEncryptBuilder {
             }
         }
         let mut header = Vec::new();
-        let sealer = Sealer::start(&materials, self.frame_length, &mut header)?;
-        Ok(StreamEncryptor {
-            sealer: Some(sealer),
+        let sealer = Sealer::start(
+            &materials,
+            self.frame_length,
+            self.client.threads(),
+            &mut header,
+        )?;
+        Ok(StreamEncryptor::new(
+            sealer,
             header,
-            pending: Zeroizing::new(Vec::with_capacity(self.frame_length.min(1 << 20) as usize)),
-            frame_length: self.frame_length as usize,
-            total: 0,
-            expected: self.plaintext_length,
-            suite: materials.algorithm_suite(),
-        })
+            materials.algorithm_suite(),
+            self.plaintext_length,
+        ))
     }
 }
 
@@ -157,6 +159,24 @@ pub struct StreamEncryptor {
 }
 
 impl StreamEncryptor {
+    pub(crate) fn new(
+        sealer: Sealer,
+        header: Vec<u8>,
+        suite: AlgorithmSuite,
+        expected: Option<u64>,
+    ) -> Self {
+        let frame_length = sealer.frame_length() as usize;
+        Self {
+            sealer: Some(sealer),
+            header,
+            pending: Zeroizing::new(Vec::with_capacity(frame_length.min(1 << 20))),
+            frame_length,
+            total: 0,
+            expected,
+            suite,
+        }
+    }
+
     /// The message's algorithm suite.
     pub fn algorithm_suite(&self) -> AlgorithmSuite {
         self.suite
@@ -191,9 +211,9 @@ impl StreamEncryptor {
             }
             // Whole frames straight from the input; keep the last piece, which
             // may turn out to be the final frame.
-            while input.len() > fl {
-                let (frame, rest) = input.split_at(fl);
-                sealer.seal_frame(frame, false, out)?;
+            if input.len() > fl {
+                let (frames, rest) = input.split_at((input.len() - 1) / fl * fl);
+                sealer.seal_regular_frames(frames, out)?;
                 input = rest;
             }
             self.pending.extend_from_slice(input);

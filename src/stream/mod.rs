@@ -64,3 +64,6 @@ impl SharedSource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

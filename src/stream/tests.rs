@@ -1,0 +1,370 @@
+//! Streaming and multi-threaded paths against the one-shot, single-threaded
+//! reference: identical bytes, identical plaintext, the same failures.
+
+use std::sync::Arc;
+
+use crate::cmm::{DefaultMaterialsManager, MaterialsManager};
+use crate::edk::EncryptedDataKey;
+use crate::encrypt::{seal_all, Sealer};
+use crate::error::{ErrorKind, Result};
+use crate::future::{block_on, ready, BoxFuture};
+use crate::keyring::Keyring;
+use crate::materials::{DataKey, DecryptionMaterials, EncryptionMaterials, EncryptionRequest};
+use crate::stream::{SignedRelease, StreamDecryptor, StreamEncryptor};
+use crate::{AlgorithmSuite, Client, CommitmentPolicy, EncryptionContext};
+
+/// Always the same data key, so two encryptions with the same message ID
+/// are byte-identical.
+struct FixedKeyring;
+
+const FIXED_KEY: [u8; 32] = [0x5a; 32];
+
+impl Keyring for FixedKeyring {
+    fn on_encrypt<'a>(
+        &'a self,
+        mut m: EncryptionMaterials,
+    ) -> BoxFuture<'a, Result<EncryptionMaterials>> {
+        let len = m.algorithm_suite().data_key_len();
+        ready((|| {
+            m.set_plaintext_data_key(DataKey::from_slice(&FIXED_KEY[..len]))?;
+            m.add_encrypted_data_key(EncryptedDataKey::new("fixed", b"k".to_vec(), Vec::new()))?;
+            Ok(m)
+        })())
+    }
+
+    fn on_decrypt<'a>(
+        &'a self,
+        mut m: DecryptionMaterials,
+        _: &'a [EncryptedDataKey],
+    ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
+        let len = m.algorithm_suite().data_key_len();
+        ready(
+            m.set_plaintext_data_key(DataKey::from_slice(&FIXED_KEY[..len]))
+                .map(|()| m),
+        )
+    }
+}
+
+fn policy_for(suite: AlgorithmSuite) -> CommitmentPolicy {
+    if suite.is_committing() {
+        CommitmentPolicy::RequireEncryptRequireDecrypt
+    } else {
+        CommitmentPolicy::ForbidEncryptAllowDecrypt
+    }
+}
+
+fn materials(suite: AlgorithmSuite) -> EncryptionMaterials {
+    let cmm = DefaultMaterialsManager::new(Arc::new(FixedKeyring));
+    let mut req = EncryptionRequest::new(
+        EncryptionContext::from_iter([("purpose", "stream-test")]),
+        policy_for(suite),
+    );
+    req.algorithm_suite = Some(suite);
+    block_on(cmm.get_encryption_materials(req)).expect("materials")
+}
+
+fn plaintext(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+/// The one-shot reference encryption with a fixed message ID.
+fn reference(m: &EncryptionMaterials, fl: u32, threads: usize, pt: &[u8]) -> Vec<u8> {
+    let id = vec![7u8; m.algorithm_suite().message_id_len()];
+    let mut out = Vec::new();
+    let mut sealer = Sealer::start_with_message_id(m, fl, threads, id, &mut out).unwrap();
+    seal_all(&mut sealer, pt, &mut out).unwrap();
+    sealer.finish(&mut out).unwrap();
+    out
+}
+
+fn streamed(
+    m: &EncryptionMaterials,
+    fl: u32,
+    threads: usize,
+    pt: &[u8],
+    split: &dyn Fn(usize) -> usize,
+) -> Vec<u8> {
+    let id = vec![7u8; m.algorithm_suite().message_id_len()];
+    let mut header = Vec::new();
+    let sealer = Sealer::start_with_message_id(m, fl, threads, id, &mut header).unwrap();
+    let mut enc = StreamEncryptor::new(sealer, header, m.algorithm_suite(), Some(pt.len() as u64));
+    let mut out = Vec::new();
+    let (mut pos, mut i) = (0, 0);
+    while pos < pt.len() {
+        let n = split(i).max(1).min(pt.len() - pos);
+        enc.update(&pt[pos..pos + n], &mut out).unwrap();
+        pos += n;
+        i += 1;
+    }
+    enc.finish(&mut out).unwrap();
+    out
+}
+
+/// Signatures are randomized: compare everything before the footer.
+fn without_footer(suite: AlgorithmSuite, msg: &[u8]) -> &[u8] {
+    if !suite.is_signing() {
+        return msg;
+    }
+    let mut n = msg.len();
+    // Footer = u16 length + DER signature; find where it starts.
+    for sig_len in 60..=110usize {
+        let at = msg.len() - 2 - sig_len;
+        if usize::from(u16::from_be_bytes([msg[at], msg[at + 1]])) == sig_len {
+            n = at;
+            break;
+        }
+    }
+    &msg[..n]
+}
+
+fn pseudo_random_split(seed: usize) -> impl Fn(usize) -> usize {
+    move |i| (i.wrapping_mul(2654435761).wrapping_add(seed) >> 7) % 9000 + 1
+}
+
+#[test]
+fn streaming_and_threads_write_the_same_bytes_as_one_shot() {
+    for suite in AlgorithmSuite::ALL {
+        let m = materials(suite);
+        for (fl, len) in [
+            (512u32, 0usize),
+            (512, 1),
+            (512, 511),
+            (512, 512),
+            (512, 513),
+            (512, 1536),
+            (512, 700_000),
+            (4096, 1 << 20),
+        ] {
+            let pt = plaintext(len);
+            let one = reference(&m, fl, 1, &pt);
+            let one = without_footer(suite, &one).to_vec();
+            let two = reference(&m, fl, 2, &pt);
+            assert_eq!(
+                without_footer(suite, &two),
+                &one[..],
+                "threads, {suite} fl={fl} len={len}"
+            );
+            let frame_sized = streamed(&m, fl, 1, &pt, &|_| fl as usize);
+            assert_eq!(
+                without_footer(suite, &frame_sized),
+                &one[..],
+                "frame pieces {suite} {len}"
+            );
+            let random = streamed(&m, fl, 3, &pt, &pseudo_random_split(len));
+            assert_eq!(
+                without_footer(suite, &random),
+                &one[..],
+                "random pieces {suite} {len}"
+            );
+            let big = streamed(&m, fl, 2, &pt, &|_| 300_000);
+            assert_eq!(
+                without_footer(suite, &big),
+                &one[..],
+                "big pieces {suite} {len}"
+            );
+            if len <= 1536 {
+                let bytes = streamed(&m, fl, 1, &pt, &|_| 1);
+                assert_eq!(
+                    without_footer(suite, &bytes),
+                    &one[..],
+                    "1-byte pieces {suite} {len}"
+                );
+            }
+        }
+    }
+}
+
+fn decryptor(suite: AlgorithmSuite, threads: usize, release: SignedRelease) -> StreamDecryptor {
+    Client::builder()
+        .commitment_policy(policy_for(suite))
+        .threads(threads)
+        .build()
+        .stream_decrypt()
+        .keyring(Arc::new(FixedKeyring))
+        .signed_release(release)
+        .start()
+        .unwrap()
+}
+
+fn decrypt_in_pieces(dec: &mut StreamDecryptor, msg: &[u8], piece: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for chunk in msg.chunks(piece.max(1)) {
+        dec.update(chunk, &mut out)?;
+    }
+    dec.finish()?;
+    Ok(out)
+}
+
+#[test]
+fn streaming_decrypt_matches_for_every_split_and_thread_count() {
+    for suite in AlgorithmSuite::ALL {
+        let m = materials(suite);
+        for (fl, len) in [
+            (512u32, 0usize),
+            (512, 513),
+            (512, 700_000),
+            (4096, 1 << 20),
+        ] {
+            let pt = plaintext(len);
+            let msg = reference(&m, fl, 1, &pt);
+            for threads in [1, 3] {
+                for piece in [1usize, 7, 4096, 65_536, msg.len()] {
+                    if piece < 4096 && len > 1000 {
+                        continue;
+                    }
+                    for release in [SignedRelease::AfterSignature, SignedRelease::Frames] {
+                        let mut dec = decryptor(suite, threads, release);
+                        let out = decrypt_in_pieces(&mut dec, &msg, piece).unwrap();
+                        assert!(
+                            out == pt,
+                            "{suite} fl={fl} len={len} threads={threads} piece={piece}"
+                        );
+                        assert!(dec.is_done());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn truncated_streams_fail_and_never_look_complete() {
+    for suite in [
+        AlgorithmSuite::AesGcm256HkdfSha512CommitKey,
+        AlgorithmSuite::default(),
+    ] {
+        let m = materials(suite);
+        let pt = plaintext(600_000);
+        let msg = reference(&m, 512, 1, &pt);
+        for cut in [0, 1, 100, msg.len() / 2, msg.len() - 17, msg.len() - 1] {
+            for threads in [1, 2] {
+                let mut dec = decryptor(suite, threads, SignedRelease::Frames);
+                let err = decrypt_in_pieces(&mut dec, &msg[..cut], 65_536).unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::MalformedMessage, "{suite} cut {cut}");
+            }
+        }
+        // One byte too many.
+        let mut longer = msg.clone();
+        longer.push(0);
+        let mut dec = decryptor(suite, 2, SignedRelease::Frames);
+        assert!(decrypt_in_pieces(&mut dec, &longer, 4096).is_err());
+    }
+}
+
+#[test]
+fn tampered_frames_fail_in_every_thread_count() {
+    let suite = AlgorithmSuite::AesGcm256HkdfSha512CommitKey;
+    let m = materials(suite);
+    let msg = reference(&m, 512, 1, &plaintext(700_000));
+    for at in [msg.len() / 3, msg.len() / 2, msg.len() - 20] {
+        let mut bad = msg.clone();
+        bad[at] ^= 0x10;
+        for threads in [1, 2] {
+            let mut dec = decryptor(suite, threads, SignedRelease::Frames);
+            let mut out = Vec::new();
+            let err = dec.update(&bad, &mut out).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
+            assert!(out.is_empty(), "a failed update releases nothing");
+            assert!(
+                dec.update(b"", &mut out).is_err(),
+                "the decryptor stays failed"
+            );
+        }
+    }
+}
+
+#[test]
+fn signed_streams_hold_plaintext_until_the_signature_verifies() {
+    let suite = AlgorithmSuite::default();
+    let m = materials(suite);
+    let pt = plaintext(10_000);
+    let msg = reference(&m, 512, 1, &pt);
+    let footer_start = without_footer(suite, &msg).len();
+    let body = &msg[..footer_start];
+
+    // Default: nothing before the signature.
+    let mut dec = decryptor(suite, 1, SignedRelease::AfterSignature);
+    let mut out = Vec::new();
+    dec.update(body, &mut out).unwrap();
+    assert!(out.is_empty());
+    dec.update(&msg[footer_start..], &mut out).unwrap();
+    dec.finish().unwrap();
+    assert_eq!(out, pt);
+
+    // Opt-in: regular frames early, never the final frame.
+    let mut dec = decryptor(suite, 1, SignedRelease::Frames);
+    let mut out = Vec::new();
+    dec.update(body, &mut out).unwrap();
+    let regular = (pt.len() - 1) / 512 * 512;
+    assert_eq!(out, &pt[..regular]);
+    dec.update(&msg[footer_start..], &mut out).unwrap();
+    assert_eq!(out, pt);
+
+    // A bad signature releases nothing more, and the default mode nothing at all.
+    let mut bad = msg.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let mut dec = decryptor(suite, 1, SignedRelease::AfterSignature);
+    let mut out = Vec::new();
+    assert!(dec.update(&bad, &mut out).is_err());
+    assert!(out.is_empty());
+}
+
+#[test]
+fn buffering_limits_and_unsigned_only_are_enforced() {
+    let suite = AlgorithmSuite::default();
+    let m = materials(suite);
+    let msg = reference(&m, 512, 1, &plaintext(100_000));
+    let client = Client::builder().threads(1).build();
+    let mut dec = client
+        .stream_decrypt()
+        .keyring(Arc::new(FixedKeyring))
+        .max_buffered_plaintext(10_000)
+        .start()
+        .unwrap();
+    let err = dec.update(&msg, &mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PolicyViolation);
+
+    let mut dec = client
+        .stream_decrypt()
+        .keyring(Arc::new(FixedKeyring))
+        .unsigned_only(true)
+        .start()
+        .unwrap();
+    let err = dec.update(&msg[..300], &mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PolicyViolation);
+
+    let mut dec = client
+        .stream_decrypt()
+        .keyring(Arc::new(FixedKeyring))
+        .max_frame_size(256)
+        .start()
+        .unwrap();
+    let err = dec.update(&msg, &mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PolicyViolation);
+}
+
+#[test]
+fn declared_plaintext_length_is_enforced() {
+    let keyring = Arc::new(FixedKeyring);
+    let client = Client::new();
+    let mut enc = client
+        .stream_encrypt()
+        .keyring(keyring.clone())
+        .plaintext_length(3)
+        .start()
+        .unwrap();
+    let mut out = Vec::new();
+    assert!(enc.update(b"four", &mut out).is_err());
+    let mut enc = client
+        .stream_encrypt()
+        .keyring(keyring)
+        .plaintext_length(3)
+        .start()
+        .unwrap();
+    enc.update(b"ab", &mut out).unwrap();
+    assert_eq!(
+        enc.finish(&mut out).unwrap_err().kind(),
+        ErrorKind::BadArgument
+    );
+}

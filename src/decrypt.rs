@@ -98,16 +98,25 @@ impl Opener {
         })
     }
 
-    /// Decrypts `frame` into `out` (which must be exactly as long as its
-    /// ciphertext). `raw` are the frame's bytes as received, for the
-    /// signature. On failure `out` is wiped.
-    pub(crate) fn open_frame(
+    /// Appends the plaintext of `frame` to `sink`. `raw` are the frame's
+    /// bytes as received, for the signature. On failure `sink` is unchanged.
+    pub(crate) fn open_frame_into(
         &mut self,
         frame: &FrameRef<'_>,
         raw: &[u8],
-        out: &mut [u8],
+        sink: &mut Vec<u8>,
     ) -> Result<()> {
-        open_frame(&self.key, &self.header.message_id, frame, out)?;
+        let start = sink.len();
+        sink.extend_from_slice(frame.ciphertext);
+        if let Err(e) = open_in_place(
+            &self.key,
+            &self.header.message_id,
+            frame,
+            &mut sink[start..],
+        ) {
+            sink.truncate(start);
+            return Err(e);
+        }
         self.next_seq = self.next_seq.wrapping_add(1);
         self.hash(raw);
         Ok(())
@@ -158,6 +167,17 @@ pub(crate) fn open_frame(
         return Err(Error::bad_arg("frame output has the wrong size"));
     }
     out.copy_from_slice(frame.ciphertext);
+    open_in_place(key, message_id, frame, out)
+}
+
+/// Decrypts `buf`, which holds a copy of `frame`'s ciphertext, in place; on
+/// failure `buf` is wiped.
+pub(crate) fn open_in_place(
+    key: &AesGcmKey,
+    message_id: &[u8],
+    frame: &FrameRef<'_>,
+    buf: &mut [u8],
+) -> Result<()> {
     let aad = BodyAad::new(
         message_id,
         frame.kind,
@@ -165,10 +185,10 @@ pub(crate) fn open_frame(
         frame.ciphertext.len() as u64,
     )?;
     if key
-        .open_in_place(&frame.iv, aad.as_bytes(), out, &frame.tag)
+        .open_in_place(&frame.iv, aad.as_bytes(), buf, &frame.tag)
         .is_err()
     {
-        out.zeroize();
+        buf.zeroize();
         return Err(Error::AuthenticationFailed(AuthFailure::Body));
     }
     Ok(())

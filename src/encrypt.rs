@@ -187,9 +187,11 @@ impl Sealer {
             BodyKind::Regular
         };
         let start = out.len();
-        out.resize(start + frame_overhead(kind) + len as usize, 0);
-        let slot = &mut out[start..];
-        if let Err(e) = write_frame(&self.key, &self.message_id, kind, seq, plaintext, slot) {
+        let (head, head_len) = frame_head(kind, seq, len);
+        out.extend_from_slice(&head[..head_len]);
+        out.extend_from_slice(plaintext);
+        out.extend_from_slice(&[0; TAG_LEN]);
+        if let Err(e) = seal_slot(&self.key, &self.message_id, kind, seq, &mut out[start..]) {
             out.truncate(start);
             return Err(e);
         }
@@ -235,7 +237,11 @@ impl Sealer {
         let (key, message_id) = (&self.key, &self.message_id);
         let work = |(seq, pt, slot): &mut (u32, &[u8], &mut [u8])| {
             for (i, (p, s)) in pt.chunks(fl).zip(slot.chunks_mut(frame_size)).enumerate() {
-                write_frame(key, message_id, BodyKind::Regular, *seq + i as u32, p, s)?;
+                let seq = *seq + i as u32;
+                let (head, head_len) = frame_head(BodyKind::Regular, seq, fl as u32);
+                s[..head_len].copy_from_slice(&head[..head_len]);
+                s[head_len..head_len + fl].copy_from_slice(p);
+                seal_slot(key, message_id, BodyKind::Regular, seq, s)?;
             }
             Ok(())
         };
@@ -278,27 +284,14 @@ pub(crate) fn frame_overhead(kind: BodyKind) -> usize {
     }
 }
 
-/// Writes one sealed frame into `slot`, which is exactly
-/// `frame_overhead(kind) + plaintext.len()` bytes.
-fn write_frame(
-    key: &AesGcmKey,
-    message_id: &[u8],
-    kind: BodyKind,
-    seq: u32,
-    plaintext: &[u8],
-    slot: &mut [u8],
-) -> Result<()> {
-    let len = plaintext.len() as u32;
-    let iv = frame_iv(seq);
-    let head_len = frame_overhead(kind) - TAG_LEN;
-    if slot.len() != head_len + plaintext.len() + TAG_LEN {
-        return Err(Error::bad_arg("frame slot has the wrong size"));
-    }
-    let (head, rest) = slot.split_at_mut(head_len);
-    let (body, tag_slot) = rest.split_at_mut(plaintext.len());
+/// The bytes a frame starts with: (final marker,) sequence number, IV,
+/// (content length).
+fn frame_head(kind: BodyKind, seq: u32, len: u32) -> ([u8; 24], usize) {
+    let mut head = [0u8; 24];
     let seq_bytes = seq.to_be_bytes();
     let marker = FINAL_FRAME_MARKER.to_be_bytes();
     let len_bytes = len.to_be_bytes();
+    let iv = frame_iv(seq);
     let parts: &[&[u8]] = if kind == BodyKind::Final {
         &[&marker, &seq_bytes, &iv, &len_bytes]
     } else {
@@ -309,10 +302,28 @@ fn write_frame(
         head[w..w + part.len()].copy_from_slice(part);
         w += part.len();
     }
-    body.copy_from_slice(plaintext);
-    let aad = BodyAad::new(message_id, kind, seq, u64::from(len))?;
+    (head, w)
+}
+
+/// Seals a frame laid out in `slot`: its head, then the plaintext, then 16
+/// bytes for the tag. Encrypts in place and writes the tag.
+fn seal_slot(
+    key: &AesGcmKey,
+    message_id: &[u8],
+    kind: BodyKind,
+    seq: u32,
+    slot: &mut [u8],
+) -> Result<()> {
+    let head_len = frame_overhead(kind) - TAG_LEN;
+    let body_len = slot
+        .len()
+        .checked_sub(head_len + TAG_LEN)
+        .ok_or_else(|| Error::bad_arg("frame slot has the wrong size"))?;
+    let (_, rest) = slot.split_at_mut(head_len);
+    let (body, tag_slot) = rest.split_at_mut(body_len);
+    let aad = BodyAad::new(message_id, kind, seq, body_len as u64)?;
     let tag = key
-        .seal_in_place(&iv, aad.as_bytes(), body)
+        .seal_in_place(&frame_iv(seq), aad.as_bytes(), body)
         .map_err(|_| Error::bad_arg("AES-GCM failed"))?;
     tag_slot.copy_from_slice(&tag);
     Ok(())

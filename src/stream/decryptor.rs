@@ -404,13 +404,8 @@ impl MessageDecryptor {
                         self.max_buffered
                     )));
                 }
-                let start = sink.len();
-                sink.resize(start + len, 0);
                 let raw = input.get(..used).unwrap_or_default();
-                if let Err(e) = opener.open_frame(&frame, raw, &mut sink[start..]) {
-                    sink.truncate(start);
-                    return Err(e);
-                }
+                opener.open_frame_into(&frame, raw, sink)?;
                 if is_last {
                     let State::Body(opener) = std::mem::replace(&mut self.state, State::Failed)
                     else {

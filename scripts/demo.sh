@@ -4,7 +4,8 @@ set -euo pipefail
 cli="$1"
 dir="$2"
 rm -rf "$dir" && mkdir -p "$dir"
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then bold=$'\033[1m'; plain=$'\033[0m'; else bold=; plain=; fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
 
 step "kms-envelope keygen --out $dir/demo.key"
 "$cli" keygen --out "$dir/demo.key"

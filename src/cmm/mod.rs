@@ -11,9 +11,11 @@ use crate::materials::{
     DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest,
 };
 
+pub mod caching;
 pub mod default;
 pub mod required;
 
+pub use caching::{CachingMaterialsManager, Clock, LocalMaterialsCache};
 pub use default::DefaultMaterialsManager;
 pub use required::RequiredEncryptionContextMaterialsManager;
 

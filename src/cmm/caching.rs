@@ -1,0 +1,489 @@
+//! The caching materials manager and its local cache.
+//!
+//! Reuses data keys so that fewer calls reach the key service: encryption
+//! materials are reused for a bounded age, number of messages and number of
+//! bytes; decryption materials are reused for the same encrypted data keys
+//! and context. Materials of the three `NO_KDF` suites are never cached,
+//! since reusing their data key would reuse the AES-GCM key itself.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::cmm::{DefaultMaterialsManager, MaterialsManager};
+use crate::crypto::{HashAlg, Hasher};
+use crate::error::{Error, Result};
+use crate::future::{BoxFuture, MaybeSendSync};
+use crate::keyring::Keyring;
+use crate::materials::{
+    DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest,
+};
+
+/// A monotonic clock in milliseconds, so tests and hosts without
+/// `std::time::Instant` (wasm32) can supply their own.
+pub trait Clock: MaybeSendSync {
+    /// Milliseconds since an arbitrary, fixed origin; never decreases.
+    fn now_millis(&self) -> u64;
+}
+
+/// The process's monotonic clock (`std::time::Instant`).
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug)]
+pub struct SystemClock(std::time::Instant);
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self(std::time::Instant::now())
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Clock for SystemClock {
+    fn now_millis(&self) -> u64 {
+        self.0.elapsed().as_millis() as u64
+    }
+}
+
+/// How much one cached data key has encrypted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Usage {
+    messages: u64,
+    bytes: u64,
+}
+
+enum Materials {
+    Encrypt(EncryptionMaterials),
+    Decrypt(DecryptionMaterials),
+}
+
+struct Entry {
+    materials: Materials,
+    expires_at: u64,
+    usage: Usage,
+    last_used: u64,
+}
+
+/// A capacity-bounded, least-recently-used cache of materials, safe to share
+/// between threads and between caching managers (which keep their entries
+/// apart by partition ID).
+pub struct LocalMaterialsCache {
+    capacity: usize,
+    entries: Mutex<HashMap<[u8; 48], Entry>>,
+    tick: AtomicU64,
+}
+
+impl std::fmt::Debug for LocalMaterialsCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalMaterialsCache")
+            .field("capacity", &self.capacity)
+            .field("entries", &self.len())
+            .finish()
+    }
+}
+
+/// Entries checked for expiry on every lookup, least recently used first.
+const PRUNING_TAIL: usize = 16;
+
+impl LocalMaterialsCache {
+    /// A cache holding at most `capacity` entries (0 caches nothing).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+            tick: AtomicU64::new(0),
+        }
+    }
+
+    /// Number of entries, expired ones included until they are pruned.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether the cache holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops every entry.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 48], Entry>> {
+        // A panic while holding the lock cannot leave an entry half-written.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn next_tick(&self) -> u64 {
+        self.tick.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn prune(entries: &mut HashMap<[u8; 48], Entry>, now: u64) {
+        let mut oldest: Vec<([u8; 48], u64, u64)> = entries
+            .iter()
+            .map(|(k, e)| (*k, e.last_used, e.expires_at))
+            .collect();
+        oldest.sort_unstable_by_key(|(_, used, _)| *used);
+        for (key, _, expires_at) in oldest.into_iter().take(PRUNING_TAIL) {
+            if expires_at <= now {
+                entries.remove(&key);
+            }
+        }
+    }
+
+    /// Encryption materials for `id` if the entry is fresh and one more
+    /// message of `bytes` stays within the limits; counts that use.
+    fn use_encrypt(
+        &self,
+        id: &[u8; 48],
+        now: u64,
+        bytes: u64,
+        limits: Usage,
+    ) -> Option<EncryptionMaterials> {
+        let tick = self.next_tick();
+        let mut entries = self.lock();
+        Self::prune(&mut entries, now);
+        let entry = entries.get_mut(id)?;
+        let within = entry.usage.messages < limits.messages
+            && entry.usage.bytes.saturating_add(bytes) <= limits.bytes;
+        let fresh = entry.expires_at > now;
+        match (&entry.materials, fresh && within) {
+            (Materials::Encrypt(m), true) => {
+                entry.usage.messages += 1;
+                entry.usage.bytes += bytes;
+                entry.last_used = tick;
+                Some(m.clone())
+            }
+            _ => {
+                entries.remove(id);
+                None
+            }
+        }
+    }
+
+    fn get_decrypt(&self, id: &[u8; 48], now: u64) -> Option<DecryptionMaterials> {
+        let tick = self.next_tick();
+        let mut entries = self.lock();
+        Self::prune(&mut entries, now);
+        let entry = entries.get_mut(id)?;
+        match &entry.materials {
+            Materials::Decrypt(m) if entry.expires_at > now => {
+                entry.last_used = tick;
+                Some(m.clone())
+            }
+            _ => {
+                entries.remove(id);
+                None
+            }
+        }
+    }
+
+    fn put(&self, id: [u8; 48], materials: Materials, expires_at: u64, usage: Usage) {
+        if self.capacity == 0 {
+            return;
+        }
+        let tick = self.next_tick();
+        let mut entries = self.lock();
+        entries.insert(
+            id,
+            Entry {
+                materials,
+                expires_at,
+                usage,
+                last_used: tick,
+            },
+        );
+        while entries.len() > self.capacity {
+            let Some(lru) = entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| *k)
+            else {
+                break;
+            };
+            entries.remove(&lru);
+        }
+    }
+}
+
+/// Reuses materials from a [`LocalMaterialsCache`] within limits of age,
+/// messages and bytes, asking the underlying manager on a miss.
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use kms_envelope::{Client, RawAesKeyring, cmm::CachingMaterialsManager};
+/// let keyring = Arc::new(RawAesKeyring::new("ns", "k", &[3; 32])?);
+/// let cmm = CachingMaterialsManager::builder(Duration::from_secs(300))
+///     .keyring(keyring)
+///     .max_messages(100)
+///     .build()?;
+/// let client = Client::new();
+/// let a = client.encrypt(b"one").materials_manager(&cmm).run()?;
+/// let b = client.encrypt(b"two").materials_manager(&cmm).run()?;
+/// // Both messages carry the same wrapped data key.
+/// let edk = |m: &[u8]| kms_envelope::MessageHeader::parse(m, None).map(|(h, _)| h.encrypted_data_keys);
+/// assert_eq!(edk(&a)?, edk(&b)?);
+/// # Ok::<(), kms_envelope::Error>(())
+/// ```
+pub struct CachingMaterialsManager {
+    underlying: Arc<dyn MaterialsManager>,
+    cache: Arc<LocalMaterialsCache>,
+    partition: String,
+    max_age_millis: u64,
+    limits: Usage,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for CachingMaterialsManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachingMaterialsManager")
+            .field("partition", &self.partition)
+            .field("max_age_millis", &self.max_age_millis)
+            .field("max_messages", &self.limits.messages)
+            .field("max_bytes", &self.limits.bytes)
+            .field("cache", &self.cache)
+            .finish()
+    }
+}
+
+/// Default limit of messages per cached data key (the specification's 2^32).
+pub const DEFAULT_MAX_MESSAGES: u64 = 1 << 32;
+/// Default limit of bytes per cached data key (2^63 - 1).
+pub const DEFAULT_MAX_BYTES: u64 = i64::MAX as u64;
+/// Entries of the cache a builder makes when none is given.
+pub const DEFAULT_CACHE_CAPACITY: usize = 1000;
+
+/// Builds a [`CachingMaterialsManager`].
+#[must_use = "call build()"]
+pub struct CachingBuilder {
+    max_age: Duration,
+    underlying: Option<Arc<dyn MaterialsManager>>,
+    cache: Option<Arc<LocalMaterialsCache>>,
+    partition: Option<String>,
+    limits: Usage,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+static PARTITIONS: AtomicU64 = AtomicU64::new(0);
+
+impl CachingBuilder {
+    /// Gets materials on a miss from the default manager over `keyring`.
+    pub fn keyring(mut self, keyring: Arc<dyn Keyring>) -> Self {
+        self.underlying = Some(Arc::new(DefaultMaterialsManager::new(keyring)));
+        self
+    }
+
+    /// Gets materials on a miss from `manager`.
+    pub fn materials_manager(mut self, manager: Arc<dyn MaterialsManager>) -> Self {
+        self.underlying = Some(manager);
+        self
+    }
+
+    /// The cache to use (default: a new one of 1000 entries). Managers that
+    /// share a cache share entries only if their partition IDs are equal.
+    pub fn cache(mut self, cache: Arc<LocalMaterialsCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The partition ID (default: unique to this manager).
+    pub fn partition_id(mut self, partition: impl Into<String>) -> Self {
+        self.partition = Some(partition.into());
+        self
+    }
+
+    /// Most messages one data key may encrypt (default 2^32).
+    pub fn max_messages(mut self, max: u64) -> Self {
+        self.limits.messages = max;
+        self
+    }
+
+    /// Most bytes one data key may encrypt (default 2^63 - 1).
+    pub fn max_bytes(mut self, max: u64) -> Self {
+        self.limits.bytes = max;
+        self
+    }
+
+    /// The clock for entry ages (default: the system's monotonic clock;
+    /// required on wasm32, which has none).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The manager.
+    pub fn build(self) -> Result<CachingMaterialsManager> {
+        let underlying = self.underlying.ok_or_else(|| {
+            Error::bad_arg("a caching manager needs a keyring or a materials manager")
+        })?;
+        let max_age_millis = u64::try_from(self.max_age.as_millis()).unwrap_or(u64::MAX);
+        if max_age_millis == 0 {
+            return Err(Error::bad_arg(
+                "the cache's maximum age must be greater than zero",
+            ));
+        }
+        if self.limits.messages == 0 || self.limits.bytes > DEFAULT_MAX_BYTES {
+            return Err(Error::bad_arg(
+                "max_messages must be at least 1 and max_bytes at most 2^63 - 1",
+            ));
+        }
+        let clock = match self.clock {
+            Some(clock) => clock,
+            #[cfg(not(target_arch = "wasm32"))]
+            None => Arc::new(SystemClock::default()),
+            #[cfg(target_arch = "wasm32")]
+            None => {
+                return Err(Error::bad_arg(
+                    "wasm32 has no system clock: supply one with clock()",
+                ))
+            }
+        };
+        let partition = self.partition.unwrap_or_else(|| {
+            format!(
+                "kms-envelope-partition-{}",
+                PARTITIONS.fetch_add(1, Ordering::Relaxed)
+            )
+        });
+        Ok(CachingMaterialsManager {
+            underlying,
+            cache: self
+                .cache
+                .unwrap_or_else(|| Arc::new(LocalMaterialsCache::new(DEFAULT_CACHE_CAPACITY))),
+            partition,
+            max_age_millis,
+            limits: self.limits,
+            clock,
+        })
+    }
+}
+
+impl CachingMaterialsManager {
+    /// A builder; `max_age` (greater than zero) bounds how long a data key is reused.
+    pub fn builder(max_age: Duration) -> CachingBuilder {
+        CachingBuilder {
+            max_age,
+            underlying: None,
+            cache: None,
+            partition: None,
+            limits: Usage {
+                messages: DEFAULT_MAX_MESSAGES,
+                bytes: DEFAULT_MAX_BYTES,
+            },
+            clock: None,
+        }
+    }
+
+    /// The partition ID.
+    pub fn partition_id(&self) -> &str {
+        &self.partition
+    }
+
+    /// The cache.
+    pub fn cache(&self) -> &Arc<LocalMaterialsCache> {
+        &self.cache
+    }
+
+    /// SHA-384 of `parts` joined by zero bytes, after resource 01 and the scope.
+    fn cache_id(&self, scope: u8, suffix: &[&[u8]]) -> [u8; 48] {
+        let mut h = Hasher::new(HashAlg::Sha384);
+        h.update(&[0x01, 0x00, scope, 0x00]);
+        h.update(self.partition.as_bytes());
+        for part in suffix {
+            h.update(&[0x00]);
+            h.update(part);
+        }
+        let mut id = [0u8; 48];
+        id.copy_from_slice(&h.finish()[..48]);
+        id
+    }
+
+    async fn encrypt(&self, request: EncryptionRequest) -> Result<EncryptionMaterials> {
+        let identity = request.algorithm_suite.is_some_and(|s| !s.has_kdf());
+        // Without a known length the byte limit cannot be enforced.
+        let Some(bytes) = request.max_plaintext_length.filter(|_| !identity) else {
+            return self.underlying.get_encryption_materials(request).await;
+        };
+        let ec = request.encryption_context.serialize()?;
+        let id = match request.algorithm_suite {
+            None => self.cache_id(0x01, &[&[0x00], &ec]),
+            Some(s) => self.cache_id(0x01, &[&[0x01], &s.id().to_be_bytes(), &ec]),
+        };
+        let now = self.clock.now_millis();
+        if let Some(m) = self.cache.use_encrypt(&id, now, bytes, self.limits) {
+            return Ok(m);
+        }
+        let materials = self.underlying.get_encryption_materials(request).await?;
+        if materials.algorithm_suite().has_kdf() && bytes <= self.limits.bytes {
+            let expires = now.saturating_add(self.max_age_millis);
+            let usage = Usage { messages: 1, bytes };
+            self.cache
+                .put(id, Materials::Encrypt(materials.clone()), expires, usage);
+        }
+        Ok(materials)
+    }
+
+    async fn decrypt(&self, request: DecryptionRequest) -> Result<DecryptionMaterials> {
+        if !request.algorithm_suite.has_kdf() {
+            return self.underlying.decrypt_materials(request).await;
+        }
+        let mut edks: Vec<Vec<u8>> = request
+            .encrypted_data_keys
+            .iter()
+            .map(|e| {
+                let mut b = Vec::new();
+                for field in [e.provider_id.as_bytes(), &e.provider_info, &e.ciphertext] {
+                    b.extend_from_slice(&(field.len() as u16).to_be_bytes());
+                    b.extend_from_slice(field);
+                }
+                b
+            })
+            .collect();
+        edks.sort();
+        let ec = request.encryption_context.serialize()?;
+        let suite = request.algorithm_suite.id().to_be_bytes();
+        let edks = edks.concat();
+        // The specification's identifier covers the header's context only. The
+        // reproduced context also shapes the materials (its extra pairs are
+        // authenticated), so it is added when present: otherwise a cached
+        // entry could satisfy a caller who reproduced a different context.
+        let reproduced = match &request.reproduced_encryption_context {
+            Some(r) => Some(r.serialize()?),
+            None => None,
+        };
+        let id = match &reproduced {
+            None => self.cache_id(0x02, &[&suite, &edks, &ec]),
+            Some(r) => self.cache_id(0x02, &[&suite, &edks, &ec, b"reproduced", r]),
+        };
+        let now = self.clock.now_millis();
+        if let Some(m) = self.cache.get_decrypt(&id, now) {
+            return Ok(m);
+        }
+        let materials = self.underlying.decrypt_materials(request).await?;
+        let expires = now.saturating_add(self.max_age_millis);
+        self.cache.put(
+            id,
+            Materials::Decrypt(materials.clone()),
+            expires,
+            Usage::default(),
+        );
+        Ok(materials)
+    }
+}
+
+impl MaterialsManager for CachingMaterialsManager {
+    fn get_encryption_materials<'a>(
+        &'a self,
+        request: EncryptionRequest,
+    ) -> BoxFuture<'a, Result<EncryptionMaterials>> {
+        Box::pin(self.encrypt(request))
+    }
+
+    fn decrypt_materials<'a>(
+        &'a self,
+        request: DecryptionRequest,
+    ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
+        Box::pin(self.decrypt(request))
+    }
+}

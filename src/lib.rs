@@ -59,6 +59,7 @@ mod error;
 pub mod format;
 pub mod future;
 pub mod keyring;
+pub mod kms;
 mod materials;
 mod parallel;
 mod pem;

@@ -33,7 +33,7 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Encrypt data into a message.
     Encrypt(EncryptArgs),
-    /// Decrypt a message; output is written only once the whole message is authenticated.
+    /// Decrypt a message, streaming; plaintext is released only once authenticated.
     Decrypt(DecryptArgs),
     /// Print a message's header as JSON (needs no key).
     Inspect(InspectArgs),
@@ -117,9 +117,25 @@ pub struct IoArgs {
     #[arg(short = 'i', long = "input", value_name = "IN")]
     pub input: Option<PathBuf>,
     /// Output file [default: standard output; `-` also means standard output].
-    /// Removed again if the command fails.
+    /// Written to a temporary file beside it and renamed into place only when
+    /// the command succeeds, so OUT is never left partial (an existing OUT is
+    /// kept if the command fails).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
+}
+
+/// How the work runs: threads and progress display.
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// Worker threads for encrypting or decrypting frames (1 disables
+    /// threading) [default: the number of CPU cores]. The output is the same
+    /// for every N.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Print nothing on stderr but errors (no progress bar). The progress bar
+    /// is shown only when stderr is a terminal and the work takes a while.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 /// `encrypt` arguments.
@@ -143,10 +159,13 @@ pub struct EncryptArgs {
     pub policy: PolicyArgs,
     #[command(flatten)]
     pub io: IoArgs,
+    #[command(flatten)]
+    pub run: StreamArgs,
 }
 
 /// `decrypt` arguments.
 #[derive(Debug, Args)]
+#[command(after_long_help = DECRYPT_RELEASE_HELP)]
 pub struct DecryptArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
@@ -156,6 +175,56 @@ pub struct DecryptArgs {
     pub policy: PolicyArgs,
     #[command(flatten)]
     pub io: IoArgs,
+    #[command(flatten)]
+    pub run: StreamArgs,
+    #[command(flatten)]
+    pub limits: DecryptLimits,
+}
+
+/// How `decrypt` releases plaintext, shown by `decrypt --help`.
+pub const DECRYPT_RELEASE_HELP: &str = "\
+When plaintext is released:
+  -o FILE   Plaintext goes to a temporary file beside FILE (mode 0600), which
+            is renamed to FILE only once the whole message, signature included,
+            has been verified; on any failure it is deleted. Memory stays small
+            whatever the message size.
+  stdout    (or -o naming a device or FIFO, which cannot be renamed over)
+            Unsigned messages (e.g. suite 0478) are written frame by frame,
+            each frame once its own tag verifies. Signed messages (the default
+            suite 0578) are held in memory until the signature verifies, up to
+            --max-buffered-plaintext; larger ones fail unless you write to a
+            file or pass --release-unverified.
+A truncated or tampered message always ends with a non-zero exit status.";
+
+/// `decrypt` options: release of signed plaintext and size limits.
+#[derive(Debug, Args)]
+pub struct DecryptLimits {
+    /// Signed messages to stdout: write each frame as soon as its tag verifies,
+    /// before the message's signature is checked, instead of holding the
+    /// plaintext until then. Memory stays small, but the output is not yet
+    /// known to come from the signer: if the command then fails (non-zero exit
+    /// status), discard everything it wrote. No effect with -o FILE, which is
+    /// only renamed into place once verified.
+    #[arg(long)]
+    pub release_unverified: bool,
+    /// Refuse signed messages (suites with ECDSA, such as 0578) right after
+    /// reading the header, with exit status 8.
+    #[arg(long)]
+    pub unsigned_only: bool,
+    /// Most plaintext held in memory while waiting for a signed message's
+    /// signature when writing to stdout (bytes; K, M, G suffixes are powers of
+    /// 1024) [default: 64M]. Not used with -o FILE or --release-unverified,
+    /// which hold only the final frame.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_buffered_plaintext: Option<u64>,
+    /// Refuse messages whose frame length is above SIZE (bytes; K, M, G
+    /// suffixes) [default: 64M]; a frame is held whole while it is checked.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_frame_size: Option<u64>,
+    /// Refuse messages whose body holds more than SIZE bytes of plaintext
+    /// (K, M, G suffixes) [default: no limit].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_body_size: Option<u64>,
 }
 
 /// `inspect` arguments.
@@ -236,6 +305,28 @@ pub fn parse_policy(s: &str) -> Result<CommitmentPolicy, String> {
     s.parse::<CommitmentPolicy>().map_err(reason)
 }
 
+/// Parses a byte count: digits with an optional `K`, `M`, `G` or `T`
+/// suffix (powers of 1024; `KiB`, `MiB`, ... and a trailing `B` are accepted).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size: expected digits, e.g. 64M"))?;
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => return Err(format!("'{s}': unknown unit; use K, M, G or T")),
+    };
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
 /// Parses an RSA padding name.
 pub fn parse_padding(s: &str) -> Result<RsaPadding, String> {
     s.parse::<RsaPadding>().map_err(reason)
@@ -270,5 +361,19 @@ mod tests {
         );
         assert!(parse_policy("sometimes").is_err());
         assert_eq!(parse_padding("oaep-sha512"), Ok(RsaPadding::OaepSha512));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("2gib"), Ok(2 << 30));
+        assert_eq!(parse_size("10 KB"), Ok(10 << 10));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("5X").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("99999999999T").is_err());
     }
 }

@@ -1,17 +1,38 @@
-//! `encrypt` and `decrypt`.
+//! `encrypt` and `decrypt`, streaming: memory stays bounded by the chunk and
+//! frame sizes, whatever the size of the input.
+//!
+//! Plaintext is released only once authenticated:
+//! - to a file (`-o FILE`), through a private temporary file renamed into
+//!   place only after the whole message, signature included, verified; each
+//!   frame is written as soon as its own tag verifies;
+//! - to stdout (or a device or FIFO), unsigned messages frame by frame, and
+//!   signed messages only after the signature, held in memory up to
+//!   `--max-buffered-plaintext` — unless `--release-unverified` is given.
 
 use std::sync::Arc;
 
 use kms_envelope::{
-    Client, Decrypted, EncryptionContext, Keyring, MaterialsManager,
-    RequiredEncryptionContextMaterialsManager,
+    Client, EncryptionContext, ErrorKind, Keyring, MaterialsManager,
+    RequiredEncryptionContextMaterialsManager, SignedRelease,
 };
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
-use crate::cli::{ContextArgs, DecryptArgs, EncryptArgs, IoArgs, KeyArgs, PolicyArgs};
-use crate::exit::{CliError, CliResult};
-use crate::io::{read_input, write_output};
+use crate::cli::{ContextArgs, DecryptArgs, EncryptArgs, KeyArgs, PolicyArgs, StreamArgs};
+use crate::exit::{CliError, CliResult, Status};
+use crate::io::{Access, Input, Output};
 use crate::keys::{self, PemOptions, Purpose};
+use crate::progress::Progress;
+
+/// Input read per update with a single thread.
+pub const CHUNK_SINGLE: usize = 64 * 1024;
+/// Input read per update with several threads: enough frames for every
+/// worker, so each update amortizes handing work out.
+pub const CHUNK_PARALLEL: usize = 1 << 20;
+
+/// Default of `--max-buffered-plaintext` (the core's default).
+const DEFAULT_MAX_BUFFERED: u64 = kms_envelope::stream::DEFAULT_MAX_BUFFERED_PLAINTEXT;
+/// Default of `--max-frame-size` (the core's default).
+const DEFAULT_MAX_FRAME: u64 = kms_envelope::stream::DEFAULT_MAX_FRAME_SIZE;
 
 fn pem_options(args: &KeyArgs) -> PemOptions<'_> {
     PemOptions {
@@ -21,15 +42,30 @@ fn pem_options(args: &KeyArgs) -> PemOptions<'_> {
     }
 }
 
-fn client(args: &PolicyArgs) -> Client {
+fn client(policy: &PolicyArgs, run: &StreamArgs, max_body_size: Option<u64>) -> Client {
     let mut builder = Client::builder();
-    if let Some(policy) = args.commitment_policy {
+    if let Some(policy) = policy.commitment_policy {
         builder = builder.commitment_policy(policy);
     }
-    if let Some(max) = args.max_encrypted_data_keys {
+    if let Some(max) = policy.max_encrypted_data_keys {
         builder = builder.max_encrypted_data_keys(max);
     }
+    if let Some(max) = max_body_size {
+        builder = builder.max_body_size(max);
+    }
+    if let Some(threads) = run.threads {
+        builder = builder.threads(usize::from(threads));
+    }
     builder.build()
+}
+
+/// How much input to hand the encryptor or decryptor per update.
+pub fn chunk_size(threads: usize) -> usize {
+    if threads > 1 {
+        CHUNK_PARALLEL
+    } else {
+        CHUNK_SINGLE
+    }
 }
 
 /// The `--context` pairs as an encryption context; a key given twice is refused.
@@ -45,72 +81,153 @@ pub fn context_from_pairs(pairs: &[(String, String)]) -> CliResult<EncryptionCon
     Ok(context)
 }
 
-/// The required-encryption-context manager, when `--required-context-key` is given.
-fn required_cmm(
-    keyring: &Arc<dyn Keyring>,
-    args: &ContextArgs,
-) -> CliResult<Option<RequiredEncryptionContextMaterialsManager>> {
+/// Where materials come from: the keyring itself, or the
+/// required-encryption-context manager when `--required-context-key` is given.
+enum Source {
+    Keyring(Arc<dyn Keyring>),
+    Manager(Arc<dyn MaterialsManager>),
+}
+
+fn source(keyring: Arc<dyn Keyring>, args: &ContextArgs) -> CliResult<Source> {
     if args.required_keys.is_empty() {
-        return Ok(None);
+        return Ok(Source::Keyring(keyring));
     }
     let cmm = RequiredEncryptionContextMaterialsManager::with_keyring(
-        Arc::clone(keyring),
+        keyring,
         args.required_keys.iter(),
     )?;
-    Ok(Some(cmm))
+    Ok(Source::Manager(Arc::new(cmm)))
 }
 
 /// Runs `encrypt`.
 pub fn encrypt(args: &EncryptArgs) -> CliResult<()> {
     let keyring = keys::build_keyring(&args.keys.keys, &pem_options(&args.keys), Purpose::Encrypt)?;
     let context = context_from_pairs(&args.context.context)?;
-    let cmm = required_cmm(&keyring, &args.context)?;
-    let client = client(&args.policy);
-    let plaintext = Zeroizing::new(read_input(args.io.input.as_deref())?);
-    let mut call = client
-        .encrypt(&plaintext)
+    let source = source(keyring, &args.context)?;
+    let client = client(&args.policy, &args.run, None);
+    let mut input = Input::open(args.io.input.as_deref())?;
+
+    let mut builder = client
+        .stream_encrypt()
         .encryption_context(context)
         .frame_length(args.frame_length);
     if let Some(suite) = args.suite {
-        call = call.algorithm_suite(suite);
+        builder = builder.algorithm_suite(suite);
     }
-    call = match &cmm {
-        Some(cmm) => call.materials_manager(cmm as &dyn MaterialsManager),
-        None => call.keyring(&*keyring),
+    builder = match source {
+        Source::Keyring(k) => builder.keyring(k),
+        Source::Manager(m) => builder.materials_manager(m),
     };
-    let ciphertext = call.run()?;
-    write_output(args.io.output.as_deref(), &ciphertext)
+    if let Some(len) = input.size() {
+        // The encryptor then also fails if the file grows or shrinks meanwhile.
+        builder = builder.plaintext_length(len);
+    }
+    let mut encryptor = builder.start()?;
+
+    let mut output = Output::create(args.io.output.as_deref(), Access::Default)?;
+    let mut progress = Progress::new("encrypting", input.size(), args.run.quiet);
+    let chunk_len = chunk_size(client.threads());
+    let mut chunk = Zeroizing::new(vec![0u8; chunk_len]);
+    let mut out = Vec::with_capacity(chunk_len + chunk_len / 8 + 4096);
+    loop {
+        let n = input.read_chunk(&mut chunk)?;
+        if n > 0 {
+            encryptor.update(&chunk[..n], &mut out)?;
+            output.write(&out)?;
+            out.clear();
+            progress.inc(n);
+        }
+        if n < chunk.len() {
+            break;
+        }
+    }
+    encryptor.finish(&mut out)?;
+    output.write(&out)?;
+    output.commit()
 }
 
 /// Runs `decrypt`.
 pub fn decrypt(args: &DecryptArgs) -> CliResult<()> {
+    let limits = &args.limits;
     let keyring = keys::build_keyring(&args.keys.keys, &pem_options(&args.keys), Purpose::Decrypt)?;
     let reproduced = context_from_pairs(&args.context.context)?;
-    let cmm = required_cmm(&keyring, &args.context)?;
-    let client = client(&args.policy);
-    decrypt_io(&args.io, |ciphertext| {
-        let mut call = client.decrypt(ciphertext);
-        if !reproduced.is_empty() {
-            call = call.encryption_context(reproduced);
+    let source = source(keyring, &args.context)?;
+    let client = client(&args.policy, &args.run, limits.max_body_size);
+    let mut input = Input::open(args.io.input.as_deref())?;
+    let mut output = Output::create(args.io.output.as_deref(), Access::Private)?;
+
+    // A staged file appears only after the signature verified, so it can
+    // take each frame as soon as its tag verifies.
+    let release = if output.is_staged() || limits.release_unverified {
+        SignedRelease::Frames
+    } else {
+        SignedRelease::AfterSignature
+    };
+    let max_frame = limits.max_frame_size.unwrap_or(DEFAULT_MAX_FRAME);
+    let max_buffered = match release {
+        SignedRelease::AfterSignature => limits
+            .max_buffered_plaintext
+            .unwrap_or(DEFAULT_MAX_BUFFERED),
+        // Only the final frame (or a non-framed body) is held back, and that
+        // is already bounded by the frame limit.
+        _ => max_frame,
+    };
+    let mut builder = client
+        .stream_decrypt()
+        .signed_release(release)
+        .unsigned_only(limits.unsigned_only)
+        .max_frame_size(max_frame)
+        .max_buffered_plaintext(max_buffered);
+    if !reproduced.is_empty() {
+        builder = builder.encryption_context(reproduced);
+    }
+    builder = match source {
+        Source::Keyring(k) => builder.keyring(k),
+        Source::Manager(m) => builder.materials_manager(m),
+    };
+    let mut decryptor = builder.start()?;
+
+    let mut progress = Progress::new("decrypting", input.size(), args.run.quiet);
+    let chunk_len = chunk_size(client.threads());
+    let mut chunk = vec![0u8; chunk_len];
+    let mut out = Zeroizing::new(Vec::with_capacity(chunk_len + (64 << 10)));
+    loop {
+        let n = input.read_chunk(&mut chunk)?;
+        if n > 0 {
+            if let Err(e) = decryptor.update(&chunk[..n], &mut out) {
+                return Err(explain(e, release, max_buffered));
+            }
+            output.write(&out)?;
+            out.as_mut_slice().zeroize();
+            out.clear();
+            progress.inc(n);
         }
-        call = match &cmm {
-            Some(cmm) => call.materials_manager(cmm as &dyn MaterialsManager),
-            None => call.keyring(&*keyring),
-        };
-        call.run()
-    })
+        if n < chunk.len() {
+            break;
+        }
+    }
+    decryptor.finish()?;
+    output.commit()
 }
 
-/// The I/O of `decrypt`: reads the whole input, decrypts it in one shot, and
-/// writes the plaintext only once the whole message has been authenticated.
-fn decrypt_io(
-    io: &IoArgs,
-    decrypt: impl FnOnce(&[u8]) -> kms_envelope::Result<Decrypted>,
-) -> CliResult<()> {
-    let ciphertext = read_input(io.input.as_deref())?;
-    let decrypted = decrypt(&ciphertext)?;
-    let plaintext = Zeroizing::new(decrypted.plaintext);
-    write_output(io.output.as_deref(), &plaintext)
+/// The CLI's words for the core's "too much plaintext held before the
+/// signature" refusal, which names API settings rather than flags.
+fn explain(e: kms_envelope::Error, release: SignedRelease, max_buffered: u64) -> CliError {
+    if release == SignedRelease::AfterSignature
+        && e.kind() == ErrorKind::PolicyViolation
+        && e.to_string().contains("before its signature")
+    {
+        return CliError::new(
+            Status::PolicyViolation,
+            format!(
+                "this signed message has more than {max_buffered} bytes of plaintext, which \
+                 stdout would have to hold until its signature is verified at the end; \
+                 decrypt to a file with -o FILE, raise --max-buffered-plaintext, or pass \
+                 --release-unverified (see decrypt --help)"
+            ),
+        );
+    }
+    e.into()
 }
 
 #[cfg(test)]
@@ -129,5 +246,11 @@ mod tests {
             ("b".to_owned(), "2".to_owned()),
         ];
         assert_eq!(context_from_pairs(&pairs).map(|c| c.len()), Ok(2));
+    }
+
+    #[test]
+    fn chunks_grow_with_threads() {
+        assert_eq!(chunk_size(1), CHUNK_SINGLE);
+        assert_eq!(chunk_size(2), CHUNK_PARALLEL);
     }
 }

@@ -1,8 +1,19 @@
-//! Reading inputs and writing outputs: files or the standard streams.
+//! Inputs and outputs: files or the standard streams, read in chunks and
+//! written as produced.
+//!
+//! An output file is never written in place: [`Output`] streams into a
+//! temporary file beside it and renames that over the destination only on
+//! [`Output::commit`]; dropped without a commit, the temporary file is
+//! deleted, as it is on SIGINT, SIGTERM and SIGHUP ([`crate::interrupt`]).
+//! So a failed or interrupted command leaves no partial file (and an
+//! existing destination untouched).
 
-use std::fs::{self, File};
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+
+use kms_envelope::DataKey;
 
 use crate::exit::{CliError, CliResult};
 
@@ -11,18 +22,65 @@ pub fn is_std_stream(path: Option<&Path>) -> bool {
     path.is_none_or(|p| p.as_os_str() == "-")
 }
 
-/// Reads all of `path`, or of standard input when it is absent or `-`.
-pub fn read_input(path: Option<&Path>) -> CliResult<Vec<u8>> {
-    match path {
-        Some(p) if !is_std_stream(Some(p)) => fs::read(p).map_err(|e| CliError::io("read", p, &e)),
-        _ => {
-            let mut buf = Vec::new();
-            io::stdin()
-                .lock()
-                .read_to_end(&mut buf)
-                .map_err(|e| CliError::io("read", Path::new("<stdin>"), &e))?;
-            Ok(buf)
+/// `len` random bytes as lowercase hex.
+pub fn random_hex(len: usize) -> CliResult<String> {
+    let bytes = DataKey::generate(len)?;
+    Ok(bytes
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// An input read in chunks: a file or standard input.
+pub struct Input {
+    source: Box<dyn Read>,
+    name: PathBuf,
+    len: Option<u64>,
+}
+
+impl Input {
+    /// Opens `path`, or standard input when it is absent or `-`.
+    pub fn open(path: Option<&Path>) -> CliResult<Self> {
+        match path {
+            Some(p) if !is_std_stream(Some(p)) => {
+                let file = File::open(p).map_err(|e| CliError::io("open", p, &e))?;
+                let meta = file.metadata().map_err(|e| CliError::io("read", p, &e))?;
+                // Only a regular file has a size worth trusting (/proc files
+                // say 0 and are not empty).
+                let len = (meta.is_file() && meta.len() > 0).then_some(meta.len());
+                Ok(Self {
+                    source: Box::new(file),
+                    name: p.to_owned(),
+                    len,
+                })
+            }
+            _ => Ok(Self {
+                source: Box::new(io::stdin().lock()),
+                name: PathBuf::from("<stdin>"),
+                len: None,
+            }),
         }
+    }
+
+    /// The input's size, when it is a non-empty regular file.
+    pub fn size(&self) -> Option<u64> {
+        self.len
+    }
+
+    /// Fills `buf` from the input; returns how much was read, which is less
+    /// than `buf.len()` only at the end of the input.
+    pub fn read_chunk(&mut self, buf: &mut [u8]) -> CliResult<usize> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.source.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(CliError::io("read", &self.name, &e)),
+            }
+        }
+        Ok(filled)
     }
 }
 
@@ -77,51 +135,136 @@ impl PrefixReader {
     }
 }
 
-/// Writes `data` to `path`, or to standard output when it is absent or `-`.
-///
-/// A file that was created or truncated here is removed again if writing
-/// fails, so a failed command never leaves a partial output file behind.
-pub fn write_output(path: Option<&Path>, data: &[u8]) -> CliResult<()> {
-    match path {
-        Some(p) if !is_std_stream(Some(p)) => write_file(p, data),
-        _ => {
-            let mut out = io::stdout().lock();
-            out.write_all(data)
-                .and_then(|()| out.flush())
-                .map_err(|e| CliError::io("write", Path::new("<stdout>"), &e))
+/// Who may read a new output file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The owner only (mode 0600): plaintext.
+    Private,
+    /// As the umask allows: ciphertext.
+    Default,
+}
+
+enum Sink {
+    /// Standard output, or an existing file that is not a regular file
+    /// (a device or a FIFO), written in place.
+    Stream(Box<dyn Write>),
+    /// A temporary file renamed to `dest` on commit.
+    Staged {
+        file: File,
+        tmp: PathBuf,
+        dest: PathBuf,
+    },
+}
+
+/// Where a command writes its result. See [the module docs](self).
+pub struct Output {
+    sink: Option<Sink>,
+    name: PathBuf,
+}
+
+impl Output {
+    /// Prepares `path`, or standard output when it is absent or `-`.
+    pub fn create(path: Option<&Path>, access: Access) -> CliResult<Self> {
+        let path = match path {
+            Some(p) if !is_std_stream(Some(p)) => p,
+            _ => {
+                return Ok(Self {
+                    sink: Some(Sink::Stream(Box::new(io::stdout().lock()))),
+                    name: PathBuf::from("<stdout>"),
+                })
+            }
+        };
+        let dest = match fs::metadata(path) {
+            // /dev/null, a FIFO, a terminal: nothing to rename over.
+            Ok(meta) if !meta.is_file() => {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| CliError::io("open", path, &e))?;
+                return Ok(Self {
+                    sink: Some(Sink::Stream(Box::new(file))),
+                    name: path.to_owned(),
+                });
+            }
+            // Replace the file a symbolic link points to, not the link.
+            Ok(_) if path.is_symlink() => {
+                fs::canonicalize(path).map_err(|e| CliError::io("resolve", path, &e))?
+            }
+            _ => path.to_owned(),
+        };
+        let file_name = dest
+            .file_name()
+            .ok_or_else(|| CliError::bad_arg(format!("'{}' is not a file name", path.display())))?;
+        let mut tmp_name = OsString::from(".");
+        tmp_name.push(file_name);
+        tmp_name.push(format!(".partial-{}", random_hex(6)?));
+        let tmp = dest.with_file_name(tmp_name);
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if access == Access::Private {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
+            .open(&tmp)
+            .map_err(|e| CliError::io("create", path, &e))?;
+        crate::interrupt::register(&tmp);
+        Ok(Self {
+            sink: Some(Sink::Staged { file, tmp, dest }),
+            name: path.to_owned(),
+        })
+    }
+
+    /// Whether the output is a file that appears only on commit (so it may
+    /// receive data that is verified only at the end).
+    pub fn is_staged(&self) -> bool {
+        matches!(self.sink, Some(Sink::Staged { .. }))
+    }
+
+    /// Writes `data`.
+    pub fn write(&mut self, data: &[u8]) -> CliResult<()> {
+        let result = match &mut self.sink {
+            Some(Sink::Stream(w)) => w.write_all(data),
+            Some(Sink::Staged { file, .. }) => file.write_all(data),
+            None => Ok(()),
+        };
+        result.map_err(|e| CliError::io("write", &self.name, &e))
+    }
+
+    /// Flushes, and moves a staged file into place.
+    pub fn commit(mut self) -> CliResult<()> {
+        match self.sink.take() {
+            Some(Sink::Stream(mut w)) => {
+                w.flush().map_err(|e| CliError::io("write", &self.name, &e))
+            }
+            Some(Sink::Staged { file, tmp, dest }) => {
+                let result = file
+                    .sync_all()
+                    .map_err(|e| CliError::io("write", &self.name, &e))
+                    .and_then(|()| {
+                        drop(file);
+                        fs::rename(&tmp, &dest).map_err(|e| CliError::io("replace", &dest, &e))
+                    });
+                if result.is_err() {
+                    let _ = fs::remove_file(&tmp);
+                }
+                crate::interrupt::unregister(&tmp);
+                result
+            }
+            None => Ok(()),
         }
     }
 }
 
-/// Removes the file on drop unless [`PartialFile::keep`] was called.
-struct PartialFile<'a> {
-    path: &'a Path,
-    keep: bool,
-}
-
-impl PartialFile<'_> {
-    fn keep(mut self) {
-        self.keep = true;
-    }
-}
-
-impl Drop for PartialFile<'_> {
+impl Drop for Output {
     fn drop(&mut self) {
-        if !self.keep {
-            let _ = fs::remove_file(self.path);
+        if let Some(Sink::Staged { file, tmp, .. }) = self.sink.take() {
+            drop(file);
+            let _ = fs::remove_file(&tmp);
+            crate::interrupt::unregister(&tmp);
         }
     }
-}
-
-fn write_file(path: &Path, data: &[u8]) -> CliResult<()> {
-    // Only a file we managed to open is ours to remove on failure.
-    let mut file = File::create(path).map_err(|e| CliError::io("create", path, &e))?;
-    let guard = PartialFile { path, keep: false };
-    file.write_all(data)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| CliError::io("write", path, &e))?;
-    guard.keep();
-    Ok(())
 }
 
 #[cfg(test)]
@@ -134,5 +277,82 @@ mod tests {
         assert!(is_std_stream(Some(Path::new("-"))));
         assert!(!is_std_stream(Some(Path::new("./-"))));
         assert!(!is_std_stream(Some(Path::new("file"))));
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn staged_output_appears_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.txt");
+        let mut out = Output::create(Some(&dest), Access::Private).unwrap();
+        assert!(out.is_staged());
+        out.write(b"hello").unwrap();
+        let names = entries(dir.path());
+        assert_eq!(names.len(), 1);
+        assert!(names[0].starts_with(".out.txt.partial-"), "{names:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = fs::metadata(dir.path().join(&names[0])).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        }
+        assert!(!dest.exists());
+        out.commit().unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"hello");
+        assert_eq!(entries(dir.path()), ["out.txt"]);
+    }
+
+    #[test]
+    fn dropped_output_leaves_nothing_and_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.txt");
+        fs::write(&dest, b"old").unwrap();
+        let mut out = Output::create(Some(&dest), Access::Default).unwrap();
+        out.write(b"partial").unwrap();
+        drop(out);
+        assert_eq!(fs::read(&dest).unwrap(), b"old");
+        assert_eq!(entries(dir.path()), ["out.txt"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_and_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.txt");
+        fs::write(&target, b"old").unwrap();
+        let link = dir.path().join("link.txt");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let mut out = Output::create(Some(&link), Access::Default).unwrap();
+        out.write(b"new").unwrap();
+        out.commit().unwrap();
+        assert!(link.is_symlink());
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+
+        let mut out = Output::create(Some(Path::new("/dev/null")), Access::Private).unwrap();
+        assert!(!out.is_staged());
+        out.write(b"gone").unwrap();
+        out.commit().unwrap();
+    }
+
+    #[test]
+    fn chunks_fill_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in");
+        fs::write(&path, vec![7u8; 10]).unwrap();
+        let mut input = Input::open(Some(&path)).unwrap();
+        assert_eq!(input.size(), Some(10));
+        let mut buf = [0u8; 4];
+        assert_eq!(input.read_chunk(&mut buf).unwrap(), 4);
+        assert_eq!(input.read_chunk(&mut buf).unwrap(), 4);
+        assert_eq!(input.read_chunk(&mut buf).unwrap(), 2);
+        assert_eq!(input.read_chunk(&mut buf).unwrap(), 0);
     }
 }

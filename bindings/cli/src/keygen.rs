@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::cli::KeygenArgs;
 use crate::exit::{CliError, CliResult};
+use crate::io::random_hex;
 use crate::keys::{KeyFile, RAW_AES_TYPE};
 
 /// Length of a generated key: AES-256.
@@ -58,15 +59,6 @@ fn default_name(path: &Path) -> CliResult<String> {
         Some(name) => Ok(name),
         None => Ok(format!("key-{}", random_hex(8)?)),
     }
-}
-
-fn random_hex(len: usize) -> CliResult<String> {
-    let bytes = DataKey::generate(len)?;
-    Ok(bytes
-        .as_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 /// Opens a new file that only its owner may read and write; fails if it exists.

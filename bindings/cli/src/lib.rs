@@ -18,9 +18,11 @@ pub mod cli;
 pub mod crypt;
 pub mod exit;
 pub mod inspect;
+pub mod interrupt;
 pub mod io;
 pub mod keygen;
 pub mod keys;
+pub mod progress;
 pub mod vectors;
 
 use cli::{Cli, Command, VectorsCommand};

@@ -397,7 +397,10 @@ impl MessageDecryptor {
                 let is_last = frame.kind != BodyKind::Regular;
                 let hold = signed && (is_last || self.release == SignedRelease::AfterSignature);
                 let sink: &mut Vec<u8> = if hold { &mut self.held } else { out };
-                if hold && (sink.len() + len) as u64 > self.max_buffered {
+                // Under SignedRelease::Frames only the final frame is held, and
+                // the frame size limit already bounds it.
+                let buffering = hold && self.release == SignedRelease::AfterSignature;
+                if buffering && (sink.len() + len) as u64 > self.max_buffered {
                     return Err(Error::policy(format!(
                         "a signed message holds more than {} bytes of plaintext before its signature; \
                          opt into SignedRelease::Frames or raise max_buffered_plaintext",
@@ -426,9 +429,14 @@ impl MessageDecryptor {
                     Err(ParseError::Invalid(e)) => return Err(e),
                 };
                 opener.verify(sig)?;
-                out.extend_from_slice(&self.held);
-                zeroize::Zeroize::zeroize(&mut *self.held);
-                self.held.clear();
+                if out.is_empty() {
+                    // Hand over the buffer instead of copying it.
+                    std::mem::swap(out, &mut *self.held);
+                } else {
+                    out.extend_from_slice(&self.held);
+                    zeroize::Zeroize::zeroize(&mut *self.held);
+                    self.held.clear();
+                }
                 let State::Footer(opener) = std::mem::replace(&mut self.state, State::Failed)
                 else {
                     return Err(Error::bad_arg("internal state error"));

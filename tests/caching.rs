@@ -60,6 +60,7 @@ fn one_data_key_serves_exactly_max_messages() {
         let ct = client
             .encrypt(&i.to_be_bytes())
             .materials_manager(&cmm)
+            .algorithm_suite(AlgorithmSuite::AesGcm256HkdfSha512CommitKey)
             .run()
             .unwrap();
         keys.push(data_key_of(&ct));
@@ -323,6 +324,7 @@ fn shared_between_threads_never_overuses_a_data_key() {
                     let ct = client
                         .encrypt(&[t, i])
                         .materials_manager(&*cmm)
+                        .algorithm_suite(AlgorithmSuite::AesGcm256HkdfSha512CommitKey)
                         .run()
                         .unwrap();
                     assert_eq!(

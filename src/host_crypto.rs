@@ -44,6 +44,10 @@ pub fn set_host_aead(hook: Option<Rc<dyn HostAead>>) {
 }
 
 /// The host AES-GCM of the current thread, if any.
+#[cfg_attr(
+    not(any(target_arch = "wasm32", feature = "rustcrypto")),
+    allow(dead_code)
+)]
 pub(crate) fn current() -> Option<Rc<dyn HostAead>> {
     HOOK.with(|h| h.borrow().clone())
 }

@@ -58,6 +58,9 @@ mod encrypt;
 mod error;
 pub mod format;
 pub mod future;
+#[cfg(feature = "host-crypto")]
+#[doc(hidden)]
+pub mod host_crypto;
 pub mod keyring;
 pub mod kms;
 mod materials;

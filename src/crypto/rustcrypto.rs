@@ -69,17 +69,31 @@ enum Gcm {
 }
 
 /// An AES-GCM key with its schedule expanded once, reused for every frame.
-pub(crate) struct AesGcmKey(Gcm);
+pub(crate) struct AesGcmKey(Gcm, HostKey);
+
+/// The raw key, kept for a host AES-GCM (feature `host-crypto`).
+#[cfg(feature = "host-crypto")]
+type HostKey = Zeroizing<Vec<u8>>;
+#[cfg(not(feature = "host-crypto"))]
+type HostKey = ();
+
+#[cfg(feature = "host-crypto")]
+fn host_key(key: &[u8]) -> HostKey {
+    Zeroizing::new(key.to_vec())
+}
+#[cfg(not(feature = "host-crypto"))]
+fn host_key(_key: &[u8]) -> HostKey {}
 
 impl AesGcmKey {
     pub(crate) fn new(key: &[u8]) -> Result<Self, CryptoError> {
         let bad = |_| CryptoError;
-        Ok(Self(match key.len() {
+        let gcm = match key.len() {
             16 => Gcm::Aes128(Box::new(Aes128Gcm::new_from_slice(key).map_err(bad)?)),
             24 => Gcm::Aes192(Box::new(AesGcm::new_from_slice(key).map_err(bad)?)),
             32 => Gcm::Aes256(Box::new(Aes256Gcm::new_from_slice(key).map_err(bad)?)),
             _ => return Err(CryptoError),
-        }))
+        };
+        Ok(Self(gcm, host_key(key)))
     }
 
     pub(crate) fn seal_in_place(
@@ -88,6 +102,12 @@ impl AesGcmKey {
         aad: &[u8],
         data: &mut [u8],
     ) -> Result<[u8; 16], CryptoError> {
+        #[cfg(feature = "host-crypto")]
+        if let Some(tag) =
+            crate::host_crypto::current().and_then(|h| h.seal(&self.1, iv, aad, data))
+        {
+            return Ok(tag);
+        }
         let nonce = iv.into();
         let tag = match &self.0 {
             Gcm::Aes128(c) => c.encrypt_in_place_detached(nonce, aad, data),
@@ -105,6 +125,12 @@ impl AesGcmKey {
         data: &mut [u8],
         tag: &[u8; 16],
     ) -> Result<(), CryptoError> {
+        #[cfg(feature = "host-crypto")]
+        if let Some(ok) =
+            crate::host_crypto::current().and_then(|h| h.open(&self.1, iv, aad, data, tag))
+        {
+            return if ok { Ok(()) } else { Err(CryptoError) };
+        }
         let (nonce, tag) = (iv.into(), tag.into());
         match &self.0 {
             Gcm::Aes128(c) => c.decrypt_in_place_detached(nonce, aad, data, tag),

@@ -1,0 +1,203 @@
+//! A keyring backed by a JS object with async `onEncrypt` / `onDecrypt`.
+//!
+//! Contract (documented in pkg/src/index.d.ts):
+//! - `onEncrypt(materials)` gets `{ algorithmSuite, encryptionContext,
+//!   plaintextDataKey?, encryptedDataKeys }` and resolves to
+//!   `{ plaintextDataKey?, encryptedDataKeys? }`: a data key when the
+//!   materials had none, and the EDKs to add.
+//! - `onDecrypt(materials, edks)` resolves to `{ plaintextDataKey }`, or to
+//!   `null` / `undefined` when it recognizes none of the EDKs.
+//! - A rejection becomes a `kms_error` whose code is the rejection's `code`
+//!   (or `name`); pkg/src keeps the original as the error's `cause`.
+
+use std::future::Future;
+
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use kms_envelope::future::BoxFuture;
+use kms_envelope::{
+    DataKey, DecryptionMaterials, EncryptedDataKey, EncryptionMaterials, Error, Keyring, Result,
+};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::context_to_js;
+
+pub(crate) struct JsKeyring {
+    object: JsValue,
+}
+
+impl JsKeyring {
+    pub(crate) fn new(object: JsValue) -> Self {
+        Self { object }
+    }
+
+    fn call(&self, method: &str, args: &Array) -> impl Future<Output = Result<JsValue>> {
+        let promise = Reflect::get(&self.object, &method.into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .ok_or_else(|| Error::BadArgument(format!("custom keyring has no {method} function")))
+            .and_then(|f| f.apply(&self.object, args).map_err(rejected));
+        async move {
+            let value = promise?;
+            // A plain value is accepted as if it were a resolved Promise.
+            JsFuture::from(Promise::resolve(&value))
+                .await
+                .map_err(rejected)
+        }
+    }
+}
+
+/// A JS rejection as a core error: `kms_error` with the thrown `code`/`name`.
+fn rejected(e: JsValue) -> Error {
+    let field = |k: &str| Reflect::get(&e, &k.into()).ok().and_then(|v| v.as_string());
+    let code = field("code")
+        .or_else(|| field("name"))
+        .unwrap_or_else(|| "Error".into());
+    let message = field("message")
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "custom keyring failed".into());
+    Error::Kms { code, message }
+}
+
+pub(crate) fn edk_to_js(e: &EncryptedDataKey) -> JsValue {
+    let obj = Object::new();
+    let _ = Reflect::set(&obj, &"providerId".into(), &e.provider_id.as_str().into());
+    let _ = Reflect::set(
+        &obj,
+        &"providerInfo".into(),
+        &Uint8Array::from(&e.provider_info[..]).into(),
+    );
+    let _ = Reflect::set(
+        &obj,
+        &"ciphertext".into(),
+        &Uint8Array::from(&e.ciphertext[..]).into(),
+    );
+    obj.into()
+}
+
+fn bytes_field(obj: &JsValue, key: &str) -> Result<Option<Vec<u8>>> {
+    let v = Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.dyn_into::<Uint8Array>()
+        .map(|a| Some(a.to_vec()))
+        .map_err(|_| Error::BadArgument(format!("custom keyring: {key} must be a Uint8Array")))
+}
+
+fn edk_from_js(v: &JsValue) -> Result<EncryptedDataKey> {
+    let provider_id = Reflect::get(v, &"providerId".into())
+        .ok()
+        .and_then(|p| p.as_string())
+        .ok_or_else(|| Error::BadArgument("custom keyring: providerId must be a string".into()))?;
+    let info = bytes_field(v, "providerInfo")?.unwrap_or_default();
+    let ct = bytes_field(v, "ciphertext")?
+        .ok_or_else(|| Error::BadArgument("custom keyring: EDK without ciphertext".into()))?;
+    Ok(EncryptedDataKey::new(provider_id, info, ct))
+}
+
+fn materials_js(
+    suite: u16,
+    ctx: &kms_envelope::EncryptionContext,
+    key: Option<&DataKey>,
+    edks: &[EncryptedDataKey],
+) -> JsValue {
+    let obj = Object::new();
+    let _ = Reflect::set(&obj, &"algorithmSuite".into(), &suite.into());
+    let _ = Reflect::set(&obj, &"encryptionContext".into(), &context_to_js(ctx));
+    if let Some(k) = key {
+        let _ = Reflect::set(
+            &obj,
+            &"plaintextDataKey".into(),
+            &Uint8Array::from(k.as_bytes()).into(),
+        );
+    }
+    let arr: Array = edks.iter().map(edk_to_js).collect();
+    let _ = Reflect::set(&obj, &"encryptedDataKeys".into(), &arr);
+    obj.into()
+}
+
+impl Keyring for JsKeyring {
+    fn on_encrypt<'a>(
+        &'a self,
+        mut m: EncryptionMaterials,
+    ) -> BoxFuture<'a, Result<EncryptionMaterials>> {
+        let arg = materials_js(
+            m.algorithm_suite().id(),
+            m.encryption_context(),
+            m.plaintext_data_key(),
+            m.encrypted_data_keys(),
+        );
+        let call = self.call("onEncrypt", &Array::of1(&arg));
+        Box::pin(async move {
+            let result = call.await?;
+            if result.is_undefined() || result.is_null() {
+                return Err(Error::BadArgument(
+                    "custom keyring: onEncrypt resolved to nothing".into(),
+                ));
+            }
+            if let Some(key) = bytes_field(&result, "plaintextDataKey")? {
+                let key = DataKey::new(key);
+                match m.plaintext_data_key() {
+                    Some(k) if *k == key => {}
+                    Some(_) => {
+                        return Err(Error::BadArgument(
+                            "custom keyring: onEncrypt replaced the data key".into(),
+                        ))
+                    }
+                    None => m.set_plaintext_data_key(key)?,
+                }
+            }
+            if m.plaintext_data_key().is_none() {
+                return Err(Error::BadArgument(
+                    "custom keyring: onEncrypt must return a plaintextDataKey".into(),
+                ));
+            }
+            let edks =
+                Reflect::get(&result, &"encryptedDataKeys".into()).unwrap_or(JsValue::UNDEFINED);
+            if !edks.is_undefined() && !edks.is_null() {
+                if !Array::is_array(&edks) {
+                    return Err(Error::BadArgument(
+                        "custom keyring: encryptedDataKeys must be an array".into(),
+                    ));
+                }
+                for v in Array::from(&edks).iter() {
+                    m.add_encrypted_data_key(edk_from_js(&v)?)?;
+                }
+            }
+            Ok(m)
+        })
+    }
+
+    fn on_decrypt<'a>(
+        &'a self,
+        mut m: DecryptionMaterials,
+        edks: &'a [EncryptedDataKey],
+    ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
+        if m.plaintext_data_key().is_some() {
+            return Box::pin(std::future::ready(Err(Error::BadArgument(
+                "decryption materials already hold a data key".into(),
+            ))));
+        }
+        let arg = materials_js(m.algorithm_suite().id(), m.encryption_context(), None, &[]);
+        let list: Array = edks.iter().map(edk_to_js).collect();
+        let call = self.call("onDecrypt", &Array::of2(&arg, &list));
+        Box::pin(async move {
+            let result = call.await?;
+            let key = if result.is_undefined() || result.is_null() {
+                None
+            } else {
+                bytes_field(&result, "plaintextDataKey")?
+            };
+            match key {
+                Some(k) => {
+                    m.set_plaintext_data_key(DataKey::new(k))?;
+                    Ok(m)
+                }
+                None => Err(Error::NoKeyUnwrapped(vec![
+                    "custom keyring unwrapped no data key".into(),
+                ])),
+            }
+        })
+    }
+}

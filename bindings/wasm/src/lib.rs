@@ -1,0 +1,353 @@
+//! wasm-bindgen layer of the npm package `kms-envelope`.
+//!
+//! Internal: the public JavaScript API is `pkg/src/*.js`, which validates
+//! arguments and calls these functions. This crate only converts values,
+//! maps errors (a JS `Error` whose `code` is `kms_envelope::ErrorKind::as_str`)
+//! and drives the core's futures as Promises.
+//!
+//! The crate is empty on other targets (its JS objects are not `Send`).
+
+#![cfg(target_arch = "wasm32")]
+#![forbid(unsafe_code)]
+// The core takes `Arc<dyn Keyring>`; on wasm32 (one thread) keyrings holding JS
+// objects are neither Send nor Sync, by design of `kms_envelope::future`.
+#![allow(clippy::arc_with_non_send_sync)]
+
+mod custom;
+mod host;
+mod stream;
+
+use std::sync::Arc;
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use kms_envelope::{
+    AlgorithmSuite, Client, CommitmentPolicy, DefaultMaterialsManager, EncryptionContext, Error,
+    Keyring, MaterialsManager, MessageHeader, MultiKeyring, RawAesKeyring, RawRsaKeyring,
+    RequiredEncryptionContextMaterialsManager, RsaPrivateKey, RsaPublicKey,
+};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+pub use stream::{Decryptor, Encryptor};
+
+/// A JS `Error` with a stable `code` (the core's [`kms_envelope::ErrorKind`]).
+pub(crate) fn js_error(e: &Error) -> JsValue {
+    coded_error(e.kind().as_str(), &e.to_string())
+}
+
+pub(crate) fn coded_error(code: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    let _ = Reflect::set(&err, &"code".into(), &code.into());
+    err.into()
+}
+
+pub(crate) fn bad_arg(message: &str) -> JsValue {
+    coded_error("bad_argument", &format!("bad argument: {message}"))
+}
+
+/// Where materials come from: a keyring (used through the default materials
+/// manager) or a materials manager. JS keyring and manager classes wrap one.
+#[wasm_bindgen]
+#[derive(Clone)]
+pub struct Source {
+    inner: Src,
+}
+
+#[derive(Clone)]
+pub(crate) enum Src {
+    Keyring(Arc<dyn Keyring>),
+    Manager(Arc<dyn MaterialsManager>),
+}
+
+fn keyring_of(s: &Source) -> Result<Arc<dyn Keyring>, JsValue> {
+    match &s.inner {
+        Src::Keyring(k) => Ok(k.clone()),
+        Src::Manager(_) => Err(bad_arg("expected a keyring, got a materials manager")),
+    }
+}
+
+fn keyring(k: impl Keyring + 'static) -> Source {
+    Source {
+        inner: Src::Keyring(Arc::new(k)),
+    }
+}
+
+#[wasm_bindgen]
+impl Source {
+    /// Whether this is a keyring (not a materials manager).
+    #[wasm_bindgen(getter, js_name = isKeyring)]
+    pub fn is_keyring(&self) -> bool {
+        matches!(self.inner, Src::Keyring(_))
+    }
+}
+
+/// A raw AES keyring (AES-GCM wrapping with a 16, 24 or 32 byte key).
+#[wasm_bindgen(js_name = rawAesKeyring)]
+pub fn raw_aes_keyring(namespace: String, name: String, key: &[u8]) -> Result<Source, JsValue> {
+    RawAesKeyring::new(namespace, name, key)
+        .map(keyring)
+        .map_err(|e| js_error(&e))
+}
+
+fn rsa_bytes_or_pem<T>(
+    value: &JsValue,
+    pem: fn(&str) -> kms_envelope::Result<T>,
+    der: fn(&[u8]) -> kms_envelope::Result<T>,
+) -> Result<Option<T>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        Ok(None)
+    } else if let Some(s) = value.as_string() {
+        pem(&s).map(Some).map_err(|e| js_error(&e))
+    } else if value.is_instance_of::<Uint8Array>() {
+        der(&Uint8Array::from(value.clone()).to_vec())
+            .map(Some)
+            .map_err(|e| js_error(&e))
+    } else {
+        Err(bad_arg("an RSA key must be a PEM string or DER bytes"))
+    }
+}
+
+/// A raw RSA keyring. Keys are PEM strings or DER bytes (SPKI or PKCS#1
+/// public, PKCS#8 or PKCS#1 private); `padding` is `pkcs1`, `oaep-sha1`,
+/// `oaep-sha256`, `oaep-sha384` or `oaep-sha512`.
+#[wasm_bindgen(js_name = rawRsaKeyring)]
+pub fn raw_rsa_keyring(
+    namespace: String,
+    name: String,
+    padding: String,
+    public_key: JsValue,
+    private_key: JsValue,
+) -> Result<Source, JsValue> {
+    let padding = padding.parse().map_err(|e| js_error(&e))?;
+    let public = rsa_bytes_or_pem(&public_key, RsaPublicKey::from_pem, RsaPublicKey::from_der)?;
+    let private = rsa_bytes_or_pem(
+        &private_key,
+        RsaPrivateKey::from_pem,
+        RsaPrivateKey::from_der,
+    )?;
+    RawRsaKeyring::new(namespace, name, padding, public, private)
+        .map(keyring)
+        .map_err(|e| js_error(&e))
+}
+
+/// Collects the keyrings of a multi-keyring one by one (JS arrays of wasm
+/// objects cannot be borrowed).
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct MultiBuilder {
+    generator: Option<Arc<dyn Keyring>>,
+    children: Vec<Arc<dyn Keyring>>,
+}
+
+#[wasm_bindgen]
+impl MultiBuilder {
+    /// An empty builder.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> MultiBuilder {
+        MultiBuilder::default()
+    }
+
+    /// Sets the generator keyring.
+    pub fn generator(&mut self, k: &Source) -> Result<(), JsValue> {
+        self.generator = Some(keyring_of(k)?);
+        Ok(())
+    }
+
+    /// Adds a child keyring.
+    pub fn child(&mut self, k: &Source) -> Result<(), JsValue> {
+        self.children.push(keyring_of(k)?);
+        Ok(())
+    }
+
+    /// The multi-keyring.
+    pub fn build(&mut self) -> Result<Source, JsValue> {
+        MultiKeyring::new(self.generator.take(), std::mem::take(&mut self.children))
+            .map(keyring)
+            .map_err(|e| js_error(&e))
+    }
+}
+
+/// A keyring implemented by a JS object with async `onEncrypt` / `onDecrypt`.
+#[wasm_bindgen(js_name = customKeyring)]
+pub fn custom_keyring(object: JsValue) -> Source {
+    keyring(custom::JsKeyring::new(object))
+}
+
+/// The default materials manager over a keyring.
+#[wasm_bindgen(js_name = defaultManager)]
+pub fn default_manager(k: &Source) -> Result<Source, JsValue> {
+    Ok(Source {
+        inner: Src::Manager(Arc::new(DefaultMaterialsManager::new(keyring_of(k)?))),
+    })
+}
+
+/// The required-encryption-context manager over a keyring or a manager.
+#[wasm_bindgen(js_name = requiredContextManager)]
+pub fn required_context_manager(under: &Source, keys: Vec<String>) -> Result<Source, JsValue> {
+    let m = match &under.inner {
+        Src::Keyring(k) => RequiredEncryptionContextMaterialsManager::with_keyring(k.clone(), keys),
+        Src::Manager(m) => RequiredEncryptionContextMaterialsManager::new(m.clone(), keys),
+    }
+    .map_err(|e| js_error(&e))?;
+    Ok(Source {
+        inner: Src::Manager(Arc::new(m)),
+    })
+}
+
+/// Encryption context from alternating keys and values.
+pub(crate) fn context_from(pairs: Vec<String>) -> EncryptionContext {
+    let mut ctx = EncryptionContext::new();
+    let mut it = pairs.into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        ctx.insert(k, v);
+    }
+    ctx
+}
+
+pub(crate) fn context_to_js(ctx: &EncryptionContext) -> JsValue {
+    let obj = Object::new();
+    for (k, v) in ctx.iter() {
+        let _ = Reflect::set(&obj, &k.into(), &v.into());
+    }
+    obj.into()
+}
+
+pub(crate) fn suite_from(id: Option<u16>) -> Result<Option<AlgorithmSuite>, JsValue> {
+    id.map(|id| {
+        AlgorithmSuite::from_id(id)
+            .ok_or_else(|| bad_arg(&format!("unknown algorithm suite 0x{id:04x}")))
+    })
+    .transpose()
+}
+
+pub(crate) fn client(policy: Option<String>, max_edks: Option<u16>) -> Result<Client, JsValue> {
+    let mut b = Client::builder().threads(1);
+    if let Some(p) = policy {
+        b = b.commitment_policy(p.parse::<CommitmentPolicy>().map_err(|e| js_error(&e))?);
+    }
+    if let Some(n) = max_edks {
+        b = b.max_encrypted_data_keys(n);
+    }
+    Ok(b.build())
+}
+
+fn bytes(v: &[u8]) -> JsValue {
+    Uint8Array::from(v).into()
+}
+
+fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
+    let _ = Reflect::set(obj, &key.into(), &value.into());
+}
+
+/// Encrypts `plaintext`. Resolves to the message bytes.
+#[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
+pub fn encrypt(
+    plaintext: Vec<u8>,
+    source: &Source,
+    context: Vec<String>,
+    suite: Option<u16>,
+    frame_length: Option<u32>,
+    policy: Option<String>,
+    max_edks: Option<u16>,
+) -> js_sys::Promise {
+    let source = source.inner.clone();
+    future_to_promise(async move {
+        let client = client(policy, max_edks)?;
+        let mut call = client
+            .encrypt(&plaintext)
+            .encryption_context(context_from(context));
+        call = match &source {
+            Src::Keyring(k) => call.keyring(&**k),
+            Src::Manager(m) => call.materials_manager(&**m),
+        };
+        if let Some(s) = suite_from(suite)? {
+            call = call.algorithm_suite(s);
+        }
+        if let Some(f) = frame_length {
+            call = call.frame_length(f);
+        }
+        let out = call.await.map_err(|e| js_error(&e))?;
+        Ok(bytes(&out))
+    })
+}
+
+/// Decrypts `ciphertext`. Resolves to `{ plaintext, encryptionContext,
+/// algorithmSuite, header }`.
+#[wasm_bindgen]
+pub fn decrypt(
+    ciphertext: Vec<u8>,
+    source: &Source,
+    context: Option<Vec<String>>,
+    policy: Option<String>,
+    max_edks: Option<u16>,
+) -> js_sys::Promise {
+    let source = source.inner.clone();
+    future_to_promise(async move {
+        let client = client(policy, max_edks)?;
+        let mut call = client.decrypt(&ciphertext);
+        call = match &source {
+            Src::Keyring(k) => call.keyring(&**k),
+            Src::Manager(m) => call.materials_manager(&**m),
+        };
+        if let Some(c) = context {
+            call = call.encryption_context(context_from(c));
+        }
+        let d = call.await.map_err(|e| js_error(&e))?;
+        let obj = Object::new();
+        set(&obj, "plaintext", bytes(&d.plaintext));
+        set(
+            &obj,
+            "encryptionContext",
+            context_to_js(&d.encryption_context),
+        );
+        set(&obj, "algorithmSuite", d.algorithm_suite().id());
+        set(&obj, "header", header_to_js(&d.header));
+        Ok(obj.into())
+    })
+}
+
+pub(crate) fn header_to_js(h: &MessageHeader) -> JsValue {
+    let obj = Object::new();
+    set(&obj, "version", h.version);
+    set(&obj, "algorithmSuite", h.algorithm_suite.id());
+    set(&obj, "algorithmSuiteName", h.algorithm_suite.name());
+    set(&obj, "messageId", bytes(&h.message_id));
+    set(
+        &obj,
+        "encryptionContext",
+        context_to_js(&h.encryption_context),
+    );
+    let edks = Array::new();
+    for e in &h.encrypted_data_keys {
+        edks.push(&custom::edk_to_js(e));
+    }
+    set(&obj, "encryptedDataKeys", edks);
+    set(
+        &obj,
+        "contentType",
+        match h.content_type {
+            kms_envelope::ContentType::NonFramed => "non-framed",
+            _ => "framed",
+        },
+    );
+    set(&obj, "frameLength", h.frame_length);
+    set(&obj, "headerLength", h.len() as u32);
+    set(&obj, "signed", h.algorithm_suite.is_signing());
+    set(&obj, "committing", h.algorithm_suite.is_committing());
+    obj.into()
+}
+
+/// Parses a message header without decrypting anything (nothing is
+/// authenticated).
+#[wasm_bindgen]
+pub fn inspect(ciphertext: &[u8]) -> Result<JsValue, JsValue> {
+    let (header, _) = MessageHeader::parse(ciphertext, None).map_err(|e| js_error(&e))?;
+    Ok(header_to_js(&header))
+}
+
+/// The core's crypto backend name (diagnostics).
+#[wasm_bindgen(js_name = cryptoBackend)]
+pub fn crypto_backend() -> String {
+    kms_envelope::CRYPTO_BACKEND.to_string()
+}

@@ -1,0 +1,57 @@
+// Browser figures (headless Chromium) beside @aws-crypto/client-browser,
+// bundled with esbuild: 1 KiB messages per second and 16 MiB throughput.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { serve, withPage } from '../test/browser/harness.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+// esbuild and client-browser live in bench/peers/node_modules (see its package.json).
+const { build } = createRequire(new URL('peers/package.json', import.meta.url))('esbuild');
+const bundle = await build({
+  entryPoints: [fileURLToPath(new URL('peers/client-browser-entry.js', import.meta.url))],
+  bundle: true, format: 'esm', minify: true, write: false, platform: 'browser',
+  define: { global: 'globalThis' },
+});
+const peerJs = bundle.outputFiles[0].contents;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const BIG_MIB = Number(process.env.BENCH_BROWSER_MIB ?? 16);
+const page = '<!doctype html><meta charset="utf-8"><script type="module">window.ke = await import("/src/browser.js"); window.peer = await import("/bench/peer.js"); window.ready = true;</script>';
+const server = await serve(root, { '/bench/index.html': page, '/bench/peer.js': peerJs });
+try {
+  const rows = await withPage(async (p) => {
+    await p.goto(`${server.url}/bench/index.html`);
+    await p.waitForFunction(() => window.ready === true, null, { timeout: 60000 });
+    return p.evaluate(async ({ SECONDS, BIG_MIB }) => {
+      const { ke, peer } = window;
+      const key = new Uint8Array(32).fill(7);
+      const ours = new ke.RawAesKeyring({ keyNamespace: 'bench', keyName: 'k', wrappingKey: key });
+      const suite = peer.RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING;
+      const masterKey = await peer.RawAesKeyringWebCrypto.importCryptoKey(key.slice(), suite);
+      const theirs = new peer.RawAesKeyringWebCrypto({ keyNamespace: 'bench', keyName: 'k', wrappingSuite: suite, masterKey });
+      const client = peer.buildClient(peer.CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+      const impls = {
+        'kms-envelope': { enc: (pt, s) => ke.encrypt(pt, { keyring: ours, algorithmSuite: s, frameLength: 65536 }), dec: async (ct) => (await ke.decrypt(ct, { keyring: ours })).plaintext },
+        'client-browser': { enc: async (pt, s) => (await client.encrypt(theirs, pt, { suiteId: s, frameLength: 65536 })).result, dec: async (ct) => (await client.decrypt(theirs, ct)).plaintext },
+      };
+      const rate = async (fn) => { let n = 0; const end = performance.now() + SECONDS * 1000; while (performance.now() < end) { await fn(); n++; } return Math.round(n / SECONDS); };
+      const tput = async (fn) => { const t = performance.now(); await fn(); return +(BIG_MIB / ((performance.now() - t) / 1000)).toFixed(1); };
+      const small = new Uint8Array(1024).fill(1);
+      const big = new Uint8Array(BIG_MIB << 20).fill(2);
+      const rows = [];
+      for (const s of [0x0478, 0x0578]) {
+        for (const [name, impl] of Object.entries(impls)) {
+          const cs = await impl.enc(small, s);
+          const cb = await impl.enc(big, s);
+          rows.push({ suite: `0x0${s.toString(16)}`, impl: name,
+            'enc 1KiB msg/s': await rate(() => impl.enc(small, s)), 'dec 1KiB msg/s': await rate(() => impl.dec(cs)),
+            [`enc ${BIG_MIB}MiB MiB/s`]: await tput(() => impl.enc(big, s)), [`dec ${BIG_MIB}MiB MiB/s`]: await tput(() => impl.dec(cb)) });
+        }
+      }
+      return rows;
+    }, { SECONDS, BIG_MIB });
+  });
+  console.log(`== bench-js browser (headless Chromium, ${SECONDS} s per rate, frame 64 KiB; client-browser bundled by esbuild, ${peerJs.length} B)`);
+  console.table(rows);
+} finally {
+  await server.close();
+}

@@ -1,0 +1,463 @@
+// The public API, shared by the Node and browser entry points. It checks
+// arguments, converts them for the wasm layer (bindings/wasm) and turns
+// every failure into a KmsEnvelopeError with a stable `code`.
+import * as wasm from '../dist/kms_envelope_wasm.js';
+
+/** Stable error codes, one per core error kind (`ErrorKind::as_str`). */
+export const ErrorCode = Object.freeze({
+  MALFORMED_MESSAGE: 'malformed_message',
+  AUTHENTICATION_FAILED: 'authentication_failed',
+  NO_KEY_UNWRAPPED: 'no_key_unwrapped',
+  POLICY_VIOLATION: 'policy_violation',
+  KMS_ERROR: 'kms_error',
+  BAD_ARGUMENT: 'bad_argument',
+  IO_ERROR: 'io_error',
+});
+const CODES = new Set(Object.values(ErrorCode));
+
+/** Every error this package throws or rejects with. */
+export class KmsEnvelopeError extends Error {
+  constructor(message, code, options) {
+    super(message, options);
+    this.name = 'KmsEnvelopeError';
+    this.code = code;
+  }
+}
+
+function badArgument(message) {
+  return new KmsEnvelopeError(`bad argument: ${message}`, ErrorCode.BAD_ARGUMENT);
+}
+
+/** Converts anything thrown by the wasm layer into a KmsEnvelopeError. */
+function toError(e, cause) {
+  if (e instanceof KmsEnvelopeError) return e;
+  const code = e && typeof e.code === 'string' && CODES.has(e.code) ? e.code : null;
+  if (code) {
+    const options = code === ErrorCode.KMS_ERROR && cause !== undefined ? { cause } : undefined;
+    return new KmsEnvelopeError(e.message, code, options);
+  }
+  // A wasm trap or an unexpected JS exception: never a plain string.
+  const message = e instanceof Error ? e.message : String(e);
+  return new KmsEnvelopeError(`internal error: ${message}`, ErrorCode.BAD_ARGUMENT, { cause: e });
+}
+
+// ------------------------------------------------------------ arguments
+
+const SOURCE = Symbol('kms-envelope.source');
+
+function bytes(value, what) {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw badArgument(`${what} must be a Uint8Array, got ${describe(value)}`);
+}
+
+function optionalBytes(value, what) {
+  return value === undefined || value === null ? undefined : bytes(value, what);
+}
+
+function describe(value) {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return value.constructor ? value.constructor.name : 'an object';
+  return typeof value;
+}
+
+function string(value, what) {
+  if (typeof value !== 'string') throw badArgument(`${what} must be a string, got ${describe(value)}`);
+  return value;
+}
+
+function integer(value, what, min, max) {
+  if (value === undefined || value === null) return undefined;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw badArgument(`${what} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Encryption context as alternating keys and values. */
+function contextPairs(value, what) {
+  if (value === undefined || value === null) return [];
+  const entries = value instanceof Map ? [...value.entries()] : typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : null;
+  if (!entries) throw badArgument(`${what} must be an object of strings or a Map, got ${describe(value)}`);
+  const out = [];
+  for (const [k, v] of entries) {
+    if (typeof k !== 'string' || typeof v !== 'string') {
+      throw badArgument(`${what}: every key and value must be a string`);
+    }
+    out.push(k, v);
+  }
+  return out;
+}
+
+function suiteId(value) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' && /^(0x)?[0-9a-fA-F]{4}$/.test(value)) return parseInt(value.replace(/^0x/, ''), 16);
+  return integer(value, 'algorithmSuite', 0, 0xffff);
+}
+
+function policy(value) {
+  return value === undefined || value === null ? undefined : string(value, 'commitmentPolicy');
+}
+
+function options(value, what) {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object') throw badArgument(`${what} must be an object`);
+  return value;
+}
+
+/** Keeps the rejections of custom keyrings, to attach them as `cause`. */
+class Causes {
+  constructor() { this.last = undefined; }
+}
+
+/** The wasm Source of `opts.keyring` / `opts.materialsManager`. */
+function source(opts, causes) {
+  const { keyring, materialsManager } = opts;
+  if (keyring !== undefined && materialsManager !== undefined) {
+    throw badArgument('give a keyring or a materialsManager, not both');
+  }
+  if (materialsManager !== undefined) {
+    if (!(materialsManager instanceof MaterialsManager)) throw badArgument('materialsManager must be a MaterialsManager');
+    return materialsManager[SOURCE];
+  }
+  if (keyring === undefined) throw badArgument('set keyring or materialsManager');
+  return keyringSource(keyring, causes);
+}
+
+function keyringSource(keyring, causes) {
+  if (keyring instanceof Keyring) return keyring[SOURCE](causes);
+  if (keyring && typeof keyring === 'object' && typeof keyring.onEncrypt === 'function' && typeof keyring.onDecrypt === 'function') {
+    return new CustomKeyring(keyring)[SOURCE](causes);
+  }
+  throw badArgument(`keyring must be a Keyring or an object with onEncrypt and onDecrypt functions, got ${describe(keyring)}`);
+}
+
+// ------------------------------------------------------------ keyrings
+
+/** Base class of the keyrings. */
+export class Keyring {
+  constructor(make) {
+    if (new.target === Keyring) throw badArgument('use a concrete keyring class');
+    this._make = make;
+  }
+
+  [SOURCE](causes) {
+    return this._make(causes);
+  }
+}
+
+function once(fn) {
+  let source;
+  return () => {
+    if (!source) {
+      try { source = fn(); } catch (e) { throw toError(e); }
+    }
+    return source;
+  };
+}
+
+/** AES-GCM key wrapping with a 128, 192 or 256-bit key. */
+export class RawAesKeyring extends Keyring {
+  constructor(opts) {
+    const { keyNamespace, keyName, wrappingKey } = options(opts, 'RawAesKeyring options');
+    string(keyNamespace, 'keyNamespace');
+    string(keyName, 'keyName');
+    const key = bytes(wrappingKey, 'wrappingKey').slice();
+    let source;
+    try { source = wasm.rawAesKeyring(keyNamespace, keyName, key); } catch (e) { throw toError(e); } finally { key.fill(0); }
+    super(() => source);
+    this.keyNamespace = keyNamespace;
+    this.keyName = keyName;
+  }
+}
+
+const PADDINGS = ['pkcs1', 'oaep-sha1', 'oaep-sha256', 'oaep-sha384', 'oaep-sha512'];
+
+/** RSA key wrapping (OAEP or PKCS#1 v1.5). Keys are PEM strings or DER bytes. */
+export class RawRsaKeyring extends Keyring {
+  constructor(opts) {
+    const { keyNamespace, keyName, padding = 'oaep-sha256', publicKey, privateKey } = options(opts, 'RawRsaKeyring options');
+    string(keyNamespace, 'keyNamespace');
+    string(keyName, 'keyName');
+    if (!PADDINGS.includes(padding)) throw badArgument(`padding must be one of ${PADDINGS.join(', ')}`);
+    const key = (k, what) => (k === undefined || k === null ? undefined : typeof k === 'string' ? k : bytes(k, what));
+    let source;
+    try {
+      source = wasm.rawRsaKeyring(keyNamespace, keyName, padding, key(publicKey, 'publicKey'), key(privateKey, 'privateKey'));
+    } catch (e) { throw toError(e); }
+    super(() => source);
+    this.keyNamespace = keyNamespace;
+    this.keyName = keyName;
+    this.padding = padding;
+  }
+}
+
+/** Wraps under every keyring; unwraps with the first that succeeds. */
+export class MultiKeyring extends Keyring {
+  constructor(opts) {
+    const { generator, children = [] } = options(opts, 'MultiKeyring options');
+    if (!Array.isArray(children)) throw badArgument('children must be an array of keyrings');
+    // Keyrings given as plain objects are converted now, so errors show here.
+    const gen = generator === undefined || generator === null ? undefined : asKeyring(generator);
+    const kids = children.map(asKeyring);
+    super((causes) => {
+      const b = new wasm.MultiBuilder();
+      try {
+        if (gen) b.generator(gen[SOURCE](causes));
+        for (const k of kids) b.child(k[SOURCE](causes));
+        return b.build();
+      } catch (e) {
+        throw toError(e);
+      } finally {
+        b.free();
+      }
+    });
+    this.generator = gen;
+    this.children = kids;
+    this[SOURCE](undefined); // validate now (needs a generator or a child)
+  }
+}
+
+function asKeyring(k) {
+  if (k instanceof Keyring) return k;
+  if (k && typeof k.onEncrypt === 'function' && typeof k.onDecrypt === 'function') return new CustomKeyring(k);
+  throw badArgument(`expected a keyring, got ${describe(k)}`);
+}
+
+/**
+ * A keyring written in JS: `onEncrypt(materials)` and
+ * `onDecrypt(materials, encryptedDataKeys)`, sync or async (see index.d.ts).
+ */
+export class CustomKeyring extends Keyring {
+  constructor(impl) {
+    if (!impl || typeof impl.onEncrypt !== 'function' || typeof impl.onDecrypt !== 'function') {
+      throw badArgument('a custom keyring needs onEncrypt and onDecrypt functions');
+    }
+    // Each call gets a fresh wasm keyring that records the last rejection.
+    super((causes) => wasm.customKeyring({
+      onEncrypt: (m) => guard(causes, () => impl.onEncrypt(m)),
+      onDecrypt: (m, edks) => guard(causes, () => impl.onDecrypt(m, edks)),
+    }));
+  }
+}
+
+async function guard(causes, fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    if (causes) causes.last = e;
+    throw e;
+  }
+}
+
+// ------------------------------------------------------------ materials managers
+
+/** Base class of the materials managers. */
+export class MaterialsManager {
+  constructor(source) {
+    if (new.target === MaterialsManager) throw badArgument('use a concrete materials manager class');
+    this[SOURCE] = source;
+  }
+}
+
+function managerSource(fn) {
+  try { return fn(); } catch (e) { throw toError(e); }
+}
+
+/** The default materials manager over a keyring. */
+export class DefaultMaterialsManager extends MaterialsManager {
+  constructor(keyring) {
+    super(managerSource(() => wasm.defaultManager(keyringSource(keyring, undefined))));
+  }
+}
+
+/**
+ * Requires encryption-context keys that are authenticated but not stored in
+ * the message: decrypt must reproduce them.
+ */
+export class RequiredEncryptionContextMaterialsManager extends MaterialsManager {
+  constructor(opts) {
+    const { keyring, materialsManager, requiredEncryptionContextKeys } = options(opts, 'options');
+    if (!Array.isArray(requiredEncryptionContextKeys) || !requiredEncryptionContextKeys.every((k) => typeof k === 'string')) {
+      throw badArgument('requiredEncryptionContextKeys must be an array of strings');
+    }
+    const under = source({ keyring, materialsManager }, undefined);
+    super(managerSource(() => wasm.requiredContextManager(under, requiredEncryptionContextKeys)));
+    this.requiredEncryptionContextKeys = [...requiredEncryptionContextKeys];
+  }
+}
+
+// ------------------------------------------------------------ one shot
+
+/**
+ * Encrypts `plaintext` into one message.
+ * @returns {Promise<Uint8Array>}
+ */
+export async function encrypt(plaintext, opts) {
+  const causes = new Causes();
+  try {
+    const pt = bytes(plaintext, 'plaintext');
+    const o = options(opts, 'encrypt options');
+    const src = source(o, causes);
+    return await wasm.encrypt(
+      pt, src,
+      contextPairs(o.encryptionContext, 'encryptionContext'),
+      suiteId(o.algorithmSuite),
+      integer(o.frameLength, 'frameLength', 1, 0xffffffff),
+      policy(o.commitmentPolicy),
+      integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
+    );
+  } catch (e) {
+    throw toError(e, causes.last);
+  }
+}
+
+/**
+ * Decrypts one message. `encryptionContext`, if given, is the context the
+ * caller expects: every pair must be in the message (or be a required pair).
+ * @returns {Promise<{plaintext: Uint8Array, encryptionContext: Record<string,string>, algorithmSuite: number, header: object}>}
+ */
+export async function decrypt(ciphertext, opts) {
+  const causes = new Causes();
+  try {
+    const ct = bytes(ciphertext, 'ciphertext');
+    const o = options(opts, 'decrypt options');
+    const src = source(o, causes);
+    return await wasm.decrypt(
+      ct, src,
+      o.encryptionContext === undefined ? undefined : contextPairs(o.encryptionContext, 'encryptionContext'),
+      policy(o.commitmentPolicy),
+      integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
+    );
+  } catch (e) {
+    throw toError(e, causes.last);
+  }
+}
+
+/** Parses a message header without decrypting (nothing is authenticated). */
+export async function inspect(ciphertext) {
+  try {
+    return wasm.inspect(bytes(ciphertext, 'ciphertext'));
+  } catch (e) {
+    throw toError(e);
+  }
+}
+
+// ------------------------------------------------------------ streams
+
+/** Largest piece handed to wasm at once: bounds the memory of one call. */
+const PIECE = 1 << 20;
+
+function* pieces(chunk) {
+  for (let i = 0; i < chunk.length; i += PIECE) yield chunk.subarray(i, i + PIECE);
+}
+
+/**
+ * A TransformStream that encrypts the plaintext written to it into one
+ * message. Memory stays bounded by the frame length and the chunk size.
+ */
+export function encryptStream(opts) {
+  const causes = new Causes();
+  const o = options(opts, 'encryptStream options');
+  const src = source(o, causes);
+  const args = [
+    src,
+    contextPairs(o.encryptionContext, 'encryptionContext'),
+    suiteId(o.algorithmSuite),
+    integer(o.frameLength, 'frameLength', 1, 0xffffffff),
+    policy(o.commitmentPolicy),
+    integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
+    integer(o.plaintextLength, 'plaintextLength', 0, Number.MAX_SAFE_INTEGER),
+  ];
+  let enc;
+  return new TransformStream({
+    async start() {
+      try { enc = await wasm.startEncrypt(...args); } catch (e) { throw toError(e, causes.last); }
+    },
+    transform(chunk, controller) {
+      try {
+        for (const p of pieces(bytes(chunk, 'stream chunk'))) {
+          const out = enc.update(p);
+          if (out.length) controller.enqueue(out);
+        }
+      } catch (e) {
+        enc.free();
+        throw toError(e);
+      }
+    },
+    flush(controller) {
+      try {
+        controller.enqueue(enc.finish());
+      } catch (e) {
+        throw toError(e);
+      } finally {
+        enc.free();
+      }
+    },
+  });
+}
+
+/**
+ * A TransformStream that decrypts one message. Plaintext of unsigned suites
+ * is released frame by frame; of signed suites only after the signature
+ * verifies, unless `signedRelease: 'frames'` (see the README). The returned
+ * stream has a `result` Promise: `{ encryptionContext, header }` once the
+ * whole message is authenticated.
+ */
+export function decryptStream(opts) {
+  const causes = new Causes();
+  const o = options(opts, 'decryptStream options');
+  const src = source(o, causes);
+  let dec;
+  try {
+    dec = new wasm.Decryptor(
+      src,
+      o.encryptionContext === undefined ? undefined : contextPairs(o.encryptionContext, 'encryptionContext'),
+      policy(o.commitmentPolicy),
+      integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
+      o.signedRelease,
+      o.unsignedOnly === undefined ? undefined : Boolean(o.unsignedOnly),
+      integer(o.maxBufferedPlaintext, 'maxBufferedPlaintext', 0, Number.MAX_SAFE_INTEGER),
+      integer(o.maxFrameSize, 'maxFrameSize', 0, Number.MAX_SAFE_INTEGER),
+    );
+  } catch (e) {
+    throw toError(e);
+  }
+  let settle;
+  const result = new Promise((resolve, reject) => { settle = { resolve, reject }; });
+  result.catch(() => {}); // reported through the stream as well
+  const fail = (e) => {
+    const err = toError(e, causes.last);
+    settle.reject(err);
+    dec.free();
+    return err;
+  };
+  const stream = new TransformStream({
+    async transform(chunk, controller) {
+      try {
+        for (const p of pieces(bytes(chunk, 'stream chunk'))) {
+          const out = await dec.update(p);
+          if (out.length) controller.enqueue(out);
+        }
+      } catch (e) {
+        throw fail(e);
+      }
+    },
+    flush() {
+      try {
+        settle.resolve(dec.finish());
+        dec.free();
+      } catch (e) {
+        throw fail(e);
+      }
+    },
+  });
+  stream.result = result;
+  return stream;
+}
+
+/** Which crypto backend the wasm core uses (diagnostics). */
+export function cryptoBackend() {
+  return wasm.cryptoBackend();
+}

@@ -1,0 +1,110 @@
+// The package in headless Chromium: loaded as an ES module from a page on
+// 127.0.0.1; one-shot, custom keyring on WebCrypto, Web Streams, error codes,
+// and messages crossing between Node and the browser both ways.
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { encrypt, decrypt, RawAesKeyring } from 'kms-envelope';
+import { serve, withPage } from './harness.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url)); // pkg/
+const key = new Uint8Array(randomBytes(32));
+const keyring = new RawAesKeyring({ keyNamespace: 'browser', keyName: 'k', wrappingKey: key });
+const fromNodePt = new Uint8Array(randomBytes(100000));
+const fromNode = await encrypt(fromNodePt, { keyring, encryptionContext: { made: 'node' } });
+
+const page = `<!doctype html><meta charset="utf-8"><title>kms-envelope</title>
+<script type="module">
+  import * as ke from '/src/browser.js';
+  window.ke = ke;
+  window.ready = true;
+</script>`;
+
+const server = await serve(root, { '/test/browser/index.html': page });
+const started = Date.now();
+try {
+  const result = await withPage(async (page, errors) => {
+    await page.goto(`${server.url}/test/browser/index.html`);
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 30000 });
+    const r = await page.evaluate(async ({ key, fromNode, fromNodePt }) => {
+      const ke = window.ke;
+      const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+      const out = {};
+      const keyring = new ke.RawAesKeyring({ keyNamespace: 'browser', keyName: 'k', wrappingKey: new Uint8Array(key) });
+      const pt = new TextEncoder().encode('hello from the browser');
+      // One-shot, every committing suite.
+      for (const algorithmSuite of [0x0478, 0x0578]) {
+        const ct = await ke.encrypt(pt, { keyring, algorithmSuite, encryptionContext: { where: 'chromium' } });
+        const d = await ke.decrypt(ct, { keyring, encryptionContext: { where: 'chromium' } });
+        out[`oneShot${algorithmSuite}`] = new TextDecoder().decode(d.plaintext);
+      }
+      // The message Node made.
+      const dn = await ke.decrypt(new Uint8Array(fromNode), { keyring });
+      out.fromNode = hex(dn.plaintext) === hex(new Uint8Array(fromNodePt)) && dn.encryptionContext.made === 'node';
+      // A custom keyring on WebCrypto AES-KW... as AES-GCM (async).
+      const wrapKey = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+      const custom = {
+        async onEncrypt(m) {
+          const dk = m.plaintextDataKey ?? crypto.getRandomValues(new Uint8Array(32));
+          const iv = crypto.getRandomValues(new Uint8Array(12));
+          const c = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, wrapKey, dk));
+          return { plaintextDataKey: dk, encryptedDataKeys: [{ providerId: 'webcrypto', providerInfo: iv, ciphertext: c }] };
+        },
+        async onDecrypt(m, edks) {
+          const e = edks.find((x) => x.providerId === 'webcrypto');
+          if (!e) return null;
+          return { plaintextDataKey: new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: e.providerInfo }, wrapKey, e.ciphertext)) };
+        },
+      };
+      const cc = await ke.encrypt(pt, { keyring: custom });
+      out.custom = new TextDecoder().decode((await ke.decrypt(cc, { keyring: custom })).plaintext);
+      // Web Streams: 3 MiB through encryptStream and decryptStream.
+      const total = 3 * 1024 * 1024;
+      let sent = 0;
+      const src = new ReadableStream({
+        pull(c) {
+          if (sent >= total) return c.close();
+          const chunk = new Uint8Array(65536).fill(sent / 65536 & 0xff);
+          sent += chunk.length;
+          c.enqueue(chunk);
+        },
+      });
+      let got = 0; let ok = true;
+      await src
+        .pipeThrough(ke.encryptStream({ keyring, algorithmSuite: 0x0478, frameLength: 65536 }))
+        .pipeThrough(ke.decryptStream({ keyring }))
+        .pipeTo(new WritableStream({ write(c) { for (let i = 0; i < c.length; i += 4096) if (c[i] !== ((got + i) / 65536 & 0xff)) ok = false; got += c.length; } }));
+      out.stream = ok && got === total;
+      // Streamed ciphertext for Node to decrypt.
+      const parts = [];
+      const enc = ke.encryptStream({ keyring, encryptionContext: { made: 'chromium' } });
+      const w = enc.writable.getWriter();
+      w.write(new TextEncoder().encode('streamed ')); w.write(new TextEncoder().encode('in chromium')); w.close();
+      for await (const p of enc.readable) parts.push(...p);
+      out.forNode = parts;
+      // Error codes.
+      const code = async (p) => p.then(() => 'none', (e) => (e instanceof Error && e instanceof ke.KmsEnvelopeError ? e.code : 'not-an-error'));
+      const bad = (await ke.encrypt(pt, { keyring })).slice(); bad[bad.length - 5] ^= 1;
+      out.codes = {
+        tampered: await code(ke.decrypt(bad, { keyring })),
+        truncated: await code(ke.decrypt(bad.subarray(0, 50), { keyring })),
+        wrongType: await code(ke.encrypt('text', { keyring })),
+      };
+      out.backend = ke.cryptoBackend();
+      return out;
+    }, { key: [...key], fromNode: [...fromNode], fromNodePt: [...fromNodePt] });
+    assert.deepEqual(errors, []);
+    return r;
+  });
+  assert.equal(result.oneShot1144, 'hello from the browser');
+  assert.equal(result.oneShot1400, 'hello from the browser');
+  assert.equal(result.fromNode, true, 'chromium decrypts the message Node made');
+  assert.equal(result.custom, 'hello from the browser');
+  assert.equal(result.stream, true, '3 MiB through TransformStreams');
+  assert.deepEqual(result.codes, { tampered: 'authentication_failed', truncated: 'malformed_message', wrongType: 'bad_argument' });
+  const back = await decrypt(new Uint8Array(result.forNode), { keyring, encryptionContext: { made: 'chromium' } });
+  assert.equal(new TextDecoder().decode(back.plaintext), 'streamed in chromium');
+  console.log(`browser test: passed in ${((Date.now() - started) / 1000).toFixed(1)} s (chromium, backend ${result.backend})`);
+} finally {
+  await server.close();
+}

@@ -1,0 +1,119 @@
+// Keyrings written in JS: async onEncrypt / onDecrypt, also rejecting ones.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encrypt, decrypt, MultiKeyring, RawAesKeyring, KmsEnvelopeError } from 'kms-envelope';
+import { aesKey, bytesOf, rejectsWith } from './helpers.js';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Wraps data keys with node:crypto AES-256-GCM after a real await. */
+function remoteKeyring(secret = aesKey()) {
+  const calls = { encrypt: [], decrypt: [] };
+  const { createCipheriv, createDecipheriv, randomBytes } = globalThis.nodeCrypto;
+  return {
+    calls,
+    async onEncrypt(materials) {
+      calls.encrypt.push(materials);
+      await sleep(5);
+      const key = materials.plaintextDataKey ?? new Uint8Array(randomBytes(materials.algorithmSuite === 0x0014 ? 16 : 32));
+      const iv = randomBytes(12);
+      const c = createCipheriv('aes-256-gcm', secret, iv);
+      const wrapped = Buffer.concat([iv, c.update(key), c.final(), c.getAuthTag()]);
+      return { plaintextDataKey: key, encryptedDataKeys: [{ providerId: 'remote', providerInfo: new TextEncoder().encode('key-1'), ciphertext: new Uint8Array(wrapped) }] };
+    },
+    async onDecrypt(materials, edks) {
+      calls.decrypt.push({ materials, edks });
+      await sleep(5);
+      for (const e of edks) {
+        if (e.providerId !== 'remote') continue;
+        const d = createDecipheriv('aes-256-gcm', secret, e.ciphertext.subarray(0, 12));
+        d.setAuthTag(e.ciphertext.subarray(e.ciphertext.length - 16));
+        try {
+          return { plaintextDataKey: new Uint8Array(Buffer.concat([d.update(e.ciphertext.subarray(12, e.ciphertext.length - 16)), d.final()])) };
+        } catch { /* try the next one */ }
+      }
+      return null;
+    },
+  };
+}
+globalThis.nodeCrypto = await import('node:crypto');
+
+test('async custom keyring: round trip, materials it sees', async () => {
+  const k = remoteKeyring();
+  const ct = await encrypt(bytesOf(5000), { keyring: k, encryptionContext: { user: 'u1' } });
+  const out = await decrypt(ct, { keyring: k });
+  assert.deepEqual(out.plaintext, bytesOf(5000));
+  const m = k.calls.encrypt[0];
+  assert.equal(m.algorithmSuite, 0x0578);
+  assert.equal(m.encryptionContext.user, 'u1');
+  assert.ok(m.encryptionContext['aws-crypto-public-key']);
+  assert.equal(m.plaintextDataKey, undefined);
+  assert.equal(k.calls.decrypt[0].edks[0].providerId, 'remote');
+  assert.equal(new TextDecoder().decode(k.calls.decrypt[0].edks[0].providerInfo), 'key-1');
+});
+
+test('custom keyring as a multi-keyring child and generator', async () => {
+  const k = remoteKeyring();
+  const aes = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'a', wrappingKey: aesKey() });
+  const ct = await encrypt(bytesOf(10), { keyring: new MultiKeyring({ generator: k, children: [aes] }) });
+  assert.deepEqual((await decrypt(ct, { keyring: aes })).plaintext, bytesOf(10));
+  assert.deepEqual((await decrypt(ct, { keyring: k })).plaintext, bytesOf(10));
+  const ct2 = await encrypt(bytesOf(10), { keyring: new MultiKeyring({ generator: aes, children: [k] }) });
+  assert.ok(k.calls.encrypt.at(-1).plaintextDataKey instanceof Uint8Array, 'child sees the generated key');
+  assert.deepEqual((await decrypt(ct2, { keyring: k })).plaintext, bytesOf(10));
+});
+
+test('a keyring that rejects: kms_error, original error as cause', async () => {
+  const boom = Object.assign(new Error('access denied by policy'), { code: 'AccessDeniedException' });
+  const failing = { async onEncrypt() { await sleep(1); throw boom; }, async onDecrypt() { throw boom; } };
+  await assert.rejects(encrypt(bytesOf(1), { keyring: failing }), (e) => {
+    assert.ok(e instanceof KmsEnvelopeError);
+    assert.equal(e.code, 'kms_error');
+    assert.match(e.message, /AccessDeniedException/);
+    assert.match(e.message, /access denied by policy/);
+    assert.equal(e.cause, boom);
+    return true;
+  });
+  const aes = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'a', wrappingKey: aesKey() });
+  const ct = await encrypt(bytesOf(1), { keyring: aes });
+  await rejectsWith(decrypt(ct, { keyring: failing }), 'kms_error', KmsEnvelopeError);
+  // Rejections with a non-Error value.
+  await rejectsWith(encrypt(bytesOf(1), { keyring: { onEncrypt: () => Promise.reject('nope'), onDecrypt() {} } }), 'kms_error');
+  // Synchronous throw.
+  await rejectsWith(encrypt(bytesOf(1), { keyring: { onEncrypt() { throw new TypeError('x'); }, onDecrypt() {} } }), 'kms_error');
+});
+
+test('custom keyrings that break the contract: bad_argument / no_key_unwrapped', async () => {
+  const noKey = { async onEncrypt() { return { encryptedDataKeys: [] }; }, async onDecrypt() { return null; } };
+  await rejectsWith(encrypt(bytesOf(1), { keyring: noKey }), 'bad_argument');
+  const shortKey = { async onEncrypt() { return { plaintextDataKey: new Uint8Array(5), encryptedDataKeys: [] }; }, async onDecrypt() {} };
+  await rejectsWith(encrypt(bytesOf(1), { keyring: shortKey }), 'bad_argument');
+  const badEdk = { async onEncrypt() { return { plaintextDataKey: new Uint8Array(32), encryptedDataKeys: [{ providerId: 7 }] }; }, async onDecrypt() {} };
+  await rejectsWith(encrypt(bytesOf(1), { keyring: badEdk }), 'bad_argument');
+  const nothing = { async onEncrypt() {}, async onDecrypt() {} };
+  await rejectsWith(encrypt(bytesOf(1), { keyring: nothing }), 'bad_argument');
+  const k = remoteKeyring();
+  const ct = await encrypt(bytesOf(1), { keyring: k });
+  await rejectsWith(decrypt(ct, { keyring: nothing }), 'no_key_unwrapped');
+  // A wrong data key fails the key commitment.
+  const wrong = { onEncrypt() {}, onDecrypt() { return { plaintextDataKey: new Uint8Array(32) }; } };
+  await rejectsWith(decrypt(ct, { keyring: wrong }), 'authentication_failed');
+});
+
+test('synchronous custom keyrings work too', async () => {
+  const key = new Uint8Array(32).fill(3);
+  const sync = {
+    onEncrypt: () => ({ plaintextDataKey: key, encryptedDataKeys: [{ providerId: 'sync', providerInfo: new Uint8Array(), ciphertext: new Uint8Array([1]) }] }),
+    onDecrypt: () => ({ plaintextDataKey: key }),
+  };
+  const ct = await encrypt(bytesOf(3), { keyring: sync, algorithmSuite: 0x0478 });
+  assert.deepEqual((await decrypt(ct, { keyring: sync })).plaintext, bytesOf(3));
+});
+
+test('many concurrent calls through an async keyring', async () => {
+  const k = remoteKeyring();
+  const inputs = Array.from({ length: 20 }, (_, i) => bytesOf(100 * i + 1, i + 1));
+  const cts = await Promise.all(inputs.map((p) => encrypt(p, { keyring: k })));
+  const outs = await Promise.all(cts.map((c) => decrypt(c, { keyring: k })));
+  outs.forEach((o, i) => assert.deepEqual(o.plaintext, inputs[i]));
+});

@@ -1,0 +1,117 @@
+// Every failure is a KmsEnvelopeError (an Error) with a stable `code`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  encrypt, decrypt, inspect, encryptStream, decryptStream, RawAesKeyring, RawRsaKeyring, MultiKeyring,
+  RequiredEncryptionContextMaterialsManager, KmsEnvelopeError, ErrorCode,
+} from 'kms-envelope';
+import { aesKey, bytesOf, rejectsWith } from './helpers.js';
+
+const key = aesKey();
+const aes = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: key });
+const other = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: aesKey() });
+const ctx = { a: '1', b: '2' };
+const rejects = (p, code) => rejectsWith(p, code, KmsEnvelopeError);
+
+function thrownSync(fn, code) {
+  assert.throws(fn, (e) => e instanceof KmsEnvelopeError && e.code === code);
+}
+
+test('ErrorCode lists the core kinds', () => {
+  assert.deepEqual(Object.values(ErrorCode).sort(), [
+    'authentication_failed', 'bad_argument', 'io_error', 'kms_error', 'malformed_message', 'no_key_unwrapped', 'policy_violation',
+  ]);
+});
+
+test('truncated messages: malformed_message', async () => {
+  for (const suite of [0x0478, 0x0578]) {
+    const ct = await encrypt(bytesOf(10000), { keyring: aes, algorithmSuite: suite, frameLength: 1024 });
+    for (const cut of [0, 1, 10, 60, ct.length - 200, ct.length - 1]) {
+      await rejects(decrypt(ct.subarray(0, cut), { keyring: aes }), 'malformed_message');
+    }
+    await rejects(decrypt(new Uint8Array([...ct, 0]), { keyring: aes }), 'malformed_message');
+    await rejects(inspect(ct.subarray(0, 20)), 'malformed_message');
+  }
+});
+
+test('garbage and base64 input: malformed_message', async () => {
+  await rejects(decrypt(new TextEncoder().encode('AgV4dGhpcyBpcyBiYXNlNjQ='), { keyring: aes }), 'malformed_message');
+  await rejects(decrypt(new Uint8Array(100).fill(9), { keyring: aes }), 'malformed_message');
+});
+
+test('tampered body, header or signature: authentication_failed', async () => {
+  for (const suite of [0x0478, 0x0578]) {
+    const ct = await encrypt(bytesOf(3000), { keyring: aes, algorithmSuite: suite, encryptionContext: ctx, frameLength: 1024 });
+    const h = await inspect(ct);
+    const flip = (i) => { const c = ct.slice(); c[i] ^= 1; return c; };
+    await rejects(decrypt(flip(h.headerLength + 30), { keyring: aes }), 'authentication_failed'); // first frame body
+    await rejects(decrypt(flip(h.headerLength - 1), { keyring: aes }), 'authentication_failed'); // header tag
+    await rejects(decrypt(flip(h.headerLength - 40), { keyring: aes }), 'authentication_failed'); // commitment
+    if (suite === 0x0578) await rejects(decrypt(flip(ct.length - 5), { keyring: aes }), 'authentication_failed'); // signature
+  }
+});
+
+test('wrong key: no_key_unwrapped', async () => {
+  const ct = await encrypt(bytesOf(10), { keyring: aes });
+  await rejects(decrypt(ct, { keyring: other }), 'no_key_unwrapped');
+  const named = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'other-name', wrappingKey: key });
+  await rejects(decrypt(ct, { keyring: named }), 'no_key_unwrapped');
+});
+
+test('wrong encryption context: policy_violation', async () => {
+  const ct = await encrypt(bytesOf(10), { keyring: aes, encryptionContext: ctx });
+  await rejects(decrypt(ct, { keyring: aes, encryptionContext: { a: '2' } }), 'policy_violation');
+  // A pair the header lacks counts as a required (unstored) pair: the raw
+  // AES keyring's AAD then differs and nothing unwraps.
+  await rejects(decrypt(ct, { keyring: aes, encryptionContext: { c: '3' } }), 'no_key_unwrapped');
+  await rejects(encrypt(bytesOf(1), { keyring: aes, encryptionContext: { 'aws-crypto-x': 'y' } }), 'bad_argument'); // reserved prefix
+});
+
+test('too many encrypted data keys: policy_violation', async () => {
+  const multi = new MultiKeyring({ generator: aes, children: [aes, aes] });
+  const ct = await encrypt(bytesOf(10), { keyring: multi });
+  await rejects(decrypt(ct, { keyring: aes, maxEncryptedDataKeys: 2 }), 'policy_violation');
+  await rejects(encrypt(bytesOf(10), { keyring: multi, maxEncryptedDataKeys: 2 }), 'policy_violation');
+});
+
+test('commitment policy: policy_violation', async () => {
+  const ct = await encrypt(bytesOf(10), { keyring: aes, algorithmSuite: 0x0178, commitmentPolicy: 'FORBID_ENCRYPT_ALLOW_DECRYPT' });
+  await rejects(decrypt(ct, { keyring: aes }), 'policy_violation');
+  await rejects(encrypt(bytesOf(10), { keyring: aes, algorithmSuite: 0x0178 }), 'policy_violation');
+  await rejects(encrypt(bytesOf(10), { keyring: aes, algorithmSuite: 0x0478, commitmentPolicy: 'FORBID_ENCRYPT_ALLOW_DECRYPT' }), 'policy_violation');
+});
+
+test('wrong argument types: bad_argument', async () => {
+  await rejects(encrypt('text', { keyring: aes }), 'bad_argument');
+  await rejects(encrypt([1, 2], { keyring: aes }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1)), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), {}), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), null), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: {} }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: 'aes' }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: aes, encryptionContext: { a: 1 } }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: aes, encryptionContext: 'a=b' }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: aes, algorithmSuite: 0x1234 }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: aes, algorithmSuite: 'fast' }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: aes, frameLength: 0 }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: aes, frameLength: 1.5 }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: aes, frameLength: 2 ** 32 }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: aes, commitmentPolicy: 'NONE' }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: aes, maxEncryptedDataKeys: 0 }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: aes, materialsManager: aes }), 'bad_argument');
+  await rejects(decrypt(null, { keyring: aes }), 'bad_argument');
+  await rejects(decrypt(bytesOf(10), { materialsManager: aes }), 'bad_argument');
+  await rejects(inspect(42), 'bad_argument');
+  thrownSync(() => new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: new Uint8Array(7) }), 'bad_argument');
+  thrownSync(() => new RawAesKeyring({ keyNamespace: 'aws-kms', keyName: 'k', wrappingKey: key }), 'bad_argument');
+  thrownSync(() => new RawAesKeyring({ keyNamespace: 1, keyName: 'k', wrappingKey: key }), 'bad_argument');
+  thrownSync(() => new RawAesKeyring(), 'bad_argument');
+  thrownSync(() => new RawRsaKeyring({ keyNamespace: 'ns', keyName: 'k' }), 'bad_argument');
+  thrownSync(() => new RawRsaKeyring({ keyNamespace: 'ns', keyName: 'k', publicKey: 'not a pem' }), 'bad_argument');
+  thrownSync(() => new RawRsaKeyring({ keyNamespace: 'ns', keyName: 'k', padding: 'oaep-md5', publicKey: 'x' }), 'bad_argument');
+  thrownSync(() => new MultiKeyring({}), 'bad_argument');
+  thrownSync(() => new MultiKeyring({ children: [1] }), 'bad_argument');
+  thrownSync(() => new RequiredEncryptionContextMaterialsManager({ keyring: aes, requiredEncryptionContextKeys: [] }), 'bad_argument');
+  thrownSync(() => encryptStream({}), 'bad_argument');
+  thrownSync(() => decryptStream({ keyring: aes, signedRelease: 'never' }), 'bad_argument');
+});

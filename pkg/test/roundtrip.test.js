@@ -1,0 +1,158 @@
+// Round trips through the one-shot API: every suite, every keyring kind,
+// materials managers, options and inspect().
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  encrypt, decrypt, inspect, RawAesKeyring, RawRsaKeyring, MultiKeyring, CustomKeyring,
+  DefaultMaterialsManager, RequiredEncryptionContextMaterialsManager, KmsEnvelopeError,
+} from 'kms-envelope';
+import { SUITES, SIGNED, COMMITTING, policyFor, aesKey, rsaPair, bytesOf, rejectsWith } from './helpers.js';
+
+const aes = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'aes', wrappingKey: aesKey() });
+const context = { purpose: 'test', tenant: 'a' };
+
+for (const suite of SUITES) {
+  test(`round trip, suite 0x${suite.toString(16).padStart(4, '0')}`, async () => {
+    const commitmentPolicy = policyFor(suite);
+    for (const len of [0, 1, 4095, 4096, 4097, 20000]) {
+      const pt = bytesOf(len, len + suite);
+      const ct = await encrypt(pt, { keyring: aes, encryptionContext: context, algorithmSuite: suite, commitmentPolicy, frameLength: 4096 });
+      assert.ok(ct instanceof Uint8Array);
+      const out = await decrypt(ct, { keyring: aes, encryptionContext: context, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' });
+      assert.deepEqual(out.plaintext, pt);
+      assert.equal(out.algorithmSuite, suite);
+      assert.equal(out.encryptionContext.purpose, 'test');
+      assert.equal('aws-crypto-public-key' in out.encryptionContext, SIGNED.has(suite));
+      const h = await inspect(ct);
+      assert.equal(h.algorithmSuite, suite);
+      assert.equal(h.version, COMMITTING.has(suite) ? 2 : 1);
+      assert.equal(h.frameLength, 4096);
+      assert.equal(h.encryptedDataKeys[0].providerId, 'ns');
+    }
+  });
+}
+
+test('default suite is 0x0578 and the default frame length 4096', async () => {
+  const ct = await encrypt(new TextEncoder().encode('hello'), { keyring: aes });
+  const h = await inspect(ct);
+  assert.equal(h.algorithmSuite, 0x0578);
+  assert.equal(h.algorithmSuiteName.length > 0, true);
+  assert.equal(h.frameLength, 4096);
+  assert.equal(h.contentType, 'framed');
+  assert.equal(h.messageId.length, 32);
+});
+
+test('algorithmSuite as a hex string; frame lengths', async () => {
+  for (const frameLength of [1, 128, 65536]) {
+    const pt = bytesOf(1000);
+    const ct = await encrypt(pt, { keyring: aes, algorithmSuite: '0x0478', frameLength });
+    assert.equal((await inspect(ct)).frameLength, frameLength);
+    assert.deepEqual((await decrypt(ct, { keyring: aes })).plaintext, pt);
+  }
+});
+
+test('raw AES keyrings of 128, 192, 256 bits; ArrayBuffer and Buffer inputs', async () => {
+  for (const bits of [128, 192, 256]) {
+    const k = new RawAesKeyring({ keyNamespace: 'ns', keyName: `k${bits}`, wrappingKey: aesKey(bits) });
+    const ct = await encrypt(Buffer.from('abc'), { keyring: k });
+    const out = await decrypt(ct.buffer.slice(ct.byteOffset, ct.byteOffset + ct.length), { keyring: k });
+    assert.equal(new TextDecoder().decode(out.plaintext), 'abc');
+  }
+});
+
+test('the caller key buffer is not zeroed or kept', async () => {
+  const key = aesKey();
+  const copy = key.slice();
+  const k = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'x', wrappingKey: key });
+  assert.deepEqual(key, copy);
+  key.fill(0);
+  const ct = await encrypt(bytesOf(10), { keyring: k });
+  assert.deepEqual((await decrypt(ct, { keyring: k })).plaintext, bytesOf(10));
+});
+
+test('raw RSA keyring: every padding, PEM and DER, public-only encrypts', async () => {
+  const { publicKey, privateKey } = rsaPair();
+  for (const padding of ['pkcs1', 'oaep-sha1', 'oaep-sha256', 'oaep-sha384', 'oaep-sha512']) {
+    const enc = new RawRsaKeyring({ keyNamespace: 'rsa', keyName: 'k', padding, publicKey });
+    const dec = new RawRsaKeyring({ keyNamespace: 'rsa', keyName: 'k', padding, privateKey });
+    const ct = await encrypt(bytesOf(300), { keyring: enc, encryptionContext: context });
+    assert.deepEqual((await decrypt(ct, { keyring: dec })).plaintext, bytesOf(300));
+    await rejectsWith(decrypt(ct, { keyring: enc }), 'no_key_unwrapped', KmsEnvelopeError);
+  }
+  const { createPublicKey, createPrivateKey } = await import('node:crypto');
+  const der = new RawRsaKeyring({
+    keyNamespace: 'rsa', keyName: 'k', padding: 'oaep-sha256',
+    publicKey: new Uint8Array(createPublicKey(publicKey).export({ type: 'spki', format: 'der' })),
+    privateKey: new Uint8Array(createPrivateKey(privateKey).export({ type: 'pkcs8', format: 'der' })),
+  });
+  const ct = await encrypt(bytesOf(5), { keyring: der });
+  assert.deepEqual((await decrypt(ct, { keyring: der })).plaintext, bytesOf(5));
+});
+
+test('multi-keyring: every member can decrypt', async () => {
+  const { publicKey, privateKey } = rsaPair();
+  const a = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'a', wrappingKey: aesKey() });
+  const b = new RawRsaKeyring({ keyNamespace: 'rsa', keyName: 'b', publicKey, privateKey });
+  const c = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'c', wrappingKey: aesKey(128) });
+  const multi = new MultiKeyring({ generator: a, children: [b, c] });
+  const ct = await encrypt(bytesOf(100), { keyring: multi });
+  assert.equal((await inspect(ct)).encryptedDataKeys.length, 3);
+  for (const k of [a, b, c, multi]) assert.deepEqual((await decrypt(ct, { keyring: k })).plaintext, bytesOf(100));
+  // A multi-keyring without a generator decrypts with any child.
+  const childrenOnly = new MultiKeyring({ children: [c] });
+  assert.deepEqual((await decrypt(ct, { keyring: childrenOnly })).plaintext, bytesOf(100));
+});
+
+test('materials managers: default and required encryption context', async () => {
+  const dmm = new DefaultMaterialsManager(aes);
+  const ct = await encrypt(bytesOf(10), { materialsManager: dmm, encryptionContext: context });
+  assert.deepEqual((await decrypt(ct, { materialsManager: dmm })).plaintext, bytesOf(10));
+
+  const req = new RequiredEncryptionContextMaterialsManager({ keyring: aes, requiredEncryptionContextKeys: ['tenant'] });
+  const ct2 = await encrypt(bytesOf(10), { materialsManager: req, encryptionContext: context });
+  const h = await inspect(ct2);
+  assert.equal(h.encryptionContext.tenant, undefined, 'required pairs are not stored');
+  assert.equal(h.encryptionContext.purpose, 'test');
+  // Without the required pair the wrapped key's AAD differs: nothing unwraps.
+  await rejectsWith(decrypt(ct2, { keyring: aes }), 'no_key_unwrapped');
+  const out = await decrypt(ct2, { materialsManager: req, encryptionContext: { tenant: 'a' } });
+  assert.deepEqual(out.plaintext, bytesOf(10));
+  assert.equal(out.encryptionContext.tenant, 'a');
+  // The same through a keyring and the reproduced context.
+  assert.deepEqual((await decrypt(ct2, { keyring: aes, encryptionContext: { tenant: 'a' } })).plaintext, bytesOf(10));
+  await rejectsWith(encrypt(bytesOf(1), { materialsManager: req, encryptionContext: { purpose: 'x' } }), 'policy_violation');
+  // Over another manager.
+  const req2 = new RequiredEncryptionContextMaterialsManager({ materialsManager: dmm, requiredEncryptionContextKeys: ['purpose'] });
+  const ct3 = await encrypt(bytesOf(3), { materialsManager: req2, encryptionContext: context });
+  assert.deepEqual((await decrypt(ct3, { keyring: aes, encryptionContext: { purpose: 'test' } })).plaintext, bytesOf(3));
+});
+
+test('encryption context: Map input, empty, unicode', async () => {
+  const ctx = new Map([['ключ', 'значение'], ['emoji', '🔑']]);
+  const ct = await encrypt(bytesOf(1), { keyring: aes, encryptionContext: ctx });
+  const out = await decrypt(ct, { keyring: aes, encryptionContext: { emoji: '🔑' } });
+  assert.equal(out.encryptionContext['ключ'], 'значение');
+});
+
+test('maxEncryptedDataKeys allows up to the limit', async () => {
+  const multi = new MultiKeyring({ generator: aes, children: [aes] });
+  const ct = await encrypt(bytesOf(1), { keyring: multi, maxEncryptedDataKeys: 2 });
+  assert.deepEqual((await decrypt(ct, { keyring: aes, maxEncryptedDataKeys: 2 })).plaintext, bytesOf(1));
+});
+
+test('CustomKeyring class and plain object are both accepted', async () => {
+  const impl = {
+    async onEncrypt(m) {
+      const key = m.plaintextDataKey ?? crypto.getRandomValues(new Uint8Array(32));
+      return { plaintextDataKey: key, encryptedDataKeys: [{ providerId: 'xor', providerInfo: new Uint8Array([1]), ciphertext: key.map((b) => b ^ 0x5a) }] };
+    },
+    async onDecrypt(m, edks) {
+      const e = edks.find((x) => x.providerId === 'xor');
+      return e ? { plaintextDataKey: e.ciphertext.map((b) => b ^ 0x5a) } : null;
+    },
+  };
+  for (const keyring of [impl, new CustomKeyring(impl)]) {
+    const ct = await encrypt(bytesOf(9), { keyring });
+    assert.deepEqual((await decrypt(ct, { keyring })).plaintext, bytesOf(9));
+  }
+});

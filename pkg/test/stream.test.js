@@ -1,0 +1,130 @@
+// Web Streams: encryptStream / decryptStream as TransformStreams.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { encrypt, decrypt, encryptStream, decryptStream, RawAesKeyring, KmsEnvelopeError } from 'kms-envelope';
+import { aesKey, bytesOf, rejectsWith } from './helpers.js';
+
+const aes = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: aesKey() });
+
+/** A ReadableStream of `data` in chunks of pseudo-random sizes. */
+function source(data, maxChunk = 5000, seed = 7) {
+  let pos = 0;
+  let x = seed;
+  return new ReadableStream({
+    pull(c) {
+      if (pos >= data.length) return c.close();
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      const n = 1 + (x % maxChunk);
+      c.enqueue(data.slice(pos, pos + n));
+      pos += n;
+    },
+  });
+}
+
+async function collect(readable) {
+  const parts = [];
+  for await (const p of readable) parts.push(p);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+for (const suite of [0x0478, 0x0578, 0x0178, 0x0378]) {
+  test(`stream round trip, suite 0x${suite.toString(16).padStart(4, '0')}, interoperates with one-shot`, async () => {
+    const commitmentPolicy = suite >= 0x0478 ? 'REQUIRE_ENCRYPT_REQUIRE_DECRYPT' : 'FORBID_ENCRYPT_ALLOW_DECRYPT';
+    for (const len of [0, 1, 1024, 50000]) {
+      const pt = bytesOf(len, len + 3);
+      const opts = { keyring: aes, encryptionContext: { s: 'x' }, algorithmSuite: suite, frameLength: 1024, commitmentPolicy };
+      const ct = await collect(source(pt).pipeThrough(encryptStream(opts)));
+      assert.deepEqual((await decrypt(ct, { keyring: aes, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' })).plaintext, pt);
+      const ct2 = await encrypt(pt, opts);
+      const ds = decryptStream({ keyring: aes, encryptionContext: { s: 'x' }, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' });
+      assert.deepEqual(await collect(source(ct2, 700).pipeThrough(ds)), pt);
+      const r = await ds.result;
+      assert.equal(r.encryptionContext.s, 'x');
+      assert.equal(r.header.algorithmSuite, suite);
+    }
+  });
+}
+
+test('decryptStream: tampered, truncated, wrong key, wrong context fail the stream with a code', async () => {
+  const pt = bytesOf(20000);
+  const ct = await encrypt(pt, { keyring: aes, algorithmSuite: 0x0478, frameLength: 1024, encryptionContext: { a: 'b' } });
+  const tampered = ct.slice(); tampered[ct.length - 100] ^= 1;
+  const cases = [
+    [tampered, {}, 'authentication_failed'],
+    [ct.subarray(0, ct.length - 10), {}, 'malformed_message'],
+    [ct, { keyring: new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: aesKey() }) }, 'no_key_unwrapped'],
+    [ct, { encryptionContext: { a: 'c' } }, 'policy_violation'],
+  ];
+  for (const [input, extra, code] of cases) {
+    const ds = decryptStream({ keyring: aes, ...extra });
+    await rejectsWith(collect(source(input).pipeThrough(ds)), code, KmsEnvelopeError);
+    await rejectsWith(ds.result, code, KmsEnvelopeError);
+  }
+  // unsignedOnly: fine for 0x0478, refused for a signed message.
+  assert.deepEqual(await collect(source(ct).pipeThrough(decryptStream({ keyring: aes, unsignedOnly: true }))), pt);
+  const signed = await encrypt(pt, { keyring: aes });
+  await rejectsWith(collect(source(signed).pipeThrough(decryptStream({ keyring: aes, unsignedOnly: true }))), 'policy_violation', KmsEnvelopeError);
+});
+
+test('encryptStream rejects non-bytes chunks and keyring failures', async () => {
+  const w = new ReadableStream({ start(c) { c.enqueue('text'); c.close(); } });
+  await rejectsWith(collect(w.pipeThrough(encryptStream({ keyring: aes }))), 'bad_argument', KmsEnvelopeError);
+  const failing = { async onEncrypt() { throw Object.assign(new Error('denied'), { code: 'AccessDenied' }); }, async onDecrypt() {} };
+  await rejectsWith(collect(source(bytesOf(10)).pipeThrough(encryptStream({ keyring: failing }))), 'kms_error', KmsEnvelopeError);
+});
+
+test('signed messages: held until the signature verifies, or released by frame on opt-in', async () => {
+  const pt = bytesOf(100000);
+  const ct = await encrypt(pt, { keyring: aes, frameLength: 4096 });
+  const bad = ct.slice(); bad[ct.length - 3] ^= 1;
+  // Default: nothing is released before the signature fails.
+  const got = [];
+  const ds = decryptStream({ keyring: aes });
+  await rejectsWith(source(bad).pipeThrough(ds).pipeTo(new WritableStream({ write(c) { got.push(c); } })), 'authentication_failed');
+  assert.equal(got.length, 0);
+  // Opt-in: frames come early, the failure still arrives.
+  const got2 = [];
+  await rejectsWith(source(bad).pipeThrough(decryptStream({ keyring: aes, signedRelease: 'frames' }))
+    .pipeTo(new WritableStream({ write(c) { got2.push(c); } })), 'authentication_failed');
+  assert.ok(got2.length > 0);
+  // Limit on held plaintext.
+  await rejectsWith(collect(source(ct).pipeThrough(decryptStream({ keyring: aes, maxBufferedPlaintext: 1000 }))), 'policy_violation');
+});
+
+test('256 MiB through encryptStream and decryptStream with bounded memory', { timeout: 600_000 }, async () => {
+  const TOTAL = 256 * 1024 * 1024;
+  const CHUNK = 1 << 20;
+  const block = bytesOf(CHUNK, 42);
+  const hashIn = createHash('sha256');
+  const hashOut = createHash('sha256');
+  let produced = 0;
+  let received = 0;
+  let peak = 0;
+  const base = process.memoryUsage().rss;
+  const input = new ReadableStream({
+    pull(c) {
+      if (produced >= TOTAL) return c.close();
+      const chunk = block.slice();
+      new DataView(chunk.buffer).setUint32(0, produced / CHUNK); // every chunk differs
+      hashIn.update(chunk);
+      produced += CHUNK;
+      c.enqueue(chunk);
+    },
+  }, { highWaterMark: 2 });
+  await input
+    .pipeThrough(encryptStream({ keyring: aes, algorithmSuite: 0x0478, frameLength: 65536 }))
+    .pipeThrough(decryptStream({ keyring: aes }))
+    .pipeTo(new WritableStream({
+      write(c) {
+        hashOut.update(c);
+        received += c.length;
+        if ((received & 0xffffff) < c.length) peak = Math.max(peak, process.memoryUsage().rss - base);
+      },
+    }));
+  assert.equal(received, TOTAL);
+  assert.equal(hashOut.digest('hex'), hashIn.digest('hex'));
+  peak = Math.max(peak, process.memoryUsage().rss - base);
+  console.log(`# 256 MiB stream: peak RSS growth ${(peak / 2 ** 20).toFixed(1)} MiB`);
+  assert.ok(peak < 96 * 2 ** 20, `RSS grew by ${peak} bytes`);
+});

@@ -1,0 +1,267 @@
+//! One-shot encrypt and decrypt, and header inspection.
+
+use std::sync::OnceLock;
+
+use kms_envelope::{Client, ContentType, Decrypted, EncryptionContext, MessageHeader};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyTuple};
+
+use crate::cmm::{source, Source};
+use crate::convert::{self, bytes_like};
+use crate::errors::{core_result, run_core};
+use crate::keyrings::edks_to_py;
+
+/// A client for one call: commitment policy and limits.
+pub(crate) fn client(
+    commitment_policy: Option<&Bound<'_, PyAny>>,
+    max_encrypted_data_keys: Option<i64>,
+) -> PyResult<Client> {
+    let mut builder = Client::builder()
+        .commitment_policy(convert::policy(commitment_policy)?)
+        .threads(frame_threads());
+    if let Some(max) = convert::limit::<u16>(
+        max_encrypted_data_keys,
+        "max_encrypted_data_keys",
+        u16::MAX.into(),
+    )? {
+        builder = builder.max_encrypted_data_keys(max);
+    }
+    Ok(builder.build())
+}
+
+/// Threads the core may use for the frames of large messages: the available
+/// cores, asked once (the query reads cgroup files, which costs more than
+/// encrypting a small message).
+pub(crate) fn frame_threads() -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The frame length as the core wants it.
+pub(crate) fn frame_length(value: i64) -> PyResult<u32> {
+    Ok(convert::limit::<u32>(Some(value), "frame_length", u32::MAX.into())?.unwrap_or(4096))
+}
+
+/// Encrypts ``plaintext`` into one message and returns it.
+///
+/// Give exactly one of ``keyring`` (any keyring, including your own Python
+/// object with ``on_encrypt`` / ``on_decrypt``) and ``materials_manager``.
+/// The ``encryption_context`` (``str`` to ``str``) is authenticated and stored
+/// in the message, not encrypted. ``algorithm_suite`` defaults to the
+/// commitment policy's default (0x0578: AES-256-GCM, HKDF-SHA512, key
+/// commitment, ECDSA P-384). The GIL is released while encrypting.
+#[pyfunction]
+#[pyo3(signature = (plaintext, *, keyring=None, materials_manager=None, encryption_context=None,
+    algorithm_suite=None, frame_length=4096, commitment_policy=None, max_encrypted_data_keys=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn encrypt<'py>(
+    py: Python<'py>,
+    plaintext: &Bound<'py, PyAny>,
+    keyring: Option<&Bound<'py, PyAny>>,
+    materials_manager: Option<&Bound<'py, PyAny>>,
+    encryption_context: Option<&Bound<'py, PyAny>>,
+    algorithm_suite: Option<&Bound<'py, PyAny>>,
+    frame_length: i64,
+    commitment_policy: Option<&Bound<'py, PyAny>>,
+    max_encrypted_data_keys: Option<i64>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let plaintext = bytes_like(plaintext, "plaintext")?;
+    let source = source(keyring, materials_manager)?;
+    let context = convert::context(encryption_context)?;
+    let suite = convert::suite(algorithm_suite)?;
+    let frame_length = self::frame_length(frame_length)?;
+    let client = client(commitment_policy, max_encrypted_data_keys)?;
+    let ciphertext = run_core(py, || {
+        let mut call = client
+            .encrypt(&plaintext)
+            .encryption_context(context)
+            .frame_length(frame_length);
+        call = match &source {
+            Source::Keyring(k) => call.keyring(&**k),
+            Source::Manager(m) => call.materials_manager(&**m),
+        };
+        if let Some(suite) = suite {
+            call = call.algorithm_suite(suite);
+        }
+        call.run()
+    })?;
+    convert::bytes_out(py, &ciphertext)
+}
+
+/// Decrypts one message and returns a :class:`DecryptResult`. All or
+/// nothing: plaintext is returned only once every tag, the key commitment
+/// and the signature verified.
+///
+/// ``encryption_context`` is the context you expect (the "reproduced"
+/// context): every pair must match the message's, and pairs that a
+/// :class:`RequiredEncryptionContextMaterialsManager` authenticated without
+/// storing must be given here. The GIL is released while decrypting.
+#[pyfunction]
+#[pyo3(signature = (ciphertext, *, keyring=None, materials_manager=None, encryption_context=None,
+    commitment_policy=None, max_encrypted_data_keys=None))]
+pub(crate) fn decrypt<'py>(
+    py: Python<'py>,
+    ciphertext: &Bound<'py, PyAny>,
+    keyring: Option<&Bound<'py, PyAny>>,
+    materials_manager: Option<&Bound<'py, PyAny>>,
+    encryption_context: Option<&Bound<'py, PyAny>>,
+    commitment_policy: Option<&Bound<'py, PyAny>>,
+    max_encrypted_data_keys: Option<i64>,
+) -> PyResult<DecryptResult> {
+    let ciphertext = bytes_like(ciphertext, "ciphertext")?;
+    let source = source(keyring, materials_manager)?;
+    let reproduced = match encryption_context.filter(|e| !e.is_none()) {
+        Some(ec) => Some(convert::context(Some(ec))?),
+        None => None,
+    };
+    let client = client(commitment_policy, max_encrypted_data_keys)?;
+    let decrypted = run_core(py, || {
+        let mut call = client.decrypt(&ciphertext);
+        call = match &source {
+            Source::Keyring(k) => call.keyring(&**k),
+            Source::Manager(m) => call.materials_manager(&**m),
+        };
+        if let Some(ec) = reproduced {
+            call = call.encryption_context(ec);
+        }
+        call.run()
+    })?;
+    DecryptResult::new(py, decrypted)
+}
+
+/// Parses the header at the start of ``ciphertext`` (no key needed, nothing
+/// verified: the header is not authenticated until a decrypt checks it).
+/// Raises :class:`MalformedMessageError` if it is not a complete header.
+#[pyfunction]
+pub(crate) fn inspect(ciphertext: &Bound<'_, PyAny>) -> PyResult<PyMessageHeader> {
+    let bytes = bytes_like(ciphertext, "ciphertext")?;
+    let (header, _) = core_result(MessageHeader::parse(&bytes, None))?;
+    Ok(PyMessageHeader(header))
+}
+
+/// The result of :func:`decrypt`.
+#[pyclass(frozen, module = "kms_envelope", name = "DecryptResult")]
+pub(crate) struct DecryptResult {
+    plaintext: Py<PyBytes>,
+    context: EncryptionContext,
+    header: MessageHeader,
+}
+
+impl DecryptResult {
+    fn new(py: Python<'_>, d: Decrypted) -> PyResult<Self> {
+        Ok(Self {
+            plaintext: convert::bytes_out(py, &d.plaintext)?.unbind(),
+            context: d.encryption_context,
+            header: d.header,
+        })
+    }
+}
+
+#[pymethods]
+impl DecryptResult {
+    /// The authenticated plaintext.
+    #[getter]
+    fn plaintext(&self, py: Python<'_>) -> Py<PyBytes> {
+        self.plaintext.clone_ref(py)
+    }
+
+    /// The encryption context (a new dict): the header's pairs plus the
+    /// reproduced pairs that were authenticated but not stored.
+    #[getter]
+    fn encryption_context<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        convert::context_to_py(py, &self.context)
+    }
+
+    /// The message's algorithm suite.
+    #[getter]
+    fn algorithm_suite<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::suite_to_py(py, self.header.algorithm_suite)
+    }
+
+    /// The message header.
+    #[getter]
+    fn header(&self) -> PyMessageHeader {
+        PyMessageHeader(self.header.clone())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "DecryptResult(plaintext=<{} bytes>, algorithm_suite=0x{:04X}, encryption_context={:?})",
+            self.plaintext.bind(py).as_bytes().len(),
+            self.header.algorithm_suite.id(),
+            self.context.as_map()
+        )
+    }
+}
+
+/// A parsed message header (from :func:`inspect`, :attr:`DecryptResult.header`
+/// or a streaming reader).
+#[pyclass(frozen, module = "kms_envelope", name = "MessageHeader")]
+pub(crate) struct PyMessageHeader(pub(crate) MessageHeader);
+
+#[pymethods]
+impl PyMessageHeader {
+    /// Message format version: 1 (non-committing suites) or 2.
+    #[getter]
+    fn version(&self) -> u8 {
+        self.0.version
+    }
+
+    /// The algorithm suite.
+    #[getter]
+    fn algorithm_suite<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::suite_to_py(py, self.0.algorithm_suite)
+    }
+
+    /// The message ID (16 bytes in version 1, 32 in version 2).
+    #[getter]
+    fn message_id<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.0.message_id)
+    }
+
+    /// The encryption context stored in the header (a new dict; pairs of a
+    /// required-encryption-context manager are not stored).
+    #[getter]
+    fn encryption_context<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        convert::context_to_py(py, &self.0.encryption_context)
+    }
+
+    /// The wrapped copies of the data key (a tuple of :class:`EncryptedDataKey`).
+    #[getter]
+    fn encrypted_data_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        edks_to_py(py, &self.0.encrypted_data_keys)
+    }
+
+    /// ``"framed"`` or ``"non-framed"``.
+    #[getter]
+    fn content_type(&self) -> &'static str {
+        match self.0.content_type {
+            ContentType::Framed => "framed",
+            ContentType::NonFramed => "non-framed",
+        }
+    }
+
+    /// Frame length in bytes (0 for non-framed messages).
+    #[getter]
+    fn frame_length(&self) -> u32 {
+        self.0.frame_length
+    }
+
+    /// Length of the serialized header in bytes, authentication tag included.
+    #[getter]
+    fn header_length(&self) -> usize {
+        self.0.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "MessageHeader(version={}, algorithm_suite=0x{:04X}, encryption_context={:?}, encrypted_data_keys=<{}>, content_type={:?}, frame_length={})",
+            self.0.version,
+            self.0.algorithm_suite.id(),
+            self.0.encryption_context.as_map(),
+            self.0.encrypted_data_keys.len(),
+            self.content_type(),
+            self.0.frame_length
+        )
+    }
+}

@@ -1,0 +1,245 @@
+//! Conversions between Python values and core types.
+
+use std::collections::BTreeSet;
+use std::mem::MaybeUninit;
+
+use kms_envelope::{AlgorithmSuite, CommitmentPolicy, EncryptionContext, RsaPadding};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{
+    PyByteArray, PyBytes, PyDict, PyFrozenSet, PyInt, PyMemoryView, PyString, PyType,
+};
+
+use crate::errors::bad_arg;
+
+/// Bytes usable while the GIL is released.
+///
+/// `bytes` (immutable) is borrowed without a copy; `bytearray`, `memoryview`
+/// and every other buffer (mutable, or owned by someone who may change it
+/// while the GIL is released) is copied first.
+pub(crate) fn bytes_like(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<PyBackedBytes> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(PyBackedBytes::from(b.clone()));
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Ok(PyBackedBytes::from(b.clone()));
+    }
+    if !obj.is_instance_of::<PyString>() {
+        if let Ok(view) = PyMemoryView::from(obj) {
+            // bytes(memoryview) copies any buffer, contiguous or not.
+            let copy = obj.py().get_type::<PyBytes>().call1((view,))?;
+            return Ok(PyBackedBytes::from(copy.cast_into::<PyBytes>()?));
+        }
+    }
+    Err(PyTypeError::new_err(format!(
+        "{what} must be a bytes-like object (bytes, bytearray, memoryview), not '{}'",
+        type_name(obj)
+    )))
+}
+
+/// Outputs at least this large are copied into their `bytes` with the GIL released.
+const DETACHED_COPY: usize = 1 << 20;
+
+/// A new `bytes` holding `data`. Large outputs are copied with the GIL
+/// released, so other threads run while megabytes move.
+pub(crate) fn bytes_out<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    if data.len() < DETACHED_COPY {
+        return Ok(PyBytes::new(py, data));
+    }
+    let len = pyo3::ffi::Py_ssize_t::try_from(data.len())
+        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("output too large"))?;
+    // SAFETY: `PyBytes_FromStringAndSize(NULL, len)` returns a new, uninitialized
+    // bytes object of `len` bytes (or NULL with an exception set), owned by us
+    // alone: no other code can reach it until we return it, so writing its
+    // buffer without the GIL races with nothing. `PyBytes_AsString` on a bytes
+    // object returns its buffer, valid for `len` bytes while the object lives
+    // (we hold the reference throughout). `copy_parallel` writes the whole
+    // buffer before the object is returned.
+    unsafe {
+        let obj = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), len);
+        let obj = Bound::from_owned_ptr_or_err(py, obj)?.cast_into_unchecked::<PyBytes>();
+        let buf = pyo3::ffi::PyBytes_AsString(obj.as_ptr()).cast::<u8>();
+        if buf.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        crate::alloc::advise_huge_pages(buf, data.len());
+        // Uninitialized memory is only ever seen as `MaybeUninit<u8>`.
+        let dst = std::slice::from_raw_parts_mut(buf.cast::<MaybeUninit<u8>>(), data.len());
+        py.detach(|| copy_parallel(dst, data));
+        Ok(obj)
+    }
+}
+
+/// Pieces of a large copy are spread over the available cores: the cost is
+/// mostly first-touch page faults of the new buffer, which scale with threads.
+const PARALLEL_COPY: usize = 8 << 20;
+
+/// Initializes all of `dst` (exactly as long as `src`) with `src`.
+fn copy_parallel(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+    fn copy(d: &mut [MaybeUninit<u8>], s: &[u8]) {
+        debug_assert_eq!(d.len(), s.len());
+        // SAFETY: `d` and `s` have the same length (pieces of equal-length
+        // slices, split at the same offsets) and do not overlap (`d` is a
+        // fresh buffer); writing bytes into `MaybeUninit<u8>` is always valid.
+        unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), d.as_mut_ptr().cast::<u8>(), s.len()) }
+    }
+    let threads = crate::api::frame_threads().min(8);
+    if threads < 2 || src.len() < PARALLEL_COPY {
+        copy(dst, src);
+        return;
+    }
+    let piece = src.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut pieces = dst.chunks_mut(piece).zip(src.chunks(piece));
+        let first = pieces.next();
+        for (d, s) in pieces {
+            scope.spawn(move || copy(d, s));
+        }
+        if let Some((d, s)) = first {
+            copy(d, s);
+        }
+    });
+}
+
+/// The type name of `obj`, for error messages.
+pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// An encryption context from `None` or a mapping of `str` to `str`.
+pub(crate) fn context(obj: Option<&Bound<'_, PyAny>>) -> PyResult<EncryptionContext> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(EncryptionContext::new());
+    };
+    let dict = match obj.cast::<PyDict>() {
+        Ok(d) => d.clone(),
+        Err(_) => {
+            if !obj.hasattr("keys")? {
+                return Err(PyTypeError::new_err(format!(
+                    "encryption_context must be a mapping of str to str, not '{}'",
+                    type_name(obj)
+                )));
+            }
+            obj.py()
+                .get_type::<PyDict>()
+                .call1((obj,))?
+                .cast_into::<PyDict>()?
+        }
+    };
+    let mut ec = EncryptionContext::new();
+    for (k, v) in dict.iter() {
+        let (Ok(k), Ok(v)) = (k.cast::<PyString>(), v.cast::<PyString>()) else {
+            return Err(PyTypeError::new_err(format!(
+                "encryption context keys and values must be str, not '{}': '{}'",
+                type_name(&k),
+                type_name(&v)
+            )));
+        };
+        ec.insert(k.to_cow()?, v.to_cow()?);
+    }
+    Ok(ec)
+}
+
+/// A new dict holding `ec`.
+pub(crate) fn context_to_py<'py>(
+    py: Python<'py>,
+    ec: &EncryptionContext,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (k, v) in ec.iter() {
+        dict.set_item(k, v)?;
+    }
+    Ok(dict)
+}
+
+/// A frozenset of strings.
+pub(crate) fn str_set<'py>(
+    py: Python<'py>,
+    keys: &BTreeSet<String>,
+) -> PyResult<Bound<'py, PyFrozenSet>> {
+    PyFrozenSet::new(py, keys.iter())
+}
+
+/// An algorithm suite from an `AlgorithmSuite` member, its integer id, or a
+/// name / hex string such as `"0x0478"`.
+pub(crate) fn suite(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<AlgorithmSuite>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    if let Ok(int) = obj.cast::<PyInt>() {
+        let id: i64 = int.extract()?;
+        return u16::try_from(id)
+            .ok()
+            .and_then(AlgorithmSuite::from_id)
+            .map(Some)
+            .ok_or_else(|| bad_arg(format!("unknown algorithm suite {id:#06x}")));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return s
+            .to_cow()?
+            .parse()
+            .map(Some)
+            .map_err(|e: kms_envelope::Error| bad_arg(e.to_string()));
+    }
+    Err(PyTypeError::new_err(format!(
+        "algorithm_suite must be an AlgorithmSuite, not '{}'",
+        type_name(obj)
+    )))
+}
+
+static SUITE_CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// The `kms_envelope.AlgorithmSuite` member for `suite`.
+pub(crate) fn suite_to_py(py: Python<'_>, suite: AlgorithmSuite) -> PyResult<Bound<'_, PyAny>> {
+    SUITE_CLASS
+        .import(py, "kms_envelope._types", "AlgorithmSuite")?
+        .call1((suite.id(),))
+}
+
+/// A commitment policy from a `CommitmentPolicy` member or its name.
+pub(crate) fn policy(obj: Option<&Bound<'_, PyAny>>) -> PyResult<CommitmentPolicy> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(CommitmentPolicy::default());
+    };
+    let Ok(s) = obj.cast::<PyString>() else {
+        return Err(PyTypeError::new_err(format!(
+            "commitment_policy must be a CommitmentPolicy, not '{}'",
+            type_name(obj)
+        )));
+    };
+    s.to_cow()?
+        .parse()
+        .map_err(|e: kms_envelope::Error| bad_arg(e.to_string()))
+}
+
+/// An RSA padding from an `RsaPadding` member or its name.
+pub(crate) fn padding(obj: &Bound<'_, PyAny>) -> PyResult<RsaPadding> {
+    let Ok(s) = obj.cast::<PyString>() else {
+        return Err(PyTypeError::new_err(format!(
+            "padding must be an RsaPadding, not '{}'",
+            type_name(obj)
+        )));
+    };
+    s.to_cow()?
+        .parse()
+        .map_err(|e: kms_envelope::Error| bad_arg(e.to_string()))
+}
+
+/// An optional integer limit within `1..=max`, else `BadArgumentError`.
+pub(crate) fn limit<T: TryFrom<i64>>(
+    value: Option<i64>,
+    what: &str,
+    max: u64,
+) -> PyResult<Option<T>> {
+    let Some(v) = value else { return Ok(None) };
+    let out_of_range = || bad_arg(format!("{what} must be between 1 and {max}, not {v}"));
+    if v < 1 || v as u64 > max {
+        return Err(out_of_range());
+    }
+    T::try_from(v).map(Some).map_err(|_| out_of_range())
+}

@@ -1,0 +1,169 @@
+//! Core errors as the Python exception classes of `kms_envelope.exceptions`,
+//! and Python exceptions raised inside keyring callbacks as core errors.
+//!
+//! The exception classes are defined in Python (`python/kms_envelope/exceptions.py`)
+//! and imported here, so `except kms_envelope.Error` works for every failure.
+//!
+//! A Python keyring runs inside a core call on the calling thread. When its
+//! method raises, the exception is kept in a thread-local slot while the core
+//! unwinds with a matching core error; [`run_core`] then raises the
+//! kms_envelope exception for the final core error with the original exception
+//! chained as its `__cause__` (or re-raises the original when it is not an
+//! `Exception`, e.g. `KeyboardInterrupt`).
+
+use std::cell::RefCell;
+
+use kms_envelope::{AuthFailure, Error as CoreError, ErrorKind};
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+pub(crate) mod exc {
+    //! The exception classes of `kms_envelope.exceptions`.
+    #![allow(missing_docs)]
+    pyo3::import_exception!(kms_envelope.exceptions, Error);
+    pyo3::import_exception!(kms_envelope.exceptions, MalformedMessageError);
+    pyo3::import_exception!(kms_envelope.exceptions, AuthenticationError);
+    pyo3::import_exception!(kms_envelope.exceptions, NoKeyUnwrappedError);
+    pyo3::import_exception!(kms_envelope.exceptions, PolicyViolationError);
+    pyo3::import_exception!(kms_envelope.exceptions, KmsError);
+    pyo3::import_exception!(kms_envelope.exceptions, BadArgumentError);
+    pyo3::import_exception!(kms_envelope.exceptions, IoError);
+}
+
+/// The Python exception for a core error.
+pub(crate) fn to_py(err: CoreError) -> PyErr {
+    let message = err.to_string();
+    match err {
+        CoreError::MalformedMessage(_) => exc::MalformedMessageError::new_err(message),
+        CoreError::AuthenticationFailed(_) => exc::AuthenticationError::new_err(message),
+        CoreError::NoKeyUnwrapped(reasons) => exc::NoKeyUnwrappedError::new_err((message, reasons)),
+        CoreError::PolicyViolation(_) => exc::PolicyViolationError::new_err(message),
+        CoreError::Kms { code, .. } => exc::KmsError::new_err((message, code)),
+        CoreError::BadArgument(_) => exc::BadArgumentError::new_err(message),
+        CoreError::Io(_) => exc::IoError::new_err(message),
+        _ => exc::Error::new_err(message),
+    }
+}
+
+/// A `BadArgumentError` with this message.
+pub(crate) fn bad_arg(message: impl Into<String>) -> PyErr {
+    exc::BadArgumentError::new_err(message.into())
+}
+
+/// A Python exception raised by a keyring callback, kept until the core call
+/// that ran the callback returns.
+struct Pending {
+    err: PyErr,
+    kind: ErrorKind,
+}
+
+thread_local! {
+    static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
+}
+
+/// Converts an exception raised by a Python keyring method into the core
+/// error that carries it through the core, and remembers the exception (the
+/// first one of the current call wins).
+///
+/// kms_envelope exceptions keep their kind (`KmsError` keeps its `code`);
+/// any other `Exception` becomes a KMS failure whose code is the
+/// exception's class name.
+pub(crate) fn from_callback(py: Python<'_>, err: PyErr, method: &str) -> CoreError {
+    let value = err.value(py);
+    let text = value
+        .str()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| "<unprintable exception>".into());
+    let class = value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".into());
+    let detail = if text.is_empty() {
+        format!("keyring {method} raised {class}")
+    } else {
+        format!("keyring {method} failed: {text}")
+    };
+    let core = if err.is_instance_of::<exc::KmsError>(py) {
+        let code = value
+            .getattr("code")
+            .ok()
+            .and_then(|c| c.cast_into::<PyString>().ok())
+            .map(|c| c.to_string())
+            .unwrap_or_default();
+        CoreError::Kms {
+            code,
+            message: detail,
+        }
+    } else if err.is_instance_of::<exc::NoKeyUnwrappedError>(py) {
+        CoreError::NoKeyUnwrapped(vec![detail])
+    } else if err.is_instance_of::<exc::MalformedMessageError>(py) {
+        CoreError::MalformedMessage(detail)
+    } else if err.is_instance_of::<exc::AuthenticationError>(py) {
+        CoreError::AuthenticationFailed(AuthFailure::Header)
+    } else if err.is_instance_of::<exc::PolicyViolationError>(py) {
+        CoreError::PolicyViolation(detail)
+    } else if err.is_instance_of::<exc::BadArgumentError>(py) {
+        CoreError::BadArgument(detail)
+    } else if err.is_instance_of::<exc::IoError>(py) {
+        CoreError::Io(std::io::Error::other(detail))
+    } else {
+        CoreError::Kms {
+            code: class,
+            message: detail,
+        }
+    };
+    record(err, core)
+}
+
+/// Remembers `err` (raised by Python code the core called) as the cause of
+/// `core`, the error that carries it through the core; returns `core`.
+pub(crate) fn record(err: PyErr, core: CoreError) -> CoreError {
+    let kind = core.kind();
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.is_none() {
+            *p = Some(Pending { err, kind });
+        }
+    });
+    core
+}
+
+/// Runs a blocking core call with the GIL released, then turns its error
+/// into a kms_envelope exception, chaining the exception of a keyring
+/// callback that caused it.
+///
+/// Nested calls (a Python keyring calling a native keyring) keep the outer
+/// call's pending exception.
+pub(crate) fn run_core<T, F>(py: Python<'_>, f: F) -> PyResult<T>
+where
+    F: Send + FnOnce() -> Result<T, CoreError>,
+    T: Send,
+{
+    let saved = PENDING.with(|p| p.borrow_mut().take());
+    let result = py.detach(f);
+    let pending = PENDING.with(|p| std::mem::replace(&mut *p.borrow_mut(), saved));
+    match result {
+        Ok(value) => Ok(value),
+        Err(err) => {
+            let kind = err.kind();
+            let py_err = to_py(err);
+            if let Some(pending) = pending {
+                if !pending.err.is_instance_of::<PyException>(py) {
+                    // KeyboardInterrupt, SystemExit, ...: not ours to wrap.
+                    return Err(pending.err);
+                }
+                if pending.kind == kind || kind == ErrorKind::NoKeyUnwrapped {
+                    py_err.set_cause(py, Some(pending.err));
+                }
+            }
+            Err(py_err)
+        }
+    }
+}
+
+/// Like [`run_core`] for calls that need not release the GIL: maps the error.
+pub(crate) fn core_result<T>(result: Result<T, CoreError>) -> PyResult<T> {
+    result.map_err(to_py)
+}

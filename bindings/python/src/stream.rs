@@ -1,0 +1,242 @@
+//! Incremental encryption and decryption: the core stream state machines.
+//! The file-like readers and writers are written in Python on top of these.
+
+use std::sync::{Mutex, MutexGuard};
+
+use kms_envelope::{SignedRelease, StreamDecryptor, StreamEncryptor};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use crate::api::{client, frame_length};
+use crate::cmm::source;
+use crate::convert::{self, bytes_like};
+use crate::errors::{bad_arg, run_core};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Encrypts one message piece by piece, holding at most one frame of
+/// plaintext. Gets the data key when created; :meth:`update` returns every
+/// completed piece of the message (the header first), :meth:`finish` the rest.
+///
+/// Takes the same arguments as :func:`encrypt`, plus ``plaintext_length``:
+/// the exact length, if known (the encryptor then fails as soon as more
+/// arrives, or at :meth:`finish` if less did).
+#[pyclass(frozen, module = "kms_envelope", name = "StreamEncryptor")]
+pub(crate) struct PyStreamEncryptor {
+    inner: Mutex<StreamEncryptor>,
+    suite: kms_envelope::AlgorithmSuite,
+}
+
+#[pymethods]
+impl PyStreamEncryptor {
+    #[new]
+    #[pyo3(signature = (*, keyring=None, materials_manager=None, encryption_context=None,
+        algorithm_suite=None, frame_length=4096, commitment_policy=None,
+        max_encrypted_data_keys=None, plaintext_length=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        keyring: Option<&Bound<'_, PyAny>>,
+        materials_manager: Option<&Bound<'_, PyAny>>,
+        encryption_context: Option<&Bound<'_, PyAny>>,
+        algorithm_suite: Option<&Bound<'_, PyAny>>,
+        frame_length: i64,
+        commitment_policy: Option<&Bound<'_, PyAny>>,
+        max_encrypted_data_keys: Option<i64>,
+        plaintext_length: Option<i64>,
+    ) -> PyResult<Self> {
+        let source = source(keyring, materials_manager)?.into_manager();
+        let context = convert::context(encryption_context)?;
+        let suite = convert::suite(algorithm_suite)?;
+        let frame_length = self::frame_length(frame_length)?;
+        let client = client(commitment_policy, max_encrypted_data_keys)?;
+        let plaintext_length = match plaintext_length {
+            Some(n) if n < 0 => return Err(bad_arg("plaintext_length must not be negative")),
+            Some(n) => Some(n as u64),
+            None => None,
+        };
+        let encryptor = run_core(py, move || {
+            let mut b = client
+                .stream_encrypt()
+                .materials_manager(source)
+                .encryption_context(context)
+                .frame_length(frame_length);
+            if let Some(s) = suite {
+                b = b.algorithm_suite(s);
+            }
+            if let Some(n) = plaintext_length {
+                b = b.plaintext_length(n);
+            }
+            b.start()
+        })?;
+        Ok(Self {
+            suite: encryptor.algorithm_suite(),
+            inner: Mutex::new(encryptor),
+        })
+    }
+
+    /// The message's algorithm suite.
+    #[getter]
+    fn algorithm_suite<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::suite_to_py(py, self.suite)
+    }
+
+    /// Encrypts ``data`` (any bytes-like object) and returns the message
+    /// bytes completed so far (possibly ``b""``).
+    fn update<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let data = bytes_like(data, "data")?;
+        let out = run_core(py, || {
+            let mut out = Vec::with_capacity(data.len() + 1024);
+            lock(&self.inner).update(&data, &mut out)?;
+            Ok(out)
+        })?;
+        convert::bytes_out(py, &out)
+    }
+
+    /// Writes the final frame and the footer and returns them. The encryptor
+    /// cannot be used afterwards.
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let out = run_core(py, || {
+            let mut out = Vec::new();
+            lock(&self.inner).finish(&mut out)?;
+            Ok(out)
+        })?;
+        convert::bytes_out(py, &out)
+    }
+}
+
+/// Decrypts one message piece by piece, holding at most one frame of
+/// ciphertext. :meth:`update` returns the plaintext that the release rules
+/// allow (possibly ``b""``); :meth:`finish` checks that the message is
+/// complete.
+///
+/// Release rules: unsigned suites release each frame once its tag verifies.
+/// Signed suites hold everything until the signature verifies (up to
+/// ``max_buffered_plaintext`` bytes, default 64 MiB; beyond it the decryptor
+/// fails), unless ``signed_release="frames"``: then each regular frame is
+/// released once its tag verifies, before the signature is checked, and the
+/// caller must discard everything if the stream fails later.
+/// ``unsigned_only=True`` refuses signed messages right after the header.
+#[pyclass(frozen, module = "kms_envelope", name = "StreamDecryptor")]
+pub(crate) struct PyStreamDecryptor {
+    inner: Mutex<StreamDecryptor>,
+}
+
+#[pymethods]
+impl PyStreamDecryptor {
+    #[new]
+    #[pyo3(signature = (*, keyring=None, materials_manager=None, encryption_context=None,
+        commitment_policy=None, max_encrypted_data_keys=None, signed_release="after-signature",
+        unsigned_only=false, max_buffered_plaintext=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        keyring: Option<&Bound<'_, PyAny>>,
+        materials_manager: Option<&Bound<'_, PyAny>>,
+        encryption_context: Option<&Bound<'_, PyAny>>,
+        commitment_policy: Option<&Bound<'_, PyAny>>,
+        max_encrypted_data_keys: Option<i64>,
+        signed_release: &str,
+        unsigned_only: bool,
+        max_buffered_plaintext: Option<i64>,
+    ) -> PyResult<Self> {
+        let source = source(keyring, materials_manager)?.into_manager();
+        let reproduced = match encryption_context.filter(|e| !e.is_none()) {
+            Some(ec) => Some(convert::context(Some(ec))?),
+            None => None,
+        };
+        let client = client(commitment_policy, max_encrypted_data_keys)?;
+        let release = match signed_release {
+            "after-signature" => SignedRelease::AfterSignature,
+            "frames" => SignedRelease::Frames,
+            other => {
+                return Err(bad_arg(format!(
+                    "signed_release must be \"after-signature\" or \"frames\", not {other:?}"
+                )))
+            }
+        };
+        let mut b = client
+            .stream_decrypt()
+            .materials_manager(source)
+            .signed_release(release)
+            .unsigned_only(unsigned_only);
+        if let Some(ec) = reproduced {
+            b = b.encryption_context(ec);
+        }
+        if let Some(max) = max_buffered_plaintext {
+            if max < 0 {
+                return Err(bad_arg("max_buffered_plaintext must not be negative"));
+            }
+            b = b.max_buffered_plaintext(max as u64);
+        }
+        let decryptor = run_core(py, move || b.start())?;
+        Ok(Self {
+            inner: Mutex::new(decryptor),
+        })
+    }
+
+    /// Decrypts ``data`` (any bytes-like object, any size) and returns the
+    /// plaintext released so far (possibly ``b""``). The first call that
+    /// completes the header unwraps the data key.
+    fn update<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let data = bytes_like(data, "data")?;
+        let out = run_core(py, || {
+            let mut out = Vec::with_capacity(data.len());
+            lock(&self.inner).update(&data, &mut out)?;
+            Ok(out)
+        })?;
+        convert::bytes_out(py, &out)
+    }
+
+    /// Checks that the whole message was read and authenticated. Raises
+    /// :class:`MalformedMessageError` if the input ended early.
+    fn finish(&self, py: Python<'_>) -> PyResult<()> {
+        run_core(py, || lock(&self.inner).finish())
+    }
+
+    /// Whether the whole message has been read and authenticated.
+    #[getter]
+    fn is_done(&self, py: Python<'_>) -> bool {
+        self.peek(py, |d| d.is_done())
+    }
+
+    /// The message header once it has been read and authenticated, else ``None``.
+    #[getter]
+    fn header(&self, py: Python<'_>) -> Option<crate::api::PyMessageHeader> {
+        self.peek(py, |d| d.header().cloned())
+            .map(crate::api::PyMessageHeader)
+    }
+
+    /// The algorithm suite once the header has been read, else ``None``.
+    #[getter]
+    fn algorithm_suite<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let suite = self.peek(py, |d| d.header().map(|h| h.algorithm_suite));
+        suite.map(|s| convert::suite_to_py(py, s)).transpose()
+    }
+
+    /// The encryption context (header pairs plus reproduced-only pairs) once
+    /// the header has been authenticated, else ``None``.
+    #[getter]
+    fn encryption_context<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let ec = self.peek(py, |d| d.encryption_context().cloned());
+        ec.map(|ec| convert::context_to_py(py, &ec)).transpose()
+    }
+}
+
+impl PyStreamDecryptor {
+    /// Reads the decryptor's state. The lock is taken with the GIL released:
+    /// another thread may hold it while it decrypts without the GIL.
+    fn peek<R: Send>(&self, py: Python<'_>, f: impl Send + FnOnce(&StreamDecryptor) -> R) -> R {
+        py.detach(|| f(&lock(&self.inner)))
+    }
+}

@@ -1,0 +1,337 @@
+"""File-like streaming: :func:`open`, :class:`EncryptingWriter`, :class:`DecryptingReader`."""
+import builtins
+import io
+import os
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Type, Union, overload
+
+from ._native import MessageHeader, StreamDecryptor, StreamEncryptor
+from ._types import AlgorithmSuite
+from .exceptions import BadArgumentError, IoError
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    from _typeshed import ReadableBuffer, WriteableBuffer
+
+    from ._keyring import Keyring
+    from ._native import MaterialsManager
+    from ._types import CommitmentPolicy
+
+__all__ = ["open", "EncryptingWriter", "DecryptingReader", "DEFAULT_CHUNK_SIZE"]
+
+DEFAULT_CHUNK_SIZE = 64 * 1024
+"""Bytes a :class:`DecryptingReader` reads from its source at a time."""
+
+
+class ReadableFile(Protocol):
+    """A binary file-like object to read from (only ``read`` is used)."""
+
+    def read(self, size: int = ..., /) -> Optional[bytes]:
+        """Read up to ``size`` bytes; ``b""`` at the end."""
+        ...
+
+
+class WritableFile(Protocol):
+    """A binary file-like object to write to (``write``; ``flush`` if present)."""
+
+    def write(self, data: bytes, /) -> Optional[int]:
+        """Write ``data``; return the number of bytes written (or ``None``)."""
+        ...
+
+
+PathType = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+
+def _io_error(what: str, cause: OSError) -> IoError:
+    """An :class:`IoError` for a failure of the underlying file, keeping its errno."""
+    if cause.errno is not None:
+        return IoError(cause.errno, "%s: %s" % (what, cause.strerror or cause))
+    return IoError("%s: %s" % (what, cause))
+
+
+class EncryptingWriter(io.RawIOBase):
+    """A write-only binary file: everything written to it is encrypted into
+    one message written to an underlying file.
+
+    Memory stays bounded by one frame whatever the size of the stream.
+    :meth:`close` (or leaving a ``with`` block normally) writes the final
+    frame and the footer; without it the message is incomplete and no
+    reader accepts it. Leaving a ``with`` block because of an exception
+    calls :meth:`abort` instead, so a half-written stream never looks
+    complete. Usually made by :func:`kms_envelope.open`.
+    """
+
+    def __init__(self, fileobj: WritableFile, encryptor: StreamEncryptor, *, close_fileobj: bool = False) -> None:
+        super().__init__()
+        self._file = fileobj
+        self._encryptor = encryptor
+        self._close_file = close_fileobj
+        self._finished = False
+
+    @property
+    def algorithm_suite(self) -> AlgorithmSuite:
+        """The message's algorithm suite."""
+        return self._encryptor.algorithm_suite
+
+    def writable(self) -> bool:
+        """Always ``True``."""
+        return True
+
+    def write(self, b: "ReadableBuffer") -> int:
+        """Encrypt ``b`` (any bytes-like object) and write what completes to
+        the underlying file. Returns the number of bytes consumed (all)."""
+        if self.closed:
+            raise ValueError("write to closed file")
+        out = self._encryptor.update(b)
+        if out:
+            self._write_all(out)
+        return memoryview(b).nbytes
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                n = self._file.write(view)  # type: ignore[arg-type]
+            except OSError as e:
+                raise _io_error("writing the encrypted stream failed", e) from e
+            if n is None or n >= len(view):
+                return
+            view = view[n:]
+
+    def flush(self) -> None:
+        """Flush the underlying file (a partial frame stays buffered here)."""
+        if not self.closed:
+            flush = getattr(self._file, "flush", None)
+            if flush is not None:
+                flush()
+
+    def close(self) -> None:
+        """Write the final frame and footer, flush, and close (the
+        underlying file too if :func:`kms_envelope.open` opened it)."""
+        if self.closed:
+            return
+        try:
+            if not self._finished:
+                self._finished = True
+                self._write_all(self._encryptor.finish())
+        finally:
+            try:
+                super().close()  # flushes the underlying file
+            finally:
+                if self._close_file:
+                    self._file.close()  # type: ignore[attr-defined]
+
+    def abort(self) -> None:
+        """Close without finishing the message: what was written stays an
+        incomplete message that every reader rejects."""
+        self._finished = True
+        self.close()
+
+    def __enter__(self) -> "EncryptingWriter":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()
+
+
+class DecryptingReader(io.RawIOBase):
+    """A read-only binary file that decrypts one message read from an
+    underlying file.
+
+    Reads return plaintext as the release rules allow: frame by frame for
+    unsigned suites; for signed suites only after the signature verified,
+    unless ``signed_release="frames"`` was chosen. The end of the stream
+    (``b""``) is reported only once the whole message authenticated; a
+    message that is truncated, tampered with or followed by extra bytes
+    raises instead. Memory stays bounded by one frame plus what the release
+    rules hold back. Usually made by :func:`kms_envelope.open`.
+    """
+
+    def __init__(
+        self,
+        fileobj: ReadableFile,
+        decryptor: StreamDecryptor,
+        *,
+        close_fileobj: bool = False,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> None:
+        super().__init__()
+        if chunk_size < 1:
+            raise BadArgumentError("chunk_size must be at least 1")
+        self._file = fileobj
+        self._decryptor = decryptor
+        self._close_file = close_fileobj
+        self._chunk = chunk_size
+        self._buf = b""
+        self._pos = 0
+        self._eof = False
+
+    @property
+    def header(self) -> Optional[MessageHeader]:
+        """The message header once it has been read and authenticated, else ``None``."""
+        return self._decryptor.header
+
+    @property
+    def algorithm_suite(self) -> Optional[AlgorithmSuite]:
+        """The algorithm suite once the header has been read, else ``None``."""
+        return self._decryptor.algorithm_suite
+
+    @property
+    def encryption_context(self) -> Optional[Dict[str, str]]:
+        """The encryption context once the header has been authenticated, else ``None``."""
+        return self._decryptor.encryption_context
+
+    def readable(self) -> bool:
+        """Always ``True``."""
+        return True
+
+    def _fill(self) -> bool:
+        """Make plaintext available; ``False`` at the end of the message."""
+        while self._pos >= len(self._buf):
+            if self._eof:
+                return False
+            try:
+                chunk = self._file.read(self._chunk)
+            except OSError as e:
+                raise _io_error("reading the encrypted stream failed", e) from e
+            if chunk is None:
+                raise BlockingIOError("the underlying non-blocking file has no data yet")
+            if not chunk:
+                self._decryptor.finish()
+                self._eof = True
+                self._buf, self._pos = b"", 0
+                return False
+            self._buf, self._pos = self._decryptor.update(chunk), 0
+        return True
+
+    def _take(self, size: int) -> bytes:
+        if self.closed:
+            raise ValueError("read from closed file")
+        if not self._fill():
+            return b""
+        start, end = self._pos, min(self._pos + size, len(self._buf))
+        self._pos = end
+        if start == 0 and end == len(self._buf):
+            return self._buf
+        return self._buf[start:end]
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        """Read up to ``size`` bytes of plaintext (all of it if ``size`` is
+        negative or ``None``); ``b""`` at the end of the message."""
+        if size is None or size < 0:
+            return self.readall()
+        if size == 0:
+            return b""
+        return self._take(size)
+
+    def readall(self) -> bytes:
+        """Read the rest of the plaintext."""
+        parts = []
+        while True:
+            part = self._take(1 << 62)
+            if not part:
+                break
+            parts.append(part)
+        return b"".join(parts)
+
+    def readinto(self, b: "WriteableBuffer") -> int:
+        """Read plaintext into ``b``; returns the number of bytes (0 at the end)."""
+        view = memoryview(b).cast("B")
+        data = self._take(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        """Close (and close the underlying file if :func:`kms_envelope.open` opened it)."""
+        if self.closed:
+            return
+        self._buf = b""
+        try:
+            super().close()
+        finally:
+            if self._close_file:
+                self._file.close()  # type: ignore[attr-defined]
+
+    def __enter__(self) -> "DecryptingReader":
+        return self
+
+
+FileArg = Union[PathType, ReadableFile, WritableFile]
+
+
+@overload
+def open(
+    file: Union[PathType, ReadableFile],
+    mode: "Literal['rb']",
+    *,
+    keyring: "Optional[Keyring]" = None,
+    materials_manager: "Optional[MaterialsManager]" = None,
+    encryption_context: Optional[Mapping[str, str]] = None,
+    commitment_policy: "Optional[CommitmentPolicy]" = None,
+    max_encrypted_data_keys: Optional[int] = None,
+    signed_release: "Literal['after-signature', 'frames']" = "after-signature",
+    unsigned_only: bool = False,
+    max_buffered_plaintext: Optional[int] = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> DecryptingReader: ...
+
+
+@overload
+def open(
+    file: Union[PathType, WritableFile],
+    mode: "Literal['wb']",
+    *,
+    keyring: "Optional[Keyring]" = None,
+    materials_manager: "Optional[MaterialsManager]" = None,
+    encryption_context: Optional[Mapping[str, str]] = None,
+    algorithm_suite: Optional[AlgorithmSuite] = None,
+    frame_length: int = 4096,
+    commitment_policy: "Optional[CommitmentPolicy]" = None,
+    max_encrypted_data_keys: Optional[int] = None,
+    plaintext_length: Optional[int] = None,
+) -> EncryptingWriter: ...
+
+
+def open(file: FileArg, mode: str, **kwargs: Any) -> Union[DecryptingReader, EncryptingWriter]:
+    """Open an encrypted stream as a binary file object.
+
+    ``file`` is a path or a binary file object. With mode ``"rb"`` the result
+    is a :class:`DecryptingReader` (read plaintext from a message), with
+    ``"wb"`` an :class:`EncryptingWriter` (write plaintext, the message goes
+    to ``file``). A file opened here from a path is closed with the stream;
+    a file object passed in is left open. The keyword arguments are those of
+    :func:`decrypt` (``"rb"``: plus ``signed_release``, ``unsigned_only``,
+    ``max_buffered_plaintext``, ``chunk_size``) or of :func:`encrypt`
+    (``"wb"``: plus ``plaintext_length``).
+
+    Example::
+
+        with kms_envelope.open("data.enc", "wb", keyring=keyring) as out, builtins.open("data", "rb") as src:
+            shutil.copyfileobj(src, out)
+        with kms_envelope.open("data.enc", "rb", keyring=keyring) as src:
+            plaintext = src.read()
+    """
+    is_path = isinstance(file, (str, bytes, os.PathLike))
+    if mode == "rb":
+        chunk_size = kwargs.pop("chunk_size", DEFAULT_CHUNK_SIZE)
+        decryptor = StreamDecryptor(**kwargs)
+        if is_path:
+            return DecryptingReader(
+                builtins.open(file, "rb"), decryptor, close_fileobj=True, chunk_size=chunk_size  # type: ignore[arg-type]
+            )
+        return DecryptingReader(file, decryptor, chunk_size=chunk_size)  # type: ignore[arg-type]
+    if mode == "wb":
+        encryptor = StreamEncryptor(**kwargs)
+        if is_path:
+            return EncryptingWriter(builtins.open(file, "wb"), encryptor, close_fileobj=True)  # type: ignore[arg-type]
+        return EncryptingWriter(file, encryptor)  # type: ignore[arg-type]
+    raise BadArgumentError("mode must be 'rb' (decrypt) or 'wb' (encrypt), not %r" % (mode,))

@@ -1,0 +1,110 @@
+"""The exceptions of kms_envelope.
+
+Every failure of the library is a subclass of :class:`Error`, one per kind of
+failure, the same kinds in every front end of kms-envelope:
+
+=============================  ==============================================
+class                          raised when
+=============================  ==============================================
+:class:`MalformedMessageError` the input is not a well-formed message
+                               (truncated, trailing bytes, unknown suite,
+                               base64 instead of binary, ...)
+:class:`AuthenticationError`   a tag, the key commitment or the signature did
+                               not verify (tampered data, wrong data key)
+:class:`NoKeyUnwrappedError`   no keyring could unwrap any encrypted data key
+                               (wrong key, wrong key name, missing pair of a
+                               required encryption context)
+:class:`PolicyViolationError`  a policy refused the operation: commitment
+                               policy, too many encrypted data keys, an
+                               encryption context that does not match
+:class:`KmsError`              a key service (or a Python keyring) failed;
+                               ``code`` holds the service's error code
+:class:`BadArgumentError`      an argument has the right type but a bad value
+                               (wrong key length, bad PEM, frame length 0);
+                               also a :class:`ValueError`
+:class:`IoError`               reading or writing a stream failed; also an
+                               :class:`OSError`
+=============================  ==============================================
+
+Arguments of the wrong type raise :class:`TypeError`, as usual in Python.
+Messages never say which byte of a message failed to authenticate.
+"""
+from typing import Any, Iterable, Tuple
+
+__all__ = [
+    "Error",
+    "MalformedMessageError",
+    "AuthenticationError",
+    "NoKeyUnwrappedError",
+    "PolicyViolationError",
+    "KmsError",
+    "BadArgumentError",
+    "IoError",
+]
+
+
+class Error(Exception):
+    """Base class of every exception raised by kms_envelope."""
+
+
+class MalformedMessageError(Error):
+    """The input is not a well-formed message (truncated, trailing bytes,
+    bad field, unknown algorithm suite, base64 instead of binary)."""
+
+
+class AuthenticationError(Error):
+    """A tag, the key commitment or the message signature did not verify.
+
+    Deliberately coarse: the message does not say which byte was wrong.
+    """
+
+
+class NoKeyUnwrappedError(Error):
+    """No keyring could unwrap any of the message's encrypted data keys.
+
+    ``reasons`` holds one line per failed attempt, for diagnosis. Python
+    keyrings raise it from ``on_decrypt`` when they recognize no key.
+    """
+
+    reasons: Tuple[str, ...]
+
+    def __init__(self, message: str = "no keyring could unwrap a data key", reasons: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.reasons = tuple(reasons)
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (str(self), self.reasons))
+
+
+class PolicyViolationError(Error):
+    """A configured policy refused the operation: commitment policy, too many
+    encrypted data keys, an encryption context that does not match the
+    message's, reserved context keys, a signed message where only unsigned
+    ones are accepted."""
+
+
+class KmsError(Error):
+    """A key-management service (or a Python keyring) refused or failed a call.
+
+    ``code`` is the service's error code (e.g. ``"AccessDeniedException"``);
+    for an arbitrary exception raised by a Python keyring it is the
+    exception's class name, and the exception itself is the ``__cause__``.
+    """
+
+    code: str
+
+    def __init__(self, message: str = "KMS error", code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (str(self), self.code))
+
+
+class BadArgumentError(Error, ValueError):
+    """An argument has an acceptable type but an invalid value (wrong key
+    length, bad PEM, frame length 0, reserved encryption context key, ...)."""
+
+
+class IoError(Error, OSError):
+    """Reading or writing a stream failed."""

@@ -1,0 +1,74 @@
+"""The public surface: names, docstrings, enums, version."""
+import inspect as pyinspect
+from typing import Any, List
+
+import kms_envelope
+from kms_envelope import AlgorithmSuite, CommitmentPolicy, RsaPadding
+
+
+def public_members(obj: Any) -> List[str]:
+    return [n for n in vars(obj) if not n.startswith("_")]
+
+
+def test_all_is_complete_and_documented() -> None:
+    assert kms_envelope.__doc__
+    missing = []
+    for name in kms_envelope.__all__:
+        obj = getattr(kms_envelope, name)
+        if isinstance(obj, str):
+            continue  # __version__, CRYPTO_BACKEND
+        if not (obj.__doc__ or "").strip():
+            missing.append(name)
+        if pyinspect.isclass(obj):
+            for member in public_members(obj):
+                attr = getattr(obj, member)
+                if isinstance(obj, type) and issubclass(obj, (AlgorithmSuite, CommitmentPolicy, RsaPadding)) and isinstance(attr, obj):
+                    continue  # enum members
+                if not (getattr(attr, "__doc__", None) or "").strip():
+                    missing.append("%s.%s" % (name, member))
+    assert missing == []
+    exported = {n for n in dir(kms_envelope) if not n.startswith("_")}
+    assert exported - set(kms_envelope.__all__) <= {"exceptions"} | {"_keyring", "_native", "_stream", "_types"}
+
+
+def test_version_and_backend() -> None:
+    assert kms_envelope.__version__.count(".") == 2
+    assert kms_envelope.CRYPTO_BACKEND
+
+
+def test_enums() -> None:
+    assert len(AlgorithmSuite) == 11
+    assert AlgorithmSuite(0x0578) is AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384
+    assert int(AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY) == 0x0478
+    assert [s.data_key_length for s in AlgorithmSuite][:3] == [16, 24, 32]
+    assert CommitmentPolicy("REQUIRE_ENCRYPT_ALLOW_DECRYPT") is CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT
+    assert str(CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT) == "FORBID_ENCRYPT_ALLOW_DECRYPT"
+    assert RsaPadding("oaep-sha256") is RsaPadding.OAEP_SHA256 and str(RsaPadding.PKCS1) == "pkcs1"
+
+
+def test_native_classes_cannot_be_subclassed_or_built_bare() -> None:
+    import pytest
+
+    with pytest.raises(TypeError):
+        kms_envelope.NativeKeyring()
+    with pytest.raises(TypeError):
+        kms_envelope.MaterialsManager()
+    with pytest.raises(TypeError):
+        kms_envelope.EncryptionMaterials()
+    with pytest.raises(TypeError):
+
+        class Sub(kms_envelope.RawAesKeyring):  # type: ignore[misc]
+            pass
+
+
+def test_reprs(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    ct = kms_envelope.encrypt(b"x", keyring=aes_keyring, encryption_context={"k": "v"})
+    r = kms_envelope.decrypt(ct, keyring=aes_keyring)
+    assert "DecryptResult(plaintext=<1 bytes>" in repr(r)
+    assert "MessageHeader(version=2" in repr(r.header)
+    assert "EncryptedDataKey(provider_id=" in repr(r.header.encrypted_data_keys[0])
+    assert "MultiKeyring(generator=RawAesKeyring(" in repr(kms_envelope.MultiKeyring(aes_keyring))
+    assert "AES-256" in repr(aes_keyring)
+    from conftest import AES_256
+
+    assert AES_256.hex() not in repr(aes_keyring) and repr(AES_256) not in repr(aes_keyring)

@@ -1,0 +1,332 @@
+"""Keyrings written in Python: the protocol, composition with native keyrings,
+and exceptions raised inside callbacks."""
+import io
+import os
+import secrets
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import pytest
+
+import kms_envelope
+from kms_envelope import (
+    AlgorithmSuite,
+    DecryptionMaterials,
+    EncryptedDataKey,
+    EncryptionMaterials,
+    KmsError,
+    NoKeyUnwrappedError,
+)
+
+
+class ToyKeyService:
+    """Stands in for a remote KMS: keeps data keys, bound to their context."""
+
+    def __init__(self) -> None:
+        self.store: Dict[bytes, Tuple[bytes, Dict[str, str]]] = {}
+        self.calls: List[str] = []
+
+    def wrap(self, key: bytes, context: Dict[str, str]) -> bytes:
+        self.calls.append("wrap")
+        handle = secrets.token_bytes(16)
+        self.store[handle] = (key, context)
+        return handle
+
+    def unwrap(self, handle: bytes, context: Dict[str, str]) -> bytes:
+        self.calls.append("unwrap")
+        if handle not in self.store:
+            raise KmsError("unknown key handle", code="NotFoundException")
+        key, bound = self.store[handle]
+        if bound != context:
+            raise KmsError("encryption context mismatch", code="InvalidCiphertextException")
+        return key
+
+
+class ServiceKeyring:
+    """A custom keyring over ToyKeyService, as a user would write one for boto3."""
+
+    provider_id = "toy-kms"
+
+    def __init__(self, service: ToyKeyService, key_id: str = "key-1") -> None:
+        self.service = service
+        self.key_id = key_id
+        self.seen: List[AlgorithmSuite] = []
+
+    def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+        self.seen.append(materials.algorithm_suite)
+        if materials.plaintext_data_key is None:
+            materials.generate_plaintext_data_key()
+        key = materials.plaintext_data_key
+        assert key is not None
+        handle = self.service.wrap(key, materials.encryption_context)
+        materials.add_encrypted_data_key(EncryptedDataKey(self.provider_id, self.key_id.encode(), handle))
+        return materials
+
+    def on_decrypt(
+        self, materials: DecryptionMaterials, encrypted_data_keys: Sequence[EncryptedDataKey]
+    ) -> DecryptionMaterials:
+        for edk in encrypted_data_keys:
+            if edk.provider_id == self.provider_id and edk.provider_info == self.key_id.encode():
+                materials.set_plaintext_data_key(self.service.unwrap(edk.ciphertext, materials.encryption_context))
+                return materials
+        raise NoKeyUnwrappedError("no %s key %s" % (self.provider_id, self.key_id))
+
+
+@pytest.fixture
+def service() -> ToyKeyService:
+    return ToyKeyService()
+
+
+def test_custom_keyring_round_trip(service: ToyKeyService) -> None:
+    kr = ServiceKeyring(service)
+    assert isinstance(kr, kms_envelope.Keyring)
+    for suite in (AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY, AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384):
+        ct = kms_envelope.encrypt(b"hello", keyring=kr, encryption_context={"app": "test"}, algorithm_suite=suite)
+        (edk,) = kms_envelope.inspect(ct).encrypted_data_keys
+        assert edk.provider_id == "toy-kms" and edk.provider_info == b"key-1" and len(edk.ciphertext) == 16
+        result = kms_envelope.decrypt(ct, keyring=kr, encryption_context={"app": "test"})
+        assert result.plaintext == b"hello"
+    assert kr.seen == [AlgorithmSuite(0x0478), AlgorithmSuite(0x0578)]
+    assert service.calls == ["wrap", "unwrap", "wrap", "unwrap"]
+    # the signing suite's public key is part of the context the keyring saw
+    handle_contexts = [ctx for _, ctx in service.store.values()]
+    assert "aws-crypto-public-key" in handle_contexts[1] and "aws-crypto-public-key" not in handle_contexts[0]
+
+
+def test_custom_keyring_streaming(service: ToyKeyService) -> None:
+    kr = ServiceKeyring(service)
+    buf = io.BytesIO()
+    with kms_envelope.open(buf, "wb", keyring=kr, frame_length=512) as w:
+        w.write(os.urandom(5000))
+        w.write(b"end")
+    with kms_envelope.open(io.BytesIO(buf.getvalue()), "rb", keyring=kr, chunk_size=100) as r:
+        data = r.read()
+    assert len(data) == 5003 and data.endswith(b"end")
+
+
+def test_custom_in_multi_keyring(service: ToyKeyService, aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    custom = ServiceKeyring(service)
+    # custom generator, native child
+    ct = kms_envelope.encrypt(b"m1", keyring=kms_envelope.MultiKeyring(custom, [aes_keyring]))
+    assert [e.provider_id for e in kms_envelope.inspect(ct).encrypted_data_keys] == ["toy-kms", "kms-envelope-test"]
+    assert kms_envelope.decrypt(ct, keyring=aes_keyring).plaintext == b"m1"
+    assert kms_envelope.decrypt(ct, keyring=custom).plaintext == b"m1"
+    # native generator, custom child: the child wraps the key it is given
+    ct2 = kms_envelope.encrypt(b"m2", keyring=kms_envelope.MultiKeyring(aes_keyring, [custom]))
+    assert kms_envelope.decrypt(ct2, keyring=custom).plaintext == b"m2"
+    # on decrypt, a child that raises is skipped when another unwraps
+    other = ServiceKeyring(ToyKeyService(), "other")
+    assert kms_envelope.decrypt(ct2, keyring=kms_envelope.MultiKeyring(children=[other, aes_keyring])).plaintext == b"m2"
+
+
+def test_python_keyring_delegating_to_native(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    class Logging:
+        def __init__(self, inner: kms_envelope.Keyring) -> None:
+            self.inner = inner
+            self.log: List[str] = []
+
+        def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+            self.log.append("encrypt")
+            out = self.inner.on_encrypt(materials)
+            assert materials.plaintext_data_key is None  # the input is left unchanged
+            assert out.plaintext_data_key is not None and len(out.encrypted_data_keys) == 1
+            return out
+
+        def on_decrypt(
+            self, materials: DecryptionMaterials, encrypted_data_keys: Sequence[EncryptedDataKey]
+        ) -> DecryptionMaterials:
+            self.log.append("decrypt")
+            return self.inner.on_decrypt(materials, encrypted_data_keys)
+
+    kr = Logging(aes_keyring)
+    ct = kms_envelope.encrypt(b"x", keyring=kr)
+    assert kms_envelope.decrypt(ct, keyring=aes_keyring).plaintext == b"x"
+    assert kms_envelope.decrypt(ct, keyring=kr).plaintext == b"x"
+    assert kr.log == ["encrypt", "decrypt"]
+    # native keyrings satisfy the protocol too
+    assert isinstance(aes_keyring, kms_envelope.Keyring)
+
+
+def test_in_place_keyring_returning_none() -> None:
+    key = os.urandom(32)
+
+    class InPlace:
+        def on_encrypt(self, materials: EncryptionMaterials) -> None:
+            materials.set_plaintext_data_key(key)
+            materials.add_encrypted_data_key(EncryptedDataKey("static", b"", b"-"))
+
+        def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> None:
+            materials.set_plaintext_data_key(bytearray(key))
+
+    kr = InPlace()
+    ct = kms_envelope.encrypt(b"in place", keyring=kr)  # type: ignore[arg-type]
+    assert kms_envelope.decrypt(ct, keyring=kr).plaintext == b"in place"  # type: ignore[arg-type]
+
+
+def test_materials_api() -> None:
+    captured: List[EncryptionMaterials] = []
+
+    class Inspecting:
+        def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+            captured.append(materials)
+            assert materials.plaintext_data_key is None
+            assert materials.encrypted_data_keys == ()
+            # the required-context manager marks its keys after the keyring ran
+            assert materials.required_encryption_context_keys == frozenset()
+            assert materials.encryption_context == {"r": "1", "s": "2"}
+            with pytest.raises(kms_envelope.BadArgumentError):
+                materials.add_encrypted_data_key(EncryptedDataKey("p", b"i", b"c"))  # no key yet
+            with pytest.raises(kms_envelope.BadArgumentError):
+                materials.set_plaintext_data_key(b"short")
+            with pytest.raises(TypeError):
+                materials.add_encrypted_data_key("not an edk")  # type: ignore[arg-type]
+            key = materials.generate_plaintext_data_key()
+            assert len(key) == 32 and materials.plaintext_data_key == key
+            with pytest.raises(kms_envelope.BadArgumentError):
+                materials.generate_plaintext_data_key()
+            edk = EncryptedDataKey("p", bytearray(b"i"), memoryview(b"c"))
+            materials.add_encrypted_data_key(edk)
+            assert materials.encrypted_data_keys == (EncryptedDataKey("p", b"i", b"c"),)
+            assert "EncryptionMaterials(" in repr(materials)
+            return materials
+
+        def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> DecryptionMaterials:
+            raise NoKeyUnwrappedError()
+
+    cmm = kms_envelope.RequiredEncryptionContextMaterialsManager(["r"], keyring=Inspecting())
+    kms_envelope.encrypt(b"x", materials_manager=cmm, encryption_context={"r": "1", "s": "2"}, algorithm_suite=0x0478)
+    # materials are only valid during the call
+    with pytest.raises(kms_envelope.BadArgumentError):
+        captured[0].plaintext_data_key
+    assert "spent" in repr(captured[0])
+    edk = EncryptedDataKey("p", b"i", b"c")
+    assert edk == EncryptedDataKey("p", b"i", b"c") and hash(edk) == hash(EncryptedDataKey("p", b"i", b"c"))
+    assert edk != EncryptedDataKey("p", b"i", b"d") and edk != "p"
+    assert {edk, EncryptedDataKey("p", b"i", b"c")} == {edk}
+
+
+class Raising:
+    """Raises the given exception from one of its methods."""
+
+    def __init__(self, exc: BaseException, where: str = "encrypt", inner: Optional[kms_envelope.Keyring] = None) -> None:
+        self.exc = exc
+        self.where = where
+        self.inner = inner
+
+    def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+        if self.where == "encrypt":
+            raise self.exc
+        assert self.inner is not None
+        return self.inner.on_encrypt(materials)
+
+    def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> DecryptionMaterials:
+        raise self.exc
+
+
+def test_exception_in_on_encrypt_becomes_kms_error_with_cause() -> None:
+    boom = RuntimeError("HSM offline")
+    with pytest.raises(KmsError) as info:
+        kms_envelope.encrypt(b"x", keyring=Raising(boom))
+    assert info.value.code == "RuntimeError"
+    assert info.value.__cause__ is boom
+    assert "HSM offline" in str(info.value)
+    # in streams too
+    with pytest.raises(KmsError) as info2:
+        kms_envelope.open(io.BytesIO(), "wb", keyring=Raising(boom))
+    assert info2.value.__cause__ is boom
+
+
+def test_kms_error_code_is_kept() -> None:
+    denied = KmsError("not allowed", code="AccessDeniedException")
+    with pytest.raises(KmsError) as info:
+        kms_envelope.encrypt(b"x", keyring=Raising(denied))
+    assert info.value.code == "AccessDeniedException"
+    assert info.value.__cause__ is denied
+
+
+def test_exception_in_on_decrypt(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    denied = KmsError("throttled", code="ThrottlingException")
+    ct = kms_envelope.encrypt(b"x", keyring=aes_keyring)
+    with pytest.raises(KmsError) as info:
+        kms_envelope.decrypt(ct, keyring=Raising(denied))
+    assert info.value.code == "ThrottlingException" and info.value.__cause__ is denied
+    # a raising child of a multi-keyring: the other child unwraps
+    multi = kms_envelope.MultiKeyring(children=[Raising(ValueError("bad")), aes_keyring])
+    assert kms_envelope.decrypt(ct, keyring=multi).plaintext == b"x"
+    # every child fails: NoKeyUnwrappedError, the callback's exception as the cause
+    bad = ValueError("bad")
+    only = kms_envelope.MultiKeyring(children=[Raising(bad)])
+    with pytest.raises(NoKeyUnwrappedError) as info2:
+        kms_envelope.decrypt(ct, keyring=only)
+    assert info2.value.__cause__ is bad
+    assert any("bad" in r for r in info2.value.reasons)
+    # kms_envelope errors keep their class
+    nk = NoKeyUnwrappedError("nothing for me")
+    with pytest.raises(NoKeyUnwrappedError) as info3:
+        kms_envelope.decrypt(ct, keyring=Raising(nk))
+    assert info3.value.__cause__ is nk
+    for exc, cls in (
+        (kms_envelope.PolicyViolationError("p"), kms_envelope.PolicyViolationError),
+        (kms_envelope.BadArgumentError("b"), kms_envelope.BadArgumentError),
+        (kms_envelope.MalformedMessageError("m"), kms_envelope.MalformedMessageError),
+        (kms_envelope.AuthenticationError("a"), kms_envelope.AuthenticationError),
+        (kms_envelope.IoError("i"), kms_envelope.IoError),
+    ):
+        with pytest.raises(cls) as info4:
+            kms_envelope.decrypt(ct, keyring=Raising(exc))
+        assert info4.value.__cause__ is exc
+
+
+def test_base_exceptions_pass_through(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    interrupt = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt) as info:
+        kms_envelope.encrypt(b"x", keyring=Raising(interrupt))
+    assert info.value is interrupt
+
+
+def test_nested_native_call_keeps_outer_exception(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # a multi-keyring whose second child calls into a native keyring after the first child failed
+    ct = kms_envelope.encrypt(b"x", keyring=aes_keyring)
+    first = RuntimeError("first")
+
+    class Delegating:
+        def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+            return aes_keyring.on_encrypt(materials)
+
+        def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> DecryptionMaterials:
+            other = kms_envelope.RawAesKeyring("kms-envelope-test", "other-name", bytes(32))
+            return other.on_decrypt(materials, edks)  # raises NoKeyUnwrappedError
+
+    multi = kms_envelope.MultiKeyring(children=[Raising(first), Delegating()])
+    with pytest.raises(NoKeyUnwrappedError) as info:
+        kms_envelope.decrypt(ct, keyring=multi)
+    assert info.value.__cause__ is first
+
+
+def test_keyring_contract_violations(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    class NoKey:
+        def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+            return materials
+
+        def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> DecryptionMaterials:
+            return materials
+
+    with pytest.raises(kms_envelope.BadArgumentError):
+        kms_envelope.encrypt(b"x", keyring=NoKey())
+    ct = kms_envelope.encrypt(b"x", keyring=aes_keyring)
+    with pytest.raises(NoKeyUnwrappedError):
+        kms_envelope.decrypt(ct, keyring=NoKey())
+
+    class WrongReturn:
+        def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+            return "nope"  # type: ignore[return-value]
+
+        def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> DecryptionMaterials:
+            return 42  # type: ignore[return-value]
+
+    with pytest.raises(KmsError) as info:
+        kms_envelope.encrypt(b"x", keyring=WrongReturn())
+    assert info.value.code == "TypeError" and isinstance(info.value.__cause__, TypeError)
+    with pytest.raises(KmsError):
+        kms_envelope.decrypt(ct, keyring=WrongReturn())
+    with pytest.raises(TypeError):
+        kms_envelope.encrypt(b"x", keyring=object())  # type: ignore[arg-type]

@@ -1,0 +1,191 @@
+"""File-like streaming: release rules, failures, and a 1 GiB stream in bounded memory."""
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+import kms_envelope
+from conftest import pattern
+from kms_envelope import AlgorithmSuite
+
+UNSIGNED = AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY
+SIGNED = AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384
+
+
+class CountingReader(io.RawIOBase):
+    """A source that records how much has been read from it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.src = io.BytesIO(data)
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        out = self.src.read(size)
+        self.consumed += len(out)
+        return out
+
+
+def test_release_rules(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    data = pattern(400_000)
+    for suite in (UNSIGNED, SIGNED):
+        ct = kms_envelope.encrypt(data, keyring=aes_keyring, algorithm_suite=suite, frame_length=4096)
+        for release in ("after-signature", "frames"):
+            src = CountingReader(ct)
+            with kms_envelope.open(src, "rb", keyring=aes_keyring, signed_release=release, chunk_size=8192) as r:
+                first = r.read(100)
+                assert first == data[:100]
+                held_back = suite is SIGNED and release == "after-signature"
+                assert (src.consumed == len(ct)) == held_back
+                assert r.read() == data[100:]
+                assert r.read() == b"" and r.read(10) == b""
+
+
+def test_failure_after_released_frames(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    data = pattern(100_000)
+    ct = bytearray(kms_envelope.encrypt(data, keyring=aes_keyring, algorithm_suite=UNSIGNED))
+    ct[-1] ^= 1  # the final frame's tag
+    with kms_envelope.open(io.BytesIO(bytes(ct)), "rb", keyring=aes_keyring, chunk_size=4096) as r:
+        assert r.read(4096) == data[:4096]  # unsigned: frames are released as they verify
+        with pytest.raises(kms_envelope.AuthenticationError):
+            r.read()
+        with pytest.raises(kms_envelope.BadArgumentError):  # failed earlier
+            r.read()
+
+
+def test_signed_buffer_limit(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    ct = kms_envelope.encrypt(bytes(100_000), keyring=aes_keyring, algorithm_suite=SIGNED)
+    with pytest.raises(kms_envelope.PolicyViolationError):
+        kms_envelope.open(io.BytesIO(ct), "rb", keyring=aes_keyring, max_buffered_plaintext=50_000).read()
+    assert kms_envelope.open(io.BytesIO(ct), "rb", keyring=aes_keyring, max_buffered_plaintext=50_000, signed_release="frames").read() == bytes(100_000)
+
+
+def test_writer_abort_on_exception(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    buf = io.BytesIO()
+    with pytest.raises(RuntimeError):
+        with kms_envelope.open(buf, "wb", keyring=aes_keyring) as w:
+            w.write(b"partial data" * 1000)
+            raise RuntimeError("producer failed")
+    assert w.closed and not buf.closed
+    with pytest.raises(kms_envelope.MalformedMessageError):
+        kms_envelope.decrypt(buf.getvalue(), keyring=aes_keyring)
+    with pytest.raises(ValueError):
+        w.write(b"more")
+
+
+def test_writer_reader_protocol(aes_keyring: kms_envelope.RawAesKeyring, tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    w = kms_envelope.open(buf, "wb", keyring=aes_keyring, encryption_context={"a": "b"})
+    assert w.writable() and not w.readable() and not w.seekable()
+    assert w.write(memoryview(b"abc")) == 3
+    assert w.write(bytearray(b"def")) == 3
+    w.flush()
+    w.close()
+    w.close()  # idempotent
+    r = kms_envelope.open(io.BytesIO(buf.getvalue()), "rb", keyring=aes_keyring, encryption_context={"a": "b"})
+    assert r.readable() and not r.writable()
+    assert r.header is None and r.algorithm_suite is None and r.encryption_context is None
+    target = bytearray(4)
+    assert r.readinto(target) == 4 and target == b"abcd"
+    assert r.header is not None and r.encryption_context is not None and r.encryption_context["a"] == "b"
+    assert r.read(0) == b""
+    assert r.readall() == b"ef"
+    assert r.readinto(target) == 0
+    r.close()
+    with pytest.raises(ValueError):
+        r.read()
+    # line iteration through a buffered wrapper
+    text = b"line 1\nline 2\nline 3\n"
+    path = tmp_path / "lines.enc"
+    with kms_envelope.open(path, "wb", keyring=aes_keyring) as w2:
+        w2.write(text)
+    with io.BufferedReader(kms_envelope.open(str(path), "rb", keyring=aes_keyring)) as lines:
+        assert list(lines) == [b"line 1\n", b"line 2\n", b"line 3\n"]
+
+
+def test_keyring_failure_leaves_existing_file(aes_keyring: kms_envelope.RawAesKeyring, tmp_path: Path) -> None:
+    path = tmp_path / "keep"
+    path.write_bytes(b"precious")
+
+    class Failing:
+        def on_encrypt(self, m: kms_envelope.EncryptionMaterials) -> kms_envelope.EncryptionMaterials:
+            raise RuntimeError("no key for you")
+
+        def on_decrypt(self, m: kms_envelope.DecryptionMaterials, e: object) -> kms_envelope.DecryptionMaterials:
+            raise RuntimeError("no key for you")
+
+    with pytest.raises(kms_envelope.KmsError):
+        kms_envelope.open(path, "wb", keyring=Failing())
+    assert path.read_bytes() == b"precious"
+
+
+BIG_STREAM = textwrap.dedent(
+    """
+    import hashlib, json, os, resource, sys
+    import kms_envelope
+
+    path, suite, release = sys.argv[1], int(sys.argv[2], 16), sys.argv[3]
+    keyring = kms_envelope.RawAesKeyring("ns", "k", bytes(range(32)))
+    block = bytearray(os.urandom(1 << 20))
+    # warm up: the same code paths on a small stream
+    for _ in range(2):
+        with kms_envelope.open(path, "wb", keyring=keyring, algorithm_suite=suite) as w:
+            w.write(block)
+        with kms_envelope.open(path, "rb", keyring=keyring, signed_release=release) as r:
+            r.read()
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    wrote = hashlib.sha256()
+    with kms_envelope.open(path, "wb", keyring=keyring, algorithm_suite=suite) as w:
+        for i in range(1024):
+            block[:8] = i.to_bytes(8, "big")
+            w.write(block)
+            wrote.update(block)
+    size = os.path.getsize(path)
+    read = hashlib.sha256()
+    total = 0
+    with kms_envelope.open(path, "rb", keyring=keyring, signed_release=release) as r:
+        while True:
+            piece = r.read(1 << 20)
+            if not piece:
+                break
+            total += len(piece)
+            read.update(piece)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    os.unlink(path)
+    print(json.dumps({"base_kib": base, "peak_kib": peak, "plaintext": total, "ciphertext": size,
+                      "same": wrote.digest() == read.digest()}))
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "suite,release", [("0478", "after-signature"), ("0578", "frames")], ids=["0478", "0578-frames"]
+)
+def test_one_gib_stream_bounded_memory(suite: str, release: str, tmp_path: Path) -> None:
+    script = tmp_path / "big.py"
+    script.write_text(BIG_STREAM)
+    # ru_maxrss survives exec: a child of this (large) pytest process would
+    # start with pytest's peak. A small intermediate process gives the
+    # measuring process a clean peak of its own.
+    launcher = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
+    out = subprocess.run(
+        [sys.executable, "-c", launcher, sys.executable, str(script), str(tmp_path / "big.enc"), suite, release],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    stats = json.loads(out.stdout)
+    assert stats["plaintext"] == 1 << 30 and stats["same"]
+    assert stats["ciphertext"] > 1 << 30
+    growth_mib = (stats["peak_kib"] - stats["base_kib"]) / 1024
+    print("1 GiB %s stream: peak RSS %.1f MiB, growth %.1f MiB" % (suite, stats["peak_kib"] / 1024, growth_mib))
+    assert growth_mib < 100, stats

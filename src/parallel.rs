@@ -16,9 +16,11 @@ use crate::error::{Error, Result};
 /// Bytes of frames handed to a worker at a time.
 pub(crate) const GROUP_BYTES: usize = 256 * 1024;
 
-/// The worker count to use when the caller did not choose one.
+/// The worker count to use when the caller did not choose one: the
+/// available cores, asked once (the query costs more than a small message).
 pub(crate) fn default_threads() -> usize {
-    thread::available_parallelism().map_or(1, |n| n.get())
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// What the calling thread does while workers process jobs.

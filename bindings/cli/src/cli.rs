@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use kms_envelope::{AlgorithmSuite, CommitmentPolicy, RsaPadding};
 
 /// Client-side envelope encryption in the AWS Encryption SDK message format.
@@ -65,8 +65,9 @@ pub struct KeyArgs {
     /// A key file: a raw AES key file from `keygen`, or an RSA PEM key (public key
     /// to encrypt, private key to decrypt). Repeat to use several keys: on encrypt
     /// every key wraps the data key (the first one generates it); on decrypt any
-    /// key that can unwrap one is enough.
-    #[arg(long = "key", short = 'k', value_name = "FILE", required = true)]
+    /// key that can unwrap one is enough. Combines with --kms-key (at least one
+    /// --key or --kms-key is required).
+    #[arg(long = "key", short = 'k', value_name = "FILE")]
     pub keys: Vec<PathBuf>,
     /// RSA padding for PEM keys: pkcs1, oaep-sha1, oaep-sha256, oaep-sha384 or oaep-sha512.
     #[arg(long, value_name = "PADDING", default_value = "oaep-sha256", value_parser = parse_padding)]
@@ -79,6 +80,50 @@ pub struct KeyArgs {
     /// Key namespace (provider ID) of PEM keys [default: kms-envelope].
     #[arg(long, value_name = "NS")]
     pub key_namespace: Option<String>,
+}
+
+/// AWS KMS keys and the KMS client's settings.
+#[derive(Debug, Args)]
+pub struct KmsArgs {
+    /// An AWS KMS key ARN (repeatable). On encrypt every key wraps the data
+    /// key and the first one generates it (also when --key files are given);
+    /// on decrypt each is a strict, multi-Region-aware keyring that unwraps
+    /// only data keys of that key (or of a replica of a multi-Region key).
+    /// Decrypting needs the key ARN, not an alias.
+    #[arg(long = "kms-key", value_name = "ARN")]
+    pub kms_keys: Vec<String>,
+    /// The AWS KMS endpoint URL, e.g. `http://127.0.0.1:4566` for a local KMS
+    /// API server [default: AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, the
+    /// profile's endpoint_url, else the regional AWS endpoint].
+    #[arg(long, value_name = "URL")]
+    pub kms_endpoint: Option<String>,
+    /// The region for KMS keys that are not ARNs [default: AWS_REGION,
+    /// AWS_DEFAULT_REGION or the profile's region]; calls with a key ARN use
+    /// the ARN's region.
+    #[arg(long, value_name = "REGION")]
+    pub kms_region: Option<String>,
+}
+
+/// AWS KMS discovery on decrypt.
+#[derive(Debug, Args)]
+pub struct KmsDiscoveryArgs {
+    /// Also try every AWS KMS data key in the message with the key it names
+    /// (a discovery keyring), as far as --kms-account allows. The credentials
+    /// must be allowed to call Decrypt with that key.
+    #[arg(long)]
+    pub kms_discovery: bool,
+    /// With --kms-discovery: use only keys of this AWS account (repeatable).
+    /// Recommended: without it, any key of any account is tried.
+    #[arg(long = "kms-account", value_name = "ID", requires = "kms_discovery")]
+    pub kms_accounts: Vec<String>,
+    /// With --kms-account: the keys' AWS partition.
+    #[arg(
+        long,
+        value_name = "PARTITION",
+        default_value = "aws",
+        requires = "kms_accounts"
+    )]
+    pub kms_partition: String,
 }
 
 /// Encryption-context arguments.
@@ -140,9 +185,12 @@ pub struct StreamArgs {
 
 /// `encrypt` arguments.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("key_source").required(true).multiple(true).args(["keys", "kms_keys"])))]
 pub struct EncryptArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
+    #[command(flatten)]
+    pub kms: KmsArgs,
     #[command(flatten)]
     pub context: ContextArgs,
     /// Algorithm suite, as `0578`, `0x0578` or an ESDK name such as
@@ -165,10 +213,18 @@ pub struct EncryptArgs {
 
 /// `decrypt` arguments.
 #[derive(Debug, Args)]
-#[command(after_long_help = DECRYPT_RELEASE_HELP)]
+#[command(
+    after_long_help = DECRYPT_RELEASE_HELP,
+    group(ArgGroup::new("key_source").required(true).multiple(true)
+        .args(["keys", "kms_keys", "kms_discovery"]))
+)]
 pub struct DecryptArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
+    #[command(flatten)]
+    pub kms: KmsArgs,
+    #[command(flatten)]
+    pub discovery: KmsDiscoveryArgs,
     #[command(flatten)]
     pub context: ContextArgs,
     #[command(flatten)]

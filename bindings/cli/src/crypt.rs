@@ -17,7 +17,10 @@ use kms_envelope::{
 };
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::cli::{ContextArgs, DecryptArgs, EncryptArgs, KeyArgs, PolicyArgs, StreamArgs};
+use crate::cli::{
+    ContextArgs, DecryptArgs, EncryptArgs, KeyArgs, KmsArgs, KmsDiscoveryArgs, PolicyArgs,
+    StreamArgs,
+};
 use crate::exit::{CliError, CliResult, Status};
 use crate::io::{Access, Input, Output};
 use crate::keys::{self, PemOptions, Purpose};
@@ -81,6 +84,23 @@ pub fn context_from_pairs(pairs: &[(String, String)]) -> CliResult<EncryptionCon
     Ok(context)
 }
 
+/// The keyring of the `--key` files and the KMS keys. On encrypt the first
+/// `--kms-key`, if any, generates the data key, else the first `--key`.
+fn keyring(
+    files: &KeyArgs,
+    kms: &KmsArgs,
+    discovery: Option<&KmsDiscoveryArgs>,
+    purpose: Purpose,
+) -> CliResult<Arc<dyn Keyring>> {
+    let mut keyrings = crate::kms::keyrings(kms, discovery, purpose)?;
+    keyrings.extend(keys::load_keyrings(
+        &files.keys,
+        &pem_options(files),
+        purpose,
+    )?);
+    keys::combine(keyrings, purpose)
+}
+
 /// Where materials come from: the keyring itself, or the
 /// required-encryption-context manager when `--required-context-key` is given.
 enum Source {
@@ -101,7 +121,7 @@ fn source(keyring: Arc<dyn Keyring>, args: &ContextArgs) -> CliResult<Source> {
 
 /// Runs `encrypt`.
 pub fn encrypt(args: &EncryptArgs) -> CliResult<()> {
-    let keyring = keys::build_keyring(&args.keys.keys, &pem_options(&args.keys), Purpose::Encrypt)?;
+    let keyring = keyring(&args.keys, &args.kms, None, Purpose::Encrypt)?;
     let context = context_from_pairs(&args.context.context)?;
     let source = source(keyring, &args.context)?;
     let client = client(&args.policy, &args.run, None);
@@ -149,7 +169,12 @@ pub fn encrypt(args: &EncryptArgs) -> CliResult<()> {
 /// Runs `decrypt`.
 pub fn decrypt(args: &DecryptArgs) -> CliResult<()> {
     let limits = &args.limits;
-    let keyring = keys::build_keyring(&args.keys.keys, &pem_options(&args.keys), Purpose::Decrypt)?;
+    let keyring = keyring(
+        &args.keys,
+        &args.kms,
+        Some(&args.discovery),
+        Purpose::Decrypt,
+    )?;
     let reproduced = context_from_pairs(&args.context.context)?;
     let source = source(keyring, &args.context)?;
     let client = client(&args.policy, &args.run, limits.max_body_size);

@@ -214,13 +214,12 @@ pub fn load_keyring(
     }
 }
 
-/// Builds the keyring for the `--key` files: one keyring, or a multi-keyring
-/// whose generator (on encrypt) is the first key.
-pub fn build_keyring(
+/// Loads the keyrings of the `--key` files, in order.
+pub fn load_keyrings(
     paths: &[PathBuf],
     opts: &PemOptions<'_>,
     purpose: Purpose,
-) -> CliResult<Arc<dyn Keyring>> {
+) -> CliResult<Vec<Arc<dyn Keyring>>> {
     if opts.key_name.is_some() {
         let mut pem_count = 0;
         for path in paths {
@@ -234,17 +233,25 @@ pub fn build_keyring(
             )));
         }
     }
-    let mut keyrings = paths
+    paths
         .iter()
         .map(|p| load_keyring(p, opts, purpose))
-        .collect::<CliResult<Vec<_>>>()?;
+        .collect()
+}
+
+/// Combines keyrings into one: the keyring itself when there is one, else a
+/// multi-keyring whose generator (on encrypt) is the first.
+pub fn combine(
+    mut keyrings: Vec<Arc<dyn Keyring>>,
+    purpose: Purpose,
+) -> CliResult<Arc<dyn Keyring>> {
     if keyrings.len() == 1 {
         if let Some(only) = keyrings.pop() {
             return Ok(only);
         }
     }
     if keyrings.is_empty() {
-        return Err(CliError::bad_arg("give at least one --key"));
+        return Err(CliError::bad_arg("give at least one --key or --kms-key"));
     }
     let multi = match purpose {
         Purpose::Encrypt => {
@@ -254,6 +261,16 @@ pub fn build_keyring(
         Purpose::Decrypt => MultiKeyring::new(None, keyrings)?,
     };
     Ok(Arc::new(multi))
+}
+
+/// Builds the keyring for the `--key` files: one keyring, or a multi-keyring
+/// whose generator (on encrypt) is the first key.
+pub fn build_keyring(
+    paths: &[PathBuf],
+    opts: &PemOptions<'_>,
+    purpose: Purpose,
+) -> CliResult<Arc<dyn Keyring>> {
+    combine(load_keyrings(paths, opts, purpose)?, purpose)
 }
 
 #[cfg(test)]

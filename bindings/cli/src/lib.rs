@@ -22,6 +22,7 @@ pub mod interrupt;
 pub mod io;
 pub mod keygen;
 pub mod keys;
+pub mod kms;
 pub mod progress;
 pub mod vectors;
 

@@ -74,15 +74,18 @@ pub(crate) struct AesGcmKey(Gcm, HostKey);
 /// The raw key, kept for a host AES-GCM (feature `host-crypto`).
 #[cfg(feature = "host-crypto")]
 type HostKey = Zeroizing<Vec<u8>>;
+/// Nothing to keep without a host AES-GCM.
 #[cfg(not(feature = "host-crypto"))]
-type HostKey = ();
+struct HostKey;
 
 #[cfg(feature = "host-crypto")]
 fn host_key(key: &[u8]) -> HostKey {
     Zeroizing::new(key.to_vec())
 }
 #[cfg(not(feature = "host-crypto"))]
-fn host_key(_key: &[u8]) -> HostKey {}
+fn host_key(_key: &[u8]) -> HostKey {
+    HostKey
+}
 
 impl AesGcmKey {
     pub(crate) fn new(key: &[u8]) -> Result<Self, CryptoError> {

@@ -53,7 +53,7 @@ $(VENV)/.ready: tests/interop/requirements.txt
 
 ## ---------------------------------------------------------------- build
 build:
-	$(CARGO) build --workspace
+	$(CARGO) build -p kms-envelope-cli
 
 ## ---------------------------------------------------------------- demo
 demo: build

@@ -150,8 +150,8 @@ impl EcdsaSigningKey {
     }
 }
 
-/// A verification key parsed from the message's encryption context.
-pub(crate) struct EcdsaVerifyingKey(signature::UnparsedPublicKey<Vec<u8>>);
+/// A verification key parsed (once) from the message's encryption context.
+pub(crate) struct EcdsaVerifyingKey(signature::ParsedPublicKey);
 
 impl EcdsaVerifyingKey {
     pub(crate) fn from_sec1(curve: Curve, point: &[u8]) -> Result<Self, CryptoError> {
@@ -163,14 +163,13 @@ impl EcdsaVerifyingKey {
         if point.len() != len || !matches!(point.first(), Some(2 | 3)) {
             return Err(CryptoError);
         }
-        let key = signature::UnparsedPublicKey::new(alg, point.to_vec());
-        key.parse().map_err(|_| CryptoError)?;
+        let key = signature::UnparsedPublicKey::new(alg, point).parse()?;
         Ok(Self(key))
     }
 
     pub(crate) fn verify(&self, hasher: Hasher, der_signature: &[u8]) -> Result<(), CryptoError> {
         let digest = hasher.0.finish();
-        self.0.verify_digest(&digest, der_signature)?;
+        self.0.verify_digest_sig(&digest, der_signature)?;
         Ok(())
     }
 }

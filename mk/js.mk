@@ -3,8 +3,9 @@
 # wrapped by the hand-written ES modules of the npm package in pkg/src.
 #
 #   make build-js     the wasm module, wasm-bindgen glue and wasm-opt, into pkg/dist
-#   make test-js      build, then the Node tests (node --test), the headless
-#                     Chromium test and the packaging test (npm pack)
+#   make test-js      build, then the Node tests (node --test; the AWS KMS ones
+#                     against a moto_server they start, from `make setup-moto`),
+#                     the headless Chromium test and the packaging test (npm pack)
 #   make bench-js     Node and browser figures beside @aws-crypto/client-node/-browser
 #
 # Tools: the wasm-bindgen CLI at the exact version of the crate (installed by
@@ -66,7 +67,7 @@ js-size:
 
 test-js: setup-js build-js test-js-node test-js-browser test-js-package
 
-test-js-node: build-js
+test-js-node: build-js setup-moto
 	cd $(JS_PKG) && node --test --test-reporter=spec $(patsubst $(JS_PKG)/%,%,$(JS_NODE_TESTS))
 
 test-js-browser: build-js

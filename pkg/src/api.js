@@ -15,7 +15,12 @@ export const ErrorCode = Object.freeze({
 });
 const CODES = new Set(Object.values(ErrorCode));
 
-/** Every error this package throws or rejects with. */
+/**
+ * Every error this package throws or rejects with. `kmsCode`: the key
+ * service's error code behind a `kms_error` (or a `no_key_unwrapped`), e.g.
+ * `NotFoundException`; `reasons`: one line per key tried, on
+ * `no_key_unwrapped`; `cause`: what the KMS client or custom keyring threw.
+ */
 export class KmsEnvelopeError extends Error {
   constructor(message, code, options) {
     super(message, options);
@@ -28,13 +33,18 @@ function badArgument(message) {
   return new KmsEnvelopeError(`bad argument: ${message}`, ErrorCode.BAD_ARGUMENT);
 }
 
-/** Converts anything thrown by the wasm layer into a KmsEnvelopeError. */
-function toError(e, cause) {
+/**
+ * Converts anything thrown by the wasm layer into a KmsEnvelopeError. The
+ * wasm layer sets `kmsCode`, `reasons` and `cause` (bindings/wasm/src/trace.rs).
+ */
+function toError(e) {
   if (e instanceof KmsEnvelopeError) return e;
   const code = e && typeof e.code === 'string' && CODES.has(e.code) ? e.code : null;
   if (code) {
-    const options = code === ErrorCode.KMS_ERROR && cause !== undefined ? { cause } : undefined;
-    return new KmsEnvelopeError(e.message, code, options);
+    const err = new KmsEnvelopeError(e.message, code, 'cause' in e ? { cause: e.cause } : undefined);
+    if (typeof e.kmsCode === 'string') err.kmsCode = e.kmsCode;
+    if (Array.isArray(e.reasons)) err.reasons = e.reasons;
+    return err;
   }
   // A wasm trap or an unexpected JS exception: never a plain string.
   const message = e instanceof Error ? e.message : String(e);
@@ -106,13 +116,8 @@ function options(value, what) {
   return value;
 }
 
-/** Keeps the rejections of custom keyrings, to attach them as `cause`. */
-class Causes {
-  constructor() { this.last = undefined; }
-}
-
 /** The wasm Source of `opts.keyring` / `opts.materialsManager`. */
-function source(opts, causes) {
+function source(opts) {
   const { keyring, materialsManager } = opts;
   if (keyring !== undefined && materialsManager !== undefined) {
     throw badArgument('give a keyring or a materialsManager, not both');
@@ -122,13 +127,13 @@ function source(opts, causes) {
     return materialsManager[SOURCE];
   }
   if (keyring === undefined) throw badArgument('set keyring or materialsManager');
-  return keyringSource(keyring, causes);
+  return keyringSource(keyring);
 }
 
-function keyringSource(keyring, causes) {
-  if (keyring instanceof Keyring) return keyring[SOURCE](causes);
+function keyringSource(keyring) {
+  if (keyring instanceof Keyring) return keyring[SOURCE];
   if (keyring && typeof keyring === 'object' && typeof keyring.onEncrypt === 'function' && typeof keyring.onDecrypt === 'function') {
-    return new CustomKeyring(keyring)[SOURCE](causes);
+    return new CustomKeyring(keyring)[SOURCE];
   }
   throw badArgument(`keyring must be a Keyring or an object with onEncrypt and onDecrypt functions, got ${describe(keyring)}`);
 }
@@ -137,24 +142,15 @@ function keyringSource(keyring, causes) {
 
 /** Base class of the keyrings. */
 export class Keyring {
-  constructor(make) {
+  constructor(source) {
     if (new.target === Keyring) throw badArgument('use a concrete keyring class');
-    this._make = make;
-  }
-
-  [SOURCE](causes) {
-    return this._make(causes);
+    this[SOURCE] = source;
   }
 }
 
-function once(fn) {
-  let source;
-  return () => {
-    if (!source) {
-      try { source = fn(); } catch (e) { throw toError(e); }
-    }
-    return source;
-  };
+/** The wasm Source `fn` makes, its failure as a KmsEnvelopeError. */
+function wasmSource(fn) {
+  try { return fn(); } catch (e) { throw toError(e); }
 }
 
 /** AES-GCM key wrapping with a 128, 192 or 256-bit key. */
@@ -165,8 +161,8 @@ export class RawAesKeyring extends Keyring {
     string(keyName, 'keyName');
     const key = bytes(wrappingKey, 'wrappingKey').slice();
     let source;
-    try { source = wasm.rawAesKeyring(keyNamespace, keyName, key); } catch (e) { throw toError(e); } finally { key.fill(0); }
-    super(() => source);
+    try { source = wasmSource(() => wasm.rawAesKeyring(keyNamespace, keyName, key)); } finally { key.fill(0); }
+    super(source);
     this.keyNamespace = keyNamespace;
     this.keyName = keyName;
   }
@@ -182,11 +178,9 @@ export class RawRsaKeyring extends Keyring {
     string(keyName, 'keyName');
     if (!PADDINGS.includes(padding)) throw badArgument(`padding must be one of ${PADDINGS.join(', ')}`);
     const key = (k, what) => (k === undefined || k === null ? undefined : typeof k === 'string' ? k : bytes(k, what));
-    let source;
-    try {
-      source = wasm.rawRsaKeyring(keyNamespace, keyName, padding, key(publicKey, 'publicKey'), key(privateKey, 'privateKey'));
-    } catch (e) { throw toError(e); }
-    super(() => source);
+    const pub = key(publicKey, 'publicKey');
+    const priv = key(privateKey, 'privateKey');
+    super(wasmSource(() => wasm.rawRsaKeyring(keyNamespace, keyName, padding, pub, priv)));
     this.keyNamespace = keyNamespace;
     this.keyName = keyName;
     this.padding = padding;
@@ -201,21 +195,18 @@ export class MultiKeyring extends Keyring {
     // Keyrings given as plain objects are converted now, so errors show here.
     const gen = generator === undefined || generator === null ? undefined : asKeyring(generator);
     const kids = children.map(asKeyring);
-    super((causes) => {
-      const b = new wasm.MultiBuilder();
-      try {
-        if (gen) b.generator(gen[SOURCE](causes));
-        for (const k of kids) b.child(k[SOURCE](causes));
-        return b.build();
-      } catch (e) {
-        throw toError(e);
-      } finally {
-        b.free();
-      }
-    });
+    const b = new wasm.MultiBuilder();
+    try {
+      super(wasmSource(() => {
+        if (gen) b.generator(gen[SOURCE]);
+        for (const k of kids) b.child(k[SOURCE]);
+        return b.build(); // needs a generator or a child
+      }));
+    } finally {
+      b.free();
+    }
     this.generator = gen;
     this.children = kids;
-    this[SOURCE](undefined); // validate now (needs a generator or a child)
   }
 }
 
@@ -234,20 +225,123 @@ export class CustomKeyring extends Keyring {
     if (!impl || typeof impl.onEncrypt !== 'function' || typeof impl.onDecrypt !== 'function') {
       throw badArgument('a custom keyring needs onEncrypt and onDecrypt functions');
     }
-    // Each call gets a fresh wasm keyring that records the last rejection.
-    super((causes) => wasm.customKeyring({
-      onEncrypt: (m) => guard(causes, () => impl.onEncrypt(m)),
-      onDecrypt: (m, edks) => guard(causes, () => impl.onDecrypt(m, edks)),
-    }));
+    // A rejection becomes the error's `cause` (bindings/wasm/src/trace.rs).
+    super(wasm.customKeyring(impl));
   }
 }
 
-async function guard(causes, fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    if (causes) causes.last = e;
-    throw e;
+// ------------------------------------------------------------ AWS KMS
+
+const SDK_MODULE = '@aws-sdk/client-kms';
+const COMMANDS = ['GenerateDataKeyCommand', 'EncryptCommand', 'DecryptCommand'];
+
+/**
+ * Commands for KMS clients that are not the AWS SDK's: `input` plus the
+ * SDK's class names (set explicitly, so minifiers keep them).
+ */
+const PLAIN_COMMANDS = Object.fromEntries(COMMANDS.map((name) => {
+  const Command = class { constructor(input) { this.input = input; } };
+  Object.defineProperty(Command, 'name', { value: name });
+  return [name, Command];
+}));
+
+function commandClasses(commands, what) {
+  if (!commands || (typeof commands !== 'object' && typeof commands !== 'function')) {
+    throw badArgument(`${what} must hold ${COMMANDS.join(', ')}, got ${describe(commands)}`);
+  }
+  const missing = COMMANDS.filter((name) => typeof commands[name] !== 'function');
+  if (missing.length) throw badArgument(`${what} has no ${missing.join(', ')}`);
+  return Object.fromEntries(COMMANDS.map((name) => [name, commands[name]]));
+}
+
+let sdkCommands;
+/** The command classes of `@aws-sdk/client-kms`, imported on first use. */
+function loadSdkCommands() {
+  // Not a literal: bundlers must not require the optional peer dependency.
+  sdkCommands ??= import(/* webpackIgnore: true */ /* @vite-ignore */ SDK_MODULE).then(
+    (sdk) => commandClasses(sdk, SDK_MODULE),
+    (e) => {
+      sdkCommands = undefined;
+      throw badArgument(`this client is an AWS SDK client, but ${SDK_MODULE} could not be imported (${e && e.message}): install it, or pass its command classes as 'commands'`);
+    },
+  );
+  return sdkCommands;
+}
+
+/** An AWS SDK v3 client (its `send` needs the SDK's own commands). */
+function isSdkClient(client) {
+  return Boolean(client.middlewareStack && typeof client.middlewareStack.add === 'function' && client.config);
+}
+
+/** `send(operation, input)` for the wasm layer (bindings/wasm/src/kms.rs). */
+function kmsSender(client, commands) {
+  if (!client || typeof client.send !== 'function') {
+    throw badArgument(`client must be a KMSClient of ${SDK_MODULE} or an object with a send(command) method, got ${describe(client)}`);
+  }
+  let classes;
+  if (commands !== undefined) classes = commandClasses(commands, 'commands');
+  else if (!isSdkClient(client)) classes = PLAIN_COMMANDS;
+  return async (operation, input) => {
+    classes ??= await loadSdkCommands();
+    return client.send(new classes[`${operation}Command`](input));
+  };
+}
+
+function grantTokenList(value) {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((t) => typeof t === 'string')) {
+    throw badArgument('grantTokens must be an array of strings');
+  }
+  return [...value];
+}
+
+function optionalString(value, what) {
+  return value === undefined || value === null ? undefined : string(value, what);
+}
+
+/**
+ * Wraps data keys with one AWS KMS key (ESDK layout: provider `aws-kms`,
+ * provider info = the key ARN). Encrypt: GenerateDataKey, or Encrypt when a
+ * multi-keyring's generator already made the data key. Decrypt: only EDKs of
+ * this key (or, with `mrkAware`, of any replica of this multi-Region key).
+ */
+export class AwsKmsKeyring extends Keyring {
+  constructor(opts) {
+    const { keyId, client, mrkAware = false, grantTokens, commands } = options(opts, 'AwsKmsKeyring options');
+    string(keyId, 'keyId');
+    if (typeof mrkAware !== 'boolean') throw badArgument('mrkAware must be a boolean');
+    const send = kmsSender(client, commands);
+    const tokens = grantTokenList(grantTokens);
+    super(wasmSource(() => wasm.awsKmsKeyring(keyId, send, mrkAware, tokens)));
+    this.keyId = keyId;
+    this.mrkAware = mrkAware;
+  }
+}
+
+/**
+ * Decrypt only: asks KMS to decrypt each `aws-kms` EDK with the key it
+ * names, limited by `discoveryFilter` (partition and accounts) and, when
+ * `region` is given, multi-Region aware (replicas in `region` are used).
+ */
+export class AwsKmsDiscoveryKeyring extends Keyring {
+  constructor(opts) {
+    const { client, discoveryFilter, region, grantTokens, commands } = options(opts, 'AwsKmsDiscoveryKeyring options');
+    let partition;
+    let accountIds;
+    if (discoveryFilter !== undefined && discoveryFilter !== null) {
+      ({ partition, accountIds } = options(discoveryFilter, 'discoveryFilter'));
+      string(partition, 'discoveryFilter.partition');
+      if (!Array.isArray(accountIds) || !accountIds.length || !accountIds.every((a) => typeof a === 'string')) {
+        throw badArgument('discoveryFilter.accountIds must be a non-empty array of strings');
+      }
+      accountIds = [...accountIds];
+    }
+    optionalString(region, 'region');
+    const send = kmsSender(client, commands);
+    const tokens = grantTokenList(grantTokens);
+    super(wasmSource(() => wasm.awsKmsDiscoveryKeyring(send, partition, accountIds, region ?? undefined, tokens)));
+    this.discoveryFilter = partition === undefined ? undefined : Object.freeze({ partition, accountIds: Object.freeze(accountIds) });
+    this.region = region ?? undefined;
   }
 }
 
@@ -261,14 +355,10 @@ export class MaterialsManager {
   }
 }
 
-function managerSource(fn) {
-  try { return fn(); } catch (e) { throw toError(e); }
-}
-
 /** The default materials manager over a keyring. */
 export class DefaultMaterialsManager extends MaterialsManager {
   constructor(keyring) {
-    super(managerSource(() => wasm.defaultManager(keyringSource(keyring, undefined))));
+    super(wasmSource(() => wasm.defaultManager(keyringSource(keyring))));
   }
 }
 
@@ -282,9 +372,59 @@ export class RequiredEncryptionContextMaterialsManager extends MaterialsManager 
     if (!Array.isArray(requiredEncryptionContextKeys) || !requiredEncryptionContextKeys.every((k) => typeof k === 'string')) {
       throw badArgument('requiredEncryptionContextKeys must be an array of strings');
     }
-    const under = source({ keyring, materialsManager }, undefined);
-    super(managerSource(() => wasm.requiredContextManager(under, requiredEncryptionContextKeys)));
+    const under = source({ keyring, materialsManager });
+    super(wasmSource(() => wasm.requiredContextManager(under, requiredEncryptionContextKeys)));
     this.requiredEncryptionContextKeys = [...requiredEncryptionContextKeys];
+  }
+}
+
+const CACHE = Symbol('kms-envelope.cache');
+
+/**
+ * A capacity-bounded, least-recently-used cache of materials. Caching
+ * managers may share one; they share entries only when their partition IDs
+ * are equal.
+ */
+export class LocalMaterialsCache {
+  constructor(capacity = 1000) {
+    integer(capacity, 'capacity', 0, 0xffffffff);
+    this[CACHE] = new wasm.MaterialsCache(capacity);
+    this.capacity = capacity;
+  }
+
+  /** Entries held (expired ones until they are pruned). */
+  get size() {
+    return this[CACHE].size;
+  }
+
+  /** Drops every entry. */
+  clear() {
+    this[CACHE].clear();
+  }
+}
+
+let partitions = 0;
+
+/**
+ * Reuses data keys within limits of age, messages and bytes, so fewer calls
+ * reach the key service. Over a keyring or a materials manager.
+ */
+export class CachingMaterialsManager extends MaterialsManager {
+  constructor(opts) {
+    const { keyring, materialsManager, maxAge, maxMessages, maxBytes, capacity, cache, partitionId } = options(opts, 'CachingMaterialsManager options');
+    if (maxAge === undefined || maxAge === null) throw badArgument('maxAge (milliseconds) is required');
+    integer(maxAge, 'maxAge', 1, Number.MAX_SAFE_INTEGER);
+    integer(maxMessages, 'maxMessages', 1, Number.MAX_SAFE_INTEGER);
+    integer(maxBytes, 'maxBytes', 0, Number.MAX_SAFE_INTEGER);
+    if (cache !== undefined && capacity !== undefined) throw badArgument('give capacity or cache, not both');
+    if (cache !== undefined && !(cache instanceof LocalMaterialsCache)) throw badArgument('cache must be a LocalMaterialsCache');
+    const partition = partitionId === undefined ? `kms-envelope-js-partition-${partitions++}` : string(partitionId, 'partitionId');
+    const under = source({ keyring, materialsManager });
+    const c = cache ?? new LocalMaterialsCache(capacity);
+    super(wasmSource(() => wasm.cachingManager(under, c[CACHE], partition, maxAge, maxMessages ?? undefined, maxBytes ?? undefined)));
+    this.cache = c;
+    this.partitionId = partition;
+    this.maxAge = maxAge;
   }
 }
 
@@ -295,11 +435,10 @@ export class RequiredEncryptionContextMaterialsManager extends MaterialsManager 
  * @returns {Promise<Uint8Array>}
  */
 export async function encrypt(plaintext, opts) {
-  const causes = new Causes();
   try {
     const pt = bytes(plaintext, 'plaintext');
     const o = options(opts, 'encrypt options');
-    const src = source(o, causes);
+    const src = source(o);
     return await wasm.encrypt(
       pt, src,
       contextPairs(o.encryptionContext, 'encryptionContext'),
@@ -309,7 +448,7 @@ export async function encrypt(plaintext, opts) {
       integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
     );
   } catch (e) {
-    throw toError(e, causes.last);
+    throw toError(e);
   }
 }
 
@@ -319,11 +458,10 @@ export async function encrypt(plaintext, opts) {
  * @returns {Promise<{plaintext: Uint8Array, encryptionContext: Record<string,string>, algorithmSuite: number, header: object}>}
  */
 export async function decrypt(ciphertext, opts) {
-  const causes = new Causes();
   try {
     const ct = bytes(ciphertext, 'ciphertext');
     const o = options(opts, 'decrypt options');
-    const src = source(o, causes);
+    const src = source(o);
     return await wasm.decrypt(
       ct, src,
       o.encryptionContext === undefined ? undefined : contextPairs(o.encryptionContext, 'encryptionContext'),
@@ -331,7 +469,7 @@ export async function decrypt(ciphertext, opts) {
       integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
     );
   } catch (e) {
-    throw toError(e, causes.last);
+    throw toError(e);
   }
 }
 
@@ -358,9 +496,8 @@ function* pieces(chunk) {
  * message. Memory stays bounded by the frame length and the chunk size.
  */
 export function encryptStream(opts) {
-  const causes = new Causes();
   const o = options(opts, 'encryptStream options');
-  const src = source(o, causes);
+  const src = source(o);
   const args = [
     src,
     contextPairs(o.encryptionContext, 'encryptionContext'),
@@ -373,7 +510,7 @@ export function encryptStream(opts) {
   let enc;
   return new TransformStream({
     async start() {
-      try { enc = await wasm.startEncrypt(...args); } catch (e) { throw toError(e, causes.last); }
+      try { enc = await wasm.startEncrypt(...args); } catch (e) { throw toError(e); }
     },
     transform(chunk, controller) {
       try {
@@ -406,9 +543,8 @@ export function encryptStream(opts) {
  * whole message is authenticated.
  */
 export function decryptStream(opts) {
-  const causes = new Causes();
   const o = options(opts, 'decryptStream options');
-  const src = source(o, causes);
+  const src = source(o);
   let dec;
   try {
     dec = new wasm.Decryptor(
@@ -428,7 +564,7 @@ export function decryptStream(opts) {
   const result = new Promise((resolve, reject) => { settle = { resolve, reject }; });
   result.catch(() => {}); // reported through the stream as well
   const fail = (e) => {
-    const err = toError(e, causes.last);
+    const err = toError(e);
     settle.reject(err);
     dec.free();
     return err;

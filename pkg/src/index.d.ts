@@ -14,12 +14,26 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
  * Every error this package throws or rejects with. Branch on `code`, not on
- * the message. A `kms_error` from a custom keyring carries the keyring's
- * original rejection as `cause`.
+ * the message.
  */
 export declare class KmsEnvelopeError extends Error {
   readonly name: 'KmsEnvelopeError';
   readonly code: ErrorCode;
+  /**
+   * The key service's error code behind a `kms_error` (e.g.
+   * `'NotFoundException'`, `'AccessDeniedException'`; a custom keyring's
+   * thrown `code` or `name`), and behind a `no_key_unwrapped` when a key
+   * service refused (e.g. `'InvalidCiphertextException'`): then the first
+   * such refusal's.
+   */
+  readonly kmsCode?: string;
+  /** On `no_key_unwrapped`: one line per key tried and why it failed. */
+  readonly reasons?: string[];
+  /**
+   * On `kms_error` and `no_key_unwrapped`: the first value a KMS client or
+   * custom keyring threw during the call (an AWS SDK `ServiceException`, ...).
+   */
+  readonly cause?: unknown;
 }
 
 /** Bytes: a Uint8Array (Node Buffers are Uint8Arrays) or an ArrayBuffer. */
@@ -124,6 +138,90 @@ export declare class CustomKeyring extends Keyring {
 
 export type KeyringLike = Keyring | KeyringImplementation;
 
+/** What a KMS client's `send` gets: `input` with the AWS KMS API's field names. */
+export interface KmsCommand<Input = Record<string, unknown>> {
+  readonly input: Input;
+}
+
+/**
+ * A KMS client: an AWS SDK for JavaScript v3 `KMSClient` (from
+ * `@aws-sdk/client-kms`), or any object with the same `send` shape.
+ *
+ * Another object's `send` gets plain commands whose `constructor.name` is
+ * `'GenerateDataKeyCommand'`, `'EncryptCommand'` or `'DecryptCommand'` (unless
+ * `commands` are given) and resolves to the AWS API's output fields:
+ * `GenerateDataKey` -> `{ KeyId, Plaintext, CiphertextBlob }`, `Encrypt` ->
+ * `{ KeyId, CiphertextBlob }`, `Decrypt` -> `{ KeyId, Plaintext }`; `KeyId` is
+ * the key ARN, blobs are Uint8Arrays. Inputs: `KeyId`, `EncryptionContext?`,
+ * `GrantTokens?`, and `NumberOfBytes` / `Plaintext` / `CiphertextBlob`. A
+ * rejection's `code` or `name` becomes the error's `kmsCode`.
+ */
+export interface KmsClientLike {
+  send(command: KmsCommand<any>): Promise<any>;
+}
+
+/**
+ * The command classes to build requests with: `import * as kms from
+ * '@aws-sdk/client-kms'` works as is. Default: for an AWS SDK client,
+ * `@aws-sdk/client-kms` imported on the first call (an optional peer
+ * dependency); for another client, plain commands.
+ */
+export interface KmsCommands {
+  GenerateDataKeyCommand: new (input: any) => KmsCommand<any>;
+  EncryptCommand: new (input: any) => KmsCommand<any>;
+  DecryptCommand: new (input: any) => KmsCommand<any>;
+}
+
+/** Options common to the AWS KMS keyrings. */
+export interface AwsKmsClientOptions {
+  /** A `KMSClient` of `@aws-sdk/client-kms` (credentials, region, endpoint are its business), or any `send`-shaped client. */
+  client: KmsClientLike;
+  /** Grant tokens passed on every call. */
+  grantTokens?: string[];
+  /** Command classes (needed for an AWS SDK client when `@aws-sdk/client-kms` cannot be imported dynamically, e.g. some bundles). */
+  commands?: KmsCommands;
+}
+
+/**
+ * Wraps data keys with one AWS KMS key, in the AWS Encryption SDK `aws-kms`
+ * layout (provider info = the key ARN), so messages interoperate with every
+ * ESDK's KMS keyring. Encrypt: `GenerateDataKey`, or `Encrypt` when a
+ * multi-keyring's generator already made the data key. Decrypt: only EDKs of
+ * this key; with `mrkAware`, EDKs of any replica of this multi-Region
+ * (`mrk-`) key too. Use a `MultiKeyring` for several keys.
+ */
+export declare class AwsKmsKeyring extends Keyring {
+  constructor(options: AwsKmsClientOptions & {
+    /** Key ARN, alias ARN, `alias/...` or key ID to encrypt; decrypting needs the key ARN (messages store it). */
+    keyId: string;
+    /** Default `false`. */
+    mrkAware?: boolean;
+  });
+  readonly keyId: string;
+  readonly mrkAware: boolean;
+}
+
+/** Limits a discovery keyring to keys of one partition and some accounts. */
+export interface DiscoveryFilter {
+  /** e.g. `'aws'`. */
+  partition: string;
+  /** At least one account ID. */
+  accountIds: string[];
+}
+
+/**
+ * Decrypt only: asks KMS to decrypt each `aws-kms` EDK with the key it
+ * names, if `discoveryFilter` (when given) admits it. With `region` (the
+ * client's region) it is multi-Region aware: EDKs of multi-Region keys are
+ * decrypted with their replica in `region`, other keys only if they are in
+ * `region`. Encrypting with it fails (`bad_argument`).
+ */
+export declare class AwsKmsDiscoveryKeyring extends Keyring {
+  constructor(options: AwsKmsClientOptions & { discoveryFilter?: DiscoveryFilter; region?: string });
+  readonly discoveryFilter?: Readonly<DiscoveryFilter>;
+  readonly region?: string;
+}
+
 /** Base class of the materials managers. */
 export declare abstract class MaterialsManager {
   protected constructor();
@@ -145,6 +243,52 @@ export declare class RequiredEncryptionContextMaterialsManager extends Materials
     requiredEncryptionContextKeys: string[];
   });
   readonly requiredEncryptionContextKeys: string[];
+}
+
+/**
+ * A capacity-bounded, least-recently-used cache of materials. Caching
+ * managers may share one; they share entries only when their `partitionId`s
+ * are equal.
+ */
+export declare class LocalMaterialsCache {
+  /** At most `capacity` entries (default 1000; 0 caches nothing). */
+  constructor(capacity?: number);
+  readonly capacity: number;
+  /** Entries held (expired ones until they are pruned). */
+  readonly size: number;
+  /** Drops every entry. */
+  clear(): void;
+}
+
+/**
+ * Reuses data keys within limits of age, messages and bytes, so fewer calls
+ * reach the key service. Encryption materials are cached only when the
+ * plaintext length is known (one-shot `encrypt`, or `plaintextLength` for
+ * `encryptStream`); materials of the three non-KDF suites
+ * (`0x0014`/`0x0046`/`0x0078`) never are. Decryption materials are reused
+ * for the same encrypted data keys and context.
+ */
+export declare class CachingMaterialsManager extends MaterialsManager {
+  constructor(options: {
+    keyring?: KeyringLike;
+    materialsManager?: MaterialsManager;
+    /** How long a cached data key is reused, in milliseconds (required, at least 1). */
+    maxAge: number;
+    /** Most messages one data key encrypts (default 2^32). */
+    maxMessages?: number;
+    /** Most plaintext bytes one data key encrypts (default: no practical limit). */
+    maxBytes?: number;
+    /** Entries of the cache made for this manager (default 1000). */
+    capacity?: number;
+    /** A cache to share instead (not with `capacity`). */
+    cache?: LocalMaterialsCache;
+    /** Default: unique to this manager. */
+    partitionId?: string;
+  });
+  readonly cache: LocalMaterialsCache;
+  readonly partitionId: string;
+  /** Milliseconds. */
+  readonly maxAge: number;
 }
 
 /** Exactly one of `keyring` and `materialsManager`. */

@@ -1,7 +1,7 @@
 // Keyrings written in JS: async onEncrypt / onDecrypt, also rejecting ones.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encrypt, decrypt, MultiKeyring, RawAesKeyring, KmsEnvelopeError } from 'kms-envelope';
+import { encrypt, decrypt, DefaultMaterialsManager, MultiKeyring, RawAesKeyring, KmsEnvelopeError } from 'kms-envelope';
 import { aesKey, bytesOf, rejectsWith } from './helpers.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -72,8 +72,11 @@ test('a keyring that rejects: kms_error, original error as cause', async () => {
     assert.match(e.message, /AccessDeniedException/);
     assert.match(e.message, /access denied by policy/);
     assert.equal(e.cause, boom);
+    assert.equal(e.kmsCode, 'AccessDeniedException');
     return true;
   });
+  // Through a materials manager too.
+  await assert.rejects(encrypt(bytesOf(1), { materialsManager: new DefaultMaterialsManager(failing) }), (e) => e.cause === boom && e.kmsCode === 'AccessDeniedException');
   const aes = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'a', wrappingKey: aesKey() });
   const ct = await encrypt(bytesOf(1), { keyring: aes });
   await rejectsWith(decrypt(ct, { keyring: failing }), 'kms_error', KmsEnvelopeError);
@@ -116,4 +119,8 @@ test('many concurrent calls through an async keyring', async () => {
   const cts = await Promise.all(inputs.map((p) => encrypt(p, { keyring: k })));
   const outs = await Promise.all(cts.map((c) => decrypt(c, { keyring: k })));
   outs.forEach((o, i) => assert.deepEqual(o.plaintext, inputs[i]));
+  // Interleaved failures: each call's error carries its own cause.
+  const failing = (i) => ({ async onEncrypt() { await sleep(6 - (i % 3) * 2); throw Object.assign(new Error(`e${i}`), { code: `C${i}` }); }, onDecrypt() {} });
+  const errs = await Promise.all(Array.from({ length: 6 }, (_, i) => encrypt(bytesOf(1), { materialsManager: new DefaultMaterialsManager(failing(i)) }).catch((e) => e)));
+  errs.forEach((e, i) => { assert.equal(e.kmsCode, `C${i}`); assert.equal(e.cause.message, `e${i}`); });
 });

@@ -8,7 +8,7 @@
 //! - `onDecrypt(materials, edks)` resolves to `{ plaintextDataKey }`, or to
 //!   `null` / `undefined` when it recognizes none of the EDKs.
 //! - A rejection becomes a `kms_error` whose code is the rejection's `code`
-//!   (or `name`); pkg/src keeps the original as the error's `cause`.
+//!   (or `name`); the error keeps the original as its `cause` (`trace`).
 
 use std::future::Future;
 
@@ -47,15 +47,24 @@ impl JsKeyring {
     }
 }
 
-/// A JS rejection as a core error: `kms_error` with the thrown `code`/`name`.
-fn rejected(e: JsValue) -> Error {
+/// A JS rejection as a core error: `kms_error` with the thrown `code` (or
+/// `name`), recorded as the call's failure (see `trace`). A `bad_argument`
+/// of this package (e.g. a KMS client set up wrongly) stays one.
+pub(crate) fn rejected(e: JsValue) -> Error {
     let field = |k: &str| Reflect::get(&e, &k.into()).ok().and_then(|v| v.as_string());
+    let message = field("message")
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "rejected without a message".into());
+    if field("name").as_deref() == Some("KmsEnvelopeError")
+        && field("code").as_deref() == Some("bad_argument")
+    {
+        let m = message.strip_prefix("bad argument: ").unwrap_or(&message);
+        return Error::BadArgument(m.to_owned());
+    }
     let code = field("code")
         .or_else(|| field("name"))
         .unwrap_or_else(|| "Error".into());
-    let message = field("message")
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| "custom keyring failed".into());
+    crate::trace::record(&e, &code);
     Error::Kms { code, message }
 }
 

@@ -15,7 +15,9 @@
 
 mod custom;
 mod host;
+mod kms;
 mod stream;
+mod trace;
 
 use std::sync::Arc;
 
@@ -26,13 +28,26 @@ use kms_envelope::{
     RequiredEncryptionContextMaterialsManager, RsaPrivateKey, RsaPublicKey,
 };
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
+pub use kms::MaterialsCache;
 pub use stream::{Decryptor, Encryptor};
 
-/// A JS `Error` with a stable `code` (the core's [`kms_envelope::ErrorKind`]).
+/// A JS `Error` with a stable `code` (the core's [`kms_envelope::ErrorKind`]),
+/// plus `kmsCode` (the service's code) on a KMS failure and `reasons` (one
+/// line per attempt) when no key unwrapped.
 pub(crate) fn js_error(e: &Error) -> JsValue {
-    coded_error(e.kind().as_str(), &e.to_string())
+    let err = coded_error(e.kind().as_str(), &e.to_string());
+    match e {
+        Error::Kms { code, .. } => {
+            let _ = Reflect::set(&err, &"kmsCode".into(), &code.into());
+        }
+        Error::NoKeyUnwrapped(reasons) => {
+            let list: Array = reasons.iter().map(|r| JsValue::from(r.as_str())).collect();
+            let _ = Reflect::set(&err, &"reasons".into(), &list);
+        }
+        _ => {}
+    }
+    err
 }
 
 pub(crate) fn coded_error(code: &str, message: &str) -> JsValue {
@@ -66,7 +81,7 @@ fn keyring_of(s: &Source) -> Result<Arc<dyn Keyring>, JsValue> {
     }
 }
 
-fn keyring(k: impl Keyring + 'static) -> Source {
+pub(crate) fn keyring(k: impl Keyring + 'static) -> Source {
     Source {
         inner: Src::Keyring(Arc::new(k)),
     }
@@ -252,7 +267,7 @@ pub fn encrypt(
     max_edks: Option<u16>,
 ) -> js_sys::Promise {
     let source = source.inner.clone();
-    future_to_promise(async move {
+    trace::promise(async move {
         let client = client(policy, max_edks)?;
         let mut call = client
             .encrypt(&plaintext)
@@ -283,7 +298,7 @@ pub fn decrypt(
     max_edks: Option<u16>,
 ) -> js_sys::Promise {
     let source = source.inner.clone();
-    future_to_promise(async move {
+    trace::promise(async move {
         let client = client(policy, max_edks)?;
         let mut call = client.decrypt(&ciphertext);
         call = match &source {

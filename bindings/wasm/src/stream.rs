@@ -6,7 +6,6 @@ use std::rc::Rc;
 use js_sys::{Promise, Uint8Array};
 use kms_envelope::{SignedRelease, StreamDecryptor, StreamEncryptor};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::{client, context_from, context_to_js, header_to_js, js_error, suite_from, Source, Src};
 
@@ -30,7 +29,7 @@ pub fn start_encrypt(
     plaintext_length: Option<f64>,
 ) -> Promise {
     let source = source.inner.clone();
-    future_to_promise(async move {
+    crate::trace::promise(async move {
         let client = client(policy, max_edks)?;
         let mut b = client
             .stream_encrypt()
@@ -130,7 +129,7 @@ impl Decryptor {
     /// Decrypts a chunk; resolves to the plaintext released so far (maybe empty).
     pub fn update(&self, chunk: Vec<u8>) -> Promise {
         let cell = self.inner.clone();
-        future_to_promise(async move {
+        crate::trace::promise(async move {
             let mut d = cell
                 .borrow_mut()
                 .take()

@@ -1,6 +1,7 @@
 // The package in headless Chromium: loaded as an ES module from a page on
-// 127.0.0.1; one-shot, custom keyring on WebCrypto, Web Streams, error codes,
-// and messages crossing between Node and the browser both ways.
+// 127.0.0.1; one-shot, custom keyring on WebCrypto, Web Streams, the caching
+// manager, error codes, and messages crossing between Node and the browser
+// both ways.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -90,6 +91,13 @@ try {
         truncated: await code(ke.decrypt(bad.subarray(0, 50), { keyring })),
         wrongType: await code(ke.encrypt('text', { keyring })),
       };
+      // The caching manager on the page's clock (performance.now): reuse, then expiry.
+      const cmm = new ke.CachingMaterialsManager({ keyring, maxAge: 300, maxMessages: 10 });
+      const edk = async () => hex((await ke.inspect(await ke.encrypt(pt, { materialsManager: cmm, algorithmSuite: 0x0478 }))).encryptedDataKeys[0].ciphertext);
+      const first = await edk();
+      const second = await edk();
+      await new Promise((r) => setTimeout(r, 400));
+      out.caching = { reused: first === second, expired: (await edk()) !== first };
       out.backend = ke.cryptoBackend();
       return out;
     }, { key: [...key], fromNode: [...fromNode], fromNodePt: [...fromNodePt] });
@@ -101,6 +109,7 @@ try {
   assert.equal(result.fromNode, true, 'chromium decrypts the message Node made');
   assert.equal(result.custom, 'hello from the browser');
   assert.equal(result.stream, true, '3 MiB through TransformStreams');
+  assert.deepEqual(result.caching, { reused: true, expired: true });
   assert.deepEqual(result.codes, { tampered: 'authentication_failed', truncated: 'malformed_message', wrongType: 'bad_argument' });
   const back = await decrypt(new Uint8Array(result.forNode), { keyring, encryptionContext: { made: 'chromium' } });
   assert.equal(new TextDecoder().decode(back.plaintext), 'streamed in chromium');

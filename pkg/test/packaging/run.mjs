@@ -29,21 +29,39 @@ try {
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }));
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], app);
   writeFileSync(join(app, 'main.js'), `
-import { encrypt, decrypt, inspect, RawAesKeyring, KmsEnvelopeError } from 'kms-envelope';
+import { encrypt, decrypt, inspect, RawAesKeyring, AwsKmsKeyring, KmsEnvelopeError } from 'kms-envelope';
 const keyring = new RawAesKeyring({ keyNamespace: 'app', keyName: 'k', wrappingKey: new Uint8Array(32).fill(1) });
 const ct = await encrypt(new TextEncoder().encode('packaged'), { keyring, encryptionContext: { a: 'b' } });
 const { plaintext } = await decrypt(ct, { keyring, encryptionContext: { a: 'b' } });
 const h = await inspect(ct);
 let code;
 try { await decrypt(ct.subarray(0, 10), { keyring }); } catch (e) { code = e instanceof KmsEnvelopeError && e.code; }
-console.log(JSON.stringify({ text: new TextDecoder().decode(plaintext), suite: h.algorithmSuite, code }));
+// An AWS KMS keyring over a send-shaped client: works without the optional
+// peer dependency @aws-sdk/client-kms.
+const arn = 'arn:aws:kms:us-east-1:111122223333:key/fake';
+const xor = (b) => b.map((x) => x ^ 0x5a);
+const fakeKms = {
+  async send(c) {
+    if (c.constructor.name === 'GenerateDataKeyCommand') {
+      const k = crypto.getRandomValues(new Uint8Array(c.input.NumberOfBytes));
+      return { KeyId: arn, Plaintext: k, CiphertextBlob: xor(k) };
+    }
+    if (c.constructor.name === 'DecryptCommand') return { KeyId: arn, Plaintext: xor(c.input.CiphertextBlob) };
+    throw Object.assign(new Error('unexpected'), { name: 'UnsupportedOperationException' });
+  },
+};
+const kms = new AwsKmsKeyring({ keyId: arn, client: fakeKms });
+const kmsText = new TextDecoder().decode((await decrypt(await encrypt(new TextEncoder().encode('kms'), { keyring: kms }), { keyring: kms })).plaintext);
+let peer = 'absent';
+try { await import('@aws-sdk/client-kms'); peer = 'installed'; } catch {}
+console.log(JSON.stringify({ text: new TextDecoder().decode(plaintext), suite: h.algorithmSuite, code, kmsText, peer }));
 `);
   const out = JSON.parse(run('node', ['main.js'], app));
-  assert.deepEqual(out, { text: 'packaged', suite: 0x0578, code: 'malformed_message' });
+  assert.deepEqual(out, { text: 'packaged', suite: 0x0578, code: 'malformed_message', kmsText: 'kms', peer: 'absent' });
 
   // 3. TypeScript users: the declarations type-check (and catch misuse).
   writeFileSync(join(app, 'main.ts'), `
-import { encrypt, decrypt, hostCrypto, RawAesKeyring, type DecryptResult, type KeyringImplementation, KmsEnvelopeError } from 'kms-envelope';
+import { encrypt, decrypt, hostCrypto, RawAesKeyring, AwsKmsKeyring, AwsKmsDiscoveryKeyring, CachingMaterialsManager, LocalMaterialsCache, type DecryptResult, type KeyringImplementation, type KmsClientLike, KmsEnvelopeError } from 'kms-envelope';
 const onHost: boolean = hostCrypto();
 void onHost;
 const keyring = new RawAesKeyring({ keyNamespace: 'app', keyName: 'k', wrappingKey: new Uint8Array(32) });
@@ -51,12 +69,19 @@ const custom: KeyringImplementation = {
   async onEncrypt(m) { return { plaintextDataKey: m.plaintextDataKey ?? new Uint8Array(32), encryptedDataKeys: [] }; },
   async onDecrypt(_m, edks) { return edks.length ? { plaintextDataKey: new Uint8Array(32) } : null; },
 };
+const client: KmsClientLike = { async send(c) { return { KeyId: String(c.input.KeyId) }; } };
+const kms = new AwsKmsKeyring({ keyId: 'alias/app', client, grantTokens: ['t'], mrkAware: false });
+const discovery = new AwsKmsDiscoveryKeyring({ client, discoveryFilter: { partition: 'aws', accountIds: ['111122223333'] }, region: 'us-east-1' });
+const cache = new LocalMaterialsCache(10);
+const cmm = new CachingMaterialsManager({ keyring: kms, maxAge: 60_000, maxMessages: 10, cache, partitionId: 'p' });
+void [discovery, cmm.partitionId, cache.size];
 export async function f(): Promise<string> {
   const ct: Uint8Array = await encrypt(new Uint8Array(1), { keyring, algorithmSuite: 0x0478, encryptionContext: { a: 'b' } });
   const r: DecryptResult = await decrypt(ct, { keyring: custom });
   const s: TransformStream<Uint8Array, Uint8Array> = (await import('kms-envelope')).encryptStream({ keyring });
   void s;
-  try { await decrypt(ct, { keyring }); } catch (e) { if (e instanceof KmsEnvelopeError) return e.code; }
+  try { await decrypt(ct, { keyring }); } catch (e) { if (e instanceof KmsEnvelopeError) return e.kmsCode ?? e.reasons?.join() ?? e.code; }
+  await encrypt(ct, { materialsManager: cmm });
   return r.encryptionContext.a;
 }
 `);
@@ -64,10 +89,17 @@ export async function f(): Promise<string> {
 import { encrypt } from 'kms-envelope';
 export const x = encrypt('not bytes', { keyring: 1 });
 `);
+  writeFileSync(join(app, 'bad-cache.ts'), `
+import { CachingMaterialsManager, RawAesKeyring } from 'kms-envelope';
+const keyring = new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: new Uint8Array(32) });
+export const y = new CachingMaterialsManager({ keyring, maxMessages: 10 }); // no maxAge
+`);
   const tsc = join(pkgDir, 'node_modules/typescript/bin/tsc');
   const tsArgs = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', '--skipLibCheck', 'false'];
   run('node', [tsc, ...tsArgs, 'main.ts'], app);
-  assert.throws(() => execFileSync('node', [tsc, ...tsArgs, 'bad.ts'], { cwd: app, stdio: 'pipe' }), 'tsc rejects misuse');
+  for (const bad of ['bad.ts', 'bad-cache.ts']) {
+    assert.throws(() => execFileSync('node', [tsc, ...tsArgs, bad], { cwd: app, stdio: 'pipe' }), `tsc rejects misuse: ${bad}`);
+  }
 
   // 4. A page that loads the installed package through an import map.
   const page = `<!doctype html><meta charset="utf-8">

@@ -3,8 +3,10 @@
 # import `kms_envelope`; maturin, mixed layout, abi3 wheel for CPython 3.9+).
 #
 #   make test-python    build the wheel with maturin; install it into a fresh venv
-#                       with pytest, mypy and aws-encryption-sdk; run pytest
-#                       (python/tests) and mypy --strict (package, tests, bench); then
+#                       with pytest, mypy, boto3 and aws-encryption-sdk; run pytest
+#                       (python/tests; the AWS KMS tests start the moto_server of
+#                       `make setup-moto`, see mk/aws.mk, on 127.0.0.1) and
+#                       mypy --strict (package, tests, bench); then
 #                       `pip install ./python` into another fresh venv (maturin
 #                       comes through build isolation) and run a round trip there
 #   make bench-python   python/bench/bench.py: kms_envelope against aws-encryption-sdk
@@ -23,7 +25,10 @@ BENCHES += bench-python
 .PHONY: setup-py-tools py-wheel py-test-venv test-python test-python-pip bench-python
 
 PY_MATURIN      := maturin==1.16.0
-PY_TEST_REQS    := pytest==9.2.0 mypy==2.4.1 aws-encryption-sdk==4.0.7 moto==5.2.5
+# boto3: the tests also drive the AWS KMS keyrings through a boto3 client, and
+# botocore (>= 1.31) honours AWS_ENDPOINT_URL_KMS for aws-encryption-sdk's KMS
+# providers.
+PY_TEST_REQS    := pytest==9.2.0 mypy==2.4.1 aws-encryption-sdk==4.0.7 boto3==1.44.18
 PY_TOOLS_VENV   ?= $(CACHE_DIR)/venv-py-tools
 PY_TEST_VENV    ?= $(CACHE_DIR)/venv-py-test
 PY_PIP_VENV     ?= $(CACHE_DIR)/venv-py-pip
@@ -51,9 +56,11 @@ py-test-venv: py-wheel
 	"$(PY_TEST_VENV)/bin/pip" install $(PY_PIP) "$(PY_WHEEL_DIR)"/kms_envelope-*.whl $(PY_TEST_REQS)
 
 # Run from the repository root, so `import kms_envelope` is the installed wheel,
-# not the source folder.
-test-python: py-test-venv
-	KMS_ENVELOPE_VECTORS="$(VECTORS)" "$(PY_TEST_VENV)/bin/python" -m pytest -q -p no:cacheprovider python/tests
+# not the source folder. KMS_ENVELOPE_MOTO (mk/aws.mk) names the moto_server
+# the KMS tests start and stop themselves.
+test-python: py-test-venv setup-moto
+	KMS_ENVELOPE_VECTORS="$(VECTORS)" KMS_ENVELOPE_MOTO="$(KMS_ENVELOPE_MOTO)" \
+	  "$(PY_TEST_VENV)/bin/python" -m pytest -q -p no:cacheprovider python/tests
 	cd python && MYPY_CACHE_DIR="$(CACHE_DIR)/mypy-cache" "$(PY_TEST_VENV)/bin/mypy" --strict \
 	  --config-file pyproject.toml kms_envelope tests bench
 	@$(MAKE) --no-print-directory test-python-pip

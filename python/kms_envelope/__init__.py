@@ -2,9 +2,9 @@
 AWS Encryption SDK message format.
 
 Data is encrypted locally under a fresh data key; only that data key is
-wrapped by a keyring (a local AES or RSA key, or your own Python object that
-calls any KMS, HSM or HTTP API). Messages interoperate with every AWS
-Encryption SDK (Python, Java, JavaScript, C, .NET, Go, Rust).
+wrapped by a keyring (an AWS KMS key, a local AES or RSA key, or your own
+Python object that calls any KMS, HSM or HTTP API). Messages interoperate
+with every AWS Encryption SDK (Python, Java, JavaScript, C, .NET, Go, Rust).
 
 >>> import os, kms_envelope
 >>> keyring = kms_envelope.RawAesKeyring("my-app", "key-1", os.urandom(32))
@@ -18,6 +18,7 @@ from . import exceptions
 from ._keyring import Keyring
 from ._native import (
     CRYPTO_BACKEND,
+    AwsKmsClient,
     AwsKmsDiscoveryKeyring,
     AwsKmsKeyring,
     CachingMaterialsManager,
@@ -57,6 +58,7 @@ from .exceptions import (
 __all__ = [
     "AlgorithmSuite",
     "AuthenticationError",
+    "AwsKmsClient",
     "AwsKmsDiscoveryKeyring",
     "AwsKmsKeyring",
     "BadArgumentError",

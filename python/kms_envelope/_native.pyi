@@ -113,16 +113,41 @@ class MultiKeyring(NativeKeyring):
     def children(self) -> Tuple[Keyring, ...]: ...
 
 class KmsClient(Protocol):
-    """What AwsKmsKeyring calls: the three methods of a boto3 KMS client."""
+    """What AwsKmsKeyring calls on a Python client: the three methods of a boto3 KMS client."""
 
     def generate_data_key(self, **kwargs: Any) -> Mapping[str, Any]: ...
     def encrypt(self, **kwargs: Any) -> Mapping[str, Any]: ...
     def decrypt(self, **kwargs: Any) -> Mapping[str, Any]: ...
 
 @final
+class AwsKmsClient:
+    def __init__(
+        self,
+        *,
+        region: Optional[str] = None,
+        endpoint_url: Optional[str] = None,
+        profile: Optional[str] = None,
+        access_key_id: Optional[str] = None,
+        secret_access_key: Optional[str] = None,
+        session_token: Optional[str] = None,
+        connect_timeout: float = 5.0,
+        timeout: float = 30.0,
+        max_attempts: int = 3,
+    ) -> None: ...
+    @property
+    def region(self) -> Optional[str]: ...
+    def create_key(self, description: str = "") -> str: ...
+    def create_alias(self, alias_name: str, target_key_id: str) -> None: ...
+
+@final
 class AwsKmsKeyring(NativeKeyring):
     def __init__(
-        self, key_id: str, *, client: KmsClient, mrk_aware: bool = False, grant_tokens: Optional[Iterable[str]] = None
+        self,
+        key_id: str,
+        *,
+        client: Union[AwsKmsClient, KmsClient, None] = None,
+        mrk_aware: bool = False,
+        grant_tokens: Optional[Iterable[str]] = None,
     ) -> None: ...
     @property
     def key_id(self) -> str: ...
@@ -132,7 +157,7 @@ class AwsKmsDiscoveryKeyring(NativeKeyring):
     def __init__(
         self,
         *,
-        client: KmsClient,
+        client: Union[AwsKmsClient, KmsClient, None] = None,
         partition: Optional[str] = None,
         account_ids: Optional[Sequence[str]] = None,
         region: Optional[str] = None,

@@ -3,11 +3,12 @@ import base64
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
 import kms_envelope
+from local_kms import MotoMissing, MotoServer, moto_binary
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -69,3 +70,24 @@ def rsa_keyring() -> kms_envelope.RawRsaKeyring:
         private_key=RSA_PRIVATE_PEM,
         padding=kms_envelope.RsaPadding.OAEP_SHA256,
     )
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A moto_server (a local AWS KMS API server) on 127.0.0.1 for the whole
+    session; stopped at the end, also when tests fail. Fails (never skips)
+    when moto_server is not installed."""
+    try:
+        binary = moto_binary()
+    except MotoMissing as e:
+        missing = str(e)
+    else:
+        missing = ""
+    if missing:
+        pytest.fail(missing, pytrace=False)
+    server = MotoServer(binary, tmp_path_factory.mktemp("moto"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

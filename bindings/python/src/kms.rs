@@ -1,21 +1,273 @@
-//! AWS KMS keyrings over a Python KMS client (a boto3 `kms` client, or any
+//! AWS KMS: the built-in client (`kms_envelope.AwsKmsClient`, the native
+//! `kms-envelope-aws` crate: SigV4 over HTTPS, no GIL needed) and the AWS KMS
+//! keyrings over it or over a Python KMS client (a boto3 `kms` client, or any
 //! object with its `generate_data_key` / `encrypt` / `decrypt` methods).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use kms_envelope::future::{ready, BoxFuture};
+use kms_envelope::future::{block_on, ready, BoxFuture};
 use kms_envelope::kms::{
     AwsKmsKeyring as CoreKms, DiscoveryFilter, GenerateDataKeyRequest, GenerateDataKeyResponse,
     KmsClient, KmsDecryptRequest, KmsDecryptResponse, KmsEncryptRequest, KmsEncryptResponse,
 };
 use kms_envelope::{DataKey, EncryptionContext, Error as CoreError};
+use kms_envelope_aws::{
+    AwsKmsClient as NativeClient, AwsKmsClientBuilder, Credentials, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT,
+};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
 use crate::convert::{bytes_like, context_to_py, type_name};
-use crate::errors::{core_result, from_callback, record};
+use crate::errors::{bad_arg, core_result, from_callback, record, run_core};
 use crate::keyrings::NativeKeyring;
+
+// ------------------------------------------------------------ the built-in client
+
+// The defaults written in `AwsKmsClient`'s signature (and its stub) are the crate's.
+const _: () = assert!(
+    DEFAULT_CONNECT_TIMEOUT.as_secs() == 5
+        && DEFAULT_CONNECT_TIMEOUT.subsec_nanos() == 0
+        && DEFAULT_TIMEOUT.as_secs() == 30
+        && DEFAULT_TIMEOUT.subsec_nanos() == 0
+        && DEFAULT_MAX_ATTEMPTS == 3
+);
+
+/// The native client, re-created from its settings in a forked child process.
+///
+/// The client's I/O runtime runs on threads, and `fork()` copies only the
+/// calling thread: in a child (`multiprocessing` with the fork start method,
+/// pre-forking servers) the parent's client would queue requests that no
+/// thread ever runs. So each call checks the process ID first.
+struct ForkSafeClient {
+    builder: AwsKmsClientBuilder,
+    current: Mutex<(u32, NativeClient)>,
+}
+
+impl ForkSafeClient {
+    fn new(builder: AwsKmsClientBuilder) -> Result<Self, CoreError> {
+        let client = builder.clone().build()?;
+        Ok(Self {
+            builder,
+            current: Mutex::new((std::process::id(), client)),
+        })
+    }
+
+    /// The client of this process.
+    fn client(&self) -> Result<NativeClient, CoreError> {
+        let pid = std::process::id();
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if current.0 != pid {
+            let fresh = self.builder.clone().build()?;
+            let inherited = std::mem::replace(&mut current.1, fresh);
+            current.0 = pid;
+            // Its runtime's threads do not exist in this process: leave it alone
+            // (dropping it would shut that runtime down from here).
+            std::mem::forget(inherited);
+        }
+        Ok(current.1.clone())
+    }
+}
+
+impl KmsClient for ForkSafeClient {
+    fn generate_data_key<'a>(
+        &'a self,
+        request: GenerateDataKeyRequest,
+    ) -> BoxFuture<'a, Result<GenerateDataKeyResponse, CoreError>> {
+        let client = self.client();
+        Box::pin(async move {
+            let client = client?;
+            client.generate_data_key(request).await
+        })
+    }
+
+    fn encrypt<'a>(
+        &'a self,
+        request: KmsEncryptRequest,
+    ) -> BoxFuture<'a, Result<KmsEncryptResponse, CoreError>> {
+        let client = self.client();
+        Box::pin(async move {
+            let client = client?;
+            client.encrypt(request).await
+        })
+    }
+
+    fn decrypt<'a>(
+        &'a self,
+        request: KmsDecryptRequest,
+    ) -> BoxFuture<'a, Result<KmsDecryptResponse, CoreError>> {
+        let client = self.client();
+        Box::pin(async move {
+            let client = client?;
+            client.decrypt(request).await
+        })
+    }
+}
+
+/// A positive, finite number of seconds as a `Duration`.
+fn seconds(value: f64, what: &str) -> PyResult<Duration> {
+    if !(value.is_finite() && value > 0.0) {
+        return Err(bad_arg(format!(
+            "{what} must be a positive number of seconds, not {value}"
+        )));
+    }
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| bad_arg(format!("{what} is too large: {value} seconds")))
+}
+
+/// `Some(value)` unless it is empty.
+fn non_empty(value: Option<String>, what: &str) -> PyResult<Option<String>> {
+    match value {
+        Some(v) if v.is_empty() => Err(bad_arg(format!("{what} must not be empty"))),
+        other => Ok(other),
+    }
+}
+
+/// The built-in AWS KMS client: SigV4-signed HTTPS calls made by the Rust
+/// core (no boto3 needed), with the GIL released while they wait.
+///
+/// Settings not given here are found as the AWS SDKs find them:
+///
+/// - credentials: ``access_key_id`` and ``secret_access_key`` (and
+///   ``session_token``), else ``AWS_ACCESS_KEY_ID`` /
+///   ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``, else the profile
+///   (``profile``, else ``AWS_PROFILE``, else ``default``) in
+///   ``~/.aws/credentials`` or ``~/.aws/config`` (``AWS_SHARED_CREDENTIALS_FILE``,
+///   ``AWS_CONFIG_FILE``). Role assumption, SSO, ``credential_process`` and
+///   instance credentials are not supported: export credentials into the
+///   environment (``aws configure export-credentials``) or pass a boto3
+///   client to the keyrings instead.
+/// - region: calls about a key ARN go to the ARN's region; ``region`` (else
+///   ``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's) is for key IDs
+///   and aliases.
+/// - endpoint: ``endpoint_url`` (e.g. ``"http://127.0.0.1:4566"`` for a
+///   local KMS API server such as moto or LocalStack), else
+///   ``AWS_ENDPOINT_URL_KMS``, ``AWS_ENDPOINT_URL``, the profile's
+///   ``endpoint_url``, else the regional AWS endpoint. Extra trusted CAs:
+///   ``AWS_CA_BUNDLE``.
+/// - ``connect_timeout`` and ``timeout`` (one attempt) in seconds;
+///   ``max_attempts`` per call (retries throttling, HTTP 5xx and network
+///   failures with exponential backoff).
+///
+/// Invalid settings or missing credentials raise :class:`BadArgumentError`.
+/// Failed calls raise :class:`KmsError` with the service's ``code``
+/// (``"RequestFailed"`` for network failures and timeouts). Share one client
+/// between keyrings and threads: it keeps a connection pool and two I/O
+/// threads. In a forked child process it starts afresh.
+#[pyclass(frozen, module = "kms_envelope", name = "AwsKmsClient")]
+pub(crate) struct PyAwsKmsClient {
+    inner: Arc<ForkSafeClient>,
+}
+
+#[pymethods]
+impl PyAwsKmsClient {
+    #[new]
+    #[pyo3(signature = (*, region=None, endpoint_url=None, profile=None, access_key_id=None,
+        secret_access_key=None, session_token=None, connect_timeout=5.0, timeout=30.0,
+        max_attempts=3))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        region: Option<String>,
+        endpoint_url: Option<String>,
+        profile: Option<String>,
+        access_key_id: Option<String>,
+        secret_access_key: Option<String>,
+        session_token: Option<String>,
+        connect_timeout: f64,
+        timeout: f64,
+        max_attempts: i64,
+    ) -> PyResult<Self> {
+        let mut builder = NativeClient::builder()
+            .connect_timeout(seconds(connect_timeout, "connect_timeout")?)
+            .timeout(seconds(timeout, "timeout")?);
+        let attempts = u32::try_from(max_attempts)
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                bad_arg(format!(
+                    "max_attempts must be a positive number, not {max_attempts}"
+                ))
+            })?;
+        builder = builder.max_attempts(attempts);
+        if let Some(r) = non_empty(region, "region")? {
+            if !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Err(bad_arg(format!(
+                    "region must be a region name such as \"us-east-1\", not {r:?}"
+                )));
+            }
+            builder = builder.region(r);
+        }
+        if let Some(url) = non_empty(endpoint_url, "endpoint_url")? {
+            builder = builder.endpoint(url);
+        }
+        if let Some(p) = non_empty(profile, "profile")? {
+            builder = builder.profile(p);
+        }
+        let key_id = non_empty(access_key_id, "access_key_id")?;
+        let secret = non_empty(secret_access_key, "secret_access_key")?;
+        let token = non_empty(session_token, "session_token")?;
+        match (key_id, secret) {
+            (Some(id), Some(secret)) => {
+                let mut credentials = Credentials::new(id, secret);
+                if let Some(t) = token {
+                    credentials = credentials.with_session_token(t);
+                }
+                builder = builder.credentials(credentials);
+            }
+            (None, None) if token.is_some() => {
+                return Err(bad_arg(
+                    "session_token needs access_key_id and secret_access_key",
+                ))
+            }
+            (None, None) => {}
+            _ => {
+                return Err(bad_arg(
+                    "give both access_key_id and secret_access_key, or neither",
+                ))
+            }
+        }
+        // Reads the environment and the shared files (and maybe a CA bundle).
+        let client = py.detach(|| ForkSafeClient::new(builder));
+        Ok(Self {
+            inner: Arc::new(core_result(client)?),
+        })
+    }
+
+    /// The region for key IDs and aliases (``None`` if none is configured;
+    /// key ARNs always use their own region).
+    #[getter]
+    fn region(&self) -> PyResult<Option<String>> {
+        let client = core_result(self.inner.client())?;
+        Ok(client.region().map(str::to_owned))
+    }
+
+    /// Creates a symmetric encryption key (``CreateKey``) in the client's
+    /// region; returns its ARN. Meant for tests and local endpoints.
+    #[pyo3(signature = (description=""))]
+    fn create_key(&self, py: Python<'_>, description: &str) -> PyResult<String> {
+        let client = core_result(self.inner.client())?;
+        let description = description.to_owned();
+        run_core(py, move || block_on(client.create_key(&description)))
+    }
+
+    /// Creates ``alias_name`` (``"alias/..."``) for a key (``CreateAlias``).
+    fn create_alias(&self, py: Python<'_>, alias_name: &str, target_key_id: &str) -> PyResult<()> {
+        let client = core_result(self.inner.client())?;
+        let (alias, target) = (alias_name.to_owned(), target_key_id.to_owned());
+        run_core(py, move || block_on(client.create_alias(&alias, &target)))
+    }
+
+    /// Settings and the access key ID; never the secret key or token.
+    fn __repr__(&self) -> PyResult<String> {
+        let client = core_result(self.inner.client())?;
+        Ok(format!("<{client:?}>"))
+    }
+}
+
+// ------------------------------------------------------------ a Python client
 
 /// A Python KMS client as the core's `KmsClient`. Calls run on the thread
 /// of the core call, with the GIL re-acquired.
@@ -177,11 +429,22 @@ impl KmsClient for PyKmsClient {
     }
 }
 
-fn client_arc(client: &Bound<'_, PyAny>) -> PyResult<Arc<dyn KmsClient>> {
+/// The `client=` argument as a core client: the built-in client (a new one
+/// configured from the environment when `client` is `None`), or a Python
+/// KMS client.
+fn client_arc(py: Python<'_>, client: Option<&Bound<'_, PyAny>>) -> PyResult<Arc<dyn KmsClient>> {
+    let Some(client) = client.filter(|c| !c.is_none()) else {
+        let native = py.detach(|| ForkSafeClient::new(NativeClient::builder()));
+        return Ok(Arc::new(core_result(native)?));
+    };
+    if let Ok(native) = client.cast::<PyAwsKmsClient>() {
+        return Ok(Arc::clone(&native.get().inner) as Arc<dyn KmsClient>);
+    }
     for method in ["generate_data_key", "encrypt", "decrypt"] {
         if !client.hasattr(method)? {
             return Err(PyTypeError::new_err(format!(
-                "client must be a KMS client (boto3.client(\"kms\")) with generate_data_key, encrypt and decrypt; '{}' has no {method}",
+                "client must be a kms_envelope.AwsKmsClient or a KMS client (boto3.client(\"kms\")) \
+                 with generate_data_key, encrypt and decrypt; '{}' has no {method}",
                 type_name(client)
             )));
         }
@@ -210,15 +473,19 @@ fn tokens(grant_tokens: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
 /// ``aws-kms`` layout (the provider info is the key ARN), so messages
 /// interoperate with the ESDKs' KMS keyrings and master key providers.
 ///
-/// ``client`` is a boto3 KMS client (``boto3.client("kms", region_name=...)``)
-/// or any object with its ``generate_data_key`` / ``encrypt`` / ``decrypt``
-/// methods; it is called with the GIL held. ``key_id`` is a key ARN, an
-/// alias ARN, ``alias/...`` or a key ID for encrypting; decrypting needs the
-/// key ARN (messages store it). With ``mrk_aware=True``, encrypted data keys
-/// of any replica of a multi-Region (``mrk-``) key also match on decrypt.
-/// A botocore ``ClientError`` surfaces as :class:`KmsError` with the
-/// service's ``code`` (inside :class:`NoKeyUnwrappedError` on decrypt), the
-/// original exception as ``__cause__``.
+/// ``client`` is an :class:`AwsKmsClient` (the built-in client; calls wait
+/// with the GIL released), or a boto3 KMS client
+/// (``boto3.client("kms", region_name=...)``) or any object with its
+/// ``generate_data_key`` / ``encrypt`` / ``decrypt`` methods (called with
+/// the GIL held). Without ``client``, the keyring makes its own
+/// ``AwsKmsClient()`` configured from the environment and the shared AWS
+/// files. ``key_id`` is a key ARN, an alias ARN, ``alias/...`` or a key ID
+/// for encrypting; decrypting needs the key ARN (messages store it). With
+/// ``mrk_aware=True``, encrypted data keys of any replica of a multi-Region
+/// (``mrk-``) key also match on decrypt. A failed call surfaces as
+/// :class:`KmsError` with the service's ``code`` (inside
+/// :class:`NoKeyUnwrappedError` on decrypt, whose ``reasons`` name it); a
+/// botocore ``ClientError`` is chained as ``__cause__``.
 #[pyclass(frozen, extends = NativeKeyring, module = "kms_envelope", name = "AwsKmsKeyring")]
 pub(crate) struct AwsKmsKeyring {
     key_id: String,
@@ -227,20 +494,22 @@ pub(crate) struct AwsKmsKeyring {
 #[pymethods]
 impl AwsKmsKeyring {
     #[new]
-    #[pyo3(signature = (key_id, *, client, mrk_aware=false, grant_tokens=None))]
+    #[pyo3(signature = (key_id, *, client=None, mrk_aware=false, grant_tokens=None))]
     fn new(
+        py: Python<'_>,
         key_id: &str,
-        client: &Bound<'_, PyAny>,
+        client: Option<&Bound<'_, PyAny>>,
         mrk_aware: bool,
         grant_tokens: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let client = client_arc(client)?;
+        let grant_tokens = tokens(grant_tokens)?;
+        let client = client_arc(py, client)?;
         let keyring = if mrk_aware {
             CoreKms::new_mrk_aware(key_id, client)
         } else {
             CoreKms::new(key_id, client)
         };
-        let keyring = core_result(keyring)?.with_grant_tokens(tokens(grant_tokens)?);
+        let keyring = core_result(keyring)?.with_grant_tokens(grant_tokens);
         Ok(PyClassInitializer::from(NativeKeyring {
             inner: Arc::new(keyring),
         })
@@ -275,29 +544,27 @@ pub(crate) struct AwsKmsDiscoveryKeyring;
 #[pymethods]
 impl AwsKmsDiscoveryKeyring {
     #[new]
-    #[pyo3(signature = (*, client, partition=None, account_ids=None, region=None, grant_tokens=None))]
+    #[pyo3(signature = (*, client=None, partition=None, account_ids=None, region=None, grant_tokens=None))]
     fn new(
-        client: &Bound<'_, PyAny>,
+        py: Python<'_>,
+        client: Option<&Bound<'_, PyAny>>,
         partition: Option<String>,
         account_ids: Option<Vec<String>>,
         region: Option<String>,
         grant_tokens: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let client = client_arc(client)?;
+        let grant_tokens = tokens(grant_tokens)?;
         let filter = match (partition, account_ids) {
             (None, None) => None,
             (Some(p), Some(a)) => Some(core_result(DiscoveryFilter::new(p, a))?),
-            _ => {
-                return Err(crate::errors::bad_arg(
-                    "give both partition and account_ids, or neither",
-                ))
-            }
+            _ => return Err(bad_arg("give both partition and account_ids, or neither")),
         };
+        let client = client_arc(py, client)?;
         let keyring = match region {
             Some(r) => core_result(CoreKms::mrk_discovery(client, r, filter))?,
             None => CoreKms::discovery(client, filter),
         }
-        .with_grant_tokens(tokens(grant_tokens)?);
+        .with_grant_tokens(grant_tokens);
         Ok(PyClassInitializer::from(NativeKeyring {
             inner: Arc::new(keyring),
         })

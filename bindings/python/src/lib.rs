@@ -58,6 +58,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<keyrings::RawAesKeyring>()?;
     m.add_class::<keyrings::RawRsaKeyring>()?;
     m.add_class::<keyrings::MultiKeyring>()?;
+    m.add_class::<kms::PyAwsKmsClient>()?;
     m.add_class::<kms::AwsKmsKeyring>()?;
     m.add_class::<kms::AwsKmsDiscoveryKeyring>()?;
     m.add_class::<cmm::PyMaterialsManager>()?;

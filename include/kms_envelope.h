@@ -257,12 +257,38 @@ typedef enum {
 } kmse_signed_release;
 
 /**
+ * A client of the AWS KMS service (or of a local server with its API):
+ * signs `GenerateDataKey`, `Encrypt` and `Decrypt` with SigV4 and sends
+ * them over HTTPS (or plain HTTP to a local endpoint), with timeouts and
+ * retries. Immutable: share one across threads and keyrings freely (its
+ * keyrings share its connections and its two I/O threads). Free with
+ * `kmse_aws_kms_client_free`; keyrings made with it keep their own
+ * reference.
+ */
+typedef struct kmse_aws_kms_client kmse_aws_kms_client;
+
+/**
+ * Settings for `kmse_aws_kms_client_new`. Every setting left unset is
+ * resolved like the AWS SDKs do (see `kmse_aws_kms_client_new`). Mutable;
+ * not for use by two threads at once. Credentials set here are wiped from
+ * memory when the options are freed.
+ */
+typedef struct kmse_aws_kms_options kmse_aws_kms_options;
+
+/**
  * Bytes the library allocated for the caller: the result of `kmse_encrypt`
  * or `kmse_decrypt`. Read it with `kmse_buffer_data`; free it with
  * `kmse_buffer_free`, which also wipes it. Immutable: may be read from
  * several threads at once.
  */
 typedef struct kmse_buffer kmse_buffer;
+
+/**
+ * Settings for `kmse_cmm_new_caching`: the maximum age (required, given to
+ * `kmse_caching_options_new`) and optional limits, partition ID and cache.
+ * Mutable; not for use by two threads at once.
+ */
+typedef struct kmse_caching_options kmse_caching_options;
 
 /**
  * The settings every call made with it uses: commitment policy, limits,
@@ -344,6 +370,15 @@ typedef struct kmse_header kmse_header;
  * (multi-keyrings, materials managers, streams) keep their own reference.
  */
 typedef struct kmse_keyring kmse_keyring;
+
+/**
+ * A capacity-bounded, least-recently-used cache of materials for caching
+ * CMMs. Thread-safe: share one across threads and CMMs freely (CMMs
+ * sharing a cache share entries only if their partition IDs are equal).
+ * Free with `kmse_materials_cache_free`; CMMs using it keep their own
+ * reference. Cached data keys are wiped when evicted or freed.
+ */
+typedef struct kmse_materials_cache kmse_materials_cache;
 
 /**
  * One entry of an encryption context, as borrowed views. `key` and `value`
@@ -469,6 +504,20 @@ kmse_status kmse_algorithm_suite_data_key_length(uint16_t suite_id, size_t *leng
  * copy it to keep it. Never NULL. Each thread has its own message.
  */
 const char *kmse_last_error_message(void);
+
+/**
+ * The key service's error code of the last call on this thread, when that
+ * call returned `KMSE_STATUS_KMS_ERROR`: e.g. "NotFoundException",
+ * "AccessDeniedException", "ThrottlingException", "RequestFailed" (the
+ * service could not be reached), "InvalidResponse", or the code a custom
+ * keyring reported ("CustomKeyringError" if it gave none). "" after any
+ * other outcome. Decrypt failures where no key unwrapped
+ * (`KMSE_STATUS_NO_KEY_UNWRAPPED`) have no code here: their message lists
+ * each key tried with the service's code and message.
+ *
+ * Ownership and lifetime: as for `kmse_last_error_message`.
+ */
+const char *kmse_last_error_kms_code(void);
 
 /**
  * The name of a status, e.g. "KMSE_STATUS_OK", or "KMSE_STATUS_(unknown)"
@@ -915,6 +964,371 @@ kmse_status kmse_decryption_materials_set_data_key(kmse_decryption_materials *ma
 kmse_status kmse_decryption_materials_set_error(kmse_decryption_materials *materials,
                                                 const char *kms_code,
                                                 const char *message);
+
+/**
+ * Makes AWS KMS client options with every setting unset.
+ *
+ * - `options_out`: receives new options owned by the caller; free them
+ *   with `kmse_aws_kms_options_free`.
+ */
+kmse_status kmse_aws_kms_options_new(kmse_aws_kms_options **options_out);
+
+/**
+ * Sets the region used for keys given as a key ID or an alias name, e.g.
+ * "us-east-1". Calls for a key ARN always go to the ARN's region, so one
+ * client serves keys of every region. Default: `AWS_REGION`, else
+ * `AWS_DEFAULT_REGION`, else the profile's `region`.
+ *
+ * - `options`: modified. `region`: NUL-terminated UTF-8, copied; not empty.
+ */
+kmse_status kmse_aws_kms_options_set_region(kmse_aws_kms_options *options, const char *region);
+
+/**
+ * Sets the endpoint URL, e.g. "http://127.0.0.1:4566" for a local server
+ * with the KMS API (moto, LocalStack). Default: `AWS_ENDPOINT_URL_KMS`,
+ * else `AWS_ENDPOINT_URL`, else the profile's `endpoint_url`, else
+ * `https://kms.<region>.amazonaws.com` of each call's region. A URL that is
+ * not `http(s)://host[:port]` makes `kmse_aws_kms_client_new` fail with
+ * `KMSE_STATUS_BAD_ARGUMENT`.
+ *
+ * - `options`: modified. `url`: NUL-terminated UTF-8, copied; not empty.
+ */
+kmse_status kmse_aws_kms_options_set_endpoint(kmse_aws_kms_options *options, const char *url);
+
+/**
+ * Sets the profile of the shared files `~/.aws/credentials` and
+ * `~/.aws/config` (or `AWS_SHARED_CREDENTIALS_FILE` and `AWS_CONFIG_FILE`)
+ * that credentials, region and endpoint are read from when not set
+ * otherwise. Default: `AWS_PROFILE`, else "default". A profile in neither
+ * file makes `kmse_aws_kms_client_new` fail with `KMSE_STATUS_BAD_ARGUMENT`.
+ *
+ * - `options`: modified. `profile`: NUL-terminated UTF-8, copied; not empty.
+ */
+kmse_status kmse_aws_kms_options_set_profile(kmse_aws_kms_options *options, const char *profile);
+
+/**
+ * Sets explicit credentials. Default: `AWS_ACCESS_KEY_ID` and
+ * `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`), else the profile's
+ * `aws_access_key_id`, `aws_secret_access_key` (and `aws_session_token`).
+ *
+ * - `options`: modified.
+ * - `access_key_id`, `secret_access_key`: NUL-terminated UTF-8, copied;
+ *   not empty. The copies of the secret key and of the token are wiped
+ *   from memory when the options and the clients made from them are freed.
+ * - `session_token`: may be NULL (long-term credentials); for temporary
+ *   credentials, e.g. from STS.
+ */
+kmse_status kmse_aws_kms_options_set_credentials(kmse_aws_kms_options *options,
+                                                 const char *access_key_id,
+                                                 const char *secret_access_key,
+                                                 const char *session_token);
+
+/**
+ * Sets the timeout of one attempt (sending the request and reading the
+ * answer), in milliseconds (default 30000). 0 makes
+ * `kmse_aws_kms_client_new` fail with `KMSE_STATUS_BAD_ARGUMENT`.
+ *
+ * - `options`: modified.
+ */
+kmse_status kmse_aws_kms_options_set_timeout_ms(kmse_aws_kms_options *options, uint64_t timeout_ms);
+
+/**
+ * Sets the timeout for establishing a connection (TCP and TLS), in
+ * milliseconds (default 5000). 0 makes `kmse_aws_kms_client_new` fail with
+ * `KMSE_STATUS_BAD_ARGUMENT`.
+ *
+ * - `options`: modified.
+ */
+kmse_status kmse_aws_kms_options_set_connect_timeout_ms(kmse_aws_kms_options *options,
+                                                        uint64_t timeout_ms);
+
+/**
+ * Sets the most attempts per call, the first one included (default 3; 1
+ * disables retries). Retried: throttling (`ThrottlingException`, HTTP
+ * 429, ...), HTTP 5xx and network failures. 0 makes
+ * `kmse_aws_kms_client_new` fail with `KMSE_STATUS_BAD_ARGUMENT`.
+ *
+ * - `options`: modified.
+ */
+kmse_status kmse_aws_kms_options_set_max_attempts(kmse_aws_kms_options *options,
+                                                  uint32_t max_attempts);
+
+/**
+ * Sets the retry backoff, in milliseconds: before attempt n + 1 the client
+ * waits a random time up to `min(max_ms, base_ms * 2^(n-1))` (default 100
+ * and 20000).
+ *
+ * - `options`: modified.
+ */
+kmse_status kmse_aws_kms_options_set_retry_backoff_ms(kmse_aws_kms_options *options,
+                                                      uint64_t base_ms,
+                                                      uint64_t max_ms);
+
+/**
+ * Sets the number of I/O threads the client starts on its first call
+ * (default 2). A value outside 1 to 4 makes `kmse_aws_kms_client_new`
+ * fail with `KMSE_STATUS_BAD_ARGUMENT`.
+ *
+ * - `options`: modified.
+ */
+kmse_status kmse_aws_kms_options_set_worker_threads(kmse_aws_kms_options *options, size_t threads);
+
+/**
+ * Frees AWS KMS client options (wiping the credentials they hold). NULL is
+ * ignored. Clients made from them are not affected.
+ */
+void kmse_aws_kms_options_free(kmse_aws_kms_options *options);
+
+/**
+ * Makes an AWS KMS client. What the options leave unset is resolved like
+ * the AWS SDKs do, from the environment and the shared files:
+ *
+ * - credentials: `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+
+ *   `AWS_SESSION_TOKEN`), else the profile (`AWS_PROFILE`, default
+ *   "default") in `~/.aws/credentials` or `~/.aws/config`. Role
+ *   assumption, SSO, `credential_process` and instance or container
+ *   credentials are not supported: export credentials first
+ *   (`aws configure export-credentials`).
+ * - region (for keys that are not ARNs): `AWS_REGION`,
+ *   `AWS_DEFAULT_REGION`, the profile's `region`.
+ * - endpoint: `AWS_ENDPOINT_URL_KMS`, `AWS_ENDPOINT_URL`, the profile's
+ *   `endpoint_url`, else the regional AWS endpoint. Extra trusted CAs:
+ *   `AWS_CA_BUNDLE` (a PEM file). `HTTPS_PROXY` / `NO_PROXY` are honored.
+ *
+ * No request is sent here. Fails with `KMSE_STATUS_BAD_ARGUMENT` when no
+ * credentials are found, the endpoint is not an `http(s)` URL, the profile
+ * does not exist, or a setting is out of range.
+ *
+ * Failed calls later surface as `KMSE_STATUS_KMS_ERROR` with the service's
+ * code in `kmse_last_error_kms_code` (`NotFoundException`,
+ * `AccessDeniedException`, ...; `RequestFailed` when the service could not
+ * be reached or timed out, `InvalidResponse` for a malformed answer), or,
+ * when decrypting, as `KMSE_STATUS_NO_KEY_UNWRAPPED` whose message lists
+ * each key tried with the service's code and message.
+ *
+ * - `options`: borrowed (copied); may be NULL for every default.
+ * - `client_out`: receives a new client owned by the caller; free it with
+ *   `kmse_aws_kms_client_free`.
+ */
+kmse_status kmse_aws_kms_client_new(const kmse_aws_kms_options *options,
+                                    kmse_aws_kms_client **client_out);
+
+/**
+ * Releases the caller's reference to an AWS KMS client. NULL is ignored.
+ * Keyrings made with it keep working; its I/O threads stop, without
+ * blocking, when the client and all of them are freed.
+ */
+void kmse_aws_kms_client_free(kmse_aws_kms_client *client);
+
+/**
+ * Makes an AWS KMS keyring for one KMS key (ESDK-compatible: provider id
+ * "aws-kms", provider info the key ARN). Encrypt: `GenerateDataKey` when
+ * it makes the data key (the generator of a multi-keyring, or alone), else
+ * `Encrypt` of the data key another keyring made; the encryption context is
+ * bound by KMS. Decrypt: `Decrypt` of each of the message's encrypted data
+ * keys of exactly this key, in order, until one succeeds. Combine keys with
+ * `kmse_keyring_new_multi` (generator + children): any one of them then
+ * decrypts.
+ *
+ * - `kms`: borrowed; the keyring keeps its own reference.
+ * - `key_id`: NUL-terminated UTF-8, copied: a key ARN, an alias ARN,
+ *   "alias/name" or a key ID. Decrypting needs the key ARN (messages store
+ *   the key ARN). An ARN that does not parse gives
+ *   `KMSE_STATUS_BAD_ARGUMENT`.
+ * - `grant_tokens`, `grant_tokens_len`: strings passed on every call,
+ *   copied; NULL and 0 for none.
+ * - `keyring_out`: receives a new keyring owned by the caller; free it with
+ *   `kmse_keyring_free`.
+ */
+kmse_status kmse_keyring_new_aws_kms(const kmse_aws_kms_client *kms,
+                                     const char *key_id,
+                                     const char *const *grant_tokens,
+                                     size_t grant_tokens_len,
+                                     kmse_keyring **keyring_out);
+
+/**
+ * Like `kmse_keyring_new_aws_kms`, multi-Region aware: on decrypt,
+ * encrypted data keys of any replica of a multi-Region key ("mrk-...") also
+ * match, and are decrypted with the configured key (in its own region).
+ *
+ * Arguments: as for `kmse_keyring_new_aws_kms`.
+ */
+kmse_status kmse_keyring_new_aws_kms_mrk_aware(const kmse_aws_kms_client *kms,
+                                               const char *key_id,
+                                               const char *const *grant_tokens,
+                                               size_t grant_tokens_len,
+                                               kmse_keyring **keyring_out);
+
+/**
+ * Makes a decrypt-only AWS KMS discovery keyring: it asks KMS to decrypt
+ * each "aws-kms" encrypted data key of a message with the key the message
+ * names, in order, until one succeeds, limited by an optional discovery
+ * filter. Encrypting with it fails with `KMSE_STATUS_BAD_ARGUMENT`. When
+ * nothing decrypts, the message lists each key tried and why (or says that
+ * the filter admitted none).
+ *
+ * - `kms`: borrowed; the keyring keeps its own reference.
+ * - `filter_partition`, `filter_accounts`, `filter_accounts_len`: the
+ *   discovery filter, copied. With accounts (NUL-terminated UTF-8 account
+ *   IDs, e.g. "111122223333"), only keys of these accounts in partition
+ *   `filter_partition` ("aws", "aws-cn", "aws-us-gov", ...; NULL for
+ *   "aws") are used. NULL and 0 accounts: no filter (any key), and
+ *   `filter_partition` must be NULL. A filter is recommended: it keeps
+ *   messages from making you call keys of accounts you do not trust.
+ * - `grant_tokens`, `grant_tokens_len`: strings passed on every call,
+ *   copied; NULL and 0 for none.
+ * - `keyring_out`: receives a new keyring owned by the caller; free it with
+ *   `kmse_keyring_free`.
+ */
+kmse_status kmse_keyring_new_aws_kms_discovery(const kmse_aws_kms_client *kms,
+                                               const char *filter_partition,
+                                               const char *const *filter_accounts,
+                                               size_t filter_accounts_len,
+                                               const char *const *grant_tokens,
+                                               size_t grant_tokens_len,
+                                               kmse_keyring **keyring_out);
+
+/**
+ * Makes a decrypt-only, multi-Region aware AWS KMS discovery keyring for
+ * one region: encrypted data keys of multi-Region keys ("mrk-...") are
+ * decrypted with their replica in `region`, other keys only if they are in
+ * `region`. Otherwise as `kmse_keyring_new_aws_kms_discovery`.
+ *
+ * - `region`: may be NULL for the client's region (from its options or
+ *   the environment); with neither, `KMSE_STATUS_BAD_ARGUMENT`.
+ * - Other arguments: as for `kmse_keyring_new_aws_kms_discovery`.
+ */
+kmse_status kmse_keyring_new_aws_kms_mrk_discovery(const kmse_aws_kms_client *kms,
+                                                   const char *region,
+                                                   const char *filter_partition,
+                                                   const char *const *filter_accounts,
+                                                   size_t filter_accounts_len,
+                                                   const char *const *grant_tokens,
+                                                   size_t grant_tokens_len,
+                                                   kmse_keyring **keyring_out);
+
+/**
+ * Makes a materials cache.
+ *
+ * - `capacity`: the most entries it holds; when full, the least recently
+ *   used entry is evicted. 0 caches nothing. Caching CMMs made without a
+ *   cache get their own of 1000 entries.
+ * - `cache_out`: receives a new cache owned by the caller; free it with
+ *   `kmse_materials_cache_free`.
+ */
+kmse_status kmse_materials_cache_new(size_t capacity, kmse_materials_cache **cache_out);
+
+/**
+ * The number of entries in a cache (expired ones included until they are
+ * pruned).
+ *
+ * - `len_out`: receives the count.
+ */
+kmse_status kmse_materials_cache_len(const kmse_materials_cache *cache, size_t *len_out);
+
+/**
+ * Drops every entry of a cache (wiping their data keys), so that the next
+ * messages get new data keys.
+ */
+kmse_status kmse_materials_cache_clear(const kmse_materials_cache *cache);
+
+/**
+ * Releases the caller's reference to a cache. NULL is ignored. CMMs and
+ * options using it keep it alive.
+ */
+void kmse_materials_cache_free(kmse_materials_cache *cache);
+
+/**
+ * Makes caching options.
+ *
+ * - `max_age_ms`: how long, in milliseconds, a data key may be reused
+ *   after the key service made it (required; 0 gives
+ *   `KMSE_STATUS_BAD_ARGUMENT`). Decryption materials are kept as long.
+ * - `options_out`: receives new options owned by the caller; free them
+ *   with `kmse_caching_options_free`.
+ */
+kmse_status kmse_caching_options_new(uint64_t max_age_ms, kmse_caching_options **options_out);
+
+/**
+ * Sets the most messages one data key may encrypt (default 2^32; 0 gives
+ * `KMSE_STATUS_BAD_ARGUMENT`).
+ *
+ * - `options`: modified.
+ */
+kmse_status kmse_caching_options_set_max_messages(kmse_caching_options *options,
+                                                  uint64_t max_messages);
+
+/**
+ * Sets the most plaintext bytes one data key may encrypt (default and
+ * largest 2^63 - 1; larger gives `KMSE_STATUS_BAD_ARGUMENT`). A message
+ * larger than this limit gets a data key of its own, never cached.
+ *
+ * - `options`: modified.
+ */
+kmse_status kmse_caching_options_set_max_bytes(kmse_caching_options *options, uint64_t max_bytes);
+
+/**
+ * Sets the partition ID: caching CMMs that share a cache share entries
+ * only if their partition IDs are equal (default: an ID unique to each
+ * CMM).
+ *
+ * - `options`: modified. `partition_id`: NUL-terminated UTF-8, copied.
+ */
+kmse_status kmse_caching_options_set_partition_id(kmse_caching_options *options,
+                                                  const char *partition_id);
+
+/**
+ * Sets the cache (default: a new cache of 1000 entries for each CMM).
+ *
+ * - `options`: modified. `cache`: borrowed; the options and the CMMs made
+ *   from them keep their own reference.
+ */
+kmse_status kmse_caching_options_set_cache(kmse_caching_options *options,
+                                           const kmse_materials_cache *cache);
+
+/**
+ * Frees caching options. NULL is ignored. CMMs made from them are not
+ * affected.
+ */
+void kmse_caching_options_free(kmse_caching_options *options);
+
+/**
+ * Makes a caching materials manager over a keyring (through a default
+ * CMM): it reuses data keys, so that fewer calls reach the key service.
+ *
+ * Encryption materials are reused for at most the maximum age, number of
+ * messages and number of plaintext bytes of the options, for messages of
+ * the same encryption context and suite. Reuse needs the plaintext length
+ * up front: one-shot `kmse_encrypt_with_cmm`, and encryptors given a
+ * `plaintext_length` (with `KMSE_PLAINTEXT_LENGTH_UNKNOWN` every message
+ * gets a new data key). Decryption materials are reused, for at most the
+ * maximum age, for messages with the same encrypted data keys and context.
+ * Materials of the three suites without key derivation (0x0014, 0x0046,
+ * 0x0078) are never cached, since reusing their data key would reuse the
+ * AES-GCM key itself.
+ *
+ * - `keyring`: borrowed; the CMM keeps its own reference.
+ * - `options`: borrowed (copied).
+ * - `cmm_out`: receives a new CMM owned by the caller; free it with
+ *   `kmse_cmm_free`.
+ */
+kmse_status kmse_cmm_new_caching(const kmse_keyring *keyring,
+                                 const kmse_caching_options *options,
+                                 kmse_cmm **cmm_out);
+
+/**
+ * Makes a caching materials manager over another CMM (e.g. a
+ * required-encryption-context CMM): as `kmse_cmm_new_caching`, asking
+ * `underlying` for materials on a miss.
+ *
+ * - `underlying`: borrowed; the new CMM keeps its own reference.
+ * - `options`: borrowed (copied).
+ * - `cmm_out`: receives a new CMM owned by the caller; free it with
+ *   `kmse_cmm_free`.
+ */
+kmse_status kmse_cmm_new_caching_with_cmm(const kmse_cmm *underlying,
+                                          const kmse_caching_options *options,
+                                          kmse_cmm **cmm_out);
 
 /**
  * The bytes of a buffer.

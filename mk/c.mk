@@ -3,9 +3,12 @@
 # include/kms_envelope.h (committed, checked for drift) and kms_envelope.pc.
 #
 #   make test-c                 build; check the header; compile the header alone
-#                               (C and C++), the C tests and the example with
+#                               (C and C++), the C tests and the examples with
 #                               gcc -std=c99 -Wall -Wextra -Werror against the shared
-#                               and the static library; run them all under valgrind
+#                               and the static library; run them all under valgrind,
+#                               beside a moto_server (local AWS KMS API) started by
+#                               bindings/c/tests/with-moto.sh for the AWS KMS and
+#                               caching tests
 #   make c-header               rewrite include/kms_envelope.h after an API change
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #                               install the header, both libraries and kms_envelope.pc
@@ -17,7 +20,7 @@
 FRONTEND_SETUP += setup-c
 FRONTEND_TESTS += test-c
 
-.PHONY: setup-c build-c check-c-header c-header test-c install install-c
+.PHONY: setup-c build-c check-c-header c-header test-c c-run-tests install install-c
 
 C_DIR          := bindings/c
 C_PROFILE      ?= $(if $(filter install install-c,$(MAKECMDGOALS)),release,dev)
@@ -33,6 +36,7 @@ C_STATIC_LIBS  := -lpthread -ldl -lm -lrt -lutil
 C_VERSION       = $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 C_TEST_SOURCES := $(wildcard $(C_DIR)/tests/*.c)
 C_EXAMPLE      := $(C_DIR)/examples/encrypt_decrypt.c
+C_KMS_EXAMPLE  := $(C_DIR)/examples/aws_kms.c
 # Errors and definite or indirect leaks fail the run. Memory the process
 # still references at exit (see docs/c.md) is reported, not failed.
 C_VALGRIND     := valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -81,7 +85,7 @@ install-c: build-c
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(C_VERSION)|' $(C_DIR)/kms_envelope.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/kms_envelope.pc
 
-test-c: setup-c check-c-header
+test-c: setup-c setup-moto check-c-header
 	@echo "== C header compiles alone, as C99 and as C++"
 	echo '#include "kms_envelope.h"' | $(C_CC) -std=c99 -Wall -Wextra -Werror -pedantic \
 	  -Iinclude -fsyntax-only -x c -
@@ -99,12 +103,29 @@ test-c: setup-c check-c-header
 	$(C_CC) $(C_CFLAGS) $(C_EXAMPLE) $$($(C_PC) --cflags kms_envelope) \
 	  -Wl,-Bstatic $$($(C_PC) --libs kms_envelope) -Wl,-Bdynamic $(C_STATIC_LIBS) \
 	  -o $(C_BIN)/example-static
+	$(C_CC) $(C_CFLAGS) $(C_KMS_EXAMPLE) $$($(C_PC) --cflags --libs kms_envelope) \
+	  -Wl,-rpath,$(abspath $(C_OUT)/prefix)/lib -o $(C_BIN)/example-aws-kms
 	@readelf -d $(C_BIN)/example-shared | grep -q 'NEEDED.*\[libkms_envelope\.so\.0\]'
 	@! readelf -d $(C_BIN)/example-static | grep -q 'libkms_envelope'
-	@for bin in example-shared example-static kmse-tests-shared kmse-tests-static; do \
+	KMS_ENVELOPE_MOTO="$(KMS_ENVELOPE_MOTO)" $(C_DIR)/tests/with-moto.sh \
+	  $(MAKE) --no-print-directory c-run-tests
+
+# Runs the C tests and examples under valgrind; started by test-c through
+# with-moto.sh, whose environment (KMSE_TEST_KMS_*) names the server and keys.
+# The tests skip the AWS KMS cases without it: that fails here.
+c-run-tests:
+	@test -n "$${KMSE_TEST_KMS_ENDPOINT:-}" \
+	  || { echo "c-run-tests: run through bindings/c/tests/with-moto.sh (make test-c)"; exit 1; }
+	@for bin in example-shared example-static example-aws-kms kmse-tests-shared kmse-tests-static; do \
 	  echo "== valgrind $$bin"; \
-	  $(C_VALGRIND) $(C_BIN)/$$bin "$(VECTORS)" > $(C_OUT)/$$bin.log 2>&1 \
+	  case $$bin in \
+	    example-aws-kms) set -- "$$KMSE_TEST_KMS_KEY1" "$$KMSE_TEST_KMS_ENDPOINT";; \
+	    *) set -- "$(VECTORS)";; \
+	  esac; \
+	  $(C_VALGRIND) $(C_BIN)/$$bin "$$@" > $(C_OUT)/$$bin.log 2>&1 \
 	    || { cat $(C_OUT)/$$bin.log; echo "test-c: $$bin failed under valgrind"; exit 1; }; \
+	  ! grep -q 'KMS tests skipped' $(C_OUT)/$$bin.log \
+	    || { cat $(C_OUT)/$$bin.log; echo "test-c: $$bin skipped the AWS KMS tests"; exit 1; }; \
 	  grep -v '^==[0-9]*== ' $(C_OUT)/$$bin.log | grep -v '^$$' | tail -n 3; \
 	  grep -E 'ERROR SUMMARY|(definitely|indirectly|possibly) lost:|still reachable:' $(C_OUT)/$$bin.log \
 	    | sed 's/^==[0-9]*== */   /'; \

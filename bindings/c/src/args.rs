@@ -53,6 +53,27 @@ fn null_with_len(what: &str, len: usize) -> Failure {
     }
 }
 
+/// A (pointer, length) array of NUL-terminated UTF-8 strings, copied; NULL
+/// is accepted when `len` is 0, a NULL element is not.
+///
+/// # Safety
+/// `p` is NULL or valid for reads of `len` pointers, each NULL or a
+/// NUL-terminated string, all unchanged during the call.
+pub(crate) unsafe fn strings(
+    p: *const *const c_char,
+    len: usize,
+    what: &str,
+) -> FfiResult<Vec<String>> {
+    // SAFETY: forwarded contract.
+    let ptrs = unsafe { slice(p, len, what)? };
+    let mut out = Vec::with_capacity(ptrs.len());
+    for (i, &s) in ptrs.iter().enumerate() {
+        // SAFETY: each element is NULL or a NUL-terminated string (contract).
+        out.push(unsafe { string(s, &format!("{what}[{i}]"))? }.to_owned());
+    }
+    Ok(out)
+}
+
 /// A (pointer, length) array argument; NULL is accepted when `len` is 0.
 ///
 /// # Safety

@@ -8,7 +8,9 @@ use kms_envelope::{
     RequiredEncryptionContextMaterialsManager, RsaPadding, RsaPrivateKey, RsaPublicKey,
 };
 
-use crate::args::{bytes, free_handle, handle, into_handle, opt_handle, out, slice, string};
+use crate::args::{
+    bytes, free_handle, handle, into_handle, opt_handle, out, slice, string, strings,
+};
 use crate::status::{guard, kmse_status, Failure, FfiResult};
 
 /// A keyring: generates, wraps and unwraps data keys. Immutable once made:
@@ -257,13 +259,8 @@ pub unsafe extern "C" fn kmse_cmm_new_required_encryption_context(
         // SAFETY: a live CMM or NULL, a valid out-pointer or NULL (API contract).
         let (underlying, cmm_out) =
             unsafe { (handle(underlying, "underlying")?, out(cmm_out, "cmm_out")?) };
-        // SAFETY: an array of required_keys_len pointers, or NULL (API contract).
-        let ptrs = unsafe { slice(required_keys, required_keys_len, "required_keys")? };
-        let mut keys = Vec::with_capacity(ptrs.len());
-        for (i, &p) in ptrs.iter().enumerate() {
-            // SAFETY: each element is a NUL-terminated string or NULL (API contract).
-            keys.push(unsafe { string(p, &format!("required_keys[{i}]"))? }.to_owned());
-        }
+        // SAFETY: an array of required_keys_len strings, or NULL (API contract).
+        let keys = unsafe { strings(required_keys, required_keys_len, "required_keys")? };
         let cmm = RequiredEncryptionContextMaterialsManager::new(underlying.inner.clone(), keys)?;
         cmm_out.write(into_handle(kmse_cmm {
             inner: Arc::new(cmm),

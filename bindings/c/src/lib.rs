@@ -35,6 +35,10 @@ mod keyring;
 
 mod custom;
 
+mod kms;
+
+mod caching;
+
 mod buffer;
 
 mod oneshot;

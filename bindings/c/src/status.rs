@@ -84,6 +84,8 @@ impl kmse_status {
 pub(crate) struct Failure {
     pub(crate) status: kmse_status,
     pub(crate) message: String,
+    /// The key service's error code, for `KMSE_STATUS_KMS_ERROR`.
+    pub(crate) kms_code: Option<String>,
 }
 
 impl Failure {
@@ -91,6 +93,7 @@ impl Failure {
         Self {
             status: kmse_status::NullArgument,
             message: format!("argument `{what}` is NULL"),
+            kms_code: None,
         }
     }
 
@@ -98,15 +101,21 @@ impl Failure {
         Self {
             status: kmse_status::BadArgument,
             message: message.into(),
+            kms_code: None,
         }
     }
 }
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
+        let kms_code = match &e {
+            Error::Kms { code, .. } => Some(code.clone()),
+            _ => None,
+        };
         Self {
             status: kmse_status::of_kind(e.kind()),
             message: e.to_string(),
+            kms_code,
         }
     }
 }
@@ -114,17 +123,31 @@ impl From<Error> for Failure {
 /// The result of the body of an entry point.
 pub(crate) type FfiResult<T = ()> = Result<T, Failure>;
 
-thread_local! {
-    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+/// The last failure of a thread, as handed to C.
+struct LastError {
+    message: CString,
+    kms_code: Option<CString>,
 }
 
-fn set_last_error(message: Option<String>) {
-    let message = message.map(|m| CString::new(m.replace('\0', "\\0")).unwrap_or_default());
+thread_local! {
+    static LAST_ERROR: RefCell<Option<LastError>> = const { RefCell::new(None) };
+}
+
+/// `s` as a C string, an embedded NUL shown as `\0`.
+fn c_string(s: &str) -> CString {
+    CString::new(s.replace('\0', "\\0")).unwrap_or_default()
+}
+
+fn set_last_error(message: Option<String>, kms_code: Option<&str>) {
+    let error = message.map(|m| LastError {
+        message: c_string(&m),
+        kms_code: kms_code.map(c_string),
+    });
     // Never panics: if the thread is exiting or the cell is busy, the
     // message is dropped.
     let _ = LAST_ERROR.try_with(|cell| {
         if let Ok(mut slot) = cell.try_borrow_mut() {
-            *slot = message;
+            *slot = error;
         }
     });
 }
@@ -141,21 +164,27 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 /// thread's last error, catches panics, records the message of a failure
 /// prefixed with the function's name.
 pub(crate) fn guard(function: &str, body: impl FnOnce() -> FfiResult) -> kmse_status {
-    set_last_error(None);
+    set_last_error(None, None);
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => kmse_status::Ok,
         Ok(Err(failure)) => {
-            set_last_error(Some(format!("{function}: {}", failure.message)));
+            set_last_error(
+                Some(format!("{function}: {}", failure.message)),
+                failure.kms_code.as_deref(),
+            );
             failure.status
         }
         Err(payload) => {
             let text = panic_text(&*payload);
             // Dropping the payload runs foreign code: keep it inside a boundary.
             let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-            set_last_error(Some(format!(
-                "{function}: internal error, a panic was caught at the C boundary ({text}); \
-                 please report this bug"
-            )));
+            set_last_error(
+                Some(format!(
+                    "{function}: internal error, a panic was caught at the C boundary ({text}); \
+                     please report this bug"
+                )),
+                None,
+            );
             kmse_status::Panic
         }
     }
@@ -177,12 +206,32 @@ pub(crate) fn guard_void(body: impl FnOnce()) {
 /// copy it to keep it. Never NULL. Each thread has its own message.
 #[no_mangle]
 pub extern "C" fn kmse_last_error_message() -> *const c_char {
+    last_error_field(|e| Some(e.message.as_ptr()))
+}
+
+/// The key service's error code of the last call on this thread, when that
+/// call returned `KMSE_STATUS_KMS_ERROR`: e.g. "NotFoundException",
+/// "AccessDeniedException", "ThrottlingException", "RequestFailed" (the
+/// service could not be reached), "InvalidResponse", or the code a custom
+/// keyring reported ("CustomKeyringError" if it gave none). "" after any
+/// other outcome. Decrypt failures where no key unwrapped
+/// (`KMSE_STATUS_NO_KEY_UNWRAPPED`) have no code here: their message lists
+/// each key tried with the service's code and message.
+///
+/// Ownership and lifetime: as for `kmse_last_error_message`.
+#[no_mangle]
+pub extern "C" fn kmse_last_error_kms_code() -> *const c_char {
+    last_error_field(|e| e.kms_code.as_ref().map(|c| c.as_ptr()))
+}
+
+/// A field of this thread's last error, or "".
+fn last_error_field(field: fn(&LastError) -> Option<*const c_char>) -> *const c_char {
     let found = catch_unwind(|| {
         LAST_ERROR
             .try_with(|cell| {
                 cell.try_borrow()
                     .ok()
-                    .and_then(|slot| slot.as_ref().map(|s| s.as_ptr()))
+                    .and_then(|slot| slot.as_ref().and_then(field))
             })
             .ok()
             .flatten()
@@ -256,6 +305,44 @@ mod tests {
         let status = guard("kmse_test", || Err(Failure::bad_arg("with a \0 inside")));
         assert_eq!(status, kmse_status::BadArgument);
         assert!(last().ends_with("with a \\0 inside"));
+    }
+
+    fn kms_code() -> String {
+        // SAFETY: never NULL, valid until the next status-returning call.
+        unsafe { CStr::from_ptr(kmse_last_error_kms_code()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn kms_failures_keep_the_service_code() {
+        let status = guard("kmse_test", || {
+            Err(Error::Kms {
+                code: "ThrottlingException".into(),
+                message: "slow down".into(),
+            }
+            .into())
+        });
+        assert_eq!(status, kmse_status::KmsError);
+        assert_eq!(kms_code(), "ThrottlingException");
+        assert_eq!(
+            last(),
+            "kmse_test: KMS error ThrottlingException: slow down"
+        );
+        assert_eq!(
+            guard("kmse_test", || Err(Failure::bad_arg("x"))),
+            kmse_status::BadArgument
+        );
+        assert_eq!(kms_code(), "");
+        guard("kmse_test", || {
+            Err(Error::Kms {
+                code: "A".into(),
+                message: "b".into(),
+            }
+            .into())
+        });
+        assert_eq!(guard("kmse_test", || Ok(())), kmse_status::Ok);
+        assert_eq!(kms_code(), "");
     }
 
     #[test]

@@ -51,5 +51,7 @@ void test_custom_keyring(void);
 void test_streaming(void);
 void test_arguments(void);
 void test_threads(void);
+void test_caching(void);
+void test_kms(void); /* against moto_server when with-moto.sh describes one */
 
 #endif

@@ -1,5 +1,8 @@
 /* Runs every C test of the kms-envelope C API.
  * Usage: kmse-tests VECTORS_DIR   (the folder shared/vectors/esdk)
+ * The AWS KMS tests need a moto_server: run the binary through
+ * bindings/c/tests/with-moto.sh (as `make test-c` does), else they are
+ * skipped with a note.
  * Prints failures, then "N passed, M failed"; KMSE_TEST_VERBOSE=1 also
  * names the cases that pass. */
 #include <pthread.h>
@@ -88,6 +91,8 @@ int main(int argc, char **argv) {
     test_streaming();
     test_vectors();
     test_threads();
+    test_caching();
+    test_kms();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

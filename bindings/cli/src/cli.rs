@@ -4,8 +4,9 @@
 //! errors: clap reports them and exits with status 2.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{ArgGroup, Args, Parser, Subcommand};
+use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand};
 use kms_envelope::{AlgorithmSuite, CommitmentPolicy, RsaPadding};
 
 /// Client-side envelope encryption in the AWS Encryption SDK message format.
@@ -159,14 +160,30 @@ pub struct PolicyArgs {
 #[derive(Debug, Args)]
 pub struct IoArgs {
     /// Input file [default: standard input; `-` also means standard input].
-    #[arg(short = 'i', long = "input", value_name = "IN")]
-    pub input: Option<PathBuf>,
+    /// Takes several files (`-i a b c`, or -i repeated); several inputs need
+    /// --output-dir, and each becomes its own message.
+    #[arg(short = 'i', long = "input", value_name = "IN", num_args = 1.., action = ArgAction::Append)]
+    pub inputs: Vec<PathBuf>,
     /// Output file [default: standard output; `-` also means standard output].
     /// Written to a temporary file beside it and renamed into place only when
     /// the command succeeds, so OUT is never left partial (an existing OUT is
     /// kept if the command fails).
-    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "OUT",
+        conflicts_with = "output_dir"
+    )]
     pub output: Option<PathBuf>,
+    /// Write one output per input file into DIR (created if needed), named
+    /// after the input: encrypt appends `.kmse` (`a.txt` -> `DIR/a.txt.kmse`);
+    /// decrypt removes a final `.kmse`, or else appends `.decrypted`. Existing
+    /// files of those names are replaced, each only once its output is
+    /// complete. The inputs are done in order; on the first failure the
+    /// command stops with the failing input's name: the outputs before it are
+    /// complete, it and those after it are not written.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
 }
 
 /// How the work runs: threads and progress display.
@@ -182,6 +199,50 @@ pub struct StreamArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 }
+
+/// Data-key caching, for runs over several inputs.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Data-key caching (several inputs in one run)")]
+pub struct CacheArgs {
+    /// Reuse data keys across the messages of this run for at most SECONDS
+    /// (decimals allowed, e.g. 0.5), so that fewer calls reach the key
+    /// service (AWS KMS): encrypt reuses one data key for several inputs,
+    /// decrypt unwraps each distinct data key once. Enables caching; the other
+    /// --cache-* flags need it. The cache lives in memory for this run only.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_max_age, display_order = 0)]
+    pub cache_max_age: Option<Duration>,
+    /// Most entries in the cache, least recently used dropped first
+    /// [default: 1000].
+    #[arg(long, value_name = "N", requires = "cache_max_age", display_order = 3,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub cache_capacity: Option<u64>,
+    /// Partition name of this run's cache entries [default: a unique name].
+    /// Entries are shared only within one partition; a run has its own cache,
+    /// so this only labels them (accepted for parity with the other front ends).
+    #[arg(long, value_name = "NAME", requires = "cache_max_age", display_order = 4,
+          value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub cache_partition: Option<String>,
+}
+
+/// Limits of use of one cached data key, on encrypt.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Data-key caching (several inputs in one run)")]
+pub struct CacheLimitArgs {
+    /// Most messages one data key encrypts (1 to 4294967296) [default: 2^32].
+    #[arg(long, value_name = "N", requires = "cache_max_age", display_order = 1,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_CACHE_MESSAGES))]
+    pub cache_max_messages: Option<u64>,
+    /// Most plaintext bytes one data key encrypts, over all its messages (K, M,
+    /// G, T suffixes are powers of 1024) [default: 2^63 - 1]. Inputs whose
+    /// size is not known in advance (pipes, empty files) always get a fresh
+    /// data key.
+    #[arg(long, value_name = "SIZE", requires = "cache_max_age", display_order = 2,
+          value_parser = parse_cache_bytes)]
+    pub cache_max_bytes: Option<u64>,
+}
+
+/// Highest `--cache-max-messages` (the specification's limit, 2^32).
+pub const MAX_CACHE_MESSAGES: u64 = kms_envelope::cmm::caching::DEFAULT_MAX_MESSAGES;
 
 /// `encrypt` arguments.
 #[derive(Debug, Args)]
@@ -209,6 +270,10 @@ pub struct EncryptArgs {
     pub io: IoArgs,
     #[command(flatten)]
     pub run: StreamArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    #[command(flatten)]
+    pub cache_limits: CacheLimitArgs,
 }
 
 /// `decrypt` arguments.
@@ -235,6 +300,8 @@ pub struct DecryptArgs {
     pub run: StreamArgs,
     #[command(flatten)]
     pub limits: DecryptLimits,
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 /// How `decrypt` releases plaintext, shown by `decrypt --help`.
@@ -383,6 +450,30 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("'{s}' is too large"))
 }
 
+/// Parses `--cache-max-age`: seconds, decimals allowed, at least 1 ms.
+pub fn parse_max_age(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds, e.g. 300 or 0.5"))?;
+    if !secs.is_finite() || secs < 0.001 {
+        return Err("the maximum age must be a number of seconds, at least 0.001".to_owned());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("'{s}' is too large"))
+}
+
+/// Parses `--cache-max-bytes`: a size (see [`parse_size`]) from 1 to 2^63 - 1.
+pub fn parse_cache_bytes(s: &str) -> Result<u64, String> {
+    let max = kms_envelope::cmm::caching::DEFAULT_MAX_BYTES;
+    match parse_size(s)? {
+        0 => Err("must be at least 1 byte".to_owned()),
+        n if n > max => Err(format!(
+            "'{s}' is above the limit of {max} bytes (2^63 - 1)"
+        )),
+        n => Ok(n),
+    }
+}
+
 /// Parses an RSA padding name.
 pub fn parse_padding(s: &str) -> Result<RsaPadding, String> {
     s.parse::<RsaPadding>().map_err(reason)
@@ -417,6 +508,24 @@ mod tests {
         );
         assert!(parse_policy("sometimes").is_err());
         assert_eq!(parse_padding("oaep-sha512"), Ok(RsaPadding::OaepSha512));
+    }
+
+    #[test]
+    fn cache_values() {
+        assert_eq!(parse_max_age("300"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_max_age("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_max_age("0.001"), Ok(Duration::from_millis(1)));
+        for bad in ["0", "0.0009", "-1", "", "abc", "inf", "NaN", "1e400"] {
+            assert!(parse_max_age(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_cache_bytes("1"), Ok(1));
+        assert_eq!(parse_cache_bytes("10M"), Ok(10 << 20));
+        assert!(parse_cache_bytes("0").is_err());
+        assert!(parse_cache_bytes("8388608T").is_err()); // 2^63
+        assert_eq!(
+            parse_cache_bytes("9223372036854775807"),
+            Ok(i64::MAX as u64)
+        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! `encrypt` and `decrypt`, streaming: memory stays bounded by the chunk and
-//! frame sizes, whatever the size of the input.
+//! frame sizes, whatever the size of the input. One run handles one input,
+//! or several with `--output-dir` ([`crate::batch`]), one message each, all
+//! through one materials source, so that `--cache-max-age` can reuse data
+//! keys between them.
 //!
 //! Plaintext is released only once authenticated:
 //! - to a file (`-o FILE`), through a private temporary file renamed into
@@ -11,15 +14,17 @@
 
 use std::sync::Arc;
 
+use kms_envelope::cmm::{CachingMaterialsManager, LocalMaterialsCache};
 use kms_envelope::{
     Client, EncryptionContext, ErrorKind, Keyring, MaterialsManager,
     RequiredEncryptionContextMaterialsManager, SignedRelease,
 };
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::batch::{plan, Job};
 use crate::cli::{
-    ContextArgs, DecryptArgs, EncryptArgs, KeyArgs, KmsArgs, KmsDiscoveryArgs, PolicyArgs,
-    StreamArgs,
+    CacheArgs, CacheLimitArgs, ContextArgs, DecryptArgs, EncryptArgs, KeyArgs, KmsArgs,
+    KmsDiscoveryArgs, PolicyArgs, StreamArgs,
 };
 use crate::exit::{CliError, CliResult, Status};
 use crate::io::{Access, Input, Output};
@@ -101,59 +106,125 @@ fn keyring(
     keys::combine(keyrings, purpose)
 }
 
-/// Where materials come from: the keyring itself, or the
-/// required-encryption-context manager when `--required-context-key` is given.
+/// Where materials come from: the keyring itself, or a materials manager
+/// (required encryption context, caching, or both).
+#[derive(Clone)]
 enum Source {
     Keyring(Arc<dyn Keyring>),
     Manager(Arc<dyn MaterialsManager>),
 }
 
-fn source(keyring: Arc<dyn Keyring>, args: &ContextArgs) -> CliResult<Source> {
-    if args.required_keys.is_empty() {
-        return Ok(Source::Keyring(keyring));
+/// The keyring, under the required-encryption-context manager when
+/// `--required-context-key` is given, under the caching manager when
+/// `--cache-max-age` is (`limits` only on encrypt).
+fn source(
+    keyring: Arc<dyn Keyring>,
+    args: &ContextArgs,
+    cache: &CacheArgs,
+    limits: Option<&CacheLimitArgs>,
+) -> CliResult<Source> {
+    let base = if args.required_keys.is_empty() {
+        Source::Keyring(keyring)
+    } else {
+        let cmm = RequiredEncryptionContextMaterialsManager::with_keyring(
+            keyring,
+            args.required_keys.iter(),
+        )?;
+        Source::Manager(Arc::new(cmm))
+    };
+    let Some(max_age) = cache.cache_max_age else {
+        return Ok(base);
+    };
+    let mut builder = CachingMaterialsManager::builder(max_age);
+    builder = match base {
+        Source::Keyring(k) => builder.keyring(k),
+        Source::Manager(m) => builder.materials_manager(m),
+    };
+    if let Some(capacity) = cache.cache_capacity {
+        let capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
+        builder = builder.cache(Arc::new(LocalMaterialsCache::new(capacity)));
     }
-    let cmm = RequiredEncryptionContextMaterialsManager::with_keyring(
-        keyring,
-        args.required_keys.iter(),
-    )?;
-    Ok(Source::Manager(Arc::new(cmm)))
+    if let Some(partition) = &cache.cache_partition {
+        builder = builder.partition_id(partition.as_str());
+    }
+    if let Some(limits) = limits {
+        if let Some(max) = limits.cache_max_messages {
+            builder = builder.max_messages(max);
+        }
+        if let Some(max) = limits.cache_max_bytes {
+            builder = builder.max_bytes(max);
+        }
+    }
+    Ok(Source::Manager(Arc::new(builder.build()?)))
 }
 
-/// Runs `encrypt`.
+/// Runs `encrypt`: one message per input, in order; stops at the first failure.
 pub fn encrypt(args: &EncryptArgs) -> CliResult<()> {
     let keyring = keyring(&args.keys, &args.kms, None, Purpose::Encrypt)?;
     let context = context_from_pairs(&args.context.context)?;
-    let source = source(keyring, &args.context)?;
+    let source = source(
+        keyring,
+        &args.context,
+        &args.cache,
+        Some(&args.cache_limits),
+    )?;
     let client = client(&args.policy, &args.run, None);
-    let mut input = Input::open(args.io.input.as_deref())?;
+    // Buffers for the whole run: allocating (and wiping) a fresh chunk for
+    // each of many small inputs would cost more than encrypting them.
+    let chunk_len = chunk_size(client.threads());
+    let mut buffers = Buffers {
+        chunk: Zeroizing::new(vec![0u8; chunk_len]),
+        out: Vec::with_capacity(chunk_len + chunk_len / 8 + 4096),
+    };
+    for job in plan(&args.io, Purpose::Encrypt)? {
+        encrypt_one(args, &client, &source, &context, &job, &mut buffers)
+            .map_err(|e| job.blame(e))?;
+    }
+    Ok(())
+}
 
+/// An input chunk and the output it becomes, reused from one input to the next.
+struct Buffers<C, O> {
+    chunk: C,
+    out: O,
+}
+
+fn encrypt_one(
+    args: &EncryptArgs,
+    client: &Client,
+    source: &Source,
+    context: &EncryptionContext,
+    job: &Job,
+    buffers: &mut Buffers<Zeroizing<Vec<u8>>, Vec<u8>>,
+) -> CliResult<()> {
+    let mut input = Input::open(job.input.as_deref())?;
     let mut builder = client
         .stream_encrypt()
-        .encryption_context(context)
+        .encryption_context(context.clone())
         .frame_length(args.frame_length);
     if let Some(suite) = args.suite {
         builder = builder.algorithm_suite(suite);
     }
-    builder = match source {
+    builder = match source.clone() {
         Source::Keyring(k) => builder.keyring(k),
         Source::Manager(m) => builder.materials_manager(m),
     };
     if let Some(len) = input.size() {
-        // The encryptor then also fails if the file grows or shrinks meanwhile.
+        // The encryptor then also fails if the file grows or shrinks
+        // meanwhile. The caching manager needs the length to count bytes.
         builder = builder.plaintext_length(len);
     }
     let mut encryptor = builder.start()?;
 
-    let mut output = Output::create(args.io.output.as_deref(), Access::Default)?;
+    let mut output = Output::create(job.output.as_deref(), Access::Default)?;
     let mut progress = Progress::new("encrypting", input.size(), args.run.quiet);
-    let chunk_len = chunk_size(client.threads());
-    let mut chunk = Zeroizing::new(vec![0u8; chunk_len]);
-    let mut out = Vec::with_capacity(chunk_len + chunk_len / 8 + 4096);
+    let Buffers { chunk, out } = buffers;
+    out.clear();
     loop {
-        let n = input.read_chunk(&mut chunk)?;
+        let n = input.read_chunk(chunk)?;
         if n > 0 {
-            encryptor.update(&chunk[..n], &mut out)?;
-            output.write(&out)?;
+            encryptor.update(&chunk[..n], out)?;
+            output.write(out)?;
             out.clear();
             progress.inc(n);
         }
@@ -161,14 +232,13 @@ pub fn encrypt(args: &EncryptArgs) -> CliResult<()> {
             break;
         }
     }
-    encryptor.finish(&mut out)?;
-    output.write(&out)?;
+    encryptor.finish(out)?;
+    output.write(out)?;
     output.commit()
 }
 
-/// Runs `decrypt`.
+/// Runs `decrypt`: one message per input, in order; stops at the first failure.
 pub fn decrypt(args: &DecryptArgs) -> CliResult<()> {
-    let limits = &args.limits;
     let keyring = keyring(
         &args.keys,
         &args.kms,
@@ -176,10 +246,31 @@ pub fn decrypt(args: &DecryptArgs) -> CliResult<()> {
         Purpose::Decrypt,
     )?;
     let reproduced = context_from_pairs(&args.context.context)?;
-    let source = source(keyring, &args.context)?;
-    let client = client(&args.policy, &args.run, limits.max_body_size);
-    let mut input = Input::open(args.io.input.as_deref())?;
-    let mut output = Output::create(args.io.output.as_deref(), Access::Private)?;
+    let source = source(keyring, &args.context, &args.cache, None)?;
+    let client = client(&args.policy, &args.run, args.limits.max_body_size);
+    let chunk_len = chunk_size(client.threads());
+    let mut buffers = Buffers {
+        chunk: vec![0u8; chunk_len],
+        out: Zeroizing::new(Vec::with_capacity(chunk_len + (64 << 10))),
+    };
+    for job in plan(&args.io, Purpose::Decrypt)? {
+        decrypt_one(args, &client, &source, &reproduced, &job, &mut buffers)
+            .map_err(|e| job.blame(e))?;
+    }
+    Ok(())
+}
+
+fn decrypt_one(
+    args: &DecryptArgs,
+    client: &Client,
+    source: &Source,
+    reproduced: &EncryptionContext,
+    job: &Job,
+    buffers: &mut Buffers<Vec<u8>, Zeroizing<Vec<u8>>>,
+) -> CliResult<()> {
+    let limits = &args.limits;
+    let mut input = Input::open(job.input.as_deref())?;
+    let mut output = Output::create(job.output.as_deref(), Access::Private)?;
 
     // A staged file appears only after the signature verified, so it can
     // take each frame as soon as its tag verifies.
@@ -204,25 +295,25 @@ pub fn decrypt(args: &DecryptArgs) -> CliResult<()> {
         .max_frame_size(max_frame)
         .max_buffered_plaintext(max_buffered);
     if !reproduced.is_empty() {
-        builder = builder.encryption_context(reproduced);
+        builder = builder.encryption_context(reproduced.clone());
     }
-    builder = match source {
+    builder = match source.clone() {
         Source::Keyring(k) => builder.keyring(k),
         Source::Manager(m) => builder.materials_manager(m),
     };
     let mut decryptor = builder.start()?;
 
     let mut progress = Progress::new("decrypting", input.size(), args.run.quiet);
-    let chunk_len = chunk_size(client.threads());
-    let mut chunk = vec![0u8; chunk_len];
-    let mut out = Zeroizing::new(Vec::with_capacity(chunk_len + (64 << 10)));
+    let Buffers { chunk, out } = buffers;
+    out.as_mut_slice().zeroize();
+    out.clear();
     loop {
-        let n = input.read_chunk(&mut chunk)?;
+        let n = input.read_chunk(chunk)?;
         if n > 0 {
-            if let Err(e) = decryptor.update(&chunk[..n], &mut out) {
+            if let Err(e) = decryptor.update(&chunk[..n], out) {
                 return Err(explain(e, release, max_buffered));
             }
-            output.write(&out)?;
+            output.write(out)?;
             out.as_mut_slice().zeroize();
             out.clear();
             progress.inc(n);

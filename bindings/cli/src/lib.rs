@@ -14,6 +14,7 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
+pub mod batch;
 pub mod cli;
 pub mod crypt;
 pub mod exit;

@@ -1,0 +1,250 @@
+//! Several inputs in one run: `-i a b c --output-dir DIR`.
+//!
+//! [`plan`] turns the `-i`/`-o`/`--output-dir` arguments into [`Job`]s, one
+//! message each. Without `--output-dir` there is exactly one job, with the
+//! single-file or standard-stream behaviour. With it, every input must be a
+//! file, and its output is named after it ([`output_name`]). All checks run
+//! before any output is written or any key service is called: a missing
+//! input, a directory, two inputs that would write the same output, or an
+//! output that would replace one of the inputs.
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::cli::IoArgs;
+use crate::exit::{CliError, CliResult};
+use crate::io::is_std_stream;
+use crate::keys::Purpose;
+
+/// What `encrypt --output-dir` appends to an input's file name.
+pub const ENCRYPTED_SUFFIX: &str = ".kmse";
+/// What `decrypt --output-dir` appends to an input's file name that does not
+/// end with [`ENCRYPTED_SUFFIX`].
+pub const DECRYPTED_SUFFIX: &str = ".decrypted";
+
+/// One message to encrypt or decrypt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// The input file; `None` (or `-`) for standard input.
+    pub input: Option<PathBuf>,
+    /// The output file; `None` (or `-`) for standard output.
+    pub output: Option<PathBuf>,
+    /// Whether this is one of `--output-dir`'s jobs, whose errors name the input.
+    pub in_batch: bool,
+}
+
+impl Job {
+    /// Adds the input's name to an error of an `--output-dir` job (unless
+    /// the message already names it), so that the failing input is known.
+    pub fn blame(&self, e: CliError) -> CliError {
+        match (&self.input, self.in_batch) {
+            (Some(input), true) => {
+                let quoted = format!("'{}'", input.display());
+                if e.message.contains(&quoted) {
+                    e
+                } else {
+                    e.context(quoted)
+                }
+            }
+            _ => e,
+        }
+    }
+}
+
+/// The output file name for an input named `name`: on encrypt `name.kmse`;
+/// on decrypt `name` without its final `.kmse`, or `name.decrypted` when it
+/// has none (or nothing but a dot would remain).
+pub fn output_name(name: &OsStr, purpose: Purpose) -> OsString {
+    if purpose == Purpose::Decrypt {
+        let stripped = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(ENCRYPTED_SUFFIX))
+            .filter(|stem| !matches!(*stem, "" | "." | ".."));
+        if let Some(stem) = stripped {
+            return OsString::from(stem);
+        }
+    }
+    let mut out = name.to_owned();
+    out.push(match purpose {
+        Purpose::Encrypt => ENCRYPTED_SUFFIX,
+        Purpose::Decrypt => DECRYPTED_SUFFIX,
+    });
+    out
+}
+
+/// The jobs of one `encrypt` or `decrypt` run, after every check; creates
+/// the output directory if needed.
+pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
+    let Some(dir) = &io.output_dir else {
+        if io.inputs.len() > 1 {
+            return Err(CliError::bad_arg(format!(
+                "{} inputs need --output-dir DIR (-o names a single output)",
+                io.inputs.len()
+            )));
+        }
+        return Ok(vec![Job {
+            input: io.inputs.first().cloned(),
+            output: io.output.clone(),
+            in_batch: false,
+        }]);
+    };
+    if io.inputs.is_empty() {
+        return Err(CliError::bad_arg(
+            "--output-dir needs input files (-i FILE...); for standard input use -o",
+        ));
+    }
+    let dir_meta = match fs::metadata(dir) {
+        Ok(meta) => Some(meta),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(CliError::io("read", dir, &e)),
+    };
+    if dir_meta.as_ref().is_some_and(|m| !m.is_dir()) {
+        return Err(CliError::bad_arg(format!(
+            "--output-dir '{}' exists and is not a directory",
+            dir.display()
+        )));
+    }
+    // Where the outputs land, to compare them with the inputs' real paths.
+    let real_dir = match dir_meta {
+        Some(_) => Some(fs::canonicalize(dir).map_err(|e| CliError::io("resolve", dir, &e))?),
+        None => None,
+    };
+
+    let mut jobs = Vec::with_capacity(io.inputs.len());
+    let mut by_name: HashMap<OsString, &Path> = HashMap::new();
+    let mut real_inputs = HashMap::new();
+    for input in &io.inputs {
+        if is_std_stream(Some(input)) {
+            return Err(CliError::bad_arg(
+                "standard input (-) has no file name to name an output after; \
+                 with --output-dir every input must be a file",
+            ));
+        }
+        let meta = fs::metadata(input).map_err(|e| CliError::io("read", input, &e))?;
+        if meta.is_dir() {
+            return Err(CliError::bad_arg(format!(
+                "'{}' is a directory; pass the files in it (e.g. '{}/*')",
+                input.display(),
+                input.display()
+            )));
+        }
+        let name = input.file_name().ok_or_else(|| {
+            CliError::bad_arg(format!("'{}' is not a file name", input.display()))
+        })?;
+        let out_name = output_name(name, purpose);
+        if let Some(other) = by_name.insert(out_name.clone(), input) {
+            return Err(CliError::bad_arg(format!(
+                "'{}' and '{}' would both be written to '{}'",
+                other.display(),
+                input.display(),
+                dir.join(&out_name).display()
+            )));
+        }
+        let real = fs::canonicalize(input).map_err(|e| CliError::io("resolve", input, &e))?;
+        real_inputs.insert(real, input);
+        jobs.push(Job {
+            input: Some(input.clone()),
+            output: Some(dir.join(out_name)),
+            in_batch: true,
+        });
+    }
+    if let Some(real_dir) = &real_dir {
+        for job in &jobs {
+            let Some(name) = job.output.as_deref().and_then(Path::file_name) else {
+                continue;
+            };
+            if let Some(input) = real_inputs.get(&real_dir.join(name)) {
+                return Err(CliError::bad_arg(format!(
+                    "the output '{}' would replace the input '{}'",
+                    dir.join(name).display(),
+                    input.display()
+                )));
+            }
+        }
+    } else {
+        fs::create_dir_all(dir).map_err(|e| CliError::io("create", dir, &e))?;
+    }
+    Ok(jobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(n: &str, purpose: Purpose) -> String {
+        output_name(OsStr::new(n), purpose)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn output_names() {
+        assert_eq!(name("a.txt", Purpose::Encrypt), "a.txt.kmse");
+        assert_eq!(name("a.kmse", Purpose::Encrypt), "a.kmse.kmse");
+        assert_eq!(name("a.txt.kmse", Purpose::Decrypt), "a.txt");
+        assert_eq!(name("a.enc", Purpose::Decrypt), "a.enc.decrypted");
+        assert_eq!(name(".kmse", Purpose::Decrypt), ".kmse.decrypted");
+        assert_eq!(name("..kmse", Purpose::Decrypt), "..kmse.decrypted");
+        assert_eq!(name("...kmse", Purpose::Decrypt), "...kmse.decrypted");
+        assert_eq!(name("....kmse", Purpose::Decrypt), "...");
+    }
+
+    fn io(inputs: &[&Path], output_dir: Option<&Path>) -> IoArgs {
+        IoArgs {
+            inputs: inputs.iter().map(|p| p.to_path_buf()).collect(),
+            output: None,
+            output_dir: output_dir.map(Path::to_path_buf),
+        }
+    }
+
+    #[test]
+    fn plans_and_refusals() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        fs::create_dir(d.join("sub")).unwrap();
+        for f in ["a", "b", "sub/a", "c.kmse", "c"] {
+            fs::write(d.join(f), b"x").unwrap();
+        }
+        let out = d.join("out");
+
+        // One input, or none: the single job, unchanged.
+        let jobs = plan(&io(&[&d.join("a")], None), Purpose::Encrypt).unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert!(!jobs[0].in_batch);
+        assert_eq!(
+            plan(&io(&[], None), Purpose::Encrypt).unwrap()[0].input,
+            None
+        );
+
+        let jobs = plan(
+            &io(&[&d.join("a"), &d.join("b")], Some(&out)),
+            Purpose::Encrypt,
+        )
+        .unwrap();
+        assert_eq!(jobs[1].output, Some(out.join("b.kmse")));
+        assert!(out.is_dir(), "created");
+
+        let refused = |inputs: &[&Path], dir: &Path, purpose| {
+            plan(&io(inputs, Some(dir)), purpose).unwrap_err().message
+        };
+        let e = plan(&io(&[&d.join("a"), &d.join("b")], None), Purpose::Encrypt).unwrap_err();
+        assert!(e.message.contains("--output-dir"), "{e}");
+        let e = refused(&[], &out, Purpose::Encrypt);
+        assert!(e.contains("needs input files"), "{e}");
+        let e = refused(&[Path::new("-")], &out, Purpose::Encrypt);
+        assert!(e.contains("standard input"), "{e}");
+        let e = refused(&[&d.join("a"), &d.join("sub/a")], &out, Purpose::Encrypt);
+        assert!(e.contains("would both be written"), "{e}");
+        let e = refused(&[&d.join("sub")], &out, Purpose::Encrypt);
+        assert!(e.contains("is a directory"), "{e}");
+        let e = refused(&[&d.join("a")], &d.join("a"), Purpose::Encrypt);
+        assert!(e.contains("not a directory"), "{e}");
+        // Decrypting c.kmse beside c would replace the input c.
+        let e = refused(&[&d.join("c.kmse"), &d.join("c")], d, Purpose::Decrypt);
+        assert!(e.contains("would replace the input"), "{e}");
+        let e = plan(&io(&[&d.join("nothing")], Some(&out)), Purpose::Encrypt).unwrap_err();
+        assert_eq!(e.status, crate::exit::Status::Io);
+    }
+}

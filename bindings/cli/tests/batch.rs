@@ -1,0 +1,375 @@
+//! Several inputs in one run (`-i a b c --output-dir DIR`) with raw keys:
+//! round trips, output names, data-key caching, the argument checks, and
+//! failures that stop the run without leaving a partial output.
+
+mod common;
+
+use common::*;
+use kms_envelope::{EncryptedDataKey, MessageHeader};
+
+/// The encrypted data keys in the header of the message file `name`.
+fn edks(env: &Env, name: &str) -> Vec<EncryptedDataKey> {
+    let message = env.read(name);
+    MessageHeader::parse(&message, None)
+        .unwrap()
+        .0
+        .encrypted_data_keys
+}
+
+/// The names in `dir` (inside the test directory), sorted.
+fn listing(env: &Env, dir: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(env.path(dir))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn args<'a>(base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
+    base.iter().chain(more).copied().collect()
+}
+
+#[test]
+fn several_inputs_round_trip() {
+    let env = Env::new();
+    env.keygen("a.key");
+    std::fs::create_dir(env.path("in")).unwrap();
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    env.write("in/big.bin", &big);
+    env.write("in/empty", b"");
+    env.write("in/notes.kmse", b"ends like a message");
+
+    // One -i with several files, -i repeated, and a single input.
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "a.key",
+        "--output-dir",
+        "enc",
+        "-i",
+        "plain.txt",
+        "in/big.bin",
+        "-i",
+        "in/empty",
+        "--input",
+        "in/notes.kmse",
+    ]);
+    assert_eq!(
+        listing(&env, "enc"),
+        [
+            "big.bin.kmse",
+            "empty.kmse",
+            "notes.kmse.kmse",
+            "plain.txt.kmse"
+        ]
+    );
+    // Each input is its own message, a fresh data key each without caching.
+    assert_ne!(
+        edks(&env, "enc/plain.txt.kmse"),
+        edks(&env, "enc/big.bin.kmse")
+    );
+
+    let out = env.ok(&[
+        "decrypt",
+        "-k",
+        "a.key",
+        "--output-dir",
+        "dec",
+        "-i",
+        "enc/plain.txt.kmse",
+        "enc/big.bin.kmse",
+        "enc/empty.kmse",
+        "enc/notes.kmse.kmse",
+    ]);
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+    assert_eq!(
+        listing(&env, "dec"),
+        ["big.bin", "empty", "notes.kmse", "plain.txt"]
+    );
+    assert_eq!(env.read("dec/plain.txt"), b"attack at dawn\n");
+    assert_eq!(env.read("dec/big.bin"), big);
+    assert_eq!(env.read("dec/empty"), b"");
+    assert_eq!(env.read("dec/notes.kmse"), b"ends like a message");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path("dec/big.bin"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "plaintext is private");
+    }
+
+    // A name without .kmse gets .decrypted; existing outputs are replaced.
+    std::fs::copy(env.path("enc/plain.txt.kmse"), env.path("msg")).unwrap();
+    env.write("dec/msg.decrypted", b"old");
+    env.ok(&["decrypt", "-k", "a.key", "--output-dir", "dec", "-i", "msg"]);
+    assert_eq!(env.read("dec/msg.decrypted"), b"attack at dawn\n");
+
+    // The single-input forms are unchanged.
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "a.key",
+        "-i",
+        "plain.txt",
+        "-o",
+        "one.kmse",
+    ]);
+    let out = env.ok(&["decrypt", "-k", "a.key", "-i", "one.kmse"]);
+    assert_eq!(out.stdout, b"attack at dawn\n");
+}
+
+#[test]
+fn caching_reuses_data_keys_within_limits() {
+    let env = Env::new();
+    env.keygen("a.key");
+    for name in ["w", "x", "y", "z"] {
+        env.write(name, name.as_bytes());
+    }
+    let encrypt = ["encrypt", "-k", "a.key", "-i", "w", "x", "y", "z"];
+    let run = |more: &[&str]| {
+        let _ = std::fs::remove_dir_all(env.path("out"));
+        env.ok(&args(&encrypt, &args(&["--output-dir", "out"], more)));
+        ["w", "x", "y", "z"].map(|n| edks(&env, &format!("out/{n}.kmse")))
+    };
+    // The raw AES keyring wraps with a random IV: equal data keys mean the
+    // wrapped key was reused.
+    let [w, x, y, z] = run(&[]);
+    assert!(w != x && x != y && y != z);
+    let [w, x, y, z] = run(&["--cache-max-age", "300"]);
+    assert!(w == x && x == y && y == z);
+    let [w, x, y, z] = run(&["--cache-max-age", "300", "--cache-max-messages", "2"]);
+    assert!(w == x && x != y && y == z);
+    let [w, x, y, z] = run(&["--cache-max-age", "300", "--cache-max-bytes", "3"]);
+    assert!(w == x && x == y && y != z);
+    // The messages decrypt with the cache on too.
+    env.ok(&[
+        "decrypt",
+        "-k",
+        "a.key",
+        "--cache-max-age",
+        "300",
+        "--cache-capacity",
+        "1",
+        "--cache-partition",
+        "one",
+        "--output-dir",
+        "dec",
+        "-i",
+        "out/w.kmse",
+        "out/x.kmse",
+        "out/y.kmse",
+        "out/z.kmse",
+    ]);
+    assert_eq!(env.read("dec/y"), b"y");
+    assert_eq!(env.read("dec/z"), b"z");
+}
+
+#[test]
+fn batch_and_cache_argument_errors() {
+    let env = Env::new();
+    env.keygen("a.key");
+    env.write("b.txt", b"b");
+    let encrypt = ["encrypt", "-k", "a.key", "-i", "plain.txt", "b.txt"];
+    let with_dir = args(&encrypt, &["--output-dir", "out"]);
+
+    // Several inputs need --output-dir, which excludes -o.
+    let err = env.fails(&encrypt, BAD_ARGUMENT);
+    assert!(err.contains("--output-dir"), "{err}");
+    let err = env.fails(&args(&encrypt, &["-o", "x"]), BAD_ARGUMENT);
+    assert!(err.contains("--output-dir"), "{err}");
+    let err = env.fails(&args(&with_dir, &["-o", "x"]), USAGE);
+    assert!(
+        err.contains("--output-dir") && err.contains("--output"),
+        "{err}"
+    );
+    // Standard input has no name; a directory is not an input.
+    let err = env.fails(
+        &["encrypt", "-k", "a.key", "-i", "-", "--output-dir", "out"],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("standard input"), "{err}");
+    let err = env.fails(
+        &["encrypt", "-k", "a.key", "--output-dir", "out"],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("needs input files"), "{err}");
+    std::fs::create_dir(env.path("sub")).unwrap();
+    env.write("sub/b.txt", b"other b");
+    let err = env.fails(
+        &["encrypt", "-k", "a.key", "-i", "sub", "--output-dir", "out"],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("'sub' is a directory"), "{err}");
+    // Two inputs of the same name would write one output.
+    let err = env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "b.txt",
+            "sub/b.txt",
+            "--output-dir",
+            "out",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("would both be written"), "{err}");
+    // An output may not replace an input.
+    env.write("c", b"c");
+    env.write("c.kmse", b"not really");
+    let err = env.fails(
+        &[
+            "decrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "c.kmse",
+            "c",
+            "--output-dir",
+            ".",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("would replace the input 'c'"), "{err}");
+    // A missing input fails before anything is written or created.
+    let err = env.fails(&args(&with_dir, &["-i", "nothing"]), IO);
+    assert!(err.contains("'nothing'"), "{err}");
+    assert!(!env.exists("out"));
+    // --output-dir names an existing file.
+    let err = env.fails(
+        &["encrypt", "-k", "a.key", "-i", "b.txt", "--output-dir", "c"],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("not a directory"), "{err}");
+
+    // Cache limits need --cache-max-age.
+    for flag in [
+        &["--cache-max-messages", "10"][..],
+        &["--cache-max-bytes", "1M"],
+        &["--cache-capacity", "5"],
+        &["--cache-partition", "p"],
+    ] {
+        let err = env.fails(&args(&with_dir, flag), USAGE);
+        assert!(err.contains("--cache-max-age"), "{flag:?}: {err}");
+    }
+    // Bad values.
+    for (flag, value) in [
+        ("--cache-max-age", "0"),
+        ("--cache-max-age", "0.0001"),
+        ("--cache-max-age", "-5"),
+        ("--cache-max-age", "soon"),
+        ("--cache-max-age", "inf"),
+        ("--cache-max-messages", "0"),
+        ("--cache-max-messages", "4294967297"),
+        ("--cache-max-messages", "many"),
+        ("--cache-max-bytes", "0"),
+        ("--cache-max-bytes", "9000P"),
+        ("--cache-max-bytes", "8388608T"),
+        ("--cache-capacity", "0"),
+        ("--cache-partition", ""),
+    ] {
+        let pair = format!("{flag}={value}");
+        let err = env.fails(&args(&with_dir, &["--cache-max-age", "60", &pair]), USAGE);
+        assert!(err.contains(flag), "{pair}: {err}");
+    }
+    // The per-key limits are about encrypting: decrypt does not take them.
+    let decrypt = ["decrypt", "-k", "a.key", "-i", "x", "--cache-max-age", "60"];
+    env.fails(&args(&decrypt, &["--cache-max-messages", "10"]), USAGE);
+    env.fails(&args(&decrypt, &["--cache-max-bytes", "10"]), USAGE);
+    assert!(!env.exists("out"));
+}
+
+#[test]
+fn a_failed_input_stops_the_run_and_leaves_no_partial_output() {
+    let env = Env::new();
+    env.keygen("a.key");
+    env.keygen("other.key");
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    env.write("big", &big);
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "a.key",
+        "--output-dir",
+        "enc",
+        "-i",
+        "plain.txt",
+        "big",
+    ]);
+    let msg = env.read("enc/big.kmse");
+
+    // The second message's last byte is flipped: the first is written, the
+    // second fails its signature check at the very end, the third is not
+    // started; an existing output of the failing one stays as it was.
+    let mut tampered = msg.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    env.write("enc/bad.kmse", &tampered);
+    std::fs::create_dir(env.path("dec")).unwrap();
+    env.write("dec/bad", b"old");
+    let decrypt = [
+        "decrypt",
+        "-k",
+        "a.key",
+        "--output-dir",
+        "dec",
+        "-i",
+        "enc/plain.txt.kmse",
+        "enc/bad.kmse",
+        "enc/big.kmse",
+    ];
+    let err = env.fails(&decrypt, AUTHENTICATION);
+    assert!(err.contains("'enc/bad.kmse'"), "{err}");
+    assert_eq!(listing(&env, "dec"), ["bad", "plain.txt"]);
+    assert_eq!(env.read("dec/bad"), b"old");
+    assert_eq!(env.read("dec/plain.txt"), b"attack at dawn\n");
+
+    // Truncated: malformed, and nothing of it is written.
+    env.write("enc/bad.kmse", &msg[..msg.len() / 2]);
+    std::fs::remove_file(env.path("dec/bad")).unwrap();
+    let err = env.fails(&decrypt, MALFORMED);
+    assert!(err.contains("'enc/bad.kmse'"), "{err}");
+    assert_eq!(listing(&env, "dec"), ["plain.txt"]);
+
+    // A key that unwraps nothing stops at the first input.
+    let err = env.fails(
+        &[
+            "decrypt",
+            "-k",
+            "other.key",
+            "--output-dir",
+            "dec2",
+            "-i",
+            "enc/plain.txt.kmse",
+            "enc/big.kmse",
+        ],
+        NO_KEY,
+    );
+    assert!(err.contains("'enc/plain.txt.kmse'"), "{err}");
+    assert!(listing(&env, "dec2").is_empty());
+
+    // An input that cannot be read (a dangling symbolic link) is refused
+    // before anything is written.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("gone", env.path("link")).unwrap();
+        let err = env.fails(
+            &[
+                "encrypt",
+                "-k",
+                "a.key",
+                "--output-dir",
+                "enc2",
+                "-i",
+                "plain.txt",
+                "link",
+            ],
+            IO,
+        );
+        assert!(err.contains("'link'"), "{err}");
+        assert!(!env.exists("enc2"));
+    }
+}

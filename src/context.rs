@@ -105,6 +105,22 @@ impl EncryptionContext {
         Ok(out)
     }
 
+    /// Parses a serialized encryption context (the header's AAD field content,
+    /// as [`EncryptionContext::serialize`] writes it). Also accepts the legacy
+    /// empty form `00 00`; pairs may come in any order, duplicate keys are
+    /// refused.
+    ///
+    /// ```
+    /// use kms_envelope::EncryptionContext;
+    /// let ec: EncryptionContext = [("purpose", "demo")].into_iter().collect();
+    /// let bytes = ec.serialize()?;
+    /// assert_eq!(EncryptionContext::deserialize(&bytes)?, ec);
+    /// # Ok::<(), kms_envelope::Error>(())
+    /// ```
+    pub fn deserialize(bytes: &[u8]) -> Result<Self> {
+        Self::parse(bytes)
+    }
+
     /// Parses the AAD field content (the bytes after the u16 AAD length).
     /// Accepts the legacy empty form `00 00` (count 0 in two bytes).
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self> {

@@ -52,6 +52,9 @@ impl DataKey {
     }
 }
 
+// The key bytes live in a `Zeroizing` buffer, wiped when the key is dropped.
+impl zeroize::ZeroizeOnDrop for DataKey {}
+
 impl fmt::Debug for DataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "DataKey(<{} bytes redacted>)", self.0.len())

@@ -401,3 +401,24 @@ impl RsaPrivateKey {
 pub(crate) fn fill_random(out: &mut [u8]) -> Result<(), CryptoError> {
     getrandom::getrandom(out).map_err(|_| CryptoError)
 }
+
+#[cfg(test)]
+mod tests {
+    use zeroize::ZeroizeOnDrop;
+
+    /// Every RustCrypto type that holds a key wipes it on drop (the crates'
+    /// `zeroize` support); this stops compiling if an update drops that.
+    /// (`AesGcm` itself has no marker: its AES cipher is the `aes` type
+    /// below, and its GHASH key and state wipe themselves in `Drop`
+    /// with the `polyval` crate's `zeroize` feature.)
+    #[test]
+    fn key_types_wipe_themselves_on_drop() {
+        fn wipes_on_drop<T: ZeroizeOnDrop>() {}
+        wipes_on_drop::<aes::Aes128>();
+        wipes_on_drop::<aes::Aes192>();
+        wipes_on_drop::<aes::Aes256>();
+        wipes_on_drop::<p256::ecdsa::SigningKey>();
+        wipes_on_drop::<p384::ecdsa::SigningKey>();
+        wipes_on_drop::<rsa::RsaPrivateKey>();
+    }
+}

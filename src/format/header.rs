@@ -86,6 +86,23 @@ impl MessageHeader {
         &self.body_bytes
     }
 
+    /// The header body as this SDK writes it from the parsed fields: equal to
+    /// [`MessageHeader::body_bytes`] unless the received header used a
+    /// non-canonical form that parsing accepts (encryption context pairs out
+    /// of order, or the legacy empty context `00 00`).
+    pub fn canonical_body(&self) -> Result<Vec<u8>> {
+        write_body(
+            self.version,
+            self.algorithm_suite,
+            &self.message_id,
+            &self.encryption_context,
+            &self.encrypted_data_keys,
+            self.content_type,
+            self.frame_length,
+            self.commitment.as_ref(),
+        )
+    }
+
     /// Builds and serializes the header body for a new message. The tag is
     /// filled in later with [`MessageHeader::set_auth_tag`].
     pub(crate) fn build(
@@ -97,46 +114,21 @@ impl MessageHeader {
         commitment: Option<[u8; COMMIT_LEN]>,
     ) -> Result<Self> {
         let version = suite.message_format_version();
-        let ec = stored_context.serialize()?;
-        let mut b = Vec::with_capacity(128 + ec.len());
-        b.push(version);
-        if version == 1 {
-            b.push(V1_TYPE);
-        }
-        b.extend_from_slice(&suite.id().to_be_bytes());
-        b.extend_from_slice(&message_id);
-        // ser() is at most 65535 bytes, checked by serialize().
-        b.extend_from_slice(&(ec.len() as u16).to_be_bytes());
-        b.extend_from_slice(&ec);
-        let count = u16::try_from(edks.len())
-            .map_err(|_| Error::bad_arg("more than 65535 encrypted data keys"))?;
-        if count == 0 {
+        if edks.is_empty() {
             return Err(Error::bad_arg(
                 "a message needs at least one encrypted data key",
             ));
         }
-        b.extend_from_slice(&count.to_be_bytes());
-        for edk in &edks {
-            for (what, field) in [
-                ("provider id", edk.provider_id.as_bytes()),
-                ("provider info", &edk.provider_info[..]),
-                ("encrypted data key", &edk.ciphertext[..]),
-            ] {
-                let len = u16::try_from(field.len())
-                    .map_err(|_| Error::bad_arg(format!("{what} longer than 65535 bytes")))?;
-                b.extend_from_slice(&len.to_be_bytes());
-                b.extend_from_slice(field);
-            }
-        }
-        b.push(ContentType::Framed.byte());
-        if version == 1 {
-            b.extend_from_slice(&[0, 0, 0, 0]);
-            b.push(IV_LEN as u8);
-        }
-        b.extend_from_slice(&frame_length.to_be_bytes());
-        if let Some(c) = &commitment {
-            b.extend_from_slice(c);
-        }
+        let b = write_body(
+            version,
+            suite,
+            &message_id,
+            &stored_context,
+            &edks,
+            ContentType::Framed,
+            frame_length,
+            commitment.as_ref(),
+        )?;
         Ok(Self {
             version,
             algorithm_suite: suite,
@@ -301,4 +293,54 @@ fn detect_base64(bytes: &[u8]) -> ParseResult<()> {
         .into()),
         _ => Ok(()),
     }
+}
+
+/// Serializes a header body (everything the header tag covers).
+#[allow(clippy::too_many_arguments)]
+fn write_body(
+    version: u8,
+    suite: AlgorithmSuite,
+    message_id: &[u8],
+    stored_context: &EncryptionContext,
+    edks: &[EncryptedDataKey],
+    content_type: ContentType,
+    frame_length: u32,
+    commitment: Option<&[u8; COMMIT_LEN]>,
+) -> Result<Vec<u8>> {
+    let ec = stored_context.serialize()?;
+    let mut b = Vec::with_capacity(128 + ec.len());
+    b.push(version);
+    if version == 1 {
+        b.push(V1_TYPE);
+    }
+    b.extend_from_slice(&suite.id().to_be_bytes());
+    b.extend_from_slice(message_id);
+    // serialize() keeps the context within 65535 bytes.
+    b.extend_from_slice(&(ec.len() as u16).to_be_bytes());
+    b.extend_from_slice(&ec);
+    let count = u16::try_from(edks.len())
+        .map_err(|_| Error::bad_arg("more than 65535 encrypted data keys"))?;
+    b.extend_from_slice(&count.to_be_bytes());
+    for edk in edks {
+        for (what, field) in [
+            ("provider id", edk.provider_id.as_bytes()),
+            ("provider info", &edk.provider_info[..]),
+            ("encrypted data key", &edk.ciphertext[..]),
+        ] {
+            let len = u16::try_from(field.len())
+                .map_err(|_| Error::bad_arg(format!("{what} longer than 65535 bytes")))?;
+            b.extend_from_slice(&len.to_be_bytes());
+            b.extend_from_slice(field);
+        }
+    }
+    b.push(content_type.byte());
+    if version == 1 {
+        b.extend_from_slice(&[0, 0, 0, 0]);
+        b.push(IV_LEN as u8);
+    }
+    b.extend_from_slice(&frame_length.to_be_bytes());
+    if let Some(c) = commitment {
+        b.extend_from_slice(c);
+    }
+    Ok(b)
 }

@@ -1,0 +1,4 @@
+//! Fuzz target `stream_decrypt`: see [`kms_envelope_fuzz::targets::stream_decrypt`].
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kms_envelope_fuzz::targets::stream_decrypt(data));

@@ -1,12 +1,13 @@
 //! The client: commitment policy and limits, and the one-shot builders.
 
+use std::fmt;
 use std::future::IntoFuture;
 
 use crate::cmm::default::BorrowedDefault;
 use crate::cmm::MaterialsManager;
 use crate::context::EncryptionContext;
 use crate::decrypt::{decrypt_message, DecryptSettings, Decrypted};
-use crate::encrypt::{body_len, check_materials, seal_all, Sealer};
+use crate::encrypt::{body_len, check_materials, seal_all_into, Sealer, SignatureLength};
 use crate::error::{Error, Result};
 use crate::future::{block_on, BoxFuture};
 use crate::keyring::Keyring;
@@ -249,6 +250,33 @@ impl<'a> EncryptCall<'a> {
     }
 
     async fn run_async(self) -> Result<Vec<u8>> {
+        self.prepare_async().await?.seal_to_vec()
+    }
+
+    /// Gets the materials, derives the keys and writes the header, blocking
+    /// the current thread until the keyring is done, but encrypts nothing
+    /// yet. The result knows the message's exact length, so you can provide
+    /// the memory it is written into (see [`PreparedEncryption::seal_into`]).
+    ///
+    /// ```
+    /// use kms_envelope::{Client, RawAesKeyring};
+    /// # fn main() -> kms_envelope::Result<()> {
+    /// let keyring = RawAesKeyring::new("ns", "key", &[7u8; 32])?;
+    /// let client = Client::new();
+    /// let prepared = client.encrypt(b"hello").keyring(&keyring).prepare()?;
+    /// let mut message = vec![0u8; prepared.message_len()];
+    /// prepared.seal_into(&mut message)?;
+    /// let decrypted = client.decrypt(&message).keyring(&keyring).run()?;
+    /// assert_eq!(decrypted.plaintext, b"hello");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn prepare(self) -> Result<PreparedEncryption<'a>> {
+        block_on(self.prepare_async())
+    }
+
+    /// [`EncryptCall::prepare`] for async callers: awaits the keyring.
+    pub async fn prepare_async(self) -> Result<PreparedEncryption<'a>> {
         let source = Source::required(self.source)?;
         self.client.check_limits()?;
         if self.frame_length == 0 {
@@ -275,19 +303,96 @@ impl<'a> EncryptCall<'a> {
                 ));
             }
         }
-        let mut out = Vec::with_capacity(
-            1024 + 1024 * materials.encrypted_data_keys().len()
-                + body_len(self.plaintext.len(), self.frame_length),
-        );
-        let mut sealer = Sealer::start(
+        let mut header = Vec::with_capacity(1024 + 1024 * materials.encrypted_data_keys().len());
+        let sealer = Sealer::start(
             &materials,
             self.frame_length,
             self.client.threads(),
-            &mut out,
+            &mut header,
         )?;
-        seal_all(&mut sealer, self.plaintext, &mut out)?;
-        sealer.finish(&mut out)?;
+        Ok(PreparedEncryption {
+            header,
+            sealer,
+            plaintext: self.plaintext,
+        })
+    }
+}
+
+/// An encryption whose materials are ready and whose header is written:
+/// what is left is the frames and the signature. Made by
+/// [`EncryptCall::prepare`].
+///
+/// Its [`message_len`](Self::message_len) is exact: signed suites sign
+/// again (with a fresh nonce) until the DER signature has a fixed length,
+/// one byte under the longest, which about half of all signatures have.
+#[must_use = "a PreparedEncryption does nothing until seal_into()"]
+pub struct PreparedEncryption<'a> {
+    header: Vec<u8>,
+    sealer: Sealer,
+    plaintext: &'a [u8],
+}
+
+impl PreparedEncryption<'_> {
+    /// The exact length of the message [`seal_into`](Self::seal_into) writes.
+    pub fn message_len(&self) -> usize {
+        self.header.len() + self.body_len() + self.sealer.footer_len(SignatureLength::Fixed)
+    }
+
+    /// Encrypts into `out`, which must be exactly
+    /// [`message_len`](Self::message_len) bytes long. Frames are written in
+    /// place, by the client's worker threads for large messages, so the
+    /// message is never copied. On error the contents of `out` are
+    /// unspecified (never plaintext: frames are encrypted in place).
+    pub fn seal_into(self, out: &mut [u8]) -> Result<()> {
+        if out.len() != self.message_len() {
+            return Err(Error::bad_arg(format!(
+                "the output buffer holds {} bytes; the message is {} bytes",
+                out.len(),
+                self.message_len()
+            )));
+        }
+        self.write(out, SignatureLength::Fixed).map(|_| ())
+    }
+
+    /// Encrypts into a new vector. The vector starts as zeroed memory that
+    /// the allocator has not touched (large blocks come straight from the
+    /// kernel), so its pages are first touched by the threads that write the
+    /// frames, not by the calling thread. The signature keeps its natural
+    /// length (no re-signing), so the last byte or two may be trimmed.
+    fn seal_to_vec(self) -> Result<Vec<u8>> {
+        let max =
+            self.header.len() + self.body_len() + self.sealer.footer_len(SignatureLength::Any);
+        let mut out = vec![0u8; max];
+        let used = self.write(&mut out, SignatureLength::Any)?;
+        out.truncate(used);
         Ok(out)
+    }
+
+    fn body_len(&self) -> usize {
+        body_len(self.plaintext.len(), self.sealer.frame_length())
+    }
+
+    /// Writes the message at the front of `out` (at least as long as the
+    /// message with the longest footer `length` allows); returns its length.
+    fn write(mut self, out: &mut [u8], length: SignatureLength) -> Result<usize> {
+        let too_small = || Error::bad_arg("the output buffer is smaller than the message");
+        let body = self.body_len();
+        let header = self.header.len();
+        let (head, rest) = out.split_at_mut_checked(header).ok_or_else(too_small)?;
+        head.copy_from_slice(&self.header);
+        let (frames, footer) = rest.split_at_mut_checked(body).ok_or_else(too_small)?;
+        seal_all_into(&mut self.sealer, self.plaintext, frames)?;
+        let footer = self.sealer.finish_into(footer, length)?;
+        Ok(header + body + footer)
+    }
+}
+
+impl fmt::Debug for PreparedEncryption<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedEncryption")
+            .field("message_len", &self.message_len())
+            .field("plaintext_len", &self.plaintext.len())
+            .finish_non_exhaustive()
     }
 }
 

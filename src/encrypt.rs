@@ -173,6 +173,26 @@ impl Sealer {
         is_final: bool,
         out: &mut Vec<u8>,
     ) -> Result<()> {
+        let kind = frame_kind(is_final);
+        let start = out.len();
+        out.resize(start + frame_overhead(kind) + plaintext.len(), 0);
+        match self.seal_frame_into(plaintext, is_final, &mut out[start..]) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                out.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes one frame holding `plaintext` at the front of `dst` and
+    /// returns its size (the frame overhead plus the plaintext length).
+    pub(crate) fn seal_frame_into(
+        &mut self,
+        plaintext: &[u8],
+        is_final: bool,
+        dst: &mut [u8],
+    ) -> Result<usize> {
         let seq = self.next_seq;
         if seq == 0 {
             return Err(too_many_frames());
@@ -181,26 +201,20 @@ impl Sealer {
             .ok()
             .filter(|l| *l <= self.frame_length && (is_final || *l == self.frame_length))
             .ok_or_else(|| Error::bad_arg("frame plaintext has the wrong length"))?;
-        let kind = if is_final {
-            BodyKind::Final
-        } else {
-            BodyKind::Regular
-        };
-        let start = out.len();
+        let kind = frame_kind(is_final);
+        let size = frame_overhead(kind) + plaintext.len();
+        let slot = dst.get_mut(..size).ok_or_else(output_too_small)?;
         let (head, head_len) = frame_head(kind, seq, len);
-        out.extend_from_slice(&head[..head_len]);
-        out.extend_from_slice(plaintext);
-        out.extend_from_slice(&[0; TAG_LEN]);
-        if let Err(e) = seal_slot(&self.key, &self.message_id, kind, seq, &mut out[start..]) {
-            out.truncate(start);
-            return Err(e);
-        }
+        let (head_slot, rest) = slot.split_at_mut(head_len);
+        head_slot.copy_from_slice(&head[..head_len]);
+        rest[..plaintext.len()].copy_from_slice(plaintext);
+        seal_slot(&self.key, &self.message_id, kind, seq, slot)?;
         if let Some((h, _)) = &mut self.signer {
-            h.update(&out[start..]);
+            h.update(slot);
         }
         // After frame 2^32 - 1 the counter wraps to 0, which is refused above.
         self.next_seq = seq.wrapping_add(1);
-        Ok(())
+        Ok(size)
     }
 
     /// Appends regular frames for `data`, a whole number of frames, spread
@@ -208,15 +222,32 @@ impl Sealer {
     pub(crate) fn seal_regular_frames(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let fl = self.frame_length as usize;
         let frames = data.len() / fl;
-        if data.len() % fl != 0 {
+        let start = out.len();
+        out.resize(start + frames * (frame_overhead(BodyKind::Regular) + fl), 0);
+        if let Err(e) = self.seal_regular_into(data, &mut out[start..]) {
+            out.truncate(start);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Writes regular frames for `data`, a whole number of frames, into
+    /// `dst`, which holds exactly their size. Frames are spread over the
+    /// configured threads when there are enough of them; each thread writes
+    /// (and so first touches) its own part of `dst`.
+    fn seal_regular_into(&mut self, data: &[u8], dst: &mut [u8]) -> Result<()> {
+        let fl = self.frame_length as usize;
+        let frames = data.len() / fl;
+        let frame_size = frame_overhead(BodyKind::Regular) + fl;
+        if data.len() % fl != 0 || dst.len() != frames * frame_size {
             return Err(Error::bad_arg(
                 "regular frames need a whole number of frames",
             ));
         }
         let group_frames = (GROUP_BYTES / fl).max(1);
         if self.threads <= 1 || frames < 2 * group_frames {
-            for frame in data.chunks_exact(fl) {
-                self.seal_frame(frame, false, out)?;
+            for (frame, slot) in data.chunks_exact(fl).zip(dst.chunks_exact_mut(frame_size)) {
+                self.seal_frame_into(frame, false, slot)?;
             }
             return Ok(());
         }
@@ -225,12 +256,9 @@ impl Sealer {
         if u64::from(first) + frames as u64 > u64::from(u32::MAX) || first == 0 {
             return Err(too_many_frames());
         }
-        let frame_size = frame_overhead(BodyKind::Regular) + fl;
-        let start = out.len();
-        out.resize(start + frames * frame_size, 0);
         let jobs: Vec<(u32, &[u8], &mut [u8])> = data
             .chunks(group_frames * fl)
-            .zip(out[start..].chunks_mut(group_frames * frame_size))
+            .zip(dst.chunks_mut(group_frames * frame_size))
             .enumerate()
             .map(|(g, (pt, slot))| (first + (g * group_frames) as u32, pt, slot))
             .collect();
@@ -245,31 +273,104 @@ impl Sealer {
             }
             Ok(())
         };
-        let result = match &mut self.signer {
+        match &mut self.signer {
             Some((h, _)) => {
                 let mut hash = |job: &(u32, &[u8], &mut [u8])| h.update(job.2);
                 parallel::run(jobs, self.threads, work, Order::Consume(&mut hash))
             }
             None => parallel::run(jobs, self.threads, work, Order::Work),
-        };
-        if let Err(e) = result {
-            out.truncate(start);
-            return Err(e);
-        }
+        }?;
         self.next_seq = first + frames as u32;
         Ok(())
     }
 
     /// Appends the footer, if the suite signs.
     pub(crate) fn finish(self, out: &mut Vec<u8>) -> Result<()> {
-        if let Some((h, key)) = self.signer {
-            let sig = key
-                .sign(h)
-                .map_err(|_| Error::bad_arg("ECDSA signing failed"))?;
+        if let Some(sig) = self.signature(SignatureLength::Any)? {
             write_footer(&sig, out);
         }
         Ok(())
     }
+
+    /// Writes the footer (if the suite signs) at the front of `dst` and
+    /// returns its size.
+    pub(crate) fn finish_into(self, dst: &mut [u8], length: SignatureLength) -> Result<usize> {
+        let Some(sig) = self.signature(length)? else {
+            return Ok(0);
+        };
+        let size = FOOTER_LEN_BYTES + sig.len();
+        let slot = dst.get_mut(..size).ok_or_else(output_too_small)?;
+        let (len_slot, sig_slot) = slot.split_at_mut(FOOTER_LEN_BYTES);
+        len_slot.copy_from_slice(&(sig.len() as u16).to_be_bytes());
+        sig_slot.copy_from_slice(&sig);
+        Ok(size)
+    }
+
+    /// The signature over everything written, if the suite signs.
+    fn signature(self, length: SignatureLength) -> Result<Option<Vec<u8>>> {
+        let Some((h, key)) = self.signer else {
+            return Ok(None);
+        };
+        let failed = || Error::bad_arg("ECDSA signing failed");
+        let digest = h.finish();
+        let sig = match length {
+            SignatureLength::Any => key.sign_digest(&digest).map_err(|_| failed())?,
+            SignatureLength::Fixed => {
+                let want = key.curve().fixed_signature_len();
+                // Each attempt has about even odds (the DER length of r and
+                // s depends on their top bits), so 64 attempts all failing
+                // is a 2^-64 event, not a case to plan for.
+                (0..64)
+                    .find_map(|_| {
+                        key.sign_digest_randomized(&digest)
+                            .ok()
+                            .filter(|s| s.len() == want)
+                    })
+                    .ok_or_else(failed)?
+            }
+        };
+        Ok(Some(sig))
+    }
+
+    /// The footer's size for `length`: 0 when the suite does not sign, and
+    /// its largest size for [`SignatureLength::Any`].
+    pub(crate) fn footer_len(&self, length: SignatureLength) -> usize {
+        match &self.signer {
+            None => 0,
+            Some((_, key)) => {
+                FOOTER_LEN_BYTES
+                    + match length {
+                        SignatureLength::Any => key.curve().max_signature_len(),
+                        SignatureLength::Fixed => key.curve().fixed_signature_len(),
+                    }
+            }
+        }
+    }
+}
+
+/// How long the footer's DER signature may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SignatureLength {
+    /// Whatever one signing gives (the DER length varies by a byte or two).
+    Any,
+    /// Exactly [`Curve::fixed_signature_len`] bytes, signing again with a
+    /// fresh nonce until it is, so the message length is known in advance.
+    Fixed,
+}
+
+/// The footer's u16 signature length.
+const FOOTER_LEN_BYTES: usize = 2;
+
+fn frame_kind(is_final: bool) -> BodyKind {
+    if is_final {
+        BodyKind::Final
+    } else {
+        BodyKind::Regular
+    }
+}
+
+fn output_too_small() -> Error {
+    Error::bad_arg("the output buffer is smaller than the message")
 }
 
 fn too_many_frames() -> Error {
@@ -342,14 +443,35 @@ pub(crate) fn body_len(len: usize, frame_length: u32) -> usize {
 /// Frames all of `plaintext`: full regular frames, then a final frame holding
 /// the rest (a full final frame when the length is an exact multiple; a single
 /// empty final frame for empty plaintext).
+#[cfg(test)]
 pub(crate) fn seal_all(sealer: &mut Sealer, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let start = out.len();
+    out.resize(start + body_len(plaintext.len(), sealer.frame_length()), 0);
+    if let Err(e) = seal_all_into(sealer, plaintext, &mut out[start..]) {
+        out.truncate(start);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// [`seal_all`] into `dst`, which holds exactly
+/// [`body_len`]`(plaintext.len(), frame_length)` bytes.
+pub(crate) fn seal_all_into(sealer: &mut Sealer, plaintext: &[u8], dst: &mut [u8]) -> Result<()> {
     let fl = sealer.frame_length() as usize;
     let regular = if plaintext.is_empty() {
         0
     } else {
-        (plaintext.len() - 1) / fl * fl
+        (plaintext.len() - 1) / fl
     };
-    let (frames, last) = plaintext.split_at(regular);
-    sealer.seal_regular_frames(frames, out)?;
-    sealer.seal_frame(last, true, out)
+    let (frames, last) = plaintext.split_at(regular * fl);
+    let regular_size = regular * (frame_overhead(BodyKind::Regular) + fl);
+    if dst.len() != body_len(plaintext.len(), sealer.frame_length()) {
+        return Err(Error::bad_arg(
+            "the output buffer does not fit the message body",
+        ));
+    }
+    let (regular_dst, final_dst) = dst.split_at_mut(regular_size);
+    sealer.seal_regular_into(frames, regular_dst)?;
+    sealer.seal_frame_into(last, true, final_dst)?;
+    Ok(())
 }

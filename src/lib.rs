@@ -70,7 +70,9 @@ mod policy;
 pub mod stream;
 mod suite;
 
-pub use client::{Client, ClientBuilder, DecryptCall, EncryptCall, DEFAULT_FRAME_LENGTH};
+pub use client::{
+    Client, ClientBuilder, DecryptCall, EncryptCall, PreparedEncryption, DEFAULT_FRAME_LENGTH,
+};
 pub use cmm::{
     DefaultMaterialsManager, MaterialsManager, RequiredEncryptionContextMaterialsManager,
 };

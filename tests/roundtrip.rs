@@ -659,3 +659,62 @@ fn reader_accepts_forms_the_writer_never_emits() {
         );
     }
 }
+
+/// `prepare` + `seal_into`: the length is known before anything is
+/// encrypted, the message is written in place, and it is the same format
+/// (every suite, framing edges, and a body large enough for worker threads).
+#[test]
+fn prepared_encryption_writes_exactly_message_len_bytes() {
+    let keyring = aes_keyring(32);
+    let ec: EncryptionContext = [("purpose".to_string(), "prepare".to_string())]
+        .into_iter()
+        .collect();
+    let cases: &[(u32, usize)] = &[(4096, 0), (4096, 1), (4096, 4096), (4096, 4097), (1, 3)];
+    for s in &AlgorithmSuite::ALL {
+        for &(fl, len) in cases {
+            let pt = bytes(len as u64 + 7, len);
+            let client = Client::builder()
+                .commitment_policy(client_for(*s).commitment_policy())
+                .threads(1)
+                .build();
+            let call = client
+                .encrypt(&pt)
+                .keyring(&keyring)
+                .algorithm_suite(*s)
+                .frame_length(fl)
+                .encryption_context(ec.clone());
+            let prepared = call.prepare().unwrap();
+            let mut msg = vec![0xAA; prepared.message_len()];
+            prepared.seal_into(&mut msg).unwrap();
+            check_message(&msg, *s, fl, &ec, &pt);
+            if s.is_signing() {
+                // The fixed DER length: one byte under the longest.
+                let (offset, sig_len) = layout(&msg).footer.unwrap();
+                assert_eq!(offset + 2 + sig_len, msg.len());
+                assert_eq!(sig_len, if s.id() == 0x0214 { 71 } else { 103 }, "{s}");
+            }
+        }
+    }
+    // Several worker threads, each writing its own part of the buffer.
+    let s = suite(0x0578);
+    let pt = bytes(99, 3 << 20);
+    let client = Client::builder().threads(4).build();
+    let prepared = client.encrypt(&pt).keyring(&keyring).prepare().unwrap();
+    let mut msg = vec![0u8; prepared.message_len()];
+    prepared.seal_into(&mut msg).unwrap();
+    check_message(&msg, s, 4096, &EncryptionContext::new(), &pt);
+}
+
+#[test]
+fn prepared_encryption_refuses_a_buffer_of_the_wrong_size() {
+    let keyring = aes_keyring(32);
+    let client = Client::new();
+    for delta in [-1i64, 1] {
+        let prepared = client.encrypt(b"abc").keyring(&keyring).prepare().unwrap();
+        let len = (prepared.message_len() as i64 + delta) as usize;
+        let mut msg = vec![0u8; len];
+        let err = expect_kind(prepared.seal_into(&mut msg), ErrorKind::BadArgument);
+        assert!(err.to_string().contains("output buffer"), "{err}");
+        assert!(msg.iter().all(|b| *b == 0), "nothing written");
+    }
+}

@@ -173,3 +173,21 @@ def test_tampered_esdk_message_is_rejected() -> None:
         kms_envelope.decrypt(bytes(bad), keyring=our_keyring("aes256"))
     with pytest.raises(kms_envelope.NoKeyUnwrappedError):
         kms_envelope.decrypt(ct, keyring=kms_envelope.RawAesKeyring(PROVIDER, "aes-256", bytes(32)))
+
+
+@pytest.mark.parametrize("suite", [AlgorithmSuite(0x0578), AlgorithmSuite(0x0478), AlgorithmSuite(0x0378), AlgorithmSuite(0x0214)], ids=str)
+def test_large_messages_written_in_place_decrypt_in_esdk(suite: AlgorithmSuite) -> None:
+    # From 1 MiB up, encrypt() writes the message straight into the returned
+    # bytes (its length fixed in advance: signed suites re-sign until the
+    # DER signature has one fixed length).
+    plaintext = pattern(3 * (1 << 20) + 5, 21)
+    ct = kms_envelope.encrypt(
+        plaintext, keyring=our_keyring("aes256"), encryption_context=CONTEXT, algorithm_suite=suite, commitment_policy=policy_for(suite)
+    )
+    assert type(ct) is bytes
+    if suite.is_signing:
+        sig_len = int.from_bytes(ct[-(2 + (71 if suite == 0x0214 else 103)) :][:2], "big")
+        assert sig_len == (71 if suite == 0x0214 else 103)
+    got, _ = DECRYPTING_CLIENT.decrypt(source=ct, key_provider=esdk_provider("aes256"))
+    assert got == plaintext
+    assert kms_envelope.decrypt(ct, keyring=our_keyring("aes256"), commitment_policy=policy_for(suite)).plaintext == plaintext

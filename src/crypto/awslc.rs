@@ -122,7 +122,7 @@ impl Hasher {
 }
 
 /// An ephemeral ECDSA key pair, one per signed message.
-pub(crate) struct EcdsaSigningKey(signature::EcdsaKeyPair);
+pub(crate) struct EcdsaSigningKey(signature::EcdsaKeyPair, Curve);
 
 impl EcdsaSigningKey {
     pub(crate) fn generate(curve: Curve) -> Result<Self, CryptoError> {
@@ -130,7 +130,11 @@ impl EcdsaSigningKey {
             Curve::P256 => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
             Curve::P384 => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
         };
-        Ok(Self(signature::EcdsaKeyPair::generate(alg)?))
+        Ok(Self(signature::EcdsaKeyPair::generate(alg)?, curve))
+    }
+
+    pub(crate) fn curve(&self) -> Curve {
+        self.1
     }
 
     pub(crate) fn public_key_compressed(&self) -> Vec<u8> {
@@ -144,9 +148,16 @@ impl EcdsaSigningKey {
         }
     }
 
-    pub(crate) fn sign(&self, hasher: Hasher) -> Result<Vec<u8>, CryptoError> {
-        let digest = hasher.0.finish();
+    /// Signs a digest of the curve's hash (AWS-LC draws a fresh nonce
+    /// every time).
+    pub(crate) fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let digest = digest::Digest::import_less_safe(digest, digest_alg(self.1.hash()))?;
         Ok(self.0.sign_digest(&digest)?.as_ref().to_vec())
+    }
+
+    /// As [`Self::sign_digest`]: every signature already has a fresh nonce.
+    pub(crate) fn sign_digest_randomized(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.sign_digest(digest)
     }
 }
 

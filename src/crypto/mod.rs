@@ -91,6 +91,23 @@ impl Curve {
             Curve::P384 => HashAlg::Sha384,
         }
     }
+
+    /// The longest DER signature: `r` and `s` both a byte longer than the
+    /// field because their top bit is set.
+    pub(crate) fn max_signature_len(self) -> usize {
+        match self {
+            Curve::P256 => 72,
+            Curve::P384 => 104,
+        }
+    }
+
+    /// The DER signature length that about half of all signatures have
+    /// (one of `r`, `s` with its top bit set). Signing again until the
+    /// length is this one makes a message's length known before it is
+    /// written, as the AWS Encryption SDK for Java does.
+    pub(crate) fn fixed_signature_len(self) -> usize {
+        self.max_signature_len() - 1
+    }
 }
 
 pub(crate) use crate::keyring::raw_rsa::RsaPadding;
@@ -178,8 +195,22 @@ mod tests {
             assert_eq!(pk.len(), if curve == Curve::P256 { 33 } else { 49 });
             let mut h = Hasher::new(curve.hash());
             h.update(b"message");
-            let sig = sk.sign(h).unwrap();
+            let digest = h.finish();
+            let sig = sk.sign_digest(&digest).unwrap();
+            assert!(sig.len() <= curve.max_signature_len());
             let vk = EcdsaVerifyingKey::from_sec1(curve, &pk).unwrap();
+            // Randomized signing gives new, valid signatures of either length.
+            let mut lengths = std::collections::BTreeSet::new();
+            for _ in 0..40 {
+                let again = sk.sign_digest_randomized(&digest).unwrap();
+                assert_ne!(again, sig);
+                lengths.insert(again.len());
+                let mut h = Hasher::new(curve.hash());
+                h.update(b"message");
+                vk.verify(h, &again).unwrap();
+            }
+            assert!(lengths.contains(&curve.fixed_signature_len()));
+            assert!(sk.sign_digest(&digest[1..]).is_err());
             let mut h = Hasher::new(curve.hash());
             h.update(b"message");
             vk.verify(h, &sig).unwrap();

@@ -232,22 +232,66 @@ impl EcdsaSigningKey {
         }
     }
 
-    pub(crate) fn sign(&self, hasher: Hasher) -> Result<Vec<u8>, CryptoError> {
-        // Deterministic nonces (RFC 6979); the verifier cannot tell.
+    pub(crate) fn curve(&self) -> Curve {
+        match self.0 {
+            SigningKey::P256(_) => Curve::P256,
+            SigningKey::P384(_) => Curve::P384,
+        }
+    }
+
+    /// Signs a digest of the curve's hash with a deterministic nonce (RFC
+    /// 6979); the verifier cannot tell.
+    pub(crate) fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.check_digest(digest)?;
         Ok(match &self.0 {
             SigningKey::P256(k) => {
-                let digest = curve_digest(Curve::P256, hasher)?;
                 let sig: p256::ecdsa::DerSignature =
-                    k.sign_prehash(&digest).map_err(|_| CryptoError)?;
+                    k.sign_prehash(digest).map_err(|_| CryptoError)?;
                 sig.as_bytes().to_vec()
             }
             SigningKey::P384(k) => {
-                let digest = curve_digest(Curve::P384, hasher)?;
                 let sig: p384::ecdsa::DerSignature =
-                    k.sign_prehash(&digest).map_err(|_| CryptoError)?;
+                    k.sign_prehash(digest).map_err(|_| CryptoError)?;
                 sig.as_bytes().to_vec()
             }
         })
+    }
+
+    /// Signs a digest with RFC 6979 nonces mixed with fresh random bytes, so
+    /// signing the same digest again gives another signature.
+    pub(crate) fn sign_digest_randomized(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        use ecdsa::signature::hazmat::RandomizedPrehashSigner;
+        self.check_digest(digest)?;
+        let mut rng = Rng::default();
+        let sig = match &self.0 {
+            SigningKey::P256(k) => {
+                let sig: p256::ecdsa::Signature = k
+                    .sign_prehash_with_rng(&mut rng, digest)
+                    .map_err(|_| CryptoError)?;
+                sig.to_der().as_bytes().to_vec()
+            }
+            SigningKey::P384(k) => {
+                let sig: p384::ecdsa::Signature = k
+                    .sign_prehash_with_rng(&mut rng, digest)
+                    .map_err(|_| CryptoError)?;
+                sig.to_der().as_bytes().to_vec()
+            }
+        };
+        rng.check()?;
+        Ok(sig)
+    }
+
+    /// AWS-LC refuses a digest of the wrong length; so does this backend.
+    fn check_digest(&self, digest: &[u8]) -> Result<(), CryptoError> {
+        let want = match self.0 {
+            SigningKey::P256(_) => 32,
+            SigningKey::P384(_) => 48,
+        };
+        if digest.len() == want {
+            Ok(())
+        } else {
+            Err(CryptoError)
+        }
     }
 }
 

@@ -71,7 +71,7 @@ pub(crate) fn encrypt<'py>(
     let suite = convert::suite(algorithm_suite)?;
     let frame_length = self::frame_length(frame_length)?;
     let client = client(commitment_policy, max_encrypted_data_keys)?;
-    let ciphertext = run_core(py, || {
+    let call = || {
         let mut call = client
             .encrypt(&plaintext)
             .encryption_context(context)
@@ -83,9 +83,17 @@ pub(crate) fn encrypt<'py>(
         if let Some(suite) = suite {
             call = call.algorithm_suite(suite);
         }
-        call.run()
-    })?;
-    convert::bytes_out(py, &ciphertext)
+        call
+    };
+    if plaintext.len() < convert::DETACHED_COPY {
+        let ciphertext = run_core(py, || call().run())?;
+        return convert::bytes_out(py, &ciphertext);
+    }
+    // Large messages are written straight into the returned `bytes`: the
+    // length is known once the header is, and no second copy is made.
+    let prepared = run_core(py, || call().prepare())?;
+    let len = prepared.message_len();
+    convert::bytes_filled(py, len, |buf| run_core(py, || prepared.seal_into(buf)))
 }
 
 /// Decrypts one message and returns a :class:`DecryptResult`. All or

@@ -40,7 +40,7 @@ pub(crate) fn bytes_like(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<PyBacke
 }
 
 /// Outputs at least this large are copied into their `bytes` with the GIL released.
-const DETACHED_COPY: usize = 1 << 20;
+pub(crate) const DETACHED_COPY: usize = 1 << 20;
 
 /// A new `bytes` holding `data`. Large outputs are copied with the GIL
 /// released, so other threads run while megabytes move.
@@ -70,6 +70,63 @@ pub(crate) fn bytes_out<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py
         py.detach(|| copy_parallel(dst, data));
         Ok(obj)
     }
+}
+
+/// A new `bytes` of `len` bytes written by `fill`, which gets the buffer
+/// zeroed (it may release the GIL: the object is ours alone until it is
+/// returned). If `fill` fails, the buffer is wiped before it is freed.
+pub(crate) fn bytes_filled<'py>(
+    py: Python<'py>,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]) -> PyResult<()>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let size = pyo3::ffi::Py_ssize_t::try_from(len)
+        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("output too large"))?;
+    // SAFETY: `PyBytes_FromStringAndSize(NULL, size)` returns a new,
+    // uninitialized bytes object of `size` bytes (or NULL with an exception
+    // set), owned by us alone: no other code can reach it until we return it,
+    // so writing its buffer without the GIL races with nothing.
+    // `PyBytes_AsString` returns its buffer, valid for `len` bytes while the
+    // object lives (we hold the reference throughout). The buffer is zeroed
+    // as `MaybeUninit<u8>` before it is ever viewed as `[u8]`.
+    unsafe {
+        let obj = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size);
+        let obj = Bound::from_owned_ptr_or_err(py, obj)?.cast_into_unchecked::<PyBytes>();
+        let buf = pyo3::ffi::PyBytes_AsString(obj.as_ptr()).cast::<u8>();
+        if buf.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        crate::alloc::advise_huge_pages(buf, len);
+        let uninit = std::slice::from_raw_parts_mut(buf.cast::<MaybeUninit<u8>>(), len);
+        py.detach(|| zero_parallel(uninit));
+        let data = std::slice::from_raw_parts_mut(buf, len);
+        if let Err(e) = fill(data) {
+            data.fill(0);
+            return Err(e);
+        }
+        Ok(obj)
+    }
+}
+
+/// Zeroes `dst`, spread over the available cores like [`copy_parallel`]:
+/// the cost is the first touch of fresh pages.
+fn zero_parallel(dst: &mut [MaybeUninit<u8>]) {
+    let threads = crate::api::frame_threads().min(8);
+    if threads < 2 || dst.len() < PARALLEL_COPY {
+        dst.fill(MaybeUninit::new(0));
+        return;
+    }
+    let piece = dst.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut pieces = dst.chunks_mut(piece);
+        let first = pieces.next();
+        for d in pieces {
+            scope.spawn(move || d.fill(MaybeUninit::new(0)));
+        }
+        if let Some(d) = first {
+            d.fill(MaybeUninit::new(0));
+        }
+    });
 }
 
 /// Pieces of a large copy are spread over the available cores: the cost is

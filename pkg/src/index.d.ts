@@ -384,7 +384,7 @@ export declare function decryptStream(options: DecryptStreamOptions): TransformS
 export declare function cryptoBackend(): string;
 
 /**
- * Node: whether AES-GCM runs on node:crypto (default `true`) or in wasm;
+ * Node: whether AES-GCM and SHA-2 run on node:crypto (default `true`) or in wasm;
  * messages are byte-identical either way. Browsers: always `false`.
  * Pass a boolean to change it; returns the setting in force.
  */

@@ -1,8 +1,9 @@
 // Node entry point: loads the WebAssembly module synchronously from the
-// package directory, routes AES-GCM to node:crypto, then exposes the API.
+// package directory, routes AES-GCM and SHA-2 to node:crypto, then exposes
+// the API.
 import { readFileSync } from 'node:fs';
-import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { initSync, setHostAead } from '../dist/kms_envelope_wasm.js';
+import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
+import { initSync, setHostAead, setHostHash } from '../dist/kms_envelope_wasm.js';
 
 initSync({ module: readFileSync(new URL('../dist/kms_envelope_wasm_bg.wasm', import.meta.url)) });
 
@@ -34,17 +35,31 @@ const nodeAead = {
   },
 };
 
+// Incremental SHA-2 for the same hook: above all the signature hash of a
+// signed message, which sees every byte of it.
+const nodeHash = {
+  start(name) {
+    const h = createHash(name);
+    return {
+      update(data) { h.update(data); },
+      finish() { return h.digest(); },
+    };
+  },
+};
+
 let host = true;
 setHostAead(nodeAead);
+setHostHash(nodeHash);
 
 /**
- * Whether AES-GCM runs on node:crypto (default) or in wasm; the bytes are
- * the same. Returns the setting in force.
+ * Whether AES-GCM and SHA-2 run on node:crypto (default) or in wasm; the
+ * bytes are the same. Returns the setting in force.
  */
 export function hostCrypto(enabled) {
   if (enabled !== undefined) {
     host = Boolean(enabled);
     setHostAead(host ? nodeAead : null);
+    setHostHash(host ? nodeHash : null);
   }
   return host;
 }

@@ -63,6 +63,16 @@ pub(crate) enum HashAlg {
 }
 
 impl HashAlg {
+    /// The name hosts use (`node:crypto`'s `createHash`, the host-crypto hook).
+    #[allow(dead_code)]
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            HashAlg::Sha256 => "sha256",
+            HashAlg::Sha384 => "sha384",
+            HashAlg::Sha512 => "sha512",
+        }
+    }
+
     /// Output length in bytes.
     #[allow(dead_code)]
     pub(crate) fn len(self) -> usize {

@@ -160,19 +160,24 @@ pub(crate) fn hkdf(
     .map_err(|_| CryptoError)
 }
 
-#[derive(Clone)]
 enum Sha {
     Sha256(Sha256),
     Sha384(Sha384),
     Sha512(Sha512),
+    /// A hash run by the host (feature `host-crypto`).
+    #[cfg(feature = "host-crypto")]
+    Host(Box<dyn crate::host_crypto::HostDigest>, HashAlg),
 }
 
-/// Incremental SHA-2.
-#[derive(Clone)]
+/// Incremental SHA-2: the host's when one is installed, else RustCrypto's.
 pub(crate) struct Hasher(Sha);
 
 impl Hasher {
     pub(crate) fn new(hash: HashAlg) -> Self {
+        #[cfg(feature = "host-crypto")]
+        if let Some(d) = crate::host_crypto::current_hash().and_then(|h| h.start(hash.name())) {
+            return Self(Sha::Host(d, hash));
+        }
         Self(match hash {
             HashAlg::Sha256 => Sha::Sha256(Sha256::new()),
             HashAlg::Sha384 => Sha::Sha384(Sha384::new()),
@@ -185,14 +190,33 @@ impl Hasher {
             Sha::Sha256(h) => h.update(data),
             Sha::Sha384(h) => h.update(data),
             Sha::Sha512(h) => h.update(data),
+            #[cfg(feature = "host-crypto")]
+            Sha::Host(h, _) => h.update(data),
         }
     }
 
+    /// The digest. A host hash that failed gives an empty digest, which
+    /// every signature operation refuses (fail closed).
     pub(crate) fn finish(self) -> Vec<u8> {
         match self.0 {
             Sha::Sha256(h) => h.finalize().to_vec(),
             Sha::Sha384(h) => h.finalize().to_vec(),
             Sha::Sha512(h) => h.finalize().to_vec(),
+            #[cfg(feature = "host-crypto")]
+            Sha::Host(h, alg) => h
+                .finish()
+                .filter(|d| d.len() == alg.len())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn alg(&self) -> HashAlg {
+        match &self.0 {
+            Sha::Sha256(_) => HashAlg::Sha256,
+            Sha::Sha384(_) => HashAlg::Sha384,
+            Sha::Sha512(_) => HashAlg::Sha512,
+            #[cfg(feature = "host-crypto")]
+            Sha::Host(_, alg) => *alg,
         }
     }
 }
@@ -200,9 +224,14 @@ impl Hasher {
 /// The digest a curve signs, or an error if `hasher` runs another hash (as
 /// AWS-LC refuses a digest of the wrong algorithm).
 fn curve_digest(curve: Curve, hasher: Hasher) -> Result<Vec<u8>, CryptoError> {
-    match (curve, &hasher.0) {
-        (Curve::P256, Sha::Sha256(_)) | (Curve::P384, Sha::Sha384(_)) => Ok(hasher.finish()),
-        _ => Err(CryptoError),
+    if hasher.alg() != curve.hash() {
+        return Err(CryptoError);
+    }
+    let digest = hasher.finish();
+    if digest.len() == curve.hash().len() {
+        Ok(digest)
+    } else {
+        Err(CryptoError)
     }
 }
 

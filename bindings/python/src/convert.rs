@@ -48,28 +48,10 @@ pub(crate) fn bytes_out<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py
     if data.len() < DETACHED_COPY {
         return Ok(PyBytes::new(py, data));
     }
-    let len = pyo3::ffi::Py_ssize_t::try_from(data.len())
-        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("output too large"))?;
-    // SAFETY: `PyBytes_FromStringAndSize(NULL, len)` returns a new, uninitialized
-    // bytes object of `len` bytes (or NULL with an exception set), owned by us
-    // alone: no other code can reach it until we return it, so writing its
-    // buffer without the GIL races with nothing. `PyBytes_AsString` on a bytes
-    // object returns its buffer, valid for `len` bytes while the object lives
-    // (we hold the reference throughout). `copy_parallel` writes the whole
-    // buffer before the object is returned.
-    unsafe {
-        let obj = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), len);
-        let obj = Bound::from_owned_ptr_or_err(py, obj)?.cast_into_unchecked::<PyBytes>();
-        let buf = pyo3::ffi::PyBytes_AsString(obj.as_ptr()).cast::<u8>();
-        if buf.is_null() {
-            return Err(PyErr::fetch(py));
-        }
-        crate::alloc::advise_huge_pages(buf, data.len());
-        // Uninitialized memory is only ever seen as `MaybeUninit<u8>`.
-        let dst = std::slice::from_raw_parts_mut(buf.cast::<MaybeUninit<u8>>(), data.len());
+    new_bytes_with(py, data.len(), |dst| {
         py.detach(|| copy_parallel(dst, data));
-        Ok(obj)
-    }
+        Ok(())
+    })
 }
 
 /// A new `bytes` of `len` bytes written by `fill`, which gets the buffer
@@ -80,15 +62,34 @@ pub(crate) fn bytes_filled<'py>(
     len: usize,
     fill: impl FnOnce(&mut [u8]) -> PyResult<()>,
 ) -> PyResult<Bound<'py, PyBytes>> {
+    new_bytes_with(py, len, |dst| {
+        py.detach(|| zero_parallel(dst));
+        // SAFETY: `zero_parallel` initialized every byte of `dst`, so viewing
+        // it as `[u8]` (same size and alignment as `MaybeUninit<u8>`) is sound.
+        let data =
+            unsafe { std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<u8>(), dst.len()) };
+        fill(data).inspect_err(|_| data.fill(0))
+    })
+}
+
+/// A new `bytes` of `len` bytes whose buffer `init` gets uninitialized and
+/// must initialize completely before returning `Ok` (on `Err` the object is
+/// freed unseen). `init` may release the GIL: until this returns, the object
+/// is reachable from nowhere else.
+fn new_bytes_with<'py>(
+    py: Python<'py>,
+    len: usize,
+    init: impl FnOnce(&mut [MaybeUninit<u8>]) -> PyResult<()>,
+) -> PyResult<Bound<'py, PyBytes>> {
     let size = pyo3::ffi::Py_ssize_t::try_from(len)
         .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("output too large"))?;
     // SAFETY: `PyBytes_FromStringAndSize(NULL, size)` returns a new,
     // uninitialized bytes object of `size` bytes (or NULL with an exception
     // set), owned by us alone: no other code can reach it until we return it,
     // so writing its buffer without the GIL races with nothing.
-    // `PyBytes_AsString` returns its buffer, valid for `len` bytes while the
-    // object lives (we hold the reference throughout). The buffer is zeroed
-    // as `MaybeUninit<u8>` before it is ever viewed as `[u8]`.
+    // `PyBytes_AsString` on a bytes object returns its buffer, valid for
+    // `len` bytes while the object lives (we hold the reference throughout).
+    // The buffer is only ever seen as `MaybeUninit<u8>` here.
     unsafe {
         let obj = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size);
         let obj = Bound::from_owned_ptr_or_err(py, obj)?.cast_into_unchecked::<PyBytes>();
@@ -97,13 +98,10 @@ pub(crate) fn bytes_filled<'py>(
             return Err(PyErr::fetch(py));
         }
         crate::alloc::advise_huge_pages(buf, len);
-        let uninit = std::slice::from_raw_parts_mut(buf.cast::<MaybeUninit<u8>>(), len);
-        py.detach(|| zero_parallel(uninit));
-        let data = std::slice::from_raw_parts_mut(buf, len);
-        if let Err(e) = fill(data) {
-            data.fill(0);
-            return Err(e);
-        }
+        init(std::slice::from_raw_parts_mut(
+            buf.cast::<MaybeUninit<u8>>(),
+            len,
+        ))?;
         Ok(obj)
     }
 }

@@ -29,6 +29,11 @@ JS_WASM_OUT    = $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/$(JS_WASM_NA
 # from invalidating native release builds.
 JS_CARGO_ENV  := CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_LTO=true \
                  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort
+# ...except the primitives that run over every byte or dominate a small
+# message: at opt-level 3 the software AES-GCM, SHA-2 and P-384 in wasm run
+# 2 to 3 times faster than at "s", for about 5 KB more gzipped.
+JS_HOT_CRATES := aes aes-gcm polyval ghash sha2 p256 p384 primeorder ecdsa
+JS_CARGO_FLAGS = $(foreach c,$(JS_HOT_CRATES),--config 'profile.release.package.$(c).opt-level=3')
 # Features the Rust wasm32 target emits by default; wasm-opt must accept them.
 JS_WASM_OPT   := $(JS_PKG)/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory \
                  --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
@@ -53,7 +58,7 @@ $(JS_PKG)/node_modules/.ready: $(JS_PKG)/package.json
 	touch $@
 
 build-js: $(JS_PKG)/node_modules/.ready
-	$(JS_CARGO_ENV) $(CARGO) build --release --target wasm32-unknown-unknown -p kms-envelope-wasm
+	$(JS_CARGO_ENV) $(CARGO) build --release --target wasm32-unknown-unknown -p kms-envelope-wasm $(JS_CARGO_FLAGS)
 	@mkdir -p $(JS_DIST)
 	wasm-bindgen $(JS_WASM_OUT) --target web --weak-refs --out-dir $(JS_DIST)
 	$(JS_WASM_OPT) $(JS_DIST)/$(JS_WASM_NAME)_bg.wasm -o $(JS_DIST)/$(JS_WASM_NAME)_bg.wasm
@@ -81,4 +86,4 @@ $(JS_PKG)/bench/peers/node_modules/.ready: $(JS_PKG)/bench/peers/package.json
 	touch $@
 
 bench-js: setup-js build-js $(JS_PKG)/bench/peers/node_modules/.ready
-	cd $(JS_PKG) && node bench/node.mjs && node bench/browser.mjs
+	cd $(JS_PKG) && BENCH_OUT="$(abspath $(BENCH_OUT))" node bench/node.mjs && BENCH_OUT="$(abspath $(BENCH_OUT))" node bench/browser.mjs

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::future::IntoFuture;
 
+use zeroize::Zeroize;
+
 use crate::cmm::default::BorrowedDefault;
 use crate::cmm::MaterialsManager;
 use crate::context::EncryptionContext;
@@ -341,8 +343,8 @@ impl PreparedEncryption<'_> {
     /// Encrypts into `out`, which must be exactly
     /// [`message_len`](Self::message_len) bytes long. Frames are written in
     /// place, by the client's worker threads for large messages, so the
-    /// message is never copied. On error the contents of `out` are
-    /// unspecified (never plaintext: frames are encrypted in place).
+    /// message is never copied. On error `out` is zeroed (a frame that
+    /// failed to seal may have held plaintext).
     pub fn seal_into(self, out: &mut [u8]) -> Result<()> {
         if out.len() != self.message_len() {
             return Err(Error::bad_arg(format!(
@@ -351,7 +353,9 @@ impl PreparedEncryption<'_> {
                 self.message_len()
             )));
         }
-        self.write(out, SignatureLength::Fixed).map(|_| ())
+        self.write(out, SignatureLength::Fixed)
+            .map(|_| ())
+            .inspect_err(|_| out.zeroize())
     }
 
     /// Encrypts into a new vector. The vector starts as zeroed memory that
@@ -363,7 +367,9 @@ impl PreparedEncryption<'_> {
         let max =
             self.header.len() + self.body_len() + self.sealer.footer_len(SignatureLength::Any);
         let mut out = vec![0u8; max];
-        let used = self.write(&mut out, SignatureLength::Any)?;
+        let used = self
+            .write(&mut out, SignatureLength::Any)
+            .inspect_err(|_| out.zeroize())?;
         out.truncate(used);
         Ok(out)
     }

@@ -179,7 +179,7 @@ impl Sealer {
         match self.seal_frame_into(plaintext, is_final, &mut out[start..]) {
             Ok(_) => Ok(()),
             Err(e) => {
-                out.truncate(start);
+                wipe_from(out, start);
                 Err(e)
             }
         }
@@ -225,7 +225,7 @@ impl Sealer {
         let start = out.len();
         out.resize(start + frames * (frame_overhead(BodyKind::Regular) + fl), 0);
         if let Err(e) = self.seal_regular_into(data, &mut out[start..]) {
-            out.truncate(start);
+            wipe_from(out, start);
             return Err(e);
         }
         Ok(())
@@ -369,6 +369,15 @@ fn frame_kind(is_final: bool) -> BodyKind {
     }
 }
 
+/// Drops what was appended from `start` on, wiping it first: a frame that
+/// failed to seal may still hold its plaintext.
+fn wipe_from(out: &mut Vec<u8>, start: usize) {
+    if let Some(tail) = out.get_mut(start..) {
+        zeroize::Zeroize::zeroize(tail);
+    }
+    out.truncate(start);
+}
+
 fn output_too_small() -> Error {
     Error::bad_arg("the output buffer is smaller than the message")
 }
@@ -448,7 +457,7 @@ pub(crate) fn seal_all(sealer: &mut Sealer, plaintext: &[u8], out: &mut Vec<u8>)
     let start = out.len();
     out.resize(start + body_len(plaintext.len(), sealer.frame_length()), 0);
     if let Err(e) = seal_all_into(sealer, plaintext, &mut out[start..]) {
-        out.truncate(start);
+        wipe_from(out, start);
         return Err(e);
     }
     Ok(())

@@ -312,11 +312,7 @@ impl EcdsaSigningKey {
 
     /// AWS-LC refuses a digest of the wrong length; so does this backend.
     fn check_digest(&self, digest: &[u8]) -> Result<(), CryptoError> {
-        let want = match self.0 {
-            SigningKey::P256(_) => 32,
-            SigningKey::P384(_) => 48,
-        };
-        if digest.len() == want {
+        if digest.len() == self.curve().hash().len() {
             Ok(())
         } else {
             Err(CryptoError)

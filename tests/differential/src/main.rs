@@ -142,6 +142,17 @@ fn hex_suite(suite: AlgorithmSuite) -> String {
 }
 
 impl Runner {
+    /// Saves `rec` for replay, then prints and keeps `summary` with where it was saved.
+    fn disagree(&mut self, rec: &Record<'_>, summary: String) {
+        let saved = rec
+            .save(&self.cfg.save_dir, "disagreement", &self.rsa)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|e| format!("(not saved: {e})"));
+        let line = format!("{summary}\n    saved: {saved}");
+        println!("DISAGREEMENT {line}");
+        self.disagreements.push(line);
+    }
+
     async fn keyrings(&self, spec: &KeySpec) -> Result<Keyrings, String> {
         let ours = Ours::keyring(spec, &self.rsa);
         let esdk = self.esdk.keyring(spec).await;
@@ -287,19 +298,14 @@ impl Runner {
                     }
                 }
             }
-            None => {
-                let saved = match rec.save(&self.cfg.save_dir, "disagreement", &self.rsa) {
-                    Ok(path) => path.display().to_string(),
-                    Err(e) => format!("(not saved: {e})"),
-                };
-                let line = format!(
-                    "case {index}: {what}: {problem}\n    kms-envelope: {}\n    aws-esdk:     {}\n    saved: {saved}",
+            None => self.disagree(
+                &rec,
+                format!(
+                    "case {index}: {what}: {problem}\n    kms-envelope: {}\n    aws-esdk:     {}",
                     ours.short(),
                     esdk.short()
-                );
-                println!("DISAGREEMENT {line}");
-                self.disagreements.push(line);
-            }
+                ),
+            ),
         }
         if deviation.is_some() {
             "documented deviation"
@@ -407,17 +413,14 @@ impl Runner {
                     ours: &mine,
                     esdk: &theirs,
                 };
-                let saved = rec
-                    .save(&self.cfg.save_dir, "disagreement", &self.rsa)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|e| format!("(not saved: {e})"));
-                let line = format!(
-                    "case {index}: encrypt suite {s}: kms-envelope {}; aws-esdk {}\n    saved: {saved}",
-                    mine.short(),
-                    theirs.short()
+                self.disagree(
+                    &rec,
+                    format!(
+                        "case {index}: encrypt suite {s}: kms-envelope {}; aws-esdk {}",
+                        mine.short(),
+                        theirs.short()
+                    ),
                 );
-                println!("DISAGREEMENT {line}");
-                self.disagreements.push(line);
             }
         }
 

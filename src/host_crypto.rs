@@ -12,11 +12,19 @@
 //! deterministic, so the bytes are identical either way; a host that
 //! declines a call (returns `None`) falls back to the backend.
 //!
-//! Not part of the stable API: bindings only. Has no effect with the AWS-LC
-//! backend (native builds without the `rustcrypto` feature).
+//! With the AWS-LC backend (native builds without the `rustcrypto` feature)
+//! only the hash hook applies: the Python package hands long hashes to
+//! `hashlib`, whose OpenSSL SHA-384 beats AWS-LC's on CPUs where AWS-LC
+//! runs its scalar code. A host hash may leave inputs shorter than
+//! [`HostHash::min_len`] to the backend, so short hashes (cache IDs, small
+//! messages) never call into the host.
+//!
+//! Not part of the stable API: bindings only.
 
 use std::cell::RefCell;
 use std::rc::Rc;
+
+use crate::crypto::HashAlg;
 
 /// An AES-GCM implementation supplied by the host (16-byte tags, 12-byte IVs).
 pub trait HostAead {
@@ -51,8 +59,17 @@ pub trait HostDigest: crate::future::MaybeSendSync {
 /// Starts SHA-2 hashes on the host.
 pub trait HostHash {
     /// A new hash for `name` (`"sha256"`, `"sha384"` or `"sha512"`), or
-    /// `None` to let the backend do it.
+    /// `None` to let the backend do it. Called when the core starts a hash;
+    /// the host digest gets its first `update` only once the input reaches
+    /// [`Self::min_len`].
     fn start(&self, name: &str) -> Option<Box<dyn HostDigest>>;
+
+    /// Inputs shorter than this many bytes are hashed by the backend (the
+    /// core holds them until it knows): for hosts where each call costs
+    /// more than hashing a little. 0 (the default) sends everything.
+    fn min_len(&self) -> usize {
+        0
+    }
 }
 
 thread_local! {
@@ -66,12 +83,66 @@ pub fn set_host_hash(hook: Option<Rc<dyn HostHash>>) {
 }
 
 /// The host SHA-2 of the current thread, if any.
-#[cfg_attr(
-    not(any(target_arch = "wasm32", feature = "rustcrypto")),
-    allow(dead_code)
-)]
-pub(crate) fn current_hash() -> Option<Rc<dyn HostHash>> {
+fn current_hash() -> Option<Rc<dyn HostHash>> {
     HASH_HOOK.with(|h| h.borrow().clone())
+}
+
+/// A hash on the host, as the backends' `Hasher` runs it: input held back
+/// until it reaches the host's [`HostHash::min_len`], then streamed.
+pub(crate) struct HostHasher {
+    alg: HashAlg,
+    digest: Box<dyn HostDigest>,
+    /// Input not yet given to the host, while it is shorter than `min_len`;
+    /// `None` once the host has it all.
+    held: Option<Vec<u8>>,
+    min_len: usize,
+}
+
+impl HostHasher {
+    /// Starts a hash on the current thread's host, if it has one that
+    /// takes `alg`.
+    pub(crate) fn start(alg: HashAlg) -> Option<Self> {
+        let hook = current_hash()?;
+        let digest = hook.start(alg.name())?;
+        let min_len = hook.min_len();
+        Some(Self {
+            alg,
+            digest,
+            held: (min_len > 0).then(Vec::new),
+            min_len,
+        })
+    }
+
+    pub(crate) fn alg(&self) -> HashAlg {
+        self.alg
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        match &mut self.held {
+            Some(held) if held.len() + data.len() < self.min_len => held.extend_from_slice(data),
+            Some(held) => {
+                let held = std::mem::take(held);
+                self.held = None;
+                self.digest.update(&held);
+                self.digest.update(data);
+            }
+            None => self.digest.update(data),
+        }
+    }
+
+    /// The digest: the host's, or `backend(input)` for input the host never
+    /// saw. A host that failed, or answered with the wrong length, gives an
+    /// empty digest, which every signature operation refuses (fail closed).
+    pub(crate) fn finish(self, backend: impl FnOnce(&[u8]) -> Vec<u8>) -> Vec<u8> {
+        match self.held {
+            Some(held) => backend(&held),
+            None => self
+                .digest
+                .finish()
+                .filter(|d| d.len() == self.alg.len())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// Installs (or with `None` removes) the host AES-GCM for the current thread.
@@ -86,4 +157,169 @@ pub fn set_host_aead(hook: Option<Rc<dyn HostAead>>) {
 )]
 pub(crate) fn current() -> Option<Rc<dyn HostAead>> {
     HOOK.with(|h| h.borrow().clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{digest, Hasher};
+    use crate::{Client, Error, RawAesKeyring};
+    use std::sync::{Arc, Mutex};
+
+    /// How the test host answers `finish`.
+    #[derive(Clone, Copy)]
+    enum Answer {
+        /// SHA-2 of what it saw, computed off this thread (no hook there).
+        Real,
+        Fail,
+        WrongLength,
+    }
+
+    /// A host hash that records every byte it is given.
+    struct Recorder {
+        seen: Arc<Mutex<Vec<u8>>>,
+        starts: Arc<Mutex<usize>>,
+        answer: Answer,
+        min_len: usize,
+    }
+
+    struct RecordingDigest {
+        alg: HashAlg,
+        data: Vec<u8>,
+        seen: Arc<Mutex<Vec<u8>>>,
+        answer: Answer,
+    }
+
+    impl HostDigest for RecordingDigest {
+        fn update(&mut self, data: &[u8]) {
+            self.data.extend_from_slice(data);
+            self.seen.lock().unwrap().extend_from_slice(data);
+        }
+
+        fn finish(self: Box<Self>) -> Option<Vec<u8>> {
+            match self.answer {
+                Answer::Real => {
+                    let (alg, data) = (self.alg, self.data);
+                    Some(
+                        std::thread::spawn(move || digest(alg, &data))
+                            .join()
+                            .unwrap(),
+                    )
+                }
+                Answer::Fail => None,
+                Answer::WrongLength => Some(vec![0; self.alg.len() - 1]),
+            }
+        }
+    }
+
+    impl HostHash for Recorder {
+        fn start(&self, name: &str) -> Option<Box<dyn HostDigest>> {
+            let alg = match name {
+                "sha256" => HashAlg::Sha256,
+                "sha384" => HashAlg::Sha384,
+                _ => return None,
+            };
+            *self.starts.lock().unwrap() += 1;
+            Some(Box::new(RecordingDigest {
+                alg,
+                data: Vec::new(),
+                seen: Arc::clone(&self.seen),
+                answer: self.answer,
+            }))
+        }
+
+        fn min_len(&self) -> usize {
+            self.min_len
+        }
+    }
+
+    /// Installs a recorder on this thread; returns what it saw and how many
+    /// hashes it started. The hook stays until `set_host_hash(None)`.
+    fn install(answer: Answer, min_len: usize) -> (Arc<Mutex<Vec<u8>>>, Arc<Mutex<usize>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let starts = Arc::new(Mutex::new(0));
+        set_host_hash(Some(Rc::new(Recorder {
+            seen: Arc::clone(&seen),
+            starts: Arc::clone(&starts),
+            answer,
+            min_len,
+        })));
+        (seen, starts)
+    }
+
+    #[test]
+    fn input_shorter_than_min_len_never_reaches_the_host() {
+        let (seen, starts) = install(Answer::Fail, 100);
+        let mut h = Hasher::new(HashAlg::Sha384);
+        h.update(&[1; 60]);
+        h.update(&[2; 39]);
+        let got = h.finish();
+        set_host_hash(None);
+        let mut want = vec![1; 60];
+        want.extend_from_slice(&[2; 39]);
+        assert_eq!(got, digest(HashAlg::Sha384, &want));
+        assert!(seen.lock().unwrap().is_empty());
+        assert_eq!(*starts.lock().unwrap(), 1);
+    }
+
+    #[test]
+    fn long_input_reaches_the_host_whole_and_in_order() {
+        let (seen, _) = install(Answer::WrongLength, 100);
+        let mut h = Hasher::new(HashAlg::Sha256);
+        let input: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        for part in input.chunks(70) {
+            h.update(part);
+        }
+        // The host answered, wrongly: the digest is empty (fail closed), not
+        // the backend's.
+        assert!(h.finish().is_empty());
+        set_host_hash(None);
+        assert_eq!(*seen.lock().unwrap(), input);
+        // SHA-512 is declined by this host: the backend runs it.
+        assert_eq!(crate::crypto::digest(HashAlg::Sha512, b"abc").len(), 64);
+    }
+
+    #[test]
+    fn signed_messages_hashed_on_the_host_interoperate() {
+        let keyring = RawAesKeyring::new("ns", "k", &[9; 32]).unwrap();
+        let client = Client::builder().threads(3).build();
+        let plaintext: Vec<u8> = (0..3 << 20).map(|i| (i % 251) as u8).collect();
+        let (seen, _) = install(Answer::Real, 64 << 10);
+        let sealed = client.encrypt(&plaintext).keyring(&keyring).run().unwrap();
+        // Everything before the footer is signed, and the host saw it all.
+        let signed_part = |seen: &[u8]| {
+            let footer = sealed.get(seen.len()..).unwrap();
+            sealed.starts_with(seen)
+                && footer.len() > 2
+                && usize::from(u16::from_be_bytes([footer[0], footer[1]])) == footer.len() - 2
+        };
+        assert!(signed_part(&seen.lock().unwrap()));
+        seen.lock().unwrap().clear();
+        let opened = client.decrypt(&sealed).keyring(&keyring).run().unwrap();
+        set_host_hash(None);
+        assert_eq!(opened.plaintext, plaintext);
+        assert!(signed_part(&seen.lock().unwrap()));
+        // The same message decrypts with the backend's hash alone.
+        let again = client.decrypt(&sealed).keyring(&keyring).run().unwrap();
+        assert_eq!(again.plaintext, plaintext);
+    }
+
+    #[test]
+    fn a_failing_host_hash_fails_closed() {
+        let keyring = RawAesKeyring::new("ns", "k", &[9; 32]).unwrap();
+        let client = Client::builder().threads(2).build();
+        let plaintext = vec![5u8; 1 << 20];
+        let sealed = client.encrypt(&plaintext).keyring(&keyring).run().unwrap();
+        for answer in [Answer::Fail, Answer::WrongLength] {
+            install(answer, 1024);
+            let encrypted = client.encrypt(&plaintext).keyring(&keyring).run();
+            let decrypted = client.decrypt(&sealed).keyring(&keyring).run();
+            set_host_hash(None);
+            assert!(encrypted.is_err());
+            assert!(matches!(
+                decrypted,
+                Err(Error::AuthenticationFailed(crate::AuthFailure::Signature))
+            ));
+        }
+    }
 }

@@ -103,21 +103,53 @@ fn digest_alg(hash: HashAlg) -> &'static digest::Algorithm {
     }
 }
 
-/// Incremental SHA-2.
-#[derive(Clone)]
-pub(crate) struct Hasher(digest::Context);
+/// Incremental SHA-2: AWS-LC's, or the host's when a binding installed one
+/// (feature `host-crypto`; the Python package hands long hashes to
+/// `hashlib`).
+pub(crate) struct Hasher(Sha);
+
+enum Sha {
+    Native(digest::Context),
+    #[cfg(feature = "host-crypto")]
+    Host(crate::host_crypto::HostHasher),
+}
 
 impl Hasher {
     pub(crate) fn new(hash: HashAlg) -> Self {
-        Self(digest::Context::new(digest_alg(hash)))
+        #[cfg(feature = "host-crypto")]
+        if let Some(h) = crate::host_crypto::HostHasher::start(hash) {
+            return Self(Sha::Host(h));
+        }
+        Self(Sha::Native(digest::Context::new(digest_alg(hash))))
     }
 
     pub(crate) fn update(&mut self, data: &[u8]) {
-        self.0.update(data);
+        match &mut self.0 {
+            Sha::Native(c) => c.update(data),
+            #[cfg(feature = "host-crypto")]
+            Sha::Host(h) => h.update(data),
+        }
     }
 
+    /// The digest. A host hash that failed gives an empty digest, which
+    /// every signature operation refuses (fail closed).
     pub(crate) fn finish(self) -> Vec<u8> {
-        self.0.finish().as_ref().to_vec()
+        match self.0 {
+            Sha::Native(c) => c.finish().as_ref().to_vec(),
+            #[cfg(feature = "host-crypto")]
+            Sha::Host(h) => {
+                let alg = digest_alg(h.alg());
+                h.finish(|held| digest::digest(alg, held).as_ref().to_vec())
+            }
+        }
+    }
+
+    fn alg(&self) -> &'static digest::Algorithm {
+        match &self.0 {
+            Sha::Native(c) => c.algorithm(),
+            #[cfg(feature = "host-crypto")]
+            Sha::Host(h) => digest_alg(h.alg()),
+        }
     }
 }
 
@@ -179,7 +211,8 @@ impl EcdsaVerifyingKey {
     }
 
     pub(crate) fn verify(&self, hasher: Hasher, der_signature: &[u8]) -> Result<(), CryptoError> {
-        let digest = hasher.0.finish();
+        let alg = hasher.alg();
+        let digest = digest::Digest::import_less_safe(&hasher.finish(), alg)?;
         self.0.verify_digest_sig(&digest, der_signature)?;
         Ok(())
     }

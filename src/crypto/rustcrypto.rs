@@ -166,7 +166,17 @@ enum Sha {
     Sha512(Sha512),
     /// A hash run by the host (feature `host-crypto`).
     #[cfg(feature = "host-crypto")]
-    Host(Box<dyn crate::host_crypto::HostDigest>, HashAlg),
+    Host(crate::host_crypto::HostHasher),
+}
+
+impl Sha {
+    fn native(hash: HashAlg) -> Self {
+        match hash {
+            HashAlg::Sha256 => Sha::Sha256(Sha256::new()),
+            HashAlg::Sha384 => Sha::Sha384(Sha384::new()),
+            HashAlg::Sha512 => Sha::Sha512(Sha512::new()),
+        }
+    }
 }
 
 /// Incremental SHA-2: the host's when one is installed, else RustCrypto's.
@@ -175,14 +185,10 @@ pub(crate) struct Hasher(Sha);
 impl Hasher {
     pub(crate) fn new(hash: HashAlg) -> Self {
         #[cfg(feature = "host-crypto")]
-        if let Some(d) = crate::host_crypto::current_hash().and_then(|h| h.start(hash.name())) {
-            return Self(Sha::Host(d, hash));
+        if let Some(h) = crate::host_crypto::HostHasher::start(hash) {
+            return Self(Sha::Host(h));
         }
-        Self(match hash {
-            HashAlg::Sha256 => Sha::Sha256(Sha256::new()),
-            HashAlg::Sha384 => Sha::Sha384(Sha384::new()),
-            HashAlg::Sha512 => Sha::Sha512(Sha512::new()),
-        })
+        Self(Sha::native(hash))
     }
 
     pub(crate) fn update(&mut self, data: &[u8]) {
@@ -191,7 +197,7 @@ impl Hasher {
             Sha::Sha384(h) => h.update(data),
             Sha::Sha512(h) => h.update(data),
             #[cfg(feature = "host-crypto")]
-            Sha::Host(h, _) => h.update(data),
+            Sha::Host(h) => h.update(data),
         }
     }
 
@@ -203,10 +209,14 @@ impl Hasher {
             Sha::Sha384(h) => h.finalize().to_vec(),
             Sha::Sha512(h) => h.finalize().to_vec(),
             #[cfg(feature = "host-crypto")]
-            Sha::Host(h, alg) => h
-                .finish()
-                .filter(|d| d.len() == alg.len())
-                .unwrap_or_default(),
+            Sha::Host(h) => {
+                let alg = h.alg();
+                h.finish(|held| {
+                    let mut native = Self(Sha::native(alg));
+                    native.update(held);
+                    native.finish()
+                })
+            }
         }
     }
 
@@ -216,7 +226,7 @@ impl Hasher {
             Sha::Sha384(_) => HashAlg::Sha384,
             Sha::Sha512(_) => HashAlg::Sha512,
             #[cfg(feature = "host-crypto")]
-            Sha::Host(_, alg) => *alg,
+            Sha::Host(h) => h.alg(),
         }
     }
 }

@@ -8,7 +8,9 @@ use zeroize::Zeroize;
 use crate::cmm::default::BorrowedDefault;
 use crate::cmm::MaterialsManager;
 use crate::context::EncryptionContext;
-use crate::decrypt::{decrypt_message, DecryptSettings, Decrypted};
+use crate::decrypt::{
+    decrypt_message, prepare_message, DecryptSettings, Decrypted, PreparedDecryption,
+};
 use crate::encrypt::{body_len, check_materials, seal_all_into, Sealer, SignatureLength};
 use crate::error::{Error, Result};
 use crate::future::{block_on, BoxFuture};
@@ -452,6 +454,39 @@ impl<'a> DecryptCall<'a> {
         let settings = self.client.decrypt_settings(self.reproduced);
         let mut slot = None;
         decrypt_message(self.ciphertext, source.manager(&mut slot), &settings).await
+    }
+
+    /// Reads and authenticates the header and unwraps the data key,
+    /// blocking the current thread until the keyring is done, but decrypts
+    /// nothing yet. The result knows the plaintext's exact length, so you
+    /// can provide the memory it is written into (see
+    /// [`PreparedDecryption::open_into`]).
+    ///
+    /// ```
+    /// use kms_envelope::{Client, RawAesKeyring};
+    /// # fn main() -> kms_envelope::Result<()> {
+    /// let keyring = RawAesKeyring::new("ns", "key", &[7u8; 32])?;
+    /// let client = Client::new();
+    /// let message = client.encrypt(b"hello").keyring(&keyring).run()?;
+    /// let prepared = client.decrypt(&message).keyring(&keyring).prepare()?;
+    /// let mut plaintext = vec![0u8; prepared.plaintext_len()];
+    /// let opened = prepared.open_into(&mut plaintext)?;
+    /// assert_eq!(plaintext, b"hello");
+    /// assert_eq!(opened.algorithm_suite().id(), 0x0578);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn prepare(self) -> Result<PreparedDecryption<'a>> {
+        block_on(self.prepare_async())
+    }
+
+    /// [`DecryptCall::prepare`] for async callers: awaits the keyring.
+    pub async fn prepare_async(self) -> Result<PreparedDecryption<'a>> {
+        let source = Source::required(self.source)?;
+        self.client.check_limits()?;
+        let settings = self.client.decrypt_settings(self.reproduced);
+        let mut slot = None;
+        prepare_message(self.ciphertext, source.manager(&mut slot), &settings).await
     }
 }
 

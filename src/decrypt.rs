@@ -1,8 +1,9 @@
 //! Reading messages: header authentication, frames, footer.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroize;
 
 use crate::cmm::MaterialsManager;
 use crate::context::EncryptionContext;
@@ -14,6 +15,7 @@ use crate::format::body::{BodyAad, FrameRef};
 use crate::format::header::MessageHeader;
 use crate::materials::{DecryptionMaterials, DecryptionRequest};
 use crate::policy::CommitmentPolicy;
+use crate::stream::sink::{Region, Sink, SliceSink};
 use crate::stream::MessageDecryptor;
 use crate::stream::SignedRelease;
 
@@ -104,17 +106,12 @@ impl Opener {
         &mut self,
         frame: &FrameRef<'_>,
         raw: &[u8],
-        sink: &mut Vec<u8>,
+        sink: &mut dyn Sink,
     ) -> Result<()> {
         let start = sink.len();
-        sink.extend_from_slice(frame.ciphertext);
-        if let Err(e) = open_in_place(
-            &self.key,
-            &self.header.message_id,
-            frame,
-            &mut sink[start..],
-        ) {
-            sink.truncate(start);
+        let buf = sink.append(frame.ciphertext)?;
+        if let Err(e) = open_in_place(&self.key, &self.header.message_id, frame, buf) {
+            sink.wipe_from(start);
             return Err(e);
         }
         self.next_seq = self.next_seq.wrapping_add(1);
@@ -155,19 +152,16 @@ impl Opener {
     }
 }
 
-/// Decrypts one frame into `out` (exactly as long as its ciphertext); on
-/// failure `out` is wiped.
+/// Decrypts one frame into `out` (exactly as long as its ciphertext, and
+/// possibly uninitialized); on failure `out` is wiped.
 pub(crate) fn open_frame(
     key: &AesGcmKey,
     message_id: &[u8],
     frame: &FrameRef<'_>,
-    out: &mut [u8],
+    out: Region<'_>,
 ) -> Result<()> {
-    if out.len() != frame.ciphertext.len() {
-        return Err(Error::bad_arg("frame output has the wrong size"));
-    }
-    out.copy_from_slice(frame.ciphertext);
-    open_in_place(key, message_id, frame, out)
+    let buf = out.fill(frame.ciphertext)?;
+    open_in_place(key, message_id, frame, buf)
 }
 
 /// Decrypts `buf`, which holds a copy of `frame`'s ciphertext, in place; on
@@ -229,26 +223,144 @@ impl std::fmt::Debug for Decrypted {
     }
 }
 
-/// One-shot decrypt: all or nothing. Runs the streaming state machine over
-/// the whole message at once; regular frames of signed messages go straight
-/// into the result, which is only returned once the signature verified.
+/// A decryption whose header is authenticated and whose data key is
+/// unwrapped: what is left is the body and the signature. Made by
+/// [`DecryptCall::prepare`](crate::DecryptCall::prepare).
+///
+/// It knows the plaintext's exact length from the frame headers, so the
+/// caller can provide the memory the plaintext is written into.
+#[must_use = "a PreparedDecryption does nothing until open_into()"]
+pub struct PreparedDecryption<'a> {
+    reader: MessageDecryptor,
+    body: &'a [u8],
+    plaintext_len: usize,
+}
+
+impl PreparedDecryption<'_> {
+    /// The exact length of the plaintext [`open_into`](Self::open_into)
+    /// writes. For a malformed message, the length up to the first frame
+    /// that does not parse; `open_into` then fails there.
+    pub fn plaintext_len(&self) -> usize {
+        self.plaintext_len
+    }
+
+    /// Decrypts into `out`, which must be exactly
+    /// [`plaintext_len`](Self::plaintext_len) bytes long, and verifies the
+    /// signature. All or nothing: frames are opened in place (by the
+    /// client's worker threads for large messages), and on any error `out`
+    /// is zeroed, so unauthenticated plaintext is never left behind.
+    pub fn open_into(self, out: &mut [u8]) -> Result<OpenedMessage> {
+        self.open(Region::Init(out))
+    }
+
+    /// [`open_into`](Self::open_into) for memory that need not be
+    /// initialized (a buffer fresh from an allocator, another language's
+    /// string): each frame's bytes are written before they are decrypted in
+    /// place. On `Ok` every byte of `out` is initialized with the
+    /// plaintext; on `Err` every byte is initialized to zero.
+    pub fn open_into_uninit(self, out: &mut [MaybeUninit<u8>]) -> Result<OpenedMessage> {
+        self.open(Region::Uninit(out))
+    }
+
+    fn open(mut self, mut out: Region<'_>) -> Result<OpenedMessage> {
+        if out.len() != self.plaintext_len {
+            let err = Error::bad_arg(format!(
+                "the output buffer holds {} bytes; the plaintext is {} bytes",
+                out.len(),
+                self.plaintext_len
+            ));
+            if let Region::Uninit(_) = out {
+                out.wipe();
+            }
+            return Err(err);
+        }
+        let mut sink = SliceSink::new(out);
+        let result = self
+            .reader
+            .update_body(self.body, &mut sink)
+            .and_then(|()| self.reader.finish())
+            .and_then(|()| {
+                if sink.is_full() {
+                    Ok(())
+                } else {
+                    Err(Error::malformed("message is truncated"))
+                }
+            });
+        if let Err(e) = result {
+            sink.wipe_from(0);
+            return Err(e);
+        }
+        let (header, encryption_context) = self
+            .reader
+            .into_done()
+            .ok_or_else(|| Error::malformed("message is truncated"))?;
+        Ok(OpenedMessage {
+            encryption_context,
+            header,
+        })
+    }
+}
+
+impl std::fmt::Debug for PreparedDecryption<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedDecryption")
+            .field("plaintext_len", &self.plaintext_len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`PreparedDecryption::open_into`] returns besides the plaintext.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct OpenedMessage {
+    /// The encryption context: the header's pairs plus the reproduced pairs
+    /// that were authenticated but not stored.
+    pub encryption_context: EncryptionContext,
+    /// The message header.
+    pub header: MessageHeader,
+}
+
+impl OpenedMessage {
+    /// The message's algorithm suite.
+    pub fn algorithm_suite(&self) -> crate::AlgorithmSuite {
+        self.header.algorithm_suite
+    }
+}
+
+/// Reads and authenticates the header of `message` and unwraps its data
+/// key; the body waits in the result.
+pub(crate) async fn prepare_message<'a>(
+    message: &'a [u8],
+    cmm: &dyn MaterialsManager,
+    settings: &DecryptSettings,
+) -> Result<PreparedDecryption<'a>> {
+    let mut reader =
+        MessageDecryptor::new(settings.clone(), SignedRelease::Frames, u64::MAX, u64::MAX);
+    let header_len = reader.read_header(cmm, message).await?;
+    let body = message.get(header_len..).unwrap_or_default();
+    let plaintext_len = reader.plaintext_len(body);
+    Ok(PreparedDecryption {
+        reader,
+        body,
+        plaintext_len,
+    })
+}
+
+/// One-shot decrypt: all or nothing. The plaintext goes into zeroed memory
+/// the allocator has not touched (large blocks come straight from the
+/// kernel), so its pages are first touched by the threads that decrypt the
+/// frames; it is returned only once the signature verified.
 pub(crate) async fn decrypt_message(
     message: &[u8],
     cmm: &dyn MaterialsManager,
     settings: &DecryptSettings,
 ) -> Result<Decrypted> {
-    let mut reader =
-        MessageDecryptor::new(settings.clone(), SignedRelease::Frames, u64::MAX, u64::MAX);
-    // Plaintext is never longer than the message.
-    let mut plaintext = Zeroizing::new(Vec::with_capacity(message.len()));
-    reader.update(cmm, message, &mut plaintext).await?;
-    reader.finish()?;
-    let (header, encryption_context) = reader
-        .into_done()
-        .ok_or_else(|| Error::malformed("message is truncated"))?;
+    let prepared = prepare_message(message, cmm, settings).await?;
+    let mut plaintext = vec![0u8; prepared.plaintext_len()];
+    let opened = prepared.open_into(&mut plaintext)?;
     Ok(Decrypted {
-        plaintext: std::mem::take(&mut *plaintext),
-        encryption_context,
-        header,
+        plaintext,
+        encryption_context: opened.encryption_context,
+        header: opened.header,
     })
 }

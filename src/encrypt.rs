@@ -239,7 +239,7 @@ impl Sealer {
         let fl = self.frame_length as usize;
         let frames = data.len() / fl;
         let frame_size = frame_overhead(BodyKind::Regular) + fl;
-        if data.len() % fl != 0 || dst.len() != frames * frame_size {
+        if !data.len().is_multiple_of(fl) || dst.len() != frames * frame_size {
             return Err(Error::bad_arg(
                 "regular frames need a whole number of frames",
             ));

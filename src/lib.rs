@@ -78,7 +78,7 @@ pub use cmm::{
 };
 pub use context::{EncryptionContext, PUBLIC_KEY_FIELD, RESERVED_PREFIX};
 pub use crypto::BACKEND as CRYPTO_BACKEND;
-pub use decrypt::Decrypted;
+pub use decrypt::{Decrypted, OpenedMessage, PreparedDecryption};
 pub use edk::EncryptedDataKey;
 pub use error::{AuthFailure, Error, ErrorKind, Result};
 pub use format::{ContentType, MessageHeader};

@@ -81,7 +81,7 @@ fn check_message(
         assert_eq!(f.iv, iv, "writers use the sequence-number IV");
     }
     assert_eq!(l.frames[n - 1].content_len, plaintext.len() - (n - 1) * fl);
-    if !plaintext.is_empty() && plaintext.len() % fl == 0 {
+    if !plaintext.is_empty() && plaintext.len().is_multiple_of(fl) {
         assert_eq!(
             l.frames[n - 1].content_len,
             fl,
@@ -717,4 +717,103 @@ fn prepared_encryption_refuses_a_buffer_of_the_wrong_size() {
         assert!(err.to_string().contains("output buffer"), "{err}");
         assert!(msg.iter().all(|b| *b == 0), "nothing written");
     }
+}
+
+/// `prepare` + `open_into`: the plaintext length is known before anything
+/// is decrypted, and the plaintext is written in place (every suite, framing
+/// edges, and bodies large enough for worker threads).
+#[test]
+fn prepared_decryption_writes_exactly_plaintext_len_bytes() {
+    let keyring = aes_keyring(32);
+    let ec: EncryptionContext = [("purpose".to_string(), "open".to_string())]
+        .into_iter()
+        .collect();
+    let cases: &[(u32, usize, usize)] = &[
+        (4096, 0, 1),
+        (4096, 1, 1),
+        (4096, 4096, 1),
+        (4096, 4097, 1),
+        (1, 3, 1),
+        (4096, 3 << 20, 4),
+        (1000, (1 << 20) + 1, 2),
+    ];
+    for s in &AlgorithmSuite::ALL {
+        for &(fl, len, threads) in cases {
+            if len > 4097 && !matches!(s.id(), 0x0578 | 0x0478 | 0x0014) {
+                continue;
+            }
+            let pt = bytes(len as u64 + 11, len);
+            let client = Client::builder()
+                .commitment_policy(client_for(*s).commitment_policy())
+                .threads(threads)
+                .build();
+            let msg = client
+                .encrypt(&pt)
+                .keyring(&keyring)
+                .algorithm_suite(*s)
+                .frame_length(fl)
+                .encryption_context(ec.clone())
+                .run()
+                .unwrap();
+            let prepared = client.decrypt(&msg).keyring(&keyring).prepare().unwrap();
+            assert_eq!(prepared.plaintext_len(), len, "{s} {fl} {len}");
+            let mut out = vec![0xAA; len];
+            let opened = prepared.open_into(&mut out).unwrap();
+            assert!(out == pt, "{s} {fl} {len}");
+            assert_eq!(opened.algorithm_suite(), *s);
+            assert_eq!(opened.encryption_context.get("purpose"), Some("open"));
+            assert_eq!(opened.header.frame_length, fl);
+        }
+    }
+}
+
+#[test]
+fn prepared_decryption_refuses_a_buffer_of_the_wrong_size() {
+    let keyring = aes_keyring(32);
+    let client = Client::new();
+    let msg = client.encrypt(b"abc").keyring(&keyring).run().unwrap();
+    for len in [2, 4] {
+        let prepared = client.decrypt(&msg).keyring(&keyring).prepare().unwrap();
+        let mut out = vec![0xAA; len];
+        let err = expect_kind(prepared.open_into(&mut out), ErrorKind::BadArgument);
+        assert!(err.to_string().contains("output buffer"), "{err}");
+        assert!(out.iter().all(|b| *b == 0xAA), "nothing written");
+    }
+}
+
+/// A message that fails after some frames opened leaves nothing behind in
+/// the caller's buffer: a changed last frame or signature, and a message cut
+/// short (whose walked length stops at the cut; opening fails there too).
+#[test]
+fn prepared_decryption_failures_zero_the_buffer() {
+    let keyring = aes_keyring(32);
+    let client = Client::builder().threads(2).build();
+    let pt = bytes(5, 2 << 20);
+    let msg = client.encrypt(&pt).keyring(&keyring).run().unwrap();
+    let footer = layout(&msg).footer.unwrap().0;
+    let cases: Vec<(Vec<u8>, ErrorKind)> = vec![
+        (flip(&msg, footer - 40), ErrorKind::AuthenticationFailed),
+        (flip(&msg, msg.len() - 5), ErrorKind::AuthenticationFailed),
+        (msg[..msg.len() - 1].to_vec(), ErrorKind::MalformedMessage),
+        (msg[..footer - 100].to_vec(), ErrorKind::MalformedMessage),
+        ([&msg[..], &[0]].concat(), ErrorKind::MalformedMessage),
+    ];
+    for (bad, kind) in cases {
+        let prepared = client.decrypt(&bad).keyring(&keyring).prepare().unwrap();
+        let mut out = vec![0xAA; prepared.plaintext_len()];
+        assert!(out.len() > 1 << 20);
+        expect_kind(prepared.open_into(&mut out), kind);
+        assert!(
+            out.iter().all(|b| *b == 0),
+            "{kind:?}: the buffer is zeroed"
+        );
+        // The one-shot call agrees.
+        expect_kind(client.decrypt(&bad).keyring(&keyring).run(), kind);
+    }
+}
+
+fn flip(msg: &[u8], at: usize) -> Vec<u8> {
+    let mut bad = msg.to_vec();
+    bad[at] ^= 0x10;
+    bad
 }

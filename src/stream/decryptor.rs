@@ -16,6 +16,7 @@ use crate::format::reader::ParseError;
 use crate::future::block_on;
 use crate::keyring::Keyring;
 use crate::parallel::{self, Order, GROUP_BYTES};
+use crate::stream::sink::{Region, Sink};
 use crate::stream::{SharedSource, DEFAULT_MAX_BUFFERED_PLAINTEXT, DEFAULT_MAX_FRAME_SIZE};
 
 /// When a streaming decryptor releases the plaintext of a signed message.
@@ -222,7 +223,75 @@ impl MessageDecryptor {
         &mut self,
         manager: &dyn MaterialsManager,
         input: &[u8],
-        out: &mut Vec<u8>,
+        out: &mut dyn Sink,
+    ) -> Result<()> {
+        self.update_with(Some(manager), input, out).await
+    }
+
+    /// Reads the header at the front of `message`, gets the materials and
+    /// authenticates the header; returns the header's length. The body
+    /// follows through [`Self::update_body`].
+    pub(crate) async fn read_header(
+        &mut self,
+        manager: &dyn MaterialsManager,
+        message: &[u8],
+    ) -> Result<usize> {
+        let result = match self.step(Some(manager), message, &mut Vec::new()).await {
+            Ok(Some(len)) => Ok(len),
+            Ok(None) => Err(Error::malformed("message is truncated")),
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            self.fail();
+        }
+        result
+    }
+
+    /// [`Self::update`] once the header is read: nothing is left to await.
+    pub(crate) fn update_body(&mut self, input: &[u8], out: &mut dyn Sink) -> Result<()> {
+        if matches!(self.state, State::Header) {
+            return Err(Error::bad_arg("the header has not been read"));
+        }
+        block_on(self.update_with(None, input, out))
+    }
+
+    /// The plaintext length of the body at the front of `body`, from its
+    /// frame headers (nothing is decrypted). The walk stops at the first
+    /// frame that does not parse; decrypting stops there too, with the
+    /// error it finds, or earlier, at a frame that does not authenticate.
+    pub(crate) fn plaintext_len(&self, body: &[u8]) -> usize {
+        let State::Body(opener) = &self.state else {
+            return 0;
+        };
+        match opener.header.content_type {
+            ContentType::Framed => {
+                let (mut pos, mut seq, mut total) = (0, opener.next_seq, 0);
+                while let Ok((frame, used)) = parse_frame(
+                    body.get(pos..).unwrap_or_default(),
+                    opener.header.frame_length,
+                    seq,
+                ) {
+                    total += frame.ciphertext.len();
+                    pos += used;
+                    seq = seq.wrapping_add(1);
+                    if frame.kind != BodyKind::Regular || seq == 0 {
+                        break;
+                    }
+                }
+                total
+            }
+            ContentType::NonFramed => {
+                parse_non_framed(body, non_framed_limit(self.max_frame_size, &self.settings))
+                    .map_or(0, |(frame, _)| frame.ciphertext.len())
+            }
+        }
+    }
+
+    async fn update_with(
+        &mut self,
+        manager: Option<&dyn MaterialsManager>,
+        input: &[u8],
+        out: &mut dyn Sink,
     ) -> Result<()> {
         if matches!(self.state, State::Failed) {
             return Err(Error::bad_arg("the decryptor failed earlier"));
@@ -251,8 +320,7 @@ impl MessageDecryptor {
         };
         if result.is_err() {
             // Whatever this call would have released is withdrawn.
-            zeroize::Zeroize::zeroize(&mut out[start..]);
-            out.truncate(start);
+            out.wipe_from(start);
             self.fail();
         }
         result
@@ -303,9 +371,9 @@ impl MessageDecryptor {
     /// can; returns the bytes used.
     async fn process(
         &mut self,
-        manager: &dyn MaterialsManager,
+        manager: Option<&dyn MaterialsManager>,
         data: &[u8],
-        out: &mut Vec<u8>,
+        out: &mut dyn Sink,
     ) -> Result<usize> {
         let mut pos = 0;
         while let Some(used) = self
@@ -319,11 +387,12 @@ impl MessageDecryptor {
 
     /// Consumes one unit from the front of `input`; `None` when more input
     /// is needed.
+    /// `manager` is needed for the header only.
     async fn step(
         &mut self,
-        manager: &dyn MaterialsManager,
+        manager: Option<&dyn MaterialsManager>,
         input: &[u8],
-        out: &mut Vec<u8>,
+        out: &mut dyn Sink,
     ) -> Result<Option<usize>> {
         match &mut self.state {
             State::Header => {
@@ -348,6 +417,8 @@ impl MessageDecryptor {
                     )));
                 }
                 let header_bytes = input.get(..len).unwrap_or_default();
+                let manager =
+                    manager.ok_or_else(|| Error::bad_arg("no materials manager for the header"))?;
                 let opener = Opener::start(header, header_bytes, manager, &self.settings).await?;
                 self.state = State::Body(Box::new(opener));
                 Ok(Some(len))
@@ -373,12 +444,10 @@ impl MessageDecryptor {
                     ContentType::Framed => {
                         parse_frame(input, opener.header.frame_length, opener.next_seq)
                     }
-                    ContentType::NonFramed => {
-                        let limit = self
-                            .max_frame_size
-                            .min(self.settings.max_body_size.unwrap_or(u64::MAX));
-                        parse_non_framed(input, limit)
-                    }
+                    ContentType::NonFramed => parse_non_framed(
+                        input,
+                        non_framed_limit(self.max_frame_size, &self.settings),
+                    ),
                 };
                 let (frame, used) = match parsed {
                     Ok(parsed) => parsed,
@@ -396,7 +465,7 @@ impl MessageDecryptor {
                 }
                 let is_last = frame.kind != BodyKind::Regular;
                 let hold = signed && (is_last || self.release == SignedRelease::AfterSignature);
-                let sink: &mut Vec<u8> = if hold { &mut self.held } else { out };
+                let sink: &mut dyn Sink = if hold { &mut *self.held } else { out };
                 // Under SignedRelease::Frames only the final frame is held, and
                 // the frame size limit already bounds it.
                 let buffering = hold && self.release == SignedRelease::AfterSignature;
@@ -429,14 +498,7 @@ impl MessageDecryptor {
                     Err(ParseError::Invalid(e)) => return Err(e),
                 };
                 opener.verify(sig)?;
-                if out.is_empty() {
-                    // Hand over the buffer instead of copying it.
-                    std::mem::swap(out, &mut *self.held);
-                } else {
-                    out.extend_from_slice(&self.held);
-                    zeroize::Zeroize::zeroize(&mut *self.held);
-                    self.held.clear();
-                }
+                out.release_held(&mut self.held)?;
                 let State::Footer(opener) = std::mem::replace(&mut self.state, State::Failed)
                 else {
                     return Err(Error::bad_arg("internal state error"));
@@ -456,6 +518,11 @@ impl MessageDecryptor {
     }
 }
 
+/// The longest non-framed body a decryptor takes.
+fn non_framed_limit(max_frame_size: u64, settings: &DecryptSettings) -> u64 {
+    max_frame_size.min(settings.max_body_size.unwrap_or(u64::MAX))
+}
+
 fn done(opener: Opener) -> State {
     let Opener {
         header, materials, ..
@@ -467,7 +534,7 @@ fn done(opener: Opener) -> State {
 struct BatchSinks<'a> {
     release: SignedRelease,
     held: &'a mut Vec<u8>,
-    out: &'a mut Vec<u8>,
+    out: &'a mut dyn Sink,
     max_buffered: u64,
     body_total: &'a mut u64,
     max_body: Option<u64>,
@@ -525,7 +592,11 @@ fn regular_batch(
         }
     }
     let hold = opener.is_signed() && sinks.release == SignedRelease::AfterSignature;
-    let sink: &mut Vec<u8> = if hold { sinks.held } else { sinks.out };
+    let sink: &mut dyn Sink = if hold {
+        &mut *sinks.held
+    } else {
+        &mut *sinks.out
+    };
     if hold && sink.len() as u64 + plaintext > sinks.max_buffered {
         return Err(Error::policy(format!(
             "a signed message holds more than {} bytes of plaintext before its signature; \
@@ -536,16 +607,19 @@ fn regular_batch(
     let raw = input.get(..pos).unwrap_or_default();
     let frame_size = pos / count;
     let start = sink.len();
-    sink.resize(start + count * fl, 0);
-    let jobs: Vec<(&[FrameRef<'_>], &[u8], &mut [u8])> = frames
+    let region = sink.grow(count * fl)?;
+    let jobs: Vec<(&[FrameRef<'_>], &[u8], Option<Region<'_>>)> = frames
         .chunks(group_frames)
         .zip(raw.chunks(group_frames * frame_size))
-        .zip(sink[start..].chunks_mut(group_frames * fl))
-        .map(|((f, r), o)| (f, r, o))
+        .zip(region.chunks(group_frames * fl))
+        .map(|((f, r), o)| (f, r, Some(o)))
         .collect();
     let (key, message_id, hasher) = opener.parts();
-    let work = |(frames, _, out): &mut (&[FrameRef<'_>], &[u8], &mut [u8])| {
-        for (frame, slot) in frames.iter().zip(out.chunks_mut(fl)) {
+    let work = |(frames, _, out): &mut (&[FrameRef<'_>], &[u8], Option<Region<'_>>)| {
+        let out = out
+            .take()
+            .ok_or_else(|| Error::bad_arg("a batch was opened twice"))?;
+        for (frame, slot) in frames.iter().zip(out.chunks(fl)) {
             open_frame(key, message_id, frame, slot)?;
         }
         Ok(())
@@ -554,14 +628,13 @@ fn regular_batch(
     // workers decrypt the following groups.
     let result = match hasher {
         Some(h) => {
-            let mut hash = |job: &(&[FrameRef<'_>], &[u8], &mut [u8])| h.update(job.1);
+            let mut hash = |job: &(&[FrameRef<'_>], &[u8], Option<Region<'_>>)| h.update(job.1);
             parallel::run(jobs, threads, work, Order::Consume(&mut hash))
         }
         None => parallel::run(jobs, threads, work, Order::Work),
     };
     if let Err(e) = result {
-        zeroize::Zeroize::zeroize(&mut sink[start..]);
-        sink.truncate(start);
+        sink.wipe_from(start);
         return Err(e);
     }
     opener.next_seq = seq;

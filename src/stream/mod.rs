@@ -26,6 +26,7 @@
 mod decryptor;
 mod encryptor;
 pub mod io;
+pub(crate) mod sink;
 
 use std::sync::Arc;
 

@@ -13,6 +13,7 @@ SuiteArg = Union[AlgorithmSuite, int, str]
 PolicyArg = Union[CommitmentPolicy, str]
 
 def _suite_table() -> List[Tuple[int, str, bool, bool, int, int]]: ...
+def _hashlib_updates() -> int: ...
 def encrypt(
     plaintext: ReadableBuffer,
     *,

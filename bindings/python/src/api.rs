@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use kms_envelope::{Client, ContentType, Decrypted, EncryptionContext, MessageHeader};
+use kms_envelope::{Client, ContentType, EncryptionContext, MessageHeader};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 
@@ -94,6 +94,7 @@ pub(crate) fn encrypt<'py>(
     let prepared = run_core(py, || call().prepare())?;
     let len = prepared.message_len();
     convert::bytes_filled(py, len, |buf| run_core(py, || prepared.seal_into(buf)))
+        .map(|(bytes, ())| bytes)
 }
 
 /// Decrypts one message and returns a :class:`DecryptResult`. All or
@@ -123,7 +124,7 @@ pub(crate) fn decrypt<'py>(
         None => None,
     };
     let client = client(commitment_policy, max_encrypted_data_keys)?;
-    let decrypted = run_core(py, || {
+    let call = || {
         let mut call = client.decrypt(&ciphertext);
         call = match &source {
             Source::Keyring(k) => call.keyring(&**k),
@@ -132,9 +133,30 @@ pub(crate) fn decrypt<'py>(
         if let Some(ec) = reproduced {
             call = call.encryption_context(ec);
         }
-        call.run()
+        call
+    };
+    if ciphertext.len() < convert::DETACHED_COPY {
+        let decrypted = run_core(py, || call().run())?;
+        return Ok(DecryptResult {
+            plaintext: convert::bytes_out(py, &decrypted.plaintext)?.unbind(),
+            context: decrypted.encryption_context,
+            header: decrypted.header,
+        });
+    }
+    // Large messages are decrypted straight into the returned `bytes`: the
+    // length is known once the header is, and no second copy is made. On
+    // failure the core zeroes the buffer and the object is freed unseen.
+    let prepared = run_core(py, || call().prepare())?;
+    // The buffer need not be zeroed first: `open_into_uninit` writes every
+    // byte before it reads it, and all of it when it returns `Ok`.
+    let (plaintext, opened) = convert::new_bytes_with(py, prepared.plaintext_len(), |buf| {
+        run_core(py, || prepared.open_into_uninit(buf))
     })?;
-    DecryptResult::new(py, decrypted)
+    Ok(DecryptResult {
+        plaintext: plaintext.unbind(),
+        context: opened.encryption_context,
+        header: opened.header,
+    })
 }
 
 /// Parses the header at the start of ``ciphertext`` (no key needed, nothing
@@ -153,16 +175,6 @@ pub(crate) struct DecryptResult {
     plaintext: Py<PyBytes>,
     context: EncryptionContext,
     header: MessageHeader,
-}
-
-impl DecryptResult {
-    fn new(py: Python<'_>, d: Decrypted) -> PyResult<Self> {
-        Ok(Self {
-            plaintext: convert::bytes_out(py, &d.plaintext)?.unbind(),
-            context: d.encryption_context,
-            header: d.header,
-        })
-    }
 }
 
 #[pymethods]

@@ -52,16 +52,18 @@ pub(crate) fn bytes_out<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py
         py.detach(|| copy_parallel(dst, data));
         Ok(())
     })
+    .map(|(bytes, ())| bytes)
 }
 
 /// A new `bytes` of `len` bytes written by `fill`, which gets the buffer
 /// zeroed (it may release the GIL: the object is ours alone until it is
-/// returned). If `fill` fails, the buffer is wiped before it is freed.
-pub(crate) fn bytes_filled<'py>(
+/// returned), with what `fill` returned. If `fill` fails, the buffer is
+/// wiped before it is freed.
+pub(crate) fn bytes_filled<'py, T>(
     py: Python<'py>,
     len: usize,
-    fill: impl FnOnce(&mut [u8]) -> PyResult<()>,
-) -> PyResult<Bound<'py, PyBytes>> {
+    fill: impl FnOnce(&mut [u8]) -> PyResult<T>,
+) -> PyResult<(Bound<'py, PyBytes>, T)> {
     new_bytes_with(py, len, |dst| {
         py.detach(|| zero_parallel(dst));
         // SAFETY: `zero_parallel` initialized every byte of `dst`, so viewing
@@ -76,11 +78,11 @@ pub(crate) fn bytes_filled<'py>(
 /// must initialize completely before returning `Ok` (on `Err` the object is
 /// freed unseen). `init` may release the GIL: until this returns, the object
 /// is reachable from nowhere else.
-fn new_bytes_with<'py>(
+pub(crate) fn new_bytes_with<'py, T>(
     py: Python<'py>,
     len: usize,
-    init: impl FnOnce(&mut [MaybeUninit<u8>]) -> PyResult<()>,
-) -> PyResult<Bound<'py, PyBytes>> {
+    init: impl FnOnce(&mut [MaybeUninit<u8>]) -> PyResult<T>,
+) -> PyResult<(Bound<'py, PyBytes>, T)> {
     let size = pyo3::ffi::Py_ssize_t::try_from(len)
         .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("output too large"))?;
     // SAFETY: `PyBytes_FromStringAndSize(NULL, size)` returns a new,
@@ -98,11 +100,11 @@ fn new_bytes_with<'py>(
             return Err(PyErr::fetch(py));
         }
         crate::alloc::advise_huge_pages(buf, len);
-        init(std::slice::from_raw_parts_mut(
+        let value = init(std::slice::from_raw_parts_mut(
             buf.cast::<MaybeUninit<u8>>(),
             len,
         ))?;
-        Ok(obj)
+        Ok((obj, value))
     }
 }
 

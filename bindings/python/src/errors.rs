@@ -141,6 +141,7 @@ where
     F: Send + FnOnce() -> Result<T, CoreError>,
     T: Send,
 {
+    crate::host_hash::install(py);
     let saved = PENDING.with(|p| p.borrow_mut().take());
     let result = py.detach(f);
     let pending = PENDING.with(|p| std::mem::replace(&mut *p.borrow_mut(), saved));

@@ -14,6 +14,7 @@ mod api;
 mod cmm;
 mod convert;
 mod errors;
+mod host_hash;
 mod keyrings;
 mod kms;
 mod stream;
@@ -49,6 +50,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(api::decrypt, m)?)?;
     m.add_function(wrap_pyfunction!(api::inspect, m)?)?;
     m.add_function(wrap_pyfunction!(_suite_table, m)?)?;
+    m.add_function(wrap_pyfunction!(host_hash::_hashlib_updates, m)?)?;
     m.add_class::<api::DecryptResult>()?;
     m.add_class::<api::PyMessageHeader>()?;
     m.add_class::<keyrings::PyEncryptedDataKey>()?;

@@ -79,8 +79,8 @@ impl Opener {
             .open_in_place(&header.header_iv, &aad, &mut [], &header.auth_tag)
             .map_err(|_| Error::AuthenticationFailed(AuthFailure::Header))?;
         let verifier = match (suite.signature_curve(), &materials.verification_key) {
-            (Some(curve), Some(key)) => {
-                let mut h = Hasher::new(curve.hash());
+            (Some(_), Some(key)) => {
+                let mut h = key.hasher();
                 h.update(header_bytes);
                 Some((h, Arc::clone(key)))
             }

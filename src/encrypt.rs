@@ -144,7 +144,12 @@ impl Sealer {
         header.write_to(out);
         let signer = match (suite.signature_curve(), &materials.signing_key) {
             (Some(curve), Some(key)) => {
-                let mut h = Hasher::new(curve.hash());
+                if key.0.curve() != curve {
+                    return Err(Error::bad_arg(
+                        "the signing key is on another curve than the suite's",
+                    ));
+                }
+                let mut h = key.0.hasher();
                 h.update(&out[start..]);
                 Some((h, Arc::clone(&key.0)))
             }
@@ -312,10 +317,10 @@ impl Sealer {
             return Ok(None);
         };
         let failed = || Error::bad_arg("ECDSA signing failed");
-        let digest = h.finish();
         let sig = match length {
-            SignatureLength::Any => key.sign_digest(&digest).map_err(|_| failed())?,
+            SignatureLength::Any => key.sign(h).map_err(|_| failed())?,
             SignatureLength::Fixed => {
+                let digest = key.prehash(h).map_err(|_| failed())?;
                 let want = key.curve().fixed_signature_len();
                 // Each attempt has about even odds (the DER length of r and
                 // s depends on their top bits), so 64 attempts all failing

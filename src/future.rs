@@ -36,6 +36,17 @@ pub trait MaybeSendSync {}
 #[cfg(target_arch = "wasm32")]
 impl<T: ?Sized> MaybeSendSync for T {}
 
+/// `Send` on native targets; no bound on `wasm32`.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSend: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + ?Sized> MaybeSend for T {}
+/// `Send` on native targets; no bound on `wasm32`.
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSend {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> MaybeSend for T {}
+
 struct ThreadWaker(Thread);
 
 impl Wake for ThreadWaker {
@@ -65,6 +76,6 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
 }
 
 /// A future that is already complete, boxed: what a local keyring returns.
-pub fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
+pub fn ready<'a, T: MaybeSend + 'a>(value: T) -> BoxFuture<'a, T> {
     Box::pin(std::future::ready(value))
 }

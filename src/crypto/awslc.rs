@@ -187,6 +187,22 @@ impl EcdsaSigningKey {
         Ok(self.0.sign_digest(&digest)?.as_ref().to_vec())
     }
 
+    /// A hash for the message this key is to sign.
+    pub(crate) fn hasher(&self) -> Hasher {
+        Hasher::new(self.1.hash())
+    }
+
+    /// The DER signature over the message `hasher` has seen.
+    pub(crate) fn sign(&self, hasher: Hasher) -> Result<Vec<u8>, CryptoError> {
+        self.sign_digest(&hasher.finish())
+    }
+
+    /// The digest of the message `hasher` has seen, to sign again with
+    /// [`Self::sign_digest_randomized`].
+    pub(crate) fn prehash(&self, hasher: Hasher) -> Result<Vec<u8>, CryptoError> {
+        Ok(hasher.finish())
+    }
+
     /// As [`Self::sign_digest`]: every signature already has a fresh nonce.
     pub(crate) fn sign_digest_randomized(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.sign_digest(digest)
@@ -194,7 +210,7 @@ impl EcdsaSigningKey {
 }
 
 /// A verification key parsed (once) from the message's encryption context.
-pub(crate) struct EcdsaVerifyingKey(signature::ParsedPublicKey);
+pub(crate) struct EcdsaVerifyingKey(signature::ParsedPublicKey, Curve);
 
 impl EcdsaVerifyingKey {
     pub(crate) fn from_sec1(curve: Curve, point: &[u8]) -> Result<Self, CryptoError> {
@@ -207,7 +223,12 @@ impl EcdsaVerifyingKey {
             return Err(CryptoError);
         }
         let key = signature::UnparsedPublicKey::new(alg, point).parse()?;
-        Ok(Self(key))
+        Ok(Self(key, curve))
+    }
+
+    /// A hash for the message to verify with this key.
+    pub(crate) fn hasher(&self) -> Hasher {
+        Hasher::new(self.1.hash())
     }
 
     pub(crate) fn verify(&self, hasher: Hasher, der_signature: &[u8]) -> Result<(), CryptoError> {

@@ -20,10 +20,14 @@
 //!   `finish(self) -> Vec<u8>`: incremental SHA-2.
 //! - `EcdsaSigningKey::generate(Curve) -> Result<Self, CryptoError>`,
 //!   `public_key_compressed(&self) -> Vec<u8>` (SEC 1 compressed point),
-//!   `sign(&self, hasher: Hasher) -> Result<Vec<u8>, CryptoError>`: DER signature
-//!   over the digest that `hasher` has accumulated (SHA-256 for P-256, SHA-384
-//!   for P-384).
+//!   `hasher(&self) -> Hasher` (for the message to sign),
+//!   `sign(&self, hasher: Hasher) -> Result<Vec<u8>, CryptoError>`: DER
+//!   signature over the message `hasher` has seen (SHA-256 for P-256,
+//!   SHA-384 for P-384); `prehash(&self, Hasher)` and
+//!   `sign_digest[_randomized](&self, &[u8])` to sign one digest again and
+//!   again (a host key, feature `host-crypto`, has no digest and refuses).
 //! - `EcdsaVerifyingKey::from_sec1(Curve, &[u8]) -> Result<Self, CryptoError>`,
+//!   `hasher(&self) -> Hasher`,
 //!   `verify(&self, hasher: Hasher, der_signature: &[u8]) -> Result<(), CryptoError>`.
 //! - `RsaPublicKey::from_spki_der(&[u8])`, `encrypt(&self, RsaPadding, &[u8]) -> Result<Vec<u8>, _>`;
 //!   `RsaPrivateKey::from_pkcs8_der(&[u8])`, `decrypt(&self, RsaPadding, &[u8]) -> Result<Zeroizing<Vec<u8>>, _>`,

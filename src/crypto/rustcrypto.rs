@@ -167,6 +167,12 @@ enum Sha {
     /// A hash run by the host (feature `host-crypto`).
     #[cfg(feature = "host-crypto")]
     Host(crate::host_crypto::HostHasher),
+    /// A message being signed by a host key: its "digest" is the signature.
+    #[cfg(feature = "host-crypto")]
+    HostSign(Box<dyn crate::host_crypto::HostDigest>, HashAlg),
+    /// A message being verified by a host key.
+    #[cfg(feature = "host-crypto")]
+    HostVerify(Box<dyn crate::host_crypto::HostVerifier>, HashAlg),
 }
 
 impl Sha {
@@ -198,6 +204,10 @@ impl Hasher {
             Sha::Sha512(h) => h.update(data),
             #[cfg(feature = "host-crypto")]
             Sha::Host(h) => h.update(data),
+            #[cfg(feature = "host-crypto")]
+            Sha::HostSign(h, _) => h.update(data),
+            #[cfg(feature = "host-crypto")]
+            Sha::HostVerify(h, _) => h.update(data),
         }
     }
 
@@ -217,6 +227,9 @@ impl Hasher {
                     native.finish()
                 })
             }
+            // A host signature or verification has no digest to give.
+            #[cfg(feature = "host-crypto")]
+            Sha::HostSign(..) | Sha::HostVerify(..) => Vec::new(),
         }
     }
 
@@ -227,6 +240,8 @@ impl Hasher {
             Sha::Sha512(_) => HashAlg::Sha512,
             #[cfg(feature = "host-crypto")]
             Sha::Host(h) => h.alg(),
+            #[cfg(feature = "host-crypto")]
+            Sha::HostSign(_, alg) | Sha::HostVerify(_, alg) => *alg,
         }
     }
 }
@@ -248,6 +263,18 @@ fn curve_digest(curve: Curve, hasher: Hasher) -> Result<Vec<u8>, CryptoError> {
 enum SigningKey {
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
+    /// A key on the host (feature `host-crypto`).
+    #[cfg(feature = "host-crypto")]
+    Host(Box<dyn crate::host_crypto::HostSigningKey>, Curve),
+}
+
+/// The host's name of a curve (`HostEcdsa`).
+#[cfg(feature = "host-crypto")]
+fn host_curve(curve: Curve) -> &'static str {
+    match curve {
+        Curve::P256 => "P-256",
+        Curve::P384 => "P-384",
+    }
 }
 
 /// An ephemeral ECDSA key pair, one per signed message.
@@ -255,6 +282,12 @@ pub(crate) struct EcdsaSigningKey(SigningKey);
 
 impl EcdsaSigningKey {
     pub(crate) fn generate(curve: Curve) -> Result<Self, CryptoError> {
+        #[cfg(feature = "host-crypto")]
+        if let Some(key) =
+            crate::host_crypto::current_ecdsa().and_then(|h| h.generate(host_curve(curve)))
+        {
+            return Ok(Self(SigningKey::Host(key, curve)));
+        }
         let mut rng = Rng::default();
         let key = match curve {
             Curve::P256 => SigningKey::P256(p256::ecdsa::SigningKey::random(&mut rng)),
@@ -268,6 +301,8 @@ impl EcdsaSigningKey {
         match &self.0 {
             SigningKey::P256(k) => k.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
             SigningKey::P384(k) => k.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
+            #[cfg(feature = "host-crypto")]
+            SigningKey::Host(k, _) => k.public_key_compressed(),
         }
     }
 
@@ -275,7 +310,39 @@ impl EcdsaSigningKey {
         match self.0 {
             SigningKey::P256(_) => Curve::P256,
             SigningKey::P384(_) => Curve::P384,
+            #[cfg(feature = "host-crypto")]
+            SigningKey::Host(_, curve) => curve,
         }
+    }
+
+    /// A hash for the message this key is to sign.
+    pub(crate) fn hasher(&self) -> Hasher {
+        match &self.0 {
+            #[cfg(feature = "host-crypto")]
+            SigningKey::Host(k, curve) => Hasher(Sha::HostSign(k.start(), curve.hash())),
+            _ => Hasher::new(self.curve().hash()),
+        }
+    }
+
+    /// The DER signature over the message `hasher` (from [`Self::hasher`])
+    /// has seen.
+    pub(crate) fn sign(&self, hasher: Hasher) -> Result<Vec<u8>, CryptoError> {
+        match (&self.0, hasher.0) {
+            #[cfg(feature = "host-crypto")]
+            (SigningKey::Host(_, curve), Sha::HostSign(h, _)) => h
+                .finish()
+                .filter(|sig| !sig.is_empty() && sig.len() <= curve.max_signature_len())
+                .ok_or(CryptoError),
+            #[cfg(feature = "host-crypto")]
+            (SigningKey::Host(..), _) | (_, Sha::HostSign(..)) => Err(CryptoError),
+            (_, sha) => self.sign_digest(&curve_digest(self.curve(), Hasher(sha))?),
+        }
+    }
+
+    /// The digest of the message `hasher` has seen, to sign again and again
+    /// with [`Self::sign_digest_randomized`]; a host key has none.
+    pub(crate) fn prehash(&self, hasher: Hasher) -> Result<Vec<u8>, CryptoError> {
+        curve_digest(self.curve(), hasher)
     }
 
     /// Signs a digest of the curve's hash with a deterministic nonce (RFC
@@ -293,6 +360,9 @@ impl EcdsaSigningKey {
                     k.sign_prehash(digest).map_err(|_| CryptoError)?;
                 sig.as_bytes().to_vec()
             }
+            // A host key signs messages, not digests.
+            #[cfg(feature = "host-crypto")]
+            SigningKey::Host(..) => return Err(CryptoError),
         })
     }
 
@@ -315,6 +385,8 @@ impl EcdsaSigningKey {
                     .map_err(|_| CryptoError)?;
                 sig.to_der().as_bytes().to_vec()
             }
+            #[cfg(feature = "host-crypto")]
+            SigningKey::Host(..) => return Err(CryptoError),
         };
         rng.check()?;
         Ok(sig)
@@ -333,6 +405,9 @@ impl EcdsaSigningKey {
 enum VerifyingKey {
     P256(p256::ecdsa::VerifyingKey),
     P384(p384::ecdsa::VerifyingKey),
+    /// A key on the host (feature `host-crypto`).
+    #[cfg(feature = "host-crypto")]
+    Host(Box<dyn crate::host_crypto::HostVerifyingKey>, Curve),
 }
 
 /// A verification key parsed from the message's encryption context.
@@ -348,6 +423,12 @@ impl EcdsaVerifyingKey {
         if point.len() != len || !matches!(point.first(), Some(2 | 3)) {
             return Err(CryptoError);
         }
+        #[cfg(feature = "host-crypto")]
+        if let Some(key) = crate::host_crypto::current_ecdsa()
+            .and_then(|h| h.verifying_key(host_curve(curve), point))
+        {
+            return Ok(Self(VerifyingKey::Host(key, curve)));
+        }
         Ok(Self(match curve {
             Curve::P256 => VerifyingKey::P256(
                 p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| CryptoError)?,
@@ -358,9 +439,28 @@ impl EcdsaVerifyingKey {
         }))
     }
 
+    /// A hash for the message to verify with this key.
+    pub(crate) fn hasher(&self) -> Hasher {
+        match &self.0 {
+            VerifyingKey::P256(_) => Hasher::new(Curve::P256.hash()),
+            VerifyingKey::P384(_) => Hasher::new(Curve::P384.hash()),
+            #[cfg(feature = "host-crypto")]
+            VerifyingKey::Host(k, curve) => Hasher(Sha::HostVerify(k.start(), curve.hash())),
+        }
+    }
+
     pub(crate) fn verify(&self, hasher: Hasher, der_signature: &[u8]) -> Result<(), CryptoError> {
         // Strict DER of any length up to the curve's maximum; r, s in [1, n).
         match &self.0 {
+            #[cfg(feature = "host-crypto")]
+            VerifyingKey::Host(_, curve) => {
+                return match hasher.0 {
+                    Sha::HostVerify(v, _) if der_signature.len() <= curve.max_signature_len() => {
+                        v.verify(der_signature).then_some(()).ok_or(CryptoError)
+                    }
+                    _ => Err(CryptoError),
+                };
+            }
             VerifyingKey::P256(k) => {
                 let digest = curve_digest(Curve::P256, hasher)?;
                 let sig = p256::ecdsa::DerSignature::from_bytes(der_signature)

@@ -384,8 +384,9 @@ export declare function decryptStream(options: DecryptStreamOptions): TransformS
 export declare function cryptoBackend(): string;
 
 /**
- * Node: whether AES-GCM and SHA-2 run on node:crypto (default `true`) or in wasm;
- * messages are byte-identical either way. Browsers: always `false`.
+ * Node: whether AES-GCM, SHA-2 and ECDSA run on node:crypto (default `true`) or in
+ * wasm; each reads the other's messages (unsigned ones are byte-identical; ECDSA
+ * signatures are randomized either way). Browsers: always `false`.
  * Pass a boolean to change it; returns the setting in force.
  */
 export declare function hostCrypto(enabled?: boolean): boolean;

@@ -1,9 +1,12 @@
 // Node entry point: loads the WebAssembly module synchronously from the
-// package directory, routes AES-GCM and SHA-2 to node:crypto, then exposes
-// the API.
+// package directory, routes AES-GCM, SHA-2 and ECDSA to node:crypto, then
+// exposes the API.
 import { readFileSync } from 'node:fs';
-import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
-import { initSync, setHostAead, setHostHash } from '../dist/kms_envelope_wasm.js';
+import {
+  createCipheriv, createDecipheriv, createHash, createPublicKey, createSign, createVerify,
+  generateKeyPairSync,
+} from 'node:crypto';
+import { initSync, setHostAead, setHostEcdsa, setHostHash } from '../dist/kms_envelope_wasm.js';
 
 initSync({ module: readFileSync(new URL('../dist/kms_envelope_wasm_bg.wasm', import.meta.url)) });
 
@@ -47,19 +50,68 @@ const nodeHash = {
   },
 };
 
+// ECDSA for the same hook. node:crypto cannot sign a digest, only a message
+// it hashes itself, so the core streams every signed byte to a Sign or
+// Verify object (the curve's hash: SHA-256 for P-256, SHA-384 for P-384).
+const EC = {
+  // `spki`: the DER SubjectPublicKeyInfo up to the compressed point, so a
+  // key is read without a JWK round trip (a third of the time).
+  'P-256': { hash: 'sha256', spki: Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex') },
+  'P-384': { hash: 'sha384', spki: Buffer.from('3046301006072a8648ce3d020106052b81040022033200', 'hex') },
+};
+
+const nodeEcdsa = {
+  generate(curve) {
+    const ec = EC[curve];
+    if (!ec) return null;
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+    const { x, y } = publicKey.export({ format: 'jwk' });
+    const yBytes = Buffer.from(y, 'base64url');
+    const point = Buffer.concat([Buffer.of(2 | (yBytes[yBytes.length - 1] & 1)), Buffer.from(x, 'base64url')]);
+    return {
+      publicKey: new Uint8Array(point),
+      start() {
+        const s = createSign(ec.hash);
+        return {
+          update(data) { s.update(data); },
+          finish() { return s.sign(privateKey); },
+        };
+      },
+    };
+  },
+  verifyingKey(curve, point) {
+    const ec = EC[curve];
+    if (!ec) return null;
+    // Throws for a point that is not on the curve; the core then refuses
+    // the key with its own check.
+    const key = createPublicKey({ key: Buffer.concat([ec.spki, point]), format: 'der', type: 'spki' });
+    return {
+      start() {
+        const v = createVerify(ec.hash);
+        return {
+          update(data) { v.update(data); },
+          verify(der) { return v.verify(key, der); },
+        };
+      },
+    };
+  },
+};
+
 let host = true;
 setHostAead(nodeAead);
 setHostHash(nodeHash);
+setHostEcdsa(nodeEcdsa);
 
 /**
- * Whether AES-GCM and SHA-2 run on node:crypto (default) or in wasm; the
- * bytes are the same. Returns the setting in force.
+ * Whether AES-GCM, SHA-2 and ECDSA run on node:crypto (default) or in wasm;
+ * either reads the other's messages. Returns the setting in force.
  */
 export function hostCrypto(enabled) {
   if (enabled !== undefined) {
     host = Boolean(enabled);
     setHostAead(host ? nodeAead : null);
     setHostHash(host ? nodeHash : null);
+    setHostEcdsa(host ? nodeEcdsa : null);
   }
   return host;
 }

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { encrypt, decrypt, hostCrypto, RawAesKeyring, cryptoBackend } from 'kms-envelope';
 import { aesKey, bytesOf, rejectsWith, policyFor } from './helpers.js';
 // The package's own wasm module instance (the entry point imports this file).
-import { setHostHash } from '../dist/kms_envelope_wasm.js';
+import { setHostEcdsa, setHostHash } from '../dist/kms_envelope_wasm.js';
+import { createSign, createVerify, generateKeyPairSync, createPublicKey, ECDH } from 'node:crypto';
 
 after(() => hostCrypto(true));
 
@@ -64,6 +65,8 @@ test('the host hash is what signs and verifies, and a failing one fails closed',
   // A host hash that returns a digest of the wrong length.
   const short = { start: () => ({ update() {}, finish: () => new Uint8Array(3) }) };
   try {
+    // With ECDSA in wasm, the host hash is the signature's hash.
+    setHostEcdsa(null);
     for (const hook of [zeros, throwing, short]) {
       setHostHash(hook);
       await rejectsWith(decrypt(good, opts), 'authentication_failed');
@@ -71,6 +74,7 @@ test('the host hash is what signs and verifies, and a failing one fails closed',
         const signedWithZeros = await encrypt(pt, opts);
         hostCrypto(true);
         await rejectsWith(decrypt(signedWithZeros, opts), 'authentication_failed');
+        setHostEcdsa(null);
       } else {
         await assert.rejects(encrypt(pt, opts), (e) => e.code === 'bad_argument' && /ECDSA signing failed/.test(e.message));
       }
@@ -79,4 +83,100 @@ test('the host hash is what signs and verifies, and a failing one fails closed',
     hostCrypto(true);
   }
   assert.deepEqual((await decrypt(good, opts)).plaintext, pt);
+});
+
+// A P-384 host ECDSA on node:crypto, as the package's own, that counts its
+// calls and can be told to misbehave.
+function countingEcdsa({ signThrows = false, verifyFalse = false, verifyingKeyThrows = false } = {}) {
+  const calls = { generate: 0, sign: 0, verify: 0 };
+  const ecdsa = {
+    generate(curve) {
+      if (curve !== 'P-384') return null;
+      calls.generate++;
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+      const { x, y } = publicKey.export({ format: 'jwk' });
+      const yb = Buffer.from(y, 'base64url');
+      return {
+        publicKey: new Uint8Array(Buffer.concat([Buffer.of(2 | (yb[yb.length - 1] & 1)), Buffer.from(x, 'base64url')])),
+        start() {
+          const s = createSign('sha384');
+          return {
+            update(d) { s.update(d); },
+            finish() { calls.sign++; if (signThrows) throw new Error('host signing failed'); return s.sign(privateKey); },
+          };
+        },
+      };
+    },
+    verifyingKey(curve, point) {
+      if (verifyingKeyThrows) throw new Error('host cannot read keys');
+      if (curve !== 'P-384') return null;
+      const raw = ECDH.convertKey(point, 'secp384r1', undefined, undefined, 'uncompressed');
+      const key = createPublicKey({
+        key: { kty: 'EC', crv: curve, x: raw.subarray(1, 49).toString('base64url'), y: raw.subarray(49).toString('base64url') },
+        format: 'jwk',
+      });
+      return {
+        start() {
+          const v = createVerify('sha384');
+          return {
+            update(d) { v.update(d); },
+            verify(der) { calls.verify++; return !verifyFalse && v.verify(key, der); },
+          };
+        },
+      };
+    },
+  };
+  return { ecdsa, calls };
+}
+
+test('host ECDSA signs and verifies on node:crypto; wasm reads its messages and it reads wasm\'s', async () => {
+  const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: aesKey() });
+  const opts = { keyring };
+  try {
+    for (const len of [0, 1024, 300000]) {
+      const pt = bytesOf(len, 7);
+      const { ecdsa, calls } = countingEcdsa();
+      setHostEcdsa(ecdsa);
+      const byHost = await encrypt(pt, opts);
+      assert.deepEqual(calls, { generate: 1, sign: 1, verify: 0 });
+      assert.deepEqual((await decrypt(byHost, opts)).plaintext, pt);
+      assert.equal(calls.verify, 1);
+      setHostEcdsa(null);
+      assert.deepEqual((await decrypt(byHost, opts)).plaintext, pt);
+      const byWasm = await encrypt(pt, opts);
+      setHostEcdsa(ecdsa);
+      assert.deepEqual((await decrypt(byWasm, opts)).plaintext, pt);
+      assert.equal(calls.verify, 2);
+      // A changed byte anywhere before the footer fails the host's check.
+      const bad = byWasm.slice(); bad[bad.length - 110] ^= 1;
+      await rejectsWith(decrypt(bad, opts), 'authentication_failed');
+    }
+    // P-256 (0x0214) is declined by this host: wasm signs it.
+    const { ecdsa, calls } = countingEcdsa();
+    setHostEcdsa(ecdsa);
+    const p256 = await encrypt(bytesOf(100, 1), { keyring, algorithmSuite: 0x0214, commitmentPolicy: policyFor(0x0214) });
+    assert.equal(calls.generate, 0);
+    assert.equal((await decrypt(p256, { keyring, commitmentPolicy: policyFor(0x0214) })).plaintext.length, 100);
+  } finally {
+    hostCrypto(true);
+  }
+});
+
+test('a failing host ECDSA fails closed; a host that cannot read a key leaves it to wasm', async () => {
+  const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: aesKey() });
+  const opts = { keyring };
+  const pt = bytesOf(5000, 9);
+  const good = await encrypt(pt, opts);
+  try {
+    setHostEcdsa(countingEcdsa({ signThrows: true }).ecdsa);
+    await assert.rejects(encrypt(pt, opts), (e) => e.code === 'bad_argument' && /ECDSA signing failed/.test(e.message));
+    setHostEcdsa(countingEcdsa({ verifyFalse: true }).ecdsa);
+    await rejectsWith(decrypt(good, opts), 'authentication_failed');
+    const { ecdsa, calls } = countingEcdsa({ verifyingKeyThrows: true });
+    setHostEcdsa(ecdsa);
+    assert.deepEqual((await decrypt(good, opts)).plaintext, pt);
+    assert.equal(calls.verify, 0);
+  } finally {
+    hostCrypto(true);
+  }
 });

@@ -1,12 +1,15 @@
-//! Host AES-GCM and SHA-2: the core's `host_crypto` hooks backed by JS
-//! objects with synchronous methods (pkg/src/node.js passes ones built on
+//! Host AES-GCM, SHA-2 and ECDSA: the core's `host_crypto` hooks backed by
+//! JS objects with synchronous methods (pkg/src/node.js passes ones built on
 //! `node:crypto`). Browsers keep the wasm code: WebCrypto is async-only, and
-//! its digest is one-shot.
+//! its digest and signatures are one-shot.
 
 use std::rc::Rc;
 
 use js_sys::Uint8Array;
-use kms_envelope::host_crypto::{set_host_aead, set_host_hash, HostAead, HostDigest, HostHash};
+use kms_envelope::host_crypto::{
+    set_host_aead, set_host_ecdsa, set_host_hash, HostAead, HostDigest, HostEcdsa, HostHash,
+    HostSigningKey, HostVerifier, HostVerifyingKey,
+};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -52,6 +55,44 @@ extern "C" {
 
     #[wasm_bindgen(method, catch)]
     fn finish(this: &JsDigest) -> Result<Uint8Array, JsValue>;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `{ generate(curve) -> SigningKey, verifyingKey(curve, point) -> VerifyingKey }`,
+    /// `curve` being `"P-256"` or `"P-384"` and `point` a SEC 1 compressed
+    /// point; either may return `null` to leave the work to wasm.
+    pub type JsEcdsa;
+
+    #[wasm_bindgen(method, catch)]
+    fn generate(this: &JsEcdsa, curve: &str) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = verifyingKey)]
+    fn verifying_key(this: &JsEcdsa, curve: &str, point: &[u8]) -> Result<JsValue, JsValue>;
+
+    /// `{ publicKey: Uint8Array (compressed point), start() -> { update(data), finish() -> DER } }`.
+    pub type JsSigningKey;
+
+    #[wasm_bindgen(method, getter = publicKey)]
+    fn public_key(this: &JsSigningKey) -> JsValue;
+
+    #[wasm_bindgen(method, catch, js_name = start)]
+    fn start_signing(this: &JsSigningKey) -> Result<JsDigest, JsValue>;
+
+    /// `{ start() -> { update(data), verify(der) -> boolean } }`.
+    pub type JsVerifyingKey;
+
+    #[wasm_bindgen(method, catch, js_name = start)]
+    fn start_verifying(this: &JsVerifyingKey) -> Result<JsVerification, JsValue>;
+
+    /// One signature check, as `JsVerifyingKey::start` returns it.
+    pub type JsVerification;
+
+    #[wasm_bindgen(method, catch)]
+    fn update(this: &JsVerification, data: &[u8]) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn verify(this: &JsVerification, der: &[u8]) -> Result<bool, JsValue>;
 }
 
 struct Host(JsAead);
@@ -117,6 +158,113 @@ impl HostDigest for Running {
             return None;
         }
         self.digest.finish().ok().map(|d| d.to_vec())
+    }
+}
+
+struct HostEc(JsEcdsa);
+
+impl HostEcdsa for HostEc {
+    fn generate(&self, curve: &str) -> Option<Box<dyn HostSigningKey>> {
+        let key = self.0.generate(curve).ok()?;
+        if key.is_null() || key.is_undefined() {
+            return None;
+        }
+        let key: JsSigningKey = key.unchecked_into();
+        // The public key is read once: it goes into the header, and the
+        // signatures must be checked against exactly that point.
+        let public = key.public_key().dyn_into::<Uint8Array>().ok()?.to_vec();
+        Some(Box::new(SigningKey { key, public }))
+    }
+
+    fn verifying_key(&self, curve: &str, point: &[u8]) -> Option<Box<dyn HostVerifyingKey>> {
+        let key = self.0.verifying_key(curve, point).ok()?;
+        if key.is_null() || key.is_undefined() {
+            return None;
+        }
+        Some(Box::new(VerifyingKey(key.unchecked_into())))
+    }
+}
+
+struct SigningKey {
+    key: JsSigningKey,
+    public: Vec<u8>,
+}
+
+impl HostSigningKey for SigningKey {
+    fn public_key_compressed(&self) -> Vec<u8> {
+        self.public.clone()
+    }
+
+    fn start(&self) -> Box<dyn HostDigest> {
+        // A signer that failed to start gives no signature (fail closed).
+        match self.key.start_signing() {
+            Ok(digest) => Box::new(Running {
+                digest,
+                failed: false,
+            }),
+            Err(_) => Box::new(Failed),
+        }
+    }
+}
+
+/// A host operation that could not start.
+struct Failed;
+
+impl HostDigest for Failed {
+    fn update(&mut self, _data: &[u8]) {}
+
+    fn finish(self: Box<Self>) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+impl HostVerifier for Failed {
+    fn update(&mut self, _data: &[u8]) {}
+
+    fn verify(self: Box<Self>, _der: &[u8]) -> bool {
+        false
+    }
+}
+
+struct VerifyingKey(JsVerifyingKey);
+
+impl HostVerifyingKey for VerifyingKey {
+    fn start(&self) -> Box<dyn HostVerifier> {
+        match self.0.start_verifying() {
+            Ok(check) => Box::new(Verification {
+                check,
+                failed: false,
+            }),
+            Err(_) => Box::new(Failed),
+        }
+    }
+}
+
+/// A host signature check; once an update throws, it fails.
+struct Verification {
+    check: JsVerification,
+    failed: bool,
+}
+
+impl HostVerifier for Verification {
+    fn update(&mut self, data: &[u8]) {
+        if !self.failed && self.check.update(data).is_err() {
+            self.failed = true;
+        }
+    }
+
+    fn verify(self: Box<Self>, der: &[u8]) -> bool {
+        !self.failed && matches!(self.check.verify(der), Ok(true))
+    }
+}
+
+/// Installs `ecdsa` as the ECDSA of every later call, or removes it (`null`).
+#[wasm_bindgen(js_name = setHostEcdsa)]
+pub fn set_ecdsa(ecdsa: JsValue) {
+    if ecdsa.is_null() || ecdsa.is_undefined() {
+        set_host_ecdsa(None);
+    } else {
+        set_host_ecdsa(Some(Rc::new(HostEc(ecdsa.unchecked_into()))));
     }
 }
 

@@ -17,6 +17,7 @@ const bundle = await build({
 const peerJs = bundle.outputFiles[0].contents;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const BIG_MIB = Number(process.env.BENCH_BROWSER_MIB ?? 16);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const page = '<!doctype html><meta charset="utf-8"><script type="module">window.ke = await import("/src/browser.js"); window.peer = await import("/bench/peer.js"); window.ready = true;</script>';
 const before = machine();
 const server = await serve(root, { '/bench/index.html': page, '/bench/peer.js': peerJs });
@@ -24,7 +25,7 @@ try {
   const rows = await withPage(async (p) => {
     await p.goto(`${server.url}/bench/index.html`);
     await p.waitForFunction(() => window.ready === true, null, { timeout: 60000 });
-    return p.evaluate(async ({ SECONDS, BIG_MIB }) => {
+    return p.evaluate(async ({ SECONDS, BIG_MIB, ROUNDS }) => {
       const { ke, peer } = window;
       const key = new Uint8Array(32).fill(7);
       const ours = new ke.RawAesKeyring({ keyNamespace: 'bench', keyName: 'k', wrappingKey: key });
@@ -37,7 +38,12 @@ try {
         'client-browser': { enc: async (pt, s) => (await client.encrypt(theirs, pt, { suiteId: s, frameLength: 65536 })).result, dec: async (ct) => (await client.decrypt(theirs, ct)).plaintext },
       };
       const rate = async (fn) => { let n = 0; const end = performance.now() + SECONDS * 1000; while (performance.now() < end) { await fn(); n++; } return Math.round(n / SECONDS); };
-      const tput = async (fn) => { const t = performance.now(); await fn(); return +(BIG_MIB / ((performance.now() - t) / 1000)).toFixed(1); };
+      // Large messages: the best of ROUNDS timed calls.
+      const tput = async (fn) => {
+        let best = Infinity;
+        for (let i = 0; i < ROUNDS; i++) { const t = performance.now(); await fn(); best = Math.min(best, performance.now() - t); }
+        return +(BIG_MIB / (best / 1000)).toFixed(1);
+      };
       const small = new Uint8Array(1024).fill(1);
       const big = new Uint8Array(BIG_MIB << 20).fill(2);
       const rows = [];
@@ -51,7 +57,7 @@ try {
         }
       }
       return rows;
-    }, { SECONDS, BIG_MIB });
+    }, { SECONDS, BIG_MIB, ROUNDS });
   });
   console.log(`== bench-js browser (headless Chromium, ${SECONDS} s per rate, frame 64 KiB; client-browser bundled by esbuild, ${peerJs.length} B)`);
   console.table(rows);
@@ -61,7 +67,7 @@ try {
   const v = versions('bench/peers/node_modules/@aws-crypto/client-browser/package.json');
   writeReport('js-browser.md', {
     title: 'JavaScript (browser): kms-envelope vs @aws-crypto/client-browser',
-    preface: `\`make bench-js\` (\`pkg/bench/browser.mjs\`), ${before}. kms-envelope ${v.ours} (wasm core: AES-GCM, SHA-2 and ECDSA in wasm; WebCrypto is async-only) against @aws-crypto/client-browser ${v.peer} (WebCrypto) bundled by esbuild, both in one page of headless Chromium. Raw AES-256 keyring, frame length 64 KiB, one-shot calls; ${SECONDS} s per rate; large messages (${BIG_MIB} MiB): one timed call after a warm-up call.\n\nDownload size for the raw keyrings (gzip -9): wasm ${size.wasm} B + JS ${size.js} B = **${(size.total / 1000).toFixed(0)} KB** (target ≤ 80 KB). client-browser as bundled here (raw AES keyring, with its Buffer polyfill): ${(peerGz / 1000).toFixed(0)} KB.`,
+    preface: `\`make bench-js\` (\`pkg/bench/browser.mjs\`), ${before}. kms-envelope ${v.ours} (wasm core: AES-GCM, SHA-2 and ECDSA in wasm; WebCrypto is async-only) against @aws-crypto/client-browser ${v.peer} (WebCrypto) bundled by esbuild, both in one page of headless Chromium. Raw AES-256 keyring, frame length 64 KiB, one-shot calls; ${SECONDS} s per rate; large messages (${BIG_MIB} MiB): best of ${ROUNDS} timed calls after a warm-up call.\n\nDownload size for the raw keyrings (gzip -9): wasm ${size.wasm} B + JS ${size.js} B = **${(size.total / 1000).toFixed(0)} KB** (target ≤ 80 KB). client-browser as bundled here (raw AES keyring, with its Buffer polyfill): ${(peerGz / 1000).toFixed(0)} KB.`,
     rows, ours: 'kms-envelope', peer: 'client-browser',
     targets: (c) => (c.includes('1KiB') ? 3 : 1),
     unit: (c) => (c.includes('MiB/s') ? 'MiB/s' : 'msg/s'),

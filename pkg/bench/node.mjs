@@ -12,6 +12,9 @@ const ours = new RawAesKeyring({ keyNamespace: 'bench', keyName: 'k', wrappingKe
 const theirs = new RawAesKeyringNode({ keyNamespace: 'bench', keyName: 'k', unencryptedMasterKey: key.slice(), wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const BIG = Number(process.env.BENCH_BIG_MIB ?? 64) * 2 ** 20;
+// Large messages: the best of this many timed calls (one call varies by 30%
+// or more on a busy machine).
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const impls = {
   'kms-envelope': {
@@ -32,9 +35,13 @@ async function rate(fn) {
 }
 
 async function throughput(fn) {
-  const t = performance.now();
-  await fn();
-  return BIG / 2 ** 20 / ((performance.now() - t) / 1000);
+  let best = Infinity;
+  for (let i = 0; i < ROUNDS; i++) {
+    const t = performance.now();
+    await fn();
+    best = Math.min(best, performance.now() - t);
+  }
+  return BIG / 2 ** 20 / (best / 1000);
 }
 
 const before = machine();
@@ -62,7 +69,7 @@ console.table(rows);
 const v = versions('node_modules/@aws-crypto/client-node/package.json');
 writeReport('js-node.md', {
   title: 'JavaScript (Node): kms-envelope vs @aws-crypto/client-node',
-  preface: `\`make bench-js\` (\`pkg/bench/node.mjs\`), ${before}. kms-envelope ${v.ours} (wasm core; AES-GCM and SHA-2 on node:crypto, ECDSA in wasm) against @aws-crypto/client-node ${v.peer}, Node ${process.version}, one process. Raw AES-256 keyring, frame length 64 KiB, one-shot calls; 1 KiB: a fresh data key per message; ${SECONDS} s per rate; large messages: one timed call after a warm-up call.`,
+  preface: `\`make bench-js\` (\`pkg/bench/node.mjs\`), ${before}. kms-envelope ${v.ours} (wasm core; AES-GCM, SHA-2 and ECDSA on node:crypto) against @aws-crypto/client-node ${v.peer}, Node ${process.version}, one process. Raw AES-256 keyring, frame length 64 KiB, one-shot calls; 1 KiB: a fresh data key per message; ${SECONDS} s per rate; large messages: best of ${ROUNDS} timed calls after a warm-up call.`,
   rows, ours: 'kms-envelope', peer: 'client-node',
   targets: (_c, suite) => (suite === '0x0478' ? 2 : 1.5),
   unit: (c) => (c.includes('MiB/s') ? 'MiB/s' : 'msg/s'),

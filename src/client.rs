@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::IntoFuture;
+use std::mem::MaybeUninit;
 
 use zeroize::Zeroize;
 
@@ -17,6 +18,7 @@ use crate::future::{block_on, BoxFuture};
 use crate::keyring::Keyring;
 use crate::materials::EncryptionRequest;
 use crate::policy::CommitmentPolicy;
+use crate::stream::sink::Region;
 use crate::stream::{StreamDecryptBuilder, StreamEncryptBuilder};
 use crate::suite::AlgorithmSuite;
 
@@ -348,16 +350,37 @@ impl PreparedEncryption<'_> {
     /// message is never copied. On error `out` is zeroed (a frame that
     /// failed to seal may have held plaintext).
     pub fn seal_into(self, out: &mut [u8]) -> Result<()> {
+        self.seal_region(Region::Init(out))
+    }
+
+    /// [`seal_into`](Self::seal_into) for memory that need not be
+    /// initialized (a buffer fresh from an allocator, another language's
+    /// string): the worker threads initialize each part of it as they write
+    /// it, so the calling thread only hashes. On `Ok` every byte of `out`
+    /// holds the message; on `Err` every byte is initialized to zero.
+    pub fn seal_into_uninit(self, out: &mut [MaybeUninit<u8>]) -> Result<()> {
+        self.seal_region(Region::Uninit(out))
+    }
+
+    fn seal_region(self, mut out: Region<'_>) -> Result<()> {
         if out.len() != self.message_len() {
-            return Err(Error::bad_arg(format!(
+            let err = Error::bad_arg(format!(
                 "the output buffer holds {} bytes; the message is {} bytes",
                 out.len(),
                 self.message_len()
-            )));
+            ));
+            if out.is_uninit() {
+                out.wipe();
+            }
+            return Err(err);
         }
-        self.write(out, SignatureLength::Fixed)
-            .map(|_| ())
-            .inspect_err(|_| out.zeroize())
+        if let Err(e) = self.write(out.reborrow(), SignatureLength::Fixed) {
+            // Whatever was written (a frame that failed may hold plaintext),
+            // and whatever was not, is zeroed.
+            out.wipe();
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Encrypts into a new vector. The vector starts as zeroed memory that
@@ -370,7 +393,7 @@ impl PreparedEncryption<'_> {
             self.header.len() + self.body_len() + self.sealer.footer_len(SignatureLength::Any);
         let mut out = vec![0u8; max];
         let used = self
-            .write(&mut out, SignatureLength::Any)
+            .write(Region::Init(&mut out), SignatureLength::Any)
             .inspect_err(|_| out.zeroize())?;
         out.truncate(used);
         Ok(out)
@@ -382,15 +405,18 @@ impl PreparedEncryption<'_> {
 
     /// Writes the message at the front of `out` (at least as long as the
     /// message with the longest footer `length` allows); returns its length.
-    fn write(mut self, out: &mut [u8], length: SignatureLength) -> Result<usize> {
+    fn write(mut self, out: Region<'_>, length: SignatureLength) -> Result<usize> {
         let too_small = || Error::bad_arg("the output buffer is smaller than the message");
         let body = self.body_len();
         let header = self.header.len();
-        let (head, rest) = out.split_at_mut_checked(header).ok_or_else(too_small)?;
-        head.copy_from_slice(&self.header);
-        let (frames, footer) = rest.split_at_mut_checked(body).ok_or_else(too_small)?;
+        let (head, rest) = out.split_at(header).ok_or_else(too_small)?;
+        head.fill(&self.header)?;
+        let (frames, footer) = rest.split_at(body).ok_or_else(too_small)?;
         seal_all_into(&mut self.sealer, self.plaintext, frames)?;
-        let footer = self.sealer.finish_into(footer, length)?;
+        let zeros = vec![0u8; if footer.is_uninit() { footer.len() } else { 0 }];
+        let footer = self
+            .sealer
+            .finish_into(footer.init_zeroed(&zeros)?, length)?;
         Ok(header + body + footer)
     }
 }

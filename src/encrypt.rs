@@ -12,6 +12,7 @@ use crate::format::header::{MessageHeader, IV_LEN, TAG_LEN};
 use crate::materials::EncryptionMaterials;
 use crate::parallel::{self, Order, GROUP_BYTES};
 use crate::policy::CommitmentPolicy;
+use crate::stream::sink::Region;
 
 /// Splits the materials' context into the pairs stored in the header and the
 /// required pairs that are only authenticated.
@@ -229,7 +230,7 @@ impl Sealer {
         let frames = data.len() / fl;
         let start = out.len();
         out.resize(start + frames * (frame_overhead(BodyKind::Regular) + fl), 0);
-        if let Err(e) = self.seal_regular_into(data, &mut out[start..]) {
+        if let Err(e) = self.seal_regular_into(data, Region::Init(&mut out[start..])) {
             wipe_from(out, start);
             return Err(e);
         }
@@ -237,10 +238,11 @@ impl Sealer {
     }
 
     /// Writes regular frames for `data`, a whole number of frames, into
-    /// `dst`, which holds exactly their size. Frames are spread over the
-    /// configured threads when there are enough of them; each thread writes
-    /// (and so first touches) its own part of `dst`.
-    fn seal_regular_into(&mut self, data: &[u8], dst: &mut [u8]) -> Result<()> {
+    /// `dst`, which holds exactly their size and may be uninitialized.
+    /// Frames are spread over the configured threads when there are enough
+    /// of them; each thread writes (and so first touches, and initializes)
+    /// its own part of `dst`, so the calling thread only hashes.
+    fn seal_regular_into(&mut self, data: &[u8], dst: Region<'_>) -> Result<()> {
         let fl = self.frame_length as usize;
         let frames = data.len() / fl;
         let frame_size = frame_overhead(BodyKind::Regular) + fl;
@@ -250,9 +252,11 @@ impl Sealer {
             ));
         }
         let group_frames = (GROUP_BYTES / fl).max(1);
+        let group_size = group_frames * frame_size;
         if self.threads <= 1 || frames < 2 * group_frames {
-            for (frame, slot) in data.chunks_exact(fl).zip(dst.chunks_exact_mut(frame_size)) {
-                self.seal_frame_into(frame, false, slot)?;
+            let zeros = zero_source(&dst, frame_size);
+            for (frame, slot) in data.chunks_exact(fl).zip(dst.chunks(frame_size)) {
+                self.seal_frame_into(frame, false, slot.init_zeroed(&zeros)?)?;
             }
             return Ok(());
         }
@@ -261,26 +265,43 @@ impl Sealer {
         if u64::from(first) + frames as u64 > u64::from(u32::MAX) || first == 0 {
             return Err(too_many_frames());
         }
-        let jobs: Vec<(u32, &[u8], &mut [u8])> = data
+        let zeros = zero_source(&dst, group_size);
+        let jobs: Vec<Group<'_>> = data
             .chunks(group_frames * fl)
-            .zip(dst.chunks_mut(group_frames * frame_size))
+            .zip(dst.chunks(group_size))
             .enumerate()
-            .map(|(g, (pt, slot))| (first + (g * group_frames) as u32, pt, slot))
+            .map(|(g, (plaintext, out))| Group {
+                seq: first + (g * group_frames) as u32,
+                plaintext,
+                out: Some(out),
+                sealed: &[],
+            })
             .collect();
         let (key, message_id) = (&self.key, &self.message_id);
-        let work = |(seq, pt, slot): &mut (u32, &[u8], &mut [u8])| {
-            for (i, (p, s)) in pt.chunks(fl).zip(slot.chunks_mut(frame_size)).enumerate() {
-                let seq = *seq + i as u32;
+        let work = |group: &mut Group<'_>| {
+            let out = group
+                .out
+                .take()
+                .ok_or_else(|| Error::bad_arg("a frame group was sealed twice"))?;
+            let slot = out.init_zeroed(&zeros)?;
+            for (i, (p, s)) in group
+                .plaintext
+                .chunks(fl)
+                .zip(slot.chunks_mut(frame_size))
+                .enumerate()
+            {
+                let seq = group.seq + i as u32;
                 let (head, head_len) = frame_head(BodyKind::Regular, seq, fl as u32);
                 s[..head_len].copy_from_slice(&head[..head_len]);
                 s[head_len..head_len + fl].copy_from_slice(p);
                 seal_slot(key, message_id, BodyKind::Regular, seq, s)?;
             }
+            group.sealed = slot;
             Ok(())
         };
         match &mut self.signer {
             Some((h, _)) => {
-                let mut hash = |job: &(u32, &[u8], &mut [u8])| h.update(job.2);
+                let mut hash = |group: &Group<'_>| h.update(group.sealed);
                 parallel::run(jobs, self.threads, work, Order::Consume(&mut hash))
             }
             None => parallel::run(jobs, self.threads, work, Order::Work),
@@ -361,6 +382,26 @@ pub(crate) enum SignatureLength {
     /// Exactly [`Curve::fixed_signature_len`] bytes, signing again with a
     /// fresh nonce until it is, so the message length is known in advance.
     Fixed,
+}
+
+/// Frames sealed by one worker: their plaintext, their place in the output
+/// (taken by the worker), and the sealed bytes (for the signature hash).
+struct Group<'a> {
+    seq: u32,
+    plaintext: &'a [u8],
+    out: Option<Region<'a>>,
+    sealed: &'a [u8],
+}
+
+/// Zeros to initialize pieces of up to `len` bytes of `dst` from, if it is
+/// uninitialized memory: a calloc'd block that is only read, so its pages
+/// stay the kernel's shared zero page.
+fn zero_source(dst: &Region<'_>, len: usize) -> Vec<u8> {
+    if dst.is_uninit() {
+        vec![0u8; len.min(dst.len())]
+    } else {
+        Vec::new()
+    }
 }
 
 /// The footer's u16 signature length.
@@ -461,7 +502,7 @@ pub(crate) fn body_len(len: usize, frame_length: u32) -> usize {
 pub(crate) fn seal_all(sealer: &mut Sealer, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let start = out.len();
     out.resize(start + body_len(plaintext.len(), sealer.frame_length()), 0);
-    if let Err(e) = seal_all_into(sealer, plaintext, &mut out[start..]) {
+    if let Err(e) = seal_all_into(sealer, plaintext, Region::Init(&mut out[start..])) {
         wipe_from(out, start);
         return Err(e);
     }
@@ -469,8 +510,9 @@ pub(crate) fn seal_all(sealer: &mut Sealer, plaintext: &[u8], out: &mut Vec<u8>)
 }
 
 /// [`seal_all`] into `dst`, which holds exactly
-/// [`body_len`]`(plaintext.len(), frame_length)` bytes.
-pub(crate) fn seal_all_into(sealer: &mut Sealer, plaintext: &[u8], dst: &mut [u8]) -> Result<()> {
+/// [`body_len`]`(plaintext.len(), frame_length)` bytes and may be
+/// uninitialized.
+pub(crate) fn seal_all_into(sealer: &mut Sealer, plaintext: &[u8], dst: Region<'_>) -> Result<()> {
     let fl = sealer.frame_length() as usize;
     let regular = if plaintext.is_empty() {
         0
@@ -484,8 +526,9 @@ pub(crate) fn seal_all_into(sealer: &mut Sealer, plaintext: &[u8], dst: &mut [u8
             "the output buffer does not fit the message body",
         ));
     }
-    let (regular_dst, final_dst) = dst.split_at_mut(regular_size);
+    let (regular_dst, final_dst) = dst.split_at(regular_size).ok_or_else(output_too_small)?;
     sealer.seal_regular_into(frames, regular_dst)?;
-    sealer.seal_frame_into(last, true, final_dst)?;
+    let zeros = zero_source(&final_dst, final_dst.len());
+    sealer.seal_frame_into(last, true, final_dst.init_zeroed(&zeros)?)?;
     Ok(())
 }

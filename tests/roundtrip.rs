@@ -817,3 +817,49 @@ fn flip(msg: &[u8], at: usize) -> Vec<u8> {
     bad[at] ^= 0x10;
     bad
 }
+
+/// `seal_into_uninit` / `open_into_uninit` take memory that is not
+/// initialized: the right size works (content is checked through the Python
+/// package, which encrypts and decrypts large messages this way, against
+/// aws-encryption-sdk), a wrong size is refused.
+#[test]
+fn prepared_calls_take_uninitialized_memory() {
+    use std::mem::MaybeUninit;
+    let keyring = aes_keyring(32);
+    for (threads, fl, len) in [
+        (4, 4096, 3 << 20),
+        (2, 1, 5000),
+        (2, 1 << 20, (3 << 20) + 9),
+    ] {
+        let client = Client::builder().threads(threads).build();
+        let pt = bytes(len as u64, len);
+        let prepared = client
+            .encrypt(&pt)
+            .keyring(&keyring)
+            .frame_length(fl)
+            .prepare()
+            .unwrap();
+        let mut out = vec![MaybeUninit::<u8>::uninit(); prepared.message_len()];
+        prepared.seal_into_uninit(&mut out).unwrap();
+        let msg = client
+            .encrypt(&pt)
+            .keyring(&keyring)
+            .frame_length(fl)
+            .run()
+            .unwrap();
+        let prepared = client.decrypt(&msg).keyring(&keyring).prepare().unwrap();
+        let mut plain = vec![MaybeUninit::<u8>::uninit(); prepared.plaintext_len()];
+        assert_eq!(
+            prepared
+                .open_into_uninit(&mut plain)
+                .unwrap()
+                .header
+                .frame_length,
+            fl
+        );
+    }
+    let client = Client::new();
+    let prepared = client.encrypt(b"abc").keyring(&keyring).prepare().unwrap();
+    let mut out = vec![MaybeUninit::<u8>::uninit(); prepared.message_len() + 1];
+    expect_kind(prepared.seal_into_uninit(&mut out), ErrorKind::BadArgument);
+}

@@ -28,6 +28,14 @@ impl<'a> Region<'a> {
         }
     }
 
+    /// The same bytes, borrowed again.
+    pub(crate) fn reborrow(&mut self) -> Region<'_> {
+        match self {
+            Region::Init(b) => Region::Init(b),
+            Region::Uninit(b) => Region::Uninit(b),
+        }
+    }
+
     /// The bytes at `start..end`, or `None` past the end.
     fn range(&mut self, start: usize, end: usize) -> Option<Region<'_>> {
         match self {
@@ -57,6 +65,39 @@ impl<'a> Region<'a> {
             }
             Region::Uninit(b) => b.write_copy_of_slice(data),
         })
+    }
+
+    /// The bytes, initialized: as they are, or (uninitialized memory) copied
+    /// from `zeros`, which must be at least as long. Copying from one zeroed
+    /// source gives one contiguous `&mut [u8]` without `unsafe`.
+    pub(crate) fn init_zeroed(self, zeros: &[u8]) -> Result<&'a mut [u8]> {
+        match self {
+            Region::Init(b) => Ok(b),
+            Region::Uninit(b) => {
+                let src = zeros
+                    .get(..b.len())
+                    .ok_or_else(|| Error::bad_arg("zero source too short"))?;
+                Ok(b.write_copy_of_slice(src))
+            }
+        }
+    }
+
+    /// Whether the memory may be uninitialized.
+    pub(crate) fn is_uninit(&self) -> bool {
+        matches!(self, Region::Uninit(_))
+    }
+
+    /// The bytes before `mid` and those from `mid` on, or `None` past the
+    /// end.
+    pub(crate) fn split_at(self, mid: usize) -> Option<(Region<'a>, Region<'a>)> {
+        match self {
+            Region::Init(b) => b
+                .split_at_mut_checked(mid)
+                .map(|(x, y)| (Region::Init(x), Region::Init(y))),
+            Region::Uninit(b) => b
+                .split_at_mut_checked(mid)
+                .map(|(x, y)| (Region::Uninit(x), Region::Uninit(y))),
+        }
     }
 
     /// Writes zeros over every byte.

@@ -93,8 +93,13 @@ pub(crate) fn encrypt<'py>(
     // length is known once the header is, and no second copy is made.
     let prepared = run_core(py, || call().prepare())?;
     let len = prepared.message_len();
-    convert::bytes_filled(py, len, |buf| run_core(py, || prepared.seal_into(buf)))
-        .map(|(bytes, ())| bytes)
+    // The buffer need not be zeroed first: `seal_into_uninit` has the worker
+    // threads initialize each part as they write it, and all of it when it
+    // returns `Ok`.
+    convert::new_bytes_with(py, len, |buf| {
+        run_core(py, || prepared.seal_into_uninit(buf))
+    })
+    .map(|(bytes, ())| bytes)
 }
 
 /// Decrypts one message and returns a :class:`DecryptResult`. All or

@@ -55,25 +55,6 @@ pub(crate) fn bytes_out<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py
     .map(|(bytes, ())| bytes)
 }
 
-/// A new `bytes` of `len` bytes written by `fill`, which gets the buffer
-/// zeroed (it may release the GIL: the object is ours alone until it is
-/// returned), with what `fill` returned. If `fill` fails, the buffer is
-/// wiped before it is freed.
-pub(crate) fn bytes_filled<'py, T>(
-    py: Python<'py>,
-    len: usize,
-    fill: impl FnOnce(&mut [u8]) -> PyResult<T>,
-) -> PyResult<(Bound<'py, PyBytes>, T)> {
-    new_bytes_with(py, len, |dst| {
-        py.detach(|| zero_parallel(dst));
-        // SAFETY: `zero_parallel` initialized every byte of `dst`, so viewing
-        // it as `[u8]` (same size and alignment as `MaybeUninit<u8>`) is sound.
-        let data =
-            unsafe { std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<u8>(), dst.len()) };
-        fill(data).inspect_err(|_| data.fill(0))
-    })
-}
-
 /// A new `bytes` of `len` bytes whose buffer `init` gets uninitialized and
 /// must initialize completely before returning `Ok` (on `Err` the object is
 /// freed unseen). `init` may release the GIL: until this returns, the object
@@ -106,27 +87,6 @@ pub(crate) fn new_bytes_with<'py, T>(
         ))?;
         Ok((obj, value))
     }
-}
-
-/// Zeroes `dst`, spread over the available cores like [`copy_parallel`]:
-/// the cost is the first touch of fresh pages.
-fn zero_parallel(dst: &mut [MaybeUninit<u8>]) {
-    let threads = crate::api::frame_threads().min(8);
-    if threads < 2 || dst.len() < PARALLEL_COPY {
-        dst.fill(MaybeUninit::new(0));
-        return;
-    }
-    let piece = dst.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let mut pieces = dst.chunks_mut(piece);
-        let first = pieces.next();
-        for d in pieces {
-            scope.spawn(move || d.fill(MaybeUninit::new(0)));
-        }
-        if let Some(d) = first {
-            d.fill(MaybeUninit::new(0));
-        }
-    });
 }
 
 /// Pieces of a large copy are spread over the available cores: the cost is

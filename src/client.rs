@@ -18,7 +18,7 @@ use crate::future::{block_on, BoxFuture};
 use crate::keyring::Keyring;
 use crate::materials::EncryptionRequest;
 use crate::policy::CommitmentPolicy;
-use crate::stream::sink::Region;
+use crate::region::Region;
 use crate::stream::{StreamDecryptBuilder, StreamEncryptBuilder};
 use crate::suite::AlgorithmSuite;
 
@@ -363,17 +363,7 @@ impl PreparedEncryption<'_> {
     }
 
     fn seal_region(self, mut out: Region<'_>) -> Result<()> {
-        if out.len() != self.message_len() {
-            let err = Error::bad_arg(format!(
-                "the output buffer holds {} bytes; the message is {} bytes",
-                out.len(),
-                self.message_len()
-            ));
-            if out.is_uninit() {
-                out.wipe();
-            }
-            return Err(err);
-        }
+        out.expect_len(self.message_len(), "message")?;
         if let Err(e) = self.write(out.reborrow(), SignatureLength::Fixed) {
             // Whatever was written (a frame that failed may hold plaintext),
             // and whatever was not, is zeroed.
@@ -413,10 +403,7 @@ impl PreparedEncryption<'_> {
         head.fill(&self.header)?;
         let (frames, footer) = rest.split_at(body).ok_or_else(too_small)?;
         seal_all_into(&mut self.sealer, self.plaintext, frames)?;
-        let zeros = vec![0u8; if footer.is_uninit() { footer.len() } else { 0 }];
-        let footer = self
-            .sealer
-            .finish_into(footer.init_zeroed(&zeros)?, length)?;
+        let footer = self.sealer.finish_into(footer.into_zeroed(), length)?;
         Ok(header + body + footer)
     }
 }

@@ -15,7 +15,8 @@ use crate::format::body::{BodyAad, FrameRef};
 use crate::format::header::MessageHeader;
 use crate::materials::{DecryptionMaterials, DecryptionRequest};
 use crate::policy::CommitmentPolicy;
-use crate::stream::sink::{Region, Sink, SliceSink};
+use crate::region::Region;
+use crate::stream::sink::{Sink, SliceSink};
 use crate::stream::MessageDecryptor;
 use crate::stream::SignedRelease;
 
@@ -263,17 +264,7 @@ impl PreparedDecryption<'_> {
     }
 
     fn open(mut self, mut out: Region<'_>) -> Result<OpenedMessage> {
-        if out.len() != self.plaintext_len {
-            let err = Error::bad_arg(format!(
-                "the output buffer holds {} bytes; the plaintext is {} bytes",
-                out.len(),
-                self.plaintext_len
-            ));
-            if let Region::Uninit(_) = out {
-                out.wipe();
-            }
-            return Err(err);
-        }
+        out.expect_len(self.plaintext_len, "plaintext")?;
         let mut sink = SliceSink::new(out);
         let result = self
             .reader

@@ -12,7 +12,7 @@ use crate::format::header::{MessageHeader, IV_LEN, TAG_LEN};
 use crate::materials::EncryptionMaterials;
 use crate::parallel::{self, Order, GROUP_BYTES};
 use crate::policy::CommitmentPolicy;
-use crate::stream::sink::Region;
+use crate::region::Region;
 
 /// Splits the materials' context into the pairs stored in the header and the
 /// required pairs that are only authenticated.
@@ -528,7 +528,6 @@ pub(crate) fn seal_all_into(sealer: &mut Sealer, plaintext: &[u8], dst: Region<'
     }
     let (regular_dst, final_dst) = dst.split_at(regular_size).ok_or_else(output_too_small)?;
     sealer.seal_regular_into(frames, regular_dst)?;
-    let zeros = zero_source(&final_dst, final_dst.len());
-    sealer.seal_frame_into(last, true, final_dst.init_zeroed(&zeros)?)?;
+    sealer.seal_frame_into(last, true, final_dst.into_zeroed())?;
     Ok(())
 }

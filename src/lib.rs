@@ -67,6 +67,7 @@ mod materials;
 mod parallel;
 mod pem;
 mod policy;
+mod region;
 pub mod stream;
 mod suite;
 

@@ -16,7 +16,8 @@ use crate::format::reader::ParseError;
 use crate::future::block_on;
 use crate::keyring::Keyring;
 use crate::parallel::{self, Order, GROUP_BYTES};
-use crate::stream::sink::{Region, Sink};
+use crate::region::Region;
+use crate::stream::sink::Sink;
 use crate::stream::{SharedSource, DEFAULT_MAX_BUFFERED_PLAINTEXT, DEFAULT_MAX_FRAME_SIZE};
 
 /// When a streaming decryptor releases the plaintext of a signed message.

@@ -124,7 +124,26 @@ impl Client {
     pub fn encrypt<'a>(&'a self, plaintext: &'a [u8]) -> EncryptCall<'a> {
         EncryptCall {
             client: self,
-            plaintext,
+            plaintext: Plaintext::Bytes(plaintext),
+            source: None,
+            encryption_context: EncryptionContext::new(),
+            algorithm_suite: None,
+            frame_length: DEFAULT_FRAME_LENGTH,
+        }
+    }
+
+    /// Starts an encryption whose frames the caller seals with its own
+    /// AES-GCM (see [`crate::external`]): only the plaintext's length is
+    /// known here. [`EncryptCall::prepare`] it, then
+    /// [`PreparedEncryption::into_external`]; it cannot seal in the core.
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub fn encrypt_external(&self, plaintext_len: usize) -> EncryptCall<'_> {
+        EncryptCall {
+            client: self,
+            plaintext: Plaintext::Length(plaintext_len),
             source: None,
             encryption_context: EncryptionContext::new(),
             algorithm_suite: None,
@@ -207,11 +226,44 @@ impl<'a> Source<'a> {
     }
 }
 
+/// What an encryption seals: the bytes, or (for a caller sealing the frames
+/// itself) only their length.
+#[derive(Clone, Copy)]
+enum Plaintext<'a> {
+    Bytes(&'a [u8]),
+    #[cfg_attr(
+        not(all(
+            feature = "host-crypto",
+            any(target_arch = "wasm32", feature = "rustcrypto")
+        )),
+        allow(dead_code)
+    )]
+    Length(usize),
+}
+
+impl<'a> Plaintext<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Plaintext::Bytes(b) => b.len(),
+            Plaintext::Length(n) => *n,
+        }
+    }
+
+    fn bytes(&self) -> Result<&'a [u8]> {
+        match self {
+            Plaintext::Bytes(b) => Ok(b),
+            Plaintext::Length(_) => Err(Error::bad_arg(
+                "this encryption was started for external sealing and has no plaintext",
+            )),
+        }
+    }
+}
+
 /// A pending one-shot encryption. See [`Client::encrypt`].
 #[must_use = "an EncryptCall does nothing until run() or .await"]
 pub struct EncryptCall<'a> {
     client: &'a Client,
-    plaintext: &'a [u8],
+    plaintext: Plaintext<'a>,
     source: Option<Source<'a>>,
     encryption_context: EncryptionContext,
     algorithm_suite: Option<AlgorithmSuite>,
@@ -335,10 +387,37 @@ impl<'a> EncryptCall<'a> {
 pub struct PreparedEncryption<'a> {
     header: Vec<u8>,
     sealer: Sealer,
-    plaintext: &'a [u8],
+    plaintext: Plaintext<'a>,
 }
 
 impl PreparedEncryption<'_> {
+    /// The plaintext's length.
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn plaintext_len(&self) -> usize {
+        self.plaintext.len()
+    }
+
+    /// Whether the signing key, if any, signs digests.
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn sealer_signs_digests(&self) -> bool {
+        self.sealer.signs_digests()
+    }
+
+    /// The header and the sealer.
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn into_parts(self) -> (Vec<u8>, Sealer) {
+        (self.header, self.sealer)
+    }
+
     /// The exact length of the message [`seal_into`](Self::seal_into) writes.
     pub fn message_len(&self) -> usize {
         self.header.len() + self.body_len() + self.sealer.footer_len(SignatureLength::Fixed)
@@ -402,7 +481,7 @@ impl PreparedEncryption<'_> {
         let (head, rest) = out.split_at(header).ok_or_else(too_small)?;
         head.fill(&self.header)?;
         let (frames, footer) = rest.split_at(body).ok_or_else(too_small)?;
-        seal_all_into(&mut self.sealer, self.plaintext, frames)?;
+        seal_all_into(&mut self.sealer, self.plaintext.bytes()?, frames)?;
         let footer = self.sealer.finish_into(footer.into_zeroed(), length)?;
         Ok(header + body + footer)
     }

@@ -38,6 +38,12 @@ pub(crate) struct Opener {
     key: AesGcmKey,
     pub(crate) next_seq: u32,
     verifier: Option<(Hasher, Arc<EcdsaVerifyingKey>)>,
+    /// The content key's bytes, for [`crate::external`].
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) raw_key: zeroize::Zeroizing<Vec<u8>>,
 }
 
 impl Opener {
@@ -98,6 +104,11 @@ impl Opener {
             key: keys.content,
             next_seq: 1,
             verifier,
+            #[cfg(all(
+                feature = "host-crypto",
+                any(target_arch = "wasm32", feature = "rustcrypto")
+            ))]
+            raw_key: keys.raw_content,
         })
     }
 
@@ -135,6 +146,16 @@ impl Opener {
         if let Some((h, _)) = &mut self.verifier {
             h.update(bytes);
         }
+    }
+
+    /// The signature check, without the running hash (for a caller that
+    /// hashes the message itself).
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn verifying_key(&self) -> Option<&Arc<EcdsaVerifyingKey>> {
+        self.verifier.as_ref().map(|(_, key)| key)
     }
 
     /// Whether the message carries a footer.
@@ -232,8 +253,9 @@ impl std::fmt::Debug for Decrypted {
 /// caller can provide the memory the plaintext is written into.
 #[must_use = "a PreparedDecryption does nothing until open_into()"]
 pub struct PreparedDecryption<'a> {
-    reader: MessageDecryptor,
-    body: &'a [u8],
+    pub(crate) reader: MessageDecryptor,
+    pub(crate) body: &'a [u8],
+    pub(crate) header_len: usize,
     plaintext_len: usize,
 }
 
@@ -295,6 +317,7 @@ impl PreparedDecryption<'_> {
 impl std::fmt::Debug for PreparedDecryption<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PreparedDecryption")
+            .field("header_len", &self.header_len)
             .field("plaintext_len", &self.plaintext_len)
             .finish_non_exhaustive()
     }
@@ -333,6 +356,7 @@ pub(crate) async fn prepare_message<'a>(
     Ok(PreparedDecryption {
         reader,
         body,
+        header_len,
         plaintext_len,
     })
 }

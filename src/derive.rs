@@ -14,6 +14,13 @@ pub(crate) struct MessageKeys {
     pub(crate) content: AesGcmKey,
     /// v2 only: the commitment key stored as suite data.
     pub(crate) commitment: Option<Zeroizing<[u8; COMMIT_LEN]>>,
+    /// The content key's bytes, for a caller that runs AES-GCM itself
+    /// (`crate::external`).
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) raw_content: Zeroizing<Vec<u8>>,
 }
 
 /// Derives the content key (and commitment key) for `message_id`.
@@ -68,6 +75,11 @@ pub(crate) fn derive_keys(
     Ok(MessageKeys {
         content,
         commitment,
+        #[cfg(all(
+            feature = "host-crypto",
+            any(target_arch = "wasm32", feature = "rustcrypto")
+        ))]
+        raw_content: Zeroizing::new(key.to_vec()),
     })
 }
 

@@ -81,6 +81,12 @@ pub(crate) struct Sealer {
     next_seq: u32,
     signer: Option<(Hasher, Arc<EcdsaSigningKey>)>,
     threads: usize,
+    /// The content key's bytes, for [`crate::external`].
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    raw_key: zeroize::Zeroizing<Vec<u8>>,
 }
 
 impl Sealer {
@@ -163,7 +169,21 @@ impl Sealer {
             next_seq: 1,
             signer,
             threads,
+            #[cfg(all(
+                feature = "host-crypto",
+                any(target_arch = "wasm32", feature = "rustcrypto")
+            ))]
+            raw_key: keys.raw_content,
         })
+    }
+
+    /// Whether the signing key, if any, signs digests.
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn signs_digests(&self) -> bool {
+        self.signer.as_ref().is_none_or(|(_, k)| k.signs_digests())
     }
 
     /// The configured frame length.
@@ -342,20 +362,27 @@ impl Sealer {
             SignatureLength::Any => key.sign(h).map_err(|_| failed())?,
             SignatureLength::Fixed => {
                 let digest = key.prehash(h).map_err(|_| failed())?;
-                let want = key.curve().fixed_signature_len();
-                // Each attempt has about even odds (the DER length of r and
-                // s depends on their top bits), so 64 attempts all failing
-                // is a 2^-64 event, not a case to plan for.
-                (0..64)
-                    .find_map(|_| {
-                        key.sign_digest_randomized(&digest)
-                            .ok()
-                            .filter(|s| s.len() == want)
-                    })
-                    .ok_or_else(failed)?
+                fixed_length_signature(&key, &digest)?
             }
         };
         Ok(Some(sig))
+    }
+
+    /// What a caller sealing the frames itself needs: the message ID, the
+    /// content key's bytes, the frame length, the next sequence number and
+    /// the signing key (the running hash is dropped: the caller hashes).
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn into_external(self) -> ExternalParts {
+        ExternalParts {
+            message_id: self.message_id,
+            key: self.raw_key,
+            frame_length: self.frame_length,
+            next_seq: self.next_seq,
+            signing_key: self.signer.map(|(_, key)| key),
+        }
     }
 
     /// The footer's size for `length`: 0 when the suite does not sign, and
@@ -372,6 +399,35 @@ impl Sealer {
             }
         }
     }
+}
+
+/// A [`Sealer`] taken apart for [`crate::external`].
+#[cfg(all(
+    feature = "host-crypto",
+    any(target_arch = "wasm32", feature = "rustcrypto")
+))]
+pub(crate) struct ExternalParts {
+    pub(crate) message_id: Vec<u8>,
+    pub(crate) key: zeroize::Zeroizing<Vec<u8>>,
+    pub(crate) frame_length: u32,
+    pub(crate) next_seq: u32,
+    pub(crate) signing_key: Option<Arc<EcdsaSigningKey>>,
+}
+
+/// Signs `digest` with fresh nonces until the DER signature has the curve's
+/// fixed length, so the message length is known before signing.
+pub(crate) fn fixed_length_signature(key: &EcdsaSigningKey, digest: &[u8]) -> Result<Vec<u8>> {
+    let want = key.curve().fixed_signature_len();
+    // Each attempt has about even odds (the DER length of r and s depends
+    // on their top bits), so 64 attempts all failing is a 2^-64 event, not
+    // a case to plan for.
+    (0..64)
+        .find_map(|_| {
+            key.sign_digest_randomized(digest)
+                .ok()
+                .filter(|s| s.len() == want)
+        })
+        .ok_or_else(|| Error::bad_arg("ECDSA signing failed"))
 }
 
 /// How long the footer's DER signature may be.
@@ -405,9 +461,9 @@ fn zero_source(dst: &Region<'_>, len: usize) -> Vec<u8> {
 }
 
 /// The footer's u16 signature length.
-const FOOTER_LEN_BYTES: usize = 2;
+pub(crate) const FOOTER_LEN_BYTES: usize = 2;
 
-fn frame_kind(is_final: bool) -> BodyKind {
+pub(crate) fn frame_kind(is_final: bool) -> BodyKind {
     if is_final {
         BodyKind::Final
     } else {
@@ -442,7 +498,7 @@ pub(crate) fn frame_overhead(kind: BodyKind) -> usize {
 
 /// The bytes a frame starts with: (final marker,) sequence number, IV,
 /// (content length).
-fn frame_head(kind: BodyKind, seq: u32, len: u32) -> ([u8; 24], usize) {
+pub(crate) fn frame_head(kind: BodyKind, seq: u32, len: u32) -> ([u8; 24], usize) {
     let mut head = [0u8; 24];
     let seq_bytes = seq.to_be_bytes();
     let marker = FINAL_FRAME_MARKER.to_be_bytes();

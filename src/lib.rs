@@ -56,6 +56,12 @@ mod derive;
 mod edk;
 mod encrypt;
 mod error;
+#[cfg(all(
+    feature = "host-crypto",
+    any(target_arch = "wasm32", feature = "rustcrypto")
+))]
+#[doc(hidden)]
+pub mod external;
 pub mod format;
 pub mod future;
 #[cfg(feature = "host-crypto")]

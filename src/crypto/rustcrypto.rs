@@ -392,6 +392,13 @@ impl EcdsaSigningKey {
         Ok(sig)
     }
 
+    /// Whether this key signs digests ([`Self::sign_digest`]); a host key
+    /// signs only messages it hashes itself.
+    #[cfg(feature = "host-crypto")]
+    pub(crate) fn signs_digests(&self) -> bool {
+        !matches!(self.0, SigningKey::Host(..))
+    }
+
     /// AWS-LC refuses a digest of the wrong length; so does this backend.
     fn check_digest(&self, digest: &[u8]) -> Result<(), CryptoError> {
         if digest.len() == self.curve().hash().len() {
@@ -475,6 +482,55 @@ impl EcdsaVerifyingKey {
             }
         }
         .map_err(|_| CryptoError)
+    }
+}
+
+#[cfg(feature = "host-crypto")]
+impl EcdsaVerifyingKey {
+    /// Whether this key checks digests ([`Self::verify_digest`]); a host
+    /// key checks only messages it hashes itself.
+    pub(crate) fn checks_digests(&self) -> bool {
+        !matches!(self.0, VerifyingKey::Host(..))
+    }
+
+    /// Checks a DER signature over a digest of the curve's hash, computed
+    /// by the caller.
+    pub(crate) fn verify_digest(
+        &self,
+        digest: &[u8],
+        der_signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        let curve = match &self.0 {
+            VerifyingKey::P256(_) => Curve::P256,
+            VerifyingKey::P384(_) => Curve::P384,
+            VerifyingKey::Host(..) => return Err(CryptoError),
+        };
+        if digest.len() != curve.hash().len() {
+            return Err(CryptoError);
+        }
+        match &self.0 {
+            VerifyingKey::P256(k) => {
+                let sig = p256::ecdsa::DerSignature::from_bytes(der_signature)
+                    .map_err(|_| CryptoError)?;
+                k.verify_prehash(digest, &sig)
+            }
+            VerifyingKey::P384(k) => {
+                let sig = p384::ecdsa::DerSignature::from_bytes(der_signature)
+                    .map_err(|_| CryptoError)?;
+                k.verify_prehash(digest, &sig)
+            }
+            VerifyingKey::Host(..) => return Err(CryptoError),
+        }
+        .map_err(|_| CryptoError)
+    }
+
+    /// The curve's hash.
+    pub(crate) fn hash(&self) -> HashAlg {
+        match &self.0 {
+            VerifyingKey::P256(_) => Curve::P256.hash(),
+            VerifyingKey::P384(_) => Curve::P384.hash(),
+            VerifyingKey::Host(_, curve) => curve.hash(),
+        }
     }
 }
 

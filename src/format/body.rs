@@ -32,6 +32,7 @@ impl BodyKind {
 
 /// The body AAD, built on the stack: message ID ‖ content string ‖ u32
 /// sequence number ‖ u64 plaintext length.
+#[derive(Clone)]
 pub(crate) struct BodyAad {
     buf: [u8; MAX_AAD_LEN],
     len: usize,

@@ -354,6 +354,39 @@ impl MessageDecryptor {
         }
     }
 
+    /// The opener, once the header is read and until the body is done.
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn opener(&self) -> Option<&Opener> {
+        match &self.state {
+            State::Body(opener) => Some(opener),
+            _ => None,
+        }
+    }
+
+    /// The configured limit on the body's plaintext.
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn max_body_size(&self) -> Option<u64> {
+        self.settings.max_body_size
+    }
+
+    /// The opener of a message whose header is read and whose body is not.
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn into_opener(self) -> Option<Opener> {
+        match self.state {
+            State::Body(opener) => Some(*opener),
+            _ => None,
+        }
+    }
+
     /// The header and context of a finished message.
     pub(crate) fn into_done(self) -> Option<(MessageHeader, EncryptionContext)> {
         match self.state {

@@ -14,6 +14,7 @@
 #![allow(clippy::arc_with_non_send_sync)]
 
 mod custom;
+mod external;
 mod host;
 mod kms;
 mod stream;
@@ -23,12 +24,14 @@ use std::sync::Arc;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use kms_envelope::{
-    AlgorithmSuite, Client, CommitmentPolicy, DefaultMaterialsManager, EncryptionContext, Error,
-    Keyring, MaterialsManager, MessageHeader, MultiKeyring, RawAesKeyring, RawRsaKeyring,
-    RequiredEncryptionContextMaterialsManager, RsaPrivateKey, RsaPublicKey,
+    AlgorithmSuite, Client, CommitmentPolicy, DecryptCall, DefaultMaterialsManager, EncryptCall,
+    EncryptionContext, Error, Keyring, MaterialsManager, MessageHeader, MultiKeyring,
+    RawAesKeyring, RawRsaKeyring, RequiredEncryptionContextMaterialsManager, RsaPrivateKey,
+    RsaPublicKey,
 };
 use wasm_bindgen::prelude::*;
 
+pub use external::{Opening, Sealing};
 pub use kms::MaterialsCache;
 pub use stream::{Decryptor, Encryptor};
 
@@ -254,6 +257,50 @@ fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(obj, &key.into(), &value.into());
 }
 
+/// The settings of an encryption, as JS passes them.
+struct EncryptOptions {
+    source: Src,
+    context: Vec<String>,
+    suite: Option<u16>,
+    frame_length: Option<u32>,
+    client: Client,
+}
+
+impl EncryptOptions {
+    fn new(
+        source: &Source,
+        context: Vec<String>,
+        suite: Option<u16>,
+        frame_length: Option<u32>,
+        policy: Option<String>,
+        max_edks: Option<u16>,
+    ) -> Result<Self, JsValue> {
+        Ok(Self {
+            source: source.inner.clone(),
+            context,
+            suite,
+            frame_length,
+            client: client(policy, max_edks)?,
+        })
+    }
+
+    /// `call` with these settings.
+    fn apply<'a>(&'a self, mut call: EncryptCall<'a>) -> Result<EncryptCall<'a>, JsValue> {
+        call = call.encryption_context(context_from(self.context.clone()));
+        call = match &self.source {
+            Src::Keyring(k) => call.keyring(&**k),
+            Src::Manager(m) => call.materials_manager(&**m),
+        };
+        if let Some(s) = suite_from(self.suite)? {
+            call = call.algorithm_suite(s);
+        }
+        if let Some(f) = self.frame_length {
+            call = call.frame_length(f);
+        }
+        Ok(call)
+    }
+}
+
 /// Encrypts `plaintext`. Resolves to the message bytes.
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
@@ -266,25 +313,65 @@ pub fn encrypt(
     policy: Option<String>,
     max_edks: Option<u16>,
 ) -> js_sys::Promise {
-    let source = source.inner.clone();
+    let opts = EncryptOptions::new(source, context, suite, frame_length, policy, max_edks);
     trace::promise(async move {
-        let client = client(policy, max_edks)?;
-        let mut call = client
-            .encrypt(&plaintext)
-            .encryption_context(context_from(context));
-        call = match &source {
-            Src::Keyring(k) => call.keyring(&**k),
-            Src::Manager(m) => call.materials_manager(&**m),
-        };
-        if let Some(s) = suite_from(suite)? {
-            call = call.algorithm_suite(s);
-        }
-        if let Some(f) = frame_length {
-            call = call.frame_length(f);
-        }
+        let opts = opts?;
+        let call = opts.apply(opts.client.encrypt(&plaintext))?;
         let out = call.await.map_err(|e| js_error(&e))?;
         Ok(bytes(&out))
     })
+}
+
+/// Gets the materials and writes the header of a message of
+/// `plaintext_len` bytes whose frames JS seals (see `external.rs`).
+/// Resolves to a `Sealing`; fails when the signing key cannot sign a
+/// digest (a host key: JS then uses `encrypt`).
+#[wasm_bindgen(js_name = encryptExternal)]
+#[allow(clippy::too_many_arguments)]
+pub fn encrypt_external(
+    plaintext_len: f64,
+    source: &Source,
+    context: Vec<String>,
+    suite: Option<u16>,
+    frame_length: Option<u32>,
+    policy: Option<String>,
+    max_edks: Option<u16>,
+) -> js_sys::Promise {
+    let opts = EncryptOptions::new(source, context, suite, frame_length, policy, max_edks);
+    trace::promise(async move {
+        let opts = opts?;
+        let call = opts.apply(opts.client.encrypt_external(plaintext_len as usize))?;
+        let prepared = call.prepare_async().await.map_err(|e| js_error(&e))?;
+        let seal = prepared.into_external().map_err(|e| js_error(&e))?;
+        Ok(external::Sealing::new(seal).into())
+    })
+}
+
+/// The decrypt result object (`plaintext` set by the caller).
+fn decrypted_to_js(context: &EncryptionContext, header: &MessageHeader) -> Object {
+    let obj = Object::new();
+    set(&obj, "encryptionContext", context_to_js(context));
+    set(&obj, "algorithmSuite", header.algorithm_suite.id());
+    set(&obj, "header", header_to_js(header));
+    obj
+}
+
+/// Starts decrypting `ciphertext` with these settings.
+fn decrypt_call<'a>(
+    client: &'a Client,
+    ciphertext: &'a [u8],
+    source: &'a Src,
+    context: Option<Vec<String>>,
+) -> DecryptCall<'a> {
+    let mut call = client.decrypt(ciphertext);
+    call = match source {
+        Src::Keyring(k) => call.keyring(&**k),
+        Src::Manager(m) => call.materials_manager(&**m),
+    };
+    if let Some(c) = context {
+        call = call.encryption_context(context_from(c));
+    }
+    call
 }
 
 /// Decrypts `ciphertext`. Resolves to `{ plaintext, encryptionContext,
@@ -300,24 +387,44 @@ pub fn decrypt(
     let source = source.inner.clone();
     trace::promise(async move {
         let client = client(policy, max_edks)?;
-        let mut call = client.decrypt(&ciphertext);
-        call = match &source {
-            Src::Keyring(k) => call.keyring(&**k),
-            Src::Manager(m) => call.materials_manager(&**m),
-        };
-        if let Some(c) = context {
-            call = call.encryption_context(context_from(c));
-        }
-        let d = call.await.map_err(|e| js_error(&e))?;
-        let obj = Object::new();
+        let d = decrypt_call(&client, &ciphertext, &source, context)
+            .await
+            .map_err(|e| js_error(&e))?;
+        let obj = decrypted_to_js(&d.encryption_context, &d.header);
         set(&obj, "plaintext", bytes(&d.plaintext));
-        set(
-            &obj,
-            "encryptionContext",
-            context_to_js(&d.encryption_context),
-        );
-        set(&obj, "algorithmSuite", d.algorithm_suite().id());
-        set(&obj, "header", header_to_js(&d.header));
+        Ok(obj.into())
+    })
+}
+
+/// Reads and authenticates the header of `ciphertext`, unwraps its data
+/// key and checks the whole layout. Resolves to an `Opening` whose frames
+/// JS opens (see `external.rs`), or, when the verifying key cannot check a
+/// digest (a host key), to the finished `decrypt` result.
+#[wasm_bindgen(js_name = decryptExternal)]
+pub fn decrypt_external(
+    ciphertext: Vec<u8>,
+    source: &Source,
+    context: Option<Vec<String>>,
+    policy: Option<String>,
+    max_edks: Option<u16>,
+) -> js_sys::Promise {
+    let source = source.inner.clone();
+    trace::promise(async move {
+        let client = client(policy, max_edks)?;
+        let prepared = decrypt_call(&client, &ciphertext, &source, context)
+            .prepare_async()
+            .await
+            .map_err(|e| js_error(&e))?;
+        if prepared.can_open_externally() {
+            let open = prepared.into_external().map_err(|e| js_error(&e))?;
+            return Ok(external::Opening::new(open).into());
+        }
+        let mut plaintext = vec![0u8; prepared.plaintext_len()];
+        let opened = prepared
+            .open_into(&mut plaintext)
+            .map_err(|e| js_error(&e))?;
+        let obj = decrypted_to_js(&opened.encryption_context, &opened.header);
+        set(&obj, "plaintext", bytes(&plaintext));
         Ok(obj.into())
     })
 }

@@ -1,0 +1,222 @@
+//! One-shot messages whose frames JS seals or opens with the host's
+//! AES-GCM (WebCrypto in browsers, `node:crypto` in Node) straight between
+//! JS buffers: the core's `external` API, handed over as records.
+//!
+//! Frame records (`Sealing::frames`, `Opening::frames`) are
+//! [`RECORD_LEN`]-byte slots, little-endian:
+//!
+//! | bytes | what |
+//! |---|---|
+//! | 0..8 | ciphertext offset in the message (f64; the tag follows) |
+//! | 8..16 | plaintext offset (f64) |
+//! | 16..20 | length (u32) |
+//! | 20 | head length (encrypt: bytes written just before the ciphertext) |
+//! | 21 | AAD length |
+//! | 24..36 | IV |
+//! | 36..60 | head |
+//! | 60..140 | AAD |
+
+use js_sys::Uint8Array;
+use kms_envelope::external::{ExternalFrame, ExternalOpen, ExternalSeal};
+use kms_envelope::{AuthFailure, Error};
+use wasm_bindgen::prelude::*;
+
+use crate::{bad_arg, context_to_js, header_to_js, js_error, set};
+
+/// Bytes per frame record.
+pub const RECORD_LEN: usize = 144;
+
+fn write_record(out: &mut [u8], f: &ExternalFrame) -> Result<(), JsValue> {
+    let (head, aad) = (f.head(), f.aad());
+    if out.len() < RECORD_LEN || head.len() > 24 || aad.len() > 80 {
+        return Err(bad_arg("frame record overflow"));
+    }
+    out[0..8].copy_from_slice(&(f.ciphertext_offset() as f64).to_le_bytes());
+    out[8..16].copy_from_slice(&(f.plaintext_offset() as f64).to_le_bytes());
+    let len = u32::try_from(f.len()).map_err(|_| bad_arg("frame too long for a record"))?;
+    out[16..20].copy_from_slice(&len.to_le_bytes());
+    out[20] = head.len() as u8;
+    out[21] = aad.len() as u8;
+    out[24..36].copy_from_slice(f.iv());
+    out[36..36 + head.len()].copy_from_slice(head);
+    out[60..60 + aad.len()].copy_from_slice(aad);
+    Ok(())
+}
+
+/// Records of frames `first..first + count` (clamped to the frame count).
+fn records(
+    total: usize,
+    first: usize,
+    count: usize,
+    frame: impl Fn(usize) -> kms_envelope::Result<ExternalFrame>,
+) -> Result<Uint8Array, JsValue> {
+    let end = first.saturating_add(count).min(total);
+    let n = end.saturating_sub(first);
+    let mut buf = vec![0u8; n * RECORD_LEN];
+    for (i, slot) in buf.chunks_mut(RECORD_LEN).enumerate() {
+        let f = frame(first + i).map_err(|e| js_error(&e))?;
+        write_record(slot, &f)?;
+    }
+    Ok(Uint8Array::from(&buf[..]))
+}
+
+/// A message being sealed by JS. Made by `encryptExternal`.
+#[wasm_bindgen]
+pub struct Sealing {
+    inner: Option<ExternalSeal>,
+}
+
+impl Sealing {
+    pub(crate) fn new(inner: ExternalSeal) -> Self {
+        Self { inner: Some(inner) }
+    }
+
+    fn get(&self) -> Result<&ExternalSeal, JsValue> {
+        self.inner
+            .as_ref()
+            .ok_or_else(|| bad_arg("this message is already finished"))
+    }
+}
+
+#[wasm_bindgen]
+impl Sealing {
+    /// The header: the message's first bytes.
+    pub fn header(&self) -> Result<Uint8Array, JsValue> {
+        Ok(Uint8Array::from(self.get()?.header()))
+    }
+
+    /// The content key (secret: the caller wipes its copy once imported).
+    #[wasm_bindgen(js_name = contentKey)]
+    pub fn content_key(&self) -> Result<Uint8Array, JsValue> {
+        Ok(Uint8Array::from(self.get()?.content_key()))
+    }
+
+    /// The exact message length.
+    #[wasm_bindgen(getter, js_name = messageLength)]
+    pub fn message_length(&self) -> Result<f64, JsValue> {
+        Ok(self.get()?.message_len() as f64)
+    }
+
+    /// The bytes the signature covers (header and body).
+    #[wasm_bindgen(getter, js_name = signedLength)]
+    pub fn signed_length(&self) -> Result<f64, JsValue> {
+        Ok(self.get()?.signed_len() as f64)
+    }
+
+    /// Frames in the body.
+    #[wasm_bindgen(getter, js_name = frameCount)]
+    pub fn frame_count(&self) -> Result<f64, JsValue> {
+        Ok(self.get()?.frame_count() as f64)
+    }
+
+    /// `"SHA-256"` / `"SHA-384"` for signed suites, else `undefined`.
+    #[wasm_bindgen(getter, js_name = signatureHash)]
+    pub fn signature_hash(&self) -> Result<Option<String>, JsValue> {
+        Ok(self.get()?.signature_hash().map(str::to_owned))
+    }
+
+    /// Records of frames `first..first + count` (see the module docs).
+    pub fn frames(&self, first: f64, count: f64) -> Result<Uint8Array, JsValue> {
+        let s = self.get()?;
+        records(s.frame_count(), first as usize, count as usize, |i| {
+            s.frame(i)
+        })
+    }
+
+    /// The footer (empty for unsigned suites); `digest` is the signature
+    /// hash of the first `signedLength` bytes. Ends the sealing.
+    pub fn footer(&mut self, digest: Option<Vec<u8>>) -> Result<Uint8Array, JsValue> {
+        let s = self
+            .inner
+            .take()
+            .ok_or_else(|| bad_arg("this message is already finished"))?;
+        let footer = s.footer(digest.as_deref()).map_err(|e| js_error(&e))?;
+        Ok(Uint8Array::from(&footer[..]))
+    }
+}
+
+/// A message being opened by JS. Made by `decryptExternal`.
+#[wasm_bindgen]
+pub struct Opening {
+    inner: Option<ExternalOpen>,
+}
+
+impl Opening {
+    pub(crate) fn new(inner: ExternalOpen) -> Self {
+        Self { inner: Some(inner) }
+    }
+
+    fn get(&self) -> Result<&ExternalOpen, JsValue> {
+        self.inner
+            .as_ref()
+            .ok_or_else(|| bad_arg("this message is already finished"))
+    }
+}
+
+#[wasm_bindgen]
+impl Opening {
+    /// The content key (secret: the caller wipes its copy once imported).
+    #[wasm_bindgen(js_name = contentKey)]
+    pub fn content_key(&self) -> Result<Uint8Array, JsValue> {
+        Ok(Uint8Array::from(self.get()?.content_key()))
+    }
+
+    /// The plaintext length.
+    #[wasm_bindgen(getter, js_name = plaintextLength)]
+    pub fn plaintext_length(&self) -> Result<f64, JsValue> {
+        Ok(self.get()?.plaintext_len() as f64)
+    }
+
+    /// The bytes the signature covers (header and body).
+    #[wasm_bindgen(getter, js_name = signedLength)]
+    pub fn signed_length(&self) -> Result<f64, JsValue> {
+        Ok(self.get()?.signed_len() as f64)
+    }
+
+    /// Frames in the body.
+    #[wasm_bindgen(getter, js_name = frameCount)]
+    pub fn frame_count(&self) -> Result<f64, JsValue> {
+        Ok(self.get()?.frame_count() as f64)
+    }
+
+    /// `"SHA-256"` / `"SHA-384"` for signed messages, else `undefined`.
+    #[wasm_bindgen(getter, js_name = signatureHash)]
+    pub fn signature_hash(&self) -> Result<Option<String>, JsValue> {
+        Ok(self.get()?.signature_hash().map(str::to_owned))
+    }
+
+    /// Records of frames `first..first + count` (see the module docs).
+    pub fn frames(&self, first: f64, count: f64) -> Result<Uint8Array, JsValue> {
+        let o = self.get()?;
+        records(o.frame_count(), first as usize, count as usize, |i| {
+            o.frame(i)
+        })
+    }
+
+    /// The error for a frame whose tag did not verify. Ends the opening.
+    #[wasm_bindgen(js_name = frameFailed)]
+    pub fn frame_failed(&mut self) -> JsValue {
+        self.inner = None;
+        js_error(&Error::AuthenticationFailed(AuthFailure::Body))
+    }
+
+    /// Checks the signature against `digest` (signed messages) once every
+    /// frame opened; resolves the decrypt result without its plaintext.
+    /// Ends the opening.
+    pub fn finish(&mut self, digest: Option<Vec<u8>>) -> Result<JsValue, JsValue> {
+        let o = self
+            .inner
+            .take()
+            .ok_or_else(|| bad_arg("this message is already finished"))?;
+        let opened = o.finish(digest.as_deref()).map_err(|e| js_error(&e))?;
+        let obj = js_sys::Object::new();
+        set(
+            &obj,
+            "encryptionContext",
+            context_to_js(&opened.encryption_context),
+        );
+        set(&obj, "algorithmSuite", opened.algorithm_suite().id());
+        set(&obj, "header", header_to_js(&opened.header));
+        Ok(obj.into())
+    }
+}

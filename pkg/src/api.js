@@ -2,6 +2,7 @@
 // arguments, converts them for the wasm layer (bindings/wasm) and turns
 // every failure into a KmsEnvelopeError with a stable `code`.
 import * as wasm from '../dist/kms_envelope_wasm.js';
+import { bulkFor, messageSigns, openExternal, sealExternal, suiteSigns } from './external.js';
 
 /** Stable error codes, one per core error kind (`ErrorKind::as_str`). */
 export const ErrorCode = Object.freeze({
@@ -438,15 +439,22 @@ export async function encrypt(plaintext, opts) {
   try {
     const pt = bytes(plaintext, 'plaintext');
     const o = options(opts, 'encrypt options');
-    const src = source(o);
-    return await wasm.encrypt(
-      pt, src,
+    const args = [
+      source(o),
       contextPairs(o.encryptionContext, 'encryptionContext'),
       suiteId(o.algorithmSuite),
       integer(o.frameLength, 'frameLength', 1, 0xffffffff),
       policy(o.commitmentPolicy),
       integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
-    );
+    ];
+    // Large messages: the frames run on the host's AES-GCM, between JS buffers.
+    const h = bulkFor(pt.length, () => suiteSigns(args[2]));
+    if (h) {
+      // null when the materials hold a signing key that cannot sign a digest.
+      const sealing = await wasm.encryptExternal(pt.length, ...args);
+      if (sealing) return await sealExternal(h, sealing, pt);
+    }
+    return await wasm.encrypt(pt, ...args);
   } catch (e) {
     throw toError(e);
   }
@@ -461,13 +469,19 @@ export async function decrypt(ciphertext, opts) {
   try {
     const ct = bytes(ciphertext, 'ciphertext');
     const o = options(opts, 'decrypt options');
-    const src = source(o);
-    return await wasm.decrypt(
-      ct, src,
+    const args = [
+      source(o),
       o.encryptionContext === undefined ? undefined : contextPairs(o.encryptionContext, 'encryptionContext'),
       policy(o.commitmentPolicy),
       integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
-    );
+    ];
+    const h = bulkFor(ct.length, () => messageSigns(ct));
+    if (h) {
+      // An Opening, or the finished result when the core had to do it all.
+      const r = await wasm.decryptExternal(ct, ...args);
+      return r instanceof wasm.Opening ? await openExternal(h, r, ct) : r;
+    }
+    return await wasm.decrypt(ct, ...args);
   } catch (e) {
     throw toError(e);
   }

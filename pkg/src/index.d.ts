@@ -384,9 +384,15 @@ export declare function decryptStream(options: DecryptStreamOptions): TransformS
 export declare function cryptoBackend(): string;
 
 /**
- * Node: whether AES-GCM, SHA-2 and ECDSA run on node:crypto (default `true`) or in
- * wasm; each reads the other's messages (unsigned ones are byte-identical; ECDSA
- * signatures are randomized either way). Browsers: always `false`.
+ * Whether the host's native crypto is used (default `true` where it exists) or
+ * everything runs in wasm; each reads the other's messages (unsigned ones are
+ * byte-identical; ECDSA signatures are randomized either way).
+ * Node: AES-GCM, SHA-2 and ECDSA run on node:crypto, and one-shot messages of
+ * 1 MiB and more (16 MiB when signed) are sealed and opened frame by frame
+ * between your buffers without passing through wasm memory.
+ * Browsers: one-shot messages of 64 KiB and more run their AES-GCM and signature
+ * hash on WebCrypto (secure contexts only); smaller ones and streams stay in wasm.
+ * Do not modify a buffer while a call that reads it is pending.
  * Pass a boolean to change it; returns the setting in force.
  */
 export declare function hostCrypto(enabled?: boolean): boolean;

@@ -3,7 +3,11 @@
 //! `node:crypto`). Browsers keep the wasm code: WebCrypto is async-only, and
 //! its digest and signatures are one-shot.
 
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use js_sys::Uint8Array;
 use kms_envelope::host_crypto::{
@@ -161,10 +165,41 @@ impl HostDigest for Running {
     }
 }
 
+thread_local! {
+    /// Set while a call that needs keys able to sign or check a digest is
+    /// polled (see [`wasm_keys`]).
+    static WASM_KEYS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A future polled with the host ECDSA out of the way.
+pub(crate) struct WasmKeys<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for WasmKeys<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let outer = WASM_KEYS.replace(true);
+        let result = self.0.as_mut().poll(cx);
+        WASM_KEYS.set(outer);
+        result
+    }
+}
+
+/// Runs `fut` with ECDSA keys made in wasm even when a host ECDSA is
+/// installed: the external path signs and verifies digests, which a host
+/// key (`node:crypto` signs what it hashes itself) cannot. Calls interleave
+/// on the one JS thread, so the setting is made around each poll.
+pub(crate) fn wasm_keys<F: Future>(fut: F) -> WasmKeys<F> {
+    WasmKeys(Box::pin(fut))
+}
+
 struct HostEc(JsEcdsa);
 
 impl HostEcdsa for HostEc {
     fn generate(&self, curve: &str) -> Option<Box<dyn HostSigningKey>> {
+        if WASM_KEYS.get() {
+            return None;
+        }
         let key = self.0.generate(curve).ok()?;
         if key.is_null() || key.is_undefined() {
             return None;
@@ -177,6 +212,9 @@ impl HostEcdsa for HostEc {
     }
 
     fn verifying_key(&self, curve: &str, point: &[u8]) -> Option<Box<dyn HostVerifyingKey>> {
+        if WASM_KEYS.get() {
+            return None;
+        }
         let key = self.0.verifying_key(curve, point).ok()?;
         if key.is_null() || key.is_undefined() {
             return None;

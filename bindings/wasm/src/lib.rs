@@ -324,8 +324,10 @@ pub fn encrypt(
 
 /// Gets the materials and writes the header of a message of
 /// `plaintext_len` bytes whose frames JS seals (see `external.rs`).
-/// Resolves to a `Sealing`; fails when the signing key cannot sign a
-/// digest (a host key: JS then uses `encrypt`).
+/// Signing keys are made in wasm, so they sign the digest JS computes.
+/// Resolves to a `Sealing`, or to `null` when the materials came with a
+/// key that cannot sign a digest (a cached host key): JS then uses
+/// `encrypt`.
 #[wasm_bindgen(js_name = encryptExternal)]
 #[allow(clippy::too_many_arguments)]
 pub fn encrypt_external(
@@ -338,13 +340,16 @@ pub fn encrypt_external(
     max_edks: Option<u16>,
 ) -> js_sys::Promise {
     let opts = EncryptOptions::new(source, context, suite, frame_length, policy, max_edks);
-    trace::promise(async move {
+    trace::promise(host::wasm_keys(async move {
         let opts = opts?;
         let call = opts.apply(opts.client.encrypt_external(plaintext_len as usize))?;
         let prepared = call.prepare_async().await.map_err(|e| js_error(&e))?;
+        if !prepared.can_seal_externally() {
+            return Ok(JsValue::NULL);
+        }
         let seal = prepared.into_external().map_err(|e| js_error(&e))?;
         Ok(external::Sealing::new(seal).into())
-    })
+    }))
 }
 
 /// The decrypt result object (`plaintext` set by the caller).
@@ -397,9 +402,11 @@ pub fn decrypt(
 }
 
 /// Reads and authenticates the header of `ciphertext`, unwraps its data
-/// key and checks the whole layout. Resolves to an `Opening` whose frames
-/// JS opens (see `external.rs`), or, when the verifying key cannot check a
-/// digest (a host key), to the finished `decrypt` result.
+/// key and checks the whole layout; the verifying key is made in wasm, so
+/// it checks the digest JS computes. Resolves to an `Opening` whose frames
+/// JS opens (see `external.rs`), or, when the materials came with a key
+/// that cannot check a digest (a host key from a custom materials
+/// manager), to the finished `decrypt` result.
 #[wasm_bindgen(js_name = decryptExternal)]
 pub fn decrypt_external(
     ciphertext: Vec<u8>,
@@ -409,7 +416,7 @@ pub fn decrypt_external(
     max_edks: Option<u16>,
 ) -> js_sys::Promise {
     let source = source.inner.clone();
-    trace::promise(async move {
+    trace::promise(host::wasm_keys(async move {
         let client = client(policy, max_edks)?;
         let prepared = decrypt_call(&client, &ciphertext, &source, context)
             .prepare_async()
@@ -426,7 +433,7 @@ pub fn decrypt_external(
         let obj = decrypted_to_js(&opened.encryption_context, &opened.header);
         set(&obj, "plaintext", bytes(&plaintext));
         Ok(obj.into())
-    })
+    }))
 }
 
 pub(crate) fn header_to_js(h: &MessageHeader) -> JsValue {
@@ -466,6 +473,12 @@ pub(crate) fn header_to_js(h: &MessageHeader) -> JsValue {
 pub fn inspect(ciphertext: &[u8]) -> Result<JsValue, JsValue> {
     let (header, _) = MessageHeader::parse(ciphertext, None).map_err(|e| js_error(&e))?;
     Ok(header_to_js(&header))
+}
+
+/// Whether suite `id` signs its messages (`false` for unknown ids).
+#[wasm_bindgen(js_name = suiteSigns)]
+pub fn suite_signs(id: u16) -> bool {
+    AlgorithmSuite::from_id(id).is_some_and(|s| s.is_signing())
 }
 
 /// The core's crypto backend name (diagnostics).

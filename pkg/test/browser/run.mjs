@@ -39,6 +39,30 @@ try {
         const d = await ke.decrypt(ct, { keyring, encryptionContext: { where: 'chromium' } });
         out[`oneShot${algorithmSuite}`] = new TextDecoder().decode(d.plaintext);
       }
+      // Large messages: frames on WebCrypto's AES-GCM and the signature hash
+      // on its digest (the external path), read by the wasm path and back.
+      out.hostCrypto = ke.hostCrypto();
+      const big = new Uint8Array(1 << 20);
+      for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+      out.large = {};
+      for (const algorithmSuite of [0x0478, 0x0578, 0x0378]) {
+        const opts = { keyring, algorithmSuite, frameLength: 4096, commitmentPolicy: algorithmSuite === 0x0378 ? 'FORBID_ENCRYPT_ALLOW_DECRYPT' : undefined };
+        const webCt = await ke.encrypt(big, opts);
+        ke.hostCrypto(false);
+        const wasmPt = (await ke.decrypt(webCt, { keyring, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' })).plaintext;
+        const wasmCt = await ke.encrypt(big, opts);
+        ke.hostCrypto(true);
+        const webPt = (await ke.decrypt(wasmCt, { keyring, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' })).plaintext;
+        const tampered = webCt.slice();
+        tampered[tampered.length - 300] ^= 4;
+        out.large[algorithmSuite] = {
+          wasmReadsWeb: hex(wasmPt) === hex(big),
+          webReadsWasm: hex(webPt) === hex(big),
+          tampered: await ke.decrypt(tampered, { keyring, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' }).then(() => 'none', (e) => e.code),
+        };
+        if (algorithmSuite === 0x0578) out.largeForNode = [...webCt];
+      }
+      out.bigPt = [...big];
       // The message Node made.
       const dn = await ke.decrypt(new Uint8Array(fromNode), { keyring });
       out.fromNode = hex(dn.plaintext) === hex(new Uint8Array(fromNodePt)) && dn.encryptionContext.made === 'node';
@@ -107,6 +131,12 @@ try {
   assert.equal(result.oneShot1144, 'hello from the browser');
   assert.equal(result.oneShot1400, 'hello from the browser');
   assert.equal(result.fromNode, true, 'chromium decrypts the message Node made');
+  assert.equal(result.hostCrypto, true, 'WebCrypto is on by default');
+  for (const suite of ['1144', '1400', '888']) {
+    assert.deepEqual(result.large[suite], { wasmReadsWeb: true, webReadsWasm: true, tampered: 'authentication_failed' }, `suite ${suite}`);
+  }
+  const largeBack = await decrypt(new Uint8Array(result.largeForNode), { keyring });
+  assert.deepEqual(largeBack.plaintext, new Uint8Array(result.bigPt), 'Node reads the large message WebCrypto sealed');
   assert.equal(result.custom, 'hello from the browser');
   assert.equal(result.stream, true, '3 MiB through TransformStreams');
   assert.deepEqual(result.caching, { reused: true, expired: true });

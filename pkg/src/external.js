@@ -1,0 +1,188 @@
+// Large one-shot messages whose frames run on the host's AES-GCM (WebCrypto
+// in browsers, node:crypto in Node) straight between JS buffers: the
+// plaintext and the message never cross into wasm memory. The core still
+// does everything else (materials, header, keys, each frame's IV, AAD and
+// place, the layout checks, the signature over a digest the host computes):
+// see bindings/wasm/src/external.rs for the frame records read here.
+//
+// Internal to the package: the entry points install a host with setBulk().
+
+import * as wasm from '../dist/kms_envelope_wasm.js';
+
+/** Bytes per frame record (bindings/wasm/src/external.rs). */
+const RECORD = 144;
+/** Frames fetched from wasm, and handed to the host, at once. */
+const BATCH = 1024;
+
+/**
+ * The host's bulk AES-GCM: `{ minBytes, minSignedBytes, importKey(raw),
+ * sealInto(key, iv, aad, plaintext, out, at), openInto(key, iv, aad,
+ * ciphertextAndTag, out, at) -> boolean, digest(name, bytes) }`; the last
+ * three may return Promises. A host whose calls are synchronous may add
+ * `hasher(name) -> { update(bytes), digest() }`: each frame is then hashed
+ * right after it is sealed or opened, while it is still in cache.
+ *
+ * Signed messages on this path are signed and verified by keys in wasm (over
+ * the host's digest): where the host's own ECDSA is faster, `minSignedBytes`
+ * keeps small signed messages off it.
+ */
+let host = null;
+let minBytesOverride;
+let opened = 0;
+
+/** Installs (or, with null, removes) the host's bulk AES-GCM. */
+export function setBulk(impl) {
+  host = impl;
+}
+
+/** Tests: the smallest message that takes this path (undefined: the host's). */
+export function setMinBytes(n) {
+  minBytesOverride = n;
+}
+
+/** Tests: how many messages this path has opened. */
+export function openedCount() {
+  return opened;
+}
+
+/**
+ * The host, when a message of `length` bytes should take this path;
+ * `signed()` tells whether the message is signed, asked only when that
+ * decides it.
+ */
+export function bulkFor(length, signed) {
+  if (!host) return null;
+  const min = minBytesOverride ?? host.minBytes;
+  const minSigned = minBytesOverride ?? host.minSignedBytes;
+  if (length < min) return null;
+  return length >= minSigned || !signed() ? host : null;
+}
+
+/** Whether suite id `suite` (undefined: the default, 0x0578) signs. */
+export function suiteSigns(suite) {
+  return suite === undefined || wasm.suiteSigns(suite);
+}
+
+/** Whether `message` is signed; false when its header does not parse (the core then says why). */
+export function messageSigns(message) {
+  try {
+    return wasm.inspect(message).signed;
+  } catch {
+    return false;
+  }
+}
+
+async function importKey(h, handle) {
+  const raw = handle.contentKey();
+  try {
+    return await h.importKey(raw);
+  } finally {
+    raw.fill(0);
+  }
+}
+
+/** Calls `each(record view, offset)` for every frame, a batch at a time, awaiting what it returns. */
+async function forEachFrame(handle, each) {
+  const n = handle.frameCount;
+  for (let first = 0; first < n; first += BATCH) {
+    const rec = handle.frames(first, BATCH);
+    const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+    const pending = [];
+    for (let o = 0; o < rec.length; o += RECORD) {
+      const r = each({
+        ciphertext: dv.getFloat64(o, true),
+        plaintext: dv.getFloat64(o + 8, true),
+        length: dv.getUint32(o + 16, true),
+        iv: rec.subarray(o + 24, o + 36),
+        head: rec.subarray(o + 36, o + 36 + rec[o + 20]),
+        aad: rec.subarray(o + 60, o + 60 + rec[o + 21]),
+      });
+      if (r !== undefined && r !== true) pending.push(r);
+    }
+    const results = await Promise.all(pending);
+    if (results.includes(false)) return false;
+  }
+  return true;
+}
+
+const TAG = 16;
+
+/** A signature hash over `bytes`, fed in order up to each offset given. */
+function runningHash(h, name, bytes) {
+  const hasher = h.hasher(name);
+  let done = 0;
+  return {
+    upTo(end) {
+      hasher.update(bytes.subarray(done, end));
+      done = end;
+    },
+    digest() {
+      return hasher.digest();
+    },
+  };
+}
+
+/** The signature hash of `bytes[0..len]` (undefined for unsigned suites). */
+async function digestOf(h, name, running, bytes, len) {
+  if (!name) return undefined;
+  if (!running) return h.digest(name, bytes.subarray(0, len));
+  running.upTo(len);
+  return running.digest();
+}
+
+/** Seals `plaintext` as the message `sealing` (a wasm Sealing) describes. */
+export async function sealExternal(h, sealing, plaintext) {
+  let out;
+  try {
+    out = new Uint8Array(sealing.messageLength);
+    out.set(sealing.header(), 0);
+    const key = await importKey(h, sealing);
+    const hash = sealing.signatureHash;
+    const signed = sealing.signedLength;
+    const running = hash && h.hasher ? runningHash(h, hash, out) : null;
+    await forEachFrame(sealing, (f) => {
+      out.set(f.head, f.ciphertext - f.head.length);
+      const r = h.sealInto(key, f.iv, f.aad, plaintext.subarray(f.plaintext, f.plaintext + f.length), out, f.ciphertext);
+      running?.upTo(f.ciphertext + f.length + TAG);
+      return r;
+    });
+    out.set(sealing.footer(await digestOf(h, hash, running, out, signed)), signed);
+    return out;
+  } catch (e) {
+    out?.fill(0);
+    throw e;
+  } finally {
+    sealing.free();
+  }
+}
+
+/**
+ * Opens `ciphertext` as `opening` (a wasm Opening) describes. All or
+ * nothing: the plaintext is returned only once every frame and the
+ * signature verified, and wiped on any failure.
+ */
+export async function openExternal(h, opening, ciphertext) {
+  let out;
+  try {
+    out = new Uint8Array(opening.plaintextLength);
+    const key = await importKey(h, opening);
+    const hash = opening.signatureHash;
+    const running = hash && h.hasher ? runningHash(h, hash, ciphertext) : null;
+    const ok = await forEachFrame(opening, (f) => {
+      const end = f.ciphertext + f.length + TAG;
+      const r = h.openInto(key, f.iv, f.aad, ciphertext.subarray(f.ciphertext, end), out, f.plaintext);
+      running?.upTo(end);
+      return r;
+    });
+    if (!ok) throw opening.frameFailed();
+    opened++;
+    const result = opening.finish(await digestOf(h, hash, running, ciphertext, opening.signedLength));
+    result.plaintext = out;
+    return result;
+  } catch (e) {
+    out?.fill(0);
+    throw e;
+  } finally {
+    opening.free();
+  }
+}

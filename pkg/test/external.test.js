@@ -1,0 +1,133 @@
+// Large one-shot messages on the host's AES-GCM (src/external.js): the same
+// messages as the core's path, both ways, with the path forced for small
+// messages here (setMinBytes) so every suite and frame boundary is cheap.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  encrypt, decrypt, hostCrypto, RawAesKeyring, CachingMaterialsManager, KmsEnvelopeError,
+} from 'kms-envelope';
+import { setMinBytes } from '../src/external.js';
+import { SUITES, SIGNED, aesKey, policyFor, rejectsWith } from './helpers.js';
+
+after(() => {
+  setMinBytes(undefined);
+  hostCrypto(true);
+});
+
+const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'ext', wrappingKey: aesKey() });
+const FRAME = 64;
+const LENGTHS = [0, 1, FRAME - 1, FRAME, FRAME + 1, 3 * FRAME + 5];
+const plaintextOf = (n) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 0xff);
+
+/** Runs `f` on one path: `external` (the host's AES-GCM), `core` (wasm with Node's hooks) or `wasm` (no host at all). */
+async function on(path, f) {
+  hostCrypto(path !== 'wasm');
+  setMinBytes(path === 'external' ? 0 : Infinity);
+  try {
+    return await f();
+  } finally {
+    hostCrypto(true);
+    setMinBytes(0);
+  }
+}
+
+test('every suite and frame boundary reads across the external, core and wasm paths', async () => {
+  for (const suite of SUITES) {
+    const opts = { keyring, algorithmSuite: suite, frameLength: FRAME, commitmentPolicy: policyFor(suite) };
+    for (const len of LENGTHS) {
+      const pt = plaintextOf(len);
+      for (const [from, to] of [['external', 'core'], ['core', 'external'], ['external', 'wasm'], ['wasm', 'external'], ['external', 'external']]) {
+        const ct = await on(from, () => encrypt(pt, opts));
+        const out = await on(to, () => decrypt(ct, { keyring, commitmentPolicy: policyFor(suite) }));
+        assert.deepEqual(out.plaintext, pt, `suite ${suite.toString(16)} len ${len} ${from} -> ${to}`);
+        assert.equal(out.algorithmSuite, suite);
+      }
+    }
+  }
+});
+
+test('unsigned messages have the same length on both paths', async () => {
+  for (const suite of SUITES.filter((s) => !SIGNED.has(s))) {
+    const opts = { keyring, algorithmSuite: suite, frameLength: FRAME, commitmentPolicy: policyFor(suite) };
+    const pt = plaintextOf(1000);
+    const a = await on('external', () => encrypt(pt, opts));
+    const b = await on('core', () => encrypt(pt, opts));
+    assert.equal(a.length, b.length);
+  }
+});
+
+test('the encryption context comes back from the external path', async () => {
+  const pt = plaintextOf(300);
+  const ct = await on('external', () => encrypt(pt, { keyring, encryptionContext: { purpose: 'test', a: 'b' }, frameLength: FRAME }));
+  const out = await on('external', () => decrypt(ct, { keyring, encryptionContext: { purpose: 'test' } }));
+  assert.deepEqual(out.encryptionContext.purpose, 'test');
+  assert.deepEqual(out.encryptionContext.a, 'b');
+  assert.equal(out.header.frameLength, FRAME);
+  await on('external', () => rejectsWith(decrypt(ct, { keyring, encryptionContext: { purpose: 'other' } }), 'policy_violation', KmsEnvelopeError));
+});
+
+test('every truncation, a trailing byte and flipped bits fail on the external path with a code', async () => {
+  for (const suite of [0x0478, 0x0578]) {
+    const ct = await on('external', () => encrypt(plaintextOf(200), { keyring, algorithmSuite: suite, frameLength: FRAME }));
+    const header = (await decrypt(ct, { keyring })).header.headerLength;
+    for (let cut = 0; cut < ct.length; cut++) {
+      await on('external', () => assert.rejects(decrypt(ct.subarray(0, cut), { keyring }), (e) =>
+        e instanceof KmsEnvelopeError && ['malformed_message', 'authentication_failed'].includes(e.code)));
+    }
+    const longer = new Uint8Array(ct.length + 1);
+    longer.set(ct);
+    await on('external', () => rejectsWith(decrypt(longer, { keyring }), 'malformed_message', KmsEnvelopeError));
+    for (let i = header; i < ct.length; i++) {
+      const bad = ct.slice();
+      bad[i] ^= 0x80;
+      await on('external', () => assert.rejects(decrypt(bad, { keyring }), (e) =>
+        e instanceof KmsEnvelopeError && ['malformed_message', 'authentication_failed'].includes(e.code),
+        `byte ${i} of suite ${suite.toString(16)}`));
+    }
+  }
+});
+
+test('a custom async keyring, and one that rejects, on the external path', async () => {
+  const key = aesKey();
+  const custom = {
+    async onEncrypt(m) {
+      const dk = m.plaintextDataKey ?? aesKey();
+      return { plaintextDataKey: dk, encryptedDataKeys: [{ providerId: 'x', providerInfo: new Uint8Array(1), ciphertext: dk.map((b, i) => b ^ key[i]) }] };
+    },
+    async onDecrypt(m, edks) {
+      return { plaintextDataKey: edks[0].ciphertext.map((b, i) => b ^ key[i]) };
+    },
+  };
+  const pt = plaintextOf(500);
+  const ct = await on('external', () => encrypt(pt, { keyring: custom, frameLength: FRAME }));
+  assert.deepEqual((await on('external', () => decrypt(ct, { keyring: custom }))).plaintext, pt);
+  const failing = { ...custom, async onDecrypt() { throw new Error('no such key'); } };
+  await on('external', () => assert.rejects(decrypt(ct, { keyring: failing }), (e) => e instanceof KmsEnvelopeError));
+});
+
+test('cached materials made on the core path (a node:crypto signing key) still encrypt', async () => {
+  const cmm = new CachingMaterialsManager({ keyring, maxAge: 60_000, maxMessages: 10 });
+  const pt = plaintextOf(700);
+  // The first message caches materials whose signing key lives in node:crypto...
+  const first = await on('core', () => encrypt(pt, { materialsManager: cmm, frameLength: FRAME }));
+  // ...which cannot sign a digest: the external path hands the message back to the core.
+  const second = await on('external', () => encrypt(pt, { materialsManager: cmm, frameLength: FRAME }));
+  for (const ct of [first, second]) {
+    assert.deepEqual((await on('external', () => decrypt(ct, { materialsManager: cmm }))).plaintext, pt);
+  }
+});
+
+test('a large message takes the external path by default and reads on the others', async () => {
+  setMinBytes(undefined);
+  const pt = plaintextOf(3 << 20);
+  for (const suite of [0x0478, 0x0578]) {
+    const ct = await encrypt(pt, { keyring, algorithmSuite: suite });
+    hostCrypto(false);
+    try {
+      assert.deepEqual((await decrypt(ct, { keyring })).plaintext, pt);
+    } finally {
+      hostCrypto(true);
+    }
+    assert.deepEqual((await decrypt(ct, { keyring })).plaintext, pt);
+  }
+});

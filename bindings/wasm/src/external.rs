@@ -21,7 +21,7 @@ use kms_envelope::external::{ExternalFrame, ExternalOpen, ExternalSeal};
 use kms_envelope::{AuthFailure, Error};
 use wasm_bindgen::prelude::*;
 
-use crate::{bad_arg, context_to_js, header_to_js, js_error, set};
+use crate::{bad_arg, decrypted_to_js, js_error};
 
 /// Bytes per frame record.
 pub const RECORD_LEN: usize = 144;
@@ -60,6 +60,47 @@ fn records(
     Ok(Uint8Array::from(&buf[..]))
 }
 
+/// The methods `Sealing` and `Opening` share, over the core's
+/// `ExternalSeal` / `ExternalOpen` (which have the same names for them).
+macro_rules! external_common {
+    ($t:ty) => {
+        #[wasm_bindgen]
+        impl $t {
+            /// The content key (secret: the caller wipes its copy once imported).
+            #[wasm_bindgen(js_name = contentKey)]
+            pub fn content_key(&self) -> Result<Uint8Array, JsValue> {
+                Ok(Uint8Array::from(self.get()?.content_key()))
+            }
+
+            /// The bytes the signature covers (header and body).
+            #[wasm_bindgen(getter, js_name = signedLength)]
+            pub fn signed_length(&self) -> Result<f64, JsValue> {
+                Ok(self.get()?.signed_len() as f64)
+            }
+
+            /// Frames in the body.
+            #[wasm_bindgen(getter, js_name = frameCount)]
+            pub fn frame_count(&self) -> Result<f64, JsValue> {
+                Ok(self.get()?.frame_count() as f64)
+            }
+
+            /// `"SHA-256"` / `"SHA-384"` when the message is signed, else `undefined`.
+            #[wasm_bindgen(getter, js_name = signatureHash)]
+            pub fn signature_hash(&self) -> Result<Option<String>, JsValue> {
+                Ok(self.get()?.signature_hash().map(str::to_owned))
+            }
+
+            /// Records of frames `first..first + count` (see the module docs).
+            pub fn frames(&self, first: f64, count: f64) -> Result<Uint8Array, JsValue> {
+                let m = self.get()?;
+                records(m.frame_count(), first as usize, count as usize, |i| {
+                    m.frame(i)
+                })
+            }
+        }
+    };
+}
+
 /// A message being sealed by JS. Made by `encryptExternal`.
 #[wasm_bindgen]
 pub struct Sealing {
@@ -85,42 +126,10 @@ impl Sealing {
         Ok(Uint8Array::from(self.get()?.header()))
     }
 
-    /// The content key (secret: the caller wipes its copy once imported).
-    #[wasm_bindgen(js_name = contentKey)]
-    pub fn content_key(&self) -> Result<Uint8Array, JsValue> {
-        Ok(Uint8Array::from(self.get()?.content_key()))
-    }
-
     /// The exact message length.
     #[wasm_bindgen(getter, js_name = messageLength)]
     pub fn message_length(&self) -> Result<f64, JsValue> {
         Ok(self.get()?.message_len() as f64)
-    }
-
-    /// The bytes the signature covers (header and body).
-    #[wasm_bindgen(getter, js_name = signedLength)]
-    pub fn signed_length(&self) -> Result<f64, JsValue> {
-        Ok(self.get()?.signed_len() as f64)
-    }
-
-    /// Frames in the body.
-    #[wasm_bindgen(getter, js_name = frameCount)]
-    pub fn frame_count(&self) -> Result<f64, JsValue> {
-        Ok(self.get()?.frame_count() as f64)
-    }
-
-    /// `"SHA-256"` / `"SHA-384"` for signed suites, else `undefined`.
-    #[wasm_bindgen(getter, js_name = signatureHash)]
-    pub fn signature_hash(&self) -> Result<Option<String>, JsValue> {
-        Ok(self.get()?.signature_hash().map(str::to_owned))
-    }
-
-    /// Records of frames `first..first + count` (see the module docs).
-    pub fn frames(&self, first: f64, count: f64) -> Result<Uint8Array, JsValue> {
-        let s = self.get()?;
-        records(s.frame_count(), first as usize, count as usize, |i| {
-            s.frame(i)
-        })
     }
 
     /// The footer (empty for unsigned suites); `digest` is the signature
@@ -134,6 +143,8 @@ impl Sealing {
         Ok(Uint8Array::from(&footer[..]))
     }
 }
+
+external_common!(Sealing);
 
 /// A message being opened by JS. Made by `decryptExternal`.
 #[wasm_bindgen]
@@ -155,42 +166,10 @@ impl Opening {
 
 #[wasm_bindgen]
 impl Opening {
-    /// The content key (secret: the caller wipes its copy once imported).
-    #[wasm_bindgen(js_name = contentKey)]
-    pub fn content_key(&self) -> Result<Uint8Array, JsValue> {
-        Ok(Uint8Array::from(self.get()?.content_key()))
-    }
-
     /// The plaintext length.
     #[wasm_bindgen(getter, js_name = plaintextLength)]
     pub fn plaintext_length(&self) -> Result<f64, JsValue> {
         Ok(self.get()?.plaintext_len() as f64)
-    }
-
-    /// The bytes the signature covers (header and body).
-    #[wasm_bindgen(getter, js_name = signedLength)]
-    pub fn signed_length(&self) -> Result<f64, JsValue> {
-        Ok(self.get()?.signed_len() as f64)
-    }
-
-    /// Frames in the body.
-    #[wasm_bindgen(getter, js_name = frameCount)]
-    pub fn frame_count(&self) -> Result<f64, JsValue> {
-        Ok(self.get()?.frame_count() as f64)
-    }
-
-    /// `"SHA-256"` / `"SHA-384"` for signed messages, else `undefined`.
-    #[wasm_bindgen(getter, js_name = signatureHash)]
-    pub fn signature_hash(&self) -> Result<Option<String>, JsValue> {
-        Ok(self.get()?.signature_hash().map(str::to_owned))
-    }
-
-    /// Records of frames `first..first + count` (see the module docs).
-    pub fn frames(&self, first: f64, count: f64) -> Result<Uint8Array, JsValue> {
-        let o = self.get()?;
-        records(o.frame_count(), first as usize, count as usize, |i| {
-            o.frame(i)
-        })
     }
 
     /// The error for a frame whose tag did not verify. Ends the opening.
@@ -209,14 +188,8 @@ impl Opening {
             .take()
             .ok_or_else(|| bad_arg("this message is already finished"))?;
         let opened = o.finish(digest.as_deref()).map_err(|e| js_error(&e))?;
-        let obj = js_sys::Object::new();
-        set(
-            &obj,
-            "encryptionContext",
-            context_to_js(&opened.encryption_context),
-        );
-        set(&obj, "algorithmSuite", opened.algorithm_suite().id());
-        set(&obj, "header", header_to_js(&opened.header));
-        Ok(obj.into())
+        Ok(decrypted_to_js(&opened.encryption_context, &opened.header).into())
     }
 }
+
+external_common!(Opening);

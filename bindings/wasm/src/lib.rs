@@ -353,7 +353,7 @@ pub fn encrypt_external(
 }
 
 /// The decrypt result object (`plaintext` set by the caller).
-fn decrypted_to_js(context: &EncryptionContext, header: &MessageHeader) -> Object {
+pub(crate) fn decrypted_to_js(context: &EncryptionContext, header: &MessageHeader) -> Object {
     let obj = Object::new();
     set(&obj, "encryptionContext", context_to_js(context));
     set(&obj, "algorithmSuite", header.algorithm_suite.id());

@@ -400,15 +400,6 @@ impl PreparedEncryption<'_> {
         self.plaintext.len()
     }
 
-    /// Whether the signing key, if any, signs digests.
-    #[cfg(all(
-        feature = "host-crypto",
-        any(target_arch = "wasm32", feature = "rustcrypto")
-    ))]
-    pub(crate) fn sealer_signs_digests(&self) -> bool {
-        self.sealer.signs_digests()
-    }
-
     /// The header and the sealer.
     #[cfg(all(
         feature = "host-crypto",

@@ -177,15 +177,6 @@ impl Sealer {
         })
     }
 
-    /// Whether the signing key, if any, signs digests.
-    #[cfg(all(
-        feature = "host-crypto",
-        any(target_arch = "wasm32", feature = "rustcrypto")
-    ))]
-    pub(crate) fn signs_digests(&self) -> bool {
-        self.signer.as_ref().is_none_or(|(_, k)| k.signs_digests())
-    }
-
     /// The configured frame length.
     pub(crate) fn frame_length(&self) -> u32 {
         self.frame_length

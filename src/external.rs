@@ -19,7 +19,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::client::PreparedEncryption;
-use crate::crypto::{EcdsaSigningKey, EcdsaVerifyingKey, HashAlg};
+use crate::crypto::{der_from_p1363, p1363_from_der, EcdsaSigningKey, EcdsaVerifyingKey, HashAlg};
 use crate::decrypt::{OpenedMessage, PreparedDecryption};
 use crate::encrypt::{
     body_len, fixed_length_signature, frame_head, frame_kind, frame_overhead, FOOTER_LEN_BYTES,
@@ -126,20 +126,8 @@ pub struct ExternalSeal {
 }
 
 impl PreparedEncryption<'_> {
-    /// Whether [`into_external`](Self::into_external) can take this
-    /// encryption: not when the signing key lives in a host that signs
-    /// only messages it hashes itself.
-    pub fn can_seal_externally(&self) -> bool {
-        self.sealer_signs_digests()
-    }
-
     /// Hands the frames to the caller's AES-GCM (see [`ExternalSeal`]).
     pub fn into_external(self) -> Result<ExternalSeal> {
-        if !self.can_seal_externally() {
-            return Err(Error::bad_arg(
-                "this signing key cannot sign a digest; seal the message in the core",
-            ));
-        }
         let plaintext_len = self.plaintext_len();
         let (header, sealer) = self.into_parts();
         let parts = sealer.into_external();
@@ -217,13 +205,36 @@ impl ExternalSeal {
         self.header.len() + body_len(self.plaintext_len, self.frame_length as u32)
     }
 
-    /// The exact message length: signatures are made to a fixed length.
+    /// The message length: exact when the core signs (its signatures are
+    /// made to a fixed length); when the host holds the signing key
+    /// ([`host_signs`](Self::host_signs)), the longest the message can be,
+    /// as its DER signature may be a byte or two shorter.
     pub fn message_len(&self) -> usize {
         self.signed_len()
-            + self
-                .signing_key
-                .as_ref()
-                .map_or(0, |k| FOOTER_LEN_BYTES + k.curve().fixed_signature_len())
+            + self.signing_key.as_ref().map_or(0, |k| {
+                FOOTER_LEN_BYTES
+                    + if k.signs_digests() {
+                        k.curve().fixed_signature_len()
+                    } else {
+                        k.curve().max_signature_len()
+                    }
+            })
+    }
+
+    /// Whether the signing key lives in the host, which signs only messages
+    /// it hashes itself: the caller then signs the first
+    /// [`signed_len`](Self::signed_len) bytes with it and gives the
+    /// signature to [`footer_from_signature`](Self::footer_from_signature).
+    pub fn host_signs(&self) -> bool {
+        self.signing_key
+            .as_ref()
+            .is_some_and(|k| !k.signs_digests())
+    }
+
+    /// The signing key's public key (SEC 1 compressed), as stored in the
+    /// encryption context; `None` for suites without a signature.
+    pub fn signing_public_key(&self) -> Option<Vec<u8>> {
+        self.signing_key.as_ref().map(|k| k.public_key_compressed())
     }
 
     /// The hash of the first [`signed_len`](Self::signed_len) bytes that
@@ -238,19 +249,78 @@ impl ExternalSeal {
     /// The message's last bytes: the footer of a signed suite, signing
     /// `digest`; empty for other suites (give `None`).
     pub fn footer(self, digest: Option<&[u8]>) -> Result<Vec<u8>> {
+        if self.host_signs() {
+            return Err(Error::bad_arg(
+                "the host holds this signing key: sign the message and use footer_from_signature",
+            ));
+        }
         match (&self.signing_key, digest) {
             (None, None) => Ok(Vec::new()),
-            (Some(key), Some(digest)) => {
-                let sig = fixed_length_signature(key, digest)?;
-                let mut out = Vec::with_capacity(FOOTER_LEN_BYTES + sig.len());
-                out.extend_from_slice(&(sig.len() as u16).to_be_bytes());
-                out.extend_from_slice(&sig);
-                Ok(out)
-            }
+            (Some(key), Some(digest)) => Ok(footer_bytes(&fixed_length_signature(key, digest)?)),
             (Some(_), None) => Err(Error::bad_arg("this suite signs: give the digest")),
             (None, Some(_)) => Err(Error::bad_arg("this suite does not sign")),
         }
     }
+
+    /// The footer around `signature`, made by the host's key
+    /// ([`host_signs`](Self::host_signs)) over the first
+    /// [`signed_len`](Self::signed_len) bytes. Its length decides the
+    /// message's: `signed_len()` plus the footer's.
+    pub fn footer_from_signature(
+        self,
+        signature: &[u8],
+        format: SignatureFormat,
+    ) -> Result<Vec<u8>> {
+        let key = self
+            .signing_key
+            .as_ref()
+            .filter(|k| !k.signs_digests())
+            .ok_or_else(|| Error::bad_arg("the host holds no signing key for this message"))?;
+        let bad = || Error::bad_arg("the host's signature is malformed");
+        let curve = key.curve();
+        let der = match format {
+            SignatureFormat::Der => {
+                // Strict DER with r and s in range, or nothing.
+                p1363_from_der(curve, signature).map_err(|_| bad())?;
+                signature.to_vec()
+            }
+            SignatureFormat::P1363 => der_from_p1363(curve, signature).map_err(|_| bad())?,
+        };
+        if der.len() > curve.max_signature_len() {
+            return Err(bad());
+        }
+        Ok(footer_bytes(&der))
+    }
+}
+
+/// How a host's ECDSA signature is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureFormat {
+    /// ASN.1 DER (what the message stores; `node:crypto`'s default).
+    Der,
+    /// IEEE P1363 `r ‖ s`, each the size of the field (WebCrypto's).
+    P1363,
+}
+
+/// The footer: the signature's u16 length, then the signature.
+fn footer_bytes(sig: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(FOOTER_LEN_BYTES + sig.len());
+    out.extend_from_slice(&(sig.len() as u16).to_be_bytes());
+    out.extend_from_slice(sig);
+    out
+}
+
+/// What a host needs to check a message's signature itself.
+#[derive(Debug, Clone)]
+pub struct HostSignatureCheck {
+    /// `"P-256"` or `"P-384"`.
+    pub curve: &'static str,
+    /// `"SHA-256"` or `"SHA-384"`: the hash the signature is over.
+    pub hash: &'static str,
+    /// The public key, an uncompressed SEC 1 point.
+    pub public_key: Vec<u8>,
+    /// The signature as IEEE P1363 `r ‖ s`.
+    pub signature: Vec<u8>,
 }
 
 impl std::fmt::Debug for ExternalSeal {
@@ -305,7 +375,7 @@ pub struct ExternalOpen {
 impl PreparedDecryption<'_> {
     /// Whether [`into_external`](Self::into_external) can take this
     /// decryption: not when the verifying key lives in a host that checks
-    /// only messages it hashes itself.
+    /// only messages it hashes itself (make the key in the core instead).
     pub fn can_open_externally(&self) -> bool {
         self.reader
             .opener()
@@ -438,6 +508,41 @@ impl ExternalOpen {
         self.signature.as_ref().map(|(_, k)| hash_name(k.hash()))
     }
 
+    /// What the host needs to check the signature itself over the first
+    /// [`signed_len`](Self::signed_len) bytes; `None` for an unsigned
+    /// message, or one whose signature is not strict DER (then
+    /// [`finish`](Self::finish) with the digest reports the failure).
+    pub fn host_check(&self) -> Option<HostSignatureCheck> {
+        let (der, key) = self.signature.as_ref()?;
+        let curve = key.curve();
+        Some(HostSignatureCheck {
+            curve: key.curve_name(),
+            hash: hash_name(key.hash()),
+            public_key: key.uncompressed_point()?,
+            signature: p1363_from_der(curve, der).ok()?,
+        })
+    }
+
+    /// Ends a message whose signature the host checked from
+    /// [`host_check`](Self::host_check): `valid` is its verdict. Call it
+    /// only once every frame authenticated.
+    pub fn finish_host_checked(self, valid: bool) -> Result<OpenedMessage> {
+        if self.signature.is_none() {
+            return Err(Error::bad_arg("this message is not signed"));
+        }
+        if !valid {
+            return Err(Error::AuthenticationFailed(AuthFailure::Signature));
+        }
+        Ok(self.opened())
+    }
+
+    fn opened(self) -> OpenedMessage {
+        OpenedMessage {
+            encryption_context: self.context,
+            header: self.header,
+        }
+    }
+
     /// Checks the signature against `digest` (signed messages; `None`
     /// otherwise). Call it only once every frame authenticated.
     pub fn finish(self, digest: Option<&[u8]>) -> Result<OpenedMessage> {
@@ -451,10 +556,7 @@ impl ExternalOpen {
             }
             (None, Some(_)) => return Err(Error::bad_arg("this message is not signed")),
         }
-        Ok(OpenedMessage {
-            encryption_context: self.context,
-            header: self.header,
-        })
+        Ok(self.opened())
     }
 }
 
@@ -492,6 +594,16 @@ mod tests {
 
     /// What a host does with an [`ExternalSeal`], with this crate's AES-GCM.
     fn seal_as_host(seal: ExternalSeal, plaintext: &[u8]) -> Vec<u8> {
+        let mut out = seal_frames(&seal, plaintext);
+        let signed = seal.signed_len();
+        let d = digest(seal.signature_hash(), &out[..signed]);
+        let footer = seal.footer(d.as_deref()).unwrap();
+        out[signed..].copy_from_slice(&footer);
+        out
+    }
+
+    /// The header and sealed frames, in a buffer of the message's length.
+    fn seal_frames(seal: &ExternalSeal, plaintext: &[u8]) -> Vec<u8> {
         let mut out = vec![0u8; seal.message_len()];
         out[..seal.header().len()].copy_from_slice(seal.header());
         let key = AesGcmKey::new(seal.content_key()).unwrap();
@@ -504,10 +616,6 @@ mod tests {
             let tag = key.seal_in_place(f.iv(), f.aad(), buf).unwrap();
             out[at + f.len()..][..TAG_LEN].copy_from_slice(&tag);
         }
-        let signed = seal.signed_len();
-        let d = digest(seal.signature_hash(), &out[..signed]);
-        let footer = seal.footer(d.as_deref()).unwrap();
-        out[signed..].copy_from_slice(&footer);
         out
     }
 
@@ -748,5 +856,174 @@ mod tests {
             .into_external()
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::PolicyViolation);
+    }
+
+    /// A "host" whose P-384 keys sign only whole messages, as WebCrypto's
+    /// do; it keeps the last key it made, as a host would keep the handle.
+    mod whole_message_host {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+
+        use crate::host_crypto::{
+            set_host_ecdsa, HostDigest, HostEcdsa, HostSigningKey, HostVerifyingKey,
+        };
+
+        thread_local! {
+            pub(super) static LAST: RefCell<Option<p384::ecdsa::SigningKey>> = const { RefCell::new(None) };
+        }
+
+        struct Host;
+
+        struct Key(p384::ecdsa::SigningKey);
+
+        impl HostEcdsa for Host {
+            fn generate(&self, curve: &str) -> Option<Box<dyn HostSigningKey>> {
+                assert_eq!(curve, "P-384");
+                let key = loop {
+                    let mut d = [0u8; 48];
+                    crate::crypto::fill_random(&mut d).unwrap();
+                    if let Ok(k) = p384::ecdsa::SigningKey::from_slice(&d) {
+                        break k;
+                    }
+                };
+                LAST.with(|l| *l.borrow_mut() = Some(key.clone()));
+                Some(Box::new(Key(key)))
+            }
+
+            fn verifying_key(&self, _: &str, _: &[u8]) -> Option<Box<dyn HostVerifyingKey>> {
+                None
+            }
+        }
+
+        impl HostSigningKey for Key {
+            fn public_key_compressed(&self) -> Vec<u8> {
+                self.0
+                    .verifying_key()
+                    .to_encoded_point(true)
+                    .as_bytes()
+                    .to_vec()
+            }
+
+            fn start(&self) -> Box<dyn HostDigest> {
+                Box::new(Refuse)
+            }
+        }
+
+        /// Like WebCrypto, no incremental signing.
+        struct Refuse;
+
+        impl HostDigest for Refuse {
+            fn update(&mut self, _: &[u8]) {}
+
+            fn finish(self: Box<Self>) -> Option<Vec<u8>> {
+                None
+            }
+        }
+
+        pub(super) fn install(on: bool) {
+            set_host_ecdsa(if on { Some(Rc::new(Host)) } else { None });
+        }
+    }
+
+    fn host_sealed(c: &Client, kr: &RawAesKeyring, len: usize) -> ExternalSeal {
+        whole_message_host::install(true);
+        let seal = c
+            .encrypt_external(len)
+            .keyring(kr)
+            .frame_length(64)
+            .prepare()
+            .and_then(|p| p.into_external());
+        whole_message_host::install(false);
+        seal.unwrap()
+    }
+
+    #[test]
+    fn a_host_held_signing_key_signs_the_whole_message_in_either_encoding() {
+        use p384::ecdsa::signature::Signer;
+        let kr = keyring();
+        let c = Client::new();
+        let plaintext = vec![4u8; 300];
+        let refused = host_sealed(&c, &kr, 10);
+        assert!(refused.host_signs());
+        assert_eq!(
+            refused.footer(Some(&[0u8; 48])).unwrap_err().kind(),
+            ErrorKind::BadArgument
+        );
+        for format in [SignatureFormat::Der, SignatureFormat::P1363] {
+            let seal = host_sealed(&c, &kr, plaintext.len());
+            let key = whole_message_host::LAST
+                .with(|l| l.borrow().clone())
+                .unwrap();
+            assert_eq!(
+                seal.signing_public_key().unwrap(),
+                key.verifying_key().to_encoded_point(true).as_bytes()
+            );
+            let signed = seal.signed_len();
+            let mut message = seal_frames(&seal, &plaintext);
+            let sig: p384::ecdsa::Signature = key.sign(&message[..signed]);
+            let bytes = match format {
+                SignatureFormat::Der => sig.to_der().as_bytes().to_vec(),
+                SignatureFormat::P1363 => sig.to_bytes().to_vec(),
+            };
+            let footer = seal.footer_from_signature(&bytes, format).unwrap();
+            message.truncate(signed);
+            message.extend_from_slice(&footer);
+            let d = c.decrypt(&message).keyring(&kr).run().unwrap();
+            assert_eq!(d.plaintext, plaintext);
+        }
+        // Garbage is refused, not written.
+        let seal = host_sealed(&c, &kr, 10);
+        let err = seal
+            .footer_from_signature(&[1u8; 95], SignatureFormat::P1363)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadArgument);
+    }
+
+    #[test]
+    fn the_host_checks_the_signature_from_host_check() {
+        use p384::ecdsa::signature::Verifier;
+        let kr = keyring();
+        let c = Client::new();
+        let message = c
+            .encrypt(&[8u8; 200])
+            .keyring(&kr)
+            .frame_length(64)
+            .run()
+            .unwrap();
+        let open = || {
+            c.decrypt(&message)
+                .keyring(&kr)
+                .prepare()
+                .and_then(|p| p.into_external())
+                .unwrap()
+        };
+        let o = open();
+        let check = o.host_check().unwrap();
+        assert_eq!((check.curve, check.hash), ("P-384", "SHA-384"));
+        let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(&check.public_key).unwrap();
+        let sig = p384::ecdsa::Signature::from_slice(&check.signature).unwrap();
+        let valid = key.verify(&message[..o.signed_len()], &sig).is_ok();
+        assert!(valid);
+        assert!(o.finish_host_checked(valid).is_ok());
+        let err = open().finish_host_checked(false).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
+        let unsigned = c
+            .encrypt(b"x")
+            .keyring(&kr)
+            .algorithm_suite(AlgorithmSuite::from_id(0x0478).unwrap())
+            .run()
+            .unwrap();
+        let o = c
+            .decrypt(&unsigned)
+            .keyring(&kr)
+            .prepare()
+            .unwrap()
+            .into_external()
+            .unwrap();
+        assert!(o.host_check().is_none());
+        assert_eq!(
+            o.finish_host_checked(true).unwrap_err().kind(),
+            ErrorKind::BadArgument
+        );
     }
 }

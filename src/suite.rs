@@ -167,6 +167,18 @@ impl AlgorithmSuite {
         }
     }
 
+    /// The curve of the suite's ECDSA signature, by its NIST name
+    /// (`"P-256"`, `"P-384"`), or `None` for suites that do not sign.
+    ///
+    /// ```
+    /// use kms_envelope::AlgorithmSuite;
+    /// assert_eq!(AlgorithmSuite::from_id(0x0578).unwrap().signature_curve_name(), Some("P-384"));
+    /// assert_eq!(AlgorithmSuite::from_id(0x0478).unwrap().signature_curve_name(), None);
+    /// ```
+    pub fn signature_curve_name(self) -> Option<&'static str> {
+        self.signature_curve().map(Curve::name)
+    }
+
     pub(crate) fn signature_curve(self) -> Option<Curve> {
         match self {
             Self::AesGcm128HkdfSha256EcdsaP256 => Some(Curve::P256),

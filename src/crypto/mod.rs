@@ -44,6 +44,11 @@ mod rustcrypto;
 #[cfg(any(target_arch = "wasm32", feature = "rustcrypto"))]
 use rustcrypto as backend;
 
+#[cfg(all(
+    feature = "host-crypto",
+    any(target_arch = "wasm32", feature = "rustcrypto")
+))]
+pub(crate) use backend::{der_from_p1363, p1363_from_der};
 pub(crate) use backend::{
     fill_random, hkdf, AesGcmKey, EcdsaSigningKey, EcdsaVerifyingKey, Hasher, RsaPrivateKey,
     RsaPublicKey,
@@ -98,6 +103,14 @@ pub(crate) enum Curve {
 }
 
 impl Curve {
+    /// The NIST name hosts use: `"P-256"`, `"P-384"`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+        }
+    }
+
     /// The hash the signature is computed over.
     pub(crate) fn hash(self) -> HashAlg {
         match self {

@@ -268,15 +268,6 @@ enum SigningKey {
     Host(Box<dyn crate::host_crypto::HostSigningKey>, Curve),
 }
 
-/// The host's name of a curve (`HostEcdsa`).
-#[cfg(feature = "host-crypto")]
-fn host_curve(curve: Curve) -> &'static str {
-    match curve {
-        Curve::P256 => "P-256",
-        Curve::P384 => "P-384",
-    }
-}
-
 /// An ephemeral ECDSA key pair, one per signed message.
 pub(crate) struct EcdsaSigningKey(SigningKey);
 
@@ -284,7 +275,7 @@ impl EcdsaSigningKey {
     pub(crate) fn generate(curve: Curve) -> Result<Self, CryptoError> {
         #[cfg(feature = "host-crypto")]
         if let Some(key) =
-            crate::host_crypto::current_ecdsa().and_then(|h| h.generate(host_curve(curve)))
+            crate::host_crypto::current_ecdsa().and_then(|h| h.generate(curve.name()))
         {
             return Ok(Self(SigningKey::Host(key, curve)));
         }
@@ -431,8 +422,8 @@ impl EcdsaVerifyingKey {
             return Err(CryptoError);
         }
         #[cfg(feature = "host-crypto")]
-        if let Some(key) = crate::host_crypto::current_ecdsa()
-            .and_then(|h| h.verifying_key(host_curve(curve), point))
+        if let Some(key) =
+            crate::host_crypto::current_ecdsa().and_then(|h| h.verifying_key(curve.name(), point))
         {
             return Ok(Self(VerifyingKey::Host(key, curve)));
         }
@@ -485,8 +476,64 @@ impl EcdsaVerifyingKey {
     }
 }
 
+/// Converts an IEEE P1363 signature (`r ‖ s`, what WebCrypto gives) to DER.
+#[cfg(feature = "host-crypto")]
+pub(crate) fn der_from_p1363(curve: Curve, sig: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    Ok(match curve {
+        Curve::P256 => p256::ecdsa::Signature::from_slice(sig)
+            .map_err(|_| CryptoError)?
+            .to_der()
+            .as_bytes()
+            .to_vec(),
+        Curve::P384 => p384::ecdsa::Signature::from_slice(sig)
+            .map_err(|_| CryptoError)?
+            .to_der()
+            .as_bytes()
+            .to_vec(),
+    })
+}
+
+/// Converts a strict DER signature to IEEE P1363 (`r ‖ s`, what WebCrypto checks).
+#[cfg(feature = "host-crypto")]
+pub(crate) fn p1363_from_der(curve: Curve, der: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    Ok(match curve {
+        Curve::P256 => p256::ecdsa::Signature::from_der(der)
+            .map_err(|_| CryptoError)?
+            .to_bytes()
+            .to_vec(),
+        Curve::P384 => p384::ecdsa::Signature::from_der(der)
+            .map_err(|_| CryptoError)?
+            .to_bytes()
+            .to_vec(),
+    })
+}
+
 #[cfg(feature = "host-crypto")]
 impl EcdsaVerifyingKey {
+    /// The curve.
+    pub(crate) fn curve(&self) -> Curve {
+        match &self.0 {
+            VerifyingKey::P256(_) => Curve::P256,
+            VerifyingKey::P384(_) => Curve::P384,
+            VerifyingKey::Host(_, curve) => *curve,
+        }
+    }
+
+    /// The curve's NIST name (`"P-256"`, `"P-384"`).
+    pub(crate) fn curve_name(&self) -> &'static str {
+        self.curve().name()
+    }
+
+    /// The public key as an uncompressed SEC 1 point (what WebCrypto
+    /// imports); `None` for a host key.
+    pub(crate) fn uncompressed_point(&self) -> Option<Vec<u8>> {
+        match &self.0 {
+            VerifyingKey::P256(k) => Some(k.to_encoded_point(false).as_bytes().to_vec()),
+            VerifyingKey::P384(k) => Some(k.to_encoded_point(false).as_bytes().to_vec()),
+            VerifyingKey::Host(..) => None,
+        }
+    }
+
     /// Whether this key checks digests ([`Self::verify_digest`]); a host
     /// key checks only messages it hashes itself.
     pub(crate) fn checks_digests(&self) -> bool {

@@ -2,7 +2,9 @@
 // arguments, converts them for the wasm layer (bindings/wasm) and turns
 // every failure into a KmsEnvelopeError with a stable `code`.
 import * as wasm from '../dist/kms_envelope_wasm.js';
-import { bulkFor, messageSigns, openExternal, sealExternal, suiteSigns } from './external.js';
+import {
+  bulkFor, hostSigningKey, messageSigns, openExternal, sealExternal, suiteSigns,
+} from './external.js';
 
 /** Stable error codes, one per core error kind (`ErrorKind::as_str`). */
 export const ErrorCode = Object.freeze({
@@ -450,8 +452,9 @@ export async function encrypt(plaintext, opts) {
     // Large messages: the frames run on the host's AES-GCM, between JS buffers.
     const h = bulkFor(pt.length, () => suiteSigns(args[2]));
     if (h) {
-      // null when the materials hold a signing key that cannot sign a digest.
-      const sealing = await wasm.encryptExternal(pt.length, ...args);
+      // null when the materials hold a host signing key JS cannot reach.
+      const signingKey = await hostSigningKey(h, pt.length, args[2], o);
+      const sealing = await wasm.encryptExternal(pt.length, signingKey, ...args);
       if (sealing) return await sealExternal(h, sealing, pt);
     }
     return await wasm.encrypt(pt, ...args);

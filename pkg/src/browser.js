@@ -1,20 +1,23 @@
 // Browser / bundler entry point: fetches and instantiates the WebAssembly
 // module (next to this package's dist/ JS) before the API is used.
-import init from '../dist/kms_envelope_wasm.js';
+import init, { setHostEcdsa } from '../dist/kms_envelope_wasm.js';
 import { setBulk } from './external.js';
 
 await init({ module_or_path: new URL('../dist/kms_envelope_wasm_bg.wasm', import.meta.url) });
 
 const subtle = globalThis.crypto?.subtle;
 
-// Large one-shot messages (src/external.js): every frame sealed or opened by
-// WebCrypto's AES-GCM, all frames of a batch at once, and the signature hash
-// by WebCrypto's digest; the core signs or verifies that digest. Smaller
-// messages stay in wasm, where a frame costs less than a WebCrypto round trip.
-// WebCrypto exists in secure contexts only (https, localhost).
+// One-shot messages (src/external.js): every frame sealed or opened by
+// WebCrypto's AES-GCM, all frames of a batch at once. Unsigned messages from
+// 64 KiB (below that a frame costs less in wasm than a WebCrypto round
+// trip); signed ones at any size, as their ECDSA P-384 runs on WebCrypto:
+// up to 1 MiB a key pair made here signs the whole message, and beyond that
+// (where signing again to reach a fixed length would hash it twice) the core
+// signs WebCrypto's digest with a key made in wasm. Signatures are checked
+// here. WebCrypto exists in secure contexts only (https, localhost).
 const webBulk = subtle && {
   minBytes: 64 << 10,
-  minSignedBytes: 64 << 10,
+  minSignedBytes: 0,
   importKey(raw) {
     return subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
   },
@@ -35,10 +38,45 @@ const webBulk = subtle && {
   async digest(name, data) {
     return new Uint8Array(await subtle.digest(name, data));
   },
+  ecdsa: {
+    maxSignBytes: 1 << 20,
+    /** A key pair for one message, in the shape bindings/wasm/src/host.rs reads. */
+    async generate(curve) {
+      const hash = curve === 'P-256' ? 'SHA-256' : 'SHA-384';
+      const { privateKey, publicKey } = await subtle.generateKey({ name: 'ECDSA', namedCurve: curve }, false, ['sign', 'verify']);
+      // 0x04 ‖ x ‖ y, compressed to 0x02/0x03 (the parity of y) ‖ x for the context.
+      const raw = new Uint8Array(await subtle.exportKey('raw', publicKey));
+      const half = (raw.length - 1) / 2;
+      const point = new Uint8Array(half + 1);
+      point[0] = 2 | (raw[raw.length - 1] & 1);
+      point.set(raw.subarray(1, 1 + half), 1);
+      return {
+        curve,
+        publicKey: point,
+        format: 'p1363',
+        async sign(bytes) {
+          return new Uint8Array(await subtle.sign({ name: 'ECDSA', hash }, privateKey, bytes));
+        },
+        start() {
+          throw new Error('a WebCrypto key signs whole messages only');
+        },
+      };
+    },
+    /** Checks `check` (Opening.hostCheck()) over `bytes`. */
+    async verify(check, bytes) {
+      const key = await subtle.importKey('raw', check.publicKey, { name: 'ECDSA', namedCurve: check.curve }, false, ['verify']);
+      return subtle.verify({ name: 'ECDSA', hash: check.hash }, key, check.signature, bytes);
+    },
+  },
 };
+
+// The core asks the host for ECDSA keys; only those JS made for a call are
+// given (bindings/wasm/src/host.rs), the rest are made in wasm.
+const noKeys = { generate: () => null, verifyingKey: () => null };
 
 let host = Boolean(webBulk);
 setBulk(host ? webBulk : null);
+setHostEcdsa(host ? noKeys : null);
 
 /**
  * Whether large one-shot messages run their AES-GCM and signature hash on
@@ -49,6 +87,7 @@ export function hostCrypto(enabled) {
   if (enabled !== undefined) {
     host = Boolean(enabled) && Boolean(webBulk);
     setBulk(host ? webBulk : null);
+    setHostEcdsa(host ? noKeys : null);
   }
   return host;
 }

@@ -18,7 +18,9 @@ const BATCH = 1024;
  * The host's bulk AES-GCM: `{ minBytes, minSignedBytes, importKey(raw),
  * sealInto(key, iv, aad, plaintext, out, at), openInto(key, iv, aad,
  * ciphertextAndTag, out, at) -> boolean, digest(name, bytes) }`; the last
- * three may return Promises. A host whose calls are synchronous may add
+ * three may return Promises; optionally `ecdsa: { maxSignBytes,
+ * generate(curve), verify(check, bytes) }` where the host's ECDSA signs and
+ * checks whole messages (browsers). A host whose calls are synchronous may add
  * `hasher(name) -> { update(bytes), digest() }`: each frame is then hashed
  * right after it is sealed or opened, while it is still in cache.
  *
@@ -54,8 +56,22 @@ export function bulkFor(length, signed) {
   if (!host) return null;
   const min = minBytesOverride ?? host.minBytes;
   const minSigned = minBytesOverride ?? host.minSignedBytes;
-  if (length < min) return null;
-  return length >= minSigned || !signed() ? host : null;
+  if (length >= min && length >= minSigned) return host;
+  if (length < min && length < minSigned) return null;
+  return length >= (signed() ? minSigned : min) ? host : null;
+}
+
+/**
+ * A key pair the host makes for one message of `length` bytes of suite
+ * `suite` (undefined: the default), to sign it whole; undefined where the
+ * core should make the key. Not with a materials manager: a caching one
+ * could hand the key to a stream, which needs a key that signs
+ * incrementally.
+ */
+export async function hostSigningKey(h, length, suite, opts) {
+  if (!h.ecdsa || opts.materialsManager !== undefined || length >= h.ecdsa.maxSignBytes) return undefined;
+  const curve = wasm.suiteCurve(suite ?? 0x0578);
+  return curve ? h.ecdsa.generate(curve) : undefined;
 }
 
 /** Whether suite id `suite` (undefined: the default, 0x0578) signs. */
@@ -137,7 +153,8 @@ export async function sealExternal(h, sealing, plaintext) {
     out = new Uint8Array(sealing.messageLength);
     out.set(sealing.header(), 0);
     const key = await importKey(h, sealing);
-    const hash = sealing.signatureHash;
+    const signer = sealing.hostSigner();
+    const hash = signer ? undefined : sealing.signatureHash;
     const signed = sealing.signedLength;
     const running = hash && h.hasher ? runningHash(h, hash, out) : null;
     await forEachFrame(sealing, (f) => {
@@ -146,6 +163,15 @@ export async function sealExternal(h, sealing, plaintext) {
       running?.upTo(f.ciphertext + f.length + TAG);
       return r;
     });
+    if (signer) {
+      // The host's key signs the whole message; its DER signature may be a
+      // byte or two shorter than the longest the buffer was made for.
+      const sig = await signer.sign(out.subarray(0, signed));
+      const footer = sealing.footerFromSignature(sig, signer.format ?? 'der');
+      out.set(footer, signed);
+      const end = signed + footer.length;
+      return end === out.length ? out : out.slice(0, end);
+    }
     out.set(sealing.footer(await digestOf(h, hash, running, out, signed)), signed);
     return out;
   } catch (e) {
@@ -166,7 +192,8 @@ export async function openExternal(h, opening, ciphertext) {
   try {
     out = new Uint8Array(opening.plaintextLength);
     const key = await importKey(h, opening);
-    const hash = opening.signatureHash;
+    const check = h.ecdsa ? opening.hostCheck() : undefined;
+    const hash = check ? undefined : opening.signatureHash;
     const running = hash && h.hasher ? runningHash(h, hash, ciphertext) : null;
     const ok = await forEachFrame(opening, (f) => {
       const end = f.ciphertext + f.length + TAG;
@@ -176,7 +203,9 @@ export async function openExternal(h, opening, ciphertext) {
     });
     if (!ok) throw opening.frameFailed();
     opened++;
-    const result = opening.finish(await digestOf(h, hash, running, ciphertext, opening.signedLength));
+    const result = check
+      ? opening.finishHostChecked(await h.ecdsa.verify(check, ciphertext.subarray(0, opening.signedLength)))
+      : opening.finish(await digestOf(h, hash, running, ciphertext, opening.signedLength));
     result.plaintext = out;
     return result;
   } catch (e) {

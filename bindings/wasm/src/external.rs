@@ -17,7 +17,8 @@
 //! | 60..140 | AAD |
 
 use js_sys::Uint8Array;
-use kms_envelope::external::{ExternalFrame, ExternalOpen, ExternalSeal};
+use js_sys::{Object, Reflect};
+use kms_envelope::external::{ExternalFrame, ExternalOpen, ExternalSeal, SignatureFormat};
 use kms_envelope::{AuthFailure, Error};
 use wasm_bindgen::prelude::*;
 
@@ -117,6 +118,22 @@ impl Sealing {
             .as_ref()
             .ok_or_else(|| bad_arg("this message is already finished"))
     }
+
+    /// Whether JS can finish it: the core signs, or JS holds the host key.
+    pub(crate) fn reachable(&self) -> bool {
+        self.inner.as_ref().is_some_and(|s| {
+            !s.host_signs()
+                || s.signing_public_key()
+                    .and_then(|p| crate::host::js_signer(&p))
+                    .is_some()
+        })
+    }
+
+    fn take(&mut self) -> Result<ExternalSeal, JsValue> {
+        self.inner
+            .take()
+            .ok_or_else(|| bad_arg("this message is already finished"))
+    }
 }
 
 #[wasm_bindgen]
@@ -126,7 +143,7 @@ impl Sealing {
         Ok(Uint8Array::from(self.get()?.header()))
     }
 
-    /// The exact message length.
+    /// The message length: exact, or the most when `hostSigner()` signs.
     #[wasm_bindgen(getter, js_name = messageLength)]
     pub fn message_length(&self) -> Result<f64, JsValue> {
         Ok(self.get()?.message_len() as f64)
@@ -135,11 +152,41 @@ impl Sealing {
     /// The footer (empty for unsigned suites); `digest` is the signature
     /// hash of the first `signedLength` bytes. Ends the sealing.
     pub fn footer(&mut self, digest: Option<Vec<u8>>) -> Result<Uint8Array, JsValue> {
-        let s = self
-            .inner
-            .take()
-            .ok_or_else(|| bad_arg("this message is already finished"))?;
-        let footer = s.footer(digest.as_deref()).map_err(|e| js_error(&e))?;
+        let footer = self
+            .take()?
+            .footer(digest.as_deref())
+            .map_err(|e| js_error(&e))?;
+        Ok(Uint8Array::from(&footer[..]))
+    }
+
+    /// The JS key object that signs this message whole (`sign(bytes)`),
+    /// when the host holds the signing key; else `undefined`.
+    #[wasm_bindgen(js_name = hostSigner)]
+    pub fn host_signer(&self) -> Result<JsValue, JsValue> {
+        let s = self.get()?;
+        Ok(s.signing_public_key()
+            .filter(|_| s.host_signs())
+            .and_then(|p| crate::host::js_signer(&p))
+            .map_or(JsValue::UNDEFINED, Into::into))
+    }
+
+    /// The footer around the host's signature (`format`: `"der"` or
+    /// `"p1363"`) of the first `signedLength` bytes. Ends the sealing.
+    #[wasm_bindgen(js_name = footerFromSignature)]
+    pub fn footer_from_signature(
+        &mut self,
+        signature: &[u8],
+        format: &str,
+    ) -> Result<Uint8Array, JsValue> {
+        let format = match format {
+            "der" => SignatureFormat::Der,
+            "p1363" => SignatureFormat::P1363,
+            _ => return Err(bad_arg("signature format must be der or p1363")),
+        };
+        let footer = self
+            .take()?
+            .footer_from_signature(signature, format)
+            .map_err(|e| js_error(&e))?;
         Ok(Uint8Array::from(&footer[..]))
     }
 }
@@ -162,6 +209,12 @@ impl Opening {
             .as_ref()
             .ok_or_else(|| bad_arg("this message is already finished"))
     }
+
+    fn take(&mut self) -> Result<ExternalOpen, JsValue> {
+        self.inner
+            .take()
+            .ok_or_else(|| bad_arg("this message is already finished"))
+    }
 }
 
 #[wasm_bindgen]
@@ -170,6 +223,38 @@ impl Opening {
     #[wasm_bindgen(getter, js_name = plaintextLength)]
     pub fn plaintext_length(&self) -> Result<f64, JsValue> {
         Ok(self.get()?.plaintext_len() as f64)
+    }
+
+    /// What JS needs to check the signature on the host: `{ curve, hash,
+    /// publicKey (uncompressed point), signature (P1363) }`, or `undefined`
+    /// (unsigned, or a signature that is not strict DER: `finish` with the
+    /// digest then fails it).
+    #[wasm_bindgen(js_name = hostCheck)]
+    pub fn host_check(&self) -> Result<JsValue, JsValue> {
+        let Some(c) = self.get()?.host_check() else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let obj = Object::new();
+        for (k, v) in [
+            ("curve", JsValue::from(c.curve)),
+            ("hash", JsValue::from(c.hash)),
+            ("publicKey", Uint8Array::from(&c.public_key[..]).into()),
+            ("signature", Uint8Array::from(&c.signature[..]).into()),
+        ] {
+            Reflect::set(&obj, &k.into(), &v)?;
+        }
+        Ok(obj.into())
+    }
+
+    /// Ends a message whose signature JS checked from `hostCheck`:
+    /// `valid` is the host's verdict. Resolves like `finish`.
+    #[wasm_bindgen(js_name = finishHostChecked)]
+    pub fn finish_host_checked(&mut self, valid: bool) -> Result<JsValue, JsValue> {
+        let opened = self
+            .take()?
+            .finish_host_checked(valid)
+            .map_err(|e| js_error(&e))?;
+        Ok(decrypted_to_js(&opened.encryption_context, &opened.header).into())
     }
 
     /// The error for a frame whose tag did not verify. Ends the opening.
@@ -183,11 +268,10 @@ impl Opening {
     /// frame opened; resolves the decrypt result without its plaintext.
     /// Ends the opening.
     pub fn finish(&mut self, digest: Option<Vec<u8>>) -> Result<JsValue, JsValue> {
-        let o = self
-            .inner
-            .take()
-            .ok_or_else(|| bad_arg("this message is already finished"))?;
-        let opened = o.finish(digest.as_deref()).map_err(|e| js_error(&e))?;
+        let opened = self
+            .take()?
+            .finish(digest.as_deref())
+            .map_err(|e| js_error(&e))?;
         Ok(decrypted_to_js(&opened.encryption_context, &opened.header).into())
     }
 }

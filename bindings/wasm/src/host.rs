@@ -3,7 +3,8 @@
 //! `node:crypto`). Browsers keep the wasm code: WebCrypto is async-only, and
 //! its digest and signatures are one-shot.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -74,11 +75,17 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = verifyingKey)]
     fn verifying_key(this: &JsEcdsa, curve: &str, point: &[u8]) -> Result<JsValue, JsValue>;
 
-    /// `{ publicKey: Uint8Array (compressed point), start() -> { update(data), finish() -> DER } }`.
+    /// `{ publicKey: Uint8Array (compressed point), curve?, start() -> { update(data), finish() -> DER } }`;
+    /// keys JS makes for one call on the external path (`curve` set) may
+    /// instead sign whole messages only (`sign(bytes)`, called from JS).
+    #[derive(Clone)]
     pub type JsSigningKey;
 
     #[wasm_bindgen(method, getter = publicKey)]
     fn public_key(this: &JsSigningKey) -> JsValue;
+
+    #[wasm_bindgen(method, getter)]
+    fn curve(this: &JsSigningKey) -> Option<String>;
 
     #[wasm_bindgen(method, catch, js_name = start)]
     fn start_signing(this: &JsSigningKey) -> Result<JsDigest, JsValue>;
@@ -167,36 +174,81 @@ impl HostDigest for Running {
 
 thread_local! {
     /// Set while a call that needs keys able to sign or check a digest is
-    /// polled (see [`wasm_keys`]).
+    /// polled (see [`external_keys`]).
     static WASM_KEYS: Cell<bool> = const { Cell::new(false) };
+    /// A signing key JS made for the call being polled, until the core
+    /// asks for one (see [`external_keys`]).
+    static PENDING: RefCell<Option<JsSigningKey>> = const { RefCell::new(None) };
+    /// The JS object behind each live host signing key, by public key, so
+    /// a key the core holds (cached materials included) can be handed back
+    /// to JS to sign a whole message.
+    static SIGNERS: RefCell<HashMap<Vec<u8>, JsSigningKey>> = RefCell::new(HashMap::new());
 }
 
-/// A future polled with the host ECDSA out of the way.
-pub(crate) struct WasmKeys<F>(Pin<Box<F>>);
+/// A future polled with the keys its call needs (see [`external_keys`]).
+pub(crate) struct ExternalKeys<F> {
+    fut: Pin<Box<F>>,
+    pending: Option<JsSigningKey>,
+}
 
-impl<F: Future> Future for WasmKeys<F> {
+impl<F: Future> Future for ExternalKeys<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let outer = WASM_KEYS.replace(true);
-        let result = self.0.as_mut().poll(cx);
-        WASM_KEYS.set(outer);
+        let this = &mut *self;
+        let outer_flag = WASM_KEYS.replace(true);
+        let outer_key = PENDING.replace(this.pending.take());
+        let result = this.fut.as_mut().poll(cx);
+        // A key the core did not take waits for the next poll.
+        this.pending = PENDING.replace(outer_key);
+        WASM_KEYS.set(outer_flag);
         result
     }
 }
 
-/// Runs `fut` with ECDSA keys made in wasm even when a host ECDSA is
-/// installed: the external path signs and verifies digests, which a host
-/// key (`node:crypto` signs what it hashes itself) cannot. Calls interleave
-/// on the one JS thread, so the setting is made around each poll.
-pub(crate) fn wasm_keys<F: Future>(fut: F) -> WasmKeys<F> {
-    WasmKeys(Box::pin(fut))
+/// Runs `fut`, a call on the external path, whose signatures are made or
+/// checked outside the core's streaming hash: a signing key comes from
+/// `pending` (one JS made for this call, which signs the whole message) or
+/// else is made in wasm (it signs the digest JS computes), never by the
+/// installed host ECDSA (`node:crypto` keys sign only what they hash
+/// themselves); verifying keys are made in wasm. Calls interleave on the
+/// one JS thread, so this is set around each poll.
+pub(crate) fn external_keys<F: Future>(pending: Option<JsSigningKey>, fut: F) -> ExternalKeys<F> {
+    ExternalKeys {
+        fut: Box::pin(fut),
+        pending,
+    }
+}
+
+/// The JS object of the live host signing key with this public key, if it
+/// signs whole messages (`sign(bytes)`; `node:crypto` keys do not).
+pub(crate) fn js_signer(public_key: &[u8]) -> Option<JsSigningKey> {
+    SIGNERS
+        .with(|s| s.borrow().get(public_key).cloned())
+        .filter(|k| js_sys::Reflect::get(k, &"sign".into()).is_ok_and(|f| f.is_function()))
+}
+
+/// A host signing key from a JS key object, registered while it lives.
+fn signing_key(key: JsSigningKey) -> Option<Box<dyn HostSigningKey>> {
+    // The public key is read once: it goes into the header, and the
+    // signatures must be checked against exactly that point.
+    let public = key.public_key().dyn_into::<Uint8Array>().ok()?.to_vec();
+    SIGNERS.with(|s| s.borrow_mut().insert(public.clone(), key.clone()));
+    Some(Box::new(SigningKey { key, public }))
 }
 
 struct HostEc(JsEcdsa);
 
 impl HostEcdsa for HostEc {
     fn generate(&self, curve: &str) -> Option<Box<dyn HostSigningKey>> {
+        if let Some(key) = PENDING.with(|p| p.borrow_mut().take()) {
+            // JS made it for the suite it asked for; on another curve (a
+            // materials manager that chose otherwise) wasm makes one.
+            if key.curve().as_deref() == Some(curve) {
+                return signing_key(key);
+            }
+            return None;
+        }
         if WASM_KEYS.get() {
             return None;
         }
@@ -204,11 +256,7 @@ impl HostEcdsa for HostEc {
         if key.is_null() || key.is_undefined() {
             return None;
         }
-        let key: JsSigningKey = key.unchecked_into();
-        // The public key is read once: it goes into the header, and the
-        // signatures must be checked against exactly that point.
-        let public = key.public_key().dyn_into::<Uint8Array>().ok()?.to_vec();
-        Some(Box::new(SigningKey { key, public }))
+        signing_key(key.unchecked_into())
     }
 
     fn verifying_key(&self, curve: &str, point: &[u8]) -> Option<Box<dyn HostVerifyingKey>> {
@@ -226,6 +274,12 @@ impl HostEcdsa for HostEc {
 struct SigningKey {
     key: JsSigningKey,
     public: Vec<u8>,
+}
+
+impl Drop for SigningKey {
+    fn drop(&mut self) {
+        let _ = SIGNERS.try_with(|s| s.borrow_mut().remove(&self.public));
+    }
 }
 
 impl HostSigningKey for SigningKey {

@@ -324,14 +324,16 @@ pub fn encrypt(
 
 /// Gets the materials and writes the header of a message of
 /// `plaintext_len` bytes whose frames JS seals (see `external.rs`).
-/// Signing keys are made in wasm, so they sign the digest JS computes.
-/// Resolves to a `Sealing`, or to `null` when the materials came with a
-/// key that cannot sign a digest (a cached host key): JS then uses
-/// `encrypt`.
+/// `signing_key`: a key JS made for this call (`{ curve, publicKey, sign }`),
+/// used if the suite signs on its curve; otherwise signing keys are made
+/// in wasm and sign the digest JS computes. Resolves to a `Sealing`, or to
+/// `null` when the materials came with a host key JS cannot reach: JS then
+/// uses `encrypt`.
 #[wasm_bindgen(js_name = encryptExternal)]
 #[allow(clippy::too_many_arguments)]
 pub fn encrypt_external(
     plaintext_len: f64,
+    signing_key: JsValue,
     source: &Source,
     context: Vec<String>,
     suite: Option<u16>,
@@ -340,15 +342,19 @@ pub fn encrypt_external(
     max_edks: Option<u16>,
 ) -> js_sys::Promise {
     let opts = EncryptOptions::new(source, context, suite, frame_length, policy, max_edks);
-    trace::promise(host::wasm_keys(async move {
+    let pending = (!signing_key.is_undefined() && !signing_key.is_null())
+        .then(|| signing_key.unchecked_into());
+    trace::promise(host::external_keys(pending, async move {
         let opts = opts?;
         let call = opts.apply(opts.client.encrypt_external(plaintext_len as usize))?;
         let prepared = call.prepare_async().await.map_err(|e| js_error(&e))?;
-        if !prepared.can_seal_externally() {
-            return Ok(JsValue::NULL);
-        }
         let seal = prepared.into_external().map_err(|e| js_error(&e))?;
-        Ok(external::Sealing::new(seal).into())
+        let sealing = external::Sealing::new(seal);
+        Ok(if sealing.reachable() {
+            sealing.into()
+        } else {
+            JsValue::NULL
+        })
     }))
 }
 
@@ -416,7 +422,7 @@ pub fn decrypt_external(
     max_edks: Option<u16>,
 ) -> js_sys::Promise {
     let source = source.inner.clone();
-    trace::promise(host::wasm_keys(async move {
+    trace::promise(host::external_keys(None, async move {
         let client = client(policy, max_edks)?;
         let prepared = decrypt_call(&client, &ciphertext, &source, context)
             .prepare_async()
@@ -479,6 +485,14 @@ pub fn inspect(ciphertext: &[u8]) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = suiteSigns)]
 pub fn suite_signs(id: u16) -> bool {
     AlgorithmSuite::from_id(id).is_some_and(|s| s.is_signing())
+}
+
+/// The curve suite `id` signs on (`"P-256"` / `"P-384"`), if it signs.
+#[wasm_bindgen(js_name = suiteCurve)]
+pub fn suite_curve(id: u16) -> Option<String> {
+    AlgorithmSuite::from_id(id)?
+        .signature_curve_name()
+        .map(str::to_owned)
 }
 
 /// The core's crypto backend name (diagnostics).

@@ -63,6 +63,32 @@ try {
         if (algorithmSuite === 0x0578) out.largeForNode = [...webCt];
       }
       out.bigPt = [...big];
+      // Small signed messages: ECDSA on WebCrypto (a key pair per message
+      // signs it whole, so the DER signature keeps its natural length, which
+      // varies; the core's own signatures are made to one length).
+      const small = new TextEncoder().encode('signed on WebCrypto');
+      out.smallSigned = {};
+      for (const algorithmSuite of [0x0578, 0x0214]) {
+        const opts = { keyring, algorithmSuite, commitmentPolicy: algorithmSuite === 0x0214 ? 'FORBID_ENCRYPT_ALLOW_DECRYPT' : undefined };
+        const lengths = new Set();
+        let ct;
+        for (let i = 0; i < 24; i++) {
+          ct = await ke.encrypt(small, opts);
+          lengths.add(ct.length);
+        }
+        ke.hostCrypto(false);
+        const byWasm = new TextDecoder().decode((await ke.decrypt(ct, { keyring, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' })).plaintext);
+        const wasmCt = await ke.encrypt(small, opts);
+        ke.hostCrypto(true);
+        const byWeb = new TextDecoder().decode((await ke.decrypt(wasmCt, { keyring, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' })).plaintext);
+        const badSig = ct.slice();
+        badSig[badSig.length - 3] ^= 1;
+        out.smallSigned[algorithmSuite] = {
+          lengthsVary: lengths.size > 1, byWasm, byWeb,
+          badSignature: await ke.decrypt(badSig, { keyring, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' }).then(() => 'none', (e) => e.code),
+          forNode: [...ct],
+        };
+      }
       // The message Node made.
       const dn = await ke.decrypt(new Uint8Array(fromNode), { keyring });
       out.fromNode = hex(dn.plaintext) === hex(new Uint8Array(fromNodePt)) && dn.encryptionContext.made === 'node';
@@ -134,6 +160,14 @@ try {
   assert.equal(result.hostCrypto, true, 'WebCrypto is on by default');
   for (const suite of ['1144', '1400', '888']) {
     assert.deepEqual(result.large[suite], { wasmReadsWeb: true, webReadsWasm: true, tampered: 'authentication_failed' }, `suite ${suite}`);
+  }
+  for (const suite of ['1400', '532']) {
+    const r = result.smallSigned[suite];
+    assert.deepEqual({ ...r, forNode: undefined }, {
+      lengthsVary: true, byWasm: 'signed on WebCrypto', byWeb: 'signed on WebCrypto', badSignature: 'authentication_failed', forNode: undefined,
+    }, `small signed suite ${suite}`);
+    const back = await decrypt(new Uint8Array(r.forNode), { keyring, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' });
+    assert.equal(new TextDecoder().decode(back.plaintext), 'signed on WebCrypto', 'Node reads a WebCrypto-signed message');
   }
   const largeBack = await decrypt(new Uint8Array(result.largeForNode), { keyring });
   assert.deepEqual(largeBack.plaintext, new Uint8Array(result.bigPt), 'Node reads the large message WebCrypto sealed');

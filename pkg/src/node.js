@@ -4,10 +4,11 @@
 import { readFileSync } from 'node:fs';
 import {
   createCipheriv, createDecipheriv, createHash, createPublicKey, createSecretKey, createSign,
-  createVerify, generateKeyPairSync,
+  createVerify, generateKeyPair, generateKeyPairSync,
 } from 'node:crypto';
 import { initSync, setHostAead, setHostEcdsa, setHostHash } from '../dist/kms_envelope_wasm.js';
 import { setBulk } from './external.js';
+import { encrypt as encryptOnce } from './api.js';
 
 initSync({ module: readFileSync(new URL('../dist/kms_envelope_wasm_bg.wasm', import.meta.url)) });
 
@@ -104,11 +105,44 @@ const EC = {
   'P-384': { hash: 'sha384', spki: Buffer.from('3046301006072a8648ce3d020106052b81040022033200', 'hex') },
 };
 
+// Signing keys are ephemeral, one per message, and a P-384 key pair takes
+// about as long to make as a signature: a few are made ahead on libuv's
+// thread pool (another core) while messages are encrypted, so making one is
+// off the critical path. Each key is handed out once; with the pool empty a
+// key is made on the spot.
+const POOL_SIZE = 2;
+const keyPool = {
+  ready: { 'P-256': [], 'P-384': [] },
+  making: { 'P-256': 0, 'P-384': 0 },
+  take(curve) {
+    const key = this.ready[curve].pop() ?? generateKeyPairSync('ec', { namedCurve: curve });
+    this.refill(curve);
+    return key;
+  },
+  refill(curve) {
+    while (this.ready[curve].length + this.making[curve] < POOL_SIZE) {
+      this.making[curve]++;
+      generateKeyPair('ec', { namedCurve: curve }, (err, publicKey, privateKey) => {
+        this.making[curve]--;
+        if (!err && host) this.ready[curve].push({ publicKey, privateKey });
+      });
+    }
+  },
+  /** Whether keys are being made: the event loop must turn to receive them. */
+  get busy() {
+    return this.making['P-256'] + this.making['P-384'] > 0;
+  },
+  clear() {
+    this.ready['P-256'].length = 0;
+    this.ready['P-384'].length = 0;
+  },
+};
+
 const nodeEcdsa = {
   generate(curve) {
     const ec = EC[curve];
     if (!ec) return null;
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+    const { privateKey, publicKey } = keyPool.take(curve);
     const { x, y } = publicKey.export({ format: 'jwk' });
     const yBytes = Buffer.from(y, 'base64url');
     const point = Buffer.concat([Buffer.of(2 | (yBytes[yBytes.length - 1] & 1)), Buffer.from(x, 'base64url')]);
@@ -158,8 +192,20 @@ export function hostCrypto(enabled) {
     setHostHash(host ? nodeHash : null);
     setHostEcdsa(host ? nodeEcdsa : null);
     setBulk(host ? nodeBulk : null);
+    if (!host) keyPool.clear();
   }
   return host;
 }
 
 export * from './api.js';
+
+/**
+ * Encrypts `plaintext` into one message (see api.js). In Node, when signing
+ * keys are being made ahead (above), the event loop turns once first so they
+ * arrive: a chain of awaited calls would otherwise never let them in.
+ * @returns {Promise<Uint8Array>}
+ */
+export async function encrypt(plaintext, opts) {
+  if (keyPool.busy) await new Promise((resolve) => setImmediate(resolve));
+  return encryptOnce(plaintext, opts);
+}

@@ -180,3 +180,21 @@ test('a failing host ECDSA fails closed; a host that cannot read a key leaves it
     hostCrypto(true);
   }
 });
+
+test('signing keys made ahead on the thread pool are each used once, also under concurrency', async () => {
+  const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'pool', wrappingKey: aesKey() });
+  const pt = bytesOf(100, 7);
+  const messages = [];
+  for (let i = 0; i < 12; i++) messages.push(await encrypt(pt, { keyring }));
+  messages.push(...await Promise.all(Array.from({ length: 12 }, () => encrypt(pt, { keyring }))));
+  for (const suite of [0x0214, 0x0346]) {
+    messages.push(...await Promise.all(Array.from({ length: 4 }, () => encrypt(pt, { keyring, algorithmSuite: suite, commitmentPolicy: policyFor(suite) }))));
+  }
+  const publicKeys = new Set();
+  for (const ct of messages) {
+    const out = await decrypt(ct, { keyring, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' });
+    assert.deepEqual(out.plaintext, pt);
+    publicKeys.add(out.encryptionContext['aws-crypto-public-key']);
+  }
+  assert.equal(publicKeys.size, messages.length, 'a signing key was used twice');
+});

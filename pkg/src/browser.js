@@ -15,6 +15,21 @@ const subtle = globalThis.crypto?.subtle;
 // (where signing again to reach a fixed length would hash it twice) the core
 // signs WebCrypto's digest with a key made in wasm. Signatures are checked
 // here. WebCrypto exists in secure contexts only (https, localhost).
+const POOL_SIZE = 2;
+const pool = { 'P-256': [], 'P-384': [] };
+
+/**
+ * A P-256 / P-384 key pair and its raw public point; a failure resolves to
+ * null (a key made ahead may never be used), unless `fail`.
+ */
+function makeKeyPair(curve, fail = false) {
+  const made = (async () => {
+    const { privateKey, publicKey } = await subtle.generateKey({ name: 'ECDSA', namedCurve: curve }, false, ['sign', 'verify']);
+    return { privateKey, raw: new Uint8Array(await subtle.exportKey('raw', publicKey)) };
+  })();
+  return fail ? made : made.catch(() => null);
+}
+
 const webBulk = subtle && {
   minBytes: 64 << 10,
   minSignedBytes: 0,
@@ -43,9 +58,13 @@ const webBulk = subtle && {
     /** A key pair for one message, in the shape bindings/wasm/src/host.rs reads. */
     async generate(curve) {
       const hash = curve === 'P-256' ? 'SHA-256' : 'SHA-384';
-      const { privateKey, publicKey } = await subtle.generateKey({ name: 'ECDSA', namedCurve: curve }, false, ['sign', 'verify']);
+      const made = pool[curve];
+      const next = made.length ? made.shift() : makeKeyPair(curve);
+      // Key pairs are made ahead, on WebCrypto's thread, while this message
+      // is encrypted; each is handed out once.
+      while (made.length < POOL_SIZE) made.push(makeKeyPair(curve));
+      const { privateKey, raw } = (await next) ?? (await makeKeyPair(curve, true));
       // 0x04 ‖ x ‖ y, compressed to 0x02/0x03 (the parity of y) ‖ x for the context.
-      const raw = new Uint8Array(await subtle.exportKey('raw', publicKey));
       const half = (raw.length - 1) / 2;
       const point = new Uint8Array(half + 1);
       point[0] = 2 | (raw[raw.length - 1] & 1);
@@ -88,6 +107,7 @@ export function hostCrypto(enabled) {
     host = Boolean(enabled) && Boolean(webBulk);
     setBulk(host ? webBulk : null);
     setHostEcdsa(host ? noKeys : null);
+    if (!host) for (const made of Object.values(pool)) made.length = 0;
   }
   return host;
 }

@@ -71,10 +71,15 @@ try {
       for (const algorithmSuite of [0x0578, 0x0214]) {
         const opts = { keyring, algorithmSuite, commitmentPolicy: algorithmSuite === 0x0214 ? 'FORBID_ENCRYPT_ALLOW_DECRYPT' : undefined };
         const lengths = new Set();
+        const keys = new Set();
         let ct;
+        // Sequential and concurrent: key pairs are made ahead, each used once.
         for (let i = 0; i < 24; i++) {
-          ct = await ke.encrypt(small, opts);
-          lengths.add(ct.length);
+          const cts = i % 2 ? [await ke.encrypt(small, opts)] : await Promise.all([ke.encrypt(small, opts), ke.encrypt(small, opts)]);
+          for (ct of cts) {
+            lengths.add(ct.length);
+            keys.add((await ke.inspect(ct)).encryptionContext['aws-crypto-public-key']);
+          }
         }
         ke.hostCrypto(false);
         const byWasm = new TextDecoder().decode((await ke.decrypt(ct, { keyring, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' })).plaintext);
@@ -84,7 +89,7 @@ try {
         const badSig = ct.slice();
         badSig[badSig.length - 3] ^= 1;
         out.smallSigned[algorithmSuite] = {
-          lengthsVary: lengths.size > 1, byWasm, byWeb,
+          lengthsVary: lengths.size > 1, keysUnique: keys.size === 36, byWasm, byWeb,
           badSignature: await ke.decrypt(badSig, { keyring, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' }).then(() => 'none', (e) => e.code),
           forNode: [...ct],
         };
@@ -164,7 +169,7 @@ try {
   for (const suite of ['1400', '532']) {
     const r = result.smallSigned[suite];
     assert.deepEqual({ ...r, forNode: undefined }, {
-      lengthsVary: true, byWasm: 'signed on WebCrypto', byWeb: 'signed on WebCrypto', badSignature: 'authentication_failed', forNode: undefined,
+      lengthsVary: true, keysUnique: true, byWasm: 'signed on WebCrypto', byWeb: 'signed on WebCrypto', badSignature: 'authentication_failed', forNode: undefined,
     }, `small signed suite ${suite}`);
     const back = await decrypt(new Uint8Array(r.forNode), { keyring, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' });
     assert.equal(new TextDecoder().decode(back.plaintext), 'signed on WebCrypto', 'Node reads a WebCrypto-signed message');

@@ -257,6 +257,7 @@ pub struct PreparedDecryption<'a> {
     pub(crate) body: &'a [u8],
     pub(crate) header_len: usize,
     plaintext_len: usize,
+    suite: crate::AlgorithmSuite,
 }
 
 impl PreparedDecryption<'_> {
@@ -265,6 +266,11 @@ impl PreparedDecryption<'_> {
     /// that does not parse; `open_into` then fails there.
     pub fn plaintext_len(&self) -> usize {
         self.plaintext_len
+    }
+
+    /// The message's algorithm suite (its header is authenticated).
+    pub fn algorithm_suite(&self) -> crate::AlgorithmSuite {
+        self.suite
     }
 
     /// Decrypts into `out`, which must be exactly
@@ -353,11 +359,16 @@ pub(crate) async fn prepare_message<'a>(
     let header_len = reader.read_header(cmm, message).await?;
     let body = message.get(header_len..).unwrap_or_default();
     let plaintext_len = reader.plaintext_len(body);
+    let suite = reader
+        .header()
+        .map(|h| h.algorithm_suite)
+        .ok_or_else(|| Error::bad_arg("the header has not been read"))?;
     Ok(PreparedDecryption {
         reader,
         body,
         header_len,
         plaintext_len,
+        suite,
     })
 }
 

@@ -3,7 +3,7 @@
 // every failure into a KmsEnvelopeError with a stable `code`.
 import * as wasm from '../dist/kms_envelope_wasm.js';
 import {
-  bulkFor, hostSigningKey, messageSigns, openExternal, sealExternal, suiteSigns,
+  bulkFor, hostSigningKey, messageSigns, openExternal, sealExternal, suiteSigns, takesSuiteKey,
 } from './external.js';
 
 /** Stable error codes, one per core error kind (`ErrorKind::as_str`). */
@@ -451,10 +451,11 @@ export async function encrypt(plaintext, opts) {
     ];
     // Large messages: the frames run on the host's AES-GCM, between JS buffers.
     const h = bulkFor(pt.length, () => suiteSigns(args[2]));
-    if (h) {
-      // null when the materials hold a host signing key JS cannot reach.
+    if (h && takesSuiteKey(h, args[2])) {
+      // null when the host cannot take the key after all, or the materials
+      // hold a host signing key JS cannot reach.
       const signingKey = await hostSigningKey(h, pt.length, args[2], o);
-      const sealing = await wasm.encryptExternal(pt.length, signingKey, ...args);
+      const sealing = await wasm.encryptExternal(pt.length, signingKey, h.keyLengths, ...args);
       if (sealing) return await sealExternal(h, sealing, pt);
     }
     return await wasm.encrypt(pt, ...args);
@@ -481,7 +482,7 @@ export async function decrypt(ciphertext, opts) {
     const h = bulkFor(ct.length, () => messageSigns(ct));
     if (h) {
       // An Opening, or the finished result when the core had to do it all.
-      const r = await wasm.decryptExternal(ct, ...args);
+      const r = await wasm.decryptExternal(ct, h.keyLengths, ...args);
       return r instanceof wasm.Opening ? await openExternal(h, r, ct) : r;
     }
     return await wasm.decrypt(ct, ...args);

@@ -15,7 +15,8 @@ const RECORD = 144;
 const BATCH = 1024;
 
 /**
- * The host's bulk AES-GCM: `{ minBytes, minSignedBytes, importKey(raw),
+ * The host's bulk AES-GCM: `{ minBytes, minSignedBytes, keyLengths (the AES
+ * key lengths in bytes it takes), importKey(raw),
  * sealInto(key, iv, aad, plaintext, out, at), openInto(key, iv, aad,
  * ciphertextAndTag, out, at) -> boolean, digest(name, bytes) }`; the last
  * three may return Promises; optionally `ecdsa: { maxSignBytes,
@@ -31,6 +32,7 @@ const BATCH = 1024;
 let host = null;
 let minBytesOverride;
 let opened = 0;
+let hostSigned = 0;
 
 /** Installs (or, with null, removes) the host's bulk AES-GCM. */
 export function setBulk(impl) {
@@ -45,6 +47,11 @@ export function setMinBytes(n) {
 /** Tests: how many messages this path has opened. */
 export function openedCount() {
   return opened;
+}
+
+/** Tests: how many messages this path has had signed by a host key. */
+export function hostSignedCount() {
+  return hostSigned;
 }
 
 /**
@@ -71,7 +78,13 @@ export function bulkFor(length, signed) {
 export async function hostSigningKey(h, length, suite, opts) {
   if (!h.ecdsa || opts.materialsManager !== undefined || length >= h.ecdsa.maxSignBytes) return undefined;
   const curve = wasm.suiteCurve(suite ?? 0x0578);
-  return curve ? h.ecdsa.generate(curve) : undefined;
+  // A host without this curve leaves the key to the core.
+  return curve ? h.ecdsa.generate(curve).catch(() => undefined) : undefined;
+}
+
+/** Whether `h` takes the AES key of suite id `suite` (undefined: the default, 0x0578 or 0x0378). */
+export function takesSuiteKey(h, suite) {
+  return h.keyLengths.includes(wasm.suiteKeyLength(suite ?? 0x0578));
 }
 
 /** Whether suite id `suite` (undefined: the default, 0x0578) signs. */
@@ -168,6 +181,7 @@ export async function sealExternal(h, sealing, plaintext) {
       // byte or two shorter than the longest the buffer was made for.
       const sig = await signer.sign(out.subarray(0, signed));
       const footer = sealing.footerFromSignature(sig, signer.format ?? 'der');
+      hostSigned++;
       out.set(footer, signed);
       const end = signed + footer.length;
       return end === out.length ? out : out.slice(0, end);
@@ -203,9 +217,12 @@ export async function openExternal(h, opening, ciphertext) {
     });
     if (!ok) throw opening.frameFailed();
     opened++;
-    const result = check
-      ? opening.finishHostChecked(await h.ecdsa.verify(check, ciphertext.subarray(0, opening.signedLength)))
-      : opening.finish(await digestOf(h, hash, running, ciphertext, opening.signedLength));
+    // A host that cannot check this signature (no such curve) leaves it to
+    // the core, over the host's digest.
+    const valid = check ? await h.ecdsa.verify(check, ciphertext.subarray(0, opening.signedLength)).catch(() => undefined) : undefined;
+    const result = valid !== undefined
+      ? opening.finishHostChecked(valid)
+      : opening.finish(await digestOf(h, opening.signatureHash, running, ciphertext, opening.signedLength));
     result.plaintext = out;
     return result;
   } catch (e) {

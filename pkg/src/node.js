@@ -49,6 +49,7 @@ const nodeAead = {
 const nodeBulk = {
   minBytes: 1 << 20,
   minSignedBytes: 16 << 20,
+  keyLengths: [16, 24, 32],
   importKey(raw) {
     return { key: createSecretKey(raw), cipher: CIPHERS[raw.length] };
   },

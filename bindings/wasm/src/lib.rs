@@ -326,14 +326,17 @@ pub fn encrypt(
 /// `plaintext_len` bytes whose frames JS seals (see `external.rs`).
 /// `signing_key`: a key JS made for this call (`{ curve, publicKey, sign }`),
 /// used if the suite signs on its curve; otherwise signing keys are made
-/// in wasm and sign the digest JS computes. Resolves to a `Sealing`, or to
-/// `null` when the materials came with a host key JS cannot reach: JS then
-/// uses `encrypt`.
+/// in wasm and sign the digest JS computes. `key_lengths`: the AES key
+/// lengths the host's AES-GCM takes (Chromium's WebCrypto has no AES-192).
+/// Resolves to a `Sealing`, or to `null` when the host cannot take the
+/// content key or the materials came with a host key JS cannot reach: JS
+/// then uses `encrypt`.
 #[wasm_bindgen(js_name = encryptExternal)]
 #[allow(clippy::too_many_arguments)]
 pub fn encrypt_external(
     plaintext_len: f64,
     signing_key: JsValue,
+    key_lengths: Vec<u32>,
     source: &Source,
     context: Vec<String>,
     suite: Option<u16>,
@@ -349,8 +352,9 @@ pub fn encrypt_external(
         let call = opts.apply(opts.client.encrypt_external(plaintext_len as usize))?;
         let prepared = call.prepare_async().await.map_err(|e| js_error(&e))?;
         let seal = prepared.into_external().map_err(|e| js_error(&e))?;
+        let host_takes_key = key_lengths.contains(&(seal.content_key().len() as u32));
         let sealing = external::Sealing::new(seal);
-        Ok(if sealing.reachable() {
+        Ok(if host_takes_key && sealing.reachable() {
             sealing.into()
         } else {
             JsValue::NULL
@@ -410,12 +414,14 @@ pub fn decrypt(
 /// Reads and authenticates the header of `ciphertext`, unwraps its data
 /// key and checks the whole layout; the verifying key is made in wasm, so
 /// it checks the digest JS computes. Resolves to an `Opening` whose frames
-/// JS opens (see `external.rs`), or, when the materials came with a key
-/// that cannot check a digest (a host key from a custom materials
-/// manager), to the finished `decrypt` result.
+/// JS opens (see `external.rs`), or, when the host cannot take the
+/// content key (`key_lengths`: the AES key lengths its AES-GCM takes) or
+/// the materials came with a key that cannot check a digest, to the
+/// finished `decrypt` result.
 #[wasm_bindgen(js_name = decryptExternal)]
 pub fn decrypt_external(
     ciphertext: Vec<u8>,
+    key_lengths: Vec<u32>,
     source: &Source,
     context: Option<Vec<String>>,
     policy: Option<String>,
@@ -428,7 +434,8 @@ pub fn decrypt_external(
             .prepare_async()
             .await
             .map_err(|e| js_error(&e))?;
-        if prepared.can_open_externally() {
+        let key_len = prepared.algorithm_suite().data_key_len() as u32;
+        if key_lengths.contains(&key_len) && prepared.can_open_externally() {
             let open = prepared.into_external().map_err(|e| js_error(&e))?;
             return Ok(external::Opening::new(open).into());
         }
@@ -485,6 +492,12 @@ pub fn inspect(ciphertext: &[u8]) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = suiteSigns)]
 pub fn suite_signs(id: u16) -> bool {
     AlgorithmSuite::from_id(id).is_some_and(|s| s.is_signing())
+}
+
+/// The AES key length of suite `id` in bytes (0 for unknown ids).
+#[wasm_bindgen(js_name = suiteKeyLength)]
+pub fn suite_key_length(id: u16) -> u32 {
+    AlgorithmSuite::from_id(id).map_or(0, |s| s.data_key_len() as u32)
 }
 
 /// The curve suite `id` signs on (`"P-256"` / `"P-384"`), if it signs.

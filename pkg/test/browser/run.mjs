@@ -66,6 +66,21 @@ try {
         if (algorithmSuite === 0x0578) out.largeForNode = [...webCt];
       }
       out.bigPt = [...big];
+      // Hostile inputs on the WebCrypto path: truncations and flipped bits of
+      // a multi-frame message all fail with a code, none resolves.
+      {
+        const ct = await ke.encrypt(big.subarray(0, 5000), { keyring, algorithmSuite: 0x0578, frameLength: 1024 });
+        const codes = new Set();
+        let resolved = 0;
+        const attempt = (bad) => ke.decrypt(bad, { keyring }).then(() => { resolved++; }, (e) => codes.add(e.code));
+        for (let cut = 0; cut < ct.length; cut += 7) await attempt(ct.subarray(0, cut));
+        for (let i = 0; i < ct.length; i += 13) {
+          const bad = ct.slice();
+          bad[i] ^= 1 << (i % 8);
+          await attempt(bad);
+        }
+        out.hostile = { resolved, codes: [...codes].sort() };
+      }
       // Small signed messages: ECDSA on WebCrypto (a key pair per message
       // signs it whole), except with AES-192 (0x0346), which WebCrypto lacks
       // and the core does whole.
@@ -165,6 +180,10 @@ try {
   assert.equal(result.oneShot1400, 'hello from the browser');
   assert.equal(result.fromNode, true, 'chromium decrypts the message Node made');
   assert.equal(result.hostCrypto, true, 'WebCrypto is on by default');
+  assert.equal(result.hostile.resolved, 0, 'a truncated or tampered message decrypted');
+  for (const code of result.hostile.codes) {
+    assert.ok(['malformed_message', 'authentication_failed', 'no_key_unwrapped', 'policy_violation'].includes(code), `unexpected code ${code}`);
+  }
   for (const suite of ['1144', '1400', '888', '326', '838']) {
     assert.deepEqual(result.large[suite], { wasmReadsWeb: true, webReadsWasm: true, tampered: 'authentication_failed' }, `suite ${suite}`);
   }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::client::PreparedEncryption;
-use crate::crypto::{der_from_p1363, p1363_from_der, EcdsaSigningKey, EcdsaVerifyingKey, HashAlg};
+use crate::crypto::{der_from_p1363, p1363_from_der, EcdsaSigningKey, EcdsaVerifyingKey};
 use crate::decrypt::{OpenedMessage, PreparedDecryption};
 use crate::encrypt::{
     body_len, fixed_length_signature, frame_head, frame_kind, frame_overhead, FOOTER_LEN_BYTES,
@@ -91,15 +91,6 @@ impl std::fmt::Debug for ExternalFrame {
             .field("ciphertext_offset", &self.ciphertext_offset)
             .field("len", &self.len)
             .finish_non_exhaustive()
-    }
-}
-
-/// The host's name of a signature hash: `"SHA-256"` or `"SHA-384"`.
-fn hash_name(hash: HashAlg) -> &'static str {
-    match hash {
-        HashAlg::Sha256 => "SHA-256",
-        HashAlg::Sha384 => "SHA-384",
-        HashAlg::Sha512 => "SHA-512",
     }
 }
 
@@ -243,7 +234,7 @@ impl ExternalSeal {
     pub fn signature_hash(&self) -> Option<&'static str> {
         self.signing_key
             .as_ref()
-            .map(|k| hash_name(k.curve().hash()))
+            .map(|k| k.curve().hash().standard_name())
     }
 
     /// The message's last bytes: the footer of a signed suite, signing
@@ -505,7 +496,9 @@ impl ExternalOpen {
     /// [`signed_len`](Self::signed_len) bytes: `"SHA-256"` or `"SHA-384"`;
     /// `None` for an unsigned message.
     pub fn signature_hash(&self) -> Option<&'static str> {
-        self.signature.as_ref().map(|(_, k)| hash_name(k.hash()))
+        self.signature
+            .as_ref()
+            .map(|(_, k)| k.hash().standard_name())
     }
 
     /// What the host needs to check the signature itself over the first
@@ -517,7 +510,7 @@ impl ExternalOpen {
         let curve = key.curve();
         Some(HostSignatureCheck {
             curve: key.curve_name(),
-            hash: hash_name(key.hash()),
+            hash: key.hash().standard_name(),
             public_key: key.uncompressed_point()?,
             signature: p1363_from_der(curve, der).ok()?,
         })
@@ -572,16 +565,15 @@ impl std::fmt::Debug for ExternalOpen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{AesGcmKey, Hasher};
+    use crate::crypto::{AesGcmKey, HashAlg, Hasher};
     use crate::error::ErrorKind;
     use crate::{AlgorithmSuite, Client, CommitmentPolicy, RawAesKeyring};
 
     fn hash_of(name: &str) -> HashAlg {
-        match name {
-            "SHA-256" => HashAlg::Sha256,
-            "SHA-384" => HashAlg::Sha384,
-            other => panic!("unexpected hash {other}"),
-        }
+        [HashAlg::Sha256, HashAlg::Sha384]
+            .into_iter()
+            .find(|h| h.standard_name() == name)
+            .unwrap_or_else(|| panic!("unexpected hash {name}"))
     }
 
     fn digest(name: Option<&str>, bytes: &[u8]) -> Option<Vec<u8>> {
@@ -635,6 +627,15 @@ mod tests {
         let d = digest(open.signature_hash(), &message[..open.signed_len()]);
         open.finish(d.as_deref())?;
         Ok(out)
+    }
+
+    /// A message of the default suite sealed in the core, in 64-byte frames.
+    fn framed(c: &Client, kr: &RawAesKeyring, plaintext: &[u8]) -> Vec<u8> {
+        c.encrypt(plaintext)
+            .keyring(kr)
+            .frame_length(64)
+            .run()
+            .unwrap()
     }
 
     fn client() -> Client {
@@ -735,12 +736,7 @@ mod tests {
         let kr = keyring();
         let c = Client::new();
         let plaintext = vec![1u8; 150];
-        let message = c
-            .encrypt(&plaintext)
-            .keyring(&kr)
-            .frame_length(64)
-            .run()
-            .unwrap();
+        let message = framed(&c, &kr, &plaintext);
         let header_len = crate::MessageHeader::parse(&message, None).unwrap().1;
         // Every body and footer byte (the header has its own tag, checked
         // before this API is reached).
@@ -761,12 +757,7 @@ mod tests {
     fn truncated_or_extended_messages_are_refused_before_any_frame() {
         let kr = keyring();
         let c = Client::new();
-        let message = c
-            .encrypt(&[5u8; 300])
-            .keyring(&kr)
-            .frame_length(64)
-            .run()
-            .unwrap();
+        let message = framed(&c, &kr, &[5u8; 300]);
         let header_len = crate::MessageHeader::parse(&message, None).unwrap().1;
         for cut in header_len..message.len() {
             let err = c
@@ -984,12 +975,7 @@ mod tests {
         use p384::ecdsa::signature::Verifier;
         let kr = keyring();
         let c = Client::new();
-        let message = c
-            .encrypt(&[8u8; 200])
-            .keyring(&kr)
-            .frame_length(64)
-            .run()
-            .unwrap();
+        let message = framed(&c, &kr, &[8u8; 200]);
         let open = || {
             c.decrypt(&message)
                 .keyring(&kr)

@@ -449,7 +449,7 @@ export async function encrypt(plaintext, opts) {
       policy(o.commitmentPolicy),
       integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
     ];
-    // Large messages: the frames run on the host's AES-GCM, between JS buffers.
+    // Messages the host takes (thresholds in src/external.js): frames on its AES-GCM, between JS buffers.
     const h = bulkFor(pt.length, () => suiteSigns(args[2]));
     if (h && takesSuiteKey(h, args[2])) {
       // null when the host cannot take the key after all, or the materials

@@ -22,7 +22,7 @@ const BATCH = 1024;
  * three may return Promises; optionally `ecdsa: { maxSignBytes,
  * generate(curve), verify(check, bytes) }` where the host's ECDSA signs and
  * checks whole messages (browsers). A host whose calls are synchronous may add
- * `hasher(name) -> { update(bytes), digest() }`: each frame is then hashed
+ * `hasher(name) -> { update(bytes), finish() }`: each frame is then hashed
  * right after it is sealed or opened, while it is still in cache.
  *
  * Signed messages on this path are signed and verified by keys in wasm (over
@@ -146,7 +146,7 @@ function runningHash(h, name, bytes) {
       done = end;
     },
     digest() {
-      return hasher.digest();
+      return hasher.finish();
     },
   };
 }

@@ -14,28 +14,43 @@ initSync({ module: readFileSync(new URL('../dist/kms_envelope_wasm_bg.wasm', imp
 
 const CIPHERS = { 16: 'aes-128-gcm', 24: 'aes-192-gcm', 32: 'aes-256-gcm' };
 
+/** AES-GCM seal with node:crypto: `[ciphertext, tag]`. */
+function sealGcm(cipher, key, iv, aad, plaintext) {
+  const c = createCipheriv(cipher, key, iv);
+  c.setAAD(aad);
+  const ciphertext = c.update(plaintext);
+  c.final();
+  return [ciphertext, c.getAuthTag()];
+}
+
+/** AES-GCM open with node:crypto: the plaintext, or null (wiped) when the tag fails. */
+function openGcm(cipher, key, iv, aad, ciphertext, tag) {
+  const d = createDecipheriv(cipher, key, iv);
+  d.setAAD(aad);
+  d.setAuthTag(tag);
+  const plaintext = d.update(ciphertext);
+  try {
+    d.final();
+  } catch {
+    plaintext.fill(0);
+    return null;
+  }
+  return plaintext;
+}
+
 // Synchronous AES-GCM for the core's host-crypto hook (bindings/wasm/src/host.rs):
 // the core keeps the format, keys and nonces; only the block cipher work
 // moves here. `data` is a view into wasm memory, rewritten in place.
 const nodeAead = {
   seal(key, iv, aad, data) {
-    const c = createCipheriv(CIPHERS[key.length], key, iv);
-    c.setAAD(aad);
-    data.set(c.update(data));
-    c.final();
-    return c.getAuthTag();
+    const [ciphertext, tag] = sealGcm(CIPHERS[key.length], key, iv, aad, data);
+    data.set(ciphertext);
+    return tag;
   },
   open(key, iv, aad, data, tag) {
-    const d = createDecipheriv(CIPHERS[key.length], key, iv);
-    d.setAAD(aad);
-    d.setAuthTag(tag);
-    const out = d.update(data);
-    try {
-      d.final();
-    } catch {
-      return false;
-    }
-    data.set(out);
+    const plaintext = openGcm(CIPHERS[key.length], key, iv, aad, data, tag);
+    if (!plaintext) return false;
+    data.set(plaintext);
     return true;
   },
 };
@@ -54,35 +69,27 @@ const nodeBulk = {
     return { key: createSecretKey(raw), cipher: CIPHERS[raw.length] };
   },
   sealInto({ key, cipher }, iv, aad, plaintext, out, at) {
-    const c = createCipheriv(cipher, key, iv);
-    c.setAAD(aad);
-    out.set(c.update(plaintext), at);
-    c.final();
-    out.set(c.getAuthTag(), at + plaintext.length);
+    const [ciphertext, tag] = sealGcm(cipher, key, iv, aad, plaintext);
+    out.set(ciphertext, at);
+    out.set(tag, at + plaintext.length);
   },
   openInto({ key, cipher }, iv, aad, sealed, out, at) {
     const len = sealed.length - 16;
-    const d = createDecipheriv(cipher, key, iv);
-    d.setAAD(aad);
-    d.setAuthTag(sealed.subarray(len));
-    const plaintext = d.update(sealed.subarray(0, len));
-    try {
-      d.final();
-    } catch {
-      plaintext.fill(0);
-      return false;
-    }
+    const plaintext = openGcm(cipher, key, iv, aad, sealed.subarray(0, len), sealed.subarray(len));
+    if (!plaintext) return false;
     out.set(plaintext, at);
     return true;
   },
   digest(name, data) {
-    return createHash(name.replace('-', '').toLowerCase()).update(data).digest();
+    return createHash(HASHES[name]).update(data).digest();
   },
   hasher(name) {
-    const h = createHash(name.replace('-', '').toLowerCase());
-    return { update: (data) => h.update(data), digest: () => h.digest() };
+    return nodeHash.start(HASHES[name]);
   },
 };
+
+// The core's standard hash names (src/external.rs) as node:crypto's.
+const HASHES = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
 
 // Incremental SHA-2 for the same hook: above all the signature hash of a
 // signed message, which sees every byte of it.

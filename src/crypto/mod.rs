@@ -82,6 +82,16 @@ impl HashAlg {
         }
     }
 
+    /// The standard name (FIPS 180-4; WebCrypto's), e.g. `"SHA-384"`.
+    #[allow(dead_code)]
+    pub(crate) fn standard_name(self) -> &'static str {
+        match self {
+            HashAlg::Sha256 => "SHA-256",
+            HashAlg::Sha384 => "SHA-384",
+            HashAlg::Sha512 => "SHA-512",
+        }
+    }
+
     /// Output length in bytes.
     #[allow(dead_code)]
     pub(crate) fn len(self) -> usize {

@@ -64,7 +64,25 @@ fn records(
 /// The methods `Sealing` and `Opening` share, over the core's
 /// `ExternalSeal` / `ExternalOpen` (which have the same names for them).
 macro_rules! external_common {
-    ($t:ty) => {
+    ($t:ident, $inner:ty) => {
+        impl $t {
+            pub(crate) fn new(inner: $inner) -> Self {
+                Self { inner: Some(inner) }
+            }
+
+            fn get(&self) -> Result<&$inner, JsValue> {
+                self.inner
+                    .as_ref()
+                    .ok_or_else(|| bad_arg("this message is already finished"))
+            }
+
+            fn take(&mut self) -> Result<$inner, JsValue> {
+                self.inner
+                    .take()
+                    .ok_or_else(|| bad_arg("this message is already finished"))
+            }
+        }
+
         #[wasm_bindgen]
         impl $t {
             /// The content key (secret: the caller wipes its copy once imported).
@@ -109,30 +127,18 @@ pub struct Sealing {
 }
 
 impl Sealing {
-    pub(crate) fn new(inner: ExternalSeal) -> Self {
-        Self { inner: Some(inner) }
-    }
-
-    fn get(&self) -> Result<&ExternalSeal, JsValue> {
-        self.inner
-            .as_ref()
-            .ok_or_else(|| bad_arg("this message is already finished"))
-    }
-
     /// Whether JS can finish it: the core signs, or JS holds the host key.
     pub(crate) fn reachable(&self) -> bool {
-        self.inner.as_ref().is_some_and(|s| {
-            !s.host_signs()
-                || s.signing_public_key()
-                    .and_then(|p| crate::host::js_signer(&p))
-                    .is_some()
-        })
+        self.inner.as_ref().is_some_and(|s| !s.host_signs()) || self.js_signer().is_some()
     }
 
-    fn take(&mut self) -> Result<ExternalSeal, JsValue> {
-        self.inner
-            .take()
-            .ok_or_else(|| bad_arg("this message is already finished"))
+    /// The JS object of the host key that signs this message whole, if the
+    /// host holds the signing key.
+    fn js_signer(&self) -> Option<crate::host::JsSigningKey> {
+        let s = self.inner.as_ref()?;
+        s.signing_public_key()
+            .filter(|_| s.host_signs())
+            .and_then(|p| crate::host::js_signer(&p))
     }
 }
 
@@ -163,11 +169,8 @@ impl Sealing {
     /// when the host holds the signing key; else `undefined`.
     #[wasm_bindgen(js_name = hostSigner)]
     pub fn host_signer(&self) -> Result<JsValue, JsValue> {
-        let s = self.get()?;
-        Ok(s.signing_public_key()
-            .filter(|_| s.host_signs())
-            .and_then(|p| crate::host::js_signer(&p))
-            .map_or(JsValue::UNDEFINED, Into::into))
+        self.get()?;
+        Ok(self.js_signer().map_or(JsValue::UNDEFINED, Into::into))
     }
 
     /// The footer around the host's signature (`format`: `"der"` or
@@ -191,30 +194,12 @@ impl Sealing {
     }
 }
 
-external_common!(Sealing);
+external_common!(Sealing, ExternalSeal);
 
 /// A message being opened by JS. Made by `decryptExternal`.
 #[wasm_bindgen]
 pub struct Opening {
     inner: Option<ExternalOpen>,
-}
-
-impl Opening {
-    pub(crate) fn new(inner: ExternalOpen) -> Self {
-        Self { inner: Some(inner) }
-    }
-
-    fn get(&self) -> Result<&ExternalOpen, JsValue> {
-        self.inner
-            .as_ref()
-            .ok_or_else(|| bad_arg("this message is already finished"))
-    }
-
-    fn take(&mut self) -> Result<ExternalOpen, JsValue> {
-        self.inner
-            .take()
-            .ok_or_else(|| bad_arg("this message is already finished"))
-    }
 }
 
 #[wasm_bindgen]
@@ -276,4 +261,4 @@ impl Opening {
     }
 }
 
-external_common!(Opening);
+external_common!(Opening, ExternalOpen);

@@ -3,7 +3,7 @@
 // every failure into a KmsEnvelopeError with a stable `code`.
 import * as wasm from '../dist/kms_envelope_wasm.js';
 import {
-  bulkFor, hostSigningKey, messageSigns, openExternal, sealExternal, suiteSigns, takesSuiteKey,
+  bulkFor, hostSigningKey, openExternal, sealExternal, suiteSigns, takesSuiteKey,
 } from './external.js';
 
 /** Stable error codes, one per core error kind (`ErrorKind::as_str`). */
@@ -479,7 +479,7 @@ export async function decrypt(ciphertext, opts) {
       policy(o.commitmentPolicy),
       integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
     ];
-    const h = bulkFor(ct.length, () => messageSigns(ct));
+    const h = bulkFor(ct.length);
     if (h) {
       // An Opening, or the finished result when the core had to do it all.
       const r = await wasm.decryptExternal(ct, h.keyLengths, ...args);

@@ -32,7 +32,7 @@ function makeKeyPair(curve, fail = false) {
 
 const webBulk = subtle && {
   minBytes: 1024,
-  minSignedBytes: 0,
+  minSignedSealBytes: 0,
   // Chromium's WebCrypto has no AES-192 (suites 0x0046, 0x0146, 0x0346).
   keyLengths: [16, 32],
   importKey(raw) {

@@ -15,24 +15,27 @@ const RECORD = 144;
 const BATCH = 1024;
 
 /**
- * The host's bulk AES-GCM: `{ minBytes, minSignedBytes, keyLengths (the AES
+ * The host's bulk AES-GCM: `{ minBytes, minSignedSealBytes, keyLengths (the AES
  * key lengths in bytes it takes), importKey(raw),
  * sealInto(key, iv, aad, plaintext, out, at), openInto(key, iv, aad,
  * ciphertextAndTag, out, at) -> boolean, digest(name, bytes) }`; the last
- * three may return Promises; optionally `ecdsa: { maxSignBytes,
- * generate(curve), verify(check, bytes) }` where the host's ECDSA signs and
- * checks whole messages (browsers). A host whose calls are synchronous may add
+ * three may return Promises; optionally `ecdsa: { verify(check, bytes),
+ * maxSignBytes, generate(curve) }` where the host's ECDSA checks whole
+ * messages (both hosts, off the main thread) and signs them (browsers:
+ * `generate` is optional). A host whose calls are synchronous may add
  * `hasher(name) -> { update(bytes), finish() }`: each frame is then hashed
  * right after it is sealed or opened, while it is still in cache.
  *
- * Signed messages on this path are signed and verified by keys in wasm (over
- * the host's digest): where the host's own ECDSA is faster, `minSignedBytes`
- * keeps small signed messages off it.
+ * Signed messages this path seals are signed by keys in wasm, over the
+ * host's digest, unless `ecdsa.generate` makes the key: where the host's own
+ * ECDSA through the core's hooks is faster, `minSignedSealBytes` keeps small
+ * signed messages to seal off this path.
  */
 let host = null;
 let minBytesOverride;
 let opened = 0;
 let hostSigned = 0;
+let hostChecked = 0;
 
 /** Installs (or, with null, removes) the host's bulk AES-GCM. */
 export function setBulk(impl) {
@@ -54,15 +57,20 @@ export function hostSignedCount() {
   return hostSigned;
 }
 
+/** Tests: how many signatures the host has checked on this path. */
+export function hostCheckedCount() {
+  return hostChecked;
+}
+
 /**
- * The host, when a message of `length` bytes should take this path;
- * `signed()` tells whether the message is signed, asked only when that
- * decides it.
+ * The host, when a message of `length` bytes should take this path. To
+ * seal, `signed()` tells whether the message will be signed, asked only
+ * when that decides it; to open, leave it out.
  */
-export function bulkFor(length, signed) {
+export function bulkFor(length, signed = () => false) {
   if (!host) return null;
   const min = minBytesOverride ?? host.minBytes;
-  const minSigned = minBytesOverride ?? host.minSignedBytes;
+  const minSigned = minBytesOverride ?? host.minSignedSealBytes;
   if (length >= min && length >= minSigned) return host;
   if (length < min && length < minSigned) return null;
   return length >= (signed() ? minSigned : min) ? host : null;
@@ -76,7 +84,7 @@ export function bulkFor(length, signed) {
  * incrementally.
  */
 export async function hostSigningKey(h, length, suite, opts) {
-  if (!h.ecdsa || opts.materialsManager !== undefined || length >= h.ecdsa.maxSignBytes) return undefined;
+  if (!h.ecdsa?.generate || opts.materialsManager !== undefined || length >= h.ecdsa.maxSignBytes) return undefined;
   const curve = wasm.suiteCurve(suite ?? 0x0578);
   // A host without this curve leaves the key to the core.
   return curve ? h.ecdsa.generate(curve).catch(() => undefined) : undefined;
@@ -90,15 +98,6 @@ export function takesSuiteKey(h, suite) {
 /** Whether suite id `suite` (undefined: the default, 0x0578) signs. */
 export function suiteSigns(suite) {
   return suite === undefined || wasm.suiteSigns(suite);
-}
-
-/** Whether `message` is signed; false when its header does not parse (the core then says why). */
-export function messageSigns(message) {
-  try {
-    return wasm.inspect(message).signed;
-  } catch {
-    return false;
-  }
 }
 
 async function importKey(h, handle) {
@@ -207,6 +206,12 @@ export async function openExternal(h, opening, ciphertext) {
     out = new Uint8Array(opening.plaintextLength);
     const key = await importKey(h, opening);
     const check = h.ecdsa ? opening.hostCheck() : undefined;
+    // The host checks the signature (on its own thread: WebCrypto's, or
+    // libuv's pool in Node) while the frames open here; its verdict is
+    // read only once every frame has opened. A host that cannot check this
+    // signature (no such curve) resolves undefined and leaves it to the
+    // core, over the host's digest.
+    const verdict = check ? h.ecdsa.verify(check, ciphertext.subarray(0, opening.signedLength)).catch(() => undefined) : undefined;
     const hash = check ? undefined : opening.signatureHash;
     const running = hash && h.hasher ? runningHash(h, hash, ciphertext) : null;
     const ok = await forEachFrame(opening, (f) => {
@@ -217,9 +222,8 @@ export async function openExternal(h, opening, ciphertext) {
     });
     if (!ok) throw opening.frameFailed();
     opened++;
-    // A host that cannot check this signature (no such curve) leaves it to
-    // the core, over the host's digest.
-    const valid = check ? await h.ecdsa.verify(check, ciphertext.subarray(0, opening.signedLength)).catch(() => undefined) : undefined;
+    const valid = await verdict;
+    if (valid !== undefined) hostChecked++;
     const result = valid !== undefined
       ? opening.finishHostChecked(valid)
       : opening.finish(await digestOf(h, opening.signatureHash, running, ciphertext, opening.signedLength));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   encrypt, decrypt, hostCrypto, RawAesKeyring, CachingMaterialsManager, KmsEnvelopeError,
 } from 'kms-envelope';
-import { setMinBytes } from '../src/external.js';
+import { hostCheckedCount, setMinBytes } from '../src/external.js';
 import { SUITES, SIGNED, aesKey, policyFor, rejectsWith } from './helpers.js';
 
 after(() => {
@@ -84,6 +84,22 @@ test('every truncation, a trailing byte and flipped bits fail on the external pa
         e instanceof KmsEnvelopeError && ['malformed_message', 'authentication_failed'].includes(e.code),
         `byte ${i} of suite ${suite.toString(16)}`));
     }
+  }
+});
+
+test('node:crypto checks the signatures of the external path, a forged one included', async () => {
+  for (const suite of [0x0214, 0x0578]) {
+    const pt = plaintextOf(500);
+    const ct = await on('external', () => encrypt(pt, { keyring, algorithmSuite: suite, frameLength: FRAME, commitmentPolicy: policyFor(suite) }));
+    const before = hostCheckedCount();
+    const out = await on('external', () => decrypt(ct, { keyring, commitmentPolicy: policyFor(suite) }));
+    assert.deepEqual(out.plaintext, pt);
+    assert.equal(hostCheckedCount(), before + 1, `suite ${suite.toString(16)} checked by the host`);
+    // The last byte of the signature (P1363 halves s; DER ends in s too).
+    const forged = ct.slice();
+    forged[forged.length - 1] ^= 1;
+    await on('external', () => rejectsWith(decrypt(forged, { keyring, commitmentPolicy: policyFor(suite) }), 'authentication_failed', KmsEnvelopeError));
+    assert.equal(hostCheckedCount(), before + 2, 'the forged signature was checked by the host');
   }
 });
 

@@ -51,21 +51,19 @@ pub(crate) fn derive_keys(
                 .get_mut(2..2 + message_id.len())
                 .ok_or_else(|| Error::bad_arg("message ID has the wrong length for this suite"))?;
             id.copy_from_slice(message_id);
-            hkdf(hash, &[], data_key, &info, key).map_err(internal)?;
+            hkdf(hash, &[], data_key, &mut [(&info[..], &mut key[..])]).map_err(internal)?;
             None
         }
         Kdf::HkdfCommitting => {
             let mut info = [0u8; 2 + 9];
             info[..2].copy_from_slice(&suite.id().to_be_bytes());
             info[2..].copy_from_slice(b"DERIVEKEY");
-            hkdf(HashAlg::Sha512, message_id, data_key, &info, key).map_err(internal)?;
             let mut commit = Zeroizing::new([0u8; COMMIT_LEN]);
             hkdf(
                 HashAlg::Sha512,
                 message_id,
                 data_key,
-                b"COMMITKEY",
-                &mut commit[..],
+                &mut [(&info[..], &mut key[..]), (b"COMMITKEY", &mut commit[..])],
             )
             .map_err(internal)?;
             Some(commit)

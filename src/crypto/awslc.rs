@@ -86,12 +86,13 @@ pub(crate) fn hkdf(
     hash: HashAlg,
     salt: &[u8],
     ikm: &[u8],
-    info: &[u8],
-    out: &mut [u8],
+    outputs: &mut [(&[u8], &mut [u8])],
 ) -> Result<(), CryptoError> {
+    // One extract serves every expand.
     let prk = lc_hkdf::Salt::new(hkdf_alg(hash), salt).extract(ikm);
-    let info = [info];
-    prk.expand(&info, OkmLen(out.len()))?.fill(out)?;
+    for (info, out) in outputs.iter_mut() {
+        prk.expand(&[*info], OkmLen(out.len()))?.fill(out)?;
+    }
     Ok(())
 }
 

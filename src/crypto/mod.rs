@@ -13,9 +13,9 @@
 //!   -> Result<[u8; 16], CryptoError>` encrypts `data` in place and returns the
 //!   tag; `open_in_place(&self, iv, aad, data, tag: &[u8; 16]) -> Result<(), CryptoError>`
 //!   decrypts in place (on error `data` holds garbage the caller must wipe).
-//! - `hkdf(hash: HashAlg, salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8])
-//!   -> Result<(), CryptoError>`: RFC 5869 extract-and-expand; an empty salt
-//!   means HashLen zero bytes.
+//! - `hkdf(hash: HashAlg, salt: &[u8], ikm: &[u8], outputs: &mut [(&[u8], &mut [u8])])
+//!   -> Result<(), CryptoError>`: RFC 5869, one extract, then one expand per
+//!   `(info, out)` pair; an empty salt means HashLen zero bytes.
 //! - `Hasher::new(HashAlg)`, `update(&mut self, &[u8])`,
 //!   `finish(self) -> Vec<u8>`: incremental SHA-2.
 //! - `EcdsaSigningKey::generate(Curve) -> Result<Self, CryptoError>`,
@@ -171,7 +171,13 @@ mod tests {
         let salt = unhex("000102030405060708090a0b0c");
         let info = unhex("f0f1f2f3f4f5f6f7f8f9");
         let mut okm = [0u8; 42];
-        hkdf(HashAlg::Sha256, &salt, &ikm, &info, &mut okm).unwrap();
+        hkdf(
+            HashAlg::Sha256,
+            &salt,
+            &ikm,
+            &mut [(&info[..], &mut okm[..])],
+        )
+        .unwrap();
         assert_eq!(
             hex::encode(okm),
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
@@ -182,9 +188,43 @@ mod tests {
     fn hkdf_empty_salt_is_hashlen_zeros() {
         let mut a = [0u8; 32];
         let mut b = [0u8; 32];
-        hkdf(HashAlg::Sha384, &[], b"ikm", b"info", &mut a).unwrap();
-        hkdf(HashAlg::Sha384, &[0u8; 48], b"ikm", b"info", &mut b).unwrap();
+        hkdf(HashAlg::Sha384, &[], b"ikm", &mut [(b"info", &mut a[..])]).unwrap();
+        hkdf(
+            HashAlg::Sha384,
+            &[0u8; 48],
+            b"ikm",
+            &mut [(b"info", &mut b[..])],
+        )
+        .unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn hkdf_one_extract_many_expands_equals_separate_calls() {
+        let (mut a, mut b, mut c, mut d) = ([0u8; 32], [0u8; 32], [0u8; 32], [0u8; 32]);
+        hkdf(
+            HashAlg::Sha512,
+            b"salt",
+            b"ikm",
+            &mut [(b"one", &mut a[..]), (b"two", &mut b[..])],
+        )
+        .unwrap();
+        hkdf(
+            HashAlg::Sha512,
+            b"salt",
+            b"ikm",
+            &mut [(b"one", &mut c[..])],
+        )
+        .unwrap();
+        hkdf(
+            HashAlg::Sha512,
+            b"salt",
+            b"ikm",
+            &mut [(b"two", &mut d[..])],
+        )
+        .unwrap();
+        assert_eq!((a, b), (c, d));
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -148,14 +148,22 @@ pub(crate) fn hkdf(
     hash: HashAlg,
     salt: &[u8],
     ikm: &[u8],
-    info: &[u8],
-    out: &mut [u8],
+    outputs: &mut [(&[u8], &mut [u8])],
 ) -> Result<(), CryptoError> {
     // HMAC pads its key with zeros, so an empty salt is HashLen zero bytes.
+    // One extract serves every expand.
+    macro_rules! expand_all {
+        ($h:ty) => {{
+            let prk = Hkdf::<$h>::new(Some(salt), ikm);
+            outputs
+                .iter_mut()
+                .try_for_each(|(info, out)| prk.expand(info, out))
+        }};
+    }
     match hash {
-        HashAlg::Sha256 => Hkdf::<Sha256>::new(Some(salt), ikm).expand(info, out),
-        HashAlg::Sha384 => Hkdf::<Sha384>::new(Some(salt), ikm).expand(info, out),
-        HashAlg::Sha512 => Hkdf::<Sha512>::new(Some(salt), ikm).expand(info, out),
+        HashAlg::Sha256 => expand_all!(Sha256),
+        HashAlg::Sha384 => expand_all!(Sha384),
+        HashAlg::Sha512 => expand_all!(Sha512),
     }
     .map_err(|_| CryptoError)
 }

@@ -20,7 +20,7 @@ use kms_envelope::{
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::context_to_js;
+use crate::{context_to_js, set};
 
 pub(crate) struct JsKeyring {
     object: JsValue,
@@ -70,17 +70,9 @@ pub(crate) fn rejected(e: JsValue) -> Error {
 
 pub(crate) fn edk_to_js(e: &EncryptedDataKey) -> JsValue {
     let obj = Object::new();
-    let _ = Reflect::set(&obj, &"providerId".into(), &e.provider_id.as_str().into());
-    let _ = Reflect::set(
-        &obj,
-        &"providerInfo".into(),
-        &Uint8Array::from(&e.provider_info[..]).into(),
-    );
-    let _ = Reflect::set(
-        &obj,
-        &"ciphertext".into(),
-        &Uint8Array::from(&e.ciphertext[..]).into(),
-    );
+    set(&obj, "providerId", e.provider_id.as_str());
+    set(&obj, "providerInfo", Uint8Array::from(&e.provider_info[..]));
+    set(&obj, "ciphertext", Uint8Array::from(&e.ciphertext[..]));
     obj.into()
 }
 
@@ -112,17 +104,13 @@ fn materials_js(
     edks: &[EncryptedDataKey],
 ) -> JsValue {
     let obj = Object::new();
-    let _ = Reflect::set(&obj, &"algorithmSuite".into(), &suite.into());
-    let _ = Reflect::set(&obj, &"encryptionContext".into(), &context_to_js(ctx));
+    set(&obj, "algorithmSuite", suite);
+    set(&obj, "encryptionContext", context_to_js(ctx));
     if let Some(k) = key {
-        let _ = Reflect::set(
-            &obj,
-            &"plaintextDataKey".into(),
-            &Uint8Array::from(k.as_bytes()).into(),
-        );
+        set(&obj, "plaintextDataKey", Uint8Array::from(k.as_bytes()));
     }
     let arr: Array = edks.iter().map(edk_to_js).collect();
-    let _ = Reflect::set(&obj, &"encryptedDataKeys".into(), &arr);
+    set(&obj, "encryptedDataKeys", arr);
     obj.into()
 }
 

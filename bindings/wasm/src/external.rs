@@ -16,13 +16,13 @@
 //! | 36..60 | head |
 //! | 60..140 | AAD |
 
+use js_sys::Object;
 use js_sys::Uint8Array;
-use js_sys::{Object, Reflect};
 use kms_envelope::external::{ExternalFrame, ExternalOpen, ExternalSeal, SignatureFormat};
 use kms_envelope::{AuthFailure, Error};
 use wasm_bindgen::prelude::*;
 
-use crate::{bad_arg, decrypted_to_js, js_error};
+use crate::{bad_arg, decrypted_to_js, fixed_str, js_error, set};
 
 /// Bytes per frame record.
 pub const RECORD_LEN: usize = 144;
@@ -220,14 +220,10 @@ impl Opening {
             return Ok(JsValue::UNDEFINED);
         };
         let obj = Object::new();
-        for (k, v) in [
-            ("curve", JsValue::from(c.curve)),
-            ("hash", JsValue::from(c.hash)),
-            ("publicKey", Uint8Array::from(&c.public_key[..]).into()),
-            ("signature", Uint8Array::from(&c.signature[..]).into()),
-        ] {
-            Reflect::set(&obj, &k.into(), &v)?;
-        }
+        set(&obj, "curve", fixed_str(c.curve));
+        set(&obj, "hash", fixed_str(c.hash));
+        set(&obj, "publicKey", Uint8Array::from(&c.public_key[..]));
+        set(&obj, "signature", Uint8Array::from(&c.signature[..]));
         Ok(obj.into())
     }
 

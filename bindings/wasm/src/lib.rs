@@ -253,8 +253,32 @@ fn bytes(v: &[u8]) -> JsValue {
     Uint8Array::from(v).into()
 }
 
-fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(obj, &key.into(), &value.into());
+/// Sets the property `key` (a fixed name, made into a JS string once: see
+/// [`fixed_str`]).
+pub(crate) fn set(obj: &Object, key: &'static str, value: impl Into<JsValue>) {
+    let _ = Reflect::set(obj, &fixed_str(key), &value.into());
+}
+
+thread_local! {
+    /// JS strings of the fixed names and values results are made of, by
+    /// the address of their Rust `&'static str` (a few dozen).
+    static FIXED: std::cell::RefCell<Vec<(usize, JsValue)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `s` as a JS string, decoded from wasm memory once per call site, not on
+/// every call: a result object has a dozen such names, and decoding them
+/// was about a tenth of a 1 KiB decrypt in Chromium.
+pub(crate) fn fixed_str(s: &'static str) -> JsValue {
+    let at = s.as_ptr() as usize;
+    FIXED.with(|fixed| {
+        let mut fixed = fixed.borrow_mut();
+        if let Some((_, v)) = fixed.iter().find(|(p, _)| *p == at) {
+            return v.clone();
+        }
+        let v = JsValue::from_str(s);
+        fixed.push((at, v.clone()));
+        v
+    })
 }
 
 /// The settings of an encryption, as JS passes them.
@@ -453,7 +477,11 @@ pub(crate) fn header_to_js(h: &MessageHeader) -> JsValue {
     let obj = Object::new();
     set(&obj, "version", h.version);
     set(&obj, "algorithmSuite", h.algorithm_suite.id());
-    set(&obj, "algorithmSuiteName", h.algorithm_suite.name());
+    set(
+        &obj,
+        "algorithmSuiteName",
+        fixed_str(h.algorithm_suite.name()),
+    );
     set(&obj, "messageId", bytes(&h.message_id));
     set(
         &obj,
@@ -468,10 +496,10 @@ pub(crate) fn header_to_js(h: &MessageHeader) -> JsValue {
     set(
         &obj,
         "contentType",
-        match h.content_type {
+        fixed_str(match h.content_type {
             kms_envelope::ContentType::NonFramed => "non-framed",
             _ => "framed",
-        },
+        }),
     );
     set(&obj, "frameLength", h.frame_length);
     set(&obj, "headerLength", h.len() as u32);

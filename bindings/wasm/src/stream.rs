@@ -151,10 +151,10 @@ impl Decryptor {
         d.finish().map_err(|e| js_error(&e))?;
         let obj = js_sys::Object::new();
         if let Some(c) = d.encryption_context() {
-            let _ = js_sys::Reflect::set(&obj, &"encryptionContext".into(), &context_to_js(c));
+            crate::set(&obj, "encryptionContext", context_to_js(c));
         }
         if let Some(h) = d.header() {
-            let _ = js_sys::Reflect::set(&obj, &"header".into(), &header_to_js(h));
+            crate::set(&obj, "header", header_to_js(h));
         }
         Ok(obj.into())
     }

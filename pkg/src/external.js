@@ -24,7 +24,10 @@ const BATCH = 1024;
  * messages (both hosts, off the main thread) and signs them (browsers:
  * `generate` is optional). A host whose calls are synchronous may add
  * `hasher(name) -> { update(bytes), finish() }`: each frame is then hashed
- * right after it is sealed or opened, while it is still in cache.
+ * right after it is sealed or opened, while it is still in cache. A host may
+ * also warm up a fresh result on another thread: `warm(out) -> { at, done }`
+ * or null, where nothing is written to `out` at or past `at` until the
+ * Promise `done` resolves (it must not reject).
  *
  * Signed messages this path seals are signed by keys in wasm, over the
  * host's digest, unless `ecdsa.generate` makes the key: where the host's own
@@ -40,6 +43,11 @@ let hostChecked = 0;
 /** Installs (or, with null, removes) the host's bulk AES-GCM. */
 export function setBulk(impl) {
   host = impl;
+}
+
+/** Tests: the host installed. */
+export function bulkHost() {
+  return host;
 }
 
 /** Tests: the smallest message that takes this path (undefined: the host's). */
@@ -109,22 +117,56 @@ async function importKey(h, handle) {
   }
 }
 
-/** Calls `each(record view, offset)` for every frame, a batch at a time, awaiting what it returns. */
-async function forEachFrame(handle, each) {
+/**
+ * The host's warm-up of a fresh result `out` (Node: its pages mapped by
+ * another thread) as a gate: nothing may write at or past `at` until
+ * `pass()` resolves, or the host's bytes could land over ours. `end(f)` is
+ * where a frame's writes end. Null when the host does none.
+ */
+function warmGate(h, out, end) {
+  const w = h.warm?.(out);
+  if (!w) return null;
+  let passed = false;
+  return {
+    end,
+    /**
+     * Before writing `out[..to]`: a Promise to await when that reaches the
+     * mark before the warm-up is done, else undefined.
+     */
+    before(to) {
+      return !passed && to > w.at ? this.pass() : undefined;
+    },
+    /** Waits for the warm-up. */
+    async pass() {
+      if (!passed) await w.done;
+      passed = true;
+    },
+  };
+}
+
+/**
+ * Calls `each(record view, offset)` for every frame, a batch at a time,
+ * awaiting what it returns; with a `gate`, the first frame to write past
+ * its mark waits for it.
+ */
+async function forEachFrame(handle, each, gate = null) {
   const n = handle.frameCount;
   for (let first = 0; first < n; first += BATCH) {
     const rec = handle.frames(first, BATCH);
     const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
     const pending = [];
     for (let o = 0; o < rec.length; o += RECORD) {
-      const r = each({
+      const f = {
         ciphertext: dv.getFloat64(o, true),
         plaintext: dv.getFloat64(o + 8, true),
         length: dv.getUint32(o + 16, true),
         iv: rec.subarray(o + 24, o + 36),
         head: rec.subarray(o + 36, o + 36 + rec[o + 20]),
         aad: rec.subarray(o + 60, o + 60 + rec[o + 21]),
-      });
+      };
+      const wait = gate?.before(gate.end(f));
+      if (wait) await wait;
+      const r = each(f);
       if (r !== undefined && r !== true) pending.push(r);
     }
     const results = await Promise.all(pending);
@@ -161,9 +203,13 @@ async function digestOf(h, name, running, bytes, len) {
 /** Seals `plaintext` as the message `sealing` (a wasm Sealing) describes. */
 export async function sealExternal(h, sealing, plaintext) {
   let out;
+  let gate = null;
   try {
     out = new Uint8Array(sealing.messageLength);
-    out.set(sealing.header(), 0);
+    gate = warmGate(h, out, (f) => f.ciphertext + f.length + TAG);
+    const header = sealing.header();
+    await gate?.before(header.length);
+    out.set(header, 0);
     const key = await importKey(h, sealing);
     const signer = sealing.hostSigner();
     const hash = signer ? undefined : sealing.signatureHash;
@@ -174,7 +220,8 @@ export async function sealExternal(h, sealing, plaintext) {
       const r = h.sealInto(key, f.iv, f.aad, plaintext.subarray(f.plaintext, f.plaintext + f.length), out, f.ciphertext);
       running?.upTo(f.ciphertext + f.length + TAG);
       return r;
-    });
+    }, gate);
+    await gate?.pass();
     if (signer) {
       // The host's key signs the whole message; its DER signature may be a
       // byte or two shorter than the longest the buffer was made for.
@@ -188,6 +235,7 @@ export async function sealExternal(h, sealing, plaintext) {
     out.set(sealing.footer(await digestOf(h, hash, running, out, signed)), signed);
     return out;
   } catch (e) {
+    await gate?.pass();
     out?.fill(0);
     throw e;
   } finally {
@@ -202,8 +250,10 @@ export async function sealExternal(h, sealing, plaintext) {
  */
 export async function openExternal(h, opening, ciphertext) {
   let out;
+  let gate = null;
   try {
     out = new Uint8Array(opening.plaintextLength);
+    gate = warmGate(h, out, (f) => f.plaintext + f.length);
     const key = await importKey(h, opening);
     const check = h.ecdsa ? opening.hostCheck() : undefined;
     // The host checks the signature (on its own thread: WebCrypto's, or
@@ -219,7 +269,8 @@ export async function openExternal(h, opening, ciphertext) {
       const r = h.openInto(key, f.iv, f.aad, ciphertext.subarray(f.ciphertext, end), out, f.plaintext);
       running?.upTo(end);
       return r;
-    });
+    }, gate);
+    await gate?.pass();
     if (!ok) throw opening.frameFailed();
     opened++;
     const valid = await verdict;
@@ -230,6 +281,7 @@ export async function openExternal(h, opening, ciphertext) {
     result.plaintext = out;
     return result;
   } catch (e) {
+    await gate?.pass();
     out?.fill(0);
     throw e;
   } finally {

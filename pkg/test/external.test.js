@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   encrypt, decrypt, hostCrypto, RawAesKeyring, CachingMaterialsManager, KmsEnvelopeError,
 } from 'kms-envelope';
-import { hostCheckedCount, setMinBytes } from '../src/external.js';
+import { bulkHost, hostCheckedCount, setBulk, setMinBytes } from '../src/external.js';
 import { SUITES, SIGNED, aesKey, policyFor, rejectsWith } from './helpers.js';
 
 after(() => {
@@ -100,6 +100,52 @@ test('node:crypto checks the signatures of the external path, a forged one inclu
     forged[forged.length - 1] ^= 1;
     await on('external', () => rejectsWith(decrypt(forged, { keyring, commitmentPolicy: policyFor(suite) }), 'authentication_failed', KmsEnvelopeError));
     assert.equal(hostCheckedCount(), before + 2, 'the forged signature was checked by the host');
+  }
+});
+
+test('a result being warmed up is not written past its mark until the warm-up is done', async () => {
+  // A host whose warm-up overwrites the second half of the result late: had
+  // any frame been written there first, its bytes would be lost.
+  let warmed = 0;
+  const late = {
+    ...bulkHost(),
+    warm(out) {
+      const at = Math.floor(out.length / 2);
+      warmed++;
+      return { at, done: new Promise((resolve) => setTimeout(() => { out.fill(0xaa, at); resolve(); }, 20)) };
+    },
+  };
+  const withLate = (f) => on('external', () => {
+    setBulk(late);
+    return f();
+  });
+  for (const suite of [0x0478, 0x0578]) {
+    const opts = { keyring, algorithmSuite: suite, frameLength: FRAME };
+    for (const len of [1, FRAME, 9 * FRAME + 3]) {
+      const pt = plaintextOf(len);
+      const ct = await withLate(() => encrypt(pt, opts));
+      assert.deepEqual((await on('core', () => decrypt(ct, { keyring }))).plaintext, pt, `seal ${len}`);
+      assert.deepEqual((await withLate(() => decrypt(ct, { keyring }))).plaintext, pt, `open ${len}`);
+      const bad = ct.slice();
+      bad[bad.length >> 1] ^= 1;
+      await withLate(() => assert.rejects(decrypt(bad, { keyring }), KmsEnvelopeError));
+    }
+  }
+  assert.ok(warmed >= 12, `${warmed} results warmed: every seal and open`);
+});
+
+test('large messages on the warmed path read across paths, signed and not', async () => {
+  setMinBytes(undefined);
+  // Above Node's warm-up threshold (16 MiB); a pattern, not a constant, so
+  // a stray write anywhere shows.
+  const pt = plaintextOf(40 << 20);
+  for (const suite of [0x0478, 0x0578]) {
+    const opts = { keyring, algorithmSuite: suite, frameLength: 65536 };
+    const sealed = await encrypt(pt, opts);
+    assert.ok((await on('core', () => decrypt(sealed, { keyring }))).plaintext.every((b, i) => b === pt[i]), 'core reads the warmed seal');
+    const core = await on('core', () => encrypt(pt, opts));
+    setMinBytes(undefined);
+    assert.ok((await decrypt(core, { keyring })).plaintext.every((b, i) => b === pt[i]), 'the warmed open reads the core');
   }
 });
 

@@ -23,8 +23,10 @@ const BATCH = 1024;
  * maxSignBytes, generate(curve) }` where the host's ECDSA checks whole
  * messages (both hosts, off the main thread) and signs them (browsers:
  * `generate` is optional). A host whose calls are synchronous may add
- * `hasher(name) -> { update(bytes), finish() }`: each frame is then hashed
- * right after it is sealed or opened, while it is still in cache. A host may
+ * `hasher(name) -> { update(bytes), finish() (may return a Promise), close()? }`:
+ * each frame is then handed to it right after it is sealed or opened (on
+ * the calling thread, while still in cache, or copied to another; `close`
+ * abandons a hash after a failure). A host may
  * also warm up a fresh result on another thread: `warm(out) -> { at, done }`
  * or null, where nothing is written to `out` at or past `at` until the
  * Promise `done` resolves (it must not reject).
@@ -186,8 +188,17 @@ function runningHash(h, name, bytes) {
       hasher.update(bytes.subarray(done, end));
       done = end;
     },
-    digest() {
-      return hasher.finish();
+    async digest() {
+      try {
+        return await hasher.finish();
+      } catch {
+        // A hasher on another thread that failed (its worker stopped): the
+        // bytes are all here, so the host's one-shot hash takes over.
+        return h.digest(name, bytes.subarray(0, done));
+      }
+    },
+    close() {
+      hasher.close?.();
     },
   };
 }
@@ -204,6 +215,7 @@ async function digestOf(h, name, running, bytes, len) {
 export async function sealExternal(h, sealing, plaintext) {
   let out;
   let gate = null;
+  let running = null;
   try {
     out = new Uint8Array(sealing.messageLength);
     gate = warmGate(h, out, (f) => f.ciphertext + f.length + TAG);
@@ -214,7 +226,7 @@ export async function sealExternal(h, sealing, plaintext) {
     const signer = sealing.hostSigner();
     const hash = signer ? undefined : sealing.signatureHash;
     const signed = sealing.signedLength;
-    const running = hash && h.hasher ? runningHash(h, hash, out) : null;
+    running = hash && h.hasher ? runningHash(h, hash, out) : null;
     await forEachFrame(sealing, (f) => {
       out.set(f.head, f.ciphertext - f.head.length);
       const r = h.sealInto(key, f.iv, f.aad, plaintext.subarray(f.plaintext, f.plaintext + f.length), out, f.ciphertext);
@@ -235,6 +247,7 @@ export async function sealExternal(h, sealing, plaintext) {
     out.set(sealing.footer(await digestOf(h, hash, running, out, signed)), signed);
     return out;
   } catch (e) {
+    running?.close();
     await gate?.pass();
     out?.fill(0);
     throw e;
@@ -251,6 +264,7 @@ export async function sealExternal(h, sealing, plaintext) {
 export async function openExternal(h, opening, ciphertext) {
   let out;
   let gate = null;
+  let running = null;
   try {
     out = new Uint8Array(opening.plaintextLength);
     gate = warmGate(h, out, (f) => f.plaintext + f.length);
@@ -263,7 +277,7 @@ export async function openExternal(h, opening, ciphertext) {
     // core, over the host's digest.
     const verdict = check ? h.ecdsa.verify(check, ciphertext.subarray(0, opening.signedLength)).catch(() => undefined) : undefined;
     const hash = check ? undefined : opening.signatureHash;
-    const running = hash && h.hasher ? runningHash(h, hash, ciphertext) : null;
+    running = hash && h.hasher ? runningHash(h, hash, ciphertext) : null;
     const ok = await forEachFrame(opening, (f) => {
       const end = f.ciphertext + f.length + TAG;
       const r = h.openInto(key, f.iv, f.aad, ciphertext.subarray(f.ciphertext, end), out, f.plaintext);
@@ -281,6 +295,7 @@ export async function openExternal(h, opening, ciphertext) {
     result.plaintext = out;
     return result;
   } catch (e) {
+    running?.close();
     await gate?.pass();
     out?.fill(0);
     throw e;

@@ -8,6 +8,7 @@ import {
 } from 'node:crypto';
 import { initSync, setHostAead, setHostEcdsa, setHostHash } from '../dist/kms_envelope_wasm.js';
 import { setBulk } from './external.js';
+import { hashOffThread } from './hash-thread.js';
 import { encrypt as encryptOnce } from './api.js';
 
 initSync({ module: readFileSync(new URL('../dist/kms_envelope_wasm_bg.wasm', import.meta.url)) });
@@ -92,8 +93,14 @@ const nodeBulk = {
   digest(name, data) {
     return createHash(HASHES[name]).update(data).digest();
   },
+  /** The signature hash of a large message, on a worker thread beside the frames (hash-thread.js). */
   hasher(name) {
-    return nodeHash.start(HASHES[name]);
+    try {
+      return hashOffThread(HASHES[name]);
+    } catch {
+      // No worker threads here: the main thread hashes each frame as it goes.
+      return nodeHash.start(HASHES[name]);
+    }
   },
   /**
    * A fresh result's pages are mapped by the kernel on first write, which

@@ -7,6 +7,8 @@ import {
   encrypt, decrypt, hostCrypto, RawAesKeyring, CachingMaterialsManager, KmsEnvelopeError,
 } from 'kms-envelope';
 import { bulkHost, hostCheckedCount, setBulk, setMinBytes } from '../src/external.js';
+import { hashOffThread, hashThreadJobs, stopHashThread } from '../src/hash-thread.js';
+import { createHash } from 'node:crypto';
 import { SUITES, SIGNED, aesKey, policyFor, rejectsWith } from './helpers.js';
 
 after(() => {
@@ -147,6 +149,51 @@ test('large messages on the warmed path read across paths, signed and not', asyn
     setMinBytes(undefined);
     assert.ok((await decrypt(core, { keyring })).plaintext.every((b, i) => b === pt[i]), 'the warmed open reads the core');
   }
+});
+
+test('signed messages are hashed on the worker thread, several at once', async () => {
+  const before = hashThreadJobs();
+  const pts = [1, 2, 3, 4].map((k) => plaintextOf(k * 5 * FRAME + k));
+  const opts = (suite) => ({ keyring, algorithmSuite: suite, frameLength: FRAME, commitmentPolicy: policyFor(suite) });
+  // Interleaved on the main thread, each on its own channel to the worker.
+  const cts = await on('external', () => Promise.all(pts.map((pt, k) => encrypt(pt, opts(k % 2 ? 0x0578 : 0x0214)))));
+  assert.equal(hashThreadJobs(), before + 4);
+  for (const [k, ct] of cts.entries()) {
+    assert.deepEqual((await on('core', () => decrypt(ct, { keyring, commitmentPolicy: policyFor(k % 2 ? 0x0578 : 0x0214) }))).plaintext, pts[k]);
+  }
+});
+
+test('the hash thread: digests equal node:crypto, a stopped worker fails its jobs, the next one starts again', async () => {
+  const data = plaintextOf(100_000);
+  const h = hashOffThread('sha384');
+  h.update(data.subarray(0, 777));
+  h.update(data.subarray(777));
+  assert.deepEqual(await h.finish(), new Uint8Array(createHash('sha384').update(data).digest()));
+  const cut = hashOffThread('sha512');
+  cut.update(data);
+  await stopHashThread();
+  await assert.rejects(cut.finish(), /hashing on the worker thread failed/);
+  await assert.rejects(hashOffThread('no-such-hash').finish(), /hashing on the worker thread failed/);
+  const again = hashOffThread('sha256');
+  again.update(data);
+  assert.deepEqual(await again.finish(), new Uint8Array(createHash('sha256').update(data).digest()));
+});
+
+test('a seal whose hash thread fails still makes a valid message', async () => {
+  const node = bulkHost();
+  const failing = {
+    ...node,
+    hasher(name) {
+      const inner = node.hasher(name);
+      return { ...inner, async finish() { await stopHashThread(); return inner.finish(); } };
+    },
+  };
+  const pt = plaintextOf(7 * FRAME + 1);
+  const ct = await on('external', () => {
+    setBulk(failing);
+    return encrypt(pt, { keyring, algorithmSuite: 0x0578, frameLength: FRAME });
+  });
+  assert.deepEqual((await on('core', () => decrypt(ct, { keyring }))).plaintext, pt);
 });
 
 test('a custom async keyring, and one that rejects, on the external path', async () => {

@@ -1,40 +1,62 @@
 // SHA-2 on a worker thread, for the messages Node seals on the external path
 // (node.js: nodeBulk.hasher). A signed message's hash sees every byte of
 // it, and on the main thread it cost as much as sealing the frames: on a
-// worker it runs beside them (64 MiB 0x0578: about 1.3 times faster here).
-// Only sealed bytes, which are public, cross to the worker. The worker is
-// made on first use and never keeps the process alive on its own.
-import { MessageChannel, Worker } from 'node:worker_threads';
+// worker it runs beside them. Only sealed bytes, which are public, cross to
+// the worker, through a small ring of shared memory that stays mapped (a
+// fresh buffer per frame, handed over, cost a fifth of the main thread in
+// page faults and garbage). The worker is made on first use and never keeps
+// the process alive on its own.
+import { Worker } from 'node:worker_threads';
 
-let worker = null;
+/** Slots in the ring, and bytes per slot. */
+const SLOTS = 16;
+const SLOT = 128 << 10;
+/** How long the main thread waits for a slot before it gives the worker up. */
+const STALL_MS = 2000;
+
+let current = null;
+let nextJob = 1;
 let jobs = 0;
 
-/** The worker, made when there is none (or the last one stopped). */
+/** The worker and its ring, made when there is none (or the last one stopped). */
 function thread() {
-  if (worker) return worker;
-  const w = new Worker(new URL('./hash-worker.js', import.meta.url));
-  w.unref();
-  // The jobs in flight on it, as the functions that fail them.
-  w.live = new Set();
+  if (current) return current;
+  const state = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
+  const ring = new SharedArrayBuffer(SLOTS * SLOT);
+  const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { ring, state, slot: SLOT } });
+  worker.unref();
+  const t = { worker, ring: new Uint8Array(ring), state, next: 0, live: new Map(), waiting: 0, down: false };
   const down = (cause) => {
-    if (worker === w) worker = null;
-    for (const fail of [...w.live]) fail(cause);
+    if (current === t) current = null;
+    t.down = true;
+    for (const job of [...t.live.values()]) job.fail(cause);
   };
-  w.on('error', (e) => down(e));
-  w.on('exit', () => down(new Error('the hash thread stopped')));
-  worker = w;
-  return w;
+  worker.on('message', ({ job, digest, error }) => {
+    const j = t.live.get(job);
+    if (!j) return;
+    if (digest) j.done(new Uint8Array(digest));
+    else j.fail(new Error(error));
+  });
+  worker.on('error', (e) => down(e));
+  worker.on('exit', () => down(new Error('the hash thread stopped')));
+  t.stop = (cause) => {
+    down(cause);
+    worker.terminate();
+  };
+  current = t;
+  return t;
 }
 
 /**
  * An incremental hash (`name`: node:crypto's, e.g. "sha384") run on the
  * worker: `{ update(bytes), finish() -> Promise<Uint8Array>, close() }`.
  * `update` copies what it is given, so the caller may write on; `finish`
- * rejects if the worker fails, never hangs; `close` abandons the job.
+ * rejects if the worker failed, never hangs; `close` abandons the job.
  */
 export function hashOffThread(name) {
-  const w = thread();
-  const { port1, port2 } = new MessageChannel();
+  const t = thread();
+  const id = nextJob++;
+  let settled = false;
   let resolve;
   let reject;
   const result = new Promise((res, rej) => {
@@ -43,35 +65,57 @@ export function hashOffThread(name) {
   });
   // A job abandoned before finish() may still fail: not an unhandled rejection.
   result.catch(() => {});
-  const end = () => {
-    w.live.delete(fail);
-    port1.close();
+  let awaited = false;
+  const settle = () => {
+    settled = true;
+    t.live.delete(id);
+    if (awaited && --t.waiting === 0) t.worker.unref();
   };
-  const fail = (cause) => {
-    end();
-    reject(new Error('hashing on the worker thread failed', { cause }));
+  const job = {
+    done(digest) {
+      settle();
+      resolve(digest);
+    },
+    fail(cause) {
+      if (settled) return;
+      settle();
+      reject(new Error('hashing on the worker thread failed', { cause }));
+    },
   };
-  w.live.add(fail);
-  port1.on('message', (m) => {
-    end();
-    if (m?.digest) resolve(new Uint8Array(m.digest));
-    else reject(new Error(`hashing on the worker thread failed: ${m?.error}`));
-  });
-  // Only a job waiting for its digest keeps the process alive.
-  port1.unref();
-  w.postMessage({ port: port2, hash: name }, [port2]);
+  t.live.set(id, job);
+  t.worker.postMessage({ job: id, hash: name });
   jobs++;
   return {
     update(bytes) {
-      const copy = bytes.slice();
-      port1.postMessage(copy.buffer, [copy.buffer]);
+      for (let at = 0; at < bytes.length && !settled; at += SLOT) {
+        const piece = bytes.subarray(at, at + SLOT);
+        const slot = t.next;
+        // The slot is free once the worker hashed it: wait (blocking, as
+        // the caller is synchronous) unless the worker seems gone.
+        if (Atomics.load(t.state, slot) !== 0 && Atomics.wait(t.state, slot, 1, STALL_MS) === 'timed-out') {
+          t.stop(new Error(`the hash thread did not free a slot in ${STALL_MS} ms`));
+          return;
+        }
+        t.next = (slot + 1) % SLOTS;
+        t.ring.set(piece, slot * SLOT);
+        Atomics.store(t.state, slot, 1);
+        t.worker.postMessage({ job: id, at: slot, len: piece.length });
+      }
     },
     finish() {
-      port1.ref();
-      port1.postMessage(null);
+      if (!settled && !awaited) {
+        awaited = true;
+        // Only a job waiting for its digest keeps the process alive.
+        if (t.waiting++ === 0) t.worker.ref();
+        t.worker.postMessage({ job: id, end: true });
+      }
       return result;
     },
-    close: end,
+    close() {
+      if (settled) return;
+      job.fail(new Error('abandoned'));
+      if (!t.down) t.worker.postMessage({ job: id, drop: true });
+    },
   };
 }
 
@@ -82,5 +126,8 @@ export function hashThreadJobs() {
 
 /** Tests: stops the worker (its jobs in flight fail); the next job makes another. */
 export async function stopHashThread() {
-  await worker?.terminate();
+  const t = current;
+  if (!t) return;
+  current = null;
+  await t.worker.terminate();
 }

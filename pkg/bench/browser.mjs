@@ -17,7 +17,7 @@ const bundle = await build({
 const peerJs = bundle.outputFiles[0].contents;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const BIG_MIB = Number(process.env.BENCH_BROWSER_MIB ?? 16);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const page = '<!doctype html><meta charset="utf-8"><script type="module">window.ke = await import("/src/browser.js"); window.peer = await import("/bench/peer.js"); window.ready = true;</script>';
 const before = machine();
 const server = await serve(root, { '/bench/index.html': page, '/bench/peer.js': peerJs });

@@ -140,7 +140,8 @@ function warmGate(h, out, end) {
     },
     /** Waits for the warm-up. */
     async pass() {
-      if (!passed) await w.done;
+      // A warm-up that failed has stopped writing all the same.
+      if (!passed) await w.done.catch(() => {});
       passed = true;
     },
   };

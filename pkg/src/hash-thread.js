@@ -5,7 +5,9 @@
 // the worker, through a small ring of shared memory that stays mapped (a
 // fresh buffer per frame, handed over, cost a fifth of the main thread in
 // page faults and garbage). The worker is made on first use and never keeps
-// the process alive on its own.
+// the process alive on its own. Until it has started (loading it takes
+// libuv's pool, which may be busy), messages are hashed on the main thread:
+// nothing ever waits for a worker that is not running yet.
 import { Worker } from 'node:worker_threads';
 
 /** Slots in the ring, and bytes per slot. */
@@ -24,14 +26,23 @@ function thread() {
   const state = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
   const ring = new SharedArrayBuffer(SLOTS * SLOT);
   const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { ring, state, slot: SLOT } });
-  worker.unref();
-  const t = { worker, ring: new Uint8Array(ring), state, next: 0, live: new Map(), waiting: 0, down: false };
+  let started;
+  const t = {
+    worker, ring: new Uint8Array(ring), state, next: 0, live: new Map(), holds: 0, down: false,
+    ready: false, started: new Promise((resolve) => { started = resolve; }),
+  };
   const down = (cause) => {
     if (current === t) current = null;
     t.down = true;
+    started(false);
     for (const job of [...t.live.values()]) job.fail(cause);
   };
-  worker.on('message', ({ job, digest, error }) => {
+  worker.on('message', ({ ready, job, digest, error }) => {
+    if (ready) {
+      t.ready = true;
+      started(true);
+      return;
+    }
     const j = t.live.get(job);
     if (!j) return;
     if (digest) j.done(new Uint8Array(digest));
@@ -39,6 +50,16 @@ function thread() {
   });
   worker.on('error', (e) => down(e));
   worker.on('exit', () => down(new Error('the hash thread stopped')));
+  // After the listeners: adding a 'message' listener refs the worker again.
+  worker.unref();
+  // Only someone waiting on the worker (a job for its digest, a caller of
+  // hashThreadStarted) keeps the process alive: a count of them.
+  t.hold = () => {
+    if (t.holds++ === 0) worker.ref();
+  };
+  t.release = () => {
+    if (--t.holds === 0) worker.unref();
+  };
   t.stop = (cause) => {
     down(cause);
     worker.terminate();
@@ -54,7 +75,9 @@ function thread() {
  * rejects if the worker failed, never hangs; `close` abandons the job.
  */
 export function hashOffThread(name) {
+  if (typeof name !== 'string') throw new TypeError(`no hash named ${name}`);
   const t = thread();
+  if (!t.ready) throw new Error('the hash thread is still starting');
   const id = nextJob++;
   let settled = false;
   let resolve;
@@ -69,7 +92,7 @@ export function hashOffThread(name) {
   const settle = () => {
     settled = true;
     t.live.delete(id);
-    if (awaited && --t.waiting === 0) t.worker.unref();
+    if (awaited) t.release();
   };
   const job = {
     done(digest) {
@@ -83,7 +106,7 @@ export function hashOffThread(name) {
     },
   };
   t.live.set(id, job);
-  t.worker.postMessage({ job: id, hash: name });
+  t.worker.postMessage({ type: 'start', job: id, hash: name });
   jobs++;
   return {
     update(bytes) {
@@ -99,24 +122,31 @@ export function hashOffThread(name) {
         t.next = (slot + 1) % SLOTS;
         t.ring.set(piece, slot * SLOT);
         Atomics.store(t.state, slot, 1);
-        t.worker.postMessage({ job: id, at: slot, len: piece.length });
+        t.worker.postMessage({ type: 'data', job: id, at: slot, len: piece.length });
       }
     },
     finish() {
       if (!settled && !awaited) {
         awaited = true;
-        // Only a job waiting for its digest keeps the process alive.
-        if (t.waiting++ === 0) t.worker.ref();
-        t.worker.postMessage({ job: id, end: true });
+        t.hold();
+        t.worker.postMessage({ type: 'end', job: id });
       }
       return result;
     },
     close() {
       if (settled) return;
       job.fail(new Error('abandoned'));
-      if (!t.down) t.worker.postMessage({ job: id, drop: true });
+      if (!t.down) t.worker.postMessage({ type: 'drop', job: id });
     },
   };
+}
+
+/** Starts the worker if there is none; resolves whether it is running. */
+export function hashThreadStarted() {
+  const t = thread();
+  if (t.ready || t.down) return t.started;
+  t.hold();
+  return t.started.finally(t.release);
 }
 
 /** Tests: how many hashes have been started on the worker. */

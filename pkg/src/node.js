@@ -98,7 +98,8 @@ const nodeBulk = {
     try {
       return hashOffThread(HASHES[name]);
     } catch {
-      // No worker threads here: the main thread hashes each frame as it goes.
+      // No worker thread (yet, or here): the main thread hashes each frame
+      // as it goes.
       return nodeHash.start(HASHES[name]);
     }
   },
@@ -113,7 +114,17 @@ const nodeBulk = {
     if (out.length < WARM_MIN_BYTES) return null;
     const at = Math.floor(out.length / 2);
     const size = Math.min(out.length - at, MAX_RANDOM_FILL);
-    return { at, done: new Promise((resolve) => randomFill(out, at, size, () => resolve())) };
+    return {
+      at,
+      // Never rejects: a warm-up that cannot run just leaves the pages cold.
+      done: new Promise((resolve) => {
+        try {
+          randomFill(out, at, size, () => resolve());
+        } catch {
+          resolve();
+        }
+      }),
+    };
   },
   ecdsa: {
     /**

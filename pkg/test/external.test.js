@@ -7,7 +7,7 @@ import {
   encrypt, decrypt, hostCrypto, RawAesKeyring, CachingMaterialsManager, KmsEnvelopeError,
 } from 'kms-envelope';
 import { bulkHost, hostCheckedCount, setBulk, setMinBytes } from '../src/external.js';
-import { hashOffThread, hashThreadJobs, stopHashThread } from '../src/hash-thread.js';
+import { hashOffThread, hashThreadJobs, hashThreadStarted, stopHashThread } from '../src/hash-thread.js';
 import { createHash } from 'node:crypto';
 import { SUITES, SIGNED, aesKey, policyFor, rejectsWith } from './helpers.js';
 
@@ -152,6 +152,7 @@ test('large messages on the warmed path read across paths, signed and not', asyn
 });
 
 test('signed messages are hashed on the worker thread, several at once', async () => {
+  assert.equal(await hashThreadStarted(), true);
   const before = hashThreadJobs();
   const pts = [1, 2, 3, 4].map((k) => plaintextOf(k * 5 * FRAME + k));
   const opts = (suite) => ({ keyring, algorithmSuite: suite, frameLength: FRAME, commitmentPolicy: policyFor(suite) });
@@ -165,6 +166,7 @@ test('signed messages are hashed on the worker thread, several at once', async (
 
 test('the hash thread: digests equal node:crypto, a stopped worker fails its jobs, the next one starts again', async () => {
   const data = plaintextOf(100_000);
+  assert.equal(await hashThreadStarted(), true);
   const h = hashOffThread('sha384');
   h.update(data.subarray(0, 777));
   h.update(data.subarray(777));
@@ -173,6 +175,13 @@ test('the hash thread: digests equal node:crypto, a stopped worker fails its job
   cut.update(data);
   await stopHashThread();
   await assert.rejects(cut.finish(), /hashing on the worker thread failed/);
+  // Until a new worker runs, nobody waits for it: the caller hashes itself.
+  assert.throws(() => hashOffThread('sha256'), /still starting/);
+  const pt = plaintextOf(3 * FRAME);
+  const sealedMeanwhile = await on('external', () => encrypt(pt, { keyring, algorithmSuite: 0x0578, frameLength: FRAME }));
+  assert.deepEqual((await on('core', () => decrypt(sealedMeanwhile, { keyring }))).plaintext, pt);
+  assert.equal(await hashThreadStarted(), true);
+  assert.throws(() => hashOffThread(undefined), TypeError);
   await assert.rejects(hashOffThread('no-such-hash').finish(), /hashing on the worker thread failed/);
   const again = hashOffThread('sha256');
   again.update(data);
@@ -180,6 +189,7 @@ test('the hash thread: digests equal node:crypto, a stopped worker fails its job
 });
 
 test('a seal whose hash thread fails still makes a valid message', async () => {
+  assert.equal(await hashThreadStarted(), true);
   const node = bulkHost();
   const failing = {
     ...node,

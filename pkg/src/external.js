@@ -212,6 +212,16 @@ async function digestOf(h, name, running, bytes, len) {
   return running.digest();
 }
 
+/**
+ * After a failure: the running hash abandoned, the warm-up waited for (it
+ * must not write after the wipe), the result wiped.
+ */
+async function discard(out, gate, running) {
+  running?.close();
+  await gate?.pass();
+  out?.fill(0);
+}
+
 /** Seals `plaintext` as the message `sealing` (a wasm Sealing) describes. */
 export async function sealExternal(h, sealing, plaintext) {
   let out;
@@ -248,9 +258,7 @@ export async function sealExternal(h, sealing, plaintext) {
     out.set(sealing.footer(await digestOf(h, hash, running, out, signed)), signed);
     return out;
   } catch (e) {
-    running?.close();
-    await gate?.pass();
-    out?.fill(0);
+    await discard(out, gate, running);
     throw e;
   } finally {
     sealing.free();
@@ -296,9 +304,7 @@ export async function openExternal(h, opening, ciphertext) {
     result.plaintext = out;
     return result;
   } catch (e) {
-    running?.close();
-    await gate?.pass();
-    out?.fill(0);
+    await discard(out, gate, running);
     throw e;
   } finally {
     opening.free();

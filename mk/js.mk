@@ -72,8 +72,9 @@ js-size:
 
 test-js: setup-js build-js test-js-node test-js-browser test-js-package
 
+# A test that hangs fails after 5 minutes, named, instead of stalling CI.
 test-js-node: build-js setup-moto
-	cd $(JS_PKG) && node --test --test-reporter=spec $(patsubst $(JS_PKG)/%,%,$(JS_NODE_TESTS))
+	cd $(JS_PKG) && node --test --test-timeout=300000 --test-reporter=spec $(patsubst $(JS_PKG)/%,%,$(JS_NODE_TESTS))
 
 test-js-browser: build-js
 	cd $(JS_PKG) && node test/browser/run.mjs

@@ -20,9 +20,9 @@ const BATCH = 1024;
  * sealInto(key, iv, aad, plaintext, out, at), openInto(key, iv, aad,
  * ciphertextAndTag, out, at) -> boolean, digest(name, bytes) }`; the last
  * three may return Promises; optionally `ecdsa: { verify(check, bytes),
- * maxSignBytes, generate(curve) }` where the host's ECDSA checks whole
- * messages (both hosts, off the main thread) and signs them (browsers:
- * `generate` is optional). A host whose calls are synchronous may add
+ * maxVerifyBytes?, maxSignBytes, generate(curve)? }` where the host's ECDSA
+ * checks whole messages (both hosts, off the main thread; up to
+ * `maxVerifyBytes` when given) and signs them (browsers). A host whose calls are synchronous may add
  * `hasher(name) -> { update(bytes), finish() (may return a Promise), close()? }`:
  * each frame is then handed to it right after it is sealed or opened (on
  * the calling thread, while still in cache, or copied to another; `close`
@@ -278,7 +278,7 @@ export async function openExternal(h, opening, ciphertext) {
     out = new Uint8Array(opening.plaintextLength);
     gate = warmGate(h, out, (f) => f.plaintext + f.length);
     const key = await importKey(h, opening);
-    const check = h.ecdsa ? opening.hostCheck() : undefined;
+    const check = h.ecdsa && ciphertext.length <= (h.ecdsa.maxVerifyBytes ?? Infinity) ? opening.hostCheck() : undefined;
     // The host checks the signature (on its own thread: WebCrypto's, or
     // libuv's pool in Node) while the frames open here; its verdict is
     // read only once every frame has opened. A host that cannot check this

@@ -127,6 +127,10 @@ const nodeBulk = {
     };
   },
   ecdsa: {
+    // crypto.verify copies what it checks: past this, the message is hashed
+    // on the hash thread instead (bounded memory, same speed measured at
+    // 64 MiB) and the core checks the signature over that digest.
+    maxVerifyBytes: 16 << 20,
     /**
      * Checks `check` (Opening.hostCheck()) over the signed bytes on libuv's
      * pool, hash and all, while the main thread opens the frames; rejects

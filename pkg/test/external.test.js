@@ -138,6 +138,7 @@ test('a result being warmed up is not written past its mark until the warm-up is
 
 test('large messages on the warmed path read across paths, signed and not', async () => {
   setMinBytes(undefined);
+  assert.equal(await hashThreadStarted(), true);
   // Above Node's warm-up threshold (16 MiB); a pattern, not a constant, so
   // a stray write anywhere shows.
   const pt = plaintextOf(40 << 20);
@@ -147,7 +148,16 @@ test('large messages on the warmed path read across paths, signed and not', asyn
     assert.ok((await on('core', () => decrypt(sealed, { keyring }))).plaintext.every((b, i) => b === pt[i]), 'core reads the warmed seal');
     const core = await on('core', () => encrypt(pt, opts));
     setMinBytes(undefined);
+    const [jobs, checks] = [hashThreadJobs(), hostCheckedCount()];
     assert.ok((await decrypt(core, { keyring })).plaintext.every((b, i) => b === pt[i]), 'the warmed open reads the core');
+    // Past 16 MiB a signature is checked over the hash thread's digest, not
+    // by crypto.verify (which would copy the whole message).
+    assert.deepEqual([hashThreadJobs() - jobs, hostCheckedCount() - checks], suite === 0x0578 ? [1, 0] : [0, 0]);
+    if (suite === 0x0578) {
+      const forged = core.slice();
+      forged[forged.length - 1] ^= 1;
+      await rejectsWith(decrypt(forged, { keyring }), 'authentication_failed', KmsEnvelopeError);
+    }
   }
 });
 

@@ -25,8 +25,10 @@ use crate::encrypt::{
     body_len, fixed_length_signature, frame_head, frame_kind, frame_overhead, FOOTER_LEN_BYTES,
 };
 use crate::error::{AuthFailure, Error, Result};
-use crate::format::body::{parse_frame, parse_non_framed, BodyAad, BodyKind};
-use crate::format::footer::parse_footer;
+use crate::format::body::{
+    parse_frame_head, parse_non_framed_prefix, BodyAad, BodyKind, MAX_FRAME_HEAD_LEN,
+    NON_FRAMED_PREFIX_LEN,
+};
 use crate::format::header::{ContentType, MessageHeader, IV_LEN, TAG_LEN};
 use crate::format::reader::ParseError;
 
@@ -363,6 +365,72 @@ pub struct ExternalOpen {
     signature: Option<(Vec<u8>, Arc<EcdsaVerifyingKey>)>,
 }
 
+/// The bytes of a message being opened externally, read a few at a time.
+///
+/// [`PreparedDecryption::into_external_from`] reads only each frame's head
+/// and the footer through it, so a binding can leave the body in its own
+/// memory (a JS `Uint8Array`) and copy in a few dozen bytes per frame.
+/// Offsets count from the message's first byte.
+pub trait MessageSource {
+    /// The message's length in bytes.
+    fn len(&self) -> usize;
+
+    /// Whether the message is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Copies the bytes at `offset..offset + out.len()`, which lie within
+    /// [`len`](Self::len), into `out`. Fails if they are no longer there.
+    fn read_at(&self, offset: usize, out: &mut [u8]) -> Result<()>;
+}
+
+impl MessageSource for [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn read_at(&self, offset: usize, out: &mut [u8]) -> Result<()> {
+        let src = offset
+            .checked_add(out.len())
+            .and_then(|end| self.get(offset..end))
+            .ok_or_else(|| Error::malformed("message is truncated"))?;
+        out.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+/// A body in memory, read at message offsets (`header_len` bytes of
+/// header come first).
+struct BodyAt<'a> {
+    header_len: usize,
+    body: &'a [u8],
+}
+
+impl MessageSource for BodyAt<'_> {
+    fn len(&self) -> usize {
+        self.header_len + self.body.len()
+    }
+
+    fn read_at(&self, offset: usize, out: &mut [u8]) -> Result<()> {
+        let at = offset
+            .checked_sub(self.header_len)
+            .ok_or_else(|| Error::bad_arg("read inside the header"))?;
+        self.body.read_at(at, out)
+    }
+}
+
+/// Up to `N` bytes at `at` (fewer where the message ends), as a parser's input.
+fn read_up_to<S: MessageSource + ?Sized, const N: usize>(
+    message: &S,
+    at: usize,
+    buf: &mut [u8; N],
+) -> Result<usize> {
+    let n = message.len().saturating_sub(at).min(N);
+    message.read_at(at, &mut buf[..n])?;
+    Ok(n)
+}
+
 impl PreparedDecryption<'_> {
     /// Whether [`into_external`](Self::into_external) can take this
     /// decryption: not when the verifying key lives in a host that checks
@@ -377,29 +445,61 @@ impl PreparedDecryption<'_> {
     /// Hands the frames to the caller's AES-GCM (see [`ExternalOpen`]).
     /// Fails on a message whose layout is wrong anywhere.
     pub fn into_external(self) -> Result<ExternalOpen> {
+        let body = BodyAt {
+            header_len: self.header_len,
+            body: self.body,
+        };
+        self.into_external_from(&body)
+    }
+
+    /// [`into_external`](Self::into_external) for a decryption prepared
+    /// from the header alone: the whole `message` (its header included) is
+    /// read through `message`, a frame head at a time.
+    pub fn into_external_from<S: MessageSource + ?Sized>(
+        self,
+        message: &S,
+    ) -> Result<ExternalOpen> {
         if !self.can_open_externally() {
             return Err(Error::bad_arg(
                 "this verifying key cannot check a digest; open the message in the core",
             ));
         }
         let max_body = self.reader.max_body_size();
-        let (body, header_len) = (self.body, self.header_len);
+        let header_len = self.header_len;
         let opener = self
             .reader
             .into_opener()
             .ok_or_else(|| Error::bad_arg("the header has not been read"))?;
+        let truncated = || Error::malformed("message is truncated");
         let mut spots = Vec::new();
-        let (mut pos, mut total) = (0usize, 0usize);
+        let (mut at, mut total) = (header_len, 0usize);
         let mut seq = opener.next_seq;
         loop {
-            let rest = body.get(pos..).unwrap_or_default();
-            let (frame, used) = match opener.header.content_type {
-                ContentType::Framed => parsed(parse_frame(rest, opener.header.frame_length, seq))?,
+            let (kind, iv, len, used) = match opener.header.content_type {
+                ContentType::Framed => {
+                    let mut buf = [0u8; MAX_FRAME_HEAD_LEN];
+                    let n = read_up_to(message, at, &mut buf)?;
+                    let (head, used) =
+                        parsed(parse_frame_head(&buf[..n], opener.header.frame_length, seq))?;
+                    (head.kind, head.iv, head.len as usize, used)
+                }
                 ContentType::NonFramed => {
-                    parsed(parse_non_framed(rest, max_body.unwrap_or(u64::MAX)))?
+                    let mut buf = [0u8; NON_FRAMED_PREFIX_LEN];
+                    let n = read_up_to(message, at, &mut buf)?;
+                    let (iv, len) = parsed(parse_non_framed_prefix(
+                        &buf[..n],
+                        max_body.unwrap_or(u64::MAX),
+                    ))?;
+                    let len = usize::try_from(len).map_err(|_| truncated())?;
+                    (BodyKind::NonFramed, iv, len, NON_FRAMED_PREFIX_LEN)
                 }
             };
-            let len = frame.ciphertext.len();
+            let ciphertext_offset = at + used;
+            let end = ciphertext_offset
+                .checked_add(len)
+                .and_then(|e| e.checked_add(TAG_LEN))
+                .filter(|&e| e <= message.len())
+                .ok_or_else(truncated)?;
             total += len;
             if max_body.is_some_and(|max| total as u64 > max) {
                 return Err(Error::policy(format!(
@@ -408,15 +508,15 @@ impl PreparedDecryption<'_> {
                 )));
             }
             spots.push(Spot {
-                kind: frame.kind,
-                seq: frame.seq,
-                iv: frame.iv,
-                ciphertext_offset: header_len + pos + used - TAG_LEN - len,
+                kind,
+                seq: if kind == BodyKind::NonFramed { 1 } else { seq },
+                iv,
+                ciphertext_offset,
                 plaintext_offset: total - len,
                 len,
             });
-            pos += used;
-            if frame.kind != BodyKind::Regular {
+            at = end;
+            if kind != BodyKind::Regular {
                 break;
             }
             seq = seq.wrapping_add(1);
@@ -424,16 +524,27 @@ impl PreparedDecryption<'_> {
                 return Err(Error::malformed("message has more than 2^32 - 1 frames"));
             }
         }
-        let signed_len = header_len + pos;
+        let signed_len = at;
         let signature = match opener.verifying_key() {
             Some(key) => {
-                let (sig, used) = parsed(parse_footer(body.get(pos..).unwrap_or_default()))?;
-                pos += used;
-                Some((sig.to_vec(), Arc::clone(key)))
+                let mut len = [0u8; FOOTER_LEN_BYTES];
+                let n = read_up_to(message, at, &mut len)?;
+                if n < FOOTER_LEN_BYTES {
+                    return Err(truncated());
+                }
+                let sig_len = usize::from(u16::from_be_bytes(len));
+                at += FOOTER_LEN_BYTES;
+                if message.len().saturating_sub(at) < sig_len {
+                    return Err(truncated());
+                }
+                let mut sig = vec![0u8; sig_len];
+                message.read_at(at, &mut sig)?;
+                at += sig_len;
+                Some((sig, Arc::clone(key)))
             }
             None => None,
         };
-        if pos != body.len() {
+        if at != message.len() {
             return Err(Error::malformed("bytes follow the end of the message"));
         }
         let context = opener.materials.encryption_context().clone();
@@ -779,6 +890,124 @@ mod tests {
             .into_external()
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MalformedMessage);
+    }
+
+    /// The frames and lengths an [`ExternalOpen`] hands out, to compare walks.
+    fn layout(open: &ExternalOpen) -> Vec<String> {
+        let mut out = vec![format!("{} {}", open.plaintext_len(), open.signed_len())];
+        for i in 0..open.frame_count() {
+            let f = open.frame(i).unwrap();
+            out.push(format!(
+                "{} {} {} {:?} {:?}",
+                f.ciphertext_offset(),
+                f.plaintext_offset(),
+                f.len(),
+                f.iv(),
+                f.aad()
+            ));
+        }
+        out
+    }
+
+    /// `message` opened from its header alone, the rest read through the
+    /// `MessageSource` of the whole message.
+    fn from_header_alone(c: &Client, kr: &RawAesKeyring, message: &[u8]) -> Result<ExternalOpen> {
+        let header_len = match crate::MessageHeader::parse_prefix(message, None)? {
+            Some((_, len)) => len,
+            None => return Err(Error::malformed("message is truncated")),
+        };
+        c.decrypt(&message[..header_len])
+            .keyring(kr)
+            .prepare()?
+            .into_external_from(message)
+    }
+
+    #[test]
+    fn a_walk_through_a_source_agrees_with_the_walk_in_memory() {
+        let kr = keyring();
+        for (suite, len, frame) in [(0x0578, 300, 64), (0x0478, 300, 64), (0x0378, 0, 128)] {
+            let suite = AlgorithmSuite::from_id(suite).unwrap();
+            let c = policy_for(suite);
+            let message = c
+                .encrypt(&vec![4u8; len])
+                .keyring(&kr)
+                .algorithm_suite(suite)
+                .frame_length(frame)
+                .run()
+                .unwrap();
+            let header_len = crate::MessageHeader::parse(&message, None).unwrap().1;
+            let in_memory = |m: &[u8]| {
+                c.decrypt(m)
+                    .keyring(&kr)
+                    .prepare()
+                    .and_then(|p| p.into_external())
+            };
+            let same = |m: &[u8], what: &str| {
+                let a = in_memory(m).map(|o| layout(&o));
+                let b = from_header_alone(&c, &kr, m).map(|o| layout(&o));
+                match (a, b) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "{what}"),
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{what}"),
+                    (a, b) => panic!(
+                        "{what}: in memory {:?}, from a source {:?}",
+                        a.is_ok(),
+                        b.is_ok()
+                    ),
+                }
+            };
+            same(&message, "whole");
+            for cut in header_len..message.len() {
+                same(&message[..cut], &format!("{suite} cut at {cut}"));
+            }
+            for i in header_len..message.len() {
+                for bit in [0x01, 0x80] {
+                    let mut bad = message.clone();
+                    bad[i] ^= bit;
+                    same(&bad, &format!("{suite} byte {i} ^ {bit:#x}"));
+                }
+            }
+            let mut longer = message.clone();
+            longer.push(0);
+            same(&longer, "one byte more");
+            let open = from_header_alone(&c, &kr, &message).unwrap();
+            assert_eq!(open_as_host(open, &message).unwrap(), vec![4u8; len]);
+        }
+    }
+
+    #[test]
+    fn a_source_that_loses_its_bytes_fails_cleanly() {
+        /// A message whose bytes past `keep` are gone by the time they are read.
+        struct Shrinking<'a> {
+            message: &'a [u8],
+            keep: usize,
+        }
+        impl MessageSource for Shrinking<'_> {
+            fn len(&self) -> usize {
+                self.message.len()
+            }
+            fn read_at(&self, offset: usize, out: &mut [u8]) -> Result<()> {
+                if offset + out.len() > self.keep {
+                    return Err(Error::bad_arg("the message changed while being read"));
+                }
+                self.message.read_at(offset, out)
+            }
+        }
+        let kr = keyring();
+        let c = Client::new();
+        let message = framed(&c, &kr, &[5u8; 300]);
+        let header_len = crate::MessageHeader::parse(&message, None).unwrap().1;
+        let source = Shrinking {
+            message: &message,
+            keep: header_len + 100,
+        };
+        let err = c
+            .decrypt(&message[..header_len])
+            .keyring(&kr)
+            .prepare()
+            .unwrap()
+            .into_external_from(&source)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadArgument);
     }
 
     #[test]

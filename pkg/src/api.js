@@ -464,6 +464,9 @@ export async function encrypt(plaintext, opts) {
   }
 }
 
+/** Longest message `decrypt` takes: wasm reads it at 32-bit offsets. */
+const MAX_ONE_SHOT = 0xffffffff;
+
 /**
  * Decrypts one message. `encryptionContext`, if given, is the context the
  * caller expects: every pair must be in the message (or be a required pair).
@@ -479,11 +482,15 @@ export async function decrypt(ciphertext, opts) {
       policy(o.commitmentPolicy),
       integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
     ];
+    if (ct.length > MAX_ONE_SHOT) {
+      throw badArgument(`decrypt takes messages up to ${MAX_ONE_SHOT} bytes; use decryptStream`);
+    }
     const h = bulkFor(ct.length);
     if (h) {
-      // An Opening, or the finished result when the core had to do it all.
+      // The message stays where it is (only frame heads are copied into
+      // wasm); null when this path cannot take it.
       const r = await wasm.decryptExternal(ct, h.keyLengths, ...args);
-      return r instanceof wasm.Opening ? await openExternal(h, r, ct) : r;
+      if (r) return await openExternal(h, r, ct);
     }
     return await wasm.decrypt(ct, ...args);
   } catch (e) {

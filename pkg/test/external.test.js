@@ -244,6 +244,14 @@ test('cached materials made on the core path (a node:crypto signing key) still e
   for (const ct of [first, second]) {
     assert.deepEqual((await on('external', () => decrypt(ct, { materialsManager: cmm }))).plaintext, pt);
   }
+  // Decrypted on the core path, the cached materials hold a node:crypto
+  // verifying key, which cannot check a digest: the external path hands
+  // the message back to the core, and the cache serves it again.
+  const other = new CachingMaterialsManager({ keyring, maxAge: 60_000, maxMessages: 10 });
+  for (const ct of [first, second]) {
+    assert.deepEqual((await on('core', () => decrypt(ct, { materialsManager: other }))).plaintext, pt);
+    assert.deepEqual((await on('external', () => decrypt(ct, { materialsManager: other }))).plaintext, pt);
+  }
 });
 
 test('a large message takes the external path by default and reads on the others', async () => {

@@ -84,24 +84,47 @@ pub(crate) struct FrameRef<'a> {
     pub(crate) tag: [u8; TAG_LEN],
 }
 
-/// Parses the frame at the front of `buf`, expecting sequence number
-/// `expected_seq`. Returns the frame and the bytes it takes.
-pub(crate) fn parse_frame(
+/// What precedes a frame's ciphertext: its kind, sequence number, IV and
+/// plaintext length.
+pub(crate) struct FrameHead {
+    pub(crate) kind: BodyKind,
+    pub(crate) seq: u32,
+    pub(crate) iv: [u8; IV_LEN],
+    pub(crate) len: u32,
+}
+
+/// The longest frame head: the final frame's marker, sequence number, IV
+/// and length.
+pub(crate) const MAX_FRAME_HEAD_LEN: usize = 4 + 4 + IV_LEN + 4;
+
+/// Parses the head of the frame at the front of `buf`, expecting sequence
+/// number `expected_seq`. Returns the head and the bytes it takes; the
+/// ciphertext and tag follow it.
+pub(crate) fn parse_frame_head(
     buf: &[u8],
     frame_length: u32,
     expected_seq: u32,
-) -> ParseResult<(FrameRef<'_>, usize)> {
+) -> ParseResult<(FrameHead, usize)> {
     let mut r = Reader::new(buf);
     let first = r.u32()?;
-    let (kind, seq, len) = if first == FINAL_FRAME_MARKER {
-        let seq = r.u32()?;
-        if seq != expected_seq {
-            return Err(Error::malformed(format!(
-                "final frame has sequence number {seq}, expected {expected_seq}"
-            ))
-            .into());
-        }
-        let iv = r.array::<IV_LEN>()?;
+    let (kind, seq) = if first == FINAL_FRAME_MARKER {
+        (BodyKind::Final, r.u32()?)
+    } else {
+        (BodyKind::Regular, first)
+    };
+    if seq != expected_seq {
+        let which = if kind == BodyKind::Final {
+            "final frame"
+        } else {
+            "frame"
+        };
+        return Err(Error::malformed(format!(
+            "{which} has sequence number {seq}, expected {expected_seq}"
+        ))
+        .into());
+    }
+    let iv = r.array::<IV_LEN>()?;
+    let len = if kind == BodyKind::Final {
         let len = r.u32()?;
         if len > frame_length {
             return Err(Error::malformed(format!(
@@ -109,40 +132,39 @@ pub(crate) fn parse_frame(
             ))
             .into());
         }
-        return finish(r, BodyKind::Final, seq, iv, len);
+        len
     } else {
-        (BodyKind::Regular, first, frame_length)
+        frame_length
     };
-    if seq != expected_seq {
-        return Err(Error::malformed(format!(
-            "frame has sequence number {seq}, expected {expected_seq}"
-        ))
-        .into());
-    }
-    let iv = r.array::<IV_LEN>()?;
-    finish(r, kind, seq, iv, len)
+    debug_assert!(r.position() <= MAX_FRAME_HEAD_LEN);
+    Ok((FrameHead { kind, seq, iv, len }, r.position()))
 }
 
-fn finish<'a>(
-    mut r: Reader<'a>,
-    kind: BodyKind,
-    seq: u32,
-    iv: [u8; IV_LEN],
-    len: u32,
-) -> ParseResult<(FrameRef<'a>, usize)> {
-    let ciphertext = r.take(len as usize)?;
+/// Parses the frame at the front of `buf`, expecting sequence number
+/// `expected_seq`. Returns the frame and the bytes it takes.
+pub(crate) fn parse_frame(
+    buf: &[u8],
+    frame_length: u32,
+    expected_seq: u32,
+) -> ParseResult<(FrameRef<'_>, usize)> {
+    let (head, used) = parse_frame_head(buf, frame_length, expected_seq)?;
+    let mut r = Reader::new(buf.get(used..).unwrap_or_default());
+    let ciphertext = r.take(head.len as usize)?;
     let tag = r.array::<TAG_LEN>()?;
     Ok((
         FrameRef {
-            kind,
-            seq,
-            iv,
+            kind: head.kind,
+            seq: head.seq,
+            iv: head.iv,
             ciphertext,
             tag,
         },
-        r.position(),
+        used + r.position(),
     ))
 }
+
+/// The bytes before a non-framed body's ciphertext: IV and u64 length.
+pub(crate) const NON_FRAMED_PREFIX_LEN: usize = IV_LEN + 8;
 
 /// Parses the start of a non-framed body: IV and content length, checked
 /// against the GCM limit and the caller's bound before anything is read.
@@ -168,7 +190,7 @@ pub(crate) fn parse_non_framed_prefix(
 /// The whole non-framed body as one block, once all of it is in `buf`.
 pub(crate) fn parse_non_framed(buf: &[u8], max_len: u64) -> ParseResult<(FrameRef<'_>, usize)> {
     let (iv, len) = parse_non_framed_prefix(buf, max_len)?;
-    let ct_start = IV_LEN + 8;
+    let ct_start = NON_FRAMED_PREFIX_LEN;
     let len = usize::try_from(len).map_err(|_| Error::malformed("non-framed body too long"))?;
     let mut r = Reader::new(buf.get(ct_start..).unwrap_or_default());
     let ciphertext = r.take(len)?;

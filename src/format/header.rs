@@ -171,6 +171,32 @@ impl MessageHeader {
         Self::parse_partial(bytes, max_edks).map_err(Error::from)
     }
 
+    /// Parses the header at the front of `bytes`, which may hold only part
+    /// of it: `Ok(None)` when more bytes are needed to finish it. Fails on
+    /// bytes that no continuation could make a header of.
+    ///
+    /// For callers that read a message a piece at a time (the JS front end
+    /// finds a header's end this way without copying a whole message):
+    ///
+    /// ```
+    /// use kms_envelope::{Client, MessageHeader, RawAesKeyring};
+    ///
+    /// let keyring = RawAesKeyring::new("ns", "key", &[7u8; 32])?;
+    /// let message = Client::new().encrypt(b"hello").keyring(&keyring).run()?;
+    /// assert!(MessageHeader::parse_prefix(&message[..10], None)?.is_none());
+    /// let (header, len) = MessageHeader::parse_prefix(&message, None)?.expect("a whole header");
+    /// assert_eq!(len, header.len());
+    /// assert!(MessageHeader::parse_prefix(b"\x09junk", None).is_err());
+    /// # Ok::<(), kms_envelope::Error>(())
+    /// ```
+    pub fn parse_prefix(bytes: &[u8], max_edks: Option<u16>) -> Result<Option<(Self, usize)>> {
+        match Self::parse_partial(bytes, max_edks) {
+            Ok(parsed) => Ok(Some(parsed)),
+            Err(ParseError::Incomplete) => Ok(None),
+            Err(ParseError::Invalid(e)) => Err(e),
+        }
+    }
+
     /// Like [`MessageHeader::parse`], but reports `Incomplete` when more bytes
     /// could complete the header.
     pub(crate) fn parse_partial(bytes: &[u8], max_edks: Option<u16>) -> ParseResult<(Self, usize)> {

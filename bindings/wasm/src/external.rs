@@ -18,8 +18,10 @@
 
 use js_sys::Object;
 use js_sys::Uint8Array;
-use kms_envelope::external::{ExternalFrame, ExternalOpen, ExternalSeal, SignatureFormat};
-use kms_envelope::{AuthFailure, Error};
+use kms_envelope::external::{
+    ExternalFrame, ExternalOpen, ExternalSeal, MessageSource, SignatureFormat,
+};
+use kms_envelope::{AuthFailure, Error, MessageHeader};
 use wasm_bindgen::prelude::*;
 
 use crate::{bad_arg, decrypted_to_js, fixed_str, js_error, set};
@@ -59,6 +61,63 @@ fn records(
         write_record(slot, &f)?;
     }
     Ok(Uint8Array::from(&buf[..]))
+}
+
+/// A message in a JS `Uint8Array` (the caller's), read a piece at a time.
+pub(crate) struct JsMessage {
+    bytes: Uint8Array,
+    len: usize,
+}
+
+/// The first read for a header; most are far shorter. Each retry reads
+/// eight times more.
+const FIRST_HEADER_READ: usize = 4096;
+
+impl JsMessage {
+    pub(crate) fn new(bytes: Uint8Array) -> Self {
+        let len = bytes.length() as usize;
+        Self { bytes, len }
+    }
+
+    /// The message's header and a copy of its bytes, read in growing
+    /// pieces until it is whole (`max_edks` as the client checks it).
+    pub(crate) fn header(
+        &self,
+        max_edks: Option<u16>,
+    ) -> kms_envelope::Result<(MessageHeader, Vec<u8>)> {
+        let mut want = FIRST_HEADER_READ.min(self.len);
+        loop {
+            let mut prefix = vec![0u8; want];
+            self.read_at(0, &mut prefix)?;
+            if let Some((header, len)) = MessageHeader::parse_prefix(&prefix, max_edks)? {
+                prefix.truncate(len);
+                return Ok((header, prefix));
+            }
+            if want == self.len {
+                return Err(Error::MalformedMessage("message is truncated".into()));
+            }
+            want = want.saturating_mul(8).min(self.len);
+        }
+    }
+}
+
+impl MessageSource for JsMessage {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn read_at(&self, offset: usize, out: &mut [u8]) -> kms_envelope::Result<()> {
+        let end = offset.checked_add(out.len());
+        let view = end
+            .and_then(|end| Some((u32::try_from(offset).ok()?, u32::try_from(end).ok()?)))
+            .map(|(begin, end)| self.bytes.subarray(begin, end))
+            .filter(|view| view.length() as usize == out.len())
+            .ok_or_else(|| {
+                Error::BadArgument("the ciphertext changed while it was being decrypted".into())
+            })?;
+        view.copy_to(out);
+        Ok(())
+    }
 }
 
 /// The methods `Sealing` and `Opening` share, over the core's

@@ -436,15 +436,18 @@ pub fn decrypt(
 }
 
 /// Reads and authenticates the header of `ciphertext`, unwraps its data
-/// key and checks the whole layout; the verifying key is made in wasm, so
-/// it checks the digest JS computes. Resolves to an `Opening` whose frames
-/// JS opens (see `external.rs`), or, when the host cannot take the
-/// content key (`key_lengths`: the AES key lengths its AES-GCM takes) or
-/// the materials came with a key that cannot check a digest, to the
-/// finished `decrypt` result.
+/// key and checks the whole layout, reading the message where it is: only
+/// the header and each frame's head are copied into wasm memory, so a large
+/// message does not grow it (wasm memory never shrinks). The verifying key
+/// is made in wasm, so it checks the digest JS computes. Resolves to an
+/// `Opening` whose frames JS opens (see `external.rs`), or to `null` when
+/// this path cannot take the message: the host's AES-GCM does not take the
+/// suite's key length (`key_lengths`), or the materials came with a
+/// verifying key that cannot check a digest (a caching manager's, filled
+/// by the core path). JS then calls `decrypt`.
 #[wasm_bindgen(js_name = decryptExternal)]
 pub fn decrypt_external(
-    ciphertext: Vec<u8>,
+    ciphertext: Uint8Array,
     key_lengths: Vec<u32>,
     source: &Source,
     context: Option<Vec<String>>,
@@ -453,23 +456,23 @@ pub fn decrypt_external(
 ) -> js_sys::Promise {
     let source = source.inner.clone();
     trace::promise(host::external_keys(None, async move {
+        let message = external::JsMessage::new(ciphertext);
+        let (header, header_bytes) = message.header(max_edks).map_err(|e| js_error(&e))?;
+        if !key_lengths.contains(&(header.algorithm_suite.data_key_len() as u32)) {
+            return Ok(JsValue::NULL);
+        }
         let client = client(policy, max_edks)?;
-        let prepared = decrypt_call(&client, &ciphertext, &source, context)
+        let prepared = decrypt_call(&client, &header_bytes, &source, context)
             .prepare_async()
             .await
             .map_err(|e| js_error(&e))?;
-        let key_len = prepared.algorithm_suite().data_key_len() as u32;
-        if key_lengths.contains(&key_len) && prepared.can_open_externally() {
-            let open = prepared.into_external().map_err(|e| js_error(&e))?;
-            return Ok(external::Opening::new(open).into());
+        if !prepared.can_open_externally() {
+            return Ok(JsValue::NULL);
         }
-        let mut plaintext = vec![0u8; prepared.plaintext_len()];
-        let opened = prepared
-            .open_into(&mut plaintext)
+        let open = prepared
+            .into_external_from(&message)
             .map_err(|e| js_error(&e))?;
-        let obj = decrypted_to_js(&opened.encryption_context, &opened.header);
-        set(&obj, "plaintext", bytes(&plaintext));
-        Ok(obj.into())
+        Ok(external::Opening::new(open).into())
     }))
 }
 

@@ -1,0 +1,28 @@
+// Wasm memory never shrinks: whatever a call copies into it stays mapped
+// for the life of the process. A one-shot decrypt on the external path must
+// leave the message in the caller's buffer and copy in only the header and
+// each frame's head. This file runs in its own process (node --test), so
+// no earlier test has grown the memory already.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encrypt, decrypt, RawAesKeyring } from 'kms-envelope';
+import { initSync } from '../dist/kms_envelope_wasm.js';
+import { aesKey } from './helpers.js';
+
+/** The wasm instance's memory size (initSync returns the running instance). */
+const wasmMemory = () => initSync().memory.buffer.byteLength;
+
+test('a 40 MiB one-shot decrypt does not grow wasm memory by the message', async () => {
+  const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'mem', wrappingKey: aesKey() });
+  const pt = new Uint8Array(40 << 20).fill(3);
+  for (const suite of [0x0478, 0x0578]) {
+    const ct = await encrypt(pt, { keyring, algorithmSuite: suite });
+    const before = wasmMemory();
+    const { plaintext } = await decrypt(ct, { keyring });
+    assert.equal(plaintext.length, pt.length);
+    assert.ok(plaintext.every((b) => b === 3));
+    // The copying path grew it by about twice the message (84 MiB here).
+    const grown = wasmMemory() - before;
+    assert.ok(grown < 4 << 20, `suite ${suite}: wasm memory grew by ${grown} bytes for ${ct.length}`);
+  }
+});

@@ -64,9 +64,12 @@ fn records(
 }
 
 /// A message in a JS `Uint8Array` (the caller's), read a piece at a time.
+/// The first bytes, read for the header, stay copied: a small message is
+/// read from JS only once.
 pub(crate) struct JsMessage {
     bytes: Uint8Array,
     len: usize,
+    prefix: Vec<u8>,
 }
 
 /// The first read for a header; most are far shorter. Each retry reads
@@ -74,30 +77,40 @@ pub(crate) struct JsMessage {
 const FIRST_HEADER_READ: usize = 4096;
 
 impl JsMessage {
-    pub(crate) fn new(bytes: Uint8Array) -> Self {
-        let len = bytes.length() as usize;
-        Self { bytes, len }
-    }
-
-    /// The message's header and a copy of its bytes, read in growing
-    /// pieces until it is whole (`max_edks` as the client checks it).
-    pub(crate) fn header(
-        &self,
+    /// Reads the header of the message in `bytes` (`max_edks` as the client
+    /// checks it), in growing pieces until it is whole. Returns the message
+    /// and the header's length: the header's bytes are
+    /// `prefix()[..length]`.
+    pub(crate) fn new(
+        bytes: Uint8Array,
         max_edks: Option<u16>,
-    ) -> kms_envelope::Result<(MessageHeader, Vec<u8>)> {
-        let mut want = FIRST_HEADER_READ.min(self.len);
+    ) -> kms_envelope::Result<(Self, MessageHeader, usize)> {
+        let len = bytes.length() as usize;
+        let mut message = Self {
+            bytes,
+            len,
+            prefix: Vec::new(),
+        };
+        let mut want = FIRST_HEADER_READ.min(len);
         loop {
             let mut prefix = vec![0u8; want];
-            self.read_at(0, &mut prefix)?;
-            if let Some((header, len)) = MessageHeader::parse_prefix(&prefix, max_edks)? {
-                prefix.truncate(len);
-                return Ok((header, prefix));
+            message.read_at(0, &mut prefix)?;
+            message.prefix = prefix;
+            if let Some((header, header_len)) =
+                MessageHeader::parse_prefix(&message.prefix, max_edks)?
+            {
+                return Ok((message, header, header_len));
             }
-            if want == self.len {
+            if want == len {
                 return Err(Error::MalformedMessage("message is truncated".into()));
             }
-            want = want.saturating_mul(8).min(self.len);
+            want = want.saturating_mul(8).min(len);
         }
+    }
+
+    /// The message's first bytes, as read so far (the header at least).
+    pub(crate) fn prefix(&self) -> &[u8] {
+        &self.prefix
     }
 }
 
@@ -108,6 +121,10 @@ impl MessageSource for JsMessage {
 
     fn read_at(&self, offset: usize, out: &mut [u8]) -> kms_envelope::Result<()> {
         let end = offset.checked_add(out.len());
+        if let Some(copied) = end.and_then(|end| self.prefix.get(offset..end)) {
+            out.copy_from_slice(copied);
+            return Ok(());
+        }
         let view = end
             .and_then(|end| Some((u32::try_from(offset).ok()?, u32::try_from(end).ok()?)))
             .map(|(begin, end)| self.bytes.subarray(begin, end))

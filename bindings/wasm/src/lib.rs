@@ -456,13 +456,14 @@ pub fn decrypt_external(
 ) -> js_sys::Promise {
     let source = source.inner.clone();
     trace::promise(host::external_keys(None, async move {
-        let message = external::JsMessage::new(ciphertext);
-        let (header, header_bytes) = message.header(max_edks).map_err(|e| js_error(&e))?;
+        let (message, header, header_len) =
+            external::JsMessage::new(ciphertext, max_edks).map_err(|e| js_error(&e))?;
         if !key_lengths.contains(&(header.algorithm_suite.data_key_len() as u32)) {
             return Ok(JsValue::NULL);
         }
         let client = client(policy, max_edks)?;
-        let prepared = decrypt_call(&client, &header_bytes, &source, context)
+        let header_bytes = message.prefix().get(..header_len).unwrap_or_default();
+        let prepared = decrypt_call(&client, header_bytes, &source, context)
             .prepare_async()
             .await
             .map_err(|e| js_error(&e))?;

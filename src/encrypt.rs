@@ -359,6 +359,41 @@ impl Sealer {
         Ok(Some(sig))
     }
 
+    /// For a caller sealing a stream's frames itself: checks a frame of
+    /// `len` bytes as [`Sealer::seal_frame_into`] would and counts it.
+    /// Returns its sequence number.
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn take_frame(&mut self, len: usize, is_final: bool) -> Result<u32> {
+        let seq = self.next_seq;
+        if seq == 0 {
+            return Err(too_many_frames());
+        }
+        u32::try_from(len)
+            .ok()
+            .filter(|l| *l <= self.frame_length && (is_final || *l == self.frame_length))
+            .ok_or_else(|| Error::bad_arg("frame plaintext has the wrong length"))?;
+        self.next_seq = seq.wrapping_add(1);
+        Ok(seq)
+    }
+
+    /// For a caller sealing a stream's frames itself: the message ID, the
+    /// content key's bytes, and the running signature hash (`None` for
+    /// suites without a signature), which has seen the header.
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn external_view(&mut self) -> (&[u8], &[u8], Option<&mut Hasher>) {
+        (
+            &self.message_id,
+            &self.raw_key,
+            self.signer.as_mut().map(|(h, _)| h),
+        )
+    }
+
     /// What a caller sealing the frames itself needs: the message ID, the
     /// content key's bytes, the frame length, the next sequence number and
     /// the signing key (the running hash is dropped: the caller hashes).

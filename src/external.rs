@@ -286,6 +286,175 @@ impl ExternalSeal {
     }
 }
 
+/// A stream's message sealed by the caller a frame at a time, its length
+/// unknown until it ends. Made by
+/// [`StreamEncryptor::into_external`](crate::StreamEncryptor::into_external).
+///
+/// The caller writes [`header`](Self::header) first. For each frame, in
+/// order, it asks [`next_frame`](Self::next_frame) (a full frame of
+/// [`frame_length`](Self::frame_length) bytes while more plaintext may
+/// follow; the final one, of at most that, last) and writes the frame's
+/// [`head`](ExternalFrame::head), then the AES-GCM ciphertext and tag of
+/// its plaintext under [`content_key`](Self::content_key). Frames may be
+/// sealed concurrently, but for a signed suite each complete frame (head,
+/// ciphertext, tag) goes to [`absorb`](Self::absorb) in message order:
+/// the core keeps the signature hash. [`finish`](Self::finish) gives the
+/// last bytes.
+pub struct ExternalStreamSeal {
+    sealer: Option<crate::encrypt::Sealer>,
+    header: Vec<u8>,
+    expected: Option<u64>,
+    plaintext_len: u64,
+    message_len: u64,
+    absorbed: u64,
+    ended: bool,
+}
+
+impl ExternalStreamSeal {
+    pub(crate) fn new(
+        sealer: crate::encrypt::Sealer,
+        header: Vec<u8>,
+        expected: Option<u64>,
+    ) -> Self {
+        let len = header.len() as u64;
+        Self {
+            sealer: Some(sealer),
+            header,
+            expected,
+            plaintext_len: 0,
+            message_len: len,
+            absorbed: len,
+            ended: false,
+        }
+    }
+
+    fn sealer(&mut self) -> Result<&mut crate::encrypt::Sealer> {
+        self.sealer
+            .as_mut()
+            .ok_or_else(|| Error::bad_arg("this message is finished or failed"))
+    }
+
+    /// The complete header, the message's first bytes.
+    pub fn header(&self) -> &[u8] {
+        &self.header
+    }
+
+    /// The AES-GCM content key. Secret: wipe every copy once used.
+    pub fn content_key(&mut self) -> Result<&[u8]> {
+        Ok(self.sealer()?.external_view().1)
+    }
+
+    /// The plaintext length of every frame but the final one.
+    pub fn frame_length(&self) -> usize {
+        self.sealer
+            .as_ref()
+            .map_or(0, |s| s.frame_length() as usize)
+    }
+
+    /// Whether the suite signs: then every sealed frame goes to
+    /// [`absorb`](Self::absorb).
+    pub fn is_signed(&mut self) -> Result<bool> {
+        Ok(self.sealer()?.external_view().2.is_some())
+    }
+
+    /// The next frame, of `len` plaintext bytes: exactly the frame length
+    /// unless `is_final`. Its offsets count from the start of the plaintext
+    /// and of the message. Fails after the final frame, past the declared
+    /// plaintext length, or after 2^32 - 1 frames; a failure ends the
+    /// message.
+    pub fn next_frame(&mut self, len: usize, is_final: bool) -> Result<ExternalFrame> {
+        let result = self.frame(len, is_final);
+        if result.is_err() {
+            self.sealer = None;
+        }
+        result
+    }
+
+    fn frame(&mut self, len: usize, is_final: bool) -> Result<ExternalFrame> {
+        if self.ended {
+            return Err(Error::bad_arg("the final frame is already out"));
+        }
+        let total = self.plaintext_len + len as u64;
+        if let Some(expected) = self.expected {
+            if total > expected || (is_final && total != expected) {
+                return Err(Error::bad_arg(format!(
+                    "got {total} bytes of plaintext, but {expected} were declared"
+                )));
+            }
+        }
+        let message_offset = usize::try_from(self.message_len)
+            .map_err(|_| Error::bad_arg("message too long for this platform"))?;
+        let plaintext_offset = usize::try_from(self.plaintext_len)
+            .map_err(|_| Error::bad_arg("message too long for this platform"))?;
+        let sealer = self.sealer()?;
+        let seq = sealer.take_frame(len, is_final)?;
+        let kind = frame_kind(is_final);
+        let aad = BodyAad::new(sealer.external_view().0, kind, seq, len as u64)?;
+        let (head, head_len) = frame_head(kind, seq, len as u32);
+        self.plaintext_len = total;
+        self.message_len += (frame_overhead(kind) + len) as u64;
+        self.ended = is_final;
+        Ok(ExternalFrame {
+            plaintext_offset,
+            ciphertext_offset: message_offset + head_len,
+            len,
+            iv: crate::format::body::frame_iv(seq),
+            aad,
+            head,
+            head_len,
+        })
+    }
+
+    /// Adds the next sealed bytes of the body (whole frames or parts of
+    /// them, in message order) to the signature hash. Only signed suites
+    /// need it; fails past the frames handed out.
+    pub fn absorb(&mut self, sealed: &[u8]) -> Result<()> {
+        let absorbed = self.absorbed + sealed.len() as u64;
+        if absorbed > self.message_len {
+            self.sealer = None;
+            return Err(Error::bad_arg(
+                "more sealed bytes than the frames handed out",
+            ));
+        }
+        if let Some(h) = self.sealer()?.external_view().2 {
+            h.update(sealed);
+        }
+        self.absorbed = absorbed;
+        Ok(())
+    }
+
+    /// The message's last bytes, once the final frame is out (and, for a
+    /// signed suite, every sealed byte absorbed): the footer, signing the
+    /// hash; empty for suites without a signature. Ends the message.
+    pub fn finish(&mut self) -> Result<Vec<u8>> {
+        let mut sealer = self
+            .sealer
+            .take()
+            .ok_or_else(|| Error::bad_arg("this message is finished or failed"))?;
+        if !self.ended {
+            return Err(Error::bad_arg("the final frame is not out yet"));
+        }
+        if sealer.external_view().2.is_some() && self.absorbed != self.message_len {
+            return Err(Error::bad_arg(
+                "the sealed bytes absorbed do not add up to the frames handed out",
+            ));
+        }
+        let mut footer = Vec::new();
+        sealer.finish(&mut footer)?;
+        Ok(footer)
+    }
+}
+
+impl std::fmt::Debug for ExternalStreamSeal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalStreamSeal")
+            .field("plaintext_len", &self.plaintext_len)
+            .field("message_len", &self.message_len)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How a host's ECDSA signature is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureFormat {
@@ -1008,6 +1177,127 @@ mod tests {
             .into_external_from(&source)
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::BadArgument);
+    }
+
+    /// A stream sealed as a host would: frames of the frame length, the
+    /// last full one held back until the end shows whether it is final.
+    fn stream_as_host(mut seal: ExternalStreamSeal, plaintext: &[u8]) -> Vec<u8> {
+        let key = AesGcmKey::new(seal.content_key().unwrap()).unwrap();
+        let fl = seal.frame_length();
+        let mut out = seal.header().to_vec();
+        let mut rest = plaintext;
+        loop {
+            let is_final = rest.len() <= fl;
+            let len = if is_final { rest.len() } else { fl };
+            let f = seal.next_frame(len, is_final).unwrap();
+            assert_eq!(f.ciphertext_offset(), out.len() + f.head().len());
+            assert_eq!(f.plaintext_offset(), plaintext.len() - rest.len());
+            let mut frame = f.head().to_vec();
+            let mut buf = rest[..len].to_vec();
+            let tag = key.seal_in_place(f.iv(), f.aad(), &mut buf).unwrap();
+            frame.extend_from_slice(&buf);
+            frame.extend_from_slice(&tag);
+            // Absorbed in two pieces: any split works.
+            let (a, b) = frame.split_at(frame.len() / 2);
+            seal.absorb(a).unwrap();
+            seal.absorb(b).unwrap();
+            out.extend_from_slice(&frame);
+            rest = &rest[len..];
+            if is_final {
+                break;
+            }
+        }
+        out.extend_from_slice(&seal.finish().unwrap());
+        out
+    }
+
+    fn stream_seal(
+        c: &Client,
+        suite: AlgorithmSuite,
+        fl: u32,
+        declared: Option<u64>,
+    ) -> ExternalStreamSeal {
+        let mut b = c
+            .stream_encrypt()
+            .keyring(std::sync::Arc::new(keyring()))
+            .algorithm_suite(suite)
+            .frame_length(fl);
+        if let Some(n) = declared {
+            b = b.plaintext_length(n);
+        }
+        b.start().unwrap().into_external().unwrap()
+    }
+
+    #[test]
+    fn streams_sealed_on_the_host_read_in_the_core() {
+        let kr = keyring();
+        for suite in AlgorithmSuite::ALL {
+            let c = policy_for(suite);
+            for len in [0usize, 1, 63, 64, 65, 128, 64 * 3 + 5] {
+                let plaintext: Vec<u8> = (0..len).map(|i| (i * 13) as u8).collect();
+                let message = stream_as_host(stream_seal(&c, suite, 64, None), &plaintext);
+                let d = c.decrypt(&message).keyring(&kr).run().unwrap();
+                assert_eq!(d.plaintext, plaintext, "suite {suite} len {len}");
+                // The same layout as the core's own stream.
+                let mut core = c
+                    .stream_encrypt()
+                    .keyring(std::sync::Arc::new(keyring()))
+                    .algorithm_suite(suite)
+                    .frame_length(64)
+                    .start()
+                    .unwrap();
+                let mut theirs = Vec::new();
+                core.update(&plaintext, &mut theirs).unwrap();
+                core.finish(&mut theirs).unwrap();
+                if !suite.is_signing() {
+                    assert_eq!(message.len(), theirs.len(), "suite {suite} len {len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_seal_refuses_misuse() {
+        let suite = AlgorithmSuite::from_id(0x0578).unwrap();
+        let c = Client::new();
+        // A regular frame must be full; the final one at most the frame length.
+        let mut seal = stream_seal(&c, suite, 64, None);
+        assert!(seal.next_frame(63, false).is_err());
+        assert!(
+            seal.next_frame(64, true).is_err(),
+            "a failure ends the message"
+        );
+        let mut seal = stream_seal(&c, suite, 64, None);
+        assert!(seal.next_frame(65, true).is_err());
+        // Nothing after the final frame; no footer before it.
+        let mut seal = stream_seal(&c, suite, 64, None);
+        assert_eq!(seal.finish().unwrap_err().kind(), ErrorKind::BadArgument);
+        let mut seal = stream_seal(&c, suite, 64, None);
+        seal.next_frame(3, true).unwrap();
+        assert!(seal.next_frame(0, true).is_err());
+        // The signature covers exactly the frames handed out.
+        let mut seal = stream_seal(&c, suite, 64, None);
+        seal.next_frame(3, true).unwrap();
+        let err = seal.finish().unwrap_err();
+        assert!(err.to_string().contains("do not add up"), "{err}");
+        let mut seal = stream_seal(&c, suite, 64, None);
+        let f = seal.next_frame(3, true).unwrap();
+        let whole = f.head().len() + 3 + TAG_LEN;
+        assert!(seal.absorb(&vec![0; whole + 1]).is_err());
+        // A declared length holds.
+        let mut seal = stream_seal(&c, suite, 64, Some(100));
+        seal.next_frame(64, false).unwrap();
+        assert!(seal.next_frame(35, true).is_err());
+        let mut seal = stream_seal(&c, suite, 64, Some(10));
+        assert!(seal.next_frame(64, false).is_err());
+        // Only a fresh encryptor hands over its frames.
+        let mut started = c
+            .stream_encrypt()
+            .keyring(std::sync::Arc::new(keyring()))
+            .start()
+            .unwrap();
+        started.update(b"x", &mut Vec::new()).unwrap();
+        assert!(started.into_external().is_err());
     }
 
     #[test]

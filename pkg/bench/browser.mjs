@@ -22,7 +22,7 @@ const page = '<!doctype html><meta charset="utf-8"><script type="module">window.
 const before = machine();
 const server = await serve(root, { '/bench/index.html': page, '/bench/peer.js': peerJs });
 try {
-  const rows = await withPage(async (p) => {
+  const { rows, streams } = await withPage(async (p) => {
     await p.goto(`${server.url}/bench/index.html`);
     await p.waitForFunction(() => window.ready === true, null, { timeout: 60000 });
     return p.evaluate(async ({ SECONDS, BIG_MIB, ROUNDS }) => {
@@ -56,11 +56,30 @@ try {
             [`enc ${BIG_MIB}MiB MiB/s`]: await tput(() => impl.enc(big, s)), [`dec ${BIG_MIB}MiB MiB/s`]: await tput(() => impl.dec(cb)) });
         }
       }
-      return rows;
+      // Streams (ours only: client-browser has none), 1 MiB chunks, with
+      // the frames on WebCrypto (encryptStream) and all in wasm.
+      const streamRate = async (make, input) => tput(async () => {
+        let i = 0;
+        const src = new ReadableStream({ pull(c) { if (i < input.length) { c.enqueue(input.subarray(i, i + (1 << 20))); i += 1 << 20; } else c.close(); } });
+        await src.pipeThrough(make()).pipeTo(new WritableStream({ write() {} }));
+      });
+      const streams = [];
+      for (const s of [0x0478, 0x0578]) {
+        for (const host of [true, false]) {
+          ke.hostCrypto(host);
+          const ct = await ke.encrypt(big, { keyring: ours, algorithmSuite: s, frameLength: 65536 });
+          streams.push({ suite: `0x0${s.toString(16)}`, frames: host ? 'WebCrypto where it can' : 'wasm',
+            [`encryptStream ${BIG_MIB}MiB MiB/s`]: await streamRate(() => ke.encryptStream({ keyring: ours, algorithmSuite: s, frameLength: 65536 }), big),
+            [`decryptStream ${BIG_MIB}MiB MiB/s`]: await streamRate(() => ke.decryptStream({ keyring: ours }), ct) });
+        }
+      }
+      ke.hostCrypto(true);
+      return { rows, streams };
     }, { SECONDS, BIG_MIB, ROUNDS });
   });
   console.log(`== bench-js browser (headless Chromium, ${SECONDS} s per rate, frame 64 KiB; client-browser bundled by esbuild, ${peerJs.length} B)`);
   console.table(rows);
+  console.table(streams);
   // Targets (issue #6): at least client-browser on large messages, 3x on 1 KiB.
   const size = downloadSize();
   const peerGz = gzipSync(peerJs, { level: 9 }).length;
@@ -69,6 +88,10 @@ try {
     title: 'JavaScript (browser): kms-envelope vs @aws-crypto/client-browser',
     preface: `\`make bench-js\` (\`pkg/bench/browser.mjs\`), ${before}. kms-envelope ${v.ours} (wasm core; one-shot messages of 1 KiB and more, and signed ones of any size: AES-GCM and ECDSA on WebCrypto, above 1 MiB signed in wasm over WebCrypto's digest; smaller ones all in wasm) against @aws-crypto/client-browser ${v.peer} (WebCrypto) bundled by esbuild, both in one page of headless Chromium. Raw AES-256 keyring, frame length 64 KiB, one-shot calls; ${SECONDS} s per rate; large messages (${BIG_MIB} MiB): best of ${ROUNDS} timed calls after a warm-up call.\n\nDownload size for the raw keyrings (gzip -9): wasm ${size.wasm} B + JS ${size.js} B = **${(size.total / 1000).toFixed(0)} KB** (target ≤ 80 KB). client-browser as bundled here (raw AES keyring, with its Buffer polyfill): ${(peerGz / 1000).toFixed(0)} KB.`,
     rows, ours: 'kms-envelope', peer: 'client-browser',
+    notes: ['Streams (kms-envelope only; client-browser has none), Web Streams in 1 MiB chunks, frame length 64 KiB, best of ' +
+      `${ROUNDS}. encryptStream seals its frames on WebCrypto; decryptStream opens them in wasm:`, '',
+      '| suite | frames | encryptStream MiB/s | decryptStream MiB/s |', '|---|---|---|---|',
+      ...streams.map((r) => `| ${r.suite} | ${r.frames} | ${r[`encryptStream ${BIG_MIB}MiB MiB/s`]} | ${r[`decryptStream ${BIG_MIB}MiB MiB/s`]} |`)].join('\n'),
     targets: (c) => (c.includes('1KiB') ? 3 : 1),
     unit: (c) => (c.includes('MiB/s') ? 'MiB/s' : 'msg/s'),
   });

@@ -16,8 +16,8 @@ export function outDir() {
 export function downloadSize() {
   const gz = (files) => gzipSync(Buffer.concat(files.map((f) => readFileSync(pkgRoot + f))), { level: 9 }).length;
   const wasm = gz(['dist/kms_envelope_wasm_bg.wasm']);
-  // Every module browser.js loads (src/external.js too).
-  const js = gz(['dist/kms_envelope_wasm.js', 'src/api.js', 'src/external.js', 'src/browser.js']);
+  // Every module browser.js loads (src/external.js and src/stream-seal.js too).
+  const js = gz(['dist/kms_envelope_wasm.js', 'src/api.js', 'src/external.js', 'src/stream-seal.js', 'src/browser.js']);
   return { wasm, js, total: wasm + js };
 }
 
@@ -32,7 +32,7 @@ export function versions(peerPackageJson) {
  * rows: [{ suite, impl, <column>: value }...] with `ours` and `peer` rows per
  * suite; targets(column, suite) -> minimum ratio or undefined.
  */
-export function writeReport(file, { title, preface, rows, ours, peer, targets, unit }) {
+export function writeReport(file, { title, preface, rows, ours, peer, targets, unit, notes }) {
   const columns = Object.keys(rows[0]).filter((k) => k !== 'suite' && k !== 'impl');
   const lines = [`# ${title}`, '', preface, '',
     `| workload | suite | kms-envelope | ${peer} | × ${peer} | target | met |`, '|---|---|---|---|---|---|---|'];
@@ -53,6 +53,7 @@ export function writeReport(file, { title, preface, rows, ours, peer, targets, u
     }
   }
   lines.push('', `${met} of ${total} targets met.`, '');
+  if (notes) lines.push(notes, '');
   mkdirSync(outDir(), { recursive: true });
   writeFileSync(outDir() + '/' + file, lines.join('\n'));
   console.log(`bench-js: wrote ${outDir()}/${file} (${met} of ${total} targets met)`);

@@ -2,6 +2,7 @@
 // arguments, converts them for the wasm layer (bindings/wasm) and turns
 // every failure into a KmsEnvelopeError with a stable `code`.
 import * as wasm from '../dist/kms_envelope_wasm.js';
+import { StreamSeal, streamHost } from './stream-seal.js';
 import {
   bulkFor, hostSigningKey, openExternal, sealExternal, suiteSigns, takesSuiteKey,
 } from './external.js';
@@ -532,29 +533,47 @@ export function encryptStream(opts) {
     integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
     integer(o.plaintextLength, 'plaintextLength', 0, Number.MAX_SAFE_INTEGER),
   ];
+  // The frames go to the host's AES-GCM (src/stream-seal.js) when it seals
+  // stream frames and takes the suite's key; else the core seals them.
+  const h = streamHost(o.frameLength);
   let enc;
+  let seal;
   return new TransformStream({
-    async start() {
-      try { enc = await wasm.startEncrypt(...args); } catch (e) { throw toError(e); }
-    },
-    transform(chunk, controller) {
+    async start(controller) {
       try {
-        for (const p of pieces(bytes(chunk, 'stream chunk'))) {
+        const r = await wasm.startEncrypt(...args, h?.keyLengths);
+        if (r instanceof wasm.StreamSealing) {
+          seal = await StreamSeal.start(h, r, (b) => controller.enqueue(b), (e) => controller.error(toError(e)));
+        } else {
+          enc = r;
+        }
+      } catch (e) {
+        throw toError(e);
+      }
+    },
+    async transform(chunk, controller) {
+      try {
+        const input = bytes(chunk, 'stream chunk');
+        if (seal) return await seal.write(input);
+        for (const p of pieces(input)) {
           const out = enc.update(p);
           if (out.length) controller.enqueue(out);
         }
       } catch (e) {
-        enc.free();
+        seal?.abort();
+        enc?.free();
         throw toError(e);
       }
     },
-    flush(controller) {
+    async flush(controller) {
       try {
+        if (seal) return await seal.end();
         controller.enqueue(enc.finish());
       } catch (e) {
+        seal?.abort();
         throw toError(e);
       } finally {
-        enc.free();
+        enc?.free();
       }
     },
   });

@@ -38,9 +38,12 @@ const webBulk = subtle && {
   importKey(raw) {
     return subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
   },
+  /** Ciphertext ‖ tag (src/stream-seal.js); WebCrypto copies `plaintext` before it returns. */
+  async seal(key, iv, aad, plaintext) {
+    return new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad, tagLength: 128 }, key, plaintext));
+  },
   async sealInto(key, iv, aad, plaintext, out, at) {
-    const sealed = await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad, tagLength: 128 }, key, plaintext);
-    out.set(new Uint8Array(sealed), at);
+    out.set(await this.seal(key, iv, aad, plaintext), at);
   },
   async openInto(key, iv, aad, sealed, out, at) {
     let plaintext;

@@ -110,7 +110,7 @@ export function suiteSigns(suite) {
   return suite === undefined || wasm.suiteSigns(suite);
 }
 
-async function importKey(h, handle) {
+export async function importKey(h, handle) {
   const raw = handle.contentKey();
   try {
     return await h.importKey(raw);
@@ -147,6 +147,19 @@ function warmGate(h, out, end) {
   };
 }
 
+/** The frame whose record starts at `rec[o]`. */
+export function frameAt(rec, o) {
+  const dv = new DataView(rec.buffer, rec.byteOffset + o, RECORD);
+  return {
+    ciphertext: dv.getFloat64(0, true),
+    plaintext: dv.getFloat64(8, true),
+    length: dv.getUint32(16, true),
+    iv: rec.subarray(o + 24, o + 36),
+    head: rec.subarray(o + 36, o + 36 + rec[o + 20]),
+    aad: rec.subarray(o + 60, o + 60 + rec[o + 21]),
+  };
+}
+
 /**
  * Calls `each(record view, offset)` for every frame, a batch at a time,
  * awaiting what it returns; with a `gate`, the first frame to write past
@@ -156,17 +169,9 @@ async function forEachFrame(handle, each, gate = null) {
   const n = handle.frameCount;
   for (let first = 0; first < n; first += BATCH) {
     const rec = handle.frames(first, BATCH);
-    const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
     const pending = [];
     for (let o = 0; o < rec.length; o += RECORD) {
-      const f = {
-        ciphertext: dv.getFloat64(o, true),
-        plaintext: dv.getFloat64(o + 8, true),
-        length: dv.getUint32(o + 16, true),
-        iv: rec.subarray(o + 24, o + 36),
-        head: rec.subarray(o + 36, o + 36 + rec[o + 20]),
-        aad: rec.subarray(o + 60, o + 60 + rec[o + 21]),
-      };
+      const f = frameAt(rec, o);
       const wait = gate?.before(gate.end(f));
       if (wait) await wait;
       const r = each(f);

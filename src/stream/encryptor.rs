@@ -225,6 +225,26 @@ impl StreamEncryptor {
         result
     }
 
+    /// Hands the frames to the caller's AES-GCM (see
+    /// [`ExternalStreamSeal`](crate::external::ExternalStreamSeal)). Only
+    /// before the first [`update`](Self::update).
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub fn into_external(mut self) -> Result<crate::external::ExternalStreamSeal> {
+        let sealer = self
+            .sealer
+            .take()
+            .filter(|_| self.total == 0 && !self.header.is_empty())
+            .ok_or_else(|| Error::bad_arg("the encryptor has already started"))?;
+        Ok(crate::external::ExternalStreamSeal::new(
+            sealer,
+            std::mem::take(&mut self.header),
+            self.expected,
+        ))
+    }
+
     /// Writes the final frame and the footer. The encryptor cannot be used
     /// afterwards.
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {

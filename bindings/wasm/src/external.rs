@@ -19,7 +19,7 @@
 use js_sys::Object;
 use js_sys::Uint8Array;
 use kms_envelope::external::{
-    ExternalFrame, ExternalOpen, ExternalSeal, MessageSource, SignatureFormat,
+    ExternalFrame, ExternalOpen, ExternalSeal, ExternalStreamSeal, MessageSource, SignatureFormat,
 };
 use kms_envelope::{AuthFailure, Error, MessageHeader};
 use wasm_bindgen::prelude::*;
@@ -334,3 +334,71 @@ impl Opening {
 }
 
 external_common!(Opening, ExternalOpen);
+
+/// A stream's message being sealed by JS a frame at a time. Made by
+/// `startEncrypt` with `external`.
+#[wasm_bindgen]
+pub struct StreamSealing {
+    inner: ExternalStreamSeal,
+}
+
+impl StreamSealing {
+    pub(crate) fn new(inner: ExternalStreamSeal) -> Self {
+        Self { inner }
+    }
+}
+
+#[wasm_bindgen]
+impl StreamSealing {
+    /// The header: the message's first bytes.
+    pub fn header(&self) -> Uint8Array {
+        Uint8Array::from(self.inner.header())
+    }
+
+    /// The content key (secret: the caller wipes its copy once imported).
+    #[wasm_bindgen(js_name = contentKey)]
+    pub fn content_key(&mut self) -> Result<Uint8Array, JsValue> {
+        let key = self.inner.content_key().map_err(|e| js_error(&e))?;
+        Ok(Uint8Array::from(key))
+    }
+
+    /// The plaintext length of every frame but the final one.
+    #[wasm_bindgen(getter, js_name = frameLength)]
+    pub fn frame_length(&self) -> f64 {
+        self.inner.frame_length() as f64
+    }
+
+    /// Whether the suite signs: every sealed frame then goes to `absorb`.
+    #[wasm_bindgen(getter)]
+    pub fn signed(&mut self) -> Result<bool, JsValue> {
+        self.inner.is_signed().map_err(|e| js_error(&e))
+    }
+
+    /// The record (see the module docs) of the next frame, of `len`
+    /// plaintext bytes: the frame length unless `is_final`.
+    #[wasm_bindgen(js_name = nextFrame)]
+    pub fn next_frame(&mut self, len: f64, is_final: bool) -> Result<Uint8Array, JsValue> {
+        if !(len >= 0.0 && len <= u32::MAX as f64 && len.fract() == 0.0) {
+            return Err(bad_arg("frame length out of range"));
+        }
+        let f = self
+            .inner
+            .next_frame(len as usize, is_final)
+            .map_err(|e| js_error(&e))?;
+        let mut rec = [0u8; RECORD_LEN];
+        write_record(&mut rec, &f)?;
+        Ok(Uint8Array::from(&rec[..]))
+    }
+
+    /// Adds the next sealed bytes, in message order, to the signature hash.
+    pub fn absorb(&mut self, sealed: &[u8]) -> Result<(), JsValue> {
+        self.inner.absorb(sealed).map_err(|e| js_error(&e))
+    }
+
+    /// The last bytes (the footer of a signed suite), once the final frame
+    /// is out. Ends the message.
+    pub fn finish(&mut self) -> Result<Uint8Array, JsValue> {
+        let footer = self.inner.finish().map_err(|e| js_error(&e))?;
+        Ok(Uint8Array::from(&footer[..]))
+    }
+}

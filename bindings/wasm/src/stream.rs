@@ -16,7 +16,9 @@ pub struct Encryptor {
 }
 
 /// Starts a streaming encryption; resolves to an [`Encryptor`] once the
-/// keyring has produced the data key.
+/// keyring has produced the data key, or to a `StreamSealing` whose frames
+/// JS seals (see `external.rs`) when `external` (the AES key lengths the
+/// host's AES-GCM takes) holds the suite's.
 #[wasm_bindgen(js_name = startEncrypt)]
 #[allow(clippy::too_many_arguments)]
 pub fn start_encrypt(
@@ -27,6 +29,7 @@ pub fn start_encrypt(
     policy: Option<String>,
     max_edks: Option<u16>,
     plaintext_length: Option<f64>,
+    external: Option<Vec<u32>>,
 ) -> Promise {
     let source = source.inner.clone();
     crate::trace::promise(async move {
@@ -48,6 +51,11 @@ pub fn start_encrypt(
             b = b.plaintext_length(n as u64);
         }
         let inner = b.await.map_err(|e| js_error(&e))?;
+        let key_len = inner.algorithm_suite().data_key_len() as u32;
+        if external.is_some_and(|lengths| lengths.contains(&key_len)) {
+            let seal = inner.into_external().map_err(|e| js_error(&e))?;
+            return Ok(crate::external::StreamSealing::new(seal).into());
+        }
         Ok(Encryptor { inner }.into())
     })
 }

@@ -148,6 +148,28 @@ try {
         .pipeThrough(ke.decryptStream({ keyring }))
         .pipeTo(new WritableStream({ write(c) { for (let i = 0; i < c.length; i += 4096) if (c[i] !== ((got + i) / 65536 & 0xff)) ok = false; got += c.length; } }));
       out.stream = ok && got === total;
+      // Streams sealed on WebCrypto, signed and not, in odd chunks; AES-192
+      // (not in Chromium's WebCrypto) stays in wasm.
+      const { hostSealedStreams } = await import('/src/stream-seal.js');
+      out.webStreams = {};
+      const streamPt = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
+      for (const algorithmSuite of [0x0478, 0x0578, 0x0378, 0x0146]) {
+        const before = hostSealedStreams();
+        const opts = { keyring, algorithmSuite, frameLength: 4096, commitmentPolicy: algorithmSuite < 0x0400 ? 'FORBID_ENCRYPT_ALLOW_DECRYPT' : undefined };
+        const chunks = [];
+        for (let at = 0, n = 1; at < streamPt.length; at += n, n = (n * 3 + 1001) % 20_000) chunks.push(streamPt.subarray(at, at + n));
+        const src = new ReadableStream({ pull(c) { if (chunks.length) c.enqueue(chunks.shift()); else c.close(); } });
+        const parts = [];
+        await src.pipeThrough(ke.encryptStream(opts)).pipeTo(new WritableStream({ write(b) { parts.push(b); } }));
+        const ct = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        parts.reduce((at, p) => { ct.set(p, at); return at + p.length; }, 0);
+        const back = await ke.decrypt(ct, { keyring, commitmentPolicy: opts.commitmentPolicy });
+        out.webStreams[algorithmSuite] = {
+          onWebCrypto: hostSealedStreams() - before,
+          readsBack: back.plaintext.length === streamPt.length && back.plaintext.every((b, i) => b === streamPt[i]),
+        };
+        if (algorithmSuite === 0x0578) out.webStreamForNode = [...ct];
+      }
       // Streamed ciphertext for Node to decrypt.
       const parts = [];
       const enc = ke.encryptStream({ keyring, encryptionContext: { made: 'chromium' } });
@@ -199,6 +221,13 @@ try {
   assert.deepEqual(largeBack.plaintext, new Uint8Array(result.bigPt), 'Node reads the large message WebCrypto sealed');
   assert.equal(result.custom, 'hello from the browser');
   assert.equal(result.stream, true, '3 MiB through TransformStreams');
+  assert.deepEqual(result.webStreams, {
+    1144: { onWebCrypto: 1, readsBack: true }, 1400: { onWebCrypto: 1, readsBack: true },
+    888: { onWebCrypto: 1, readsBack: true }, 326: { onWebCrypto: 0, readsBack: true },
+  }, 'encryptStream on WebCrypto');
+  const streamBack = await decrypt(new Uint8Array(result.webStreamForNode), { keyring });
+  assert.equal(streamBack.plaintext.length, 300_000, 'Node reads a stream WebCrypto sealed');
+  assert.ok(streamBack.plaintext.every((b, i) => b === ((i * 7) & 0xff)));
   assert.deepEqual(result.caching, { reused: true, expired: true });
   assert.deepEqual(result.codes, { tampered: 'authentication_failed', truncated: 'malformed_message', wrongType: 'bad_argument' });
   const back = await decrypt(new Uint8Array(result.forNode), { keyring, encryptionContext: { made: 'chromium' } });

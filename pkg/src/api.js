@@ -2,9 +2,9 @@
 // arguments, converts them for the wasm layer (bindings/wasm) and turns
 // every failure into a KmsEnvelopeError with a stable `code`.
 import * as wasm from '../dist/kms_envelope_wasm.js';
-import { StreamSeal, streamHost } from './stream-seal.js';
+import { StreamOpen, StreamSeal, openStreamHost, streamHost } from './host-stream.js';
 import {
-  bulkFor, hostSigningKey, openExternal, sealExternal, suiteSigns, takesSuiteKey,
+  bulkFor, bulkHost, hostSigningKey, openExternal, sealExternal, suiteSigns, takesSuiteKey,
 } from './external.js';
 
 /** Stable error codes, one per core error kind (`ErrorKind::as_str`). */
@@ -533,7 +533,7 @@ export function encryptStream(opts) {
     integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
     integer(o.plaintextLength, 'plaintextLength', 0, Number.MAX_SAFE_INTEGER),
   ];
-  // The frames go to the host's AES-GCM (src/stream-seal.js) when it seals
+  // The frames go to the host's AES-GCM (src/host-stream.js) when it seals
   // stream frames and takes the suite's key; else the core seals them.
   const h = streamHost(o.frameLength);
   let enc;
@@ -589,13 +589,14 @@ export function encryptStream(opts) {
 export function decryptStream(opts) {
   const o = options(opts, 'decryptStream options');
   const src = source(o);
+  const maxEdks = integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff);
   let dec;
   try {
     dec = new wasm.Decryptor(
       src,
       o.encryptionContext === undefined ? undefined : contextPairs(o.encryptionContext, 'encryptionContext'),
       policy(o.commitmentPolicy),
-      integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
+      maxEdks,
       o.signedRelease,
       o.unsignedOnly === undefined ? undefined : Boolean(o.unsignedOnly),
       integer(o.maxBufferedPlaintext, 'maxBufferedPlaintext', 0, Number.MAX_SAFE_INTEGER),
@@ -607,16 +608,50 @@ export function decryptStream(opts) {
   let settle;
   const result = new Promise((resolve, reject) => { settle = { resolve, reject }; });
   result.catch(() => {}); // reported through the stream as well
+  // Where the host opens stream frames (src/host-stream.js), the first
+  // bytes are kept until the header is whole: its suite and frame length
+  // decide whether the frames go to the host or stay in the core.
+  let head = bulkHost()?.open ? new Uint8Array(0) : null;
+  let open = null;
   const fail = (e) => {
     const err = toError(e);
     settle.reject(err);
-    dec.free();
+    open?.abort();
+    dec?.free();
     return err;
+  };
+  /** The decryptor to feed: the core's, or the host's once the header is read. */
+  const choose = (controller) => {
+    const header = wasm.inspect(head);
+    const h = openStreamHost(header.algorithmSuite, header.contentType === 'framed' ? header.frameLength : 0);
+    if (h) {
+      open = new StreamOpen(h, dec.intoExternal(), (b) => controller.enqueue(b), (e) => controller.error(fail(e)));
+      dec.free();
+      dec = null;
+    }
   };
   const stream = new TransformStream({
     async transform(chunk, controller) {
       try {
-        for (const p of pieces(bytes(chunk, 'stream chunk'))) {
+        let input = bytes(chunk, 'stream chunk');
+        if (head) {
+          const joined = new Uint8Array(head.length + input.length);
+          joined.set(head);
+          joined.set(input, head.length);
+          if (wasm.headerSuite(joined, maxEdks) === undefined) {
+            head = joined;
+            return;
+          }
+          head = joined;
+          choose(controller);
+          input = head;
+          head = null;
+        }
+        for (const p of pieces(input)) {
+          if (open) {
+            await open.write(p);
+            continue;
+          }
           const out = await dec.update(p);
           if (out.length) controller.enqueue(out);
         }
@@ -624,10 +659,15 @@ export function decryptStream(opts) {
         throw fail(e);
       }
     },
-    flush() {
+    async flush(controller) {
       try {
-        settle.resolve(dec.finish());
-        dec.free();
+        if (head) {
+          // The input ended inside the header: the core reports it.
+          const out = await dec.update(head);
+          if (out.length) controller.enqueue(out);
+        }
+        settle.resolve(open ? await open.end() : dec.finish());
+        dec?.free();
       } catch (e) {
         throw fail(e);
       }

@@ -38,21 +38,25 @@ const webBulk = subtle && {
   importKey(raw) {
     return subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
   },
-  /** Ciphertext ‖ tag (src/stream-seal.js); WebCrypto copies `plaintext` before it returns. */
+  /** Ciphertext ‖ tag (src/host-stream.js); WebCrypto copies `plaintext` before it returns. */
   async seal(key, iv, aad, plaintext) {
     return new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad, tagLength: 128 }, key, plaintext));
   },
   async sealInto(key, iv, aad, plaintext, out, at) {
     out.set(await this.seal(key, iv, aad, plaintext), at);
   },
-  async openInto(key, iv, aad, sealed, out, at) {
-    let plaintext;
+  /** The plaintext, or null when the tag does not verify (src/host-stream.js). */
+  async open(key, iv, aad, sealed) {
     try {
-      plaintext = await subtle.decrypt({ name: 'AES-GCM', iv, additionalData: aad, tagLength: 128 }, key, sealed);
+      return new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv, additionalData: aad, tagLength: 128 }, key, sealed));
     } catch {
-      return false;
+      return null;
     }
-    out.set(new Uint8Array(plaintext), at);
+  },
+  async openInto(key, iv, aad, sealed, out, at) {
+    const plaintext = await this.open(key, iv, aad, sealed);
+    if (!plaintext) return false;
+    out.set(plaintext, at);
     return true;
   },
   async digest(name, data) {

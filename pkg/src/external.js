@@ -10,7 +10,7 @@
 import * as wasm from '../dist/kms_envelope_wasm.js';
 
 /** Bytes per frame record (bindings/wasm/src/external.rs). */
-const RECORD = 144;
+export const RECORD = 144;
 /** Frames fetched from wasm, and handed to the host, at once. */
 const BATCH = 1024;
 

@@ -167,6 +167,23 @@ impl StreamDecryptor {
         self.inner.finish()
     }
 
+    /// Hands the frames to the caller's AES-GCM (see
+    /// [`ExternalStreamOpen`](crate::external::ExternalStreamOpen)). Only
+    /// before the first [`update`](Self::update).
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub fn into_external(self) -> Result<crate::external::ExternalStreamOpen> {
+        if !self.inner.is_fresh() {
+            return Err(Error::bad_arg("the decryptor has already started"));
+        }
+        Ok(crate::external::ExternalStreamOpen::new(
+            self.manager,
+            self.inner,
+        ))
+    }
+
     /// Whether the whole message has been read and authenticated.
     pub fn is_done(&self) -> bool {
         matches!(self.inner.state, State::Done(..))
@@ -375,6 +392,32 @@ impl MessageDecryptor {
         self.settings.max_body_size
     }
 
+    /// What limits a body being opened elsewhere: the release rule, the most
+    /// plaintext held for a signature, the longest non-framed body, the body
+    /// limit, and the EDK limit of the header.
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn limits(&self) -> BodyLimits {
+        BodyLimits {
+            release: self.release,
+            max_buffered: self.max_buffered,
+            max_non_framed: non_framed_limit(self.max_frame_size, &self.settings),
+            max_body: self.settings.max_body_size,
+            max_edks: self.settings.max_edks,
+        }
+    }
+
+    /// Whether nothing has been read yet.
+    #[cfg(all(
+        feature = "host-crypto",
+        any(target_arch = "wasm32", feature = "rustcrypto")
+    ))]
+    pub(crate) fn is_fresh(&self) -> bool {
+        matches!(self.state, State::Header) && self.buf.is_empty()
+    }
+
     /// The opener of a message whose header is read and whose body is not.
     #[cfg(all(
         feature = "host-crypto",
@@ -550,6 +593,20 @@ impl MessageDecryptor {
             State::Failed => Err(Error::bad_arg("the decryptor failed earlier")),
         }
     }
+}
+
+/// See [`MessageDecryptor::limits`].
+#[cfg(all(
+    feature = "host-crypto",
+    any(target_arch = "wasm32", feature = "rustcrypto")
+))]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimits {
+    pub(crate) release: SignedRelease,
+    pub(crate) max_buffered: u64,
+    pub(crate) max_non_framed: u64,
+    pub(crate) max_body: Option<u64>,
+    pub(crate) max_edks: Option<u16>,
 }
 
 /// The longest non-framed body a decryptor takes.

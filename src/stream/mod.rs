@@ -23,7 +23,7 @@
 //! A stream that ends early, or has bytes after the message, fails; it never
 //! looks like a short, successful read.
 
-mod decryptor;
+pub(crate) mod decryptor;
 mod encryptor;
 pub mod io;
 pub(crate) mod sink;

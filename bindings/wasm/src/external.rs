@@ -12,14 +12,19 @@
 //! | 16..20 | length (u32) |
 //! | 20 | head length (encrypt: bytes written just before the ciphertext) |
 //! | 21 | AAD length |
+//! | 22 | stream decrypt: 1 when the plaintext waits for the signature |
 //! | 24..36 | IV |
 //! | 36..60 | head |
 //! | 60..140 | AAD |
 
 use js_sys::Object;
 use js_sys::Uint8Array;
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use kms_envelope::external::{
-    ExternalFrame, ExternalOpen, ExternalSeal, ExternalStreamSeal, MessageSource, SignatureFormat,
+    ExternalFrame, ExternalOpen, ExternalSeal, ExternalStreamOpen, ExternalStreamSeal,
+    MessageSource, SignatureFormat,
 };
 use kms_envelope::{AuthFailure, Error, MessageHeader};
 use wasm_bindgen::prelude::*;
@@ -400,5 +405,90 @@ impl StreamSealing {
     pub fn finish(&mut self) -> Result<Uint8Array, JsValue> {
         let footer = self.inner.finish().map_err(|e| js_error(&e))?;
         Ok(Uint8Array::from(&footer[..]))
+    }
+}
+
+/// A stream's message being opened by JS a frame at a time. Made by
+/// `Decryptor.intoExternal`.
+#[wasm_bindgen]
+pub struct StreamOpening {
+    inner: Rc<RefCell<Option<ExternalStreamOpen>>>,
+}
+
+impl StreamOpening {
+    pub(crate) fn new(inner: ExternalStreamOpen) -> Self {
+        Self {
+            inner: Rc::new(RefCell::new(Some(inner))),
+        }
+    }
+}
+
+#[wasm_bindgen]
+impl StreamOpening {
+    /// Reads a chunk of the message. Resolves to the frames it completed,
+    /// `{ records, sealed }` (records as in the module docs, ciphertext
+    /// offsets into `sealed`), or `null` when it completed none.
+    pub fn update(&self, chunk: Vec<u8>) -> js_sys::Promise {
+        let cell = self.inner.clone();
+        crate::trace::promise(async move {
+            let mut open = cell
+                .borrow_mut()
+                .take()
+                .ok_or_else(|| bad_arg("decryptor busy or failed"))?;
+            open.update(&chunk).await.map_err(|e| js_error(&e))?;
+            let frames = open.take_frames();
+            *cell.borrow_mut() = Some(open);
+            if frames.is_empty() {
+                return Ok(JsValue::NULL);
+            }
+            let mut records = vec![0u8; frames.len() * RECORD_LEN];
+            for (i, slot) in records.chunks_mut(RECORD_LEN).enumerate() {
+                let f = frames
+                    .frame(i)
+                    .ok_or_else(|| bad_arg("frame record overflow"))?;
+                write_record(slot, f)?;
+                slot[22] = u8::from(frames.hold(i));
+            }
+            let obj = Object::new();
+            set(&obj, "records", Uint8Array::from(&records[..]));
+            set(&obj, "sealed", Uint8Array::from(frames.sealed()));
+            Ok(obj.into())
+        })
+    }
+
+    /// The error for a frame whose tag did not verify. Ends the opening.
+    #[wasm_bindgen(js_name = frameFailed)]
+    pub fn frame_failed(&self) -> JsValue {
+        self.inner.borrow_mut().take();
+        js_error(&Error::AuthenticationFailed(AuthFailure::Body))
+    }
+
+    /// The content key once the header is read, else `undefined` (secret:
+    /// the caller wipes its copy once imported).
+    #[wasm_bindgen(js_name = contentKey)]
+    pub fn content_key(&self) -> Result<Option<Uint8Array>, JsValue> {
+        let slot = self.inner.borrow();
+        let open = slot
+            .as_ref()
+            .ok_or_else(|| bad_arg("decryptor busy or failed"))?;
+        Ok(open.content_key().map(Uint8Array::from))
+    }
+
+    /// Checks the message is complete and its signature verified; resolves
+    /// to `{ encryptionContext, header }`.
+    pub fn finish(&self) -> Result<JsValue, JsValue> {
+        let mut slot = self.inner.borrow_mut();
+        let open = slot
+            .as_mut()
+            .ok_or_else(|| bad_arg("decryptor busy or failed"))?;
+        open.finish().map_err(|e| js_error(&e))?;
+        let obj = Object::new();
+        if let Some(c) = open.encryption_context() {
+            set(&obj, "encryptionContext", crate::context_to_js(c));
+        }
+        if let Some(h) = open.header() {
+            set(&obj, "header", crate::header_to_js(h));
+        }
+        Ok(obj.into())
     }
 }

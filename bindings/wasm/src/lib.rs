@@ -520,6 +520,15 @@ pub fn inspect(ciphertext: &[u8]) -> Result<JsValue, JsValue> {
     Ok(header_to_js(&header))
 }
 
+/// The algorithm suite id of the message whose first bytes are `prefix`,
+/// once its header is whole there; `undefined` while more bytes are
+/// needed. Fails on bytes no continuation makes a header of.
+#[wasm_bindgen(js_name = headerSuite)]
+pub fn header_suite(prefix: &[u8], max_edks: Option<u16>) -> Result<Option<u16>, JsValue> {
+    let parsed = MessageHeader::parse_prefix(prefix, max_edks).map_err(|e| js_error(&e))?;
+    Ok(parsed.map(|(h, _)| h.algorithm_suite.id()))
+}
+
 /// Whether suite `id` signs its messages (`false` for unknown ids).
 #[wasm_bindgen(js_name = suiteSigns)]
 pub fn suite_signs(id: u16) -> bool {

@@ -134,6 +134,19 @@ impl Decryptor {
         })
     }
 
+    /// This decryptor as a `StreamOpening` whose frames JS opens (see
+    /// `external.rs`). Only before the first `update`.
+    #[wasm_bindgen(js_name = intoExternal)]
+    pub fn into_external(&self) -> Result<crate::external::StreamOpening, JsValue> {
+        let d = self
+            .inner
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| crate::bad_arg("decryptor busy or failed"))?;
+        let open = d.into_external().map_err(|e| js_error(&e))?;
+        Ok(crate::external::StreamOpening::new(open))
+    }
+
     /// Decrypts a chunk; resolves to the plaintext released so far (maybe empty).
     pub fn update(&self, chunk: Vec<u8>) -> Promise {
         let cell = self.inner.clone();

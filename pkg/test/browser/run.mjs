@@ -150,7 +150,16 @@ try {
       out.stream = ok && got === total;
       // Streams sealed on WebCrypto, signed and not, in odd chunks; AES-192
       // (not in Chromium's WebCrypto) stays in wasm.
-      const { hostSealedStreams } = await import('/src/stream-seal.js');
+      const { hostSealedStreams, hostOpenedStreams } = await import('/src/host-stream.js');
+      const unstream = async (ct, opts) => {
+        let i = 0;
+        const src = new ReadableStream({ pull(c) { if (i < ct.length) { c.enqueue(ct.subarray(i, i + 7777)); i += 7777; } else c.close(); } });
+        const parts = [];
+        await src.pipeThrough(ke.decryptStream(opts)).pipeTo(new WritableStream({ write(b) { parts.push(b); } }));
+        const pt = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        parts.reduce((at, p) => { pt.set(p, at); return at + p.length; }, 0);
+        return pt;
+      };
       out.webStreams = {};
       const streamPt = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
       for (const algorithmSuite of [0x0478, 0x0578, 0x0378, 0x0146]) {
@@ -164,9 +173,15 @@ try {
         const ct = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
         parts.reduce((at, p) => { ct.set(p, at); return at + p.length; }, 0);
         const back = await ke.decrypt(ct, { keyring, commitmentPolicy: opts.commitmentPolicy });
+        const opensBefore = hostOpenedStreams();
+        const streamedBack = await unstream(ct, { keyring, commitmentPolicy: opts.commitmentPolicy });
+        const bad = ct.slice(); bad[bad.length - 100] ^= 1;
         out.webStreams[algorithmSuite] = {
           onWebCrypto: hostSealedStreams() - before,
           readsBack: back.plaintext.length === streamPt.length && back.plaintext.every((b, i) => b === streamPt[i]),
+          streamReadsBack: streamedBack.length === streamPt.length && streamedBack.every((b, i) => b === streamPt[i]),
+          tampered: await unstream(bad, { keyring, commitmentPolicy: opts.commitmentPolicy }).then(() => 'none', (e) => (e instanceof ke.KmsEnvelopeError ? e.code : 'not-an-error')),
+          openedOnWebCrypto: hostOpenedStreams() - opensBefore,
         };
         if (algorithmSuite === 0x0578) out.webStreamForNode = [...ct];
       }
@@ -221,10 +236,11 @@ try {
   assert.deepEqual(largeBack.plaintext, new Uint8Array(result.bigPt), 'Node reads the large message WebCrypto sealed');
   assert.equal(result.custom, 'hello from the browser');
   assert.equal(result.stream, true, '3 MiB through TransformStreams');
+  const web = { readsBack: true, streamReadsBack: true, tampered: 'authentication_failed' };
   assert.deepEqual(result.webStreams, {
-    1144: { onWebCrypto: 1, readsBack: true }, 1400: { onWebCrypto: 1, readsBack: true },
-    888: { onWebCrypto: 1, readsBack: true }, 326: { onWebCrypto: 0, readsBack: true },
-  }, 'encryptStream on WebCrypto');
+    1144: { ...web, onWebCrypto: 1, openedOnWebCrypto: 2 }, 1400: { ...web, onWebCrypto: 1, openedOnWebCrypto: 2 },
+    888: { ...web, onWebCrypto: 1, openedOnWebCrypto: 2 }, 326: { ...web, onWebCrypto: 0, openedOnWebCrypto: 0 },
+  }, 'encryptStream and decryptStream on WebCrypto (AES-192 in wasm)');
   const streamBack = await decrypt(new Uint8Array(result.webStreamForNode), { keyring });
   assert.equal(streamBack.plaintext.length, 300_000, 'Node reads a stream WebCrypto sealed');
   assert.ok(streamBack.plaintext.every((b, i) => b === ((i * 7) & 0xff)));

@@ -1,0 +1,290 @@
+// Streams whose frames the host seals and opens (src/host-stream.js), as
+// browsers run them on WebCrypto. Here the host's `seal` and `open` are
+// node:crypto's AES-GCM, finishing frames out of order on purpose: the
+// frame cutting, the held-back last frame, the order of the output, the
+// signature hash and the release rules must all hold.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import esdk from '@aws-crypto/client-node';
+import { encrypt, decrypt, encryptStream, decryptStream, RawAesKeyring } from 'kms-envelope';
+import { bulkHost, setBulk } from '../src/external.js';
+import { hostOpenedStreams, streamHost } from '../src/host-stream.js';
+import { SUITES, aesKey, bytesOf, policyFor, rejectsWith } from './helpers.js';
+
+const nodeHost = bulkHost();
+after(() => setBulk(nodeHost));
+
+const wrappingKey = aesKey();
+const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'stream', wrappingKey });
+
+let sealedFrames = 0;
+/** node:crypto's bulk host plus `seal`, each frame finished after a random delay. */
+function sealingHost({ fail = () => false, failOpen = () => false } = {}) {
+  let opens = 0;
+  return {
+    ...nodeHost,
+    minBytes: 0,
+    async open({ key, cipher }, iv, aad, sealed) {
+      const d = createDecipheriv(cipher, key, iv.slice());
+      d.setAAD(aad.slice());
+      const n = sealed.length - 16;
+      d.setAuthTag(sealed.slice(n));
+      const plaintext = d.update(sealed.subarray(0, n));
+      let ok = true;
+      try {
+        d.final();
+      } catch {
+        ok = false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+      if (failOpen(++opens)) throw new Error('the host failed');
+      return ok ? new Uint8Array(plaintext) : null;
+    },
+    async seal({ key, cipher }, iv, aad, plaintext) {
+      const c = createCipheriv(cipher, key, iv.slice());
+      c.setAAD(aad.slice());
+      const out = Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
+      const n = ++sealedFrames;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+      if (fail(n)) throw new Error('the host failed');
+      return new Uint8Array(out);
+    },
+  };
+}
+
+/** Runs `plaintext` through encryptStream in chunks of the given sizes (cycled). */
+async function streamed(plaintext, opts, sizes) {
+  const chunks = [];
+  for (let at = 0, i = 0; at < plaintext.length || (i === 0 && sizes[0] === 0); i++) {
+    const n = sizes[i % sizes.length];
+    chunks.push(plaintext.subarray(at, at + n));
+    at += n;
+    if (n === 0 && plaintext.length === 0) break;
+  }
+  const out = [];
+  const input = new ReadableStream({ pull(c) { if (chunks.length) c.enqueue(chunks.shift()); else c.close(); } });
+  await input.pipeThrough(encryptStream(opts)).pipeTo(new WritableStream({ write(b) { out.push(b); } }));
+  return Buffer.concat(out);
+}
+
+test('every suite: host-sealed streams read back, whatever the chunking', async () => {
+  setBulk(sealingHost());
+  try {
+    const FL = 64;
+    for (const suite of SUITES) {
+      const opts = { keyring, algorithmSuite: suite, frameLength: FL, commitmentPolicy: policyFor(suite) };
+      assert.ok(streamHost(FL), 'the stream takes the host path');
+      for (const len of [0, 1, FL - 1, FL, FL + 1, 3 * FL, 5 * FL + 7]) {
+        const pt = bytesOf(len, suite + len);
+        for (const sizes of [[len || 1], [1], [FL], [FL + 3, 2], [0, 7, 2 * FL]]) {
+          const before = sealedFrames;
+          const ct = await streamed(pt, opts, sizes);
+          assert.ok(sealedFrames > before, 'the host sealed the frames');
+          const d = await decrypt(ct, { keyring, commitmentPolicy: policyFor(suite) });
+          assert.deepEqual(Buffer.from(d.plaintext), Buffer.from(pt), `suite ${suite} len ${len} chunks ${sizes}`);
+          // As many frames as the core's own stream writes (the last full frame is the final one).
+          const frames = len === 0 ? 1 : Math.ceil(len / FL);
+          assert.equal(sealedFrames - before, frames, `suite ${suite} len ${len}`);
+        }
+      }
+    }
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test('a large host-sealed stream, many frames in flight, reads back', async () => {
+  setBulk(sealingHost());
+  try {
+    const pt = bytesOf(12 << 20, 9);
+    for (const suite of [0x0478, 0x0578]) {
+      const ct = await streamed(pt, { keyring, algorithmSuite: suite, frameLength: 4096 }, [1 << 20, 333_333]);
+      setBulk(nodeHost);
+      assert.deepEqual(Buffer.from((await decrypt(ct, { keyring })).plaintext), Buffer.from(pt));
+      setBulk(sealingHost());
+    }
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test('a host seal that fails errors the stream with a code', async () => {
+  setBulk(sealingHost({ fail: (n) => n % 5 === 3 }));
+  try {
+    await rejectsWith(streamed(bytesOf(64 * 40), { keyring, frameLength: 64 }, [100]), 'bad_argument');
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test('a declared plaintextLength holds on the host path', async () => {
+  setBulk(sealingHost());
+  try {
+    const pt = bytesOf(300);
+    await rejectsWith(streamed(pt, { keyring, frameLength: 64, plaintextLength: 299 }, [50]), 'bad_argument');
+    await rejectsWith(streamed(pt, { keyring, frameLength: 64, plaintextLength: 301 }, [50]), 'bad_argument');
+    const ct = await streamed(pt, { keyring, frameLength: 64, plaintextLength: 300 }, [50]);
+    assert.deepEqual(Buffer.from((await decrypt(ct, { keyring })).plaintext), Buffer.from(pt));
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test('frames shorter than the host minimum stay in wasm', () => {
+  setBulk({ ...sealingHost(), minBytes: 1024 });
+  try {
+    assert.equal(streamHost(512), null);
+    assert.ok(streamHost(1024));
+    assert.ok(streamHost(undefined), 'the default frame length, 4 KiB');
+    setBulk(nodeHost);
+    assert.equal(streamHost(1 << 20), null, "Node's host seals no stream frames");
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test('one-shot and host-sealed stream messages of the same input are the same length', async () => {
+  setBulk(sealingHost());
+  try {
+    const pt = bytesOf(1000);
+    const ct = await streamed(pt, { keyring, algorithmSuite: 0x0478, frameLength: 100 }, [64]);
+    const once = await encrypt(pt, { keyring, algorithmSuite: 0x0478, frameLength: 100 });
+    assert.equal(ct.length, once.length);
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test('client-node reads host-sealed streams, signed and not', async () => {
+  const { buildClient, CommitmentPolicy, RawAesKeyringNode, RawAesWrappingSuiteIdentifier } = esdk;
+  const theirs = new RawAesKeyringNode({
+    keyNamespace: 'ns', keyName: 'stream', unencryptedMasterKey: wrappingKey.slice(),
+    wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
+  });
+  const client = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT);
+  setBulk(sealingHost());
+  try {
+    const pt = bytesOf(50_000, 3);
+    for (const suite of [0x0478, 0x0578, 0x0378]) {
+      const ct = await streamed(pt, { keyring, algorithmSuite: suite, frameLength: 4096, commitmentPolicy: policyFor(suite) }, [777]);
+      const { plaintext } = await client.decrypt(theirs, ct);
+      assert.deepEqual(Buffer.from(plaintext), Buffer.from(pt), `suite ${suite}`);
+    }
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+/** Runs `ct` through decryptStream in chunks of `size`; the plaintext pieces and the result. */
+async function unstreamed(ct, opts, size) {
+  const pieces = [];
+  let i = 0;
+  const input = new ReadableStream({ pull(c) { if (i < ct.length) { c.enqueue(ct.subarray(i, i + size)); i += size; } else c.close(); } });
+  const d = decryptStream(opts);
+  const done = input.pipeThrough(d).pipeTo(new WritableStream({ write(b) { pieces.push(Buffer.from(b)); } }));
+  try {
+    await done;
+    return { plaintext: Buffer.concat(pieces), result: await d.result };
+  } catch (e) {
+    e.released = Buffer.concat(pieces);
+    throw e;
+  }
+}
+
+test('every suite: streams opened on the host read back, under both release rules', async () => {
+  setBulk(sealingHost());
+  try {
+    const FL = 64;
+    for (const suite of SUITES) {
+      const commitmentPolicy = policyFor(suite);
+      for (const len of [0, 1, FL, FL + 1, 5 * FL + 7]) {
+        const pt = bytesOf(len, suite * 3 + len);
+        const ct = await encrypt(pt, { keyring, algorithmSuite: suite, frameLength: FL, commitmentPolicy, encryptionContext: { a: 'b' } });
+        for (const size of [1, 50, ct.length]) {
+          for (const signedRelease of ['after-signature', 'frames']) {
+            const before = hostOpenedStreams();
+            const { plaintext, result } = await unstreamed(ct, { keyring, commitmentPolicy, signedRelease }, size);
+            assert.deepEqual(plaintext, Buffer.from(pt), `suite ${suite} len ${len} size ${size}`);
+            assert.equal(result.encryptionContext.a, 'b');
+            // AES-192 suites too: node:crypto takes every key length.
+            assert.equal(hostOpenedStreams() - before, 1, 'the host opened the frames');
+          }
+        }
+      }
+    }
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test('host-opened streams: every truncation and flipped bit fails, releasing only authenticated frames', async () => {
+  setBulk(sealingHost());
+  try {
+    for (const suite of [0x0478, 0x0578]) {
+      const pt = bytesOf(400, suite);
+      const ct = await encrypt(pt, { keyring, algorithmSuite: suite, frameLength: 64 });
+      const cases = [];
+      for (let cut = 0; cut < ct.length; cut += 3) cases.push(ct.subarray(0, cut));
+      for (let i = 0; i < ct.length; i += 2) {
+        const bad = ct.slice();
+        bad[i] ^= 0x10;
+        cases.push(bad);
+      }
+      for (const bad of cases) {
+        for (const signedRelease of ['after-signature', 'frames']) {
+          const e = await unstreamed(bad, { keyring, signedRelease }, 37).then(() => null, (err) => err);
+          assert.ok(e, `suite ${suite}: a bad message of ${bad.length} bytes opened`);
+          assert.ok(['malformed_message', 'authentication_failed', 'no_key_unwrapped', 'policy_violation'].includes(e.code), e.code);
+          // What was released is a prefix of the plaintext, of whole regular frames,
+          // and nothing at all for a signed message held for its signature.
+          assert.deepEqual(e.released, Buffer.from(pt.subarray(0, e.released.length)));
+          assert.equal(e.released.length % 64, 0);
+          if (suite === 0x0578 && signedRelease === 'after-signature') assert.equal(e.released.length, 0);
+        }
+      }
+    }
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test('host-opened streams: a failing host open errors the stream; limits hold; small frames stay in the core', async () => {
+  const pt = bytesOf(64 * 30);
+  const ct = await encrypt(pt, { keyring, algorithmSuite: 0x0578, frameLength: 64 });
+  setBulk(sealingHost({ failOpen: (n) => n === 7 }));
+  try {
+    await rejectsWith(unstreamed(ct, { keyring }, 100), 'bad_argument');
+    setBulk(sealingHost());
+    await rejectsWith(unstreamed(ct, { keyring, maxBufferedPlaintext: 1000 }, 100), 'policy_violation');
+    const { plaintext } = await unstreamed(ct, { keyring, maxBufferedPlaintext: 1000, signedRelease: 'frames' }, 100);
+    assert.deepEqual(plaintext, Buffer.from(pt));
+    setBulk({ ...sealingHost(), minBytes: 1024 });
+    const before = hostOpenedStreams();
+    assert.deepEqual((await unstreamed(ct, { keyring }, 100)).plaintext, Buffer.from(pt));
+    assert.equal(hostOpenedStreams(), before, '64-byte frames are opened in wasm');
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test("host-opened streams read client-node's streamed messages", async () => {
+  const { buildClient, CommitmentPolicy, RawAesKeyringNode, RawAesWrappingSuiteIdentifier } = esdk;
+  const theirs = new RawAesKeyringNode({
+    keyNamespace: 'ns', keyName: 'stream', unencryptedMasterKey: wrappingKey.slice(),
+    wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
+  });
+  const client = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+  const pt = bytesOf(70_000, 5);
+  setBulk(sealingHost());
+  try {
+    for (const suiteId of [0x0478, 0x0578]) {
+      const { result } = await client.encrypt(theirs, pt, { suiteId, frameLength: 4096 });
+      const before = hostOpenedStreams();
+      assert.deepEqual((await unstreamed(new Uint8Array(result), { keyring }, 5000)).plaintext, Buffer.from(pt));
+      assert.equal(hostOpenedStreams() - before, 1);
+    }
+  } finally {
+    setBulk(nodeHost);
+  }
+});

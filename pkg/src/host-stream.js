@@ -56,6 +56,81 @@ export function openStreamHost(suite, frameLength) {
 }
 
 /**
+ * Frames in flight on the host, handed on in message order as they finish.
+ * The first failure ends it: what is not handed on goes to `discard`, and
+ * `onFail(error)` is told once.
+ */
+class InOrder {
+  /** `{ length, value, settled, done }`, oldest first. */
+  #entries = [];
+  #bytes = 0;
+  #error = null;
+  #deliver;
+  #discard;
+  #onFail;
+
+  constructor(deliver, discard, onFail) {
+    this.#deliver = deliver;
+    this.#discard = discard;
+    this.#onFail = onFail;
+  }
+
+  /** Adds the frame `work` (a Promise) of `length` bytes; `extra` rides along to `deliver`. */
+  add(work, length, extra) {
+    const entry = { length, extra, value: undefined, settled: false, done: null };
+    entry.done = Promise.resolve(work).then(
+      (value) => {
+        if (this.#error) {
+          this.#discard(value);
+          return;
+        }
+        entry.value = value;
+        entry.settled = true;
+        this.#pump();
+      },
+      (e) => this.fail(e),
+    );
+    this.#entries.push(entry);
+    this.#bytes += length;
+  }
+
+  #pump() {
+    try {
+      while (!this.#error && this.#entries[0]?.settled) {
+        const { value, length, extra } = this.#entries.shift();
+        this.#bytes -= length;
+        this.#deliver(value, extra);
+      }
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Waits until at most `limit` bytes are in flight (0: all handed on). */
+  async drain(limit) {
+    while (this.#entries.length && (limit === 0 || this.#bytes > limit)) {
+      await this.#entries[0].done;
+      this.check();
+    }
+    this.check();
+  }
+
+  /** Throws the failure, if any. */
+  check() {
+    if (this.#error) throw this.#error;
+  }
+
+  /** Ends it with `e` (the first failure wins); `notify`: tell `onFail`. */
+  fail(e, notify = true) {
+    if (this.#error) return;
+    this.#error = e;
+    for (const entry of this.#entries) if (entry.settled) this.#discard(entry.value);
+    this.#entries = [];
+    if (notify) this.#onFail(e);
+  }
+}
+
+/**
  * Seals one message from the plaintext written to it. `emit(bytes)` gets
  * the message's bytes in order, possibly after a `write` has resolved;
  * `fail(error)` is called once if a seal fails between calls.
@@ -65,15 +140,11 @@ export class StreamSeal {
   #sealing;
   #key;
   #emit;
-  #fail;
   #fl;
   #signed;
   #pending = null;
   #filled = 0;
-  /** Frames handed to the host, oldest first: `{ head, length, sealed?, done }`. */
-  #queue = [];
-  #inFlight = 0;
-  #error = null;
+  #frames;
 
   /** Starts sealing `sealing` (a wasm StreamSealing); emits the header. */
   static async start(h, sealing, emit, fail) {
@@ -95,9 +166,12 @@ export class StreamSeal {
     this.#sealing = sealing;
     this.#key = key;
     this.#emit = emit;
-    this.#fail = fail;
     this.#fl = sealing.frameLength;
     this.#signed = sealing.signed;
+    this.#frames = new InOrder((sealed, head) => this.#deliver(head, sealed), () => {}, (e) => {
+      this.#close();
+      fail(e);
+    });
   }
 
   /**
@@ -106,7 +180,7 @@ export class StreamSeal {
    * the frames in flight are within bounds.
    */
   async write(chunk) {
-    this.#check();
+    this.#frames.check();
     const fl = this.#fl;
     let i = 0;
     while (i < chunk.length) {
@@ -126,16 +200,14 @@ export class StreamSeal {
       this.#filled += take;
       i += take;
     }
-    while (this.#inFlight > IN_FLIGHT) await this.#settleOldest();
-    this.#check();
+    await this.#frames.drain(IN_FLIGHT);
   }
 
   /** Seals the final frame and resolves once every byte, the footer last, is emitted. */
   async end() {
-    this.#check();
+    this.#frames.check();
     this.#submit(this.#pending ? this.#pending.subarray(0, this.#filled) : new Uint8Array(0), true);
-    while (this.#queue.length) await this.#settleOldest();
-    this.#check();
+    await this.#frames.drain(0);
     const footer = this.#sealing.finish();
     if (footer.length) this.#emit(footer);
     this.#close();
@@ -143,18 +215,13 @@ export class StreamSeal {
 
   /** Abandons the message (wipes the plaintext held). */
   abort() {
-    this.#error ??= new Error('the stream was aborted');
+    this.#frames.fail(new Error('the stream was aborted'), false);
     this.#close();
-  }
-
-  #check() {
-    if (this.#error) throw this.#error;
   }
 
   #close() {
     this.#pending?.fill(0);
     this.#filled = 0;
-    this.#queue = [];
     if (this.#sealing) {
       this.#sealing.free();
       this.#sealing = null;
@@ -165,47 +232,16 @@ export class StreamSeal {
     const f = frameAt(this.#sealing.nextFrame(plaintext.length, isFinal), 0);
     // The host copies `plaintext` before this returns (WebCrypto does), so
     // the pending buffer can take the next frame at once.
-    const entry = { head: f.head, length: plaintext.length, sealed: null, done: null };
-    entry.done = Promise.resolve(this.#h.seal(this.#key, f.iv, f.aad, plaintext)).then(
-      (sealed) => {
-        entry.sealed = sealed;
-        this.#pump();
-      },
-      (e) => this.#failWith(e),
-    );
-    this.#queue.push(entry);
-    this.#inFlight += plaintext.length;
+    this.#frames.add(this.#h.seal(this.#key, f.iv, f.aad, plaintext), plaintext.length, f.head);
   }
 
-  /** Emits the sealed frames at the front of the queue, in order. */
-  #pump() {
-    try {
-      while (!this.#error && this.#queue.length && this.#queue[0].sealed) {
-        const { head, sealed, length } = this.#queue.shift();
-        this.#inFlight -= length;
-        const frame = new Uint8Array(head.length + sealed.length);
-        frame.set(head);
-        frame.set(sealed, head.length);
-        if (this.#signed) this.#sealing.absorb(frame);
-        this.#emit(frame);
-      }
-    } catch (e) {
-      this.#failWith(e);
-    }
-  }
-
-  async #settleOldest() {
-    const oldest = this.#queue[0];
-    if (!oldest) return;
-    await oldest.done;
-    this.#check();
-  }
-
-  #failWith(e) {
-    if (this.#error) return;
-    this.#error = e;
-    this.#close();
-    this.#fail(e);
+  /** The frame's head and sealed bytes, to the signature hash and out. */
+  #deliver(head, sealed) {
+    const frame = new Uint8Array(head.length + sealed.length);
+    frame.set(head);
+    frame.set(sealed, head.length);
+    if (this.#signed) this.#sealing.absorb(frame);
+    this.#emit(frame);
   }
 }
 
@@ -218,36 +254,38 @@ export class StreamOpen {
   #h;
   #opening;
   #emit;
-  #fail;
   #key = null;
-  /** Frames handed to the host, oldest first: `{ length, hold, plaintext?, done }`. */
-  #queue = [];
-  #inFlight = 0;
+  #frames;
   /** Plaintext waiting for the signature. */
   #held = [];
-  #error = null;
 
   constructor(h, opening, emit, fail) {
     this.#h = h;
     this.#opening = opening;
     this.#emit = emit;
-    this.#fail = fail;
+    this.#frames = new InOrder(
+      (plaintext, hold) => (hold ? this.#held.push(plaintext) : this.#emit(plaintext)),
+      (plaintext) => plaintext?.fill(0),
+      (e) => {
+        this.#close();
+        fail(e);
+      },
+    );
     opened++;
   }
 
   /** Reads `chunk`; resolves once the frames in flight are within bounds. */
   async write(chunk) {
-    this.#check();
+    this.#frames.check();
     const ready = await this.#opening.update(chunk);
-    this.#check();
+    this.#frames.check();
     if (ready) {
       this.#key ??= await importKey(this.#h, this.#opening);
-      this.#check();
+      this.#frames.check();
       const { records, sealed } = ready;
       for (let o = 0; o < records.length; o += RECORD) this.#submit(frameAt(records, o), records[o + 22] === 1, sealed);
     }
-    while (this.#inFlight > IN_FLIGHT) await this.#settleOldest();
-    this.#check();
+    await this.#frames.drain(IN_FLIGHT);
   }
 
   /**
@@ -256,9 +294,7 @@ export class StreamOpen {
    * emitting the plaintext held for the signature.
    */
   async end() {
-    this.#check();
-    while (this.#queue.length) await this.#settleOldest();
-    this.#check();
+    await this.#frames.drain(0);
     const result = this.#opening.finish();
     for (const plaintext of this.#held) this.#emit(plaintext);
     this.#held = [];
@@ -268,19 +304,13 @@ export class StreamOpen {
 
   /** Abandons the message: the plaintext not released is wiped. */
   abort() {
-    this.#error ??= new Error('the stream was aborted');
+    this.#frames.fail(new Error('the stream was aborted'), false);
     this.#close();
-  }
-
-  #check() {
-    if (this.#error) throw this.#error;
   }
 
   #close() {
     for (const plaintext of this.#held) plaintext.fill(0);
-    for (const entry of this.#queue) entry.plaintext?.fill(0);
     this.#held = [];
-    this.#queue = [];
     if (this.#opening) {
       this.#opening.free();
       this.#opening = null;
@@ -288,48 +318,12 @@ export class StreamOpen {
   }
 
   #submit(f, hold, sealed) {
-    const entry = { length: f.length, hold, plaintext: null, done: null };
     const bytes = sealed.subarray(f.ciphertext, f.ciphertext + f.length + TAG);
-    entry.done = Promise.resolve(this.#h.open(this.#key, f.iv, f.aad, bytes)).then(
-      (plaintext) => {
-        if (this.#error) {
-          plaintext?.fill(0);
-          return;
-        }
-        if (!plaintext) {
-          this.#failWith(this.#opening ? this.#opening.frameFailed() : new Error('a frame failed'));
-          return;
-        }
-        entry.plaintext = plaintext;
-        this.#pump();
-      },
-      (e) => this.#failWith(e),
-    );
-    this.#queue.push(entry);
-    this.#inFlight += f.length;
-  }
-
-  /** Releases (or holds) the opened frames at the front of the queue, in order. */
-  #pump() {
-    while (!this.#error && this.#queue.length && this.#queue[0].plaintext) {
-      const { plaintext, hold, length } = this.#queue.shift();
-      this.#inFlight -= length;
-      if (hold) this.#held.push(plaintext);
-      else this.#emit(plaintext);
-    }
-  }
-
-  async #settleOldest() {
-    const oldest = this.#queue[0];
-    if (!oldest) return;
-    await oldest.done;
-    this.#check();
-  }
-
-  #failWith(e) {
-    if (this.#error) return;
-    this.#error = e;
-    this.#close();
-    this.#fail(e);
+    const opened = Promise.resolve(this.#h.open(this.#key, f.iv, f.aad, bytes)).then((plaintext) => {
+      if (plaintext) return plaintext;
+      // A tag that does not verify: the core's error, which ends the opening.
+      throw this.#opening ? this.#opening.frameFailed() : new Error('a frame failed to open');
+    });
+    this.#frames.add(opened, f.length, hold);
   }
 }

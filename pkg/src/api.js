@@ -33,6 +33,11 @@ export class KmsEnvelopeError extends Error {
   }
 }
 
+/** The error a stream's `result` rejects with when the stream is aborted or cancelled. */
+function cancelled(reason) {
+  return new KmsEnvelopeError('bad argument: the stream was cancelled before the message ended', ErrorCode.BAD_ARGUMENT, { cause: reason });
+}
+
 function badArgument(message) {
   return new KmsEnvelopeError(`bad argument: ${message}`, ErrorCode.BAD_ARGUMENT);
 }
@@ -576,6 +581,11 @@ export function encryptStream(opts) {
         enc?.free();
       }
     },
+    cancel() {
+      // Aborted or cancelled: the plaintext held for the next frame is wiped.
+      seal?.abort();
+      enc?.free();
+    },
   });
 }
 
@@ -618,42 +628,44 @@ export function decryptStream(opts) {
     settle.reject(err);
     open?.abort();
     dec?.free();
+    dec = null;
     return err;
   };
-  /** The decryptor to feed: the core's, or the host's once the header is read. */
-  const choose = (controller) => {
-    const header = wasm.inspect(head);
-    const h = openStreamHost(header.algorithmSuite, header.contentType === 'framed' ? header.frameLength : 0);
+  /** Picks the host's path when the header `info` allows it. */
+  const choose = (info, controller) => {
+    const h = openStreamHost(info.algorithmSuite, info.framed ? info.frameLength : 0);
     if (h) {
       open = new StreamOpen(h, dec.intoExternal(), (b) => controller.enqueue(b), (e) => controller.error(fail(e)));
       dec.free();
       dec = null;
     }
   };
+  /** Feeds one piece (at most PIECE bytes) to the chosen decryptor. */
+  const feed = async (p, controller) => {
+    if (open) return open.write(p);
+    const out = await dec.update(p);
+    if (out.length) controller.enqueue(out);
+  };
   const stream = new TransformStream({
     async transform(chunk, controller) {
       try {
-        let input = bytes(chunk, 'stream chunk');
-        if (head) {
-          const joined = new Uint8Array(head.length + input.length);
-          joined.set(head);
-          joined.set(input, head.length);
-          if (wasm.headerSuite(joined, maxEdks) === undefined) {
-            head = joined;
-            return;
+        for (let p of pieces(bytes(chunk, 'stream chunk'))) {
+          if (head) {
+            // Until the header is whole: at most the header and one piece
+            // cross into wasm at a time.
+            const joined = new Uint8Array(head.length + p.length);
+            joined.set(head);
+            joined.set(p, head.length);
+            const info = wasm.headerInfo(joined, maxEdks);
+            if (info === undefined) {
+              head = joined;
+              continue;
+            }
+            head = null;
+            choose(info, controller);
+            p = joined;
           }
-          head = joined;
-          choose(controller);
-          input = head;
-          head = null;
-        }
-        for (const p of pieces(input)) {
-          if (open) {
-            await open.write(p);
-            continue;
-          }
-          const out = await dec.update(p);
-          if (out.length) controller.enqueue(out);
+          await feed(p, controller);
         }
       } catch (e) {
         throw fail(e);
@@ -661,16 +673,16 @@ export function decryptStream(opts) {
     },
     async flush(controller) {
       try {
-        if (head) {
-          // The input ended inside the header: the core reports it.
-          const out = await dec.update(head);
-          if (out.length) controller.enqueue(out);
-        }
+        // The input ended inside the header: the core reports it.
+        if (head) await feed(head, controller);
         settle.resolve(open ? await open.end() : dec.finish());
         dec?.free();
       } catch (e) {
         throw fail(e);
       }
+    },
+    cancel(reason) {
+      fail(cancelled(reason));
     },
   });
   stream.result = result;

@@ -115,6 +115,11 @@ class InOrder {
     this.check();
   }
 
+  /** Bytes in flight. */
+  get bytes() {
+    return this.#bytes;
+  }
+
   /** Throws the failure, if any. */
   check() {
     if (this.#error) throw this.#error;
@@ -184,6 +189,7 @@ export class StreamSeal {
     const fl = this.#fl;
     let i = 0;
     while (i < chunk.length) {
+      if (this.#frames.bytes > IN_FLIGHT) await this.#frames.drain(IN_FLIGHT);
       if (this.#filled === fl) {
         this.#submit(this.#pending.subarray(0, fl), false);
         this.#filled = 0;

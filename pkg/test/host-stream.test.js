@@ -5,12 +5,11 @@
 // signature hash and the release rules must all hold.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCipheriv, createDecipheriv } from 'node:crypto';
 import esdk from '@aws-crypto/client-node';
 import { encrypt, decrypt, encryptStream, decryptStream, RawAesKeyring } from 'kms-envelope';
 import { bulkHost, setBulk } from '../src/external.js';
 import { hostOpenedStreams, streamHost } from '../src/host-stream.js';
-import { SUITES, aesKey, bytesOf, policyFor, rejectsWith } from './helpers.js';
+import { SUITES, aesKey, bytesOf, policyFor, rejectsWith, streamingHost } from './helpers.js';
 
 const nodeHost = bulkHost();
 after(() => setBulk(nodeHost));
@@ -18,40 +17,8 @@ after(() => setBulk(nodeHost));
 const wrappingKey = aesKey();
 const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'stream', wrappingKey });
 
-let sealedFrames = 0;
-/** node:crypto's bulk host plus `seal`, each frame finished after a random delay. */
-function sealingHost({ fail = () => false, failOpen = () => false } = {}) {
-  let opens = 0;
-  return {
-    ...nodeHost,
-    minBytes: 0,
-    async open({ key, cipher }, iv, aad, sealed) {
-      const d = createDecipheriv(cipher, key, iv.slice());
-      d.setAAD(aad.slice());
-      const n = sealed.length - 16;
-      d.setAuthTag(sealed.slice(n));
-      const plaintext = d.update(sealed.subarray(0, n));
-      let ok = true;
-      try {
-        d.final();
-      } catch {
-        ok = false;
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
-      if (failOpen(++opens)) throw new Error('the host failed');
-      return ok ? new Uint8Array(plaintext) : null;
-    },
-    async seal({ key, cipher }, iv, aad, plaintext) {
-      const c = createCipheriv(cipher, key, iv.slice());
-      c.setAAD(aad.slice());
-      const out = Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
-      const n = ++sealedFrames;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
-      if (fail(n)) throw new Error('the host failed');
-      return new Uint8Array(out);
-    },
-  };
-}
+/** The host's stream hooks over node:crypto (helpers.js), frames finishing out of order. */
+const sealingHost = (opts) => streamingHost(nodeHost, opts);
 
 /** Runs `plaintext` through encryptStream in chunks of the given sizes (cycled). */
 async function streamed(plaintext, opts, sizes) {
@@ -78,14 +45,14 @@ test('every suite: host-sealed streams read back, whatever the chunking', async 
       for (const len of [0, 1, FL - 1, FL, FL + 1, 3 * FL, 5 * FL + 7]) {
         const pt = bytesOf(len, suite + len);
         for (const sizes of [[len || 1], [1], [FL], [FL + 3, 2], [0, 7, 2 * FL]]) {
-          const before = sealedFrames;
+          const before = streamingHost.sealed;
           const ct = await streamed(pt, opts, sizes);
-          assert.ok(sealedFrames > before, 'the host sealed the frames');
+          assert.ok(streamingHost.sealed > before, 'the host sealed the frames');
           const d = await decrypt(ct, { keyring, commitmentPolicy: policyFor(suite) });
           assert.deepEqual(Buffer.from(d.plaintext), Buffer.from(pt), `suite ${suite} len ${len} chunks ${sizes}`);
           // As many frames as the core's own stream writes (the last full frame is the final one).
           const frames = len === 0 ? 1 : Math.ceil(len / FL);
-          assert.equal(sealedFrames - before, frames, `suite ${suite} len ${len}`);
+          assert.equal(streamingHost.sealed - before, frames, `suite ${suite} len ${len}`);
         }
       }
     }
@@ -284,6 +251,52 @@ test("host-opened streams read client-node's streamed messages", async () => {
       assert.deepEqual((await unstreamed(new Uint8Array(result), { keyring }, 5000)).plaintext, Buffer.from(pt));
       assert.equal(hostOpenedStreams() - before, 1);
     }
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test('one large chunk keeps at most 8 MiB on the host at once', async () => {
+  const host = sealingHost();
+  setBulk(host);
+  try {
+    const pt = bytesOf(40 << 20, 11);
+    const ct = await streamed(pt, { keyring, algorithmSuite: 0x0478, frameLength: 65536 }, [pt.length]);
+    assert.ok(host.peakSealing <= (8 << 20) + 65536, `peak ${host.peakSealing}`);
+    assert.ok(host.peakSealing >= 1 << 20, 'frames were sealed concurrently');
+    assert.deepEqual(Buffer.from((await unstreamed(ct, { keyring }, ct.length)).plaintext), Buffer.from(pt));
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test('an aborted or cancelled host-path stream rejects its result', async () => {
+  setBulk(sealingHost());
+  try {
+    const ct = await encrypt(bytesOf(64 * 40), { keyring, algorithmSuite: 0x0578, frameLength: 64 });
+    // Decrypt: write most of a signed message (its plaintext is held for
+    // the signature), then abort.
+    const d = decryptStream({ keyring });
+    const reading = d.readable.pipeTo(new WritableStream());
+    const writer = d.writable.getWriter();
+    await writer.write(ct.subarray(0, ct.length - 200));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await writer.abort(new Error('the user left'));
+    await rejectsWith(d.result, 'bad_argument');
+    await assert.rejects(reading);
+    // Cancelled from the reading side.
+    const d2 = decryptStream({ keyring });
+    const w2 = d2.writable.getWriter();
+    w2.write(ct.subarray(0, 500)).catch(() => {});
+    await d2.readable.cancel(new Error('not interested'));
+    await rejectsWith(d2.result, 'bad_argument');
+    // Encrypt: aborting leaves nothing pending (a later write fails).
+    const e = encryptStream({ keyring, frameLength: 64 });
+    const we = e.writable.getWriter();
+    e.readable.pipeTo(new WritableStream()).catch(() => {});
+    await we.write(bytesOf(1000));
+    await we.abort(new Error('stop'));
+    await assert.rejects(we.write(bytesOf(10)));
   } finally {
     setBulk(nodeHost);
   }

@@ -5,9 +5,10 @@
 // no earlier test has grown the memory already.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encrypt, decrypt, RawAesKeyring } from 'kms-envelope';
+import { encrypt, decrypt, decryptStream, RawAesKeyring } from 'kms-envelope';
+import { bulkHost, setBulk } from '../src/external.js';
 import { initSync } from '../dist/kms_envelope_wasm.js';
-import { aesKey } from './helpers.js';
+import { aesKey, streamingHost } from './helpers.js';
 
 /** The wasm instance's memory size (initSync returns the running instance). */
 const wasmMemory = () => initSync().memory.buffer.byteLength;
@@ -24,5 +25,23 @@ test('a 40 MiB one-shot decrypt does not grow wasm memory by the message', async
     // The copying path grew it by about twice the message (84 MiB here).
     const grown = wasmMemory() - before;
     assert.ok(grown < 4 << 20, `suite ${suite}: wasm memory grew by ${grown} bytes for ${ct.length}`);
+  }
+});
+
+test('a host-path decryptStream given one large chunk copies only pieces of it into wasm', async () => {
+  const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'mem', wrappingKey: aesKey() });
+  const ct = await encrypt(new Uint8Array(40 << 20).fill(5), { keyring, algorithmSuite: 0x0478, frameLength: 65536 });
+  const node = bulkHost();
+  setBulk(streamingHost(node));
+  try {
+    const before = wasmMemory();
+    let got = 0;
+    await new Blob([ct]).stream().pipeThrough(decryptStream({ keyring }))
+      .pipeTo(new WritableStream({ write(b) { got += b.length; } }));
+    assert.equal(got, 40 << 20);
+    const grown = wasmMemory() - before;
+    assert.ok(grown < 8 << 20, `wasm memory grew by ${grown} bytes`);
+  } finally {
+    setBulk(node);
   }
 });

@@ -42,8 +42,8 @@ pub use stream::{ExternalStreamOpen, ExternalStreamSeal, StreamFrames};
 /// 16-byte tag; the IV and AAD are the ones to use.
 #[derive(Clone)]
 pub struct ExternalFrame {
-    plaintext_offset: usize,
-    ciphertext_offset: usize,
+    plaintext_offset: u64,
+    ciphertext_offset: u64,
     len: usize,
     iv: [u8; IV_LEN],
     aad: BodyAad,
@@ -53,12 +53,12 @@ pub struct ExternalFrame {
 
 impl ExternalFrame {
     /// Where the frame's plaintext starts in the plaintext.
-    pub fn plaintext_offset(&self) -> usize {
+    pub fn plaintext_offset(&self) -> u64 {
         self.plaintext_offset
     }
 
     /// Where the frame's ciphertext starts in the message; its tag follows it.
-    pub fn ciphertext_offset(&self) -> usize {
+    pub fn ciphertext_offset(&self) -> u64 {
         self.ciphertext_offset
     }
 
@@ -187,8 +187,8 @@ impl ExternalSeal {
             self.header.len() + index * (frame_overhead(BodyKind::Regular) + self.frame_length);
         let (head, head_len) = frame_head(kind, seq, len as u32);
         Ok(ExternalFrame {
-            plaintext_offset,
-            ciphertext_offset: frame_start + head_len,
+            plaintext_offset: plaintext_offset as u64,
+            ciphertext_offset: (frame_start + head_len) as u64,
             len,
             iv: crate::format::body::frame_iv(seq),
             aad: BodyAad::new(&self.message_id, kind, seq, len as u64)?,
@@ -582,8 +582,8 @@ impl ExternalOpen {
             .get(index)
             .ok_or_else(|| Error::bad_arg("no such frame"))?;
         Ok(ExternalFrame {
-            plaintext_offset: spot.plaintext_offset,
-            ciphertext_offset: spot.ciphertext_offset,
+            plaintext_offset: spot.plaintext_offset as u64,
+            ciphertext_offset: spot.ciphertext_offset as u64,
             len: spot.len,
             iv: spot.iv,
             aad: BodyAad::new(
@@ -716,10 +716,10 @@ mod tests {
         let key = AesGcmKey::new(seal.content_key()).unwrap();
         for i in 0..seal.frame_count() {
             let f = seal.frame(i).unwrap();
-            let at = f.ciphertext_offset();
+            let at = f.ciphertext_offset() as usize;
             out[at - f.head().len()..at].copy_from_slice(f.head());
             let buf = &mut out[at..at + f.len()];
-            buf.copy_from_slice(&plaintext[f.plaintext_offset()..][..f.len()]);
+            buf.copy_from_slice(&plaintext[f.plaintext_offset() as usize..][..f.len()]);
             let tag = key.seal_in_place(f.iv(), f.aad(), buf).unwrap();
             out[at + f.len()..][..TAG_LEN].copy_from_slice(&tag);
         }
@@ -732,8 +732,8 @@ mod tests {
         let key = AesGcmKey::new(open.content_key()).unwrap();
         for i in 0..open.frame_count() {
             let f = open.frame(i)?;
-            let at = f.ciphertext_offset();
-            let buf = &mut out[f.plaintext_offset()..][..f.len()];
+            let at = f.ciphertext_offset() as usize;
+            let buf = &mut out[f.plaintext_offset() as usize..][..f.len()];
             buf.copy_from_slice(&message[at..at + f.len()]);
             let tag: [u8; TAG_LEN] = message[at + f.len()..][..TAG_LEN].try_into().unwrap();
             key.open_in_place(f.iv(), f.aad(), buf, &tag)

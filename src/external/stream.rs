@@ -116,10 +116,7 @@ impl ExternalStreamSeal {
                 )));
             }
         }
-        let message_offset = usize::try_from(self.message_len)
-            .map_err(|_| Error::bad_arg("message too long for this platform"))?;
-        let plaintext_offset = usize::try_from(self.plaintext_len)
-            .map_err(|_| Error::bad_arg("message too long for this platform"))?;
+        let (message_offset, plaintext_offset) = (self.message_len, self.plaintext_len);
         let sealer = self.sealer()?;
         let seq = sealer.take_frame(len, is_final)?;
         let kind = frame_kind(is_final);
@@ -130,7 +127,7 @@ impl ExternalStreamSeal {
         self.ended = is_final;
         Ok(ExternalFrame {
             plaintext_offset,
-            ciphertext_offset: message_offset + head_len,
+            ciphertext_offset: message_offset + head_len as u64,
             len,
             iv: crate::format::body::frame_iv(seq),
             aad,
@@ -376,9 +373,8 @@ impl ExternalStreamOpen {
                 self.ready.sealed.extend_from_slice(frame.ciphertext);
                 self.ready.sealed.extend_from_slice(&frame.tag);
                 let record = ExternalFrame {
-                    plaintext_offset: usize::try_from(self.plaintext_len)
-                        .map_err(|_| Error::bad_arg("message too long for this platform"))?,
-                    ciphertext_offset: at,
+                    plaintext_offset: self.plaintext_len,
+                    ciphertext_offset: at as u64,
                     len,
                     iv: frame.iv,
                     aad: BodyAad::new(
@@ -530,8 +526,8 @@ mod tests {
             let is_final = rest.len() <= fl;
             let len = if is_final { rest.len() } else { fl };
             let f = seal.next_frame(len, is_final).unwrap();
-            assert_eq!(f.ciphertext_offset(), out.len() + f.head().len());
-            assert_eq!(f.plaintext_offset(), plaintext.len() - rest.len());
+            assert_eq!(f.ciphertext_offset() as usize, out.len() + f.head().len());
+            assert_eq!(f.plaintext_offset() as usize, plaintext.len() - rest.len());
             let mut frame = f.head().to_vec();
             let mut buf = rest[..len].to_vec();
             let tag = key.seal_in_place(f.iv(), f.aad(), &mut buf).unwrap();
@@ -594,6 +590,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn stream_offsets_count_past_4_gib() {
+        // Frames are handed out without being sealed, so 2 GiB frames cost
+        // nothing here; offsets are u64 on every platform (wasm32 too).
+        let suite = AlgorithmSuite::from_id(0x0478).unwrap();
+        let mut seal = stream_seal(&Client::new(), suite, 1 << 31, None);
+        let header = seal.header().len() as u64;
+        for i in 0..3u64 {
+            let f = seal.next_frame(1 << 31, false).unwrap();
+            assert_eq!(f.plaintext_offset(), i << 31);
+            assert_eq!(
+                f.ciphertext_offset(),
+                header + i * ((1 << 31) + 32) + 16,
+                "frame {i}"
+            );
+        }
+        let last = seal.next_frame(5, true).unwrap();
+        assert_eq!(last.plaintext_offset(), 3 << 31);
+        assert!(last.ciphertext_offset() > u64::from(u32::MAX));
     }
 
     #[test]
@@ -669,14 +686,14 @@ mod tests {
             let key = AesGcmKey::new(key).unwrap();
             for i in 0..frames.len() {
                 let f = frames.frame(i).unwrap();
-                let at = f.ciphertext_offset();
+                let at = f.ciphertext_offset() as usize;
                 let mut buf = frames.sealed()[at..at + f.len()].to_vec();
                 let tag: [u8; 16] = frames.sealed()[at + f.len()..at + f.len() + 16]
                     .try_into()
                     .unwrap();
                 key.open_in_place(f.iv(), f.aad(), &mut buf, &tag)
                     .map_err(|_| Error::AuthenticationFailed(crate::AuthFailure::Body))?;
-                assert_eq!(f.plaintext_offset(), released.len() + held.len());
+                assert_eq!(f.plaintext_offset() as usize, released.len() + held.len());
                 if frames.hold(i) {
                     holding += 1;
                     held.extend_from_slice(&buf);

@@ -520,13 +520,26 @@ pub fn inspect(ciphertext: &[u8]) -> Result<JsValue, JsValue> {
     Ok(header_to_js(&header))
 }
 
-/// The algorithm suite id of the message whose first bytes are `prefix`,
-/// once its header is whole there; `undefined` while more bytes are
-/// needed. Fails on bytes no continuation makes a header of.
-#[wasm_bindgen(js_name = headerSuite)]
-pub fn header_suite(prefix: &[u8], max_edks: Option<u16>) -> Result<Option<u16>, JsValue> {
-    let parsed = MessageHeader::parse_prefix(prefix, max_edks).map_err(|e| js_error(&e))?;
-    Ok(parsed.map(|(h, _)| h.algorithm_suite.id()))
+/// What decides a stream's path, from the message whose first bytes are
+/// `prefix`: `{ algorithmSuite, framed, frameLength, headerLength }` once
+/// its header is whole there; `undefined` while more bytes are needed.
+/// Fails on bytes no continuation makes a header of.
+#[wasm_bindgen(js_name = headerInfo)]
+pub fn header_info(prefix: &[u8], max_edks: Option<u16>) -> Result<JsValue, JsValue> {
+    let Some((h, len)) = MessageHeader::parse_prefix(prefix, max_edks).map_err(|e| js_error(&e))?
+    else {
+        return Ok(JsValue::UNDEFINED);
+    };
+    let obj = Object::new();
+    set(&obj, "algorithmSuite", h.algorithm_suite.id());
+    set(
+        &obj,
+        "framed",
+        h.content_type == kms_envelope::ContentType::Framed,
+    );
+    set(&obj, "frameLength", h.frame_length);
+    set(&obj, "headerLength", len as u32);
+    Ok(obj.into())
 }
 
 /// Whether suite `id` signs its messages (`false` for unknown ids).

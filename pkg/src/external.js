@@ -29,7 +29,10 @@ const BATCH = 1024;
  * abandons a hash after a failure). A host may
  * also warm up a fresh result on another thread: `warm(out) -> { at, done }`
  * or null, where nothing is written to `out` at or past `at` until the
- * Promise `done` resolves (it must not reject).
+ * Promise `done` resolves (it must not reject). It is asked only for
+ * messages whose signature work does not already run on another thread
+ * (there, on 2 cores, the warm-up slowed a 64 MiB signed message by a
+ * fifth: the two compete for the second core).
  *
  * Signed messages this path seals are signed by keys in wasm, over the
  * host's digest, unless `ecdsa.generate` makes the key: where the host's own
@@ -234,13 +237,14 @@ export async function sealExternal(h, sealing, plaintext) {
   let running = null;
   try {
     out = new Uint8Array(sealing.messageLength);
-    gate = warmGate(h, out, (f) => f.ciphertext + f.length + TAG);
+    const signer = sealing.hostSigner();
+    const hash = signer ? undefined : sealing.signatureHash;
+    // A signature hash on another thread has the other core: no warm-up there.
+    gate = hash && h.hasher ? null : warmGate(h, out, (f) => f.ciphertext + f.length + TAG);
     const header = sealing.header();
     await gate?.before(header.length);
     out.set(header, 0);
     const key = await importKey(h, sealing);
-    const signer = sealing.hostSigner();
-    const hash = signer ? undefined : sealing.signatureHash;
     const signed = sealing.signedLength;
     running = hash && h.hasher ? runningHash(h, hash, out) : null;
     await forEachFrame(sealing, (f) => {
@@ -281,7 +285,9 @@ export async function openExternal(h, opening, ciphertext) {
   let running = null;
   try {
     out = new Uint8Array(opening.plaintextLength);
-    gate = warmGate(h, out, (f) => f.plaintext + f.length);
+    // A signature checked or hashed on another thread has the other core:
+    // no warm-up there.
+    gate = opening.signatureHash ? null : warmGate(h, out, (f) => f.plaintext + f.length);
     const key = await importKey(h, opening);
     const check = h.ecdsa && ciphertext.length <= (h.ecdsa.maxVerifyBytes ?? Infinity) ? opening.hostCheck() : undefined;
     // The host checks the signature (on its own thread: WebCrypto's, or

@@ -376,7 +376,12 @@ export declare function encryptStream(options: EncryptStreamOptions): TransformS
 
 /** Decrypts one message written to it; bounded memory for unsigned suites. */
 export declare function decryptStream(options: DecryptStreamOptions): TransformStream<Uint8Array, Uint8Array> & {
-  /** Resolves once the whole message is authenticated; rejects as the stream fails. */
+  /**
+   * Resolves once the whole message is authenticated; rejects as the
+   * stream fails, or with a `bad_argument` error when it is aborted or
+   * cancelled before the message ended (plaintext held for the signature
+   * is then wiped).
+   */
   readonly result: Promise<{ encryptionContext: Record<string, string>; header: MessageHeader }>;
 };
 

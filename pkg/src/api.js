@@ -543,6 +543,13 @@ export function encryptStream(opts) {
   const h = streamHost(o.frameLength);
   let enc;
   let seal;
+  /** Ends the message's wasm handles (once), wiping what they hold. */
+  const end = () => {
+    seal?.abort();
+    enc?.free();
+    seal = null;
+    enc = null;
+  };
   return new TransformStream({
     async start(controller) {
       try {
@@ -565,27 +572,22 @@ export function encryptStream(opts) {
           if (out.length) controller.enqueue(out);
         }
       } catch (e) {
-        seal?.abort();
-        enc?.free();
+        end();
         throw toError(e);
       }
     },
     async flush(controller) {
       try {
-        if (seal) return await seal.end();
-        controller.enqueue(enc.finish());
+        if (seal) await seal.end();
+        else controller.enqueue(enc.finish());
       } catch (e) {
-        seal?.abort();
         throw toError(e);
       } finally {
-        enc?.free();
+        end();
       }
     },
-    cancel() {
-      // Aborted or cancelled: the plaintext held for the next frame is wiped.
-      seal?.abort();
-      enc?.free();
-    },
+    // Aborted or cancelled: the plaintext held for the next frame is wiped.
+    cancel: end,
   });
 }
 

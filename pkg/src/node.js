@@ -150,7 +150,7 @@ const nodeBulk = {
   },
 };
 
-// The core's standard hash names (src/external.rs) as node:crypto's.
+// The core's standard hash names (src/external/mod.rs) as node:crypto's.
 const HASHES = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
 
 // Incremental SHA-2 for the same hook: above all the signature hash of a

@@ -1,8 +1,11 @@
-//! One-shot messages whose frames JS seals or opens with the host's
-//! AES-GCM (WebCrypto in browsers, `node:crypto` in Node) straight between
-//! JS buffers: the core's `external` API, handed over as records.
+//! Messages whose frames JS seals or opens with the host's AES-GCM
+//! (WebCrypto in browsers, `node:crypto` in Node): one-shot messages
+//! straight between JS buffers (`Sealing`, `Opening`) and browser streams a
+//! frame at a time (`StreamSealing`, `StreamOpening`). The core's
+//! `external` API, handed over as records.
 //!
-//! Frame records (`Sealing::frames`, `Opening::frames`) are
+//! Frame records (`Sealing::frames`, `Opening::frames`,
+//! `StreamSealing::nextFrame`, `StreamOpening::update`) are
 //! [`RECORD_LEN`]-byte slots, little-endian:
 //!
 //! | bytes | what |

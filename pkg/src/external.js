@@ -284,6 +284,19 @@ export async function openExternal(h, opening, ciphertext) {
   let gate = null;
   let running = null;
   try {
+    if (h.open && !opening.signatureHash && opening.frameCount === 1) {
+      // One unsigned frame (small messages, in browsers): the host's
+      // plaintext is the result, with no buffer to fill and no batch to
+      // run (about 5% of a 1 KiB decrypt in Chromium).
+      const key = await importKey(h, opening);
+      const f = frameAt(opening.frames(0, 1), 0);
+      out = await h.open(key, f.iv, f.aad, ciphertext.subarray(f.ciphertext, f.ciphertext + f.length + TAG));
+      if (!out) throw opening.frameFailed();
+      opened++;
+      const result = opening.finish(undefined);
+      result.plaintext = out;
+      return result;
+    }
     out = new Uint8Array(opening.plaintextLength);
     // A signature checked or hashed on another thread has the other core:
     // no warm-up there.

@@ -46,8 +46,8 @@ export function bytesOf(n, seed = 1) {
  * WebCrypto, `seal` and `open`, here on node:crypto: each frame finishes
  * after a random delay, so frames finish out of order. `fail(n)` /
  * `failOpen(n)` make the n-th seal / open throw. Counts every seal in
- * `streamingHost.sealed` and the most plaintext being sealed at once in
- * `host.peakSealing`.
+ * `streamingHost.sealed`, every open in `host.opens`, and the most
+ * plaintext being sealed at once in `host.peakSealing`.
  */
 export function streamingHost(base, { fail = () => false, failOpen = () => false } = {}) {
   let opens = 0;
@@ -57,7 +57,9 @@ export function streamingHost(base, { fail = () => false, failOpen = () => false
     ...base,
     minBytes: 0,
     peakSealing: 0,
+    opens: 0,
     async open({ key, cipher }, iv, aad, sealed) {
+      host.opens++;
       const d = createDecipheriv(cipher, key, iv.slice());
       d.setAAD(aad.slice());
       const n = sealed.length - 16;

@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import esdk from '@aws-crypto/client-node';
 import { encrypt, decrypt, encryptStream, decryptStream, RawAesKeyring } from 'kms-envelope';
-import { bulkHost, setBulk } from '../src/external.js';
+import { bulkHost, openedCount, setBulk, setMinBytes } from '../src/external.js';
 import { hostOpenedStreams, streamHost } from '../src/host-stream.js';
 import { SUITES, aesKey, bytesOf, policyFor, rejectsWith, streamingHost } from './helpers.js';
 
@@ -298,6 +298,35 @@ test('an aborted or cancelled host-path stream rejects its result', async () => 
     await we.abort(new Error('stop'));
     await assert.rejects(we.write(bytesOf(10)));
   } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test("one-shot messages of one unsigned frame open with the host's open, tampering included", async () => {
+  const host = sealingHost();
+  setBulk(host);
+  setMinBytes(0);
+  try {
+    for (const suite of [0x0478, 0x0178, 0x0014]) {
+      const commitmentPolicy = policyFor(suite);
+      for (const len of [0, 1, 1000]) {
+        const pt = bytesOf(len, len + 1);
+        const ct = await encrypt(pt, { keyring, algorithmSuite: suite, commitmentPolicy });
+        const [before, opens] = [openedCount(), host.opens];
+        const d = await decrypt(ct, { keyring, commitmentPolicy, encryptionContext: {} });
+        assert.deepEqual(Buffer.from(d.plaintext), Buffer.from(pt), `suite ${suite} len ${len}`);
+        assert.equal(openedCount() - before, 1, 'opened on the external path');
+        assert.equal(host.opens - opens, 1, "by the host's open, its plaintext the result");
+        // The tag's last and first bytes, and the ciphertext's last.
+        for (const at of len ? [ct.length - 1, ct.length - 16, ct.length - 17] : [ct.length - 1, ct.length - 16]) {
+          const bad = ct.slice();
+          bad[at] ^= 1;
+          await rejectsWith(decrypt(bad, { keyring, commitmentPolicy }), 'authentication_failed');
+        }
+      }
+    }
+  } finally {
+    setMinBytes(undefined);
     setBulk(nodeHost);
   }
 });

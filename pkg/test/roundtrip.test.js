@@ -156,3 +156,20 @@ test('CustomKeyring class and plain object are both accepted', async () => {
     assert.deepEqual((await decrypt(ct, { keyring })).plaintext, bytesOf(9));
   }
 });
+
+test('fresh randomness per message: message IDs, data keys and IVs never repeat', async () => {
+  // The core serves small random requests from a pool on wasm32
+  // (src/crypto/rustcrypto.rs); a pool that handed bytes out twice would
+  // repeat message IDs or wrapped data keys here.
+  const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'fresh', wrappingKey: aesKey() });
+  const ids = new Set();
+  const edks = new Set();
+  for (let i = 0; i < 300; i++) {
+    const ct = await encrypt(new Uint8Array(10), { keyring, algorithmSuite: i % 2 ? 0x0478 : 0x0178, commitmentPolicy: policyFor(i % 2 ? 0x0478 : 0x0178) });
+    const h = await inspect(ct);
+    ids.add(Buffer.from(h.messageId).toString('hex'));
+    edks.add(Buffer.from(h.encryptedDataKeys[0].ciphertext).toString('hex'));
+  }
+  assert.equal(ids.size, 300);
+  assert.equal(edks.size, 300);
+});

@@ -210,14 +210,8 @@ impl Sealer {
         is_final: bool,
         dst: &mut [u8],
     ) -> Result<usize> {
-        let seq = self.next_seq;
-        if seq == 0 {
-            return Err(too_many_frames());
-        }
-        let len = u32::try_from(plaintext.len())
-            .ok()
-            .filter(|l| *l <= self.frame_length && (is_final || *l == self.frame_length))
-            .ok_or_else(|| Error::bad_arg("frame plaintext has the wrong length"))?;
+        let seq = self.take_frame(plaintext.len(), is_final)?;
+        let len = plaintext.len() as u32;
         let kind = frame_kind(is_final);
         let size = frame_overhead(kind) + plaintext.len();
         let slot = dst.get_mut(..size).ok_or_else(output_too_small)?;
@@ -229,8 +223,6 @@ impl Sealer {
         if let Some((h, _)) = &mut self.signer {
             h.update(slot);
         }
-        // After frame 2^32 - 1 the counter wraps to 0, which is refused above.
-        self.next_seq = seq.wrapping_add(1);
         Ok(size)
     }
 
@@ -359,13 +351,12 @@ impl Sealer {
         Ok(Some(sig))
     }
 
-    /// For a caller sealing a stream's frames itself: checks a frame of
-    /// `len` bytes as [`Sealer::seal_frame_into`] would and counts it.
-    /// Returns its sequence number.
-    #[cfg(all(
-        feature = "host-crypto",
-        any(target_arch = "wasm32", feature = "rustcrypto")
-    ))]
+    /// Checks the next frame holds `len` plaintext bytes (exactly the frame
+    /// length for a regular frame, at most that for the final one) and
+    /// counts it. Returns its sequence number; after frame 2^32 - 1 the
+    /// counter wraps to 0, which is refused. Used by
+    /// [`Sealer::seal_frame_into`] and by callers sealing a stream's frames
+    /// themselves.
     pub(crate) fn take_frame(&mut self, len: usize, is_final: bool) -> Result<u32> {
         let seq = self.next_seq;
         if seq == 0 {

@@ -505,12 +505,7 @@ impl PreparedDecryption<'_> {
                 .filter(|&e| e <= message.len())
                 .ok_or_else(truncated)?;
             total += len;
-            if max_body.is_some_and(|max| total as u64 > max) {
-                return Err(Error::policy(format!(
-                    "message body exceeds the configured maximum of {} bytes",
-                    max_body.unwrap_or_default()
-                )));
-            }
+            crate::stream::decryptor::check_body_size(total as u64, max_body)?;
             spots.push(Spot {
                 kind,
                 seq: if kind == BodyKind::NonFramed { 1 } else { seq },

@@ -17,7 +17,9 @@ use crate::format::body::{parse_frame, parse_non_framed, BodyAad, BodyKind};
 use crate::format::footer::parse_footer;
 use crate::format::header::{ContentType, MessageHeader};
 use crate::format::reader::ParseError;
-use crate::stream::decryptor::{BodyLimits, MessageDecryptor};
+use crate::stream::decryptor::{
+    check_body_size, check_held, holds_for_signature, BodyLimits, MessageDecryptor,
+};
 use crate::stream::SignedRelease;
 
 /// A stream's message sealed by the caller a frame at a time, its length
@@ -345,26 +347,13 @@ impl ExternalStreamOpen {
                 };
                 let len = frame.ciphertext.len();
                 let total = self.plaintext_len + len as u64;
-                if let Some(max) = self.limits.max_body {
-                    if total > max {
-                        return Err(Error::policy(format!(
-                            "message body exceeds the configured maximum of {max} bytes"
-                        )));
-                    }
-                }
+                check_body_size(total, self.limits.max_body)?;
                 let signed = opener.is_signed();
                 let is_last = frame.kind != BodyKind::Regular;
-                let hold =
-                    signed && (is_last || self.limits.release == SignedRelease::AfterSignature);
+                let hold = holds_for_signature(signed, is_last, self.limits.release);
                 if hold && self.limits.release == SignedRelease::AfterSignature {
                     self.held += len as u64;
-                    if self.held > self.limits.max_buffered {
-                        return Err(Error::policy(format!(
-                            "a signed message holds more than {} bytes of plaintext before its signature; \
-                             opt into SignedRelease::Frames or raise max_buffered_plaintext",
-                            self.limits.max_buffered
-                        )));
-                    }
+                    check_held(self.held, self.limits.max_buffered)?;
                 }
                 if !is_last && opener.next_seq == u32::MAX {
                     return Err(Error::malformed("message has more than 2^32 - 1 frames"));

@@ -533,25 +533,14 @@ impl MessageDecryptor {
                 };
                 let len = frame.ciphertext.len();
                 self.body_total += len as u64;
-                if let Some(max) = self.settings.max_body_size {
-                    if self.body_total > max {
-                        return Err(Error::policy(format!(
-                            "message body exceeds the configured maximum of {max} bytes"
-                        )));
-                    }
-                }
+                check_body_size(self.body_total, self.settings.max_body_size)?;
                 let is_last = frame.kind != BodyKind::Regular;
-                let hold = signed && (is_last || self.release == SignedRelease::AfterSignature);
+                let hold = holds_for_signature(signed, is_last, self.release);
                 let sink: &mut dyn Sink = if hold { &mut *self.held } else { out };
                 // Under SignedRelease::Frames only the final frame is held, and
                 // the frame size limit already bounds it.
-                let buffering = hold && self.release == SignedRelease::AfterSignature;
-                if buffering && (sink.len() + len) as u64 > self.max_buffered {
-                    return Err(Error::policy(format!(
-                        "a signed message holds more than {} bytes of plaintext before its signature; \
-                         opt into SignedRelease::Frames or raise max_buffered_plaintext",
-                        self.max_buffered
-                    )));
+                if hold && self.release == SignedRelease::AfterSignature {
+                    check_held((sink.len() + len) as u64, self.max_buffered)?;
                 }
                 let raw = input.get(..used).unwrap_or_default();
                 opener.open_frame_into(&frame, raw, sink)?;
@@ -607,6 +596,36 @@ pub(crate) struct BodyLimits {
     pub(crate) max_non_framed: u64,
     pub(crate) max_body: Option<u64>,
     pub(crate) max_edks: Option<u16>,
+}
+
+/// Fails once the body's plaintext (`total` bytes so far) passes the
+/// configured maximum.
+pub(crate) fn check_body_size(total: u64, max: Option<u64>) -> Result<()> {
+    match max {
+        Some(max) if total > max => Err(Error::policy(format!(
+            "message body exceeds the configured maximum of {max} bytes"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a frame's plaintext waits for the signature: every frame of a
+/// signed message under [`SignedRelease::AfterSignature`], only its final
+/// frame under [`SignedRelease::Frames`].
+pub(crate) fn holds_for_signature(signed: bool, is_last: bool, release: SignedRelease) -> bool {
+    signed && (is_last || release == SignedRelease::AfterSignature)
+}
+
+/// Fails once the plaintext held for a signature (`held` bytes) passes the
+/// limit.
+pub(crate) fn check_held(held: u64, max: u64) -> Result<()> {
+    if held > max {
+        return Err(Error::policy(format!(
+            "a signed message holds more than {max} bytes of plaintext before its signature; \
+             opt into SignedRelease::Frames or raise max_buffered_plaintext"
+        )));
+    }
+    Ok(())
 }
 
 /// The longest non-framed body a decryptor takes.
@@ -675,25 +694,16 @@ fn regular_batch(
     }
     let plaintext = (count * fl) as u64;
     *sinks.body_total += plaintext;
-    if let Some(max) = sinks.max_body {
-        if *sinks.body_total > max {
-            return Err(Error::policy(format!(
-                "message body exceeds the configured maximum of {max} bytes"
-            )));
-        }
-    }
-    let hold = opener.is_signed() && sinks.release == SignedRelease::AfterSignature;
+    check_body_size(*sinks.body_total, sinks.max_body)?;
+    // Regular frames only: held under AfterSignature alone.
+    let hold = holds_for_signature(opener.is_signed(), false, sinks.release);
     let sink: &mut dyn Sink = if hold {
         &mut *sinks.held
     } else {
         &mut *sinks.out
     };
-    if hold && sink.len() as u64 + plaintext > sinks.max_buffered {
-        return Err(Error::policy(format!(
-            "a signed message holds more than {} bytes of plaintext before its signature; \
-             opt into SignedRelease::Frames or raise max_buffered_plaintext",
-            sinks.max_buffered
-        )));
+    if hold {
+        check_held(sink.len() as u64 + plaintext, sinks.max_buffered)?;
     }
     let raw = input.get(..pos).unwrap_or_default();
     let frame_size = pos / count;

@@ -185,6 +185,32 @@ try {
         };
         if (algorithmSuite === 0x0578) out.webStreamForNode = [...ct];
       }
+      // Hostile inputs on WebCrypto's streams: truncations and flipped bits,
+      // fed in chunks of many sizes, all fail with a code; what an unsigned
+      // stream released before failing is the plaintext's start, and a
+      // signed one released nothing.
+      out.hostileStreams = {};
+      for (const algorithmSuite of [0x0478, 0x0578]) {
+        const hpt = streamPt.subarray(0, 5000);
+        const ct = await ke.encrypt(hpt, { keyring, algorithmSuite, frameLength: 1024 });
+        const r = { resolved: 0, wrongBytes: 0, released: 0, releasedSigned: 0, codes: new Set() };
+        const attempt = async (bad, chunk) => {
+          let at = 0; let n = 0;
+          const src = new ReadableStream({ pull(c) { if (at < bad.length) { c.enqueue(bad.slice(at, at + chunk)); at += chunk; } else c.close(); } });
+          const sink = new WritableStream({ write(b) { if (b.some((x, j) => x !== hpt[n + j])) r.wrongBytes++; n += b.length; } });
+          await src.pipeThrough(ke.decryptStream({ keyring })).pipeTo(sink)
+            .then(() => { r.resolved++; }, (e) => r.codes.add(e instanceof ke.KmsEnvelopeError ? e.code : 'not-an-error'));
+          if (n > 0) r.released++;
+          if (algorithmSuite === 0x0578 && n > 0) r.releasedSigned++;
+        };
+        for (let cut = 0; cut < ct.length; cut += 3) await attempt(ct.subarray(0, cut), 1 + (cut * 7) % 3000);
+        for (let i = 0; i < ct.length; i += 5) {
+          const bad = ct.slice();
+          bad[i] ^= 1 << (i % 8);
+          await attempt(bad, 1 + (i * 11) % 2000);
+        }
+        out.hostileStreams[algorithmSuite] = { ...r, codes: [...r.codes].sort() };
+      }
       // Streamed ciphertext for Node to decrypt.
       const parts = [];
       const enc = ke.encryptStream({ keyring, encryptionContext: { made: 'chromium' } });
@@ -241,6 +267,15 @@ try {
     1144: { ...web, onWebCrypto: 1, openedOnWebCrypto: 2 }, 1400: { ...web, onWebCrypto: 1, openedOnWebCrypto: 2 },
     888: { ...web, onWebCrypto: 1, openedOnWebCrypto: 2 }, 326: { ...web, onWebCrypto: 0, openedOnWebCrypto: 0 },
   }, 'encryptStream and decryptStream on WebCrypto (AES-192 in wasm)');
+  for (const [suite, r] of Object.entries(result.hostileStreams)) {
+    assert.deepEqual({ resolved: r.resolved, wrongBytes: r.wrongBytes, releasedSigned: r.releasedSigned },
+      { resolved: 0, wrongBytes: 0, releasedSigned: 0 }, `hostile streams, suite ${suite}`);
+    // Unsigned: the frames before a cut or a flip were released, checked.
+    if (suite === '1144') assert.ok(r.released > 1000, `released ${r.released}`);
+    for (const code of r.codes) {
+      assert.ok(['malformed_message', 'authentication_failed', 'no_key_unwrapped', 'policy_violation'].includes(code), `unexpected code ${code}`);
+    }
+  }
   const streamBack = await decrypt(new Uint8Array(result.webStreamForNode), { keyring });
   assert.equal(streamBack.plaintext.length, 300_000, 'Node reads a stream WebCrypto sealed');
   assert.ok(streamBack.plaintext.every((b, i) => b === ((i * 7) & 0xff)));

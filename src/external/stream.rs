@@ -297,6 +297,9 @@ impl ExternalStreamOpen {
 
     async fn process(&mut self) -> Result<()> {
         if let OpenState::Header(decryptor) = &mut self.state {
+            if !decryptor.header_due(&self.buf)? {
+                return Ok(());
+            }
             let Some((_, len)) = MessageHeader::parse_prefix(&self.buf, self.limits.max_edks)?
             else {
                 return Ok(());

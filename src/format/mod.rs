@@ -9,6 +9,8 @@
 pub(crate) mod body;
 pub(crate) mod footer;
 pub mod header;
+pub mod header_scan;
 pub(crate) mod reader;
 
 pub use header::{ContentType, MessageHeader};
+pub use header_scan::HeaderScan;

@@ -13,6 +13,7 @@ use crate::format::body::{parse_frame, parse_non_framed, BodyKind, FrameRef};
 use crate::format::footer::parse_footer;
 use crate::format::header::{ContentType, MessageHeader};
 use crate::format::reader::ParseError;
+use crate::format::HeaderScan;
 use crate::future::block_on;
 use crate::keyring::Keyring;
 use crate::parallel::{self, Order, GROUP_BYTES};
@@ -88,8 +89,8 @@ impl StreamDecryptBuilder {
         self
     }
 
-    /// Largest frame (or non-framed body) the decryptor buffers; larger ones
-    /// are refused (default 64 MiB).
+    /// Largest frame, non-framed body or header the decryptor buffers;
+    /// larger ones are refused (default 64 MiB).
     pub fn max_frame_size(mut self, bytes: u64) -> Self {
         self.max_frame_size = bytes;
         self
@@ -211,6 +212,8 @@ pub(crate) struct MessageDecryptor {
     max_buffered: u64,
     /// Input received but not yet consumed (at most a header or one frame).
     buf: Vec<u8>,
+    /// Where the header ends, while it arrives.
+    scan: HeaderScan,
     state: State,
     /// Plaintext held until the signature verifies.
     held: Zeroizing<Vec<u8>>,
@@ -225,6 +228,7 @@ impl MessageDecryptor {
         max_buffered: u64,
     ) -> Self {
         Self {
+            scan: HeaderScan::new(settings.max_edks, max_frame_size),
             settings,
             release,
             unsigned_only: false,
@@ -462,6 +466,14 @@ impl MessageDecryptor {
         Ok(pos)
     }
 
+    /// Whether the header should be parsed from `message`, its first bytes
+    /// (all of them, each time): the scan reads only the bytes it has not
+    /// seen, so a header arriving in many pieces costs one pass.
+    pub(crate) fn header_due(&mut self, message: &[u8]) -> Result<bool> {
+        let fresh = message.get(self.scan.seen()..).unwrap_or_default();
+        Ok(self.scan.feed(fresh)?.is_some())
+    }
+
     /// Consumes one unit from the front of `input`; `None` when more input
     /// is needed.
     /// `manager` is needed for the header only.
@@ -473,6 +485,9 @@ impl MessageDecryptor {
     ) -> Result<Option<usize>> {
         match &mut self.state {
             State::Header => {
+                if !self.header_due(input)? {
+                    return Ok(None);
+                }
                 let (header, len) =
                     match MessageHeader::parse_partial(input, self.settings.max_edks) {
                         Ok(parsed) => parsed,

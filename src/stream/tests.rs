@@ -358,3 +358,35 @@ fn declared_plaintext_length_is_enforced() {
         ErrorKind::BadArgument
     );
 }
+
+#[test]
+fn a_header_declared_past_the_frame_limit_is_refused_before_it_is_buffered() {
+    // 65,535 keys of three 64 KiB fields each: a 12.9 GiB header.
+    let mut start = vec![2u8, 0x05, 0x78];
+    start.extend_from_slice(&[1u8; 32]);
+    start.extend_from_slice(&[0, 0, 0xff, 0xff, 0xff, 0xff]);
+    for (limit, piece) in [(None, 1 << 20), (Some(1 << 20), 1000)] {
+        let mut builder = Client::new()
+            .stream_decrypt()
+            .keyring(Arc::new(FixedKeyring));
+        if let Some(limit) = limit {
+            builder = builder.max_frame_size(limit);
+        }
+        let mut dec = builder.start().unwrap();
+        let limit = limit.unwrap_or(crate::stream::DEFAULT_MAX_FRAME_SIZE);
+        let mut fed = start.len() as u64;
+        let mut result = dec.update(&start, &mut Vec::new());
+        let filler = vec![0xffu8; piece];
+        while result.is_ok() {
+            assert!(
+                fed <= limit + piece as u64,
+                "still buffering after {fed} bytes"
+            );
+            fed += piece as u64;
+            result = dec.update(&filler, &mut Vec::new());
+        }
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PolicyViolation, "{err}");
+        assert!(err.to_string().contains("header"), "{err}");
+    }
+}

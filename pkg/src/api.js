@@ -83,13 +83,26 @@ function describe(value) {
 
 function string(value, what) {
   if (typeof value !== 'string') throw badArgument(`${what} must be a string, got ${describe(value)}`);
-  return value;
+  return wellFormed(value, what);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * `s`, if it is valid Unicode: a lone surrogate has no UTF-8 form, and
+ * replacing it would make distinct strings equal.
+ */
+function wellFormed(s, what) {
+  if (s.isWellFormed ? !s.isWellFormed() : LONE_SURROGATE.test(s)) {
+    throw badArgument(`${what} is not valid Unicode (it holds a lone surrogate)`);
+  }
+  return s;
 }
 
 function integer(value, what, min, max) {
   if (value === undefined || value === null) return undefined;
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw badArgument(`${what} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw badArgument(`${what} must be an integer from ${min} to ${max}, got ${typeof value === 'number' ? String(value) : describe(value)}`);
   }
   return value;
 }
@@ -97,14 +110,19 @@ function integer(value, what, min, max) {
 /** Encryption context as alternating keys and values. */
 function contextPairs(value, what) {
   if (value === undefined || value === null) return [];
-  const entries = value instanceof Map ? [...value.entries()] : typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : null;
-  if (!entries) throw badArgument(`${what} must be an object of strings or a Map, got ${describe(value)}`);
+  // Plain objects only: a Date or a URLSearchParams has no own entries and
+  // would pass as an empty context.
+  // (Any realm's: the prototype is null or an Object.prototype.)
+  const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+  const plain = proto === null || (proto !== undefined && Object.getPrototypeOf(proto) === null);
+  const entries = value instanceof Map ? [...value.entries()] : plain ? Object.entries(value) : null;
+  if (!entries) throw badArgument(`${what} must be a plain object of strings or a Map, got ${describe(value)}`);
   const out = [];
   for (const [k, v] of entries) {
     if (typeof k !== 'string' || typeof v !== 'string') {
       throw badArgument(`${what}: every key and value must be a string`);
     }
-    out.push(k, v);
+    out.push(wellFormed(k, `${what} key`), wellFormed(v, `${what} value`));
   }
   return out;
 }
@@ -119,11 +137,20 @@ function policy(value) {
   return value === undefined || value === null ? undefined : string(value, 'commitmentPolicy');
 }
 
-function options(value, what) {
+function options(value, what, known) {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object') throw badArgument(`${what} must be an object`);
+  // A misspelt option would otherwise be dropped without a word: on
+  // decrypt, a context check that never ran.
+  for (const name of Object.keys(value)) {
+    if (!known.includes(name)) throw badArgument(`${what}: unknown option '${name}' (known: ${known.join(', ')})`);
+  }
   return value;
 }
+
+const SOURCE_OPTIONS = ['keyring', 'materialsManager'];
+const ENCRYPT_OPTIONS = [...SOURCE_OPTIONS, 'encryptionContext', 'algorithmSuite', 'frameLength', 'commitmentPolicy', 'maxEncryptedDataKeys'];
+const DECRYPT_OPTIONS = [...SOURCE_OPTIONS, 'encryptionContext', 'commitmentPolicy', 'maxEncryptedDataKeys'];
 
 /** The wasm Source of `opts.keyring` / `opts.materialsManager`. */
 function source(opts) {
@@ -165,7 +192,7 @@ function wasmSource(fn) {
 /** AES-GCM key wrapping with a 128, 192 or 256-bit key. */
 export class RawAesKeyring extends Keyring {
   constructor(opts) {
-    const { keyNamespace, keyName, wrappingKey } = options(opts, 'RawAesKeyring options');
+    const { keyNamespace, keyName, wrappingKey } = options(opts, 'RawAesKeyring options', ['keyNamespace', 'keyName', 'wrappingKey']);
     string(keyNamespace, 'keyNamespace');
     string(keyName, 'keyName');
     const key = bytes(wrappingKey, 'wrappingKey').slice();
@@ -182,7 +209,7 @@ const PADDINGS = ['pkcs1', 'oaep-sha1', 'oaep-sha256', 'oaep-sha384', 'oaep-sha5
 /** RSA key wrapping (OAEP or PKCS#1 v1.5). Keys are PEM strings or DER bytes. */
 export class RawRsaKeyring extends Keyring {
   constructor(opts) {
-    const { keyNamespace, keyName, padding = 'oaep-sha256', publicKey, privateKey } = options(opts, 'RawRsaKeyring options');
+    const { keyNamespace, keyName, padding = 'oaep-sha256', publicKey, privateKey } = options(opts, 'RawRsaKeyring options', ['keyNamespace', 'keyName', 'padding', 'publicKey', 'privateKey']);
     string(keyNamespace, 'keyNamespace');
     string(keyName, 'keyName');
     if (!PADDINGS.includes(padding)) throw badArgument(`padding must be one of ${PADDINGS.join(', ')}`);
@@ -199,11 +226,11 @@ export class RawRsaKeyring extends Keyring {
 /** Wraps under every keyring; unwraps with the first that succeeds. */
 export class MultiKeyring extends Keyring {
   constructor(opts) {
-    const { generator, children = [] } = options(opts, 'MultiKeyring options');
+    const { generator, children = [] } = options(opts, 'MultiKeyring options', ['generator', 'children']);
     if (!Array.isArray(children)) throw badArgument('children must be an array of keyrings');
     // Keyrings given as plain objects are converted now, so errors show here.
     const gen = generator === undefined || generator === null ? undefined : asKeyring(generator);
-    const kids = children.map(asKeyring);
+    const kids = Array.from(children, asKeyring); // holes too
     const b = new wasm.MultiBuilder();
     try {
       super(wasmSource(() => {
@@ -308,6 +335,13 @@ function optionalString(value, what) {
   return value === undefined || value === null ? undefined : string(value, what);
 }
 
+/** `value` as a boolean; undefined when not given. */
+function optionalBoolean(value, what) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw badArgument(`${what} must be true or false, got ${describe(value)}`);
+  return value;
+}
+
 /**
  * Wraps data keys with one AWS KMS key (ESDK layout: provider `aws-kms`,
  * provider info = the key ARN). Encrypt: GenerateDataKey, or Encrypt when a
@@ -316,7 +350,7 @@ function optionalString(value, what) {
  */
 export class AwsKmsKeyring extends Keyring {
   constructor(opts) {
-    const { keyId, client, mrkAware = false, grantTokens, commands } = options(opts, 'AwsKmsKeyring options');
+    const { keyId, client, mrkAware = false, grantTokens, commands } = options(opts, 'AwsKmsKeyring options', ['keyId', 'client', 'mrkAware', 'grantTokens', 'commands']);
     string(keyId, 'keyId');
     if (typeof mrkAware !== 'boolean') throw badArgument('mrkAware must be a boolean');
     const send = kmsSender(client, commands);
@@ -334,11 +368,11 @@ export class AwsKmsKeyring extends Keyring {
  */
 export class AwsKmsDiscoveryKeyring extends Keyring {
   constructor(opts) {
-    const { client, discoveryFilter, region, grantTokens, commands } = options(opts, 'AwsKmsDiscoveryKeyring options');
+    const { client, discoveryFilter, region, grantTokens, commands } = options(opts, 'AwsKmsDiscoveryKeyring options', ['client', 'discoveryFilter', 'region', 'grantTokens', 'commands']);
     let partition;
     let accountIds;
     if (discoveryFilter !== undefined && discoveryFilter !== null) {
-      ({ partition, accountIds } = options(discoveryFilter, 'discoveryFilter'));
+      ({ partition, accountIds } = options(discoveryFilter, 'discoveryFilter', ['partition', 'accountIds']));
       string(partition, 'discoveryFilter.partition');
       if (!Array.isArray(accountIds) || !accountIds.length || !accountIds.every((a) => typeof a === 'string')) {
         throw badArgument('discoveryFilter.accountIds must be a non-empty array of strings');
@@ -377,7 +411,7 @@ export class DefaultMaterialsManager extends MaterialsManager {
  */
 export class RequiredEncryptionContextMaterialsManager extends MaterialsManager {
   constructor(opts) {
-    const { keyring, materialsManager, requiredEncryptionContextKeys } = options(opts, 'options');
+    const { keyring, materialsManager, requiredEncryptionContextKeys } = options(opts, 'RequiredEncryptionContextMaterialsManager options', [...SOURCE_OPTIONS, 'requiredEncryptionContextKeys']);
     if (!Array.isArray(requiredEncryptionContextKeys) || !requiredEncryptionContextKeys.every((k) => typeof k === 'string')) {
       throw badArgument('requiredEncryptionContextKeys must be an array of strings');
     }
@@ -395,10 +429,9 @@ const CACHE = Symbol('kms-envelope.cache');
  * are equal.
  */
 export class LocalMaterialsCache {
-  constructor(capacity = 1000) {
-    integer(capacity, 'capacity', 0, 0xffffffff);
-    this[CACHE] = new wasm.MaterialsCache(capacity);
-    this.capacity = capacity;
+  constructor(capacity) {
+    this.capacity = integer(capacity, 'capacity', 0, 0xffffffff) ?? 1000;
+    this[CACHE] = new wasm.MaterialsCache(this.capacity);
   }
 
   /** Entries held (expired ones until they are pruned). */
@@ -420,7 +453,7 @@ let partitions = 0;
  */
 export class CachingMaterialsManager extends MaterialsManager {
   constructor(opts) {
-    const { keyring, materialsManager, maxAge, maxMessages, maxBytes, capacity, cache, partitionId } = options(opts, 'CachingMaterialsManager options');
+    const { keyring, materialsManager, maxAge, maxMessages, maxBytes, capacity, cache, partitionId } = options(opts, 'CachingMaterialsManager options', [...SOURCE_OPTIONS, 'maxAge', 'maxMessages', 'maxBytes', 'capacity', 'cache', 'partitionId']);
     if (maxAge === undefined || maxAge === null) throw badArgument('maxAge (milliseconds) is required');
     integer(maxAge, 'maxAge', 1, Number.MAX_SAFE_INTEGER);
     integer(maxMessages, 'maxMessages', 1, Number.MAX_SAFE_INTEGER);
@@ -429,7 +462,7 @@ export class CachingMaterialsManager extends MaterialsManager {
     if (cache !== undefined && !(cache instanceof LocalMaterialsCache)) throw badArgument('cache must be a LocalMaterialsCache');
     const partition = partitionId === undefined ? `kms-envelope-js-partition-${partitions++}` : string(partitionId, 'partitionId');
     const under = source({ keyring, materialsManager });
-    const c = cache ?? new LocalMaterialsCache(capacity);
+    const c = cache ?? new LocalMaterialsCache(capacity ?? undefined);
     super(wasmSource(() => wasm.cachingManager(under, c[CACHE], partition, maxAge, maxMessages ?? undefined, maxBytes ?? undefined)));
     this.cache = c;
     this.partitionId = partition;
@@ -446,7 +479,7 @@ export class CachingMaterialsManager extends MaterialsManager {
 export async function encrypt(plaintext, opts) {
   try {
     const pt = bytes(plaintext, 'plaintext');
-    const o = options(opts, 'encrypt options');
+    const o = options(opts, 'encrypt options', ENCRYPT_OPTIONS);
     const args = [
       source(o),
       contextPairs(o.encryptionContext, 'encryptionContext'),
@@ -481,7 +514,7 @@ const MAX_ONE_SHOT = 0xffffffff;
 export async function decrypt(ciphertext, opts) {
   try {
     const ct = bytes(ciphertext, 'ciphertext');
-    const o = options(opts, 'decrypt options');
+    const o = options(opts, 'decrypt options', DECRYPT_OPTIONS);
     const args = [
       source(o),
       o.encryptionContext === undefined ? undefined : contextPairs(o.encryptionContext, 'encryptionContext'),
@@ -515,6 +548,17 @@ export async function inspect(ciphertext) {
 
 // ------------------------------------------------------------ streams
 
+/** `parts` joined into one array. */
+function concat(parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Largest piece handed to wasm at once: bounds the memory of one call. */
 const PIECE = 1 << 20;
 
@@ -527,7 +571,7 @@ function* pieces(chunk) {
  * message. Memory stays bounded by the frame length and the chunk size.
  */
 export function encryptStream(opts) {
-  const o = options(opts, 'encryptStream options');
+  const o = options(opts, 'encryptStream options', [...ENCRYPT_OPTIONS, 'plaintextLength']);
   const src = source(o);
   const args = [
     src,
@@ -599,9 +643,10 @@ export function encryptStream(opts) {
  * whole message is authenticated.
  */
 export function decryptStream(opts) {
-  const o = options(opts, 'decryptStream options');
+  const o = options(opts, 'decryptStream options', [...DECRYPT_OPTIONS, 'signedRelease', 'unsignedOnly', 'maxBufferedPlaintext', 'maxFrameSize']);
   const src = source(o);
   const maxEdks = integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff);
+  const maxFrameSize = integer(o.maxFrameSize, 'maxFrameSize', 0, Number.MAX_SAFE_INTEGER);
   let dec;
   try {
     dec = new wasm.Decryptor(
@@ -609,10 +654,10 @@ export function decryptStream(opts) {
       o.encryptionContext === undefined ? undefined : contextPairs(o.encryptionContext, 'encryptionContext'),
       policy(o.commitmentPolicy),
       maxEdks,
-      o.signedRelease,
-      o.unsignedOnly === undefined ? undefined : Boolean(o.unsignedOnly),
+      optionalString(o.signedRelease, 'signedRelease'),
+      optionalBoolean(o.unsignedOnly, 'unsignedOnly'),
       integer(o.maxBufferedPlaintext, 'maxBufferedPlaintext', 0, Number.MAX_SAFE_INTEGER),
-      integer(o.maxFrameSize, 'maxFrameSize', 0, Number.MAX_SAFE_INTEGER),
+      maxFrameSize,
     );
   } catch (e) {
     throw toError(e);
@@ -622,8 +667,15 @@ export function decryptStream(opts) {
   result.catch(() => {}); // reported through the stream as well
   // Where the host opens stream frames (src/host-stream.js), the first
   // bytes are kept until the header is whole: its suite and frame length
-  // decide whether the frames go to the host or stay in the core.
-  let head = bulkHost()?.open ? new Uint8Array(0) : null;
+  // decide whether the frames go to the host or stay in the core. The scan
+  // reads each byte once; the pieces are joined once, when it is whole.
+  let head = bulkHost()?.open ? { pieces: [], scan: new wasm.HeaderScan(maxEdks, maxFrameSize) } : null;
+  const takeHead = () => {
+    const joined = concat(head.pieces);
+    head.scan.free();
+    head = null;
+    return joined;
+  };
   let open = null;
   const fail = (e) => {
     const err = toError(e);
@@ -631,6 +683,8 @@ export function decryptStream(opts) {
     open?.abort();
     dec?.free();
     dec = null;
+    head?.scan.free();
+    head = null;
     return err;
   };
   /** Picks the host's path when the header `info` allows it. */
@@ -655,17 +709,12 @@ export function decryptStream(opts) {
           if (head) {
             // Until the header is whole: at most the header and one piece
             // cross into wasm at a time.
-            const joined = new Uint8Array(head.length + p.length);
-            joined.set(head);
-            joined.set(p, head.length);
-            const info = wasm.headerInfo(joined, maxEdks);
-            if (info === undefined) {
-              head = joined;
-              continue;
-            }
-            head = null;
-            choose(info, controller);
-            p = joined;
+            head.pieces.push(p.slice());
+            if (!head.scan.feed(p)) continue;
+            p = takeHead();
+            const info = wasm.headerInfo(p, maxEdks);
+            // (A header the parser finds short goes to the core, which says so.)
+            if (info !== undefined) choose(info, controller);
           }
           await feed(p, controller);
         }
@@ -676,7 +725,7 @@ export function decryptStream(opts) {
     async flush(controller) {
       try {
         // The input ended inside the header: the core reports it.
-        if (head) await feed(head, controller);
+        if (head) await feed(takeHead(), controller);
         settle.resolve(open ? await open.end() : dec.finish());
         dec?.free();
       } catch (e) {

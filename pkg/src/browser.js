@@ -2,6 +2,7 @@
 // module (next to this package's dist/ JS) before the API is used.
 import init, { setHostEcdsa } from '../dist/kms_envelope_wasm.js';
 import { setBulk } from './external.js';
+import { ErrorCode, KmsEnvelopeError } from './api.js';
 
 await init({ module_or_path: new URL('../dist/kms_envelope_wasm_bg.wasm', import.meta.url) });
 
@@ -112,8 +113,11 @@ setHostEcdsa(host ? noKeys : null);
  * other's messages. Returns the setting in force.
  */
 export function hostCrypto(enabled) {
+  if (enabled !== undefined && typeof enabled !== 'boolean') {
+    throw new KmsEnvelopeError(`bad argument: hostCrypto takes true or false, got ${typeof enabled}`, ErrorCode.BAD_ARGUMENT);
+  }
   if (enabled !== undefined) {
-    host = Boolean(enabled) && Boolean(webBulk);
+    host = enabled && Boolean(webBulk);
     setBulk(host ? webBulk : null);
     setHostEcdsa(host ? noKeys : null);
     if (!host) for (const made of Object.values(pool)) made.length = 0;

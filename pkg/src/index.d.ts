@@ -17,6 +17,11 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  * the message.
  */
 export declare class KmsEnvelopeError extends Error {
+  /**
+   * A custom keyring or KMS client may throw one, e.g. with
+   * `'bad_argument'`, which then reaches the caller as that code.
+   */
+  constructor(message: string, code: ErrorCode, options?: { cause?: unknown });
   readonly name: 'KmsEnvelopeError';
   readonly code: ErrorCode;
   /**
@@ -59,6 +64,13 @@ export interface EncryptedDataKey {
   ciphertext: Uint8Array;
 }
 
+/** An EDK a custom keyring returns: `providerInfo` defaults to empty. */
+export interface EncryptedDataKeyInit {
+  providerId: string;
+  providerInfo?: Uint8Array;
+  ciphertext: Uint8Array;
+}
+
 /** What a custom keyring sees on encrypt. */
 export interface EncryptionMaterials {
   algorithmSuite: number;
@@ -86,8 +98,8 @@ export interface KeyringImplementation {
    * unset; of the suite's length, 16/24/32 bytes) and the EDKs to add.
    */
   onEncrypt(materials: EncryptionMaterials):
-    | Promise<{ plaintextDataKey?: Uint8Array; encryptedDataKeys?: EncryptedDataKey[] }>
-    | { plaintextDataKey?: Uint8Array; encryptedDataKeys?: EncryptedDataKey[] };
+    | Promise<{ plaintextDataKey?: Uint8Array; encryptedDataKeys?: EncryptedDataKeyInit[] }>
+    | { plaintextDataKey?: Uint8Array; encryptedDataKeys?: EncryptedDataKeyInit[] };
   /** Returns the unwrapped data key, or null/undefined if no EDK is ours. */
   onDecrypt(materials: DecryptionMaterials, encryptedDataKeys: EncryptedDataKey[]):
     | Promise<{ plaintextDataKey: Uint8Array } | null | undefined>
@@ -129,6 +141,9 @@ export declare class RawRsaKeyring extends Keyring {
 /** Wraps the data key under every keyring; decrypts with the first that can. */
 export declare class MultiKeyring extends Keyring {
   constructor(options: { generator?: KeyringLike; children?: KeyringLike[] });
+  /** The generator, as a keyring (plain objects become `CustomKeyring`s). */
+  readonly generator?: Keyring;
+  readonly children: Keyring[];
 }
 
 /** A keyring from a JS implementation (plain objects are accepted directly, too). */
@@ -367,7 +382,10 @@ export type DecryptStreamOptions = DecryptOptions & {
   unsignedOnly?: boolean;
   /** Limit on plaintext held for a signed message (default 64 MiB). */
   maxBufferedPlaintext?: number;
-  /** Limit on one frame's size (default 64 MiB). */
+  /**
+   * Limit on one frame's size and on the header's (default 64 MiB). A header
+   * declared longer is refused before its bytes are buffered.
+   */
   maxFrameSize?: number;
 };
 

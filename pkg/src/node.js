@@ -9,7 +9,7 @@ import {
 import { initSync, setHostAead, setHostEcdsa, setHostHash } from '../dist/kms_envelope_wasm.js';
 import { setBulk } from './external.js';
 import { hashOffThread } from './hash-thread.js';
-import { encrypt as encryptOnce } from './api.js';
+import { ErrorCode, KmsEnvelopeError, encrypt as encryptOnce } from './api.js';
 
 initSync({ module: readFileSync(new URL('../dist/kms_envelope_wasm_bg.wasm', import.meta.url)) });
 
@@ -265,8 +265,11 @@ setBulk(nodeBulk);
  * either reads the other's messages. Returns the setting in force.
  */
 export function hostCrypto(enabled) {
+  if (enabled !== undefined && typeof enabled !== 'boolean') {
+    throw new KmsEnvelopeError(`bad argument: hostCrypto takes true or false, got ${typeof enabled}`, ErrorCode.BAD_ARGUMENT);
+  }
   if (enabled !== undefined) {
-    host = Boolean(enabled);
+    host = enabled;
     setHostAead(host ? nodeAead : null);
     setHostHash(host ? nodeHash : null);
     setHostEcdsa(host ? nodeEcdsa : null);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   encrypt, decrypt, inspect, encryptStream, decryptStream, RawAesKeyring, RawRsaKeyring, MultiKeyring,
-  RequiredEncryptionContextMaterialsManager, KmsEnvelopeError, ErrorCode,
+  RequiredEncryptionContextMaterialsManager, KmsEnvelopeError, ErrorCode, LocalMaterialsCache, hostCrypto,
 } from 'kms-envelope';
 import { aesKey, bytesOf, rejectsWith } from './helpers.js';
 
@@ -114,4 +114,56 @@ test('wrong argument types: bad_argument', async () => {
   thrownSync(() => new RequiredEncryptionContextMaterialsManager({ keyring: aes, requiredEncryptionContextKeys: [] }), 'bad_argument');
   thrownSync(() => encryptStream({}), 'bad_argument');
   thrownSync(() => decryptStream({ keyring: aes, signedRelease: 'never' }), 'bad_argument');
+});
+
+test('misspelt options, non-plain contexts and loose types are refused, not ignored', async () => {
+  const ct = await encrypt(bytesOf(10), { keyring: aes, encryptionContext: ctx });
+  // A typo must not turn off the context check.
+  await rejects(decrypt(ct, { keyring: aes, encryptionContex: { a: 'wrong' } }), 'bad_argument');
+  await rejects(decrypt(ct, { keyring: aes, algorithmSuite: 0x0478 }), 'bad_argument');
+  await rejects(encrypt(bytesOf(1), { keyring: aes, encryptionContex: ctx }), 'bad_argument');
+  thrownSync(() => encryptStream({ keyring: aes, framelength: 64 }), 'bad_argument');
+  thrownSync(() => decryptStream({ keyring: aes, maxFrameSise: 64 }), 'bad_argument');
+  thrownSync(() => new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: key, padding: 'x' }), 'bad_argument');
+  await assert.rejects(decrypt(ct, { keyring: aes, encryptionContex: {} }), /unknown option 'encryptionContex'/);
+  // Objects without own entries are not an empty context.
+  for (const encryptionContext of [new Date(), new URLSearchParams('a=1'), [['a', '1']]]) {
+    await rejects(encrypt(bytesOf(1), { keyring: aes, encryptionContext }), 'bad_argument');
+  }
+  assert.ok(await encrypt(bytesOf(1), { keyring: aes, encryptionContext: Object.assign(Object.create(null), { a: '1' }) }));
+  // Options that wasm reads as strings or booleans are checked first.
+  for (const signedRelease of [5, true, {}, Symbol('x')]) thrownSync(() => decryptStream({ keyring: aes, signedRelease }), 'bad_argument');
+  thrownSync(() => decryptStream({ keyring: aes, unsignedOnly: 'false' }), 'bad_argument');
+  thrownSync(() => hostCrypto('false'), 'bad_argument');
+  assert.equal(hostCrypto(), true);
+  await assert.rejects(encrypt(bytesOf(1), { keyring: aes, frameLength: '4096' }), /got string/);
+  // A cache of default capacity, not one that caches nothing.
+  assert.equal(new LocalMaterialsCache(null).capacity, 1000);
+  thrownSync(() => new LocalMaterialsCache(-1), 'bad_argument');
+});
+
+test('strings must be valid Unicode; a context key __proto__ comes back', async () => {
+  // Lone surrogates have no UTF-8 form: replaced, two keys would become one.
+  for (const encryptionContext of [{ '\ud800': 'a', '\udc00': 'b' }, { a: '\ud800' }, new Map([['\udfff', 'x']])]) {
+    await rejects(encrypt(bytesOf(1), { keyring: aes, encryptionContext }), 'bad_argument');
+  }
+  const ct = await encrypt(bytesOf(1), { keyring: aes, encryptionContext: { a: 'x\ud83d\ude00' } });
+  await rejects(decrypt(ct, { keyring: aes, encryptionContext: { a: 'x\ud83d' } }), 'bad_argument');
+  thrownSync(() => new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k\udc00', wrappingKey: key }), 'bad_argument');
+  const lone = {
+    async onEncrypt(m) {
+      return { plaintextDataKey: m.plaintextDataKey ?? new Uint8Array(32), encryptedDataKeys: [{ providerId: 'p\ud800', providerInfo: new Uint8Array(1), ciphertext: new Uint8Array(1) }] };
+    },
+    async onDecrypt() { return null; },
+  };
+  await rejects(encrypt(bytesOf(1), { keyring: lone, algorithmSuite: 0x0478 }), 'bad_argument');
+  // JSON.parse makes an own property "__proto__"; it is an ordinary key.
+  const encryptionContext = JSON.parse('{"__proto__": "x", "a": "b"}');
+  const withProto = await encrypt(bytesOf(5), { keyring: aes, encryptionContext });
+  const d = await decrypt(withProto, { keyring: aes, encryptionContext });
+  assert.deepEqual(Object.keys(d.encryptionContext).sort(), ['__proto__', 'a', 'aws-crypto-public-key']);
+  assert.equal(Object.getOwnPropertyDescriptor(d.encryptionContext, '__proto__').value, 'x');
+  assert.equal(Object.getPrototypeOf(d.encryptionContext), Object.prototype);
+  assert.deepEqual(Object.keys((await inspect(withProto)).encryptionContext).sort(), ['__proto__', 'a', 'aws-crypto-public-key']);
+  await rejects(decrypt(withProto, { keyring: aes, encryptionContext: JSON.parse('{"__proto__": "y"}') }), 'policy_violation');
 });

@@ -330,3 +330,33 @@ test("one-shot messages of one unsigned frame open with the host's open, tamperi
     setBulk(nodeHost);
   }
 });
+
+test('a header declared past maxFrameSize is refused before it is buffered, on both paths', async () => {
+  // 65,535 keys of three 64 KiB fields each: a 12.9 GiB header.
+  const start = Uint8Array.from([2, 0x05, 0x78, ...new Uint8Array(32).fill(1), 0, 0, 0xff, 0xff, 0xff, 0xff]);
+  const filler = new Uint8Array(64 * 1024).fill(0xff);
+  for (const host of [nodeHost, sealingHost()]) {
+    setBulk(host);
+    try {
+      let fed = 0;
+      let i = 0;
+      const input = new ReadableStream({
+        pull(c) {
+          const piece = i++ === 0 ? start : filler;
+          fed += piece.length;
+          if (fed > 8 << 20) c.error(new Error('still reading'));
+          else c.enqueue(piece);
+        },
+      });
+      const d = decryptStream({ keyring, maxFrameSize: 1 << 20 });
+      await rejectsWith(input.pipeThrough(d).pipeTo(new WritableStream()), 'policy_violation');
+      await rejectsWith(d.result, 'policy_violation');
+      assert.ok(fed <= (1 << 20) + 3 * filler.length, `read ${fed} bytes`);
+      // A real message in 1-byte pieces still reads.
+      const ct = await encrypt(bytesOf(3000), { keyring, frameLength: 1024 });
+      assert.deepEqual((await unstreamed(ct, { keyring }, 1)).plaintext, Buffer.from(bytesOf(3000)));
+    } finally {
+      setBulk(nodeHost);
+    }
+  }
+});

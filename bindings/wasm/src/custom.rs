@@ -89,8 +89,15 @@ fn bytes_field(obj: &JsValue, key: &str) -> Result<Option<Vec<u8>>> {
 fn edk_from_js(v: &JsValue) -> Result<EncryptedDataKey> {
     let provider_id = Reflect::get(v, &"providerId".into())
         .ok()
-        .and_then(|p| p.as_string())
+        .and_then(|p| p.dyn_into::<js_sys::JsString>().ok())
         .ok_or_else(|| Error::BadArgument("custom keyring: providerId must be a string".into()))?;
+    // A lone surrogate would become U+FFFD: another provider's ID.
+    if !provider_id.is_valid_utf16() {
+        return Err(Error::BadArgument(
+            "custom keyring: providerId is not valid Unicode (it holds a lone surrogate)".into(),
+        ));
+    }
+    let provider_id = String::from(provider_id);
     let info = bytes_field(v, "providerInfo")?.unwrap_or_default();
     let ct = bytes_field(v, "ciphertext")?
         .ok_or_else(|| Error::BadArgument("custom keyring: EDK without ciphertext".into()))?;
@@ -101,7 +108,7 @@ fn materials_js(
     suite: u16,
     ctx: &kms_envelope::EncryptionContext,
     key: Option<&DataKey>,
-    edks: &[EncryptedDataKey],
+    edks: Option<&[EncryptedDataKey]>,
 ) -> JsValue {
     let obj = Object::new();
     set(&obj, "algorithmSuite", suite);
@@ -109,8 +116,10 @@ fn materials_js(
     if let Some(k) = key {
         set(&obj, "plaintextDataKey", Uint8Array::from(k.as_bytes()));
     }
-    let arr: Array = edks.iter().map(edk_to_js).collect();
-    set(&obj, "encryptedDataKeys", arr);
+    if let Some(edks) = edks {
+        let arr: Array = edks.iter().map(edk_to_js).collect();
+        set(&obj, "encryptedDataKeys", arr);
+    }
     obj.into()
 }
 
@@ -123,7 +132,7 @@ impl Keyring for JsKeyring {
             m.algorithm_suite().id(),
             m.encryption_context(),
             m.plaintext_data_key(),
-            m.encrypted_data_keys(),
+            Some(m.encrypted_data_keys()),
         );
         let call = self.call("onEncrypt", &Array::of1(&arg));
         Box::pin(async move {
@@ -176,7 +185,7 @@ impl Keyring for JsKeyring {
                 "decryption materials already hold a data key".into(),
             ))));
         }
-        let arg = materials_js(m.algorithm_suite().id(), m.encryption_context(), None, &[]);
+        let arg = materials_js(m.algorithm_suite().id(), m.encryption_context(), None, None);
         let list: Array = edks.iter().map(edk_to_js).collect();
         let call = self.call("onDecrypt", &Array::of2(&arg, &list));
         Box::pin(async move {

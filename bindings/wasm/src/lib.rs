@@ -23,6 +23,7 @@ mod trace;
 use std::sync::Arc;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
+use kms_envelope::format::HeaderScan;
 use kms_envelope::{
     AlgorithmSuite, Client, CommitmentPolicy, DecryptCall, DefaultMaterialsManager, EncryptCall,
     EncryptionContext, Error, Keyring, MaterialsManager, MessageHeader, MultiKeyring,
@@ -225,7 +226,17 @@ pub(crate) fn context_from(pairs: Vec<String>) -> EncryptionContext {
 pub(crate) fn context_to_js(ctx: &EncryptionContext) -> JsValue {
     let obj = Object::new();
     for (k, v) in ctx.iter() {
-        let _ = Reflect::set(&obj, &k.into(), &v.into());
+        if k == "__proto__" {
+            // Assigned, it would hit Object.prototype's setter and vanish.
+            let field = Object::new();
+            set(&field, "value", v);
+            for flag in ["enumerable", "writable", "configurable"] {
+                set(&field, flag, true);
+            }
+            Object::define_property(&obj, &k.into(), &field);
+        } else {
+            let _ = Reflect::set(&obj, &k.into(), &v.into());
+        }
     }
     obj.into()
 }
@@ -540,6 +551,29 @@ pub fn header_info(prefix: &[u8], max_edks: Option<u16>) -> Result<JsValue, JsVa
     set(&obj, "frameLength", h.frame_length);
     set(&obj, "headerLength", len as u32);
     Ok(obj.into())
+}
+
+/// Finds where a stream's header ends while its pieces arrive, reading each
+/// byte once (the JS side keeps the pieces and joins them once, for
+/// [`header_info`]). Refuses a header declared longer than `maxLength`
+/// (default: the streams' frame size limit).
+#[wasm_bindgen(js_name = HeaderScan)]
+pub struct JsHeaderScan(HeaderScan);
+
+#[wasm_bindgen(js_class = HeaderScan)]
+impl JsHeaderScan {
+    /// A scan for a header of at most `max_edks` keys and `max_length` bytes.
+    #[wasm_bindgen(constructor)]
+    pub fn new(max_edks: Option<u16>, max_length: Option<f64>) -> JsHeaderScan {
+        let max = max_length.map_or(kms_envelope::stream::DEFAULT_MAX_FRAME_SIZE, |n| n as u64);
+        JsHeaderScan(HeaderScan::new(max_edks, max))
+    }
+
+    /// Feeds the next piece: `true` once the header should be parsed from
+    /// every byte fed so far.
+    pub fn feed(&mut self, piece: &[u8]) -> Result<bool, JsValue> {
+        Ok(self.0.feed(piece).map_err(|e| js_error(&e))?.is_some())
+    }
 }
 
 /// Whether suite `id` signs its messages (`false` for unknown ids).

@@ -66,12 +66,15 @@ console.log(JSON.stringify({ text: new TextDecoder().decode(plaintext), suite: h
 
   // 3. TypeScript users: the declarations type-check (and catch misuse).
   writeFileSync(join(app, 'main.ts'), `
-import { encrypt, decrypt, hostCrypto, RawAesKeyring, AwsKmsKeyring, AwsKmsDiscoveryKeyring, CachingMaterialsManager, LocalMaterialsCache, type DecryptResult, type KeyringImplementation, type KmsClientLike, KmsEnvelopeError } from 'kms-envelope';
+import { encrypt, decrypt, hostCrypto, RawAesKeyring, MultiKeyring, AwsKmsKeyring, AwsKmsDiscoveryKeyring, CachingMaterialsManager, LocalMaterialsCache, type DecryptResult, type KeyringImplementation, type KmsClientLike, KmsEnvelopeError } from 'kms-envelope';
 const onHost: boolean = hostCrypto();
 void onHost;
 const keyring = new RawAesKeyring({ keyNamespace: 'app', keyName: 'k', wrappingKey: new Uint8Array(32) });
 const custom: KeyringImplementation = {
-  async onEncrypt(m) { return { plaintextDataKey: m.plaintextDataKey ?? new Uint8Array(32), encryptedDataKeys: [] }; },
+  async onEncrypt(m) {
+    if (m.algorithmSuite === 0) throw new KmsEnvelopeError('bad argument: no such suite', 'bad_argument');
+    return { plaintextDataKey: m.plaintextDataKey ?? new Uint8Array(32), encryptedDataKeys: [{ providerId: 'p', ciphertext: new Uint8Array(1) }] };
+  },
   async onDecrypt(_m, edks) { return edks.length ? { plaintextDataKey: new Uint8Array(32) } : null; },
 };
 const client: KmsClientLike = { async send(c) { return { KeyId: String(c.input.KeyId) }; } };
@@ -79,7 +82,8 @@ const kms = new AwsKmsKeyring({ keyId: 'alias/app', client, grantTokens: ['t'], 
 const discovery = new AwsKmsDiscoveryKeyring({ client, discoveryFilter: { partition: 'aws', accountIds: ['111122223333'] }, region: 'us-east-1' });
 const cache = new LocalMaterialsCache(10);
 const cmm = new CachingMaterialsManager({ keyring: kms, maxAge: 60_000, maxMessages: 10, cache, partitionId: 'p' });
-void [discovery, cmm.partitionId, cache.size];
+const multi = new MultiKeyring({ generator: keyring, children: [custom] });
+void [discovery, cmm.partitionId, cache.size, multi.generator, multi.children.length];
 export async function f(): Promise<string> {
   const ct: Uint8Array = await encrypt(new Uint8Array(1), { keyring, algorithmSuite: 0x0478, encryptionContext: { a: 'b' } });
   const r: DecryptResult = await decrypt(ct, { keyring: custom });

@@ -1463,6 +1463,9 @@ kmse_status kmse_encryptor_new_with_cmm(const kmse_client *client,
  *   not overlap `input`.
  * - `output_len_out`: receives the number of bytes written to `output`.
  * - `pending_out`: receives the number of output bytes still waiting.
+ *
+ * Input after `kmse_encryptor_finish` is refused with
+ * `KMSE_STATUS_BAD_ARGUMENT`; the finished message stays intact.
  */
 kmse_status kmse_encryptor_update(kmse_encryptor *encryptor,
                                   const uint8_t *input,
@@ -1531,7 +1534,9 @@ kmse_status kmse_decryptor_new_with_cmm(const kmse_client *client,
  * `output_cap` bytes of released plaintext to `output`. The first call
  * that completes the header unwraps the data key (the keyring or its
  * callbacks run then). Draining works as for `kmse_encryptor_update`.
- * Bytes after the end of the message give `KMSE_STATUS_MALFORMED_MESSAGE`.
+ * Bytes after the end of the message give `KMSE_STATUS_MALFORMED_MESSAGE`;
+ * input after a successful `kmse_decryptor_finish` gives
+ * `KMSE_STATUS_BAD_ARGUMENT` and leaves the pending plaintext deliverable.
  *
  * - `decryptor`: modified.
  * - `input`, `input_len`: borrowed; may be NULL when 0.

@@ -244,6 +244,9 @@ pub unsafe extern "C" fn kmse_encryptor_new_with_cmm(
 ///   not overlap `input`.
 /// - `output_len_out`: receives the number of bytes written to `output`.
 /// - `pending_out`: receives the number of output bytes still waiting.
+///
+/// Input after `kmse_encryptor_finish` is refused with
+/// `KMSE_STATUS_BAD_ARGUMENT`; the finished message stays intact.
 #[no_mangle]
 pub unsafe extern "C" fn kmse_encryptor_update(
     encryptor: *mut kmse_encryptor,
@@ -268,6 +271,13 @@ pub unsafe extern "C" fn kmse_encryptor_update(
         };
         if e.failed {
             return Err(Failure::bad_arg(FAILED_EARLIER));
+        }
+        if e.finished && !input.is_empty() {
+            // Refused without touching the stream: the finished message and
+            // any of it still pending stay intact for kmse_encryptor_finish.
+            return Err(Failure::bad_arg(
+                "the message is already finished; input after kmse_encryptor_finish cannot join it",
+            ));
         }
         if !input.is_empty() {
             if let Err(err) = e.inner.update(input, e.queue.sink()) {
@@ -414,7 +424,9 @@ pub unsafe extern "C" fn kmse_decryptor_new_with_cmm(
 /// `output_cap` bytes of released plaintext to `output`. The first call
 /// that completes the header unwraps the data key (the keyring or its
 /// callbacks run then). Draining works as for `kmse_encryptor_update`.
-/// Bytes after the end of the message give `KMSE_STATUS_MALFORMED_MESSAGE`.
+/// Bytes after the end of the message give `KMSE_STATUS_MALFORMED_MESSAGE`;
+/// input after a successful `kmse_decryptor_finish` gives
+/// `KMSE_STATUS_BAD_ARGUMENT` and leaves the pending plaintext deliverable.
 ///
 /// - `decryptor`: modified.
 /// - `input`, `input_len`: borrowed; may be NULL when 0.
@@ -446,6 +458,13 @@ pub unsafe extern "C" fn kmse_decryptor_update(
         };
         if d.failed {
             return Err(Failure::bad_arg(FAILED_EARLIER));
+        }
+        if d.finished && !input.is_empty() {
+            // The message ended and authenticated; its pending plaintext
+            // stays deliverable through kmse_decryptor_finish.
+            return Err(Failure::bad_arg(
+                "the message is already finished; input after kmse_decryptor_finish is not part of it",
+            ));
         }
         if !input.is_empty() {
             if let Err(err) = d.inner.update(input, d.queue.sink()) {

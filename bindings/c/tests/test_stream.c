@@ -139,6 +139,13 @@ static void zero_capacity_and_pending(void) {
     total = pending;
     CHECK_OK(kmse_encryptor_finish(enc, NULL, 0, &written, &pending));
     CHECK(written == 0 && pending > total);
+    /* Input after finish is refused and leaves the finished message pending. */
+    total = pending;
+    CHECK_ERR(kmse_encryptor_update(enc, (const uint8_t *)"more", 4, NULL, 0, &written, &pending),
+              KMSE_STATUS_BAD_ARGUMENT);
+    CHECK(strstr(kmse_last_error_message(), "already finished") != NULL);
+    CHECK_OK(kmse_encryptor_update(enc, NULL, 0, NULL, 0, &written, &pending));
+    CHECK(written == 0 && pending == total);
     while (pending > 0) {
         CHECK_OK(kmse_encryptor_finish(enc, buf, sizeof buf, &written, &pending));
         bytes_append(&ct, buf, written);
@@ -148,8 +155,8 @@ static void zero_capacity_and_pending(void) {
     CHECK_ERR(kmse_encryptor_update(enc, (const uint8_t *)"more", 4, buf, sizeof buf, &written,
                                     &pending),
               KMSE_STATUS_BAD_ARGUMENT);
-    CHECK_ERR(kmse_encryptor_finish(enc, buf, sizeof buf, &written, &pending),
-              KMSE_STATUS_BAD_ARGUMENT); /* the stream is dead after a failure */
+    CHECK_OK(kmse_encryptor_finish(enc, buf, sizeof buf, &written, &pending));
+    CHECK(written == 0 && pending == 0);
     CHECK_OK(kmse_decrypt(client, keyring, NULL, ct.data, ct.len, &pt, NULL, NULL));
     CHECK(kt_buffer_equals(pt, "hello", 5));
     kmse_buffer_free(pt);

@@ -1,7 +1,9 @@
 """File-like streaming: :func:`open`, :class:`EncryptingWriter`, :class:`DecryptingReader`."""
 import builtins
+import errno
 import io
 import os
+import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Type, Union, overload
 
@@ -59,7 +61,8 @@ class EncryptingWriter(io.RawIOBase):
     frame and the footer; without it the message is incomplete and no
     reader accepts it. Leaving a ``with`` block because of an exception
     calls :meth:`abort` instead, so a half-written stream never looks
-    complete. Usually made by :func:`kms_envelope.open`.
+    complete; so does dropping the writer unclosed (with a
+    :class:`ResourceWarning`). Usually made by :func:`kms_envelope.open`.
     """
 
     def __init__(self, fileobj: WritableFile, encryptor: StreamEncryptor, *, close_fileobj: bool = False) -> None:
@@ -95,8 +98,21 @@ class EncryptingWriter(io.RawIOBase):
                 n = self._file.write(view)  # type: ignore[arg-type]
             except OSError as e:
                 raise _io_error("writing the encrypted stream failed", e) from e
-            if n is None or n >= len(view):
-                return
+            if n is None:
+                if isinstance(self._file, io.RawIOBase):
+                    # A raw file in non-blocking mode wrote nothing; retrying
+                    # here would spin, and dropping the bytes would cut the
+                    # message.
+                    raise BlockingIOError(
+                        errno.EAGAIN, "writing the encrypted stream failed: the file is non-blocking and would block"
+                    )
+                return  # a duck-typed file that does not count what it wrote
+            if not isinstance(n, int) or isinstance(n, bool) or n <= 0 or n > len(view):
+                raise IoError(
+                    errno.EIO,
+                    "writing the encrypted stream failed: the file's write() returned %r for %d bytes"
+                    % (n, len(view)),
+                )
             view = view[n:]
 
     def flush(self) -> None:
@@ -127,6 +143,30 @@ class EncryptingWriter(io.RawIOBase):
         incomplete message that every reader rejects."""
         self._finished = True
         self.close()
+
+    def __del__(self) -> None:
+        # io.IOBase.__del__ would call close(), which finishes the message:
+        # a writer dropped mid-stream (an exception that skipped close(), a
+        # forgotten reference) would leave a cut stream that decrypts cleanly.
+        # Dropped unclosed, the message stays incomplete, as with abort().
+        if self.closed:
+            return
+        if getattr(self, "_finished", True):
+            try:
+                self.close()  # finished already; only the file is left open
+            except Exception:  # noqa: BLE001 - nothing can be raised from __del__
+                pass
+            return
+        warnings.warn(
+            "EncryptingWriter was not closed; the message was left incomplete (call close() to finish it)",
+            ResourceWarning,
+            stacklevel=2,
+            source=self,
+        )
+        try:
+            self.abort()
+        except Exception:  # noqa: BLE001 - nothing can be raised from __del__
+            pass
 
     def __enter__(self) -> "EncryptingWriter":
         return self

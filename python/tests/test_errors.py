@@ -157,6 +157,26 @@ def test_bad_arguments(aes_keyring: kms_envelope.RawAesKeyring) -> None:
         lambda: untyped.open(io.BytesIO(), "rb", keyring=aes_keyring, signed_release="never"),
         lambda: kms_envelope.open(io.BytesIO(), "rb", keyring=aes_keyring, chunk_size=0),
         lambda: kms_envelope.RequiredEncryptionContextMaterialsManager([], keyring=aes_keyring),
+        # integers of any size are range errors naming the argument, never OverflowError
+        lambda: kms_envelope.encrypt(b"x", keyring=aes_keyring, frame_length=1 << 70),
+        lambda: kms_envelope.encrypt(b"x", keyring=aes_keyring, frame_length=-(1 << 70)),
+        lambda: kms_envelope.encrypt(b"x", keyring=aes_keyring, max_encrypted_data_keys=10**30),
+        lambda: kms_envelope.encrypt(b"x", keyring=aes_keyring, algorithm_suite=1 << 80),
+        lambda: kms_envelope.StreamEncryptor(keyring=aes_keyring, plaintext_length=-1),
+        lambda: kms_envelope.StreamEncryptor(keyring=aes_keyring, plaintext_length=1 << 64),
+        lambda: kms_envelope.StreamDecryptor(keyring=aes_keyring, max_buffered_plaintext=-5),
+        lambda: kms_envelope.LocalMaterialsCache(-1),
+        lambda: kms_envelope.LocalMaterialsCache(1 << 100),
+        lambda: kms_envelope.CachingMaterialsManager(max_age=60, keyring=aes_keyring, max_messages=-1),
+        lambda: kms_envelope.CachingMaterialsManager(max_age=60, keyring=aes_keyring, max_bytes=1 << 64),
+        lambda: kms_envelope.CachingMaterialsManager(max_age=1e20, keyring=aes_keyring),
+        lambda: kms_envelope.CachingMaterialsManager(max_age=float("nan"), keyring=aes_keyring),
+        lambda: kms_envelope.AwsKmsClient(region="us-east-1", max_attempts=1 << 40),
+        lambda: kms_envelope.AwsKmsClient(region="us-east-1", max_attempts=0),
+        # lone surrogates cannot be encoded in a message
+        lambda: kms_envelope.encrypt(b"x", keyring=aes_keyring, encryption_context={"a\ud800": "b"}),
+        lambda: kms_envelope.encrypt(b"x", keyring=aes_keyring, encryption_context={"a": "\udfff"}),
+        lambda: kms_envelope.RequiredEncryptionContextMaterialsManager(["\ud800"], keyring=aes_keyring),
     ]
     for case in cases:
         with pytest.raises(kms_envelope.BadArgumentError):
@@ -206,6 +226,14 @@ def test_wrong_argument_types(aes_keyring: kms_envelope.RawAesKeyring) -> None:
     for case in cases:
         with pytest.raises(TypeError):
             case()
+    with pytest.raises(TypeError, match="values must be str, not 'int'"):
+        untyped.encrypt(b"x", keyring=aes_keyring, encryption_context={"a": 1})
+    with pytest.raises(TypeError, match="keys must be str, not 'bytes'"):
+        untyped.encrypt(b"x", keyring=aes_keyring, encryption_context={b"a": "b"})
+    with pytest.raises(kms_envelope.BadArgumentError, match="frame_length must be between 1 and 4294967295, not a number above 2\\*\\*63"):
+        kms_envelope.encrypt(b"x", keyring=aes_keyring, frame_length=1 << 70)
+    with pytest.raises(kms_envelope.BadArgumentError, match="unknown algorithm suite 0x9999"):
+        kms_envelope.encrypt(b"x", keyring=aes_keyring, algorithm_suite=0x9999)
 
 
 def test_mappings_other_than_dict(aes_keyring: kms_envelope.RawAesKeyring) -> None:

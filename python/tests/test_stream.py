@@ -1,4 +1,5 @@
 """File-like streaming: release rules, failures, and a 1 GiB stream in bounded memory."""
+import gc
 import io
 import json
 import os
@@ -6,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, List, Optional, Sequence
 
 import pytest
 
@@ -79,6 +80,108 @@ def test_writer_abort_on_exception(aes_keyring: kms_envelope.RawAesKeyring) -> N
         kms_envelope.decrypt(buf.getvalue(), keyring=aes_keyring)
     with pytest.raises(ValueError):
         w.write(b"more")
+
+
+def test_writer_dropped_unclosed_leaves_the_message_incomplete(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    buf = io.BytesIO()
+    w = kms_envelope.open(buf, "wb", keyring=aes_keyring, frame_length=4096)
+    w.write(pattern(10_000))
+    with pytest.warns(ResourceWarning, match="not closed"):
+        del w
+        gc.collect()
+    cut = buf.getvalue()
+    assert len(cut) > 8192  # two frames went out before the drop
+    with pytest.raises(kms_envelope.MalformedMessageError):
+        kms_envelope.decrypt(cut, keyring=aes_keyring)
+    # a finished writer dropped without close() only closes quietly
+    done = io.BytesIO()
+    w = kms_envelope.open(done, "wb", keyring=aes_keyring)
+    w.write(b"whole")
+    w.close()
+    del w
+    assert kms_envelope.decrypt(done.getvalue(), keyring=aes_keyring).plaintext == b"whole"
+
+
+def test_a_keyring_calling_back_into_its_own_decryptor_gets_an_error_not_a_deadlock(
+    aes_keyring: kms_envelope.RawAesKeyring,
+) -> None:
+    ct = kms_envelope.encrypt(b"secret", keyring=aes_keyring, algorithm_suite=UNSIGNED)
+    seen: List[str] = []
+    calls: List[Callable[[kms_envelope.StreamDecryptor], object]] = [
+        lambda d: d.update(b""),
+        lambda d: d.header,
+        lambda d: d.is_done,
+        lambda d: d.finish(),
+    ]
+
+    class Reentrant:
+        decryptor: Optional[kms_envelope.StreamDecryptor] = None
+
+        def on_encrypt(self, materials: kms_envelope.EncryptionMaterials) -> kms_envelope.EncryptionMaterials:
+            return aes_keyring.on_encrypt(materials)
+
+        def on_decrypt(self, materials: kms_envelope.DecryptionMaterials, edks: Sequence[kms_envelope.EncryptedDataKey]) -> kms_envelope.DecryptionMaterials:
+            assert self.decryptor is not None
+            for call in calls:
+                try:
+                    call(self.decryptor)
+                except kms_envelope.BadArgumentError as e:
+                    seen.append(str(e))
+            return aes_keyring.on_decrypt(materials, edks)
+
+    keyring = Reentrant()
+    dec = kms_envelope.StreamDecryptor(keyring=keyring)
+    keyring.decryptor = dec
+    assert dec.update(ct) == b"secret"
+    dec.finish()
+    assert len(seen) == 4 and all("busy" in m and "callback" in m for m in seen)
+    # uncaught, the error fails the decryption like any keyring exception
+    class Careless(Reentrant):
+        def on_decrypt(self, materials: kms_envelope.DecryptionMaterials, edks: Sequence[kms_envelope.EncryptedDataKey]) -> kms_envelope.DecryptionMaterials:
+            assert self.decryptor is not None
+            self.decryptor.update(b"")
+            return aes_keyring.on_decrypt(materials, edks)
+
+    careless = Careless()
+    dec = kms_envelope.StreamDecryptor(keyring=careless)
+    careless.decryptor = dec
+    with pytest.raises(kms_envelope.Error) as info:
+        dec.update(ct)
+    assert isinstance(info.value.__cause__, kms_envelope.BadArgumentError)
+
+
+class ShortWriter:
+    """A sink whose write() reports a fixed count, whatever it was given."""
+
+    def __init__(self, count: object) -> None:
+        self.count = count
+
+    def write(self, data: bytes) -> Any:
+        return self.count
+
+
+class WouldBlock(io.RawIOBase):
+    """A raw file in non-blocking mode that is never ready."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> None:
+        return None
+
+
+@pytest.mark.parametrize("count", [0, -1, 10**9, "3", 2.5])
+def test_writer_refuses_a_sink_that_does_not_take_the_bytes(aes_keyring: kms_envelope.RawAesKeyring, count: object) -> None:
+    w = kms_envelope.open(ShortWriter(count), "wb", keyring=aes_keyring)
+    with pytest.raises(kms_envelope.IoError, match="returned"):
+        w.write(pattern(10_000))
+        w.close()
+    w.abort()
+    w = kms_envelope.open(WouldBlock(), "wb", keyring=aes_keyring)
+    with pytest.raises(BlockingIOError):
+        w.write(pattern(10_000))
+        w.close()
+    w.abort()
 
 
 def test_writer_reader_protocol(aes_keyring: kms_envelope.RawAesKeyring, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ use crate::keyrings::edks_to_py;
 /// A client for one call: commitment policy and limits.
 pub(crate) fn client(
     commitment_policy: Option<&Bound<'_, PyAny>>,
-    max_encrypted_data_keys: Option<i64>,
+    max_encrypted_data_keys: Option<convert::Int>,
 ) -> PyResult<Client> {
     let mut builder = Client::builder()
         .commitment_policy(convert::policy(commitment_policy)?)
@@ -38,8 +38,8 @@ pub(crate) fn frame_threads() -> usize {
 }
 
 /// The frame length as the core wants it.
-pub(crate) fn frame_length(value: i64) -> PyResult<u32> {
-    Ok(convert::limit::<u32>(Some(value), "frame_length", u32::MAX.into())?.unwrap_or(4096))
+pub(crate) fn frame_length(value: convert::Int) -> PyResult<u32> {
+    value.within("frame_length", 1, u32::MAX.into())
 }
 
 /// Encrypts ``plaintext`` into one message and returns it.
@@ -52,7 +52,7 @@ pub(crate) fn frame_length(value: i64) -> PyResult<u32> {
 /// commitment, ECDSA P-384). The GIL is released while encrypting.
 #[pyfunction]
 #[pyo3(signature = (plaintext, *, keyring=None, materials_manager=None, encryption_context=None,
-    algorithm_suite=None, frame_length=4096, commitment_policy=None, max_encrypted_data_keys=None))]
+    algorithm_suite=None, frame_length=convert::Int::new(4096), commitment_policy=None, max_encrypted_data_keys=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn encrypt<'py>(
     py: Python<'py>,
@@ -61,9 +61,9 @@ pub(crate) fn encrypt<'py>(
     materials_manager: Option<&Bound<'py, PyAny>>,
     encryption_context: Option<&Bound<'py, PyAny>>,
     algorithm_suite: Option<&Bound<'py, PyAny>>,
-    frame_length: i64,
+    frame_length: convert::Int,
     commitment_policy: Option<&Bound<'py, PyAny>>,
-    max_encrypted_data_keys: Option<i64>,
+    max_encrypted_data_keys: Option<convert::Int>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let plaintext = bytes_like(plaintext, "plaintext")?;
     let source = source(keyring, materials_manager)?;
@@ -120,7 +120,7 @@ pub(crate) fn decrypt<'py>(
     materials_manager: Option<&Bound<'py, PyAny>>,
     encryption_context: Option<&Bound<'py, PyAny>>,
     commitment_policy: Option<&Bound<'py, PyAny>>,
-    max_encrypted_data_keys: Option<i64>,
+    max_encrypted_data_keys: Option<convert::Int>,
 ) -> PyResult<DecryptResult> {
     let ciphertext = bytes_like(ciphertext, "ciphertext")?;
     let source = source(keyring, materials_manager)?;

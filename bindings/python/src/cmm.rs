@@ -1,7 +1,6 @@
 //! Materials managers.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kms_envelope::cmm::{CachingMaterialsManager as CoreCaching, LocalMaterialsCache};
 use kms_envelope::{
@@ -12,8 +11,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyFrozenSet, PyString};
 
-use crate::convert::{str_set, type_name};
-use crate::errors::{bad_arg, core_result};
+use crate::convert::{self, str_set, type_name};
+use crate::errors::core_result;
 use crate::keyrings::keyring_arc;
 
 /// Base class of the materials managers. Not instantiable.
@@ -84,7 +83,8 @@ impl RequiredEncryptionContextMaterialsManager {
                     type_name(&k)
                 ))
             })?;
-            keys.insert(s.to_cow()?.into_owned());
+            let key = convert::utf8(s, "required encryption context keys")?;
+            keys.insert(key.into_owned());
         }
         let underlying = source_manager(keyring, materials_manager)?;
         let cmm = core_result(CoreRequired::new(underlying, keys.iter().cloned()))?;
@@ -166,15 +166,25 @@ pub(crate) struct PyLocalMaterialsCache {
     capacity: usize,
 }
 
-#[pymethods]
 impl PyLocalMaterialsCache {
-    #[new]
-    #[pyo3(signature = (capacity=1000))]
-    fn new(capacity: usize) -> Self {
+    fn with_capacity(capacity: usize) -> Self {
         Self {
             inner: Arc::new(LocalMaterialsCache::new(capacity)),
             capacity,
         }
+    }
+}
+
+#[pymethods]
+impl PyLocalMaterialsCache {
+    #[new]
+    #[pyo3(signature = (capacity=convert::Int::new(1000)))]
+    fn new(capacity: convert::Int) -> PyResult<Self> {
+        Ok(Self::with_capacity(capacity.within(
+            "capacity",
+            0,
+            i64::MAX as u64,
+        )?))
     }
 
     /// The most entries the cache holds (0 caches nothing).
@@ -230,28 +240,24 @@ impl CachingMaterialsManager {
         keyring: Option<&Bound<'_, PyAny>>,
         materials_manager: Option<&Bound<'_, PyAny>>,
         cache: Option<Bound<'_, PyLocalMaterialsCache>>,
-        max_messages: Option<u64>,
-        max_bytes: Option<u64>,
+        max_messages: Option<convert::Int>,
+        max_bytes: Option<convert::Int>,
         partition_id: Option<String>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        if !max_age.is_finite() || max_age <= 0.0 {
-            return Err(bad_arg(format!(
-                "max_age must be a positive number of seconds, not {max_age}"
-            )));
-        }
+        let max_age = convert::seconds(max_age, "max_age")?;
         let underlying = source_manager(keyring, materials_manager)?;
         let cache = match cache {
             Some(c) => c,
-            None => Bound::new(py, PyLocalMaterialsCache::new(1000))?,
+            None => Bound::new(py, PyLocalMaterialsCache::with_capacity(1000))?,
         };
-        let mut builder = CoreCaching::builder(Duration::from_secs_f64(max_age))
+        let mut builder = CoreCaching::builder(max_age)
             .materials_manager(underlying)
             .cache(Arc::clone(&cache.get().inner));
         if let Some(n) = max_messages {
-            builder = builder.max_messages(n);
+            builder = builder.max_messages(n.within("max_messages", 0, i64::MAX as u64)?);
         }
         if let Some(n) = max_bytes {
-            builder = builder.max_bytes(n);
+            builder = builder.max_bytes(n.within("max_bytes", 0, i64::MAX as u64)?);
         }
         if let Some(p) = partition_id {
             builder = builder.partition_id(p);

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeSet;
 use std::mem::MaybeUninit;
+use std::time::Duration;
 
 use kms_envelope::{AlgorithmSuite, CommitmentPolicy, EncryptionContext, RsaPadding};
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
@@ -150,16 +151,34 @@ pub(crate) fn context(obj: Option<&Bound<'_, PyAny>>) -> PyResult<EncryptionCont
     };
     let mut ec = EncryptionContext::new();
     for (k, v) in dict.iter() {
-        let (Ok(k), Ok(v)) = (k.cast::<PyString>(), v.cast::<PyString>()) else {
-            return Err(PyTypeError::new_err(format!(
-                "encryption context keys and values must be str, not '{}': '{}'",
-                type_name(&k),
+        let k = k.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "encryption context keys must be str, not '{}'",
+                type_name(&k)
+            ))
+        })?;
+        let v = v.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "encryption context values must be str, not '{}' (key {k:?})",
                 type_name(&v)
-            )));
-        };
-        ec.insert(k.to_cow()?, v.to_cow()?);
+            ))
+        })?;
+        ec.insert(
+            utf8(k, "encryption context keys and values")?,
+            utf8(v, "encryption context keys and values")?,
+        );
     }
     Ok(ec)
+}
+
+/// The UTF-8 text of `s`; `BadArgumentError` if it holds lone surrogates
+/// (which UTF-8 cannot encode).
+pub(crate) fn utf8<'a>(
+    s: &'a Bound<'_, PyString>,
+    what: &str,
+) -> PyResult<std::borrow::Cow<'a, str>> {
+    s.to_cow()
+        .map_err(|_| bad_arg(format!("{what} must be valid Unicode (no lone surrogates)")))
 }
 
 /// A new dict holding `ec`.
@@ -189,12 +208,18 @@ pub(crate) fn suite(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Algorithm
         return Ok(None);
     };
     if let Ok(int) = obj.cast::<PyInt>() {
-        let id: i64 = int.extract()?;
-        return u16::try_from(id)
+        return int
+            .extract::<u16>()
             .ok()
             .and_then(AlgorithmSuite::from_id)
             .map(Some)
-            .ok_or_else(|| bad_arg(format!("unknown algorithm suite {id:#06x}")));
+            .ok_or_else(|| {
+                let shown = match int.extract::<i64>() {
+                    Ok(id) => format!("{id:#06x}"),
+                    Err(_) => int.to_string(),
+                };
+                bad_arg(format!("unknown algorithm suite {shown}"))
+            });
     }
     if let Ok(s) = obj.cast::<PyString>() {
         return s
@@ -247,16 +272,79 @@ pub(crate) fn padding(obj: &Bound<'_, PyAny>) -> PyResult<RsaPadding> {
         .map_err(|e: kms_envelope::Error| bad_arg(e.to_string()))
 }
 
+/// An integer argument of any size. pyo3's own `i64`/`u64` arguments raise
+/// an `OverflowError` that does not name the argument for a huge value (or a
+/// negative one, unsigned); this keeps the value so that the range check
+/// raises `BadArgumentError` naming it. Non-integers stay `TypeError`s.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Int {
+    value: i64,
+    /// Beyond 64 bits: `value` is saturated and not shown.
+    huge: bool,
+}
+
+impl Int {
+    pub(crate) const fn new(value: i64) -> Self {
+        Self { value, huge: false }
+    }
+
+    /// The value within `min..=max`, else `BadArgumentError`.
+    pub(crate) fn within<T: TryFrom<i64>>(self, what: &str, min: i64, max: u64) -> PyResult<T> {
+        let fits = !self.huge && self.value >= min && (self.value < 0 || self.value as u64 <= max);
+        fits.then(|| T::try_from(self.value).ok())
+            .flatten()
+            .ok_or_else(|| {
+                bad_arg(format!(
+                    "{what} must be between {min} and {max}, not {self}"
+                ))
+            })
+    }
+}
+
+impl std::fmt::Display for Int {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.huge, self.value < 0) {
+            (false, _) => write!(f, "{}", self.value),
+            (true, false) => f.write_str("a number above 2**63"),
+            (true, true) => f.write_str("a number below -2**63"),
+        }
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Int {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.extract::<i64>() {
+            Ok(value) => Ok(Self::new(value)),
+            Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
+                let negative = obj.lt(0)?;
+                Ok(Self {
+                    value: if negative { i64::MIN } else { i64::MAX },
+                    huge: true,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// An optional integer limit within `1..=max`, else `BadArgumentError`.
 pub(crate) fn limit<T: TryFrom<i64>>(
-    value: Option<i64>,
+    value: Option<Int>,
     what: &str,
     max: u64,
 ) -> PyResult<Option<T>> {
-    let Some(v) = value else { return Ok(None) };
-    let out_of_range = || bad_arg(format!("{what} must be between 1 and {max}, not {v}"));
-    if v < 1 || v as u64 > max {
-        return Err(out_of_range());
+    value.map(|v| v.within(what, 1, max)).transpose()
+}
+
+/// A positive, finite number of seconds as a `Duration`.
+pub(crate) fn seconds(value: f64, what: &str) -> PyResult<Duration> {
+    if !(value.is_finite() && value > 0.0) {
+        return Err(bad_arg(format!(
+            "{what} must be a positive number of seconds, not {value}"
+        )));
     }
-    T::try_from(v).map(Some).map_err(|_| out_of_range())
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| bad_arg(format!("{what} is too large: {value} seconds")))
 }

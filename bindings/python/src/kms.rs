@@ -4,7 +4,6 @@
 //! object with its `generate_data_key` / `encrypt` / `decrypt` methods).
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use kms_envelope::future::{block_on, ready, BoxFuture};
 use kms_envelope::kms::{
@@ -20,7 +19,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
-use crate::convert::{bytes_like, context_to_py, type_name};
+use crate::convert::{self, bytes_like, context_to_py, type_name};
 use crate::errors::{bad_arg, core_result, from_callback, record, run_core};
 use crate::keyrings::NativeKeyring;
 
@@ -106,17 +105,6 @@ impl KmsClient for ForkSafeClient {
     }
 }
 
-/// A positive, finite number of seconds as a `Duration`.
-fn seconds(value: f64, what: &str) -> PyResult<Duration> {
-    if !(value.is_finite() && value > 0.0) {
-        return Err(bad_arg(format!(
-            "{what} must be a positive number of seconds, not {value}"
-        )));
-    }
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| bad_arg(format!("{what} is too large: {value} seconds")))
-}
-
 /// `Some(value)` unless it is empty.
 fn non_empty(value: Option<String>, what: &str) -> PyResult<Option<String>> {
     match value {
@@ -166,7 +154,7 @@ impl PyAwsKmsClient {
     #[new]
     #[pyo3(signature = (*, region=None, endpoint_url=None, profile=None, access_key_id=None,
         secret_access_key=None, session_token=None, connect_timeout=5.0, timeout=30.0,
-        max_attempts=3))]
+        max_attempts=convert::Int::new(3)))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -178,20 +166,12 @@ impl PyAwsKmsClient {
         session_token: Option<String>,
         connect_timeout: f64,
         timeout: f64,
-        max_attempts: i64,
+        max_attempts: convert::Int,
     ) -> PyResult<Self> {
         let mut builder = NativeClient::builder()
-            .connect_timeout(seconds(connect_timeout, "connect_timeout")?)
-            .timeout(seconds(timeout, "timeout")?);
-        let attempts = u32::try_from(max_attempts)
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                bad_arg(format!(
-                    "max_attempts must be a positive number, not {max_attempts}"
-                ))
-            })?;
-        builder = builder.max_attempts(attempts);
+            .connect_timeout(convert::seconds(connect_timeout, "connect_timeout")?)
+            .timeout(convert::seconds(timeout, "timeout")?);
+        builder = builder.max_attempts(max_attempts.within("max_attempts", 1, u32::MAX.into())?);
         if let Some(r) = non_empty(region, "region")? {
             if !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
                 return Err(bad_arg(format!(

@@ -1,6 +1,8 @@
 //! Incremental encryption and decryption: the core stream state machines.
 //! The file-like readers and writers are written in Python on top of these.
 
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use kms_envelope::{SignedRelease, StreamDecryptor, StreamEncryptor};
@@ -12,8 +14,79 @@ use crate::cmm::source;
 use crate::convert::{self, bytes_like};
 use crate::errors::{bad_arg, run_core};
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// A stream state machine behind a lock that knows which thread holds it.
+/// The decryptor runs keyring callbacks (Python code) while locked; a
+/// callback that calls back into the same stream would wait on itself
+/// forever, so that call fails with a clear error instead. Other threads
+/// simply wait their turn.
+struct Exclusive<T> {
+    inner: Mutex<T>,
+    holder: AtomicU64,
+}
+
+/// This thread's token for `Exclusive::holder` (0 means nobody).
+fn thread_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local!(static TOKEN: u64 = NEXT.fetch_add(1, Ordering::Relaxed));
+    TOKEN.with(|t| *t)
+}
+
+impl<T> Exclusive<T> {
+    fn new(value: T) -> Self {
+        Self {
+            inner: Mutex::new(value),
+            holder: AtomicU64::new(0),
+        }
+    }
+
+    /// Fails if this thread holds the lock already: the call came from
+    /// inside the stream's own callback. Call it with the GIL held, before
+    /// `lock`.
+    fn not_reentered(&self, what: &str) -> PyResult<()> {
+        if self.holder.load(Ordering::Acquire) == thread_token() {
+            return Err(bad_arg(format!(
+                "the {what} is busy: it was called from inside its own keyring or \
+                 materials manager callback"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Takes the lock (call it with the GIL released: the holder may need
+    /// the GIL to finish), recording this thread as the holder.
+    fn lock(&self) -> Held<'_, T> {
+        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        self.holder.store(thread_token(), Ordering::Release);
+        Held {
+            guard,
+            holder: &self.holder,
+        }
+    }
+}
+
+/// The locked state; forgets the holder when dropped.
+struct Held<'a, T> {
+    guard: MutexGuard<'a, T>,
+    holder: &'a AtomicU64,
+}
+
+impl<T> Deref for Held<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for Held<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T> Drop for Held<'_, T> {
+    fn drop(&mut self) {
+        self.holder.store(0, Ordering::Release);
+    }
 }
 
 /// Encrypts one message piece by piece, holding at most one frame of
@@ -25,7 +98,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// arrives, or at :meth:`finish` if less did).
 #[pyclass(frozen, module = "kms_envelope", name = "StreamEncryptor")]
 pub(crate) struct PyStreamEncryptor {
-    inner: Mutex<StreamEncryptor>,
+    inner: Exclusive<StreamEncryptor>,
     suite: kms_envelope::AlgorithmSuite,
 }
 
@@ -33,7 +106,7 @@ pub(crate) struct PyStreamEncryptor {
 impl PyStreamEncryptor {
     #[new]
     #[pyo3(signature = (*, keyring=None, materials_manager=None, encryption_context=None,
-        algorithm_suite=None, frame_length=4096, commitment_policy=None,
+        algorithm_suite=None, frame_length=convert::Int::new(4096), commitment_policy=None,
         max_encrypted_data_keys=None, plaintext_length=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -42,21 +115,19 @@ impl PyStreamEncryptor {
         materials_manager: Option<&Bound<'_, PyAny>>,
         encryption_context: Option<&Bound<'_, PyAny>>,
         algorithm_suite: Option<&Bound<'_, PyAny>>,
-        frame_length: i64,
+        frame_length: convert::Int,
         commitment_policy: Option<&Bound<'_, PyAny>>,
-        max_encrypted_data_keys: Option<i64>,
-        plaintext_length: Option<i64>,
+        max_encrypted_data_keys: Option<convert::Int>,
+        plaintext_length: Option<convert::Int>,
     ) -> PyResult<Self> {
         let source = source(keyring, materials_manager)?.into_manager();
         let context = convert::context(encryption_context)?;
         let suite = convert::suite(algorithm_suite)?;
         let frame_length = self::frame_length(frame_length)?;
         let client = client(commitment_policy, max_encrypted_data_keys)?;
-        let plaintext_length = match plaintext_length {
-            Some(n) if n < 0 => return Err(bad_arg("plaintext_length must not be negative")),
-            Some(n) => Some(n as u64),
-            None => None,
-        };
+        let plaintext_length: Option<u64> = plaintext_length
+            .map(|n| n.within("plaintext_length", 0, i64::MAX as u64))
+            .transpose()?;
         let encryptor = run_core(py, move || {
             let mut b = client
                 .stream_encrypt()
@@ -73,7 +144,7 @@ impl PyStreamEncryptor {
         })?;
         Ok(Self {
             suite: encryptor.algorithm_suite(),
-            inner: Mutex::new(encryptor),
+            inner: Exclusive::new(encryptor),
         })
     }
 
@@ -91,9 +162,10 @@ impl PyStreamEncryptor {
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let data = bytes_like(data, "data")?;
+        self.inner.not_reentered("encryptor")?;
         let out = run_core(py, || {
             let mut out = Vec::with_capacity(data.len() + 1024);
-            lock(&self.inner).update(&data, &mut out)?;
+            self.inner.lock().update(&data, &mut out)?;
             Ok(out)
         })?;
         convert::bytes_out(py, &out)
@@ -102,9 +174,10 @@ impl PyStreamEncryptor {
     /// Writes the final frame and the footer and returns them. The encryptor
     /// cannot be used afterwards.
     fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        self.inner.not_reentered("encryptor")?;
         let out = run_core(py, || {
             let mut out = Vec::new();
-            lock(&self.inner).finish(&mut out)?;
+            self.inner.lock().finish(&mut out)?;
             Ok(out)
         })?;
         convert::bytes_out(py, &out)
@@ -125,7 +198,7 @@ impl PyStreamEncryptor {
 /// ``unsigned_only=True`` refuses signed messages right after the header.
 #[pyclass(frozen, module = "kms_envelope", name = "StreamDecryptor")]
 pub(crate) struct PyStreamDecryptor {
-    inner: Mutex<StreamDecryptor>,
+    inner: Exclusive<StreamDecryptor>,
 }
 
 #[pymethods]
@@ -141,10 +214,10 @@ impl PyStreamDecryptor {
         materials_manager: Option<&Bound<'_, PyAny>>,
         encryption_context: Option<&Bound<'_, PyAny>>,
         commitment_policy: Option<&Bound<'_, PyAny>>,
-        max_encrypted_data_keys: Option<i64>,
+        max_encrypted_data_keys: Option<convert::Int>,
         signed_release: &str,
         unsigned_only: bool,
-        max_buffered_plaintext: Option<i64>,
+        max_buffered_plaintext: Option<convert::Int>,
     ) -> PyResult<Self> {
         let source = source(keyring, materials_manager)?.into_manager();
         let reproduced = match encryption_context.filter(|e| !e.is_none()) {
@@ -170,14 +243,15 @@ impl PyStreamDecryptor {
             b = b.encryption_context(ec);
         }
         if let Some(max) = max_buffered_plaintext {
-            if max < 0 {
-                return Err(bad_arg("max_buffered_plaintext must not be negative"));
-            }
-            b = b.max_buffered_plaintext(max as u64);
+            b = b.max_buffered_plaintext(max.within(
+                "max_buffered_plaintext",
+                0,
+                i64::MAX as u64,
+            )?);
         }
         let decryptor = run_core(py, move || b.start())?;
         Ok(Self {
-            inner: Mutex::new(decryptor),
+            inner: Exclusive::new(decryptor),
         })
     }
 
@@ -190,9 +264,10 @@ impl PyStreamDecryptor {
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let data = bytes_like(data, "data")?;
+        self.inner.not_reentered("decryptor")?;
         let out = run_core(py, || {
             let mut out = Vec::with_capacity(data.len());
-            lock(&self.inner).update(&data, &mut out)?;
+            self.inner.lock().update(&data, &mut out)?;
             Ok(out)
         })?;
         convert::bytes_out(py, &out)
@@ -201,26 +276,28 @@ impl PyStreamDecryptor {
     /// Checks that the whole message was read and authenticated. Raises
     /// :class:`MalformedMessageError` if the input ended early.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        run_core(py, || lock(&self.inner).finish())
+        self.inner.not_reentered("decryptor")?;
+        run_core(py, || self.inner.lock().finish())
     }
 
     /// Whether the whole message has been read and authenticated.
     #[getter]
-    fn is_done(&self, py: Python<'_>) -> bool {
+    fn is_done(&self, py: Python<'_>) -> PyResult<bool> {
         self.peek(py, |d| d.is_done())
     }
 
     /// The message header once it has been read and authenticated, else ``None``.
     #[getter]
-    fn header(&self, py: Python<'_>) -> Option<crate::api::PyMessageHeader> {
-        self.peek(py, |d| d.header().cloned())
-            .map(crate::api::PyMessageHeader)
+    fn header(&self, py: Python<'_>) -> PyResult<Option<crate::api::PyMessageHeader>> {
+        Ok(self
+            .peek(py, |d| d.header().cloned())?
+            .map(crate::api::PyMessageHeader))
     }
 
     /// The algorithm suite once the header has been read, else ``None``.
     #[getter]
     fn algorithm_suite<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let suite = self.peek(py, |d| d.header().map(|h| h.algorithm_suite));
+        let suite = self.peek(py, |d| d.header().map(|h| h.algorithm_suite))?;
         suite.map(|s| convert::suite_to_py(py, s)).transpose()
     }
 
@@ -228,7 +305,7 @@ impl PyStreamDecryptor {
     /// the header has been authenticated, else ``None``.
     #[getter]
     fn encryption_context<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let ec = self.peek(py, |d| d.encryption_context().cloned());
+        let ec = self.peek(py, |d| d.encryption_context().cloned())?;
         ec.map(|ec| convert::context_to_py(py, &ec)).transpose()
     }
 }
@@ -236,7 +313,12 @@ impl PyStreamDecryptor {
 impl PyStreamDecryptor {
     /// Reads the decryptor's state. The lock is taken with the GIL released:
     /// another thread may hold it while it decrypts without the GIL.
-    fn peek<R: Send>(&self, py: Python<'_>, f: impl Send + FnOnce(&StreamDecryptor) -> R) -> R {
-        py.detach(|| f(&lock(&self.inner)))
+    fn peek<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl Send + FnOnce(&StreamDecryptor) -> R,
+    ) -> PyResult<R> {
+        self.inner.not_reentered("decryptor")?;
+        Ok(py.detach(|| f(&self.inner.lock())))
     }
 }

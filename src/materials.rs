@@ -7,6 +7,8 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::context::EncryptionContext;
+use subtle::ConstantTimeEq;
+
 use crate::crypto::{EcdsaSigningKey, EcdsaVerifyingKey};
 use crate::edk::EncryptedDataKey;
 use crate::error::{Error, Result};
@@ -251,6 +253,101 @@ impl DecryptionMaterials {
         check_key_len(self.algorithm_suite, &key)?;
         self.plaintext_data_key = Some(key);
         Ok(())
+    }
+}
+
+/// The keyring's output for `before` must be a valid transition of it (ESDK
+/// keyring interface): the same suite, context, required keys and message
+/// key pair, the data key kept once set. A keyring written by a user could
+/// otherwise return materials of another request (another context or
+/// signing key), and the message would be sealed under them.
+fn check_same_request(
+    before: (AlgorithmSuite, &EncryptionContext, &BTreeSet<String>),
+    after: (AlgorithmSuite, &EncryptionContext, &BTreeSet<String>),
+    keys: (Option<&DataKey>, Option<&DataKey>),
+    same_key_pair: bool,
+) -> Result<()> {
+    let changed = if before.0 != after.0 {
+        "algorithm suite"
+    } else if before.1 != after.1 {
+        "encryption context"
+    } else if before.2 != after.2 {
+        "required encryption context keys"
+    } else if !same_key_pair {
+        "message signing key pair"
+    } else {
+        match keys {
+            (None, _) => return Ok(()),
+            (Some(a), Some(b)) if bool::from(a.as_bytes().ct_eq(b.as_bytes())) => return Ok(()),
+            _ => "data key",
+        }
+    };
+    Err(Error::bad_arg(format!(
+        "the keyring returned materials with a different {changed} than it was given; \
+         a keyring may only add a data key and encrypted data keys"
+    )))
+}
+
+impl EncryptionMaterials {
+    /// Checks that `self`, returned by a keyring that was given `before`,
+    /// only added to it: a data key if there was none, encrypted data keys
+    /// after the existing ones.
+    pub(crate) fn check_transition_from(&self, before: &EncryptionMaterials) -> Result<()> {
+        let same_key_pair = match (&before.signing_key, &self.signing_key) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(&a.0, &b.0),
+            _ => false,
+        };
+        check_same_request(
+            before.request(),
+            self.request(),
+            (before.plaintext_data_key(), self.plaintext_data_key()),
+            same_key_pair,
+        )?;
+        if !self
+            .encrypted_data_keys
+            .starts_with(&before.encrypted_data_keys)
+        {
+            return Err(Error::bad_arg(
+                "the keyring removed or changed encrypted data keys it was given; \
+                 a keyring may only add encrypted data keys",
+            ));
+        }
+        Ok(())
+    }
+
+    fn request(&self) -> (AlgorithmSuite, &EncryptionContext, &BTreeSet<String>) {
+        (
+            self.algorithm_suite,
+            &self.encryption_context,
+            &self.required_encryption_context_keys,
+        )
+    }
+}
+
+impl DecryptionMaterials {
+    /// Checks that `self`, returned by a keyring that was given `before`,
+    /// only added a data key to it.
+    pub(crate) fn check_transition_from(&self, before: &DecryptionMaterials) -> Result<()> {
+        let same_key_pair = match (&before.verification_key, &self.verification_key) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        check_same_request(
+            (
+                before.algorithm_suite,
+                &before.encryption_context,
+                &before.required_encryption_context_keys,
+            ),
+            (
+                self.algorithm_suite,
+                &self.encryption_context,
+                &self.required_encryption_context_keys,
+            ),
+            (before.plaintext_data_key(), self.plaintext_data_key()),
+            same_key_pair,
+        )
     }
 }
 

@@ -330,3 +330,44 @@ def test_keyring_contract_violations(aes_keyring: kms_envelope.RawAesKeyring) ->
         kms_envelope.decrypt(ct, keyring=WrongReturn())
     with pytest.raises(TypeError):
         kms_envelope.encrypt(b"x", keyring=object())  # type: ignore[arg-type]
+
+
+def test_materials_of_another_request_are_refused(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    """A keyring may only add a data key and EDKs to the materials it was
+    given; returning materials of an earlier call (another context, another
+    signing key) would seal this message under them. The binding refuses
+    materials of a finished call; the core refuses any that changed."""
+    STALE = "keyring call that has finished|different encryption context|signing key pair"
+
+    class Replaying:
+        def __init__(self) -> None:
+            self.saved_enc: Optional[EncryptionMaterials] = None
+            self.saved_dec: Optional[DecryptionMaterials] = None
+
+        def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+            out = aes_keyring.on_encrypt(materials)
+            if self.saved_enc is None:
+                self.saved_enc = out
+            return self.saved_enc
+
+        def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> DecryptionMaterials:
+            out = aes_keyring.on_decrypt(materials, edks)
+            if self.saved_dec is None:
+                self.saved_dec = out
+            return self.saved_dec
+
+    for suite in (AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY, AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384):
+        replaying = Replaying()
+        first = kms_envelope.encrypt(b"one", keyring=replaying, algorithm_suite=suite, encryption_context={"tenant": "a"})
+        with pytest.raises(kms_envelope.BadArgumentError, match=STALE):
+            kms_envelope.encrypt(b"two", keyring=replaying, algorithm_suite=suite, encryption_context={"tenant": "b"})
+        if suite.is_signing:
+            with pytest.raises(kms_envelope.BadArgumentError, match=STALE):
+                kms_envelope.encrypt(b"two", keyring=replaying, algorithm_suite=suite, encryption_context={"tenant": "a"})
+        second = kms_envelope.encrypt(b"two", keyring=aes_keyring, algorithm_suite=suite, encryption_context={"tenant": "b"})
+        assert kms_envelope.decrypt(first, keyring=replaying).plaintext == b"one"
+        with pytest.raises(kms_envelope.BadArgumentError, match=STALE):
+            kms_envelope.decrypt(second, keyring=replaying)
+        multi = kms_envelope.MultiKeyring(children=[replaying])
+        with pytest.raises((kms_envelope.BadArgumentError, NoKeyUnwrappedError), match=STALE):
+            kms_envelope.decrypt(second, keyring=multi)

@@ -94,7 +94,9 @@ async fn encryption_materials(
             .insert(PUBLIC_KEY_FIELD, public);
         materials.signing_key = Some(SigningKey(Arc::new(key)));
     }
+    let given = materials.clone();
     let materials = keyring.on_encrypt(materials).await?;
+    materials.check_transition_from(&given)?;
     if materials.plaintext_data_key().is_none() {
         return Err(Error::bad_arg("the keyring did not generate a data key"));
     }
@@ -155,9 +157,11 @@ async fn decryption_materials(
     let mut materials = DecryptionMaterials::new(suite, context);
     materials.add_required_encryption_context_keys(reproduced_only.into_iter().map(|(k, _)| k));
     materials.verification_key = verification_key;
+    let given = materials.clone();
     let materials = keyring
         .on_decrypt(materials, &request.encrypted_data_keys)
         .await?;
+    materials.check_transition_from(&given)?;
     if materials.plaintext_data_key().is_none() {
         return Err(Error::NoKeyUnwrapped(vec![
             "the keyring returned no data key".into(),

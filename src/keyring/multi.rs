@@ -61,7 +61,9 @@ impl MultiKeyring {
                     "multi-keyring with a generator got materials that already hold a data key",
                 ));
             }
+            let given = materials.clone();
             materials = generator.on_encrypt(materials).await?;
+            materials.check_transition_from(&given)?;
             if materials.plaintext_data_key().is_none() {
                 return Err(Error::bad_arg(
                     "the generator keyring did not generate a data key",
@@ -73,7 +75,9 @@ impl MultiKeyring {
             ));
         }
         for child in &self.children {
+            let given = materials.clone();
             materials = child.on_encrypt(materials).await?;
+            materials.check_transition_from(&given)?;
         }
         Ok(materials)
     }
@@ -89,7 +93,10 @@ impl MultiKeyring {
         let mut reasons = Vec::new();
         for keyring in self.generator.iter().chain(self.children.iter()) {
             match keyring.on_decrypt(materials.clone(), edks).await {
-                Ok(m) if m.plaintext_data_key().is_some() => return Ok(m),
+                Ok(m) if m.plaintext_data_key().is_some() => {
+                    m.check_transition_from(&materials)?;
+                    return Ok(m);
+                }
                 Ok(_) => reasons.push("a child keyring returned no data key".to_owned()),
                 Err(Error::NoKeyUnwrapped(r)) => reasons.extend(r),
                 Err(e) => reasons.push(e.to_string()),

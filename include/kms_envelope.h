@@ -740,9 +740,9 @@ kmse_status kmse_keyring_new_raw_aes(const char *key_namespace,
  * - `padding`: a `kmse_rsa_padding` value (an `int`, so that any value is
  *   safe to pass; others give `KMSE_STATUS_BAD_ARGUMENT`).
  * - `public_key`, `public_key_len`: PEM (`PUBLIC KEY` or `RSA PUBLIC
- *   KEY`) or DER (SubjectPublicKeyInfo) bytes, copied; NULL and 0 for none.
+ *   KEY`) or DER (SubjectPublicKeyInfo or PKCS#1) bytes, copied; NULL and 0 for none.
  * - `private_key`, `private_key_len`: PEM (`PRIVATE KEY` or `RSA PRIVATE
- *   KEY`, unencrypted) or DER (PKCS#8) bytes, copied; NULL and 0 for none.
+ *   KEY`, unencrypted) or DER (PKCS#8 or PKCS#1) bytes, copied; NULL and 0 for none.
  *   PEM is recognised by its `-----BEGIN` line.
  * - `keyring_out`: receives a new keyring owned by the caller; free it with
  *   `kmse_keyring_free`.

@@ -1,6 +1,7 @@
 //! PEM decoding for RSA keys, with PKCS#1 keys rewrapped as PKCS#8 / SPKI.
 
 use base64::Engine;
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
@@ -9,8 +10,9 @@ const RSA_ALG_ID: [u8; 15] = [
     0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
 ];
 
-/// Decodes the first PEM block, returning its label and DER bytes.
-fn decode(text: &str) -> Result<(String, Vec<u8>)> {
+/// Decodes the first PEM block, returning its label and DER bytes. Every
+/// buffer that held key text is wiped when dropped (private keys pass here).
+fn decode(text: &str) -> Result<(String, Zeroizing<Vec<u8>>)> {
     let bad = || Error::bad_arg("not a PEM document (no -----BEGIN ...----- line)");
     let start = text.find("-----BEGIN ").ok_or_else(bad)?;
     let rest = &text[start + "-----BEGIN ".len()..];
@@ -21,13 +23,16 @@ fn decode(text: &str) -> Result<(String, Vec<u8>)> {
     let end = body
         .find(&end_marker)
         .ok_or_else(|| Error::bad_arg(format!("PEM block '{label}' has no END line")))?;
-    let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+    let body = &body[..end];
+    let mut b64 = Zeroizing::new(String::with_capacity(body.len()));
+    b64.extend(body.chars().filter(|c| !c.is_whitespace()));
     let der = base64::engine::general_purpose::STANDARD
-        .decode(b64)
+        .decode(b64.as_bytes())
         .map_err(|_| Error::bad_arg(format!("PEM block '{label}' is not valid base64")))?;
-    Ok((label, der))
+    Ok((label, Zeroizing::new(der)))
 }
 
+/// Appends a DER length.
 fn der_len(len: usize, out: &mut Vec<u8>) {
     if len < 0x80 {
         out.push(len as u8);
@@ -39,24 +44,50 @@ fn der_len(len: usize, out: &mut Vec<u8>) {
     }
 }
 
-fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    der_len(content.len(), &mut out);
-    out.extend_from_slice(content);
+/// Bytes of a DER tag and length for `len` bytes of content.
+fn der_header_len(len: usize) -> usize {
+    let mut header = Vec::with_capacity(10);
+    der_len(len, &mut header);
+    1 + header.len()
+}
+
+/// DER PKCS#8 `PrivateKeyInfo` around a PKCS#1 `RSAPrivateKey`, built in
+/// one buffer of its final size (no reallocation leaves a copy behind).
+pub(crate) fn pkcs8_from_pkcs1(pkcs1: &[u8]) -> Zeroizing<Vec<u8>> {
+    const VERSION: [u8; 3] = [0x02, 0x01, 0x00];
+    let inner = VERSION.len() + RSA_ALG_ID.len() + der_header_len(pkcs1.len()) + pkcs1.len();
+    let mut out = Zeroizing::new(Vec::with_capacity(der_header_len(inner) + inner));
+    out.push(0x30);
+    der_len(inner, &mut out);
+    out.extend_from_slice(&VERSION);
+    out.extend_from_slice(&RSA_ALG_ID);
+    out.push(0x04);
+    der_len(pkcs1.len(), &mut out);
+    out.extend_from_slice(pkcs1);
+    out
+}
+
+/// DER `SubjectPublicKeyInfo` around a PKCS#1 `RSAPublicKey`.
+pub(crate) fn spki_from_pkcs1(pkcs1: &[u8]) -> Vec<u8> {
+    let bits = 1 + pkcs1.len();
+    let inner = RSA_ALG_ID.len() + der_header_len(bits) + bits;
+    let mut out = Vec::with_capacity(der_header_len(inner) + inner);
+    out.push(0x30);
+    der_len(inner, &mut out);
+    out.extend_from_slice(&RSA_ALG_ID);
+    out.push(0x03);
+    der_len(bits, &mut out);
+    out.push(0x00); // no unused bits
+    out.extend_from_slice(pkcs1);
     out
 }
 
 /// DER PKCS#8 (or PKCS#1, rewrapped) from a PEM private key.
-pub(crate) fn decode_private_key(text: &str) -> Result<Vec<u8>> {
+pub(crate) fn decode_private_key(text: &str) -> Result<Zeroizing<Vec<u8>>> {
     let (label, der) = decode(text)?;
     match label.as_str() {
         "PRIVATE KEY" => Ok(der),
-        "RSA PRIVATE KEY" => {
-            let mut inner = vec![0x02, 0x01, 0x00];
-            inner.extend_from_slice(&RSA_ALG_ID);
-            inner.extend_from_slice(&der_tlv(0x04, &der));
-            Ok(der_tlv(0x30, &inner))
-        }
+        "RSA PRIVATE KEY" => Ok(pkcs8_from_pkcs1(&der)),
         "ENCRYPTED PRIVATE KEY" => Err(Error::bad_arg(
             "encrypted private keys are not supported; decrypt the PEM first",
         )),
@@ -70,14 +101,8 @@ pub(crate) fn decode_private_key(text: &str) -> Result<Vec<u8>> {
 pub(crate) fn decode_public_key(text: &str) -> Result<Vec<u8>> {
     let (label, der) = decode(text)?;
     match label.as_str() {
-        "PUBLIC KEY" => Ok(der),
-        "RSA PUBLIC KEY" => {
-            let mut bits = vec![0x00];
-            bits.extend_from_slice(&der);
-            let mut inner = RSA_ALG_ID.to_vec();
-            inner.extend_from_slice(&der_tlv(0x03, &bits));
-            Ok(der_tlv(0x30, &inner))
-        }
+        "PUBLIC KEY" => Ok(der.to_vec()),
+        "RSA PUBLIC KEY" => Ok(spki_from_pkcs1(&der)),
         other => Err(Error::bad_arg(format!(
             "expected a PEM public key, found '{other}'"
         ))),

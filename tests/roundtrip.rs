@@ -290,6 +290,54 @@ fn rsa_pkcs1_pem_keys_work_like_pkcs8() {
     }
 }
 
+/// The DER inside a PEM file of tests/data.
+fn pem_der(name: &str) -> Vec<u8> {
+    let text = data_file(name);
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    b64(&body)
+}
+
+#[test]
+fn rsa_der_keys_in_both_encodings() {
+    for (public, private) in [
+        ("rsa-2048-public.pem", "rsa-2048-private.pem"),
+        ("rsa-2048-public-pkcs1.pem", "rsa-2048-private-pkcs1.pem"),
+    ] {
+        let public = kms_envelope::RsaPublicKey::from_der(&pem_der(public)).unwrap();
+        let private = kms_envelope::RsaPrivateKey::from_der(&pem_der(private)).unwrap();
+        let keyring = RawRsaKeyring::new(
+            NAMESPACE,
+            "rsa-2048",
+            RsaPadding::OaepSha256,
+            Some(public),
+            Some(private),
+        )
+        .unwrap();
+        let msg = encrypt(
+            suite(0x0478),
+            &keyring,
+            4096,
+            &EncryptionContext::new(),
+            b"der",
+        );
+        let pkcs8 = rsa_keyring(RsaPadding::OaepSha256);
+        let out = Client::new().decrypt(&msg).keyring(&pkcs8).run().unwrap();
+        assert_eq!(out.plaintext, b"der");
+    }
+    // A well-formed PKCS#1 key of 1024 bits: refused, and the error says why.
+    let mut modulus = vec![0x00, 0xc1];
+    modulus.extend(std::iter::repeat_n(0x5a, 126));
+    modulus.push(0x01);
+    let mut small = vec![0x30, 0x81, 0x89, 0x02, 0x81, 0x81];
+    small.extend(&modulus);
+    small.extend([0x02, 0x03, 0x01, 0x00, 0x01]);
+    let err = kms_envelope::RsaPublicKey::from_der(&small).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadArgument);
+    assert!(err.to_string().contains("2048 to 8192 bits"), "{err}");
+    let err = kms_envelope::RsaPrivateKey::from_der(b"\x30\x03\x02\x01\x00").unwrap_err();
+    assert!(err.to_string().contains("PKCS#8 or PKCS#1"), "{err}");
+}
+
 #[test]
 fn frame_length_edges_and_exact_multiples() {
     let keyring = aes_keyring(32);

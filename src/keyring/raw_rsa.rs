@@ -67,6 +67,9 @@ impl FromStr for RsaPadding {
     }
 }
 
+/// The RSA key sizes both crypto backends accept, for error messages.
+const RSA_KEY_BITS: &str = "2048 to 8192 bits";
+
 /// An RSA public key, for wrapping.
 #[derive(Clone)]
 pub struct RsaPublicKey(Arc<crypto::RsaPublicKey>);
@@ -78,11 +81,18 @@ impl RsaPublicKey {
         Self::from_der(&der)
     }
 
-    /// Parses a DER SubjectPublicKeyInfo.
+    /// Parses a DER SubjectPublicKeyInfo or PKCS#1 `RSAPublicKey`. Moduli
+    /// of 2048 to 8192 bits are accepted.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         crypto::RsaPublicKey::from_spki_der(der)
+            .or_else(|_| crypto::RsaPublicKey::from_spki_der(&pem::spki_from_pkcs1(der)))
             .map(|k| Self(Arc::new(k)))
-            .map_err(|_| Error::bad_arg("not a valid RSA public key (DER SubjectPublicKeyInfo)"))
+            .map_err(|_| {
+                Error::bad_arg(format!(
+                    "not a usable RSA public key: expected DER SubjectPublicKeyInfo or PKCS#1 \
+                     with a modulus of {RSA_KEY_BITS}"
+                ))
+            })
     }
 
     /// Modulus size in bits.
@@ -108,11 +118,18 @@ impl RsaPrivateKey {
         Self::from_der(&der)
     }
 
-    /// Parses a DER PKCS#8 private key.
+    /// Parses a DER PKCS#8 or PKCS#1 `RSAPrivateKey`. Moduli of 2048 to
+    /// 8192 bits are accepted.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         crypto::RsaPrivateKey::from_pkcs8_der(der)
+            .or_else(|_| crypto::RsaPrivateKey::from_pkcs8_der(&pem::pkcs8_from_pkcs1(der)))
             .map(|k| Self(Arc::new(k)))
-            .map_err(|_| Error::bad_arg("not a valid RSA private key (DER PKCS#8)"))
+            .map_err(|_| {
+                Error::bad_arg(format!(
+                    "not a usable RSA private key: expected DER PKCS#8 or PKCS#1 with a \
+                     modulus of {RSA_KEY_BITS}"
+                ))
+            })
     }
 
     /// Modulus size in bits.

@@ -637,7 +637,8 @@ pub(crate) fn check_held(held: u64, max: u64) -> Result<()> {
     if held > max {
         return Err(Error::policy(format!(
             "a signed message holds more than {max} bytes of plaintext before its signature; \
-             opt into SignedRelease::Frames or raise max_buffered_plaintext"
+             choose the signed release 'frames' (plaintext before the signature is checked) \
+             or raise the limit on buffered plaintext"
         )));
     }
     Ok(())

@@ -554,8 +554,9 @@ fn key_text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<KeyText> {
 ///
 /// Give the ``public_key`` to encrypt, the ``private_key`` to decrypt, or
 /// both. Keys are PEM (``str`` or bytes: ``PUBLIC KEY``, ``RSA PUBLIC KEY``,
-/// ``PRIVATE KEY``, ``RSA PRIVATE KEY``) or DER (SubjectPublicKeyInfo,
-/// PKCS #8). ``padding`` is an :class:`RsaPadding` (default OAEP with SHA-256).
+/// ``PRIVATE KEY``, ``RSA PRIVATE KEY``) or DER (SubjectPublicKeyInfo or
+/// PKCS #1 public, PKCS #8 or PKCS #1 private), with moduli of 2048 to 8192
+/// bits. ``padding`` is an :class:`RsaPadding` (default OAEP with SHA-256).
 #[pyclass(frozen, extends = NativeKeyring, module = "kms_envelope", name = "RawRsaKeyring")]
 pub(crate) struct RawRsaKeyring {
     namespace: String,

@@ -90,7 +90,10 @@ export interface DecryptionMaterials {
 /**
  * A keyring written in JS. Methods may be async. A rejection becomes a
  * `kms_error` (its `code` or `name` and message in the error's message, the
- * original as `cause`).
+ * original as `cause`). The call that asked waits for the Promise to
+ * settle, however long: give the network calls inside a timeout (for
+ * example `fetch(url, { signal: AbortSignal.timeout(10_000) })`) so that a
+ * dead service becomes a rejection rather than a call that never ends.
  */
 export interface KeyringImplementation {
   /**

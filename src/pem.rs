@@ -26,10 +26,14 @@ fn decode(text: &str) -> Result<(String, Zeroizing<Vec<u8>>)> {
     let body = &body[..end];
     let mut b64 = Zeroizing::new(String::with_capacity(body.len()));
     b64.extend(body.chars().filter(|c| !c.is_whitespace()));
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(b64.as_bytes())
+    // Decoded into a buffer of ours, so even a failed decode leaves no
+    // unwiped key bytes behind.
+    let mut der = Zeroizing::new(vec![0u8; base64::decoded_len_estimate(b64.len())]);
+    let len = base64::engine::general_purpose::STANDARD
+        .decode_slice(b64.as_bytes(), &mut der[..])
         .map_err(|_| Error::bad_arg(format!("PEM block '{label}' is not valid base64")))?;
-    Ok((label, Zeroizing::new(der)))
+    der.truncate(len);
+    Ok((label, der))
 }
 
 /// Appends a DER length.

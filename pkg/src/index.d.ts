@@ -386,8 +386,9 @@ export type DecryptStreamOptions = DecryptOptions & {
   /** Limit on plaintext held for a signed message (default 64 MiB). */
   maxBufferedPlaintext?: number;
   /**
-   * Limit on one frame's size and on the header's (default 64 MiB). A header
-   * declared longer is refused before its bytes are buffered.
+   * Limit on one frame's size (default 64 MiB), and on the header's (this or
+   * 1 MiB, whichever is larger). A header declared longer is refused before
+   * its bytes are buffered.
    */
   maxFrameSize?: number;
 };

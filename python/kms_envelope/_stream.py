@@ -92,6 +92,18 @@ class EncryptingWriter(io.RawIOBase):
         return memoryview(b).nbytes
 
     def _write_all(self, data: bytes) -> None:
+        """Writes all of ``data`` or aborts: the encryptor has consumed the
+        plaintext, so a retry could only leave a gap in the message."""
+        try:
+            self._write_to_file(data)
+        except BaseException:
+            try:
+                self.abort()
+            except Exception:  # noqa: BLE001 - the first failure is the one to report
+                pass
+            raise
+
+    def _write_to_file(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             try:
@@ -157,16 +169,16 @@ class EncryptingWriter(io.RawIOBase):
             except Exception:  # noqa: BLE001 - nothing can be raised from __del__
                 pass
             return
+        try:
+            self.abort()  # first: a warning turned into an error must not skip it
+        except Exception:  # noqa: BLE001 - nothing can be raised from __del__
+            pass
         warnings.warn(
             "EncryptingWriter was not closed; the message was left incomplete (call close() to finish it)",
             ResourceWarning,
             stacklevel=2,
             source=self,
         )
-        try:
-            self.abort()
-        except Exception:  # noqa: BLE001 - nothing can be raised from __del__
-            pass
 
     def __enter__(self) -> "EncryptingWriter":
         return self

@@ -176,6 +176,11 @@ def test_writer_refuses_a_sink_that_does_not_take_the_bytes(aes_keyring: kms_env
     with pytest.raises(kms_envelope.IoError, match="returned"):
         w.write(pattern(10_000))
         w.close()
+    # the encryptor consumed that plaintext: the writer aborted rather than
+    # let a retry leave a gap in the message
+    assert w.closed
+    with pytest.raises(ValueError):
+        w.write(b"retry")
     w.abort()
     w = kms_envelope.open(WouldBlock(), "wb", keyring=aes_keyring)
     with pytest.raises(BlockingIOError):

@@ -11,11 +11,17 @@
 
 use crate::error::{Error, Result};
 use crate::format::header::{COMMIT_LEN, IV_LEN, TAG_LEN};
+use crate::suite::AlgorithmSuite;
 
-/// Bytes from the version byte to the encryption context's length: message
-/// type, suite id and message id (v1), or suite id and message id (v2).
-const V1_AFTER_VERSION: usize = 1 + 2 + 16;
-const V2_AFTER_VERSION: usize = 2 + 32;
+/// The least header length a decrypting stream reads (1 MiB), whatever its
+/// frame size limit: a 64 KiB context and a few hundred KMS keys fit.
+pub const MIN_STREAM_HEADER_LIMIT: u64 = 1 << 20;
+
+/// The message type byte of a v1 header.
+const V1_TYPE: u8 = 0x80;
+/// Message ID lengths, between the suite id and the encryption context.
+const V1_MESSAGE_ID: usize = 16;
+const V2_MESSAGE_ID: usize = 32;
 /// Bytes after the last encrypted data key: content type, reserved bytes,
 /// IV length, frame length, header IV and tag (v1), or content type, frame
 /// length, commitment key and tag (v2).
@@ -26,6 +32,10 @@ const V2_TAIL: usize = 1 + 4 + COMMIT_LEN + TAG_LEN;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Want {
     Version,
+    /// The v1 message type byte.
+    MessageType,
+    /// The suite id, which must be a suite of the header's version.
+    SuiteId,
     ContextLength,
     KeyCount,
     /// A length-prefixed field of an encrypted data key; this many remain.
@@ -87,6 +97,14 @@ impl HeaderScan {
         }
     }
 
+    /// The scan a decrypting stream uses: headers up to `max_frame_size`
+    /// bytes, or [`MIN_STREAM_HEADER_LIMIT`] if that is larger, so that a
+    /// frame limit set to the frame length still reads headers with large
+    /// contexts or many keys.
+    pub fn for_stream(max_edks: Option<u16>, max_frame_size: u64) -> Self {
+        Self::new(max_edks, max_frame_size.max(MIN_STREAM_HEADER_LIMIT))
+    }
+
     /// Bytes fed so far.
     pub fn seen(&self) -> usize {
         self.seen
@@ -110,20 +128,27 @@ impl HeaderScan {
                 return Ok(None);
             };
             self.next += 1;
-            if self.want == Want::Version {
-                self.version = byte;
-                self.want = match byte {
-                    1 | 2 => {
-                        self.skip(if byte == 1 {
-                            V1_AFTER_VERSION
-                        } else {
-                            V2_AFTER_VERSION
-                        })?;
-                        Want::ContextLength
-                    }
-                    _ => Want::Parse,
-                };
-                continue;
+            // Bytes that cannot start a header go to the parser at once, so
+            // garbage fails as malformed after a few bytes, not as too long.
+            match self.want {
+                Want::Version => {
+                    self.version = byte;
+                    self.want = match byte {
+                        1 => Want::MessageType,
+                        2 => Want::SuiteId,
+                        _ => Want::Parse,
+                    };
+                    continue;
+                }
+                Want::MessageType => {
+                    self.want = if byte == V1_TYPE {
+                        Want::SuiteId
+                    } else {
+                        Want::Parse
+                    };
+                    continue;
+                }
+                _ => {}
             }
             let Some(high) = self.high.take() else {
                 self.high = Some(byte);
@@ -131,6 +156,20 @@ impl HeaderScan {
             };
             let value = u16::from_be_bytes([high, byte]);
             self.want = match self.want {
+                Want::SuiteId => {
+                    let known = AlgorithmSuite::from_id(value)
+                        .is_some_and(|suite| suite.message_format_version() == self.version);
+                    if known {
+                        self.skip(if self.version == 1 {
+                            V1_MESSAGE_ID
+                        } else {
+                            V2_MESSAGE_ID
+                        })?;
+                        Want::ContextLength
+                    } else {
+                        Want::Parse
+                    }
+                }
                 Want::ContextLength => {
                     self.skip(usize::from(value))?;
                     Want::KeyCount
@@ -168,7 +207,7 @@ impl HeaderScan {
         if len as u64 > self.max_len {
             return Err(Error::policy(format!(
                 "the header is longer than the streaming limit of {} bytes \
-                 (the limit on frame size; raise it to read this message)",
+                 (the frame size limit, at least 1 MiB; raise it to read this message)",
                 self.max_len
             )));
         }
@@ -263,15 +302,32 @@ mod tests {
 
     #[test]
     fn hands_bad_starts_to_the_parser() {
-        for bad in [&b"AYAAB"[..], b"\x03", b"\x00\x01"] {
+        // Not a version, a v1 message type other than 0x80, unknown suites
+        // and suites of the other version: handed over as soon as seen, so
+        // they fail as malformed, not as a header over the limit.
+        for bad in [
+            &b"AYAAB"[..],
+            b"\x03",
+            b"\x00\x01",
+            b"\x01\x81",
+            b"\x02\xff\xff\xff\xff\xff",
+            b"\x01\x80\x05\x78",
+            b"\x02\x01\x78",
+        ] {
             assert_eq!(
                 HeaderScan::new(None, 100).feed(bad).unwrap(),
-                Some(bad.len())
+                Some(bad.len()),
+                "{bad:?}"
+            );
+            assert_eq!(
+                MessageHeader::parse(bad, None).unwrap_err().kind(),
+                crate::ErrorKind::MalformedMessage,
+                "{bad:?}"
             );
         }
         // Zero keys, or more than allowed: the parser says so.
         let m = message(2, 3);
-        let count_at = 1 + V2_AFTER_VERSION + 2 + usize::from(u16::from_be_bytes([m[35], m[36]]));
+        let count_at = 1 + 2 + V2_MESSAGE_ID + 2 + usize::from(u16::from_be_bytes([m[35], m[36]]));
         let mut zero = m[..count_at + 2].to_vec();
         zero[count_at..].fill(0);
         assert_eq!(

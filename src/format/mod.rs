@@ -13,4 +13,4 @@ pub mod header_scan;
 pub(crate) mod reader;
 
 pub use header::{ContentType, MessageHeader};
-pub use header_scan::HeaderScan;
+pub use header_scan::{HeaderScan, MIN_STREAM_HEADER_LIMIT};

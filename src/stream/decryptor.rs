@@ -89,8 +89,10 @@ impl StreamDecryptBuilder {
         self
     }
 
-    /// Largest frame, non-framed body or header the decryptor buffers;
-    /// larger ones are refused (default 64 MiB).
+    /// Largest frame or non-framed body the decryptor buffers; larger ones
+    /// are refused (default 64 MiB). Headers are refused past this size or
+    /// [`MIN_STREAM_HEADER_LIMIT`](crate::format::header_scan::MIN_STREAM_HEADER_LIMIT),
+    /// whichever is larger, before their bytes are held.
     pub fn max_frame_size(mut self, bytes: u64) -> Self {
         self.max_frame_size = bytes;
         self
@@ -228,7 +230,7 @@ impl MessageDecryptor {
         max_buffered: u64,
     ) -> Self {
         Self {
-            scan: HeaderScan::new(settings.max_edks, max_frame_size),
+            scan: HeaderScan::for_stream(settings.max_edks, max_frame_size),
             settings,
             release,
             unsigned_only: false,

@@ -365,7 +365,7 @@ fn a_header_declared_past_the_frame_limit_is_refused_before_it_is_buffered() {
     let mut start = vec![2u8, 0x05, 0x78];
     start.extend_from_slice(&[1u8; 32]);
     start.extend_from_slice(&[0, 0, 0xff, 0xff, 0xff, 0xff]);
-    for (limit, piece) in [(None, 1 << 20), (Some(1 << 20), 1000)] {
+    for (limit, piece) in [(None, 1 << 20), (Some(1 << 20), 1000), (Some(4096), 1000)] {
         let mut builder = Client::new()
             .stream_decrypt()
             .keyring(Arc::new(FixedKeyring));
@@ -373,7 +373,9 @@ fn a_header_declared_past_the_frame_limit_is_refused_before_it_is_buffered() {
             builder = builder.max_frame_size(limit);
         }
         let mut dec = builder.start().unwrap();
-        let limit = limit.unwrap_or(crate::stream::DEFAULT_MAX_FRAME_SIZE);
+        let limit = limit
+            .unwrap_or(crate::stream::DEFAULT_MAX_FRAME_SIZE)
+            .max(crate::format::MIN_STREAM_HEADER_LIMIT);
         let mut fed = start.len() as u64;
         let mut result = dec.update(&start, &mut Vec::new());
         let filler = vec![0xffu8; piece];
@@ -389,4 +391,31 @@ fn a_header_declared_past_the_frame_limit_is_refused_before_it_is_buffered() {
         assert_eq!(err.kind(), ErrorKind::PolicyViolation, "{err}");
         assert!(err.to_string().contains("header"), "{err}");
     }
+}
+
+#[test]
+fn a_frame_limit_set_to_the_frame_length_still_reads_large_headers() {
+    // A 60 KB context makes a header far longer than the 4 KiB frames.
+    let mut context = EncryptionContext::new();
+    context.insert("big", "x".repeat(60_000));
+    let client = Client::new();
+    let msg = client
+        .encrypt(b"small body")
+        .keyring(&FixedKeyring)
+        .encryption_context(context)
+        .frame_length(4096)
+        .run()
+        .unwrap();
+    let mut dec = client
+        .stream_decrypt()
+        .keyring(Arc::new(FixedKeyring))
+        .max_frame_size(4096)
+        .start()
+        .unwrap();
+    let mut out = Vec::new();
+    for piece in msg.chunks(777) {
+        dec.update(piece, &mut out).unwrap();
+    }
+    dec.finish().unwrap();
+    assert_eq!(out, b"small body");
 }

@@ -250,7 +250,8 @@ pub unsafe extern "C" fn kmse_client_options_set_unsigned_only(
 }
 
 /// The largest frame (or non-framed body) a streaming decryptor buffers,
-/// in bytes; larger ones are refused (default 64 MiB).
+/// in bytes; larger ones are refused (default 64 MiB). Headers are refused
+/// past this size or 1 MiB, whichever is larger, before they are held.
 ///
 /// - `options`: modified.
 #[no_mangle]

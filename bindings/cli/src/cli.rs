@@ -342,6 +342,7 @@ pub struct DecryptLimits {
     pub max_buffered_plaintext: Option<u64>,
     /// Refuse messages whose frame length is above SIZE (bytes; K, M, G
     /// suffixes) [default: 64M]; a frame is held whole while it is checked.
+    /// Headers are refused past SIZE or 1M, whichever is larger.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_frame_size: Option<u64>,
     /// Refuse messages whose body holds more than SIZE bytes of plaintext

@@ -556,7 +556,7 @@ pub fn header_info(prefix: &[u8], max_edks: Option<u16>) -> Result<JsValue, JsVa
 /// Finds where a stream's header ends while its pieces arrive, reading each
 /// byte once (the JS side keeps the pieces and joins them once, for
 /// [`header_info`]). Refuses a header declared longer than `maxLength`
-/// (default: the streams' frame size limit).
+/// (default: the streams' frame size limit), or 1 MiB if that is larger.
 #[wasm_bindgen(js_name = HeaderScan)]
 pub struct JsHeaderScan(HeaderScan);
 
@@ -566,7 +566,7 @@ impl JsHeaderScan {
     #[wasm_bindgen(constructor)]
     pub fn new(max_edks: Option<u16>, max_length: Option<f64>) -> JsHeaderScan {
         let max = max_length.map_or(kms_envelope::stream::DEFAULT_MAX_FRAME_SIZE, |n| n as u64);
-        JsHeaderScan(HeaderScan::new(max_edks, max))
+        JsHeaderScan(HeaderScan::for_stream(max_edks, max))
     }
 
     /// Feeds the next piece: `true` once the header should be parsed from

@@ -87,6 +87,22 @@ test('raw RSA keyring: every padding, PEM and DER, public-only encrypts', async 
   });
   const ct = await encrypt(bytesOf(5), { keyring: der });
   assert.deepEqual((await decrypt(ct, { keyring: der })).plaintext, bytesOf(5));
+  // PKCS#1 DER, as the declarations promise, opens what the SPKI/PKCS#8 keyring sealed
+  const pkcs1 = new RawRsaKeyring({
+    keyNamespace: 'rsa', keyName: 'k', padding: 'oaep-sha256',
+    publicKey: new Uint8Array(createPublicKey(publicKey).export({ type: 'pkcs1', format: 'der' })),
+    privateKey: new Uint8Array(createPrivateKey(privateKey).export({ type: 'pkcs1', format: 'der' })),
+  });
+  assert.deepEqual((await decrypt(ct, { keyring: pkcs1 })).plaintext, bytesOf(5));
+  const back = await encrypt(bytesOf(6), { keyring: pkcs1 });
+  assert.deepEqual((await decrypt(back, { keyring: der })).plaintext, bytesOf(6));
+  // a 1024-bit key is refused with the reason
+  const { generateKeyPairSync } = await import('node:crypto');
+  const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
+  assert.throws(
+    () => new RawRsaKeyring({ keyNamespace: 'rsa', keyName: 's', publicKey: new Uint8Array(small.export({ type: 'spki', format: 'der' })) }),
+    (e) => e instanceof KmsEnvelopeError && e.code === 'bad_argument' && /2048 to 8192 bits/.test(e.message),
+  );
 });
 
 test('multi-keyring: every member can decrypt', async () => {

@@ -100,7 +100,19 @@ def test_rsa_der_keys() -> None:
     der_priv = priv.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     der_pub = priv.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     kr = kms_envelope.RawRsaKeyring("ns", "rsa", public_key=der_pub, private_key=bytearray(der_priv))
-    assert kms_envelope.decrypt(kms_envelope.encrypt(b"der", keyring=kr), keyring=kr).plaintext == b"der"
+    ct = kms_envelope.encrypt(b"der", keyring=kr)
+    assert kms_envelope.decrypt(ct, keyring=kr).plaintext == b"der"
+    # PKCS#1 DER works the same, both ways
+    pkcs1 = kms_envelope.RawRsaKeyring(
+        "ns",
+        "rsa",
+        public_key=priv.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1),
+        private_key=priv.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ),
+    )
+    assert kms_envelope.decrypt(ct, keyring=pkcs1).plaintext == b"der"
+    assert kms_envelope.decrypt(kms_envelope.encrypt(b"back", keyring=pkcs1), keyring=kr).plaintext == b"back"
 
 
 def test_multi_keyring(aes_keyring: kms_envelope.RawAesKeyring, rsa_keyring: kms_envelope.RawRsaKeyring) -> None:

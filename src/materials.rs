@@ -335,18 +335,18 @@ impl DecryptionMaterials {
             _ => false,
         };
         check_same_request(
-            (
-                before.algorithm_suite,
-                &before.encryption_context,
-                &before.required_encryption_context_keys,
-            ),
-            (
-                self.algorithm_suite,
-                &self.encryption_context,
-                &self.required_encryption_context_keys,
-            ),
+            before.request(),
+            self.request(),
             (before.plaintext_data_key(), self.plaintext_data_key()),
             same_key_pair,
+        )
+    }
+
+    fn request(&self) -> (AlgorithmSuite, &EncryptionContext, &BTreeSet<String>) {
+        (
+            self.algorithm_suite,
+            &self.encryption_context,
+            &self.required_encryption_context_keys,
         )
     }
 }

@@ -25,7 +25,7 @@ impl ContentType {
 }
 
 /// The v1 header type byte: "customer authenticated encrypted data".
-const V1_TYPE: u8 = 0x80;
+pub(crate) const V1_TYPE: u8 = 0x80;
 /// IV length, the same for every suite.
 pub(crate) const IV_LEN: usize = 12;
 /// GCM tag length, the same for every suite.

@@ -10,18 +10,13 @@
 //! a bound before its bytes are buffered.
 
 use crate::error::{Error, Result};
-use crate::format::header::{COMMIT_LEN, IV_LEN, TAG_LEN};
+use crate::format::header::{COMMIT_LEN, IV_LEN, TAG_LEN, V1_TYPE};
 use crate::suite::AlgorithmSuite;
 
 /// The least header length a decrypting stream reads (1 MiB), whatever its
 /// frame size limit: a 64 KiB context and a few hundred KMS keys fit.
 pub const MIN_STREAM_HEADER_LIMIT: u64 = 1 << 20;
 
-/// The message type byte of a v1 header.
-const V1_TYPE: u8 = 0x80;
-/// Message ID lengths, between the suite id and the encryption context.
-const V1_MESSAGE_ID: usize = 16;
-const V2_MESSAGE_ID: usize = 32;
 /// Bytes after the last encrypted data key: content type, reserved bytes,
 /// IV length, frame length, header IV and tag (v1), or content type, frame
 /// length, commitment key and tag (v2).
@@ -157,17 +152,14 @@ impl HeaderScan {
             let value = u16::from_be_bytes([high, byte]);
             self.want = match self.want {
                 Want::SuiteId => {
-                    let known = AlgorithmSuite::from_id(value)
-                        .is_some_and(|suite| suite.message_format_version() == self.version);
-                    if known {
-                        self.skip(if self.version == 1 {
-                            V1_MESSAGE_ID
-                        } else {
-                            V2_MESSAGE_ID
-                        })?;
-                        Want::ContextLength
-                    } else {
-                        Want::Parse
+                    match AlgorithmSuite::from_id(value)
+                        .filter(|suite| suite.message_format_version() == self.version)
+                    {
+                        Some(suite) => {
+                            self.skip(suite.message_id_len())?;
+                            Want::ContextLength
+                        }
+                        None => Want::Parse,
                     }
                 }
                 Want::ContextLength => {
@@ -327,7 +319,7 @@ mod tests {
         }
         // Zero keys, or more than allowed: the parser says so.
         let m = message(2, 3);
-        let count_at = 1 + 2 + V2_MESSAGE_ID + 2 + usize::from(u16::from_be_bytes([m[35], m[36]]));
+        let count_at = 1 + 2 + 32 + 2 + usize::from(u16::from_be_bytes([m[35], m[36]]));
         let mut zero = m[..count_at + 2].to_vec();
         zero[count_at..].fill(0);
         assert_eq!(

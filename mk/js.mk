@@ -67,7 +67,7 @@ build-js: $(JS_PKG)/node_modules/.ready
 # What a browser downloads for the raw keyrings: the wasm and every JS module.
 js-size:
 	@wasm=$$(gzip -9c $(JS_DIST)/$(JS_WASM_NAME)_bg.wasm | wc -c); \
-	  js=$$(cat $(JS_DIST)/$(JS_WASM_NAME).js $(JS_PKG)/src/api.js $(JS_PKG)/src/external.js $(JS_PKG)/src/host-stream.js $(JS_PKG)/src/browser.js | gzip -9c | wc -c); \
+	  js=$$(cat $(JS_DIST)/$(JS_WASM_NAME).js $(JS_PKG)/src/api.js $(JS_PKG)/src/external.js $(JS_PKG)/src/host-stream.js $(JS_PKG)/src/web.js $(JS_PKG)/src/ready.js $(JS_PKG)/src/browser.js | gzip -9c | wc -c); \
 	  echo "== js size: wasm $$(wc -c < $(JS_DIST)/$(JS_WASM_NAME)_bg.wasm) B ($$wasm B gz), JS $$js B gz, total $$((wasm + js)) B gzipped"
 
 test-js: setup-js build-js test-js-node test-js-browser test-js-package

@@ -6,6 +6,7 @@ import { StreamOpen, StreamSeal, openStreamHost, streamHost } from './host-strea
 import {
   bulkFor, bulkHost, hostSigningKey, openExternal, sealExternal, suiteSigns, takesSuiteKey,
 } from './external.js';
+import { wasmState } from './ready.js';
 
 /** Stable error codes, one per core error kind (`ErrorKind::as_str`). */
 export const ErrorCode = Object.freeze({
@@ -40,6 +41,11 @@ function cancelled(reason) {
 
 function badArgument(message) {
   return new KmsEnvelopeError(`bad argument: ${message}`, ErrorCode.BAD_ARGUMENT);
+}
+
+/** Refuses every call into wasm until src/slim.js's initialize() resolves. */
+function ready() {
+  if (wasmState.missing) throw badArgument(wasmState.missing);
 }
 
 /**
@@ -186,6 +192,7 @@ export class Keyring {
 
 /** The wasm Source `fn` makes, its failure as a KmsEnvelopeError. */
 function wasmSource(fn) {
+  ready();
   try { return fn(); } catch (e) { throw toError(e); }
 }
 
@@ -231,6 +238,7 @@ export class MultiKeyring extends Keyring {
     // Keyrings given as plain objects are converted now, so errors show here.
     const gen = generator === undefined || generator === null ? undefined : asKeyring(generator);
     const kids = Array.from(children, asKeyring); // holes too
+    ready();
     const b = new wasm.MultiBuilder();
     try {
       super(wasmSource(() => {
@@ -261,6 +269,7 @@ export class CustomKeyring extends Keyring {
     if (!impl || typeof impl.onEncrypt !== 'function' || typeof impl.onDecrypt !== 'function') {
       throw badArgument('a custom keyring needs onEncrypt and onDecrypt functions');
     }
+    ready();
     // A rejection becomes the error's `cause` (bindings/wasm/src/trace.rs).
     super(wasm.customKeyring(impl));
   }
@@ -431,6 +440,7 @@ const CACHE = Symbol('kms-envelope.cache');
 export class LocalMaterialsCache {
   constructor(capacity) {
     this.capacity = integer(capacity, 'capacity', 0, 0xffffffff) ?? 1000;
+    ready();
     this[CACHE] = new wasm.MaterialsCache(this.capacity);
   }
 
@@ -478,6 +488,7 @@ export class CachingMaterialsManager extends MaterialsManager {
  */
 export async function encrypt(plaintext, opts) {
   try {
+    ready();
     const pt = bytes(plaintext, 'plaintext');
     const o = options(opts, 'encrypt options', ENCRYPT_OPTIONS);
     const args = [
@@ -513,6 +524,7 @@ const MAX_ONE_SHOT = 0xffffffff;
  */
 export async function decrypt(ciphertext, opts) {
   try {
+    ready();
     const ct = bytes(ciphertext, 'ciphertext');
     const o = options(opts, 'decrypt options', DECRYPT_OPTIONS);
     const args = [
@@ -540,6 +552,7 @@ export async function decrypt(ciphertext, opts) {
 /** Parses a message header without decrypting (nothing is authenticated). */
 export async function inspect(ciphertext) {
   try {
+    ready();
     return wasm.inspect(bytes(ciphertext, 'ciphertext'));
   } catch (e) {
     throw toError(e);
@@ -571,6 +584,7 @@ function* pieces(chunk) {
  * message. Memory stays bounded by the frame length and the chunk size.
  */
 export function encryptStream(opts) {
+  ready();
   const o = options(opts, 'encryptStream options', [...ENCRYPT_OPTIONS, 'plaintextLength']);
   const src = source(o);
   const args = [
@@ -643,6 +657,7 @@ export function encryptStream(opts) {
  * whole message is authenticated.
  */
 export function decryptStream(opts) {
+  ready();
   const o = options(opts, 'decryptStream options', [...DECRYPT_OPTIONS, 'signedRelease', 'unsignedOnly', 'maxBufferedPlaintext', 'maxFrameSize']);
   const src = source(o);
   const maxEdks = integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff);
@@ -742,5 +757,6 @@ export function decryptStream(opts) {
 
 /** Which crypto backend the wasm core uses (diagnostics). */
 export function cryptoBackend() {
+  ready();
   return wasm.cryptoBackend();
 }

@@ -418,8 +418,9 @@ export declare function cryptoBackend(): string;
  * 1 MiB and more (16 MiB when signed) are sealed and opened frame by frame
  * between your buffers without passing through wasm memory.
  * Browsers: one-shot messages of 1 KiB and more, and signed ones of any size, run
- * their AES-GCM and ECDSA on WebCrypto (secure contexts only); smaller unsigned
- * ones and streams stay in wasm.
+ * their AES-GCM and ECDSA on WebCrypto (secure contexts only), and so do the
+ * frames of 1 KiB and more of `encryptStream` and `decryptStream`; smaller
+ * unsigned messages, and the signature hash of signed streams, stay in wasm.
  * Do not modify a buffer while a call that reads it is pending.
  * Pass a boolean to change it; returns the setting in force.
  */

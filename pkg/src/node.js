@@ -9,9 +9,11 @@ import {
 import { initSync, setHostAead, setHostEcdsa, setHostHash } from '../dist/kms_envelope_wasm.js';
 import { setBulk } from './external.js';
 import { hashOffThread } from './hash-thread.js';
+import { loaded } from './ready.js';
 import { ErrorCode, KmsEnvelopeError, encrypt as encryptOnce } from './api.js';
 
 initSync({ module: readFileSync(new URL('../dist/kms_envelope_wasm_bg.wasm', import.meta.url)) });
+loaded();
 
 const CIPHERS = { 16: 'aes-128-gcm', 24: 'aes-192-gcm', 32: 'aes-256-gcm' };
 

@@ -1,6 +1,7 @@
 // Packaging test: `npm pack`, install the tarball into a fresh ESM project,
 // use it from Node, type-check a TypeScript user against the declarations,
-// and load it in a browser page through an import map.
+// load it in a browser page through an import map, and bundle an app with
+// esbuild on `kms-envelope/slim` + `kms-envelope/wasm`.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
@@ -103,10 +104,25 @@ import { CachingMaterialsManager, RawAesKeyring } from 'kms-envelope';
 const keyring = new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: new Uint8Array(32) });
 export const y = new CachingMaterialsManager({ keyring, maxMessages: 10 }); // no maxAge
 `);
+  writeFileSync(join(app, 'slim.ts'), `
+import { initialize, encrypt, RawAesKeyring, type WasmSource } from 'kms-envelope/slim';
+export async function g(bytes: Uint8Array): Promise<Uint8Array> {
+  const source: WasmSource = bytes;
+  await initialize(source);
+  await initialize(new URL('https://example.invalid/k.wasm'));
+  return encrypt(new Uint8Array(1), { keyring: new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: bytes }) });
+}
+`);
+  writeFileSync(join(app, 'bad-slim.ts'), `
+import { initialize } from 'kms-envelope/slim';
+// (WebAssembly.Module is an empty interface to TypeScript, so any object
+// passes as a WasmSource; the runtime check catches those.)
+export const z: Promise<string> = initialize();
+`);
   const tsc = join(pkgDir, 'node_modules/typescript/bin/tsc');
   const tsArgs = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', '--skipLibCheck', 'false'];
-  run('node', [tsc, ...tsArgs, 'main.ts'], app);
-  for (const bad of ['bad.ts', 'bad-cache.ts']) {
+  run('node', [tsc, ...tsArgs, 'main.ts', 'slim.ts'], app);
+  for (const bad of ['bad.ts', 'bad-cache.ts', 'bad-slim.ts']) {
     assert.throws(() => execFileSync('node', [tsc, ...tsArgs, bad], { cwd: app, stdio: 'pipe' }), `tsc rejects misuse: ${bad}`);
   }
 
@@ -119,19 +135,45 @@ export const y = new CachingMaterialsManager({ keyring, maxMessages: 10 }); // n
   const ct = await encrypt(new TextEncoder().encode('packaged page'), { keyring });
   window.result = new TextDecoder().decode((await decrypt(ct, { keyring })).plaintext);
 </script>`;
-  const server = await serve(app, { '/index.html': page });
+  // 5. An app bundled by esbuild, which does not carry the .wasm along by
+  // itself: `kms-envelope/slim` with the module's URL from its file loader.
+  writeFileSync(join(app, 'bundled.js'), `
+import { initialize, encrypt, decrypt, encryptStream, RawAesKeyring } from 'kms-envelope/slim';
+import wasmUrl from 'kms-envelope/wasm';
+const keyring = () => new RawAesKeyring({ keyNamespace: 'app', keyName: 'k', wrappingKey: new Uint8Array(32).fill(2) });
+let before;
+try { keyring(); } catch (e) { before = e.code; }
+await initialize(new URL(wasmUrl, import.meta.url));
+const k = keyring();
+const streamed = await new Response(new Blob([new TextEncoder().encode('bundled app')]).stream().pipeThrough(encryptStream({ keyring: k }))).arrayBuffer();
+window.result = { before, text: new TextDecoder().decode((await decrypt(new Uint8Array(streamed), { keyring: k })).plaintext) };
+`);
+  const esbuild = join(pkgDir, 'node_modules/.bin/esbuild');
+  run(esbuild, ['bundled.js', '--bundle', '--minify', '--format=esm', '--platform=browser', '--loader:.wasm=file', '--outdir=out', '--log-level=warning'], app);
+  const outFiles = readdirSync(join(app, 'out'));
+  assert.ok(outFiles.some((f) => f.endsWith('.wasm')), `esbuild emitted the module: ${outFiles}`);
+  const pages = {
+    '/index.html': page,
+    '/bundled.html': '<!doctype html><meta charset="utf-8"><script type="module" src="/out/bundled.js"></script>',
+  };
+  const server = await serve(app, pages);
   try {
-    const text = await withPage(async (p, errors) => {
-      await p.goto(`${server.url}/index.html`);
-      await p.waitForFunction(() => window.result !== undefined, null, { timeout: 30000 });
+    const results = await withPage(async (p, errors) => {
+      const seen = {};
+      for (const name of ['index', 'bundled']) {
+        await p.goto(`${server.url}/${name}.html`);
+        await p.waitForFunction(() => window.result !== undefined, null, { timeout: 30000 });
+        seen[name] = await p.evaluate(() => window.result);
+      }
       assert.deepEqual(errors, []);
-      return p.evaluate(() => window.result);
+      return seen;
     });
-    assert.equal(text, 'packaged page');
+    assert.equal(results.index, 'packaged page');
+    assert.deepEqual(results.bundled, { before: 'bad_argument', text: 'bundled app' });
   } finally {
     await server.close();
   }
-  console.log(`packaging test: passed (Node ESM project, TypeScript declarations, browser page)`);
+  console.log(`packaging test: passed (Node ESM project, TypeScript declarations, browser page, esbuild bundle)`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -164,6 +164,51 @@ static unsigned char *pem_to_der(const char *pem, size_t *len) {
     return der;
 }
 
+/* The next DER element in [*p, end): its tag and content; *p moves past it.
+ * Short-form and long-form lengths (up to 4 bytes); 0 on anything else. */
+static int der_next(const unsigned char **p, const unsigned char *end, unsigned char *tag,
+                    const unsigned char **content, size_t *len) {
+    const unsigned char *q = *p;
+    size_t n = 0, i, bytes;
+    if (end - q < 2) return 0;
+    *tag = *q++;
+    if (*q < 0x80) {
+        n = *q++;
+    } else {
+        bytes = *q++ & 0x7f;
+        if (bytes == 0 || bytes > 4 || (size_t)(end - q) < bytes) return 0;
+        for (i = 0; i < bytes; i++) n = (n << 8) | *q++;
+    }
+    if ((size_t)(end - q) < n) return 0;
+    *content = q;
+    *len = n;
+    *p = q + n;
+    return 1;
+}
+
+/* The PKCS#1 key inside a PKCS#8 private key (OCTET STRING after the
+ * version and the algorithm) or an SPKI public key (BIT STRING after the
+ * algorithm, past its unused-bits byte); NULL if the DER is not that. */
+static const unsigned char *pkcs1_inside(const unsigned char *der, size_t der_len, int private_key,
+                                         size_t *len) {
+    const unsigned char *p = der, *end = der + der_len, *c = NULL;
+    unsigned char tag = 0;
+    size_t n = 0;
+    if (!der_next(&p, end, &tag, &c, &n) || tag != 0x30) return NULL;
+    p = c;
+    end = c + n;
+    if (private_key && (!der_next(&p, end, &tag, &c, &n) || tag != 0x02)) return NULL;
+    if (!der_next(&p, end, &tag, &c, &n) || tag != 0x30) return NULL;
+    if (!der_next(&p, end, &tag, &c, &n) || tag != (private_key ? 0x04 : 0x03)) return NULL;
+    if (!private_key) {
+        if (n < 1 || c[0] != 0) return NULL;
+        c++;
+        n--;
+    }
+    *len = n;
+    return c;
+}
+
 static void roundtrip_rsa(void) {
     char *public_pem = vector_pem("rsa-4096-public");
     char *private_pem = vector_pem("rsa-4096-private");
@@ -176,7 +221,7 @@ static void roundtrip_rsa(void) {
     size_t len = 0;
     const char message[] = "RSA-wrapped data key";
 
-    kt_begin("round trip, raw RSA (PEM public to encrypt, PEM or DER private to decrypt)");
+    kt_begin("round trip, raw RSA (PEM, SPKI/PKCS#8 DER and PKCS#1 DER keys read each other)");
     CHECK(public_pem != NULL && private_pem != NULL);
     if (public_pem == NULL || private_pem == NULL) goto out;
     private_der = pem_to_der(private_pem, &private_der_len);
@@ -209,6 +254,36 @@ static void roundtrip_rsa(void) {
     CHECK_OK(kmse_decrypt(client, both_der, NULL, data, len, &pt, NULL, NULL));
     CHECK(kt_buffer_equals(pt, message, sizeof message));
     kmse_buffer_free(pt);
+    pt = NULL;
+    /* PKCS#1 DER (RSAPublicKey / RSAPrivateKey, as the header documents):
+     * the same key pair, so it reads what the PEM keyrings wrote and the
+     * other way round. */
+    {
+        size_t pub1_len = 0, priv1_len = 0;
+        const unsigned char *pub1 = pkcs1_inside(public_der, public_der_len, 0, &pub1_len);
+        const unsigned char *priv1 = pkcs1_inside(private_der, private_der_len, 1, &priv1_len);
+        kmse_keyring *both_pkcs1 = NULL;
+        kmse_buffer *ct1 = NULL;
+        const uint8_t *data1 = NULL;
+        size_t len1 = 0;
+        CHECK(pub1 != NULL && priv1 != NULL);
+        if (pub1 != NULL && priv1 != NULL) {
+            CHECK_OK(kmse_keyring_new_raw_rsa("c-tests", "rsa", KMSE_RSA_PADDING_OAEP_SHA256, pub1,
+                                              pub1_len, priv1, priv1_len, &both_pkcs1));
+            CHECK_OK(kmse_decrypt(client, both_pkcs1, NULL, data, len, &pt, NULL, NULL));
+            CHECK(kt_buffer_equals(pt, message, sizeof message));
+            kmse_buffer_free(pt);
+            pt = NULL;
+            ct1 = encrypt_with(client, both_pkcs1, NULL, (const unsigned char *)message, sizeof message);
+            CHECK_OK(kmse_buffer_data(ct1, &data1, &len1));
+            CHECK_OK(kmse_decrypt(client, decrypt_only, NULL, data1, len1, &pt, NULL, NULL));
+            CHECK(kt_buffer_equals(pt, message, sizeof message));
+            kmse_buffer_free(pt);
+            pt = NULL;
+            kmse_buffer_free(ct1);
+            kmse_keyring_free(both_pkcs1);
+        }
+    }
     kmse_buffer_free(ct);
 out:
     kmse_keyring_free(encrypt_only);

@@ -106,9 +106,12 @@ export const y = new CachingMaterialsManager({ keyring, maxMessages: 10 }); // n
 `);
   writeFileSync(join(app, 'slim.ts'), `
 import { initialize, encrypt, RawAesKeyring, type WasmSource } from 'kms-envelope/slim';
+import wasmUrl from 'kms-envelope/wasm';
 export async function g(bytes: Uint8Array): Promise<Uint8Array> {
   const source: WasmSource = bytes;
   await initialize(source);
+  const url: string = wasmUrl;
+  await initialize(url);
   await initialize(new URL('https://example.invalid/k.wasm'));
   return encrypt(new Uint8Array(1), { keyring: new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: bytes }) });
 }

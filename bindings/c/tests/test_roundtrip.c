@@ -209,6 +209,15 @@ static const unsigned char *pkcs1_inside(const unsigned char *der, size_t der_le
     return c;
 }
 
+/* Decrypts `data` with `keyring` and checks that it gives back `message`. */
+static void check_decrypts(const kmse_client *client, const kmse_keyring *keyring, const uint8_t *data,
+                           size_t len, const char *message, size_t message_len) {
+    kmse_buffer *pt = NULL;
+    CHECK_OK(kmse_decrypt(client, keyring, NULL, data, len, &pt, NULL, NULL));
+    CHECK(kt_buffer_equals(pt, message, message_len));
+    kmse_buffer_free(pt);
+}
+
 static void roundtrip_rsa(void) {
     char *public_pem = vector_pem("rsa-4096-public");
     char *private_pem = vector_pem("rsa-4096-private");
@@ -237,10 +246,7 @@ static void roundtrip_rsa(void) {
                                       public_der_len, private_der, private_der_len, &both_der));
     ct = encrypt_with(client, encrypt_only, NULL, (const unsigned char *)message, sizeof message);
     CHECK_OK(kmse_buffer_data(ct, &data, &len));
-    CHECK_OK(kmse_decrypt(client, decrypt_only, NULL, data, len, &pt, NULL, NULL));
-    CHECK(kt_buffer_equals(pt, message, sizeof message));
-    kmse_buffer_free(pt);
-    pt = NULL;
+    check_decrypts(client, decrypt_only, data, len, message, sizeof message);
     /* A public key cannot decrypt; a private key alone cannot encrypt. */
     CHECK_ERR(kmse_decrypt(client, encrypt_only, NULL, data, len, &pt, NULL, NULL),
               KMSE_STATUS_NO_KEY_UNWRAPPED);
@@ -251,10 +257,7 @@ static void roundtrip_rsa(void) {
     /* The DER keyring does both. */
     ct = encrypt_with(client, both_der, NULL, (const unsigned char *)message, sizeof message);
     CHECK_OK(kmse_buffer_data(ct, &data, &len));
-    CHECK_OK(kmse_decrypt(client, both_der, NULL, data, len, &pt, NULL, NULL));
-    CHECK(kt_buffer_equals(pt, message, sizeof message));
-    kmse_buffer_free(pt);
-    pt = NULL;
+    check_decrypts(client, both_der, data, len, message, sizeof message);
     /* PKCS#1 DER (RSAPublicKey / RSAPrivateKey, as the header documents):
      * the same key pair, so it reads what the PEM keyrings wrote and the
      * other way round. */
@@ -270,16 +273,10 @@ static void roundtrip_rsa(void) {
         if (pub1 != NULL && priv1 != NULL) {
             CHECK_OK(kmse_keyring_new_raw_rsa("c-tests", "rsa", KMSE_RSA_PADDING_OAEP_SHA256, pub1,
                                               pub1_len, priv1, priv1_len, &both_pkcs1));
-            CHECK_OK(kmse_decrypt(client, both_pkcs1, NULL, data, len, &pt, NULL, NULL));
-            CHECK(kt_buffer_equals(pt, message, sizeof message));
-            kmse_buffer_free(pt);
-            pt = NULL;
+            check_decrypts(client, both_pkcs1, data, len, message, sizeof message);
             ct1 = encrypt_with(client, both_pkcs1, NULL, (const unsigned char *)message, sizeof message);
             CHECK_OK(kmse_buffer_data(ct1, &data1, &len1));
-            CHECK_OK(kmse_decrypt(client, decrypt_only, NULL, data1, len1, &pt, NULL, NULL));
-            CHECK(kt_buffer_equals(pt, message, sizeof message));
-            kmse_buffer_free(pt);
-            pt = NULL;
+            check_decrypts(client, decrypt_only, data1, len1, message, sizeof message);
             kmse_buffer_free(ct1);
             kmse_keyring_free(both_pkcs1);
         }

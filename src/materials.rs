@@ -256,6 +256,16 @@ impl DecryptionMaterials {
     }
 }
 
+/// Whether both hold the same key object (not merely an equal key), or
+/// neither holds one.
+fn same_key<T: ?Sized>(a: Option<&Arc<T>>, b: Option<&Arc<T>>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    }
+}
+
 /// The keyring's output for `before` must be a valid transition of it (ESDK
 /// keyring interface): the same suite, context, required keys and message
 /// key pair, the data key kept once set. A keyring written by a user could
@@ -293,16 +303,14 @@ impl EncryptionMaterials {
     /// only added to it: a data key if there was none, encrypted data keys
     /// after the existing ones.
     pub(crate) fn check_transition_from(&self, before: &EncryptionMaterials) -> Result<()> {
-        let same_key_pair = match (&before.signing_key, &self.signing_key) {
-            (None, None) => true,
-            (Some(a), Some(b)) => Arc::ptr_eq(&a.0, &b.0),
-            _ => false,
-        };
         check_same_request(
             before.request(),
             self.request(),
             (before.plaintext_data_key(), self.plaintext_data_key()),
-            same_key_pair,
+            same_key(
+                before.signing_key.as_ref().map(|k| &k.0),
+                self.signing_key.as_ref().map(|k| &k.0),
+            ),
         )?;
         if !self
             .encrypted_data_keys
@@ -329,16 +337,14 @@ impl DecryptionMaterials {
     /// Checks that `self`, returned by a keyring that was given `before`,
     /// only added a data key to it.
     pub(crate) fn check_transition_from(&self, before: &DecryptionMaterials) -> Result<()> {
-        let same_key_pair = match (&before.verification_key, &self.verification_key) {
-            (None, None) => true,
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        };
         check_same_request(
             before.request(),
             self.request(),
             (before.plaintext_data_key(), self.plaintext_data_key()),
-            same_key_pair,
+            same_key(
+                before.verification_key.as_ref(),
+                self.verification_key.as_ref(),
+            ),
         )
     }
 

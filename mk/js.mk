@@ -62,6 +62,7 @@ build-js: $(JS_PKG)/node_modules/.ready
 	@mkdir -p $(JS_DIST)
 	wasm-bindgen $(JS_WASM_OUT) --target web --weak-refs --out-dir $(JS_DIST)
 	$(JS_WASM_OPT) $(JS_DIST)/$(JS_WASM_NAME)_bg.wasm -o $(JS_DIST)/$(JS_WASM_NAME)_bg.wasm
+	node $(JS_PKG)/tools/wasm-abi.mjs $(JS_DIST)/$(JS_WASM_NAME)_bg.wasm $(JS_DIST)/$(JS_WASM_NAME)_abi.js
 	@$(MAKE) --no-print-directory js-size
 
 # What a browser downloads for the raw keyrings: the wasm and every JS module.

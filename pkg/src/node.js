@@ -13,7 +13,6 @@ import { loaded } from './ready.js';
 import { ErrorCode, KmsEnvelopeError, encrypt as encryptOnce } from './api.js';
 
 initSync({ module: readFileSync(new URL('../dist/kms_envelope_wasm_bg.wasm', import.meta.url)) });
-loaded();
 
 const CIPHERS = { 16: 'aes-128-gcm', 24: 'aes-192-gcm', 32: 'aes-256-gcm' };
 
@@ -261,6 +260,8 @@ setHostAead(nodeAead);
 setHostHash(nodeHash);
 setHostEcdsa(nodeEcdsa);
 setBulk(nodeBulk);
+// This entry's hosts are installed (over src/slim.js's, if it loaded first).
+loaded(hostCrypto);
 
 /**
  * Whether AES-GCM, SHA-2 and ECDSA run on node:crypto (default) or in wasm;

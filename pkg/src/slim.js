@@ -4,20 +4,14 @@
 // `kms-envelope/wasm`), a fetch Response, its bytes or a compiled
 // WebAssembly.Module; until it resolves, every call is refused.
 import init from '../dist/kms_envelope_wasm.js';
+import { EXPORTS, IMPORTS } from '../dist/kms_envelope_wasm_abi.js';
 import { ErrorCode, KmsEnvelopeError } from './api.js';
-import { useWebCrypto } from './web.js';
+import { useWebCrypto, webHostCrypto } from './web.js';
 import { loaded, wasmState } from './ready.js';
-
-if (!wasmState.loaded) {
-  wasmState.missing = "the WebAssembly module is not loaded yet: await initialize() from 'kms-envelope/slim' first";
-}
 
 let loading;
 
 const BAD_SOURCE = 'initialize takes the WebAssembly module as a URL, a string, a Request, a Response (or a promise of one), its bytes or a WebAssembly.Module';
-// Exports every build of this package has; a module without them would
-// instantiate and then break the package for good (wasm-bindgen keeps it).
-const EXPORTS = ['memory', '__wbindgen_start', 'encrypt', 'decrypt', 'inspect', 'cryptoBackend'];
 
 const badArgument = (message, cause) => new KmsEnvelopeError(`bad argument: ${message}`, ErrorCode.BAD_ARGUMENT, cause === undefined ? undefined : { cause });
 const ioError = (message, cause) => new KmsEnvelopeError(`I/O error: ${message}`, ErrorCode.IO_ERROR, cause === undefined ? undefined : { cause });
@@ -76,12 +70,23 @@ async function compile(source) {
   }
 }
 
+/** The names in `have` missing from `want` and back, as a short description. */
+function mismatch(have, want, what) {
+  const has = new Set(have);
+  const wanted = new Set(want);
+  const missing = want.filter((n) => !has.has(n));
+  const extra = have.filter((n) => !wanted.has(n));
+  if (!missing.length && !extra.length) return null;
+  const some = (list) => list.slice(0, 3).map((n) => n.split(' ').pop()).join(', ') + (list.length > 3 ? `, … (${list.length})` : '');
+  return [missing.length && `no ${what} ${some(missing)}`, extra.length && `other ${what} ${some(extra)}`].filter(Boolean).join('; ');
+}
+
 /**
  * Fetches (or takes) and instantiates the WebAssembly module, then routes
  * AES-GCM and ECDSA to WebCrypto where it exists. Without an argument, the
  * module is fetched from this package's dist/ directory, relative to this
  * file. Later calls return the same promise; after a failure, a call may
- * try again.
+ * try again, unless the module failed while starting (see slim.d.ts).
  */
 export function initialize(wasm) {
   if (loading) return loading;
@@ -93,21 +98,31 @@ export function initialize(wasm) {
   } catch (e) {
     return Promise.reject(e);
   }
+  let retry = true;
   loading = (async () => {
     const module = await compile(source);
-    const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-    const missing = EXPORTS.filter((name) => !names.has(name));
-    if (missing.length) throw badArgument(`not this package's WebAssembly module (no ${missing.join(', ')})`);
+    // wasm-bindgen keeps the first module it instantiates, for good: one of
+    // another build (a stale cached file after an upgrade) must be refused
+    // before, by the exact names this build exports and imports.
+    const wrong = mismatch(WebAssembly.Module.exports(module).map((e) => `${e.kind} ${e.name}`), EXPORTS, 'export')
+      ?? mismatch(WebAssembly.Module.imports(module).map((i) => `${i.kind} ${i.module} ${i.name}`), IMPORTS, 'import');
+    if (wrong) throw badArgument(`not this package version's WebAssembly module (${wrong})`);
+    if (wasmState.loaded) return; // the main entry point loaded it meanwhile
     try {
       await init({ module_or_path: module });
     } catch (e) {
-      // Imports that do not match: another version's module.
-      throw badArgument(`not this package version's WebAssembly module (${e instanceof Error ? e.message : String(e)})`, e);
+      if (!(e instanceof WebAssembly.LinkError)) {
+        // It failed after wasm-bindgen took it: nothing can replace it now.
+        retry = false;
+        wasmState.missing = `the WebAssembly module failed to start (${e instanceof Error ? e.message : String(e)}); reload to try again`;
+      }
+      throw badArgument(`the WebAssembly module did not start: ${e instanceof Error ? e.message : String(e)}`, e);
     }
+    if (wasmState.loaded) return;
     useWebCrypto();
-    loaded();
+    loaded(webHostCrypto);
   })();
-  loading.catch(() => { loading = undefined; });
+  loading.catch(() => { if (retry) loading = undefined; });
   return loading;
 }
 

@@ -114,10 +114,17 @@ export function useWebCrypto() {
 /**
  * Whether large one-shot messages run their AES-GCM and signature hash on
  * WebCrypto (default where WebCrypto exists) or in wasm; either reads the
- * other's messages. Returns the setting in force.
+ * other's messages. Returns the setting in force. Where another entry point
+ * of the package installed its host crypto (src/node.js, in a program that
+ * imports both), the switch is that entry point's.
  */
 export function hostCrypto(enabled) {
   if (wasmState.missing) throw new KmsEnvelopeError(`bad argument: ${wasmState.missing}`, ErrorCode.BAD_ARGUMENT);
+  return wasmState.hostCrypto(enabled);
+}
+
+/** hostCrypto() of the browser entry points, once they installed WebCrypto. */
+export function webHostCrypto(enabled) {
   if (enabled !== undefined && typeof enabled !== 'boolean') {
     throw new KmsEnvelopeError(`bad argument: hostCrypto takes true or false, got ${typeof enabled}`, ErrorCode.BAD_ARGUMENT);
   }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import * as slim from 'kms-envelope/slim';
+import binaryen from 'binaryen';
 import { aesKey, bytesOf } from './helpers.js';
 
 const wasmBytes = readFileSync(new URL('../dist/kms_envelope_wasm_bg.wasm', import.meta.url));
@@ -35,7 +36,7 @@ async function serveOnce(routes) {
 }
 
 test('before initialize() every entry into the package is refused, naming initialize()', async () => {
-  const notYet = /not loaded yet: await initialize\(\) from 'kms-envelope\/slim'/;
+  const notYet = /not loaded: with 'kms-envelope\/slim', await initialize\(\) first/;
   await fails(() => new slim.RawAesKeyring(keyringOptions), 'bad_argument', notYet);
   await fails(() => new slim.LocalMaterialsCache(), 'bad_argument', notYet);
   await fails(() => new slim.MultiKeyring({ children: [{ onEncrypt() {}, onDecrypt() {} }] }), 'bad_argument', notYet);
@@ -58,7 +59,12 @@ test('initialize() refuses what is not this package\'s module, and may be called
   // A valid module that is not ours: it would instantiate, and then break
   // the package for good, so it is refused before that.
   const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
-  await fails(() => slim.initialize(empty), 'bad_argument', /not this package's WebAssembly module \(no memory, __wbindgen_start/);
+  await fails(() => slim.initialize(empty), 'bad_argument', /not this package version's WebAssembly module \(no export /);
+  // As would a module of another build: here this one without one export.
+  const other = binaryen.readBinary(wasmBytes);
+  other.removeExport('suiteKeyLength');
+  await fails(() => slim.initialize(other.emitBinary()), 'bad_argument', /not this package version's WebAssembly module \(no export suiteKeyLength\)/);
+  other.dispose();
   // Fetch failures are I/O errors naming the URL.
   const server = await serveOnce({
     '/text.wasm': { type: 'text/plain', body: 'hello' },
@@ -69,7 +75,7 @@ test('initialize() refuses what is not this package\'s module, and may be called
     await fails(() => slim.initialize(fetch(`${server.url}/text.wasm`)), 'bad_argument', /not a WebAssembly module/);
     await fails(() => slim.initialize('http://127.0.0.1:1/k.wasm'), 'io_error', /could not fetch the WebAssembly module from http:\/\/127\.0\.0\.1:1\/k\.wasm/);
     // Still refused after all those failures.
-    await fails(() => slim.cryptoBackend(), 'bad_argument', /not loaded yet/);
+    await fails(() => slim.cryptoBackend(), 'bad_argument', /not loaded/);
     // Fetched by URL (streaming compilation: served as application/wasm).
     const first = slim.initialize(new URL(`${server.url}/ok.wasm`));
     assert.equal(slim.initialize(wasmBytes), first, 'a second call while loading returns the same promise');

@@ -4,7 +4,7 @@
 // esbuild on `kms-envelope/slim` + `kms-envelope/wasm`.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -151,19 +151,37 @@ const k = keyring();
 const streamed = await new Response(new Blob([new TextEncoder().encode('bundled app')]).stream().pipeThrough(encryptStream({ keyring: k }))).arrayBuffer();
 window.result = { before, text: new TextDecoder().decode((await decrypt(new Uint8Array(streamed), { keyring: k })).plaintext) };
 `);
+  // The main entry bundled, with only names api.js defines: the package's
+  // "sideEffects" must keep browser.js's loading of the module. Served from
+  // the package's src/, where its `new URL('../dist/…')` finds the module.
+  writeFileSync(join(app, 'main-bundled.js'), `
+import { encrypt, decrypt, RawAesKeyring } from 'kms-envelope';
+const keyring = new RawAesKeyring({ keyNamespace: 'app', keyName: 'k', wrappingKey: new Uint8Array(32).fill(3) });
+window.result = new TextDecoder().decode((await decrypt(await encrypt(new TextEncoder().encode('main bundled'), { keyring }), { keyring })).plaintext);
+`);
+  // Slim without initialize(): the clear error, not a TypeError.
+  writeFileSync(join(app, 'slim-uninitialized.js'), `
+import { RawAesKeyring } from 'kms-envelope/slim';
+try { new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: new Uint8Array(32) }); window.result = 'no error'; }
+catch (e) { window.result = { code: e.code, message: e.message }; }
+`);
   const esbuild = join(pkgDir, 'node_modules/.bin/esbuild');
-  run(esbuild, ['bundled.js', '--bundle', '--minify', '--format=esm', '--platform=browser', '--loader:.wasm=file', '--outdir=out', '--log-level=warning'], app);
+  run(esbuild, ['bundled.js', 'main-bundled.js', 'slim-uninitialized.js', '--bundle', '--minify', '--format=esm', '--platform=browser', '--loader:.wasm=file', '--outdir=out', '--log-level=warning'], app);
   const outFiles = readdirSync(join(app, 'out'));
   assert.ok(outFiles.some((f) => f.endsWith('.wasm')), `esbuild emitted the module: ${outFiles}`);
+  const script = (src) => `<!doctype html><meta charset="utf-8"><script type="module" src="${src}"></script>`;
   const pages = {
     '/index.html': page,
-    '/bundled.html': '<!doctype html><meta charset="utf-8"><script type="module" src="/out/bundled.js"></script>',
+    '/bundled.html': script('/out/bundled.js'),
+    '/node_modules/kms-envelope/src/main-bundled.js': readFileSync(join(app, 'out/main-bundled.js')),
+    '/main-bundled.html': script('/node_modules/kms-envelope/src/main-bundled.js'),
+    '/slim-uninitialized.html': script('/out/slim-uninitialized.js'),
   };
   const server = await serve(app, pages);
   try {
     const results = await withPage(async (p, errors) => {
       const seen = {};
-      for (const name of ['index', 'bundled']) {
+      for (const name of ['index', 'bundled', 'main-bundled', 'slim-uninitialized']) {
         await p.goto(`${server.url}/${name}.html`);
         await p.waitForFunction(() => window.result !== undefined, null, { timeout: 30000 });
         seen[name] = await p.evaluate(() => window.result);
@@ -173,10 +191,13 @@ window.result = { before, text: new TextDecoder().decode((await decrypt(new Uint
     });
     assert.equal(results.index, 'packaged page');
     assert.deepEqual(results.bundled, { before: 'bad_argument', text: 'bundled app' });
+    assert.equal(results['main-bundled'], 'main bundled');
+    assert.equal(results['slim-uninitialized'].code, 'bad_argument');
+    assert.match(results['slim-uninitialized'].message, /not loaded: with 'kms-envelope\/slim', await initialize\(\) first/);
   } finally {
     await server.close();
   }
-  console.log(`packaging test: passed (Node ESM project, TypeScript declarations, browser page, esbuild bundle)`);
+  console.log(`packaging test: passed (Node ESM project, TypeScript declarations, browser page, esbuild bundles)`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -186,6 +186,9 @@ function keyringSource(keyring) {
 export class Keyring {
   constructor(source) {
     if (new.target === Keyring) throw badArgument('use a concrete keyring class');
+    if (!(source instanceof wasm.Source)) {
+      throw badArgument('Keyring is not for subclassing: a keyring of your own is an object with onEncrypt and onDecrypt functions');
+    }
     this[SOURCE] = source;
   }
 }
@@ -403,6 +406,9 @@ export class AwsKmsDiscoveryKeyring extends Keyring {
 export class MaterialsManager {
   constructor(source) {
     if (new.target === MaterialsManager) throw badArgument('use a concrete materials manager class');
+    if (!(source instanceof wasm.Source)) {
+      throw badArgument('MaterialsManager is not for subclassing: use DefaultMaterialsManager, RequiredEncryptionContextMaterialsManager or CachingMaterialsManager');
+    }
     this[SOURCE] = source;
   }
 }

@@ -47,10 +47,12 @@ export type Bytes = Uint8Array | ArrayBuffer;
 /** String pairs, authenticated with the message and stored in its header. */
 export type EncryptionContext = Record<string, string> | Map<string, string>;
 
+type SuiteHex = '0014' | '0046' | '0078' | '0114' | '0146' | '0178' | '0214' | '0346' | '0378' | '0478' | '0578';
+
 /** An ESDK algorithm suite id such as `0x0578`, or its hex string `'0578'` / `'0x0578'`. */
 export type AlgorithmSuiteId =
   | 0x0014 | 0x0046 | 0x0078 | 0x0114 | 0x0146 | 0x0178 | 0x0214 | 0x0346 | 0x0378 | 0x0478 | 0x0578
-  | number | string;
+  | number | SuiteHex | `0x${SuiteHex}`;
 
 export type CommitmentPolicy =
   | 'FORBID_ENCRYPT_ALLOW_DECRYPT'
@@ -109,9 +111,14 @@ export interface KeyringImplementation {
     | { plaintextDataKey: Uint8Array } | null | undefined;
 }
 
-/** Base class of the keyrings. */
+/**
+ * Base class of the keyrings. Not for subclassing (the constructor refuses
+ * a subclass of your own): a keyring of your own is an object with
+ * `onEncrypt` and `onDecrypt` (see {@link KeyringImplementation}).
+ */
 export declare abstract class Keyring {
-  protected constructor();
+  /** Not callable from your code: the package passes its own handle. */
+  protected constructor(handle: never);
 }
 
 /** AES-GCM key wrapping under a 128, 192 or 256-bit key (the key is copied). */
@@ -123,6 +130,11 @@ export declare class RawAesKeyring extends Keyring {
 
 export type RsaPadding = 'pkcs1' | 'oaep-sha1' | 'oaep-sha256' | 'oaep-sha384' | 'oaep-sha512';
 
+/** A public key, a private key or both: PEM text or DER bytes. */
+export type RsaKeys =
+  | { publicKey: string | Bytes; privateKey?: string | Bytes }
+  | { publicKey?: string | Bytes; privateKey: string | Bytes };
+
 /**
  * RSA key wrapping. Keys are PEM strings or DER bytes (SPKI / PKCS#1 public,
  * PKCS#8 / PKCS#1 private). A public key alone can only encrypt, a private
@@ -133,9 +145,7 @@ export declare class RawRsaKeyring extends Keyring {
     keyNamespace: string;
     keyName: string;
     padding?: RsaPadding;
-    publicKey?: string | Uint8Array;
-    privateKey?: string | Uint8Array;
-  });
+  } & RsaKeys);
   readonly keyNamespace: string;
   readonly keyName: string;
   readonly padding: RsaPadding;
@@ -143,7 +153,12 @@ export declare class RawRsaKeyring extends Keyring {
 
 /** Wraps the data key under every keyring; decrypts with the first that can. */
 export declare class MultiKeyring extends Keyring {
-  constructor(options: { generator?: KeyringLike; children?: KeyringLike[] });
+  /** A generator, children, or both. */
+  constructor(
+    options:
+      | { generator: KeyringLike; children?: readonly KeyringLike[] }
+      | { generator?: undefined; children: readonly KeyringLike[] },
+  );
   /** The generator, as a keyring (plain objects become `CustomKeyring`s). */
   readonly generator?: Keyring;
   readonly children: Keyring[];
@@ -240,9 +255,10 @@ export declare class AwsKmsDiscoveryKeyring extends Keyring {
   readonly region?: string;
 }
 
-/** Base class of the materials managers. */
+/** Base class of the materials managers. Not for subclassing (the constructor refuses a subclass of your own). */
 export declare abstract class MaterialsManager {
-  protected constructor();
+  /** Not callable from your code: the package passes its own handle. */
+  protected constructor(handle: never);
 }
 
 /** The default materials manager over a keyring. */
@@ -255,11 +271,7 @@ export declare class DefaultMaterialsManager extends MaterialsManager {
  * message: decrypt must be given them in `encryptionContext`.
  */
 export declare class RequiredEncryptionContextMaterialsManager extends MaterialsManager {
-  constructor(options: {
-    keyring?: KeyringLike;
-    materialsManager?: MaterialsManager;
-    requiredEncryptionContextKeys: string[];
-  });
+  constructor(options: MaterialsSource & { requiredEncryptionContextKeys: string[] });
   readonly requiredEncryptionContextKeys: string[];
 }
 
@@ -287,19 +299,13 @@ export declare class LocalMaterialsCache {
  * for the same encrypted data keys and context.
  */
 export declare class CachingMaterialsManager extends MaterialsManager {
-  constructor(options: {
-    keyring?: KeyringLike;
-    materialsManager?: MaterialsManager;
+  constructor(options: MaterialsSource & CacheChoice & {
     /** How long a cached data key is reused, in milliseconds (required, at least 1). */
     maxAge: number;
     /** Most messages one data key encrypts (default 2^32). */
     maxMessages?: number;
     /** Most plaintext bytes one data key encrypts (default: no practical limit). */
     maxBytes?: number;
-    /** Entries of the cache made for this manager (default 1000). */
-    capacity?: number;
-    /** A cache to share instead (not with `capacity`). */
-    cache?: LocalMaterialsCache;
     /** Default: unique to this manager. */
     partitionId?: string;
   });
@@ -308,6 +314,19 @@ export declare class CachingMaterialsManager extends MaterialsManager {
   /** Milliseconds. */
   readonly maxAge: number;
 }
+
+/** A cache made for the manager, or one to share: not both. */
+export type CacheChoice =
+  | {
+      /** Entries of the cache made for this manager (default 1000). */
+      capacity?: number;
+      cache?: undefined;
+    }
+  | {
+      /** A cache to share. */
+      cache: LocalMaterialsCache;
+      capacity?: undefined;
+    };
 
 /** Exactly one of `keyring` and `materialsManager`. */
 export type MaterialsSource =

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import {
   encrypt, decrypt, inspect, encryptStream, decryptStream, RawAesKeyring, RawRsaKeyring, MultiKeyring,
   RequiredEncryptionContextMaterialsManager, KmsEnvelopeError, ErrorCode, LocalMaterialsCache, hostCrypto,
+  Keyring, MaterialsManager,
 } from 'kms-envelope';
 import { aesKey, bytesOf, rejectsWith } from './helpers.js';
 
@@ -79,6 +80,14 @@ test('commitment policy: policy_violation', async () => {
   await rejects(decrypt(ct, { keyring: aes }), 'policy_violation');
   await rejects(encrypt(bytesOf(10), { keyring: aes, algorithmSuite: 0x0178 }), 'policy_violation');
   await rejects(encrypt(bytesOf(10), { keyring: aes, algorithmSuite: 0x0478, commitmentPolicy: 'FORBID_ENCRYPT_ALLOW_DECRYPT' }), 'policy_violation');
+});
+
+test('Keyring and MaterialsManager refuse subclasses of your own, naming what to use', () => {
+  class MyKeyring extends Keyring { constructor() { super(); } }
+  class MyManager extends MaterialsManager { constructor() { super({}); } }
+  for (const [make, re] of [[() => new MyKeyring(), /object with onEncrypt and onDecrypt/], [() => new MyManager(), /DefaultMaterialsManager/]]) {
+    assert.throws(make, (e) => e instanceof KmsEnvelopeError && e.code === 'bad_argument' && re.test(e.message));
+  }
 });
 
 test('wrong argument types: bad_argument', async () => {

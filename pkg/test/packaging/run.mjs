@@ -95,6 +95,35 @@ export async function f(): Promise<string> {
   return r.encryptionContext.a;
 }
 `);
+  // Misuse the runtime refuses is refused by the types too: each line must
+  // be an error, or tsc reports the directive unused.
+  writeFileSync(join(app, 'expect-errors.ts'), `
+import { encrypt, MultiKeyring, RawRsaKeyring, RawAesKeyring, CachingMaterialsManager, RequiredEncryptionContextMaterialsManager, LocalMaterialsCache, Keyring } from 'kms-envelope';
+const keyring = new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: new Uint8Array(32) });
+const cache = new LocalMaterialsCache();
+// @ts-expect-error: a generator or children
+new MultiKeyring({});
+// @ts-expect-error: a public key, a private key or both
+new RawRsaKeyring({ keyNamespace: 'a', keyName: 'b' });
+// @ts-expect-error: not a suite id
+void encrypt(new Uint8Array(1), { keyring, algorithmSuite: 'AES_256' });
+// @ts-expect-error: a keyring or a materials manager
+new CachingMaterialsManager({ maxAge: 1 });
+// @ts-expect-error: not both
+new CachingMaterialsManager({ keyring, materialsManager: new CachingMaterialsManager({ keyring, maxAge: 1 }), maxAge: 1 });
+// @ts-expect-error: capacity or cache, not both
+new CachingMaterialsManager({ keyring, maxAge: 1, capacity: 5, cache });
+// @ts-expect-error: a keyring or a materials manager
+new RequiredEncryptionContextMaterialsManager({ requiredEncryptionContextKeys: ['a'] });
+// @ts-expect-error: the base class's constructor is not public
+class Mine extends Keyring { constructor() { super(); } }
+void Mine;
+// What the runtime takes, the types take: DER as an ArrayBuffer, children typed as an array, '0x0578'.
+const der: ArrayBuffer = new ArrayBuffer(8);
+const children: RawAesKeyring[] = [keyring];
+export const ok = [new RawRsaKeyring({ keyNamespace: 'a', keyName: 'b', privateKey: der }), new MultiKeyring({ children }),
+  encrypt(new Uint8Array(1), { keyring, algorithmSuite: '0x0578' })];
+`);
   writeFileSync(join(app, 'bad.ts'), `
 import { encrypt } from 'kms-envelope';
 export const x = encrypt('not bytes', { keyring: 1 });
@@ -124,7 +153,7 @@ export const z: Promise<string> = initialize();
 `);
   const tsc = join(pkgDir, 'node_modules/typescript/bin/tsc');
   const tsArgs = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', '--skipLibCheck', 'false'];
-  run('node', [tsc, ...tsArgs, 'main.ts', 'slim.ts'], app);
+  run('node', [tsc, ...tsArgs, 'main.ts', 'slim.ts', 'expect-errors.ts'], app);
   for (const bad of ['bad.ts', 'bad-cache.ts', 'bad-slim.ts']) {
     assert.throws(() => execFileSync('node', [tsc, ...tsArgs, bad], { cwd: app, stdio: 'pipe' }), `tsc rejects misuse: ${bad}`);
   }

@@ -9,8 +9,8 @@ from ._types import AlgorithmSuite, CommitmentPolicy, RsaPadding
 __version__: str
 CRYPTO_BACKEND: str
 
-SuiteArg = Union[AlgorithmSuite, int, str]
-PolicyArg = Union[CommitmentPolicy, str]
+_SuiteArg = Union[AlgorithmSuite, int, str]
+_PolicyArg = Union[CommitmentPolicy, str]
 
 def _suite_table() -> List[Tuple[int, str, bool, bool, int, int]]: ...
 def _hashlib_updates() -> int: ...
@@ -20,9 +20,9 @@ def encrypt(
     keyring: Optional[Keyring] = None,
     materials_manager: Optional["MaterialsManager"] = None,
     encryption_context: Optional[Mapping[str, str]] = None,
-    algorithm_suite: Optional[SuiteArg] = None,
+    algorithm_suite: Optional[_SuiteArg] = None,
     frame_length: int = 4096,
-    commitment_policy: Optional[PolicyArg] = None,
+    commitment_policy: Optional[_PolicyArg] = None,
     max_encrypted_data_keys: Optional[int] = None,
 ) -> bytes: ...
 def decrypt(
@@ -31,7 +31,7 @@ def decrypt(
     keyring: Optional[Keyring] = None,
     materials_manager: Optional["MaterialsManager"] = None,
     encryption_context: Optional[Mapping[str, str]] = None,
-    commitment_policy: Optional[PolicyArg] = None,
+    commitment_policy: Optional[_PolicyArg] = None,
     max_encrypted_data_keys: Optional[int] = None,
 ) -> "DecryptResult": ...
 def inspect(ciphertext: ReadableBuffer) -> "MessageHeader": ...
@@ -113,12 +113,15 @@ class MultiKeyring(NativeKeyring):
     @property
     def children(self) -> Tuple[Keyring, ...]: ...
 
-class KmsClient(Protocol):
-    """What AwsKmsKeyring calls on a Python client: the three methods of a boto3 KMS client."""
+class _KmsClient(Protocol):
+    """What AwsKmsKeyring calls on a Python client: the three methods of a
+    boto3 KMS client, called with boto3's keyword arguments. Declared
+    loosely, so that a boto3 client typed by boto3-stubs (keyword-only
+    parameters, TypedDict results) matches."""
 
-    def generate_data_key(self, **kwargs: Any) -> Mapping[str, Any]: ...
-    def encrypt(self, **kwargs: Any) -> Mapping[str, Any]: ...
-    def decrypt(self, **kwargs: Any) -> Mapping[str, Any]: ...
+    def generate_data_key(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]: ...
+    def encrypt(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]: ...
+    def decrypt(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]: ...
 
 @final
 class AwsKmsClient:
@@ -146,7 +149,7 @@ class AwsKmsKeyring(NativeKeyring):
         self,
         key_id: str,
         *,
-        client: Union[AwsKmsClient, KmsClient, None] = None,
+        client: Union[AwsKmsClient, _KmsClient, None] = None,
         mrk_aware: bool = False,
         grant_tokens: Optional[Iterable[str]] = None,
     ) -> None: ...
@@ -158,7 +161,7 @@ class AwsKmsDiscoveryKeyring(NativeKeyring):
     def __init__(
         self,
         *,
-        client: Union[AwsKmsClient, KmsClient, None] = None,
+        client: Union[AwsKmsClient, _KmsClient, None] = None,
         partition: Optional[str] = None,
         account_ids: Optional[Sequence[str]] = None,
         region: Optional[str] = None,
@@ -249,9 +252,9 @@ class StreamEncryptor:
         keyring: Optional[Keyring] = None,
         materials_manager: Optional[MaterialsManager] = None,
         encryption_context: Optional[Mapping[str, str]] = None,
-        algorithm_suite: Optional[SuiteArg] = None,
+        algorithm_suite: Optional[_SuiteArg] = None,
         frame_length: int = 4096,
-        commitment_policy: Optional[PolicyArg] = None,
+        commitment_policy: Optional[_PolicyArg] = None,
         max_encrypted_data_keys: Optional[int] = None,
         plaintext_length: Optional[int] = None,
     ) -> None: ...
@@ -268,7 +271,7 @@ class StreamDecryptor:
         keyring: Optional[Keyring] = None,
         materials_manager: Optional[MaterialsManager] = None,
         encryption_context: Optional[Mapping[str, str]] = None,
-        commitment_policy: Optional[PolicyArg] = None,
+        commitment_policy: Optional[_PolicyArg] = None,
         max_encrypted_data_keys: Optional[int] = None,
         signed_release: Literal["after-signature", "frames"] = "after-signature",
         unsigned_only: bool = False,

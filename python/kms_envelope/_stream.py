@@ -17,8 +17,7 @@ if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
 
     from ._keyring import Keyring
-    from ._native import MaterialsManager
-    from ._types import CommitmentPolicy
+    from ._native import MaterialsManager, _PolicyArg, _SuiteArg
 
 __all__ = ["open", "EncryptingWriter", "DecryptingReader", "DEFAULT_CHUNK_SIZE"]
 
@@ -104,10 +103,11 @@ class EncryptingWriter(io.RawIOBase):
             raise
 
     def _write_to_file(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
+        # The file gets ``bytes``, as WritableFile promises: the rest of a
+        # short write is a copy, but short writes are rare.
+        while data:
             try:
-                n = self._file.write(view)  # type: ignore[arg-type]
+                n = self._file.write(data)
             except OSError as e:
                 raise _io_error("writing the encrypted stream failed", e) from e
             if n is None:
@@ -119,13 +119,13 @@ class EncryptingWriter(io.RawIOBase):
                         errno.EAGAIN, "writing the encrypted stream failed: the file is non-blocking and would block"
                     )
                 return  # a duck-typed file that does not count what it wrote
-            if not isinstance(n, int) or isinstance(n, bool) or n <= 0 or n > len(view):
+            if not isinstance(n, int) or isinstance(n, bool) or n <= 0 or n > len(data):
                 raise IoError(
                     errno.EIO,
                     "writing the encrypted stream failed: the file's write() returned %r for %d bytes"
-                    % (n, len(view)),
+                    % (n, len(data)),
                 )
-            view = view[n:]
+            data = data[n:]
 
     def flush(self) -> None:
         """Flush the underlying file (a partial frame stays buffered here)."""
@@ -328,7 +328,7 @@ def open(
     keyring: "Optional[Keyring]" = None,
     materials_manager: "Optional[MaterialsManager]" = None,
     encryption_context: Optional[Mapping[str, str]] = None,
-    commitment_policy: "Optional[CommitmentPolicy]" = None,
+    commitment_policy: "Optional[_PolicyArg]" = None,
     max_encrypted_data_keys: Optional[int] = None,
     signed_release: "Literal['after-signature', 'frames']" = "after-signature",
     unsigned_only: bool = False,
@@ -345,9 +345,9 @@ def open(
     keyring: "Optional[Keyring]" = None,
     materials_manager: "Optional[MaterialsManager]" = None,
     encryption_context: Optional[Mapping[str, str]] = None,
-    algorithm_suite: Optional[AlgorithmSuite] = None,
+    algorithm_suite: "Optional[_SuiteArg]" = None,
     frame_length: int = 4096,
-    commitment_policy: "Optional[CommitmentPolicy]" = None,
+    commitment_policy: "Optional[_PolicyArg]" = None,
     max_encrypted_data_keys: Optional[int] = None,
     plaintext_length: Optional[int] = None,
 ) -> EncryptingWriter: ...

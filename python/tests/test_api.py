@@ -72,3 +72,11 @@ def test_reprs(aes_keyring: kms_envelope.RawAesKeyring) -> None:
     from conftest import AES_256
 
     assert AES_256.hex() not in repr(aes_keyring) and repr(AES_256) not in repr(aes_keyring)
+
+
+def test_signatures_show_the_real_defaults() -> None:
+    """help() and inspect show 4096, 1000, 3, not the Ellipsis PyO3 renders for computed defaults."""
+    assert pyinspect.signature(kms_envelope.encrypt).parameters["frame_length"].default == 4096
+    assert pyinspect.signature(kms_envelope.StreamEncryptor).parameters["frame_length"].default == 4096
+    assert pyinspect.signature(kms_envelope.LocalMaterialsCache).parameters["capacity"].default == 1000
+    assert pyinspect.signature(kms_envelope.AwsKmsClient).parameters["max_attempts"].default == 3

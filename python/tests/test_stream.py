@@ -189,6 +189,32 @@ def test_writer_refuses_a_sink_that_does_not_take_the_bytes(aes_keyring: kms_env
     w.abort()
 
 
+class TrickleSink:
+    """A sink that takes ``bytes`` only, at most 1000 of them per write()."""
+
+    def __init__(self) -> None:
+        self.parts: List[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        assert type(data) is bytes, type(data)
+        self.parts.append(data[:1000])
+        return len(self.parts[-1])
+
+
+def test_writer_hands_its_sink_bytes_through_short_writes(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    sink = TrickleSink()
+    # Suite and policy as strings, as encrypt() takes them (and the types say so).
+    with kms_envelope.open(
+        sink, "wb", keyring=aes_keyring, algorithm_suite="0x0478",
+        commitment_policy="REQUIRE_ENCRYPT_REQUIRE_DECRYPT", frame_length=10_000,
+    ) as w:
+        w.write(pattern(50_000))
+    message = b"".join(sink.parts)
+    assert len(sink.parts) > 50
+    assert kms_envelope.decrypt(message, keyring=aes_keyring).plaintext == pattern(50_000)
+    assert kms_envelope.inspect(message).algorithm_suite == AlgorithmSuite(0x0478)
+
+
 def test_writer_reader_protocol(aes_keyring: kms_envelope.RawAesKeyring, tmp_path: Path) -> None:
     buf = io.BytesIO()
     w = kms_envelope.open(buf, "wb", keyring=aes_keyring, encryption_context={"a": "b"})

@@ -52,7 +52,10 @@ pub(crate) fn frame_length(value: convert::Int) -> PyResult<u32> {
 /// commitment, ECDSA P-384). The GIL is released while encrypting.
 #[pyfunction]
 #[pyo3(signature = (plaintext, *, keyring=None, materials_manager=None, encryption_context=None,
-    algorithm_suite=None, frame_length=convert::Int::new(4096), commitment_policy=None, max_encrypted_data_keys=None))]
+    algorithm_suite=None, frame_length=convert::Int::new(4096), commitment_policy=None, max_encrypted_data_keys=None),
+    // The defaults as Python shows them (`convert::Int::new(..)` would read `...`).
+    text_signature = "(plaintext, *, keyring=None, materials_manager=None, encryption_context=None, \
+        algorithm_suite=None, frame_length=4096, commitment_policy=None, max_encrypted_data_keys=None)")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn encrypt<'py>(
     py: Python<'py>,

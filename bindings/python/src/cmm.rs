@@ -178,7 +178,7 @@ impl PyLocalMaterialsCache {
 #[pymethods]
 impl PyLocalMaterialsCache {
     #[new]
-    #[pyo3(signature = (capacity=convert::Int::new(1000)))]
+    #[pyo3(signature = (capacity=convert::Int::new(1000)), text_signature = "(capacity=1000)")]
     fn new(capacity: convert::Int) -> PyResult<Self> {
         Ok(Self::with_capacity(capacity.within(
             "capacity",

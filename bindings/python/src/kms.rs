@@ -154,7 +154,10 @@ impl PyAwsKmsClient {
     #[new]
     #[pyo3(signature = (*, region=None, endpoint_url=None, profile=None, access_key_id=None,
         secret_access_key=None, session_token=None, connect_timeout=5.0, timeout=30.0,
-        max_attempts=convert::Int::new(3)))]
+        max_attempts=convert::Int::new(3)),
+        text_signature = "(*, region=None, endpoint_url=None, profile=None, access_key_id=None, \
+            secret_access_key=None, session_token=None, connect_timeout=5.0, timeout=30.0, \
+            max_attempts=3)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,

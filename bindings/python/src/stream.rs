@@ -107,7 +107,10 @@ impl PyStreamEncryptor {
     #[new]
     #[pyo3(signature = (*, keyring=None, materials_manager=None, encryption_context=None,
         algorithm_suite=None, frame_length=convert::Int::new(4096), commitment_policy=None,
-        max_encrypted_data_keys=None, plaintext_length=None))]
+        max_encrypted_data_keys=None, plaintext_length=None),
+        text_signature = "(*, keyring=None, materials_manager=None, encryption_context=None, \
+            algorithm_suite=None, frame_length=4096, commitment_policy=None, \
+            max_encrypted_data_keys=None, plaintext_length=None)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,

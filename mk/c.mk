@@ -96,6 +96,11 @@ test-c: setup-c setup-moto check-c-header
 	  -Wl,-rpath,$(abspath $(C_LIB)) -o $(C_BIN)/kmse-tests-shared
 	$(C_CC) $(C_CFLAGS) -Iinclude $(C_TEST_SOURCES) $(C_LIB)/libkms_envelope.a $(C_STATIC_LIBS) \
 	  -o $(C_BIN)/kmse-tests-static
+	@echo "== wipe check: no block goes back to the allocator holding plaintext"
+	$(C_CC) $(C_CFLAGS) -shared -fPIC $(C_DIR)/tests/wipe/shim.c -o $(C_BIN)/wipe-shim.so
+	$(C_CC) $(C_CFLAGS) -Iinclude $(C_DIR)/tests/wipe/check.c -L$(C_LIB) -lkms_envelope \
+	  -Wl,-rpath,$(abspath $(C_LIB)) -o $(C_BIN)/wipe-check
+	KMSE_WIPE_CHECK=1 LD_PRELOAD=$(abspath $(C_BIN))/wipe-shim.so $(C_BIN)/wipe-check
 	@rm -rf $(C_OUT)/prefix
 	$(MAKE) --no-print-directory install-c PREFIX=$(abspath $(C_OUT)/prefix) C_PROFILE=$(C_PROFILE)
 	$(C_CC) $(C_CFLAGS) $(C_EXAMPLE) $$($(C_PC) --cflags --libs kms_envelope) \

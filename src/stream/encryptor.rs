@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::future::{block_on, BoxFuture};
 use crate::keyring::Keyring;
 use crate::materials::EncryptionRequest;
-use crate::stream::SharedSource;
+use crate::stream::{sink, SharedSource};
 use crate::suite::AlgorithmSuite;
 
 /// Configures a [`StreamEncryptor`]. See [`Client::stream_encrypt`].
@@ -202,6 +202,7 @@ impl StreamEncryptor {
         let result = (|| {
             if !self.pending.is_empty() {
                 let take = (fl - self.pending.len()).min(input.len());
+                sink::reserve_wiping(&mut self.pending, take)?;
                 self.pending.extend_from_slice(&input[..take]);
                 input = &input[take..];
                 if self.pending.len() == fl && !input.is_empty() {
@@ -216,6 +217,7 @@ impl StreamEncryptor {
                 sealer.seal_regular_frames(frames, out)?;
                 input = rest;
             }
+            sink::reserve_wiping(&mut self.pending, input.len())?;
             self.pending.extend_from_slice(input);
             Ok(())
         })();

@@ -1,4 +1,6 @@
-//! Where the decryption state machine puts plaintext.
+//! Where the decryption state machine puts plaintext, and how a growing
+//! plaintext buffer grows without leaving copies behind
+//! ([`reserve_wiping`]).
 //!
 //! A growing `Vec` (the streaming decryptor, plaintext held for a signature)
 //! or a caller's buffer of exactly the plaintext's length
@@ -39,6 +41,26 @@ pub(crate) trait Sink: Send {
     }
 }
 
+/// Makes room for `additional` more bytes in a buffer that holds plaintext,
+/// wiping the old block when it moves: `Vec`'s own growth hands the old
+/// block back to the allocator as it is. Doubles the capacity at least, as
+/// `Vec` does.
+pub(crate) fn reserve_wiping(buf: &mut Vec<u8>, additional: usize) -> Result<()> {
+    let needed = buf
+        .len()
+        .checked_add(additional)
+        .ok_or_else(|| Error::bad_arg("plaintext buffer size overflows"))?;
+    if needed <= buf.capacity() {
+        return Ok(());
+    }
+    let mut grown = Vec::with_capacity(needed.max(buf.capacity().saturating_mul(2)));
+    grown.extend_from_slice(buf);
+    // Wipes the whole old capacity, spare bytes included, before it is freed.
+    buf.zeroize();
+    *buf = grown;
+    Ok(())
+}
+
 impl Sink for Vec<u8> {
     fn len(&self) -> usize {
         Vec::len(self)
@@ -46,12 +68,14 @@ impl Sink for Vec<u8> {
 
     fn grow(&mut self, n: usize) -> Result<Region<'_>> {
         let start = self.len();
+        reserve_wiping(self, n)?;
         self.resize(start + n, 0);
         Ok(Region::Init(self.get_mut(start..).unwrap_or_default()))
     }
 
     fn append(&mut self, data: &[u8]) -> Result<&mut [u8]> {
         let start = self.len();
+        reserve_wiping(self, data.len())?;
         self.extend_from_slice(data);
         Ok(self.get_mut(start..).unwrap_or_default())
     }
@@ -69,6 +93,7 @@ impl Sink for Vec<u8> {
             std::mem::swap(self, held);
             return Ok(());
         }
+        reserve_wiping(self, held.len())?;
         self.extend_from_slice(held);
         held.zeroize();
         held.clear();
@@ -123,6 +148,33 @@ impl Sink for SliceSink<'_> {
 mod tests {
     use super::*;
     use std::mem::MaybeUninit;
+
+    #[test]
+    fn a_growing_plaintext_vec_moves_only_through_reserve_wiping() {
+        // Vec's own growth would free the old block unwiped: every append
+        // after reserve_wiping must fit, so the block stays put, and when
+        // it must move, the contents come along.
+        let mut out: Vec<u8> = Vec::new();
+        let mut moves = 0;
+        for i in 0..200u8 {
+            let capacity = out.capacity();
+            reserve_wiping(&mut out, 42).unwrap();
+            if out.capacity() != capacity {
+                moves += 1;
+            }
+            let placed = out.as_ptr();
+            Sink::append(&mut out, &[i; 37]).unwrap();
+            Sink::grow(&mut out, 5).unwrap().fill(&[i; 5]).unwrap();
+            assert_eq!(out.as_ptr(), placed, "the Vec grew by itself");
+        }
+        assert!(moves < 20, "capacity doubles: {moves} moves");
+        assert_eq!(out.len(), 200 * 42);
+        assert!(out
+            .chunks(42)
+            .enumerate()
+            .all(|(i, c)| c.iter().all(|&b| b == i as u8)));
+        assert!(reserve_wiping(&mut out, usize::MAX).is_err());
+    }
 
     #[test]
     fn a_slice_sink_fills_from_the_front_and_refuses_to_overflow() {

@@ -1097,8 +1097,10 @@ void kmse_aws_kms_options_free(kmse_aws_kms_options *options);
  *   `AWS_CA_BUNDLE` (a PEM file). `HTTPS_PROXY` / `NO_PROXY` are honored.
  *
  * No request is sent here. Fails with `KMSE_STATUS_BAD_ARGUMENT` when no
- * credentials are found, the endpoint is not an `http(s)` URL, the profile
- * does not exist, or a setting is out of range.
+ * credentials are found, the endpoint is not an `http(s)` URL, a profile
+ * set with `kmse_aws_kms_options_set_profile` does not exist, or a setting
+ * is out of range. (A missing `AWS_PROFILE` profile fails only when
+ * credentials are not found elsewhere.)
  *
  * Failed calls later surface as `KMSE_STATUS_KMS_ERROR` with the service's
  * code in `kmse_last_error_kms_code` (`NotFoundException`,
@@ -1384,10 +1386,13 @@ kmse_status kmse_encrypt_with_cmm(const kmse_client *client,
  * once every tag, the key commitment and the signature have verified.
  *
  * - `client`, `keyring`: borrowed for the call.
- * - `context`: borrowed; may be NULL. The context the caller expects:
- *   every pair must match the message's (else
- *   `KMSE_STATUS_POLICY_VIOLATION`), and pairs a required-context CMM left
- *   out of the message must be given here.
+ * - `context`: borrowed; may be NULL. The context the caller expects: a
+ *   pair whose key the message stores must have the message's value (else
+ *   `KMSE_STATUS_POLICY_VIOLATION`); a pair the message does not store is
+ *   taken as one a required-context CMM left out of the message, and is
+ *   authenticated as such: if it is not one, the data key does not unwrap
+ *   or the header does not authenticate (`KMSE_STATUS_NO_KEY_UNWRAPPED` or
+ *   `KMSE_STATUS_AUTHENTICATION_FAILED`).
  * - `ciphertext`, `ciphertext_len`: borrowed; the whole message, nothing
  *   after it.
  * - `plaintext_out`: receives a new buffer owned by the caller; free it

@@ -216,10 +216,13 @@ pub unsafe extern "C" fn kmse_encrypt_with_cmm(
 /// once every tag, the key commitment and the signature have verified.
 ///
 /// - `client`, `keyring`: borrowed for the call.
-/// - `context`: borrowed; may be NULL. The context the caller expects:
-///   every pair must match the message's (else
-///   `KMSE_STATUS_POLICY_VIOLATION`), and pairs a required-context CMM left
-///   out of the message must be given here.
+/// - `context`: borrowed; may be NULL. The context the caller expects: a
+///   pair whose key the message stores must have the message's value (else
+///   `KMSE_STATUS_POLICY_VIOLATION`); a pair the message does not store is
+///   taken as one a required-context CMM left out of the message, and is
+///   authenticated as such: if it is not one, the data key does not unwrap
+///   or the header does not authenticate (`KMSE_STATUS_NO_KEY_UNWRAPPED` or
+///   `KMSE_STATUS_AUTHENTICATION_FAILED`).
 /// - `ciphertext`, `ciphertext_len`: borrowed; the whole message, nothing
 ///   after it.
 /// - `plaintext_out`: receives a new buffer owned by the caller; free it

@@ -166,7 +166,12 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 pub(crate) fn guard(function: &str, body: impl FnOnce() -> FfiResult) -> kmse_status {
     set_last_error(None, None);
     match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => kmse_status::Ok,
+        Ok(Ok(())) => {
+            // A failed call made inside this one (from a custom keyring's
+            // callback) must not show through its success.
+            set_last_error(None, None);
+            kmse_status::Ok
+        }
         Ok(Err(failure)) => {
             set_last_error(
                 Some(format!("{function}: {}", failure.message)),

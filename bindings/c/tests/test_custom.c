@@ -291,7 +291,10 @@ static int args_on_encrypt(void *user_data, kmse_encryption_materials *m) {
     CHECK_OK(kmse_encryption_materials_data_key(m, &key, &key_len));
     CHECK(key != NULL && key_len == 32);
     /* Stores the key in the clear: a test keyring only. */
-    return kmse_encryption_materials_add_encrypted_data_key(m, "clear", NULL, 0, key, key_len);
+    CHECK_OK(kmse_encryption_materials_add_encrypted_data_key(m, "clear", NULL, 0, key, key_len));
+    /* A failed call last: kmse_encrypt's success must not show its message. */
+    CHECK_ERR(kmse_encryption_materials_generate_data_key(m), KMSE_STATUS_BAD_ARGUMENT);
+    return KMSE_STATUS_OK;
 }
 
 static int args_on_decrypt(void *user_data, kmse_decryption_materials *m,
@@ -316,7 +319,10 @@ static int args_on_decrypt(void *user_data, kmse_decryption_materials *m,
     CHECK_OK(kmse_encrypted_data_keys_get(edks, 0, &edk));
     CHECK(strcmp(edk.provider_id, "clear") == 0 && edk.provider_info_len == 0);
     CHECK_ERR(kmse_decryption_materials_set_data_key(m, edk.ciphertext, 31), KMSE_STATUS_BAD_ARGUMENT);
-    return kmse_decryption_materials_set_data_key(m, edk.ciphertext, edk.ciphertext_len);
+    CHECK_OK(kmse_decryption_materials_set_data_key(m, edk.ciphertext, edk.ciphertext_len));
+    /* A failed call last: kmse_decrypt's success must not show its message. */
+    CHECK_ERR(kmse_encrypted_data_keys_get(edks, 99, &edk), KMSE_STATUS_BAD_ARGUMENT);
+    return KMSE_STATUS_OK;
 }
 
 static void materials_arguments(void) {
@@ -328,6 +334,7 @@ static void materials_arguments(void) {
 
     kt_begin("materials setters and EDK list inside callbacks: NULL and bad lengths");
     CHECK_OK(kmse_keyring_new_custom(args_on_encrypt, args_on_decrypt, NULL, NULL, &keyring));
+    /* CHECK_OK also checks that the callbacks' failed calls leave no message. */
     CHECK_OK(kmse_encrypt(client, keyring, NULL, (const uint8_t *)"args", 4, &ct));
     CHECK_OK(kmse_buffer_data(ct, &data, &len));
     CHECK_OK(kmse_decrypt(client, keyring, NULL, data, len, &pt, NULL, NULL));

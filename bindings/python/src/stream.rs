@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use kms_envelope::{SignedRelease, StreamDecryptor, StreamEncryptor};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+use zeroize::Zeroizing;
 
 use crate::api::{client, frame_length};
 use crate::cmm::source;
@@ -269,7 +270,8 @@ impl PyStreamDecryptor {
         let data = bytes_like(data, "data")?;
         self.inner.not_reentered("decryptor")?;
         let out = run_core(py, || {
-            let mut out = Vec::with_capacity(data.len());
+            // Plaintext: wiped once `bytes` holds its copy.
+            let mut out = Zeroizing::new(Vec::with_capacity(data.len()));
             self.inner.lock().update(&data, &mut out)?;
             Ok(out)
         })?;

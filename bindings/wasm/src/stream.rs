@@ -6,6 +6,7 @@ use std::rc::Rc;
 use js_sys::{Promise, Uint8Array};
 use kms_envelope::{SignedRelease, StreamDecryptor, StreamEncryptor};
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
 
 use crate::{client, context_from, context_to_js, header_to_js, js_error, suite_from, Source, Src};
 
@@ -155,7 +156,8 @@ impl Decryptor {
                 .borrow_mut()
                 .take()
                 .ok_or_else(|| crate::bad_arg("decryptor busy or failed"))?;
-            let mut out = Vec::new();
+            // Plaintext: wiped once the Uint8Array holds its copy.
+            let mut out = Zeroizing::new(Vec::new());
             let r = d.update_async(&chunk, &mut out).await;
             r.map_err(|e| js_error(&e))?;
             *cell.borrow_mut() = Some(d);

@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 use kms_envelope::{Client, ContentType, EncryptionContext, MessageHeader};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
+use zeroize::Zeroize;
 
 use crate::cmm::{source, Source};
 use crate::convert::{self, bytes_like};
@@ -144,9 +145,12 @@ pub(crate) fn decrypt<'py>(
         call
     };
     if ciphertext.len() < convert::DETACHED_COPY {
-        let decrypted = run_core(py, || call().run())?;
+        let mut decrypted = run_core(py, || call().run())?;
+        let plaintext = convert::bytes_out(py, &decrypted.plaintext)?.unbind();
+        // `bytes` holds the copy the caller gets; ours is wiped.
+        decrypted.plaintext.zeroize();
         return Ok(DecryptResult {
-            plaintext: convert::bytes_out(py, &decrypted.plaintext)?.unbind(),
+            plaintext,
             context: decrypted.encryption_context,
             header: decrypted.header,
         });

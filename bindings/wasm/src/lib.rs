@@ -31,6 +31,7 @@ use kms_envelope::{
     RsaPublicKey,
 };
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroize;
 
 pub use external::{Opening, Sealing};
 pub use kms::MaterialsCache;
@@ -437,11 +438,13 @@ pub fn decrypt(
     let source = source.inner.clone();
     trace::promise(async move {
         let client = client(policy, max_edks)?;
-        let d = decrypt_call(&client, &ciphertext, &source, context)
+        let mut d = decrypt_call(&client, &ciphertext, &source, context)
             .await
             .map_err(|e| js_error(&e))?;
         let obj = decrypted_to_js(&d.encryption_context, &d.header);
         set(&obj, "plaintext", bytes(&d.plaintext));
+        // The Uint8Array holds the copy the caller gets; ours is wiped.
+        d.plaintext.zeroize();
         Ok(obj.into())
     })
 }

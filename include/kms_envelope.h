@@ -1097,10 +1097,9 @@ void kmse_aws_kms_options_free(kmse_aws_kms_options *options);
  *   `AWS_CA_BUNDLE` (a PEM file). `HTTPS_PROXY` / `NO_PROXY` are honored.
  *
  * No request is sent here. Fails with `KMSE_STATUS_BAD_ARGUMENT` when no
- * credentials are found, the endpoint is not an `http(s)` URL, a profile
- * set with `kmse_aws_kms_options_set_profile` does not exist, or a setting
- * is out of range. (A missing `AWS_PROFILE` profile fails only when
- * credentials are not found elsewhere.)
+ * credentials are found, the endpoint is not an `http(s)` URL, the profile
+ * (set with `kmse_aws_kms_options_set_profile`, or `AWS_PROFILE`) does not
+ * exist, or a setting is out of range.
  *
  * Failed calls later surface as `KMSE_STATUS_KMS_ERROR` with the service's
  * code in `kmse_last_error_kms_code` (`NotFoundException`,

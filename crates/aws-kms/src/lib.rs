@@ -270,9 +270,17 @@ impl AwsKmsClientBuilder {
             return Err(bad("timeouts must be greater than zero".into()));
         }
         let profile = config::load_profile(env, self.profile.as_deref()).map_err(bad)?;
-        if self.profile.is_some() && !profile.found {
+        // A profile asked for by name must exist, from `profile()` or from
+        // `AWS_PROFILE` (as the AWS CLI and boto3 refuse it), even when the
+        // credentials would come from elsewhere; an implicit `default` need not.
+        if !profile.found && (self.profile.is_some() || profile.name != "default") {
+            let from = if self.profile.is_some() {
+                ""
+            } else {
+                " (AWS_PROFILE)"
+            };
             return Err(bad(format!(
-                "profile '{}' is in neither the config nor the credentials file",
+                "profile '{}'{from} is in neither the config nor the credentials file",
                 profile.name
             )));
         }
@@ -569,6 +577,16 @@ mod tests {
         assert!(err(ok().endpoint("ftp://x")).contains("http"));
         assert!(err(ok().endpoint("not a url")).contains("endpoint"));
         assert!(err(ok().profile("nope")).contains("profile 'nope'"));
+        // Named by AWS_PROFILE: refused too, though the credentials are given;
+        // AWS_PROFILE=default without files is the implicit default.
+        let named = MapEnv::default().var("AWS_PROFILE", "nope");
+        let refused = ok().build_with(&named).unwrap_err().to_string();
+        assert!(
+            refused.contains("profile 'nope' (AWS_PROFILE)"),
+            "{refused}"
+        );
+        let implicit = MapEnv::default().var("AWS_PROFILE", "default");
+        assert!(ok().build_with(&implicit).is_ok());
     }
 
     #[test]

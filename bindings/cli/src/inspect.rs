@@ -113,6 +113,5 @@ pub fn run(path: &Path) -> CliResult<()> {
     let info = read_header(path)?;
     let json = serde_json::to_string_pretty(&info)
         .map_err(|e| CliError::bad_arg(format!("cannot encode the header as JSON: {e}")))?;
-    println!("{json}");
-    Ok(())
+    crate::print_line(&json)
 }

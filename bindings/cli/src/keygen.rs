@@ -45,12 +45,11 @@ pub fn run(args: &KeygenArgs) -> CliResult<()> {
     } else {
         create_file(&args.out, &text)?;
     }
-    println!(
+    crate::print_line(&format!(
         "wrote AES-256 key '{name}' (namespace '{}') to {}",
         args.namespace,
         args.out.display()
-    );
-    Ok(())
+    ))
 }
 
 /// The file name without extensions, or a random id when that is empty.

@@ -28,7 +28,7 @@ pub mod progress;
 pub mod vectors;
 
 use cli::{Cli, Command, VectorsCommand};
-use exit::{CliResult, Status};
+use exit::{CliError, CliResult, Status};
 use vectors::Summary;
 
 /// Parses `args` (the program name first) and runs the command. Returns the
@@ -65,25 +65,38 @@ pub fn execute(command: &Command) -> CliResult<Status> {
         Command::Inspect(args) => inspect::run(&args.file).map(|()| Status::Success),
         Command::Vectors(VectorsCommand::Decrypt(args)) => {
             let summary = vectors::decrypt::run_manifest(&args.manifest, args.filter.as_deref())?;
-            Ok(report(&summary, args.verbose))
+            report(&summary, args.verbose)
         }
         Command::Vectors(VectorsCommand::Encrypt(args)) => {
             let summary =
                 vectors::encrypt::run_manifest(&args.manifest, &args.out, args.filter.as_deref())?;
-            Ok(report(&summary, args.verbose))
+            report(&summary, args.verbose)
         }
     }
 }
 
 /// Prints the per-case lines and the closing line; status 1 if any case failed.
-fn report(summary: &Summary, verbose: bool) -> Status {
+fn report(summary: &Summary, verbose: bool) -> CliResult<Status> {
+    let mut text = String::new();
     for line in summary.report_lines(verbose) {
-        println!("{line}");
+        text.push_str(&line);
+        text.push('\n');
     }
-    println!("{}", summary.closing_line());
-    if summary.failed() > 0 {
+    text.push_str(&summary.closing_line());
+    print_line(&text)?;
+    Ok(if summary.failed() > 0 {
         Status::Failure
     } else {
         Status::Success
-    }
+    })
+}
+
+/// Writes `text` and a newline to stdout: a closed pipe or a full disk is
+/// an I/O error (status 4), as for `decrypt`, not a panic (`println!`).
+pub(crate) fn print_line(text: &str) -> CliResult<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::io("write", std::path::Path::new("<stdout>"), &e))
 }

@@ -799,3 +799,30 @@ fn base64_encode(data: &[u8]) -> String {
     }
     out
 }
+
+/// A stdout that cannot be written (a full device here; a closed pipe
+/// alike) is an I/O error, status 4 with one line, for every command that
+/// prints, never a panic (status 101).
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unwritable_stdout_is_an_io_error() {
+    let env = Env::new();
+    env.ok(&["keygen", "--out", "k.key"]);
+    std::fs::write(env.path("pt"), b"x").unwrap();
+    env.ok(&["encrypt", "-k", "k.key", "-i", "pt", "-o", "ct"]);
+    for args in [&["inspect", "ct"][..], &["keygen", "--out", "k2.key"][..]] {
+        let out = std::process::Command::new(BIN)
+            .args(args)
+            .current_dir(env.path("."))
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("kms-envelope: error: cannot write '<stdout>'"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

@@ -1,4 +1,5 @@
-"""The Python examples in python/README.md and docs/python.md run as written.
+"""The Python examples in README.md, python/README.md and docs/python.md run as
+written.
 
 Examples that talk to a local KMS API server at ``http://127.0.0.1:4566`` run
 against the test session's moto_server instead (the URL is substituted).
@@ -12,7 +13,7 @@ import pytest
 from conftest import REPO
 from local_kms import MotoServer
 
-DOCS = [REPO / "python" / "README.md", REPO / "docs" / "python.md"]
+DOCS = [REPO / "README.md", REPO / "python" / "README.md", REPO / "docs" / "python.md"]
 
 
 def examples() -> List[Tuple[str, str]]:
@@ -30,7 +31,8 @@ EXAMPLES = examples()
 
 
 def test_there_are_examples() -> None:
-    assert len(EXAMPLES) >= 5
+    assert len(EXAMPLES) >= 7
+    assert any(name.startswith("README.md") for name, _ in EXAMPLES)
 
 
 LOCAL_KMS = "http://127.0.0.1:4566"

@@ -8,7 +8,9 @@
 #                               and the static library; run them all under valgrind,
 #                               beside a moto_server (local AWS KMS API) started by
 #                               bindings/c/tests/with-moto.sh for the AWS KMS and
-#                               caching tests
+#                               caching tests; compile every ```c block of the docs
+#   make c-doc-snippets         compile every ```c block of README.md and docs/c.md
+#                               against include/kms_envelope.h (no cargo needed)
 #   make c-header               rewrite include/kms_envelope.h after an API change
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #                               install the header, both libraries and kms_envelope.pc
@@ -20,7 +22,8 @@
 FRONTEND_SETUP += setup-c
 FRONTEND_TESTS += test-c
 
-.PHONY: setup-c build-c check-c-header c-header test-c c-run-tests install install-c
+.PHONY: setup-c build-c check-c-header c-header c-doc-snippets test-c c-run-tests \
+        install install-c
 
 C_DIR          := bindings/c
 C_PROFILE      ?= $(if $(filter install install-c,$(MAKECMDGOALS)),release,dev)
@@ -42,6 +45,10 @@ C_KMS_EXAMPLE  := $(C_DIR)/examples/aws_kms.c
 C_VALGRIND     := valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
                   --error-exitcode=1
 PREFIX         ?= /usr/local
+# The Markdown files whose ```c blocks c-doc-snippets compiles, each with
+# its number of blocks: a different count fails (a renamed fence must not
+# drop a block). Change the number when adding or removing a block.
+C_DOC_SNIPPETS := README.md=2 docs/c.md=11
 # pkg-config over the test installation made by test-c.
 C_PC            = PKG_CONFIG_PATH=$(abspath $(C_OUT)/prefix)/lib/pkgconfig pkg-config
 
@@ -75,6 +82,13 @@ check-c-header: build-c
 c-header: build-c
 	cp $(C_OUT)/gen/kms_envelope.h include/kms_envelope.h
 
+# Each block is compiled alone (-fsyntax-only, C_CFLAGS and -pedantic) after
+# bindings/c/tests/docs/preamble.h, which declares what a reader supplies;
+# bindings/c/tests/docs/check.py says how fragments and callbacks are wrapped.
+c-doc-snippets:
+	python3 $(C_DIR)/tests/docs/check.py --cc '$(C_CC)' --cflags '$(C_CFLAGS)' \
+	  --include-dir include $(C_DOC_SNIPPETS)
+
 install: install-c
 install-c: build-c
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
@@ -85,7 +99,7 @@ install-c: build-c
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(C_VERSION)|' $(C_DIR)/kms_envelope.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/kms_envelope.pc
 
-test-c: setup-c setup-moto check-c-header
+test-c: setup-c setup-moto check-c-header c-doc-snippets
 	@echo "== C header compiles alone, as C99 and as C++"
 	echo '#include "kms_envelope.h"' | $(C_CC) -std=c99 -Wall -Wextra -Werror -pedantic \
 	  -Iinclude -fsyntax-only -x c -

@@ -81,28 +81,20 @@ impl EncryptionContext {
     /// Canonical serialization: empty for an empty map, else a u16 count and
     /// u16-length-prefixed keys and values in byte-wise key order.
     pub fn serialize(&self) -> Result<Vec<u8>> {
-        if self.0.is_empty() {
-            return Ok(Vec::new());
-        }
-        let count = u16::try_from(self.0.len())
-            .map_err(|_| Error::bad_arg("encryption context has more than 65535 pairs"))?;
-        let mut out = Vec::new();
-        out.extend_from_slice(&count.to_be_bytes());
-        for (k, v) in &self.0 {
-            for s in [k, v] {
-                let len = u16::try_from(s.len()).map_err(|_| {
-                    Error::bad_arg("encryption context key or value longer than 65535 bytes")
-                })?;
-                out.extend_from_slice(&len.to_be_bytes());
-                out.extend_from_slice(s.as_bytes());
-            }
-        }
-        if out.len() > usize::from(u16::MAX) {
-            return Err(Error::bad_arg(
-                "serialized encryption context is longer than 65535 bytes",
-            ));
-        }
-        Ok(out)
+        serialize_pairs(self.iter(), self.0.len())
+    }
+
+    /// The serialization with the keys in the order of `compare` instead of
+    /// byte-wise (keys it finds equal stay in byte-wise order): what writers
+    /// that sorted keys another way authenticated. Only for reading their
+    /// messages; see [`crate::keyring::ContextKeyOrder`].
+    pub(crate) fn serialize_ordered(
+        &self,
+        compare: &dyn Fn(&str, &str) -> std::cmp::Ordering,
+    ) -> Result<Vec<u8>> {
+        let mut pairs: Vec<(&str, &str)> = self.iter().collect();
+        pairs.sort_by(|a, b| compare(a.0, b.0));
+        serialize_pairs(pairs.into_iter(), self.0.len())
     }
 
     /// Parses a serialized encryption context (the header's AAD field content,
@@ -154,6 +146,36 @@ impl EncryptionContext {
     }
 }
 
+/// Writes `count` pairs: nothing for none, else a u16 count and
+/// u16-length-prefixed keys and values, in the order given.
+fn serialize_pairs<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    count: usize,
+) -> Result<Vec<u8>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let count = u16::try_from(count)
+        .map_err(|_| Error::bad_arg("encryption context has more than 65535 pairs"))?;
+    let mut out = Vec::new();
+    out.extend_from_slice(&count.to_be_bytes());
+    for (k, v) in pairs {
+        for s in [k, v] {
+            let len = u16::try_from(s.len()).map_err(|_| {
+                Error::bad_arg("encryption context key or value longer than 65535 bytes")
+            })?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+    if out.len() > usize::from(u16::MAX) {
+        return Err(Error::bad_arg(
+            "serialized encryption context is longer than 65535 bytes",
+        ));
+    }
+    Ok(out)
+}
+
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for EncryptionContext {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Self(
@@ -197,6 +219,26 @@ mod tests {
         assert_eq!(&bytes[2..6], &[0, 1, b'Z', 0]);
         assert_eq!(EncryptionContext::parse(&bytes).unwrap(), ec);
         assert!(EncryptionContext::new().serialize().unwrap().is_empty());
+    }
+
+    #[test]
+    fn serialization_in_another_order() {
+        let ec = EncryptionContext::from_iter([("b", "2"), ("a", "1"), ("Z", "0")]);
+        let case_blind = |a: &str, b: &str| a.to_lowercase().cmp(&b.to_lowercase());
+        let bytes = ec.serialize_ordered(&case_blind).unwrap();
+        // a < b < Z, ignoring case; the same pairs, so it parses back the same.
+        assert_eq!(&bytes[..8], &[0, 3, 0, 1, b'a', 0, 1, b'1']);
+        assert_eq!(EncryptionContext::parse(&bytes).unwrap(), ec);
+        // Ties keep the byte-wise order.
+        assert_eq!(
+            ec.serialize_ordered(&|_, _| std::cmp::Ordering::Equal)
+                .unwrap(),
+            ec.serialize().unwrap()
+        );
+        assert!(EncryptionContext::new()
+            .serialize_ordered(&case_blind)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -12,10 +12,14 @@ use crate::error::{Error, Result};
 use crate::future::{BoxFuture, MaybeSendSync};
 use crate::materials::{DataKey, DecryptionMaterials, EncryptionMaterials};
 
+pub mod key_order;
 pub mod multi;
 pub mod raw_aes;
 pub mod raw_rsa;
 
+pub use key_order::ContextKeyOrder;
+#[cfg(feature = "js-legacy-order")]
+pub use key_order::JsLocaleCompare;
 pub use multi::MultiKeyring;
 pub use raw_aes::RawAesKeyring;
 pub use raw_rsa::{RawRsaKeyring, RsaPadding, RsaPrivateKey, RsaPublicKey};

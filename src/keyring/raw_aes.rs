@@ -1,6 +1,7 @@
 //! The raw AES keyring: wraps data keys with a local AES-GCM key.
 
 use std::fmt;
+use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
@@ -8,7 +9,9 @@ use crate::crypto::{fill_random, AesGcmKey};
 use crate::edk::EncryptedDataKey;
 use crate::error::{Error, Result};
 use crate::future::{ready, BoxFuture};
-use crate::keyring::{already_decrypted, check_namespace, generate_if_missing, Keyring};
+use crate::keyring::{
+    already_decrypted, check_namespace, generate_if_missing, ContextKeyOrder, Keyring,
+};
 use crate::materials::{DataKey, DecryptionMaterials, EncryptionMaterials};
 
 const TAG_BITS: u32 = 128;
@@ -34,6 +37,8 @@ pub struct RawAesKeyring {
     key: AesGcmKey,
     key_len: usize,
     _bytes: Zeroizing<Vec<u8>>,
+    /// Another key order to try on decrypt ([`Self::with_legacy_order`]).
+    legacy_order: Option<Arc<dyn ContextKeyOrder>>,
 }
 
 impl fmt::Debug for RawAesKeyring {
@@ -42,6 +47,7 @@ impl fmt::Debug for RawAesKeyring {
             .field("namespace", &self.namespace)
             .field("name", &self.name)
             .field("key_bits", &(self.key_len * 8))
+            .field("legacy_order", &self.legacy_order.is_some())
             .finish()
     }
 }
@@ -65,7 +71,37 @@ impl RawAesKeyring {
             key: aes,
             key_len: key.len(),
             _bytes: Zeroizing::new(key.to_vec()),
+            legacy_order: None,
         })
+    }
+
+    /// This keyring, which on decrypt also tries the encryption context
+    /// serialized with its keys in `order` when a wrapped key does not
+    /// unwrap in the specification's byte-wise order: for messages from
+    /// writers that sorted the keys another way (see
+    /// [`keyring::key_order`](crate::keyring::key_order)). It still writes
+    /// the specification's order. A message whose context is ordered the
+    /// same either way costs nothing more; one that is not, a second
+    /// AES-GCM check of the wrapped key for each attempt that failed.
+    pub fn with_legacy_order(mut self, order: Arc<dyn ContextKeyOrder>) -> Self {
+        self.legacy_order = Some(order);
+        self
+    }
+
+    /// [`Self::with_legacy_order`] with JavaScript's `localeCompare` order
+    /// ([`JsLocaleCompare`](crate::keyring::JsLocaleCompare)): reads
+    /// messages that the JavaScript ESDK's raw AES keyrings wrote without
+    /// `utf8Sorting: true` (cargo feature `js-legacy-order`).
+    ///
+    /// ```
+    /// use kms_envelope::RawAesKeyring;
+    /// let keyring = RawAesKeyring::new("my-namespace", "my-key", &[0x42; 32])?.with_js_legacy_order()?;
+    /// # Ok::<(), kms_envelope::Error>(())
+    /// ```
+    #[cfg(feature = "js-legacy-order")]
+    pub fn with_js_legacy_order(self) -> Result<Self> {
+        let order = crate::keyring::JsLocaleCompare::new()?;
+        Ok(self.with_legacy_order(Arc::new(order)))
     }
 
     /// The key namespace (provider ID).
@@ -135,7 +171,14 @@ impl RawAesKeyring {
             return Err(already_decrypted());
         }
         let suite = materials.algorithm_suite();
-        let aad = materials.encryption_context().serialize()?;
+        let context = materials.encryption_context();
+        let aad = context.serialize()?;
+        // The legacy order's serialization, only where it differs.
+        let legacy_aad = match &self.legacy_order {
+            Some(order) => Some(context.serialize_ordered(&|a, b| order.compare(a, b))?)
+                .filter(|legacy| *legacy != aad),
+            None => None,
+        };
         let mut reasons = Vec::new();
         for edk in edks {
             let Some(iv) = self.matching_iv(edk) else {
@@ -152,14 +195,23 @@ impl RawAesKeyring {
             let Ok(tag) = <[u8; TAG_LEN]>::try_from(tag) else {
                 continue;
             };
-            let mut key = Zeroizing::new(ct.to_vec());
-            if self.key.open_in_place(&iv, &aad, &mut key, &tag).is_ok() {
-                materials.set_plaintext_data_key(DataKey::new(std::mem::take(&mut *key)))?;
-                return Ok(materials);
+            for aad in std::iter::once(&aad).chain(&legacy_aad) {
+                // A failed open leaves garbage: each attempt starts afresh.
+                let mut key = Zeroizing::new(ct.to_vec());
+                if self.key.open_in_place(&iv, aad, &mut key, &tag).is_ok() {
+                    materials.set_plaintext_data_key(DataKey::new(std::mem::take(&mut *key)))?;
+                    return Ok(materials);
+                }
             }
             reasons.push(format!(
-                "raw AES {}/{}: unwrap failed (wrong key or encryption context)",
-                self.namespace, self.name
+                "raw AES {}/{}: unwrap failed (wrong key or encryption context{})",
+                self.namespace,
+                self.name,
+                if legacy_aad.is_some() {
+                    ", in the specification's key order and the legacy one"
+                } else {
+                    ""
+                }
             ));
         }
         if reasons.is_empty() {

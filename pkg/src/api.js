@@ -205,7 +205,9 @@ export class RawAesKeyring extends Keyring {
     const { keyNamespace, keyName, wrappingKey } = options(opts, 'RawAesKeyring options', ['keyNamespace', 'keyName', 'wrappingKey']);
     string(keyNamespace, 'keyNamespace');
     string(keyName, 'keyName');
-    const key = bytes(wrappingKey, 'wrappingKey').slice();
+    // A copy to wipe after use: `new Uint8Array`, since a Buffer's slice()
+    // is a view, and wiping it would wipe the caller's key.
+    const key = new Uint8Array(bytes(wrappingKey, 'wrappingKey'));
     let source;
     try { source = wasmSource(() => wasm.rawAesKeyring(keyNamespace, keyName, key)); } finally { key.fill(0); }
     super(source);
@@ -730,7 +732,7 @@ export function decryptStream(opts) {
           if (head) {
             // Until the header is whole: at most the header and one piece
             // cross into wasm at a time.
-            head.pieces.push(p.slice());
+            head.pieces.push(new Uint8Array(p)); // a copy (a Buffer's slice() is a view)
             if (!head.scan.feed(p)) continue;
             p = takeHead();
             const info = wasm.headerInfo(p, maxEdks);

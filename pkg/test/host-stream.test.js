@@ -360,3 +360,29 @@ test('a header declared past maxFrameSize is refused before it is buffered, on b
     }
   }
 });
+
+test('a writer may reuse its chunk buffer (a Node Buffer) once write() resolves', async () => {
+  // Buffer.prototype.slice is a view: what the host path keeps (the header,
+  // until it is whole, to see the suite) must be its own copy.
+  setBulk(sealingHost());
+  try {
+    for (const suite of [0x0478, 0x0578]) {
+      const pt = bytesOf(20000, suite);
+      const ct = await encrypt(pt, { keyring, algorithmSuite: suite, frameLength: 512 });
+      const ds = decryptStream({ keyring });
+      const out = new Response(ds.readable).arrayBuffer();
+      const writer = ds.writable.getWriter();
+      const chunk = Buffer.alloc(37);
+      for (let i = 0; i < ct.length; i += chunk.length) {
+        const n = Math.min(chunk.length, ct.length - i);
+        chunk.set(ct.subarray(i, i + n));
+        await writer.write(chunk.subarray(0, n));
+        chunk.fill(0xee);
+      }
+      await writer.close();
+      assert.deepEqual(new Uint8Array(await out), pt);
+    }
+  } finally {
+    setBulk(nodeHost);
+  }
+});

@@ -189,3 +189,17 @@ test('fresh randomness per message: message IDs, data keys and IVs never repeat'
   assert.equal(ids.size, 300);
   assert.equal(edks.size, 300);
 });
+
+test("a keyring copies its wrapping key and leaves the caller's as it was", async () => {
+  const { randomBytes } = await import('node:crypto');
+  for (const make of [() => randomBytes(32), () => new Uint8Array(randomBytes(32)), () => new Uint8Array(randomBytes(32)).buffer]) {
+    const wrappingKey = make();
+    const before = new Uint8Array(wrappingKey).slice();
+    const first = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey });
+    assert.deepEqual(new Uint8Array(wrappingKey), before, 'the key is untouched');
+    // A second keyring from the same bytes is the same key.
+    const second = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey });
+    const ct = await encrypt(new Uint8Array([1, 2, 3]), { keyring: first });
+    assert.deepEqual((await decrypt(ct, { keyring: second })).plaintext, new Uint8Array([1, 2, 3]));
+  }
+});

@@ -202,14 +202,15 @@ function wasmSource(fn) {
 /** AES-GCM key wrapping with a 128, 192 or 256-bit key. */
 export class RawAesKeyring extends Keyring {
   constructor(opts) {
-    const { keyNamespace, keyName, wrappingKey } = options(opts, 'RawAesKeyring options', ['keyNamespace', 'keyName', 'wrappingKey']);
+    const { keyNamespace, keyName, wrappingKey, jsLegacyOrder } = options(opts, 'RawAesKeyring options', ['keyNamespace', 'keyName', 'wrappingKey', 'jsLegacyOrder']);
     string(keyNamespace, 'keyNamespace');
     string(keyName, 'keyName');
+    const legacy = optionalBoolean(jsLegacyOrder, 'jsLegacyOrder') ?? false;
     // A copy to wipe after use: `new Uint8Array`, since a Buffer's slice()
     // is a view, and wiping it would wipe the caller's key.
     const key = new Uint8Array(bytes(wrappingKey, 'wrappingKey'));
     let source;
-    try { source = wasmSource(() => wasm.rawAesKeyring(keyNamespace, keyName, key)); } finally { key.fill(0); }
+    try { source = wasmSource(() => wasm.rawAesKeyring(keyNamespace, keyName, key, legacy)); } finally { key.fill(0); }
     super(source);
     this.keyNamespace = keyNamespace;
     this.keyName = keyName;

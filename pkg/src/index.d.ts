@@ -123,7 +123,23 @@ export declare abstract class Keyring {
 
 /** AES-GCM key wrapping under a 128, 192 or 256-bit key (the key is copied). */
 export declare class RawAesKeyring extends Keyring {
-  constructor(options: { keyNamespace: string; keyName: string; wrappingKey: Bytes });
+  constructor(options: {
+    keyNamespace: string;
+    keyName: string;
+    wrappingKey: Bytes;
+    /**
+     * Also read data keys that `@aws-crypto/client-node` / `client-browser`
+     * raw AES keyrings wrapped without `utf8Sorting: true`: they sort the
+     * encryption context's keys with `localeCompare`, not by UTF-8 bytes as
+     * the specification does, so a key starting with a capital letter
+     * (beside the `aws-crypto-public-key` of signed suites) or holding a
+     * non-ASCII letter made their messages unreadable here. On decrypt, when
+     * the specification's order fails, the keyring tries this host's
+     * `localeCompare` order. Messages are always written in the
+     * specification's order. Default `false`.
+     */
+    jsLegacyOrder?: boolean;
+  });
   readonly keyNamespace: string;
   readonly keyName: string;
 }

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import esdk from '@aws-crypto/client-node';
@@ -92,3 +93,45 @@ for (const [kname, make] of Object.entries(KEYRINGS)) {
     });
   }
 }
+
+// client-node's raw AES keyring sorts the context's keys with localeCompare
+// unless built with utf8Sorting: true (message-format.md 18.10); jsLegacyOrder
+// reads what it wrapped that way, and writing stays in the specification's order.
+const legacyFixtures = JSON.parse(readFileSync(new URL('../../tests/data/js-legacy-order/messages.json', import.meta.url), 'utf8'));
+
+test('jsLegacyOrder reads client-node messages wrapped in localeCompare order', async () => {
+  const f = legacyFixtures;
+  const wrappingKey = Buffer.from(f.key, 'hex');
+  const plain = new RawAesKeyring({ keyNamespace: f.keyNamespace, keyName: f.keyName, wrappingKey });
+  const legacy = new RawAesKeyring({ keyNamespace: f.keyNamespace, keyName: f.keyName, wrappingKey, jsLegacyOrder: true });
+  assert.ok(f.messages.filter((m) => m.orderDiffers).length >= 5);
+  for (const m of f.messages) {
+    const ct = Buffer.from(m.ciphertext, 'base64');
+    const out = await decrypt(ct, { keyring: legacy, encryptionContext: m.context, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' });
+    assert.equal(Buffer.from(out.plaintext).toString(), m.plaintext, m.name);
+    const spec = decrypt(ct, { keyring: plain, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' });
+    if (m.orderDiffers) await assert.rejects(spec, { code: 'no_key_unwrapped' }, m.name);
+    else assert.equal(Buffer.from((await spec).plaintext).toString(), m.plaintext);
+  }
+});
+
+test('jsLegacyOrder: fresh client-node messages, one-shot and streamed; writing unchanged', async () => {
+  const legacyOurs = new RawAesKeyring({ keyNamespace: 'interop', keyName: 'aes', wrappingKey: key, jsLegacyOrder: true });
+  const { ours, theirs } = KEYRINGS['raw AES']();
+  const utf8Theirs = new RawAesKeyringNode({ keyNamespace: 'interop', keyName: 'aes', unencryptedMasterKey: key.slice(), wrappingSuite: RawAesWrappingSuiteIdentifier[WRAP[key.length]], utf8Sorting: true });
+  const context = { Tenant: 'acme', 'Ärger': 'x', region: 'eu', _id: '7' };
+  for (const suite of [0x0478, 0x0578]) {
+    const pt = bytesOf(5000, suite);
+    const { result } = await node.encrypt(theirs, pt, { suiteId: suite, encryptionContext: context, frameLength: 1024 });
+    await assert.rejects(decrypt(new Uint8Array(result), { keyring: ours }), { code: 'no_key_unwrapped' });
+    assert.deepEqual((await decrypt(new Uint8Array(result), { keyring: legacyOurs, encryptionContext: context })).plaintext, pt);
+    const ds = decryptStream({ keyring: legacyOurs, encryptionContext: context });
+    const streamed = await new Response(new Blob([result]).stream().pipeThrough(ds)).arrayBuffer();
+    assert.deepEqual(new Uint8Array(streamed), pt);
+    // What the legacy-reading keyring writes is in the specification's
+    // order: client-node with utf8Sorting: true reads it.
+    const ct = await encrypt(pt, { keyring: legacyOurs, algorithmSuite: suite, encryptionContext: context });
+    assert.deepEqual(new Uint8Array((await node.decrypt(utf8Theirs, ct)).plaintext), pt);
+  }
+  await assert.rejects(async () => new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: key, jsLegacyOrder: 'yes' }), { code: 'bad_argument', message: /jsLegacyOrder must be true or false/ });
+});

@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use kms_envelope::format::HeaderScan;
+use kms_envelope::keyring::ContextKeyOrder;
 use kms_envelope::{
     AlgorithmSuite, Client, CommitmentPolicy, DecryptCall, DefaultMaterialsManager, EncryptCall,
     EncryptionContext, Error, Keyring, MaterialsManager, MessageHeader, MultiKeyring,
@@ -101,12 +102,35 @@ impl Source {
     }
 }
 
-/// A raw AES keyring (AES-GCM wrapping with a 16, 24 or 32 byte key).
+/// A raw AES keyring (AES-GCM wrapping with a 16, 24 or 32 byte key); with
+/// `js_legacy_order` it also reads data keys wrapped in `localeCompare`
+/// order by the JavaScript ESDK (see [`LocaleCompare`]).
 #[wasm_bindgen(js_name = rawAesKeyring)]
-pub fn raw_aes_keyring(namespace: String, name: String, key: &[u8]) -> Result<Source, JsValue> {
-    RawAesKeyring::new(namespace, name, key)
-        .map(keyring)
-        .map_err(|e| js_error(&e))
+pub fn raw_aes_keyring(
+    namespace: String,
+    name: String,
+    key: &[u8],
+    js_legacy_order: bool,
+) -> Result<Source, JsValue> {
+    let keyring = RawAesKeyring::new(namespace, name, key).map_err(|e| js_error(&e))?;
+    Ok(self::keyring(if js_legacy_order {
+        keyring.with_legacy_order(Arc::new(LocaleCompare))
+    } else {
+        keyring
+    }))
+}
+
+/// The host's own `a.localeCompare(b)`: the very order the JavaScript
+/// ESDK's raw AES keyrings sorted keys in (under this host's locale), with
+/// no collation tables in the module.
+struct LocaleCompare;
+
+impl ContextKeyOrder for LocaleCompare {
+    fn compare(&self, a: &str, b: &str) -> std::cmp::Ordering {
+        js_sys::JsString::from(a)
+            .locale_compare(b, &Array::new(), &Object::new())
+            .cmp(&0)
+    }
 }
 
 fn rsa_bytes_or_pem<T>(

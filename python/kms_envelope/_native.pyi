@@ -83,11 +83,15 @@ class NativeKeyring:
 
 @final
 class RawAesKeyring(NativeKeyring):
-    def __init__(self, key_namespace: str, key_name: str, wrapping_key: ReadableBuffer) -> None: ...
+    def __init__(
+        self, key_namespace: str, key_name: str, wrapping_key: ReadableBuffer, *, js_legacy_order: bool = False
+    ) -> None: ...
     @property
     def key_namespace(self) -> str: ...
     @property
     def key_name(self) -> str: ...
+    @property
+    def js_legacy_order(self) -> bool: ...
 
 @final
 class RawRsaKeyring(NativeKeyring):

@@ -481,23 +481,40 @@ impl NativeKeyring {
 /// ``key_namespace`` and ``key_name`` are written into each message (as the
 /// provider ID and in the provider info); decrypting needs a keyring with
 /// the same three values. The encryption context is the wrapping AAD.
+///
+/// ``js_legacy_order=True`` also reads data keys that the JavaScript ESDK's
+/// raw AES keyrings (``@aws-crypto/client-node``, ``client-browser``) wrapped
+/// without ``utf8Sorting: true``: they sort the encryption context's keys
+/// with JavaScript's ``localeCompare`` instead of by UTF-8 bytes, so a key
+/// starting with a capital letter (beside the ``aws-crypto-public-key`` of
+/// signed suites) or holding a non-ASCII letter made their messages
+/// unreadable. On decrypt, when the specification's order fails, the keyring
+/// tries ``localeCompare``'s order (the Unicode root collation, which Node
+/// uses for the ``en`` locales, ``C`` and no locale). Messages are always
+/// written in the specification's order.
 #[pyclass(frozen, extends = NativeKeyring, module = "kms_envelope", name = "RawAesKeyring")]
 pub(crate) struct RawAesKeyring {
     namespace: String,
     name: String,
     bits: usize,
+    js_legacy_order: bool,
 }
 
 #[pymethods]
 impl RawAesKeyring {
     #[new]
+    #[pyo3(signature = (key_namespace, key_name, wrapping_key, *, js_legacy_order = false))]
     fn new(
         key_namespace: &str,
         key_name: &str,
         wrapping_key: &Bound<'_, PyAny>,
+        js_legacy_order: bool,
     ) -> PyResult<PyClassInitializer<Self>> {
         let key = bytes_like(wrapping_key, "wrapping_key")?;
-        let keyring = core_result(CoreAes::new(key_namespace, key_name, &key))?;
+        let mut keyring = core_result(CoreAes::new(key_namespace, key_name, &key))?;
+        if js_legacy_order {
+            keyring = core_result(keyring.with_js_legacy_order())?;
+        }
         Ok(PyClassInitializer::from(NativeKeyring {
             inner: Arc::new(keyring),
         })
@@ -505,7 +522,15 @@ impl RawAesKeyring {
             namespace: key_namespace.into(),
             name: key_name.into(),
             bits: key.len() * 8,
+            js_legacy_order,
         }))
+    }
+
+    /// Whether data keys wrapped in JavaScript's ``localeCompare`` key order
+    /// are read too.
+    #[getter]
+    fn js_legacy_order(&self) -> bool {
+        self.js_legacy_order
     }
 
     /// The key namespace (provider ID).
@@ -522,8 +547,15 @@ impl RawAesKeyring {
 
     fn __repr__(&self) -> String {
         format!(
-            "RawAesKeyring(key_namespace={:?}, key_name={:?}, <AES-{}>)",
-            self.namespace, self.name, self.bits
+            "RawAesKeyring(key_namespace={:?}, key_name={:?}, <AES-{}>{})",
+            self.namespace,
+            self.name,
+            self.bits,
+            if self.js_legacy_order {
+                ", js_legacy_order=True"
+            } else {
+                ""
+            }
         )
     }
 }

@@ -733,6 +733,26 @@ kmse_status kmse_keyring_new_raw_aes(const char *key_namespace,
                                      kmse_keyring **keyring_out);
 
 /**
+ * Makes a raw AES keyring as `kmse_keyring_new_raw_aes` does, which also
+ * reads data keys that the JavaScript ESDK's raw AES keyrings
+ * (`@aws-crypto/client-node`, `client-browser`) wrapped without
+ * `utf8Sorting: true`. Those sort the encryption context's keys with
+ * JavaScript's `localeCompare` instead of by UTF-8 bytes, so a key starting
+ * with a capital letter (beside the `aws-crypto-public-key` of signed
+ * suites) or holding a non-ASCII letter made their messages fail with
+ * `KMSE_STATUS_NO_KEY_UNWRAPPED`. On decrypt, when the specification's order
+ * fails, this keyring tries `localeCompare`'s order (the Unicode root
+ * collation, which Node uses for the `en` locales, `C` and no locale). It
+ * writes the specification's order, like any keyring. Arguments as for
+ * `kmse_keyring_new_raw_aes`.
+ */
+kmse_status kmse_keyring_new_raw_aes_js_legacy_order(const char *key_namespace,
+                                                     const char *key_name,
+                                                     const uint8_t *key,
+                                                     size_t key_len,
+                                                     kmse_keyring **keyring_out);
+
+/**
  * Makes a raw RSA keyring, in the layout of the ESDK raw RSA keyring.
  * Encrypting needs the public key, decrypting the private key; give either
  * or both.

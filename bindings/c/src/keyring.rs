@@ -92,22 +92,68 @@ pub unsafe extern "C" fn kmse_keyring_new_raw_aes(
     keyring_out: *mut *mut kmse_keyring,
 ) -> kmse_status {
     guard("kmse_keyring_new_raw_aes", || {
-        // SAFETY: strings, byte range and out-pointer follow the API
-        // contract (valid or NULL).
-        let (namespace, name, key, keyring_out) = unsafe {
-            (
-                string(key_namespace, "key_namespace")?,
-                string(key_name, "key_name")?,
-                bytes(key, key_len, "key")?,
-                out(keyring_out, "keyring_out")?,
-            )
-        };
-        let keyring = RawAesKeyring::new(namespace, name, key)?;
-        keyring_out.write(into_handle(kmse_keyring {
-            inner: Arc::new(keyring),
-        }));
-        Ok(())
+        // SAFETY: the caller's contract, as documented above.
+        unsafe { new_raw_aes(key_namespace, key_name, key, key_len, keyring_out, false) }
     })
+}
+
+/// Makes a raw AES keyring as `kmse_keyring_new_raw_aes` does, which also
+/// reads data keys that the JavaScript ESDK's raw AES keyrings
+/// (`@aws-crypto/client-node`, `client-browser`) wrapped without
+/// `utf8Sorting: true`. Those sort the encryption context's keys with
+/// JavaScript's `localeCompare` instead of by UTF-8 bytes, so a key starting
+/// with a capital letter (beside the `aws-crypto-public-key` of signed
+/// suites) or holding a non-ASCII letter made their messages fail with
+/// `KMSE_STATUS_NO_KEY_UNWRAPPED`. On decrypt, when the specification's order
+/// fails, this keyring tries `localeCompare`'s order (the Unicode root
+/// collation, which Node uses for the `en` locales, `C` and no locale). It
+/// writes the specification's order, like any keyring. Arguments as for
+/// `kmse_keyring_new_raw_aes`.
+#[no_mangle]
+pub unsafe extern "C" fn kmse_keyring_new_raw_aes_js_legacy_order(
+    key_namespace: *const c_char,
+    key_name: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    keyring_out: *mut *mut kmse_keyring,
+) -> kmse_status {
+    guard("kmse_keyring_new_raw_aes_js_legacy_order", || {
+        // SAFETY: the caller's contract, as documented above.
+        unsafe { new_raw_aes(key_namespace, key_name, key, key_len, keyring_out, true) }
+    })
+}
+
+/// The two raw AES constructors.
+///
+/// # Safety
+/// As documented on `kmse_keyring_new_raw_aes`: strings, byte range and
+/// out-pointer valid or NULL.
+unsafe fn new_raw_aes(
+    key_namespace: *const c_char,
+    key_name: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    keyring_out: *mut *mut kmse_keyring,
+    js_legacy_order: bool,
+) -> FfiResult<()> {
+    // SAFETY: strings, byte range and out-pointer follow the API contract
+    // (valid or NULL).
+    let (namespace, name, key, keyring_out) = unsafe {
+        (
+            string(key_namespace, "key_namespace")?,
+            string(key_name, "key_name")?,
+            bytes(key, key_len, "key")?,
+            out(keyring_out, "keyring_out")?,
+        )
+    };
+    let mut keyring = RawAesKeyring::new(namespace, name, key)?;
+    if js_legacy_order {
+        keyring = keyring.with_js_legacy_order()?;
+    }
+    keyring_out.write(into_handle(kmse_keyring {
+        inner: Arc::new(keyring),
+    }));
+    Ok(())
 }
 
 /// Makes a raw RSA keyring, in the layout of the ESDK raw RSA keyring.

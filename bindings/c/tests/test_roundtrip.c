@@ -586,6 +586,82 @@ static void version_and_names(void) {
     kt_end();
 }
 
+/* Messages that @aws-crypto/client-node's raw AES keyring wrapped in
+ * localeCompare key order (tests/data/js-legacy-order, read from the
+ * repository root, where make runs the tests): the js-legacy-order keyring
+ * reads them all, the plain one fails where the orders differ. */
+static void js_legacy_order(void) {
+    const char *path = "tests/data/js-legacy-order/messages.json";
+    size_t json_len = 0, key_len = 0, read = 0, differing = 0;
+    char *json = (char *)kt_read_file(path, &json_len);
+    char *key_hex = NULL, *ns = NULL, *name = NULL;
+    unsigned char key[32];
+    kmse_keyring *legacy = NULL, *plain = NULL;
+    kmse_client *client = kt_client(KMSE_COMMITMENT_POLICY_REQUIRE_ENCRYPT_ALLOW_DECRYPT);
+    const char *p;
+    kt_begin("raw AES, JavaScript legacy key order: client-node's localeCompare-wrapped messages");
+    CHECK(json != NULL);
+    if (json == NULL) {
+        fprintf(stderr, "cannot read %s (run the tests from the repository root)\n", path);
+        kmse_client_free(client);
+        kt_end();
+        return;
+    }
+    key_hex = kt_json_string(json, NULL, "key", NULL);
+    ns = kt_json_string(json, NULL, "keyNamespace", NULL);
+    name = kt_json_string(json, NULL, "keyName", NULL);
+    CHECK(key_hex != NULL && ns != NULL && name != NULL && strlen(key_hex) == 64);
+    for (key_len = 0; key_len < 32; key_len++) {
+        unsigned byte = 0;
+        CHECK(sscanf(key_hex + 2 * key_len, "%2x", &byte) == 1);
+        key[key_len] = (unsigned char)byte;
+    }
+    CHECK_OK(kmse_keyring_new_raw_aes_js_legacy_order(ns, name, key, 32, &legacy));
+    CHECK_OK(kmse_keyring_new_raw_aes(ns, name, key, 32, &plain));
+    CHECK_NULL(kmse_keyring_new_raw_aes_js_legacy_order("ns", "n", key, 32, NULL), "keyring_out");
+    CHECK_ERR(kmse_keyring_new_raw_aes_js_legacy_order("ns", "n", key, 15, &plain),
+              KMSE_STATUS_BAD_ARGUMENT);
+    for (p = strstr(json, "\"messages\""); p != NULL && (p = strstr(p, "\"name\"")) != NULL;) {
+        const char *end = strstr(p + 1, "\"name\"");
+        char *plaintext = kt_json_string(p, end, "plaintext", NULL);
+        char *ct_b64 = kt_json_string(p, end, "ciphertext", NULL);
+        const char *differs_at = strstr(p, "\"orderDiffers\": true");
+        int differs = differs_at != NULL && (end == NULL || differs_at < end);
+        size_t ct_len = 0;
+        unsigned char *ct = ct_b64 ? kt_base64_decode(ct_b64, &ct_len) : NULL;
+        kmse_buffer *pt = NULL;
+        CHECK(plaintext != NULL && ct != NULL);
+        if (plaintext != NULL && ct != NULL) {
+            CHECK_OK(kmse_decrypt(client, legacy, NULL, ct, ct_len, &pt, NULL, NULL));
+            CHECK(kt_buffer_equals(pt, plaintext, strlen(plaintext)));
+            kmse_buffer_free(pt);
+            pt = NULL;
+            if (differs) {
+                CHECK_ERR(kmse_decrypt(client, plain, NULL, ct, ct_len, &pt, NULL, NULL),
+                          KMSE_STATUS_NO_KEY_UNWRAPPED);
+                differing++;
+            } else {
+                CHECK_OK(kmse_decrypt(client, plain, NULL, ct, ct_len, &pt, NULL, NULL));
+                kmse_buffer_free(pt);
+            }
+            read++;
+        }
+        free(plaintext);
+        free(ct_b64);
+        free(ct);
+        p = end;
+    }
+    CHECK(read >= 6 && differing >= 5);
+    kmse_keyring_free(legacy);
+    kmse_keyring_free(plain);
+    kmse_client_free(client);
+    free(key_hex);
+    free(ns);
+    free(name);
+    free(json);
+    kt_end();
+}
+
 void test_roundtrip(void) {
     version_and_names();
     encryption_context_api();
@@ -596,4 +672,5 @@ void test_roundtrip(void) {
     required_context_cmm();
     error_statuses();
     client_limits();
+    js_legacy_order();
 }

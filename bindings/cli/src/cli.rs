@@ -286,6 +286,15 @@ pub struct EncryptArgs {
 pub struct DecryptArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// Raw AES --key files also read data keys that the AWS Encryption SDK
+    /// for JavaScript (@aws-crypto/client-node, client-browser) wrapped
+    /// without `utf8Sorting: true`: it sorted the encryption context's keys
+    /// with JavaScript's localeCompare, not by UTF-8 bytes, so keys starting
+    /// with a capital letter or holding non-ASCII letters made its messages
+    /// fail with status 7 here. Tries that order (Unicode root collation)
+    /// when the specification's fails.
+    #[arg(long)]
+    pub js_legacy_order: bool,
     #[command(flatten)]
     pub kms: KmsArgs,
     #[command(flatten)]

@@ -28,7 +28,7 @@ use crate::cli::{
 };
 use crate::exit::{CliError, CliResult, Status};
 use crate::io::{Access, Input, Output};
-use crate::keys::{self, PemOptions, Purpose};
+use crate::keys::{self, KeyFileOptions, Purpose};
 use crate::progress::Progress;
 
 /// Input read per update with a single thread.
@@ -42,11 +42,12 @@ const DEFAULT_MAX_BUFFERED: u64 = kms_envelope::stream::DEFAULT_MAX_BUFFERED_PLA
 /// Default of `--max-frame-size` (the core's default).
 const DEFAULT_MAX_FRAME: u64 = kms_envelope::stream::DEFAULT_MAX_FRAME_SIZE;
 
-fn pem_options(args: &KeyArgs) -> PemOptions<'_> {
-    PemOptions {
+fn key_file_options(args: &KeyArgs, js_legacy_order: bool) -> KeyFileOptions<'_> {
+    KeyFileOptions {
         padding: args.rsa_padding,
         key_name: args.key_name.as_deref(),
         key_namespace: args.key_namespace.as_deref(),
+        js_legacy_order,
     }
 }
 
@@ -96,11 +97,12 @@ fn keyring(
     kms: &KmsArgs,
     discovery: Option<&KmsDiscoveryArgs>,
     purpose: Purpose,
+    js_legacy_order: bool,
 ) -> CliResult<Arc<dyn Keyring>> {
     let mut keyrings = crate::kms::keyrings(kms, discovery, purpose)?;
     keyrings.extend(keys::load_keyrings(
         &files.keys,
-        &pem_options(files),
+        &key_file_options(files, js_legacy_order),
         purpose,
     )?);
     keys::combine(keyrings, purpose)
@@ -160,7 +162,7 @@ fn source(
 
 /// Runs `encrypt`: one message per input, in order; stops at the first failure.
 pub fn encrypt(args: &EncryptArgs) -> CliResult<()> {
-    let keyring = keyring(&args.keys, &args.kms, None, Purpose::Encrypt)?;
+    let keyring = keyring(&args.keys, &args.kms, None, Purpose::Encrypt, false)?;
     let context = context_from_pairs(&args.context.context)?;
     let source = source(
         keyring,
@@ -244,6 +246,7 @@ pub fn decrypt(args: &DecryptArgs) -> CliResult<()> {
         &args.kms,
         Some(&args.discovery),
         Purpose::Decrypt,
+        args.js_legacy_order,
     )?;
     let reproduced = context_from_pairs(&args.context.context)?;
     let source = source(keyring, &args.context, &args.cache, None)?;

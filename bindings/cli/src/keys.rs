@@ -59,15 +59,18 @@ pub enum Purpose {
     Decrypt,
 }
 
-/// Options that apply to PEM keys.
+/// How to read the key files.
 #[derive(Debug, Clone, Copy)]
-pub struct PemOptions<'a> {
-    /// RSA padding.
+pub struct KeyFileOptions<'a> {
+    /// RSA padding of PEM keys.
     pub padding: RsaPadding,
     /// Key name override (only with a single PEM key).
     pub key_name: Option<&'a str>,
-    /// Key namespace override.
+    /// Key namespace override of PEM keys.
     pub key_namespace: Option<&'a str>,
+    /// Raw AES keys also read data keys wrapped in JavaScript's
+    /// `localeCompare` key order (decrypt's `--js-legacy-order`).
+    pub js_legacy_order: bool,
 }
 
 /// What a key file holds.
@@ -125,7 +128,7 @@ pub fn default_key_name(path: &Path) -> Option<String> {
 }
 
 /// The key name for a PEM file: the override, or [`default_key_name`].
-fn pem_key_name(path: &Path, opts: &PemOptions<'_>) -> CliResult<String> {
+fn pem_key_name(path: &Path, opts: &KeyFileOptions<'_>) -> CliResult<String> {
     if let Some(name) = opts.key_name {
         return Ok(name.to_owned());
     }
@@ -169,7 +172,7 @@ pub fn parse_key_file(path: &Path, text: &str) -> CliResult<RawAesKeyring> {
 /// Loads one key file as a keyring for `purpose`.
 pub fn load_keyring(
     path: &Path,
-    opts: &PemOptions<'_>,
+    opts: &KeyFileOptions<'_>,
     purpose: Purpose,
 ) -> CliResult<Arc<dyn Keyring>> {
     let text = read_text(path)?;
@@ -177,7 +180,14 @@ pub fn load_keyring(
     let ctx = |e: kms_envelope::Error| CliError::from(e).context(format!("'{}'", path.display()));
     let namespace = || opts.key_namespace.unwrap_or(DEFAULT_NAMESPACE).to_owned();
     match (kind, purpose) {
-        (KeyKind::RawAes, _) => Ok(Arc::new(parse_key_file(path, &text)?)),
+        (KeyKind::RawAes, _) => {
+            let keyring = parse_key_file(path, &text)?;
+            Ok(Arc::new(if opts.js_legacy_order {
+                keyring.with_js_legacy_order().map_err(ctx)?
+            } else {
+                keyring
+            }))
+        }
         (KeyKind::RsaPublic, Purpose::Encrypt) => {
             let public = RsaPublicKey::from_pem(&text).map_err(ctx)?;
             let keyring = RawRsaKeyring::new(
@@ -217,20 +227,25 @@ pub fn load_keyring(
 /// Loads the keyrings of the `--key` files, in order.
 pub fn load_keyrings(
     paths: &[PathBuf],
-    opts: &PemOptions<'_>,
+    opts: &KeyFileOptions<'_>,
     purpose: Purpose,
 ) -> CliResult<Vec<Arc<dyn Keyring>>> {
-    if opts.key_name.is_some() {
+    if opts.key_name.is_some() || opts.js_legacy_order {
         let mut pem_count = 0;
         for path in paths {
             if !matches!(classify(path, &read_text(path)?)?, KeyKind::RawAes) {
                 pem_count += 1;
             }
         }
-        if pem_count != 1 {
+        if opts.key_name.is_some() && pem_count != 1 {
             return Err(CliError::bad_arg(format!(
                 "--key-name needs exactly one PEM key among the --key files, not {pem_count}"
             )));
+        }
+        if opts.js_legacy_order && pem_count == paths.len() {
+            return Err(CliError::bad_arg(
+                "--js-legacy-order applies to raw AES key files, and no --key is one",
+            ));
         }
     }
     paths
@@ -267,7 +282,7 @@ pub fn combine(
 /// whose generator (on encrypt) is the first key.
 pub fn build_keyring(
     paths: &[PathBuf],
-    opts: &PemOptions<'_>,
+    opts: &KeyFileOptions<'_>,
     purpose: Purpose,
 ) -> CliResult<Arc<dyn Keyring>> {
     combine(load_keyrings(paths, opts, purpose)?, purpose)

@@ -826,3 +826,96 @@ fn an_unwritable_stdout_is_an_io_error() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// Messages that @aws-crypto/client-node's raw AES keyring wrapped in
+/// localeCompare key order (tests/data/js-legacy-order): `decrypt
+/// --js-legacy-order` reads them, and without it they fail with status 7
+/// where the orders differ.
+#[test]
+fn js_legacy_order_reads_client_node_messages() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/js-legacy-order/messages.json"
+    );
+    let fixture: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let env = Env::new();
+    let key = hex_decode(fixture["key"].as_str().unwrap());
+    let key_file = serde_json::json!({
+        "type": "raw-aes",
+        "key_namespace": fixture["keyNamespace"],
+        "key_name": fixture["keyName"],
+        "key": b64.encode(key),
+    });
+    env.write("legacy.key", key_file.to_string().as_bytes());
+    let messages = fixture["messages"].as_array().unwrap();
+    let mut differing = 0;
+    for (i, m) in messages.iter().enumerate() {
+        let name = format!("m{i}.bin");
+        env.write(
+            &name,
+            &b64.decode(m["ciphertext"].as_str().unwrap()).unwrap(),
+        );
+        let policy = ["--commitment-policy", "require-encrypt-allow-decrypt"];
+        let mut args = vec![
+            "decrypt",
+            "--key",
+            "legacy.key",
+            "--js-legacy-order",
+            "-i",
+            &name,
+        ];
+        args.extend(policy);
+        let out = env.ok(&args);
+        assert_eq!(
+            out.stdout,
+            m["plaintext"].as_str().unwrap().as_bytes(),
+            "{}",
+            m["name"]
+        );
+        args.retain(|a| *a != "--js-legacy-order");
+        if m["orderDiffers"].as_bool().unwrap() {
+            env.fails(&args, NO_KEY);
+            differing += 1;
+        } else {
+            env.ok(&args);
+        }
+    }
+    assert!(messages.len() >= 6 && differing >= 5);
+    // Only where it can apply: decrypt, with a raw AES key file.
+    env.rsa_keys();
+    let only_rsa = env.fails(
+        &[
+            "decrypt",
+            "--key",
+            "rsa.pem",
+            "--js-legacy-order",
+            "-i",
+            "m0.bin",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(
+        only_rsa.contains("--js-legacy-order applies to raw AES key files"),
+        "{only_rsa}"
+    );
+    env.fails(
+        &[
+            "encrypt",
+            "--key",
+            "legacy.key",
+            "--js-legacy-order",
+            "-i",
+            "plain.txt",
+        ],
+        USAGE,
+    );
+}
+
+fn hex_decode(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { encrypt, decrypt, RawAesKeyring } from 'kms-envelope';
 import { serve, withPage } from './harness.mjs';
 
@@ -13,6 +14,8 @@ const key = new Uint8Array(randomBytes(32));
 const keyring = new RawAesKeyring({ keyNamespace: 'browser', keyName: 'k', wrappingKey: key });
 const fromNodePt = new Uint8Array(randomBytes(100000));
 const fromNode = await encrypt(fromNodePt, { keyring, encryptionContext: { made: 'node' } });
+// client-node's localeCompare-ordered raw AES messages (jsLegacyOrder).
+const legacy = JSON.parse(readFileSync(new URL('../../../tests/data/js-legacy-order/messages.json', import.meta.url), 'utf8'));
 
 const page = `<!doctype html><meta charset="utf-8"><title>kms-envelope</title>
 <script type="module">
@@ -29,7 +32,7 @@ try {
   const result = await withPage(async (page, errors) => {
     await page.goto(`${server.url}/test/browser/index.html`);
     await page.waitForFunction(() => window.ready === true, null, { timeout: 30000 });
-    const r = await page.evaluate(async ({ key, fromNode, fromNodePt }) => {
+    const r = await page.evaluate(async ({ key, fromNode, fromNodePt, legacy }) => {
       const ke = window.ke;
       const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
       const out = {};
@@ -234,14 +237,25 @@ try {
       await new Promise((r) => setTimeout(r, 400));
       out.caching = { reused: first === second, expired: (await edk()) !== first };
       out.backend = ke.cryptoBackend();
+      // Chromium's own collation reads what client-node wrapped in
+      // localeCompare order.
+      const legacyKey = new Uint8Array(legacy.key.match(/../g).map((h) => parseInt(h, 16)));
+      const legacyKeyring = new ke.RawAesKeyring({ keyNamespace: legacy.keyNamespace, keyName: legacy.keyName, wrappingKey: legacyKey, jsLegacyOrder: true });
+      out.legacy = [];
+      for (const m of legacy.messages) {
+        const ct = Uint8Array.from(atob(m.ciphertext), (c) => c.charCodeAt(0));
+        const d = await ke.decrypt(ct, { keyring: legacyKeyring, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' });
+        out.legacy.push(new TextDecoder().decode(d.plaintext) === m.plaintext);
+      }
       return out;
-    }, { key: [...key], fromNode: [...fromNode], fromNodePt: [...fromNodePt] });
+    }, { key: [...key], fromNode: [...fromNode], fromNodePt: [...fromNodePt], legacy });
     assert.deepEqual(errors, []);
     return r;
   });
   assert.equal(result.oneShot1144, 'hello from the browser');
   assert.equal(result.oneShot1400, 'hello from the browser');
   assert.equal(result.fromNode, true, 'chromium decrypts the message Node made');
+  assert.deepEqual(result.legacy, legacy.messages.map(() => true), "chromium reads client-node's localeCompare-ordered messages");
   assert.equal(result.hostCrypto, true, 'WebCrypto is on by default');
   assert.equal(result.hostile.resolved, 0, 'a truncated or tampered message decrypted');
   for (const code of result.hostile.codes) {

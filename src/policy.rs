@@ -58,7 +58,18 @@ impl CommitmentPolicy {
         }
     }
 
-    pub(crate) fn check_encrypt(self, suite: AlgorithmSuite) -> Result<()> {
+    /// [`Self::allows_encrypt`] as a result: the
+    /// [`Error::PolicyViolation`] that encrypting with `suite` under this
+    /// policy fails with, for front ends that check options before any
+    /// keyring is called.
+    ///
+    /// ```
+    /// use kms_envelope::{AlgorithmSuite, CommitmentPolicy, ErrorKind};
+    /// let policy = CommitmentPolicy::RequireEncryptRequireDecrypt;
+    /// let err = policy.check_encrypt(AlgorithmSuite::AesGcm256HkdfSha384EcdsaP384).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::PolicyViolation);
+    /// ```
+    pub fn check_encrypt(self, suite: AlgorithmSuite) -> Result<()> {
         if self.allows_encrypt(suite) {
             Ok(())
         } else {

@@ -605,6 +605,8 @@ export function encryptStream(opts) {
     integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
     integer(o.plaintextLength, 'plaintextLength', 0, Number.MAX_SAFE_INTEGER),
   ];
+  // A suite the policy forbids fails here, not at the first write.
+  try { wasm.checkEncryptOptions(args[2], args[4]); } catch (e) { throw toError(e); }
   // The frames go to the host's AES-GCM (src/host-stream.js) when it seals
   // stream frames and takes the suite's key; else the core seals them.
   const h = streamHost(o.frameLength);

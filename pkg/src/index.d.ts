@@ -428,7 +428,12 @@ export type DecryptStreamOptions = DecryptOptions & {
   maxFrameSize?: number;
 };
 
-/** Encrypts the bytes written to it into one message; bounded memory. */
+/**
+ * Encrypts the bytes written to it into one message; bounded memory.
+ * Options that fail whatever the keyring does (a wrong type, an unknown
+ * suite, a suite the commitment policy forbids) throw here; the keyring's
+ * own failures error the stream.
+ */
 export declare function encryptStream(options: EncryptStreamOptions): TransformStream<Uint8Array, Uint8Array>;
 
 /** Decrypts one message written to it; bounded memory for unsigned suites. */

@@ -80,6 +80,10 @@ test('commitment policy: policy_violation', async () => {
   await rejects(decrypt(ct, { keyring: aes }), 'policy_violation');
   await rejects(encrypt(bytesOf(10), { keyring: aes, algorithmSuite: 0x0178 }), 'policy_violation');
   await rejects(encrypt(bytesOf(10), { keyring: aes, algorithmSuite: 0x0478, commitmentPolicy: 'FORBID_ENCRYPT_ALLOW_DECRYPT' }), 'policy_violation');
+  // encryptStream refuses such options when it is called, not at the first write.
+  thrownSync(() => encryptStream({ keyring: aes, algorithmSuite: 0x0178 }), 'policy_violation');
+  thrownSync(() => encryptStream({ keyring: aes, algorithmSuite: 0x0478, commitmentPolicy: 'FORBID_ENCRYPT_ALLOW_DECRYPT' }), 'policy_violation');
+  encryptStream({ keyring: aes, algorithmSuite: 0x0178, commitmentPolicy: 'FORBID_ENCRYPT_ALLOW_DECRYPT' });
 });
 
 test('Keyring and MaterialsManager refuse subclasses of your own, naming what to use', () => {

@@ -20,6 +20,21 @@ pub struct Encryptor {
 /// keyring has produced the data key, or to a `StreamSealing` whose frames
 /// JS seals (see `external.rs`) when `external` (the AES key lengths the
 /// host's AES-GCM takes) holds the suite's.
+/// Refuses, at once, encrypt options that fail whatever the keyring does:
+/// an unknown suite, an unknown policy, a suite the policy forbids
+/// (`encryptStream` checks them before its stream starts).
+#[wasm_bindgen(js_name = checkEncryptOptions)]
+pub fn check_encrypt_options(suite: Option<u16>, policy: Option<String>) -> Result<(), JsValue> {
+    let client = client(policy, None)?;
+    if let Some(suite) = suite_from(suite)? {
+        client
+            .commitment_policy()
+            .check_encrypt(suite)
+            .map_err(|e| js_error(&e))?;
+    }
+    Ok(())
+}
+
 #[wasm_bindgen(js_name = startEncrypt)]
 #[allow(clippy::too_many_arguments)]
 pub fn start_encrypt(

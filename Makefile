@@ -67,6 +67,9 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p kms-envelope --features rustcrypto --all-targets -- -D warnings
+	# The core's API docs build without broken links, with and without its features.
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -q -p kms-envelope --no-deps
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -q -p kms-envelope --no-deps --features js-legacy-order,host-crypto
 
 # Unit, doc and integration tests (AWS-LC backend), CLI tests included.
 test-rust:

@@ -36,6 +36,16 @@
 //! ECDSA P-384). Use [`Client::builder`] to change the
 //! [`CommitmentPolicy`], e.g. to read messages of older SDKs.
 //!
+//! ## Cargo features
+//!
+//! - `rustcrypto`: the RustCrypto primitives on native targets too (wasm32
+//!   always uses them; native builds default to AWS-LC).
+//! - `js-legacy-order`: `keyring::JsLocaleCompare` and
+//!   `RawAesKeyring::with_js_legacy_order`, to read data keys that the
+//!   JavaScript ESDK's raw AES keyrings wrapped in `localeCompare` key order
+//!   (see [`keyring::key_order`]). Adds ICU4X's collator and its data.
+//! - `host-crypto`: internal hooks for the bindings (`host_crypto`).
+//!
 //! ## Security rules
 //!
 //! - Decrypt releases plaintext only after it is authenticated: one-shot

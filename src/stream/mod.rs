@@ -2,7 +2,7 @@
 //!
 //! [`StreamEncryptor`] and [`StreamDecryptor`] accept input in pieces of any
 //! size and append output as soon as a frame is complete. The
-//! [`io`](crate::stream::io) adapters put them behind `std::io::Read` /
+//! [`io`] adapters put them behind `std::io::Read` /
 //! `Write`.
 //!
 //! # When plaintext is released

@@ -16,10 +16,6 @@ pub struct Encryptor {
     inner: StreamEncryptor,
 }
 
-/// Starts a streaming encryption; resolves to an [`Encryptor`] once the
-/// keyring has produced the data key, or to a `StreamSealing` whose frames
-/// JS seals (see `external.rs`) when `external` (the AES key lengths the
-/// host's AES-GCM takes) holds the suite's.
 /// Refuses, at once, encrypt options that fail whatever the keyring does:
 /// an unknown suite, an unknown policy, a suite the policy forbids
 /// (`encryptStream` checks them before its stream starts).
@@ -35,6 +31,10 @@ pub fn check_encrypt_options(suite: Option<u16>, policy: Option<String>) -> Resu
     Ok(())
 }
 
+/// Starts a streaming encryption; resolves to an [`Encryptor`] once the
+/// keyring has produced the data key, or to a `StreamSealing` whose frames
+/// JS seals (see `external.rs`) when `external` (the AES key lengths the
+/// host's AES-GCM takes) holds the suite's.
 #[wasm_bindgen(js_name = startEncrypt)]
 #[allow(clippy::too_many_arguments)]
 pub fn start_encrypt(

@@ -145,7 +145,7 @@ fn a_wrong_key_still_fails_and_says_both_orders_were_tried() {
     match client().decrypt(&m.ciphertext).keyring(&wrong).run() {
         Err(Error::NoKeyUnwrapped(reasons)) => {
             assert!(
-                reasons.iter().any(|r| r.contains("and the legacy one")),
+                reasons.iter().any(|r| r.contains("and the legacy ones")),
                 "{reasons:?}"
             )
         }
@@ -232,4 +232,33 @@ fn the_collation_is_javascripts() {
             "zz"
         ]
     );
+}
+
+#[test]
+fn legacy_order_inside_a_multi_keyring_and_a_stream() {
+    let f = fixture();
+    let legacy: Arc<dyn kms_envelope::Keyring> = Arc::new(
+        RawAesKeyring::new(f.namespace.as_str(), f.name.as_str(), &f.key)
+            .unwrap()
+            .with_js_legacy_order()
+            .unwrap(),
+    );
+    let other: Arc<dyn kms_envelope::Keyring> =
+        Arc::new(RawAesKeyring::new("other", "key", &[3; 32]).unwrap());
+    let multi = Arc::new(kms_envelope::MultiKeyring::new(None, vec![other, legacy]).unwrap());
+    for m in f.messages.iter().filter(|m| m.order_differs) {
+        let mut decryptor = client()
+            .stream_decrypt()
+            .keyring(multi.clone())
+            .start()
+            .unwrap();
+        let mut out = Vec::new();
+        for piece in m.ciphertext.chunks(7) {
+            decryptor
+                .update(piece, &mut out)
+                .unwrap_or_else(|e| panic!("{}: {e}", m.name));
+        }
+        decryptor.finish().unwrap();
+        assert_eq!(out, m.plaintext, "{}", m.name);
+    }
 }

@@ -214,6 +214,7 @@ export class RawAesKeyring extends Keyring {
     super(source);
     this.keyNamespace = keyNamespace;
     this.keyName = keyName;
+    this.jsLegacyOrder = legacy;
   }
 }
 

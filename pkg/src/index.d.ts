@@ -131,17 +131,21 @@ export declare class RawAesKeyring extends Keyring {
      * Also read data keys that `@aws-crypto/client-node` / `client-browser`
      * raw AES keyrings wrapped without `utf8Sorting: true`: they sort the
      * encryption context's keys with `localeCompare`, not by UTF-8 bytes as
-     * the specification does, so a key starting with a capital letter
-     * (beside the `aws-crypto-public-key` of signed suites) or holding a
-     * non-ASCII letter made their messages unreadable here. On decrypt, when
-     * the specification's order fails, the keyring tries this host's
-     * `localeCompare` order. Messages are always written in the
-     * specification's order. Default `false`.
+     * the specification does, so many contexts made their messages
+     * unreadable here (a key starting with a capital letter, or with an
+     * underscore, beside the `aws-crypto-public-key` of signed suites; a
+     * non-ASCII key). On decrypt, when the specification's order fails, the
+     * keyring tries `localeCompare`'s order under the root collation (what
+     * servers under `en`, `C` or no locale wrote), then under this host's
+     * own locale. Messages are always written in the specification's order.
+     * Default `false`.
      */
     jsLegacyOrder?: boolean;
   });
   readonly keyNamespace: string;
   readonly keyName: string;
+  /** Whether data keys wrapped in `localeCompare` key order are read too. */
+  readonly jsLegacyOrder: boolean;
 }
 
 export type RsaPadding = 'pkcs1' | 'oaep-sha1' | 'oaep-sha256' | 'oaep-sha384' | 'oaep-sha512';

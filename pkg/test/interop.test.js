@@ -135,3 +135,51 @@ test('jsLegacyOrder: fresh client-node messages, one-shot and streamed; writing 
   }
   await assert.rejects(async () => new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: key, jsLegacyOrder: 'yes' }), { code: 'bad_argument', message: /jsLegacyOrder must be true or false/ });
 });
+
+// The writer's locale: the root collation is tried whatever the reader's
+// locale, and the reader's own locale after it.
+test('jsLegacyOrder: readers and writers under other locales (Danish)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const script = `
+    import esdk from '@aws-crypto/client-node';
+    import { decrypt, RawAesKeyring } from 'kms-envelope';
+    import { readFileSync } from 'node:fs';
+    const { buildClient, CommitmentPolicy, RawAesKeyringNode, RawAesWrappingSuiteIdentifier } = esdk;
+    const key = new Uint8Array(32).fill(5);
+    const ours = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: key, jsLegacyOrder: true });
+    const out = { locale: new Intl.Collator().resolvedOptions().locale, fixtures: [] };
+    // The committed fixtures were written under the root collation.
+    const f = JSON.parse(readFileSync(${JSON.stringify(fileURLToPathCompat('../../tests/data/js-legacy-order/messages.json'))}, 'utf8'));
+    const legacy = new RawAesKeyring({ keyNamespace: f.keyNamespace, keyName: f.keyName, wrappingKey: Buffer.from(f.key, 'hex'), jsLegacyOrder: true });
+    for (const m of f.messages) {
+      const d = await decrypt(Buffer.from(m.ciphertext, 'base64'), { keyring: legacy, commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' });
+      out.fixtures.push(Buffer.from(d.plaintext).toString() === m.plaintext);
+    }
+    // A message client-node writes here, where 'aa' sorts after 'b' (as å).
+    const theirs = new RawAesKeyringNode({ keyNamespace: 'ns', keyName: 'k', unencryptedMasterKey: key.slice(), wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING });
+    const { result } = await buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT).encrypt(theirs, Buffer.from('dansk'), { encryptionContext: { aa: '1', b: '2' }, suiteId: 0x0478 });
+    out.written = Buffer.from(result).toString('base64');
+    out.readHere = Buffer.from((await decrypt(result, { keyring: ours })).plaintext).toString();
+    console.log(JSON.stringify(out));
+  `;
+  const run = (lang) => JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: fileURLToPathCompat('..'), env: { ...process.env, LC_ALL: lang, LANG: lang }, encoding: 'utf8',
+  }));
+  const danish = run('da_DK.UTF-8');
+  assert.equal(danish.locale, 'da-DK');
+  assert.deepEqual(danish.fixtures, legacyFixtures.messages.map(() => true), 'root-collated fixtures read under a Danish locale');
+  assert.equal(danish.readHere, 'dansk', 'a Danish-collated message read under the same locale');
+  // Read under root collation only (this process may run under any
+  // locale; the C locale is root): the Danish order is not tried.
+  const rootOnly = run('C.UTF-8');
+  assert.equal(rootOnly.readHere, 'dansk', 'its own message, written under C');
+  const ours = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: new Uint8Array(32).fill(5), jsLegacyOrder: true });
+  assert.equal(ours.jsLegacyOrder, true);
+  if (new Intl.Collator().resolvedOptions().locale.startsWith('en') || new Intl.Collator().resolvedOptions().locale === 'und') {
+    await assert.rejects(decrypt(Buffer.from(danish.written, 'base64'), { keyring: ours }), { code: 'no_key_unwrapped' });
+  }
+});
+
+function fileURLToPathCompat(rel) {
+  return decodeURIComponent(new URL(rel, import.meta.url).pathname);
+}

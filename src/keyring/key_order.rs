@@ -9,10 +9,12 @@
 //! `@aws-crypto/client-node`, and the browser one) sort the keys with
 //! `String.prototype.localeCompare` instead unless they are built with
 //! `utf8Sorting: true` (their issues #428 and #1581). The two orders differ
-//! as soon as a key starts with an upper-case letter (`Tenant` sorts before
-//! `aws-crypto-public-key`, which every signed suite adds, by bytes, and
-//! after it by locale) or holds a non-ASCII letter; a data key wrapped in
-//! the locale's order does not unwrap in the specification's.
+//! for many everyday contexts: a key starting with an upper-case letter
+//! (`Tenant` sorts before `aws-crypto-public-key`, which every signed suite
+//! adds, by bytes, and after it by locale), an underscore beside a hyphen
+//! or a digit (`aws_region` beside `aws-crypto-public-key`, `key_1` beside
+//! `key1`), a non-ASCII letter. A data key wrapped in the locale's order
+//! does not unwrap in the specification's.
 //!
 //! [`RawAesKeyring::with_legacy_order`](crate::RawAesKeyring::with_legacy_order)
 //! makes a keyring try one more order when a wrapped key does not unwrap in
@@ -42,7 +44,8 @@ use crate::future::MaybeSendSync;
 /// ```
 pub trait ContextKeyOrder: MaybeSendSync {
     /// How key `a` sorts against key `b`. Keys it finds equal keep their
-    /// byte-wise order.
+    /// byte-wise order. It must be a total order, as for
+    /// [`slice::sort_by`]: an inconsistent one may panic.
     fn compare(&self, a: &str, b: &str) -> Ordering;
 }
 
@@ -51,10 +54,12 @@ pub trait ContextKeyOrder: MaybeSendSync {
 /// for the `en` locales, `C`/`POSIX` and no locale at all: the order that
 /// `@aws-crypto/client-node` / `client-browser` raw AES keyrings without
 /// `utf8Sorting: true` wrapped data keys in. Writers that ran under a
-/// locale with its own collation rules (Swedish, say) ordered some
-/// non-ASCII keys differently; supply a [`ContextKeyOrder`] of that locale
-/// for their messages. Collation by ICU4X (`icu_collator`, compiled data);
-/// cargo feature `js-legacy-order`.
+/// locale with its own collation rules ordered some keys differently
+/// (Swedish and German `ä`, and in Danish, Czech or Lithuanian plain ASCII
+/// keys too); add a [`ContextKeyOrder`] of that locale for their messages.
+/// Han characters of different Unicode blocks may also sort differently
+/// between ICU versions. Collation by ICU4X (`icu_collator`, compiled
+/// data); cargo feature `js-legacy-order`.
 ///
 /// ```
 /// use std::cmp::Ordering;

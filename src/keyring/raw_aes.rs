@@ -37,8 +37,8 @@ pub struct RawAesKeyring {
     key: AesGcmKey,
     key_len: usize,
     _bytes: Zeroizing<Vec<u8>>,
-    /// Another key order to try on decrypt ([`Self::with_legacy_order`]).
-    legacy_order: Option<Arc<dyn ContextKeyOrder>>,
+    /// Other key orders to try on decrypt ([`Self::with_legacy_order`]).
+    legacy_orders: Vec<Arc<dyn ContextKeyOrder>>,
 }
 
 impl fmt::Debug for RawAesKeyring {
@@ -47,7 +47,7 @@ impl fmt::Debug for RawAesKeyring {
             .field("namespace", &self.namespace)
             .field("name", &self.name)
             .field("key_bits", &(self.key_len * 8))
-            .field("legacy_order", &self.legacy_order.is_some())
+            .field("legacy_orders", &self.legacy_orders.len())
             .finish()
     }
 }
@@ -71,7 +71,7 @@ impl RawAesKeyring {
             key: aes,
             key_len: key.len(),
             _bytes: Zeroizing::new(key.to_vec()),
-            legacy_order: None,
+            legacy_orders: Vec::new(),
         })
     }
 
@@ -79,12 +79,13 @@ impl RawAesKeyring {
     /// serialized with its keys in `order` when a wrapped key does not
     /// unwrap in the specification's byte-wise order: for messages from
     /// writers that sorted the keys another way (see
-    /// [`keyring::key_order`](crate::keyring::key_order)). It still writes
-    /// the specification's order. A message whose context is ordered the
-    /// same either way costs nothing more; one that is not, a second
-    /// AES-GCM check of the wrapped key for each attempt that failed.
+    /// [`keyring::key_order`](crate::keyring::key_order)). Called again, it
+    /// adds another order, tried after the ones before. It still writes the
+    /// specification's order. A message whose context is ordered the same
+    /// every way costs nothing more; one that is not, one more AES-GCM check
+    /// of the wrapped key per distinct order, for each attempt that failed.
     pub fn with_legacy_order(mut self, order: Arc<dyn ContextKeyOrder>) -> Self {
-        self.legacy_order = Some(order);
+        self.legacy_orders.push(order);
         self
     }
 
@@ -172,13 +173,15 @@ impl RawAesKeyring {
         }
         let suite = materials.algorithm_suite();
         let context = materials.encryption_context();
-        let aad = context.serialize()?;
-        // The legacy order's serialization, only where it differs.
-        let legacy_aad = match &self.legacy_order {
-            Some(order) => Some(context.serialize_ordered(&|a, b| order.compare(a, b))?)
-                .filter(|legacy| *legacy != aad),
-            None => None,
-        };
+        // The specification's serialization, then each legacy order's that
+        // differs from those before it.
+        let mut aads = vec![context.serialize()?];
+        for order in &self.legacy_orders {
+            let legacy = context.serialize_ordered(&|a, b| order.compare(a, b))?;
+            if !aads.contains(&legacy) {
+                aads.push(legacy);
+            }
+        }
         let mut reasons = Vec::new();
         for edk in edks {
             let Some(iv) = self.matching_iv(edk) else {
@@ -195,7 +198,7 @@ impl RawAesKeyring {
             let Ok(tag) = <[u8; TAG_LEN]>::try_from(tag) else {
                 continue;
             };
-            for aad in std::iter::once(&aad).chain(&legacy_aad) {
+            for aad in &aads {
                 // A failed open leaves garbage: each attempt starts afresh.
                 let mut key = Zeroizing::new(ct.to_vec());
                 if self.key.open_in_place(&iv, aad, &mut key, &tag).is_ok() {
@@ -207,8 +210,8 @@ impl RawAesKeyring {
                 "raw AES {}/{}: unwrap failed (wrong key or encryption context{})",
                 self.namespace,
                 self.name,
-                if legacy_aad.is_some() {
-                    ", in the specification's key order and the legacy one"
+                if aads.len() > 1 {
+                    ", in the specification's key order and the legacy ones"
                 } else {
                     ""
                 }

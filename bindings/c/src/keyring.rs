@@ -102,9 +102,9 @@ pub unsafe extern "C" fn kmse_keyring_new_raw_aes(
 /// (`@aws-crypto/client-node`, `client-browser`) wrapped without
 /// `utf8Sorting: true`. Those sort the encryption context's keys with
 /// JavaScript's `localeCompare` instead of by UTF-8 bytes, so a key starting
-/// with a capital letter (beside the `aws-crypto-public-key` of signed
-/// suites) or holding a non-ASCII letter made their messages fail with
-/// `KMSE_STATUS_NO_KEY_UNWRAPPED`. On decrypt, when the specification's order
+/// with a capital letter or holding an underscore (beside the
+/// `aws-crypto-public-key` of signed suites), or a non-ASCII letter, made
+/// their messages fail with `KMSE_STATUS_NO_KEY_UNWRAPPED`. On decrypt, when the specification's order
 /// fails, this keyring tries `localeCompare`'s order (the Unicode root
 /// collation, which Node uses for the `en` locales, `C` and no locale). It
 /// writes the specification's order, like any keyring. Arguments as for

@@ -289,9 +289,9 @@ pub struct DecryptArgs {
     /// Raw AES --key files also read data keys that the AWS Encryption SDK
     /// for JavaScript (@aws-crypto/client-node, client-browser) wrapped
     /// without `utf8Sorting: true`: it sorted the encryption context's keys
-    /// with JavaScript's localeCompare, not by UTF-8 bytes, so keys starting
-    /// with a capital letter or holding non-ASCII letters made its messages
-    /// fail with status 7 here. Tries that order (Unicode root collation)
+    /// with JavaScript's localeCompare, not by UTF-8 bytes, so keys with
+    /// capitals, underscores or non-ASCII letters (for a start) made its
+    /// messages fail with status 7 here. Tries that order (Unicode root collation)
     /// when the specification's fails.
     #[arg(long)]
     pub js_legacy_order: bool,

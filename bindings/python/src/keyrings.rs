@@ -486,9 +486,9 @@ impl NativeKeyring {
 /// raw AES keyrings (``@aws-crypto/client-node``, ``client-browser``) wrapped
 /// without ``utf8Sorting: true``: they sort the encryption context's keys
 /// with JavaScript's ``localeCompare`` instead of by UTF-8 bytes, so a key
-/// starting with a capital letter (beside the ``aws-crypto-public-key`` of
-/// signed suites) or holding a non-ASCII letter made their messages
-/// unreadable. On decrypt, when the specification's order fails, the keyring
+/// starting with a capital letter or holding an underscore (beside the
+/// ``aws-crypto-public-key`` of signed suites), or a non-ASCII letter, made
+/// their messages unreadable. On decrypt, when the specification's order fails, the keyring
 /// tries ``localeCompare``'s order (the Unicode root collation, which Node
 /// uses for the ``en`` locales, ``C`` and no locale). Messages are always
 /// written in the specification's order.

@@ -114,24 +114,33 @@ pub fn raw_aes_keyring(
 ) -> Result<Source, JsValue> {
     let keyring = RawAesKeyring::new(namespace, name, key).map_err(|e| js_error(&e))?;
     Ok(self::keyring(if js_legacy_order {
-        keyring.with_legacy_order(Arc::new(LocaleCompare::new()))
+        // The root collation first (what servers under `en`, `C` or no
+        // locale wrote, and what the native front ends use; asked for as
+        // `en`, which has no rules of its own and which every ICU build
+        // has, where `und` would fall back to the default locale), then
+        // this host's own locale, where that orders the keys differently.
+        keyring
+            .with_legacy_order(Arc::new(LocaleCompare::new(Some("en"))))
+            .with_legacy_order(Arc::new(LocaleCompare::new(None)))
     } else {
         keyring
     }))
 }
 
-/// The host's own `a.localeCompare(b)`: the very order the JavaScript
-/// ESDK's raw AES keyrings sorted keys in (under this host's locale), with
-/// no collation tables in the module. Through the `compare` of one
-/// `Intl.Collator` with the default locale and options, which ECMA-402
-/// defines `localeCompare` to be, without making a collator per call.
+/// The host's `a.localeCompare(b)`: the very order the JavaScript ESDK's raw
+/// AES keyrings sorted keys in, with no collation tables in the module.
+/// Through the `compare` of one `Intl.Collator` with default options, which
+/// ECMA-402 defines `localeCompare` to be, without making a collator per
+/// call; `locale` `None` is the host's default locale, as `localeCompare`
+/// takes it.
 struct LocaleCompare {
     compare: js_sys::Function,
 }
 
 impl LocaleCompare {
-    fn new() -> Self {
-        let collator = js_sys::Intl::Collator::new(&Array::new(), &Object::new());
+    fn new(locale: Option<&str>) -> Self {
+        let locales: Array = locale.map(JsValue::from).into_iter().collect();
+        let collator = js_sys::Intl::Collator::new(&locales, &Object::new());
         Self {
             compare: collator.compare(),
         }

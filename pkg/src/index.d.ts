@@ -210,6 +210,10 @@ export interface KmsCommand<Input = Record<string, unknown>> {
  * rejection's `code` or `name` becomes the error's `kmsCode`.
  */
 export interface KmsClientLike {
+  /**
+   * Runs one command. The `Plaintext` of a response is zeroed once read:
+   * return a fresh response each time (an all-zero data key is refused).
+   */
   send(command: KmsCommand<any>): Promise<any>;
 }
 

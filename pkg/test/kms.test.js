@@ -245,3 +245,22 @@ test('bad arguments and bad responses', async () => {
   assert.equal(err.kmsCode, 'ThrottlingException');
   assert.equal(err.cause, boom);
 });
+
+test('a client that hands out one response twice: its wiped data key is refused, not used', async () => {
+  // The package zeroes the Plaintext of each answer once it has read it; a
+  // caching client that returns the same object again would hand over an
+  // all-zero key, under which anyone could read the message.
+  let cached;
+  const caching = {
+    async send(command) {
+      if (command.constructor.name !== 'GenerateDataKeyCommand') return client.send(new sdk[command.constructor.name](command.input));
+      cached ??= await client.send(new sdk.GenerateDataKeyCommand(command.input));
+      return cached;
+    },
+  };
+  const keyring = new AwsKmsKeyring({ keyId: keyA, client: caching });
+  const first = await encrypt(utf8('first'), { keyring });
+  assert.equal(text((await decrypt(first, { keyring })).plaintext), 'first');
+  await rejectsWith(encrypt(utf8('second'), { keyring }), 'kms_error', KmsEnvelopeError);
+  await assert.rejects(encrypt(utf8('second'), { keyring }), /all-zero data key/);
+});

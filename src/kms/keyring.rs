@@ -177,6 +177,12 @@ impl AwsKmsKeyring {
                         "GenerateDataKey returned a data key of the wrong length",
                     ));
                 }
+                if all_zero(response.plaintext.as_bytes()) {
+                    return Err(kms_invalid(
+                        "GenerateDataKey returned an all-zero data key (a client that hands out \
+                         the same response twice? its key bytes are wiped after use)",
+                    ));
+                }
                 response_arn(&response.key_id, "GenerateDataKey")?;
                 materials.set_plaintext_data_key(response.plaintext)?;
                 (response.key_id, response.ciphertext_blob)
@@ -271,6 +277,9 @@ impl AwsKmsKeyring {
                 Ok(response) if response.plaintext.len() != expected_len => reasons.push(format!(
                     "{key_id}: KMS returned a data key of the wrong length"
                 )),
+                Ok(response) if all_zero(response.plaintext.as_bytes()) => {
+                    reasons.push(format!("{key_id}: KMS returned an all-zero data key"))
+                }
                 Ok(response) => {
                     materials.set_plaintext_data_key(response.plaintext)?;
                     return Ok(materials);
@@ -295,6 +304,14 @@ impl AwsKmsKeyring {
         }
         Err(Error::NoKeyUnwrapped(reasons))
     }
+}
+
+/// Whether `key` is all zero bytes: no KMS makes such a data key (a chance
+/// of 2^-128 at least), but a client that returns an answer whose key bytes
+/// were already wiped would, and a message sealed under it could be read by
+/// anyone. Not data-dependent in time.
+fn all_zero(key: &[u8]) -> bool {
+    key.iter().fold(0u8, |acc, b| acc | b) == 0
 }
 
 fn kms_invalid(message: &str) -> Error {

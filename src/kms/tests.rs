@@ -345,3 +345,62 @@ fn bad_configuration_is_refused() {
     assert!(DiscoveryFilter::new("aws", Vec::<String>::new()).is_err());
     assert!(DiscoveryFilter::new("", ["1"]).is_err());
 }
+
+/// A client whose answers carry an all-zero data key: what a JS client that
+/// hands out one response object twice gives, once the first use wiped it.
+struct ZeroKeyKms;
+
+impl KmsClient for ZeroKeyKms {
+    fn generate_data_key<'a>(
+        &'a self,
+        r: GenerateDataKeyRequest,
+    ) -> BoxFuture<'a, Result<GenerateDataKeyResponse>> {
+        let zero = DataKey::new(vec![0; r.number_of_bytes]);
+        ready(Ok(GenerateDataKeyResponse::new(
+            r.key_id,
+            zero,
+            vec![1; 40],
+        )))
+    }
+
+    fn encrypt<'a>(&'a self, r: KmsEncryptRequest) -> BoxFuture<'a, Result<KmsEncryptResponse>> {
+        ready(Ok(KmsEncryptResponse::new(r.key_id, vec![1; 40])))
+    }
+
+    fn decrypt<'a>(&'a self, r: KmsDecryptRequest) -> BoxFuture<'a, Result<KmsDecryptResponse>> {
+        ready(Ok(KmsDecryptResponse::new(
+            r.key_id,
+            DataKey::new(vec![0; 32]),
+        )))
+    }
+}
+
+#[test]
+fn an_all_zero_data_key_from_kms_is_refused() {
+    let a = arn("us-east-1", ACCOUNT, "key-a");
+    let keyring = AwsKmsKeyring::new(&a, Arc::new(ZeroKeyKms)).unwrap();
+    let err = Client::new()
+        .encrypt(b"x")
+        .keyring(&keyring)
+        .run()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Kms);
+    assert!(err.to_string().contains("all-zero data key"), "{err}");
+    // On decrypt: a message whose EDK names this key, unwrapped to zeros.
+    let good = AwsKmsKeyring::new(&a, kms()).unwrap();
+    let msg = encrypt(&good);
+    match Client::new()
+        .decrypt(&msg)
+        .keyring(&keyring)
+        .encryption_context(ec())
+        .run()
+    {
+        Err(Error::NoKeyUnwrapped(reasons)) => {
+            assert!(
+                reasons.iter().any(|r| r.contains("all-zero data key")),
+                "{reasons:?}"
+            )
+        }
+        other => panic!("an all-zero key was used: {other:?}"),
+    }
+}

@@ -57,9 +57,11 @@ pub trait ContextKeyOrder: MaybeSendSync {
 /// locale with its own collation rules ordered some keys differently
 /// (Swedish and German `ä`, and in Danish, Czech or Lithuanian plain ASCII
 /// keys too); add a [`ContextKeyOrder`] of that locale for their messages.
-/// Han characters of different Unicode blocks may also sort differently
-/// between ICU versions. Collation by ICU4X (`icu_collator`, compiled
-/// data); cargo feature `js-legacy-order`.
+/// Keys holding Han characters of different Unicode blocks may not match
+/// either: ICU4X orders those block by block, where Node's ICU orders them
+/// by radical and stroke (一 中 山 𠀀 against 一 𠀀 中 山); the JavaScript
+/// package, which uses its host's collator, reads them. Collation by ICU4X
+/// (`icu_collator`, compiled data); cargo feature `js-legacy-order`.
 ///
 /// ```
 /// use std::cmp::Ordering;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+use crate::context::EncryptionContext;
 use crate::crypto::{fill_random, AesGcmKey};
 use crate::edk::EncryptedDataKey;
 use crate::error::{Error, Result};
@@ -163,6 +164,34 @@ impl RawAesKeyring {
         iv.try_into().ok()
     }
 
+    /// The wrapped data key `ct` opened under `aad`, if its tag verifies.
+    fn open_key(
+        &self,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        ct: &[u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Option<Zeroizing<Vec<u8>>> {
+        // A failed open leaves garbage, wiped on drop; each attempt starts
+        // from the wrapped bytes.
+        let mut key = Zeroizing::new(ct.to_vec());
+        self.key.open_in_place(iv, aad, &mut key, tag).ok()?;
+        Some(key)
+    }
+
+    /// The context serialized in each legacy order, leaving out those equal
+    /// to the specification's serialization `spec_aad` or to an earlier one.
+    fn legacy_aads(&self, context: &EncryptionContext, spec_aad: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let mut aads: Vec<Vec<u8>> = Vec::new();
+        for order in &self.legacy_orders {
+            let aad = context.serialize_ordered(&|a, b| order.compare(a, b))?;
+            if aad != spec_aad && !aads.contains(&aad) {
+                aads.push(aad);
+            }
+        }
+        Ok(aads)
+    }
+
     fn unwrap_key(
         &self,
         mut materials: DecryptionMaterials,
@@ -173,15 +202,10 @@ impl RawAesKeyring {
         }
         let suite = materials.algorithm_suite();
         let context = materials.encryption_context();
-        // The specification's serialization, then each legacy order's that
-        // differs from those before it.
-        let mut aads = vec![context.serialize()?];
-        for order in &self.legacy_orders {
-            let legacy = context.serialize_ordered(&|a, b| order.compare(a, b))?;
-            if !aads.contains(&legacy) {
-                aads.push(legacy);
-            }
-        }
+        let spec_aad = context.serialize()?;
+        // The legacy orders' serializations, made at the first wrapped key
+        // that does not unwrap in the specification's order.
+        let mut legacy_aads: Option<Vec<Vec<u8>>> = None;
         let mut reasons = Vec::new();
         for edk in edks {
             let Some(iv) = self.matching_iv(edk) else {
@@ -198,19 +222,25 @@ impl RawAesKeyring {
             let Ok(tag) = <[u8; TAG_LEN]>::try_from(tag) else {
                 continue;
             };
-            for aad in &aads {
-                // A failed open leaves garbage: each attempt starts afresh.
-                let mut key = Zeroizing::new(ct.to_vec());
-                if self.key.open_in_place(&iv, aad, &mut key, &tag).is_ok() {
-                    materials.set_plaintext_data_key(DataKey::new(std::mem::take(&mut *key)))?;
-                    return Ok(materials);
-                }
+            let mut opened = self.open_key(&iv, &spec_aad, ct, &tag);
+            if opened.is_none() && !self.legacy_orders.is_empty() {
+                let aads = match &legacy_aads {
+                    Some(aads) => aads,
+                    None => legacy_aads.insert(self.legacy_aads(context, &spec_aad)?),
+                };
+                opened = aads
+                    .iter()
+                    .find_map(|aad| self.open_key(&iv, aad, ct, &tag));
+            }
+            if let Some(mut key) = opened {
+                materials.set_plaintext_data_key(DataKey::new(std::mem::take(&mut *key)))?;
+                return Ok(materials);
             }
             reasons.push(format!(
                 "raw AES {}/{}: unwrap failed (wrong key or encryption context{})",
                 self.namespace,
                 self.name,
-                if aads.len() > 1 {
+                if legacy_aads.as_ref().is_some_and(|aads| !aads.is_empty()) {
                     ", in the specification's key order and the legacy ones"
                 } else {
                     ""

@@ -169,14 +169,28 @@ pub fn parse_key_file(path: &Path, text: &str) -> CliResult<RawAesKeyring> {
         .map_err(|e| CliError::from(e).context(format!("'{}'", path.display())))
 }
 
-/// Loads one key file as a keyring for `purpose`.
-pub fn load_keyring(
-    path: &Path,
+/// A key file as read: its text and what it holds.
+struct KeyFileText<'p> {
+    path: &'p Path,
+    text: Zeroizing<String>,
+    kind: KeyKind,
+}
+
+impl<'p> KeyFileText<'p> {
+    fn read(path: &'p Path) -> CliResult<Self> {
+        let text = read_text(path)?;
+        let kind = classify(path, &text)?;
+        Ok(Self { path, text, kind })
+    }
+}
+
+/// The keyring of one key file, read already, for `purpose`.
+fn keyring_of(
+    file: KeyFileText<'_>,
     opts: &KeyFileOptions<'_>,
     purpose: Purpose,
 ) -> CliResult<Arc<dyn Keyring>> {
-    let text = read_text(path)?;
-    let kind = classify(path, &text)?;
+    let KeyFileText { path, text, kind } = file;
     let ctx = |e: kms_envelope::Error| CliError::from(e).context(format!("'{}'", path.display()));
     let namespace = || opts.key_namespace.unwrap_or(DEFAULT_NAMESPACE).to_owned();
     match (kind, purpose) {
@@ -230,27 +244,35 @@ pub fn load_keyrings(
     opts: &KeyFileOptions<'_>,
     purpose: Purpose,
 ) -> CliResult<Vec<Arc<dyn Keyring>>> {
-    if opts.key_name.is_some() || opts.js_legacy_order {
-        let mut pem_count = 0;
-        for path in paths {
-            if !matches!(classify(path, &read_text(path)?)?, KeyKind::RawAes) {
-                pem_count += 1;
-            }
-        }
-        if opts.key_name.is_some() && pem_count != 1 {
-            return Err(CliError::bad_arg(format!(
-                "--key-name needs exactly one PEM key among the --key files, not {pem_count}"
-            )));
-        }
-        if opts.js_legacy_order && pem_count == paths.len() {
-            return Err(CliError::bad_arg(
-                "--js-legacy-order applies to raw AES key files, and no --key is one",
-            ));
-        }
+    if opts.key_name.is_none() && !opts.js_legacy_order {
+        return paths
+            .iter()
+            .map(|p| keyring_of(KeyFileText::read(p)?, opts, purpose))
+            .collect();
     }
-    paths
+    // Each file is read once; the options are checked against all of them
+    // before any key is parsed.
+    let files = paths
         .iter()
-        .map(|p| load_keyring(p, opts, purpose))
+        .map(|p| KeyFileText::read(p))
+        .collect::<CliResult<Vec<_>>>()?;
+    let pem_count = files
+        .iter()
+        .filter(|f| !matches!(f.kind, KeyKind::RawAes))
+        .count();
+    if opts.key_name.is_some() && pem_count != 1 {
+        return Err(CliError::bad_arg(format!(
+            "--key-name needs exactly one PEM key among the --key files, not {pem_count}"
+        )));
+    }
+    if opts.js_legacy_order && pem_count == files.len() {
+        return Err(CliError::bad_arg(
+            "--js-legacy-order applies to raw AES key files, and no --key is one",
+        ));
+    }
+    files
+        .into_iter()
+        .map(|f| keyring_of(f, opts, purpose))
         .collect()
 }
 

@@ -500,8 +500,10 @@ kmse_status kmse_algorithm_suite_data_key_length(uint16_t suite_id, size_t *leng
  * `kmse_status`: "" if it succeeded.
  *
  * Ownership: the string belongs to the library. It stays valid until the
- * next call on this thread of a function that returns a `kmse_status`;
- * copy it to keep it. Never NULL. Each thread has its own message.
+ * next call on this thread of a function that returns a `kmse_status`
+ * returns (so it may be that call's argument, as when a custom keyring
+ * passes it on to `kmse_encryption_materials_set_error`); copy it to keep
+ * it longer. Never NULL. Each thread has its own message.
  */
 const char *kmse_last_error_message(void);
 

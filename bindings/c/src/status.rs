@@ -160,11 +160,23 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "no message".to_owned())
 }
 
+/// Takes this thread's last error out of its slot, leaving none.
+fn take_last_error() -> Option<LastError> {
+    LAST_ERROR
+        .try_with(|cell| cell.try_borrow_mut().ok().and_then(|mut slot| slot.take()))
+        .ok()
+        .flatten()
+}
+
 /// Runs the body of an entry point that returns a status: clears the
 /// thread's last error, catches panics, records the message of a failure
 /// prefixed with the function's name.
 pub(crate) fn guard(function: &str, body: impl FnOnce() -> FfiResult) -> kmse_status {
-    set_last_error(None, None);
+    // The previous error is cleared but kept alive until this call returns:
+    // an argument may be the very string `kmse_last_error_message()` gave
+    // (a custom keyring forwarding the library's reason), which must not be
+    // freed before the body has read it.
+    let _previous = take_last_error();
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => {
             // A failed call made inside this one (from a custom keyring's
@@ -207,8 +219,10 @@ pub(crate) fn guard_void(body: impl FnOnce()) {
 /// `kmse_status`: "" if it succeeded.
 ///
 /// Ownership: the string belongs to the library. It stays valid until the
-/// next call on this thread of a function that returns a `kmse_status`;
-/// copy it to keep it. Never NULL. Each thread has its own message.
+/// next call on this thread of a function that returns a `kmse_status`
+/// returns (so it may be that call's argument, as when a custom keyring
+/// passes it on to `kmse_encryption_materials_set_error`); copy it to keep
+/// it longer. Never NULL. Each thread has its own message.
 #[no_mangle]
 pub extern "C" fn kmse_last_error_message() -> *const c_char {
     last_error_field(|e| Some(e.message.as_ptr()))

@@ -372,6 +372,32 @@ static void messages_are_per_call(void) {
     kt_end();
 }
 
+static void last_error_as_argument(void) {
+    kmse_encryption_context *ec = NULL;
+    const char *value = NULL;
+    char *copy;
+
+    kt_begin("the last error message may be an argument of the next call");
+    CHECK_OK(kmse_encryption_context_new(&ec));
+    CHECK_NULL(kmse_encryption_context_new(NULL), "context_out");
+    {
+        const char *message = kmse_last_error_message();
+        size_t len = strlen(message);
+        copy = malloc(len + 1);
+        if (copy != NULL) memcpy(copy, message, len + 1);
+    }
+    CHECK(copy != NULL && copy[0] != '\0');
+    /* The call clears the message, and must not free it before reading it
+     * (valgrind reports the read if it does). */
+    CHECK_OK(kmse_encryption_context_set(ec, "reason", kmse_last_error_message()));
+    CHECK_OK(kmse_encryption_context_get(ec, "reason", &value, NULL));
+    CHECK(value != NULL && copy != NULL && strcmp(value, copy) == 0);
+    CHECK(kmse_last_error_message()[0] == '\0');
+    free(copy);
+    kmse_encryption_context_free(ec);
+    kt_end();
+}
+
 void test_arguments(void) {
     free_functions_accept_null();
     options_and_client();
@@ -381,4 +407,5 @@ void test_arguments(void) {
     streams();
     headers();
     messages_are_per_call();
+    last_error_as_argument();
 }

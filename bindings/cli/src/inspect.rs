@@ -98,12 +98,18 @@ pub fn read_header(path: &Path) -> CliResult<HeaderInfo> {
     let mut want = FIRST_READ;
     loop {
         let bytes = reader.fill_to(want)?;
-        match MessageHeader::parse(bytes, None) {
-            Ok((header, len)) => return Ok(HeaderInfo::new(&header, len)),
-            // A longer prefix may complete the header; the error stands once
-            // the whole input has been read.
-            Err(e) if reader.at_end() => return Err(e.into()),
-            Err(_) => want = want.saturating_mul(4),
+        // Only a header cut short is read further: a prefix that is already
+        // wrong (a file that is no message) fails at once, however large
+        // the input, and the input read is bounded by the header's length.
+        match MessageHeader::parse_prefix(bytes, None)? {
+            Some((header, len)) => return Ok(HeaderInfo::new(&header, len)),
+            None if reader.at_end() => {
+                return Err(kms_envelope::Error::MalformedMessage(
+                    "message is truncated: it ends inside its header".into(),
+                )
+                .into())
+            }
+            None => want = want.saturating_mul(4),
         }
     }
 }

@@ -186,7 +186,9 @@ impl Output {
                     name: path.to_owned(),
                 });
             }
-            // Replace the file a symbolic link points to, not the link.
+            // Replace the file a symbolic link points to, not the link. A
+            // dangling link (no metadata) is replaced itself: its target is
+            // never created, wherever it points.
             Ok(_) if path.is_symlink() => {
                 fs::canonicalize(path).map_err(|e| CliError::io("resolve", path, &e))?
             }
@@ -335,6 +337,16 @@ mod tests {
         out.commit().unwrap();
         assert!(link.is_symlink());
         assert_eq!(fs::read(&target).unwrap(), b"new");
+
+        let nowhere = dir.path().join("nowhere.txt");
+        let dangling = dir.path().join("dangling.txt");
+        std::os::unix::fs::symlink(&nowhere, &dangling).unwrap();
+        let mut out = Output::create(Some(&dangling), Access::Default).unwrap();
+        out.write(b"new").unwrap();
+        out.commit().unwrap();
+        assert!(!dangling.is_symlink());
+        assert!(!nowhere.exists());
+        assert_eq!(fs::read(&dangling).unwrap(), b"new");
 
         let mut out = Output::create(Some(Path::new("/dev/null")), Access::Private).unwrap();
         assert!(!out.is_staged());

@@ -18,6 +18,7 @@
 
 use std::ffi::OsStr;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -80,9 +81,26 @@ enum KeyKind {
     RsaPrivate,
 }
 
+/// The largest key file read: an RSA-16384 private key in PEM is about
+/// 13 KB. A larger file (a device, a wrong path) is refused without being
+/// read whole.
+const MAX_KEY_FILE: usize = 64 * 1024;
+
 fn read_text(path: &Path) -> CliResult<Zeroizing<String>> {
-    let bytes =
-        Zeroizing::new(fs::read(path).map_err(|e| CliError::io("read key file", path, &e))?);
+    let io = |e: std::io::Error| CliError::io("read key file", path, &e);
+    // Room for one byte past the limit, allocated once: the key is never
+    // left behind in a buffer that grew.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE + 1));
+    fs::File::open(path)
+        .and_then(|f| f.take(MAX_KEY_FILE as u64 + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
+    if bytes.len() > MAX_KEY_FILE {
+        return Err(CliError::bad_arg(format!(
+            "'{}' is not a key file: it is larger than {} KiB",
+            path.display(),
+            MAX_KEY_FILE / 1024
+        )));
+    }
     match std::str::from_utf8(&bytes) {
         Ok(text) => Ok(Zeroizing::new(text.to_owned())),
         Err(_) => Err(CliError::bad_arg(format!(

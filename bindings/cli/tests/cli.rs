@@ -764,6 +764,70 @@ fn bad_messages_leave_no_output() {
 }
 
 #[test]
+fn inspect_stops_reading_at_a_bad_prefix() {
+    // A header already wrong in its first bytes fails at once: inspect does
+    // not read on (it used to read the whole input, /dev/zero until memory
+    // ran out). Here stdin stays open after 1 MiB of zeros, so a command
+    // that kept reading would wait for more; the test gives it a minute.
+    let env = Env::new();
+    let mut child = std::process::Command::new(BIN)
+        .args(["inspect", "-"])
+        .current_dir(env.dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        use std::io::Write;
+        // The command exits before reading it all: the pipe breaks.
+        let _ = input.write_all(&vec![0u8; 1 << 20]);
+        input
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("inspect kept reading past a bad first byte");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(MALFORMED));
+    drop(feeder.join().unwrap());
+}
+
+#[test]
+fn oversized_key_files_are_refused_unread() {
+    let env = Env::new();
+    let mut big = br#"{"key_namespace":"ns","key_name":"k","key":""#.to_vec();
+    big.resize(100 * 1024, b' ');
+    env.write("big.key", &big);
+    let err = env.fails(
+        &["encrypt", "-k", "big.key", "-i", "plain.txt", "-o", "x.bin"],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("larger than 64 KiB"), "{err}");
+    // Devices are bounded the same way.
+    let err = env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "/dev/zero",
+            "-i",
+            "plain.txt",
+            "-o",
+            "x.bin",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("larger than 64 KiB"), "{err}");
+}
+
+#[test]
 fn help_and_version() {
     let env = Env::new();
     for args in [

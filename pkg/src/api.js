@@ -39,8 +39,8 @@ function cancelled(reason) {
   return new KmsEnvelopeError('bad argument: the stream was cancelled before the message ended', ErrorCode.BAD_ARGUMENT, { cause: reason });
 }
 
-function badArgument(message) {
-  return new KmsEnvelopeError(`bad argument: ${message}`, ErrorCode.BAD_ARGUMENT);
+function badArgument(message, cause) {
+  return new KmsEnvelopeError(`bad argument: ${message}`, ErrorCode.BAD_ARGUMENT, cause === undefined ? undefined : { cause });
 }
 
 /** Refuses every call into wasm until src/slim.js's initialize() resolves. */
@@ -70,10 +70,34 @@ function toError(e) {
 
 const SOURCE = Symbol('kms-envelope.source');
 
+// The typed arrays' own getters, immune to a subclass's overrides.
+const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array.prototype);
+const viewField = (name) => Object.getOwnPropertyDescriptor(TYPED_ARRAY, name).get;
+const VIEW_BUFFER = viewField('buffer');
+const VIEW_OFFSET = viewField('byteOffset');
+const VIEW_LENGTH = viewField('byteLength');
+const SHARED = typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer : undefined;
+
+/**
+ * `value` as a plain Uint8Array over the same bytes, so nothing the caller
+ * defined (a subclass's `length`, `subarray` or species) runs inside a call
+ * and no throw can reach the wasm module midway. A view of a
+ * SharedArrayBuffer is copied: WebCrypto refuses such views, and another
+ * thread could change the bytes during the call.
+ */
 function bytes(value, what) {
-  if (value instanceof Uint8Array) return value;
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  throw badArgument(`${what} must be a Uint8Array, got ${describe(value)}`);
+  if (!(value instanceof Uint8Array)) throw badArgument(`${what} must be a Uint8Array, got ${describe(value)}`);
+  let buffer;
+  let view;
+  try {
+    buffer = VIEW_BUFFER.call(value);
+    view = new Uint8Array(buffer, VIEW_OFFSET.call(value), VIEW_LENGTH.call(value));
+  } catch (e) {
+    // A transferred (detached) buffer, or a Proxy posing as a Uint8Array.
+    throw badArgument(`${what} is not a usable Uint8Array (${e?.message ?? e}); was its ArrayBuffer transferred?`, e);
+  }
+  return SHARED && buffer instanceof SHARED ? view.slice() : view;
 }
 
 function optionalBytes(value, what) {

@@ -50,8 +50,11 @@ const webBulk = subtle && {
   async open(key, iv, aad, sealed) {
     try {
       return new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv, additionalData: aad, tagLength: 128 }, key, sealed));
-    } catch {
-      return null;
+    } catch (e) {
+      // WebCrypto reports a tag that fails as an OperationError; anything
+      // else (a buffer it refuses) is not evidence of tampering.
+      if (e?.name === 'OperationError') return null;
+      throw e;
     }
   },
   async openInto(key, iv, aad, sealed, out, at) {

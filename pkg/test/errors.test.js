@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {
   encrypt, decrypt, inspect, encryptStream, decryptStream, RawAesKeyring, RawRsaKeyring, MultiKeyring,
   RequiredEncryptionContextMaterialsManager, KmsEnvelopeError, ErrorCode, LocalMaterialsCache, hostCrypto,
-  Keyring, MaterialsManager,
+  Keyring, MaterialsManager, AwsKmsKeyring,
 } from 'kms-envelope';
 import { aesKey, bytesOf, rejectsWith } from './helpers.js';
 
@@ -179,4 +179,86 @@ test('strings must be valid Unicode; a context key __proto__ comes back', async 
   assert.equal(Object.getPrototypeOf(d.encryptionContext), Object.prototype);
   assert.deepEqual(Object.keys((await inspect(withProto)).encryptionContext).sort(), ['__proto__', 'a', 'aws-crypto-public-key']);
   await rejects(decrypt(withProto, { keyring: aes, encryptionContext: JSON.parse('{"__proto__": "y"}') }), 'policy_violation');
+});
+
+/** `buffer` transferred away (detached), as a worker's postMessage would. */
+function transfer(view) {
+  structuredClone(view.buffer, { transfer: [view.buffer] });
+  return view;
+}
+
+test('values that throw as they are read give a coded error, never an escape through wasm', async () => {
+  // A throw inside the wasm module's imports used to unwind through it: an
+  // uncaught exception, a call that never settled, and after a few hundred
+  // a module that no longer worked.
+  const uncaught = [];
+  const onUncaught = (e) => uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const edk = { providerId: 'p', ciphertext: new Uint8Array(1) };
+    const custom = (onEncrypt) => ({ onEncrypt, onDecrypt: () => null });
+    const encryptWith = (keyring) => encrypt(new Uint8Array(10), { keyring, algorithmSuite: 0x0478 });
+    await rejects(encryptWith(custom(() => ({ plaintextDataKey: transfer(new Uint8Array(32)), encryptedDataKeys: [edk] }))), 'bad_argument');
+    await rejects(encryptWith(custom(() => ({
+      plaintextDataKey: new Uint8Array(32),
+      encryptedDataKeys: [{ providerId: 'p', providerInfo: transfer(new Uint8Array(4)), ciphertext: new Uint8Array(1) }],
+    }))), 'bad_argument');
+    await rejects(encryptWith(custom(() => ({
+      plaintextDataKey: new Uint8Array(32),
+      encryptedDataKeys: new Proxy([edk], { get(t, p) { if (p === 'length') return 1; throw new Error('trap'); } }),
+    }))), 'bad_argument');
+    await rejects(encryptWith(custom(() => ({ get plaintextDataKey() { throw new Error('getter'); } }))), 'bad_argument');
+    await rejects(encryptWith(custom(() => {
+      const p = Promise.resolve({ plaintextDataKey: new Uint8Array(32), encryptedDataKeys: [edk] });
+      Object.defineProperty(p, 'constructor', { get() { throw new Error('constructor getter'); } });
+      return p;
+    })), 'kms_error');
+    await rejects(encrypt(transfer(new Uint8Array(10)), { keyring: aes }), 'bad_argument');
+    // A KMS client (here a hostile one) whose response holds a transferred key.
+    const keyId = 'arn:aws:kms:us-east-1:111122223333:key/abc';
+    const client = { async send() { return { KeyId: keyId, Plaintext: transfer(new Uint8Array(32).fill(9)), CiphertextBlob: new Uint8Array(8) }; } };
+    const kmsFailure = await encryptWith(new AwsKmsKeyring({ keyId, client })).catch((e) => e);
+    assert.ok(kmsFailure instanceof KmsEnvelopeError, String(kmsFailure));
+    assert.equal(kmsFailure.code, 'kms_error');
+    assert.equal(kmsFailure.kmsCode, 'InvalidResponse');
+
+    // The message of a large decrypt is read where it is, after the keyring
+    // ran: its buffer transferred meanwhile, or at once.
+    const big = await encrypt(new Uint8Array(2 << 20).fill(5), { keyring: aes, algorithmSuite: 0x0478 });
+    const during = new Uint8Array(big);
+    const detaching = { onEncrypt: () => { throw new Error('unused'); }, async onDecrypt() { transfer(during); return null; } };
+    await rejects(decrypt(during, { keyring: new MultiKeyring({ generator: detaching, children: [aes] }) }), 'bad_argument');
+    const atOnce = new Uint8Array(big);
+    const pending = decrypt(atOnce, { keyring: aes });
+    transfer(atOnce);
+    await rejects(pending, 'bad_argument');
+    // A subclass's species is never asked for.
+    class Hostile extends Uint8Array { static get [Symbol.species]() { throw new Error('species'); } }
+    const hostile = new Hostile(big.length);
+    hostile.set(big);
+    assert.equal((await decrypt(hostile, { keyring: aes })).plaintext.length, 2 << 20);
+
+    // Many of them leave the module as it was.
+    const detachedKey = custom(() => ({ plaintextDataKey: transfer(new Uint8Array(32)), encryptedDataKeys: [edk] }));
+    for (let i = 0; i < 400; i++) await rejects(encryptWith(detachedKey), 'bad_argument');
+    const ct = await encrypt(bytesOf('still working'), { keyring: aes });
+    assert.deepEqual((await decrypt(ct, { keyring: aes })).plaintext, bytesOf('still working'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(uncaught, []);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
+});
+
+test('views of a SharedArrayBuffer are taken, small and large', async () => {
+  const shared = (bytes) => {
+    const v = new Uint8Array(new SharedArrayBuffer(bytes.length));
+    v.set(bytes);
+    return v;
+  };
+  for (const size of [4096, 2 << 20]) {
+    const pt = new Uint8Array(size).fill(9);
+    const ct = await encrypt(shared(pt), { keyring: aes });
+    assert.deepEqual((await decrypt(shared(ct), { keyring: aes })).plaintext, pt);
+  }
 });

@@ -12,7 +12,7 @@
 
 use std::future::Future;
 
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use kms_envelope::future::BoxFuture;
 use kms_envelope::{
     DataKey, DecryptionMaterials, EncryptedDataKey, EncryptionMaterials, Error, Keyring, Result,
@@ -20,7 +20,7 @@ use kms_envelope::{
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::{context_to_js, set};
+use crate::{context_to_js, guarded, set};
 
 pub(crate) struct JsKeyring {
     object: JsValue,
@@ -40,7 +40,7 @@ impl JsKeyring {
         async move {
             let value = promise?;
             // A plain value is accepted as if it were a resolved Promise.
-            JsFuture::from(Promise::resolve(&value))
+            JsFuture::from(guarded::resolve(&value).map_err(rejected)?)
                 .await
                 .map_err(rejected)
         }
@@ -77,13 +77,27 @@ pub(crate) fn edk_to_js(e: &EncryptedDataKey) -> JsValue {
 }
 
 fn bytes_field(obj: &JsValue, key: &str) -> Result<Option<Vec<u8>>> {
-    let v = Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    let v = Reflect::get(obj, &key.into()).map_err(|e| unreadable(key, &e))?;
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
-    v.dyn_into::<Uint8Array>()
-        .map(|a| Some(a.to_vec()))
-        .map_err(|_| Error::BadArgument(format!("custom keyring: {key} must be a Uint8Array")))
+    let view = v
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| Error::BadArgument(format!("custom keyring: {key} must be a Uint8Array")))?;
+    guarded::copy_bytes(&view)
+        .map(Some)
+        .map_err(|e| unreadable(key, &e))
+}
+
+/// A field of a callback's result that threw as it was read (a getter, a
+/// Proxy, a transferred buffer).
+fn unreadable(key: &str, thrown: &JsValue) -> Error {
+    let why = js_sys::Reflect::get(thrown, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| thrown.as_string())
+        .unwrap_or_else(|| "it threw".into());
+    Error::BadArgument(format!("custom keyring: {key} could not be read: {why}"))
 }
 
 fn edk_from_js(v: &JsValue) -> Result<EncryptedDataKey> {
@@ -159,15 +173,16 @@ impl Keyring for JsKeyring {
                     "custom keyring: onEncrypt must return a plaintextDataKey".into(),
                 ));
             }
-            let edks =
-                Reflect::get(&result, &"encryptedDataKeys".into()).unwrap_or(JsValue::UNDEFINED);
+            const EDKS: &str = "encryptedDataKeys";
+            let edks = Reflect::get(&result, &EDKS.into()).map_err(|e| unreadable(EDKS, &e))?;
             if !edks.is_undefined() && !edks.is_null() {
-                if !Array::is_array(&edks) {
+                if !guarded::is_array(&edks).map_err(|e| unreadable(EDKS, &e))? {
                     return Err(Error::BadArgument(
                         "custom keyring: encryptedDataKeys must be an array".into(),
                     ));
                 }
-                for v in Array::from(&edks).iter() {
+                let list = guarded::elements(&edks).map_err(|e| unreadable(EDKS, &e))?;
+                for v in list.iter() {
                     m.add_encrypted_data_key(edk_from_js(&v)?)?;
                 }
             }

@@ -86,14 +86,19 @@ const FIRST_HEADER_READ: usize = 4096;
 
 impl JsMessage {
     /// Reads the header of the message in `bytes` (`max_edks` as the client
-    /// checks it), in growing pieces until it is whole. Returns the message
-    /// and the header's length: the header's bytes are
-    /// `prefix()[..length]`.
+    /// checks it), in growing pieces until it is whole. `len` is the
+    /// message's length when the call began: a buffer transferred since
+    /// then has none. Returns the message and the header's length: the
+    /// header's bytes are `prefix()[..length]`.
     pub(crate) fn new(
         bytes: Uint8Array,
+        len: u32,
         max_edks: Option<u16>,
     ) -> kms_envelope::Result<(Self, MessageHeader, usize)> {
-        let len = bytes.length() as usize;
+        if bytes.length() != len {
+            return Err(changed());
+        }
+        let len = len as usize;
         let mut message = Self {
             bytes,
             len,
@@ -122,6 +127,11 @@ impl JsMessage {
     }
 }
 
+/// The caller's ciphertext buffer was resized or transferred mid-call.
+fn changed() -> Error {
+    Error::BadArgument("the ciphertext changed while it was being decrypted".into())
+}
+
 impl MessageSource for JsMessage {
     fn len(&self) -> usize {
         self.len
@@ -133,13 +143,15 @@ impl MessageSource for JsMessage {
             out.copy_from_slice(copied);
             return Ok(());
         }
+        // `bytes` is a plain Uint8Array (api.js), but its buffer may have
+        // been transferred while a keyring ran: a detached view has length
+        // 0, and `subarray` on it would throw through the module.
         let view = end
             .and_then(|end| Some((u32::try_from(offset).ok()?, u32::try_from(end).ok()?)))
+            .filter(|&(_, end)| end <= self.bytes.length())
             .map(|(begin, end)| self.bytes.subarray(begin, end))
             .filter(|view| view.length() as usize == out.len())
-            .ok_or_else(|| {
-                Error::BadArgument("the ciphertext changed while it was being decrypted".into())
-            })?;
+            .ok_or_else(changed)?;
         view.copy_to(out);
         Ok(())
     }

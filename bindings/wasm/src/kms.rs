@@ -13,7 +13,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use kms_envelope::cmm::caching::Clock;
 use kms_envelope::cmm::{CachingMaterialsManager, LocalMaterialsCache};
 use kms_envelope::future::BoxFuture;
@@ -26,7 +26,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::custom::rejected;
-use crate::{context_to_js, js_error, keyring, Source, Src};
+use crate::{context_to_js, guarded, js_error, keyring, Source, Src};
 
 /// A KMS client reached through a JS `send(operation, input)` function.
 struct JsKmsClient {
@@ -73,7 +73,7 @@ impl JsKmsClient {
             .call2(&JsValue::NULL, &operation.into(), &input)
             .map_err(rejected);
         async move {
-            let out = JsFuture::from(Promise::resolve(&started?))
+            let out = JsFuture::from(guarded::resolve(&started?).map_err(rejected)?)
                 .await
                 .map_err(rejected)?;
             if out.is_object() {
@@ -112,11 +112,27 @@ fn out_array(out: &JsValue, operation: &str, field: &str) -> Result<Uint8Array> 
         })
 }
 
+/// A copy of `array`, the response's `field` (reading it may throw: a
+/// transferred buffer, a Proxy).
+fn copy_field(array: &Uint8Array, operation: &str, field: &str) -> Result<Vec<u8>> {
+    guarded::copy_bytes(array).map_err(|_| {
+        invalid(
+            operation,
+            &format!("the response's {field} could not be read (a transferred buffer?)"),
+        )
+    })
+}
+
+/// A copy of the bytes of a response field.
+fn out_bytes(out: &JsValue, operation: &str, field: &str) -> Result<Vec<u8>> {
+    copy_field(&out_array(out, operation, field)?, operation, field)
+}
+
 /// A plaintext data key from the response; the JS copy is zeroed.
 fn out_key(out: &JsValue, operation: &str) -> Result<DataKey> {
     let array = out_array(out, operation, "Plaintext")?;
-    let key = DataKey::new(array.to_vec());
-    array.fill(0, 0, array.length());
+    let key = DataKey::new(copy_field(&array, operation, "Plaintext")?);
+    guarded::wipe(&array);
     Ok(key)
 }
 
@@ -142,7 +158,7 @@ impl KmsClient for JsKmsClient {
             Ok(GenerateDataKeyResponse::new(
                 out_string(&out, op, "KeyId")?,
                 out_key(&out, op)?,
-                out_array(&out, op, "CiphertextBlob")?.to_vec(),
+                out_bytes(&out, op, "CiphertextBlob")?,
             ))
         })
     }
@@ -165,7 +181,7 @@ impl KmsClient for JsKmsClient {
             let out = out?;
             Ok(KmsEncryptResponse::new(
                 out_string(&out, "Encrypt", "KeyId")?,
-                out_array(&out, "Encrypt", "CiphertextBlob")?.to_vec(),
+                out_bytes(&out, "Encrypt", "CiphertextBlob")?,
             ))
         })
     }

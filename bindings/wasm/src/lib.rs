@@ -15,6 +15,7 @@
 
 mod custom;
 mod external;
+mod guarded;
 mod host;
 mod kms;
 mod stream;
@@ -521,9 +522,10 @@ pub fn decrypt_external(
     max_edks: Option<u16>,
 ) -> js_sys::Promise {
     let source = source.inner.clone();
+    let len = ciphertext.length();
     trace::promise(host::external_keys(None, async move {
         let (message, header, header_len) =
-            external::JsMessage::new(ciphertext, max_edks).map_err(|e| js_error(&e))?;
+            external::JsMessage::new(ciphertext, len, max_edks).map_err(|e| js_error(&e))?;
         if !key_lengths.contains(&(header.algorithm_suite.data_key_len() as u32)) {
             return Ok(JsValue::NULL);
         }

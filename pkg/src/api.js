@@ -140,6 +140,10 @@ function integer(value, what, min, max) {
 /** Encryption context as alternating keys and values. */
 function contextPairs(value, what) {
   if (value === undefined || value === null) return [];
+  return readingCaller(what, () => readContextPairs(value, what));
+}
+
+function readContextPairs(value, what) {
   // Plain objects only: a Date or a URLSearchParams has no own entries and
   // would pass as an empty context.
   // (Any realm's: the prototype is null or an Object.prototype.)
@@ -167,15 +171,37 @@ function policy(value) {
   return value === undefined || value === null ? undefined : string(value, 'commitmentPolicy');
 }
 
+/**
+ * Runs `read`, which reads values the caller gave: a getter or a Proxy trap
+ * that throws becomes a bad_argument naming `what` (with the thrown value
+ * as its cause), so every failure of a call has a code.
+ */
+function readingCaller(what, read) {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof KmsEnvelopeError) throw e;
+    throw badArgument(`${what} could not be read: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+}
+
+/**
+ * The options in `value`, each read once, here: a getter runs once and
+ * cannot give the SDK another answer later in the call.
+ */
 function options(value, what, known) {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object') throw badArgument(`${what} must be an object`);
-  // A misspelt option would otherwise be dropped without a word: on
-  // decrypt, a context check that never ran.
-  for (const name of Object.keys(value)) {
-    if (!known.includes(name)) throw badArgument(`${what}: unknown option '${name}' (known: ${known.join(', ')})`);
-  }
-  return value;
+  return readingCaller(what, () => {
+    // A misspelt option would otherwise be dropped without a word: on
+    // decrypt, a context check that never ran.
+    for (const name of Object.keys(value)) {
+      if (!known.includes(name)) throw badArgument(`${what}: unknown option '${name}' (known: ${known.join(', ')})`);
+    }
+    const snapshot = {};
+    for (const name of known) snapshot[name] = value[name];
+    return snapshot;
+  });
 }
 
 const SOURCE_OPTIONS = ['keyring', 'materialsManager'];
@@ -265,10 +291,12 @@ export class RawRsaKeyring extends Keyring {
 export class MultiKeyring extends Keyring {
   constructor(opts) {
     const { generator, children = [] } = options(opts, 'MultiKeyring options', ['generator', 'children']);
-    if (!Array.isArray(children)) throw badArgument('children must be an array of keyrings');
     // Keyrings given as plain objects are converted now, so errors show here.
     const gen = generator === undefined || generator === null ? undefined : asKeyring(generator);
-    const kids = Array.from(children, asKeyring); // holes too
+    const kids = readingCaller('children', () => {
+      if (!Array.isArray(children)) throw badArgument('children must be an array of keyrings');
+      return Array.from(children, asKeyring); // holes too
+    });
     ready();
     const b = new wasm.MultiBuilder();
     try {
@@ -287,7 +315,7 @@ export class MultiKeyring extends Keyring {
 
 function asKeyring(k) {
   if (k instanceof Keyring) return k;
-  if (k && typeof k.onEncrypt === 'function' && typeof k.onDecrypt === 'function') return new CustomKeyring(k);
+  if (readingCaller('a custom keyring', () => k && typeof k.onEncrypt === 'function' && typeof k.onDecrypt === 'function')) return new CustomKeyring(k);
   throw badArgument(`expected a keyring, got ${describe(k)}`);
 }
 
@@ -297,7 +325,7 @@ function asKeyring(k) {
  */
 export class CustomKeyring extends Keyring {
   constructor(impl) {
-    if (!impl || typeof impl.onEncrypt !== 'function' || typeof impl.onDecrypt !== 'function') {
+    if (!readingCaller('a custom keyring', () => impl && typeof impl.onEncrypt === 'function' && typeof impl.onDecrypt === 'function')) {
       throw badArgument('a custom keyring needs onEncrypt and onDecrypt functions');
     }
     ready();
@@ -325,9 +353,12 @@ function commandClasses(commands, what) {
   if (!commands || (typeof commands !== 'object' && typeof commands !== 'function')) {
     throw badArgument(`${what} must hold ${COMMANDS.join(', ')}, got ${describe(commands)}`);
   }
-  const missing = COMMANDS.filter((name) => typeof commands[name] !== 'function');
-  if (missing.length) throw badArgument(`${what} has no ${missing.join(', ')}`);
-  return Object.fromEntries(COMMANDS.map((name) => [name, commands[name]]));
+  return readingCaller(what, () => {
+    const classes = Object.fromEntries(COMMANDS.map((name) => [name, commands[name]]));
+    const missing = COMMANDS.filter((name) => typeof classes[name] !== 'function');
+    if (missing.length) throw badArgument(`${what} has no ${missing.join(', ')}`);
+    return classes;
+  });
 }
 
 let sdkCommands;
@@ -351,7 +382,7 @@ function isSdkClient(client) {
 
 /** `send(operation, input)` for the wasm layer (bindings/wasm/src/kms.rs). */
 function kmsSender(client, commands) {
-  if (!client || typeof client.send !== 'function') {
+  if (!readingCaller('client', () => client && typeof client.send === 'function')) {
     throw badArgument(`client must be a KMSClient of ${SDK_MODULE} or an object with a send(command) method, got ${describe(client)}`);
   }
   let classes;

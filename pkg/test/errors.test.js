@@ -262,3 +262,22 @@ test('views of a SharedArrayBuffer are taken, small and large', async () => {
     assert.deepEqual((await decrypt(shared(ct), { keyring: aes })).plaintext, pt);
   }
 });
+
+test('synchronous entry points: options that throw as they are read are a bad_argument', () => {
+  const boom = () => { throw new Error('getter boom'); };
+  const hostile = new Proxy({}, { ownKeys: boom });
+  thrownSync(() => new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', get wrappingKey() { return boom(); } }), 'bad_argument');
+  thrownSync(() => new RawAesKeyring(hostile), 'bad_argument');
+  thrownSync(() => new RawRsaKeyring({ keyNamespace: 'a', keyName: 'b', get padding() { return boom(); } }), 'bad_argument');
+  thrownSync(() => new MultiKeyring({ children: new Proxy([aes], { get: (t, p) => (p === 'length' ? 1 : boom()) }) }), 'bad_argument');
+  thrownSync(() => new MultiKeyring({ generator: { get onEncrypt() { return boom(); }, onDecrypt() {} } }), 'bad_argument');
+  thrownSync(() => new RequiredEncryptionContextMaterialsManager({ keyring: aes, get requiredEncryptionContextKeys() { return boom(); } }), 'bad_argument');
+  thrownSync(() => encryptStream({ keyring: aes, get encryptionContext() { return boom(); } }), 'bad_argument');
+  thrownSync(() => encryptStream({ keyring: aes, encryptionContext: new Proxy({}, { ownKeys: boom }) }), 'bad_argument');
+  thrownSync(() => decryptStream(hostile), 'bad_argument');
+  // Each option is read once: a getter cannot change its answer mid-call.
+  let reads = 0;
+  const stream = encryptStream({ get keyring() { reads++; return aes; } });
+  assert.ok(stream instanceof TransformStream);
+  assert.equal(reads, 1);
+});

@@ -23,6 +23,20 @@ pub(crate) fn default_threads() -> usize {
     *CORES.get_or_init(|| thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests: the system refuses every worker thread this thread asks for.
+    static REFUSE_THREADS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the next worker is refused before it is asked for (tests only).
+fn refused() -> bool {
+    #[cfg(test)]
+    return REFUSE_THREADS.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    false
+}
+
 /// What the calling thread does while workers process jobs.
 pub(crate) enum Order<'f, T> {
     /// Take jobs like a worker; nothing needs to see them in order.
@@ -55,10 +69,14 @@ where
     let (tx, rx) = mpsc::channel::<(usize, T, Result<()>)>();
     let mut finished: Vec<Option<(T, Result<()>)>> = (0..count).map(|_| None).collect();
     thread::scope(|scope| {
+        let mut started = 0;
         for _ in 0..spawned {
+            if refused() {
+                break;
+            }
             let tx = tx.clone();
             let (next, work) = (&next, &work);
-            scope.spawn(move || {
+            let worker = thread::Builder::new().spawn_scoped(scope, move || {
                 while let Some((i, mut job)) = next() {
                     let result = work(&mut job);
                     if tx.send((i, job, result)).is_err() {
@@ -66,8 +84,14 @@ where
                     }
                 }
             });
+            // A thread the system refuses (a process or memory limit) is one
+            // worker fewer, never a failure: the jobs left run here.
+            if worker.is_err() {
+                break;
+            }
+            started += 1;
         }
-        if matches!(order, Order::Work) {
+        if matches!(order, Order::Work) || started == 0 {
             while let Some((i, mut job)) = next() {
                 let result = work(&mut job);
                 if let Some(slot) = finished.get_mut(i) {
@@ -77,17 +101,22 @@ where
         }
         drop(tx);
         let mut cursor = 0;
-        for (i, job, result) in rx {
-            if let Some(slot) = finished.get_mut(i) {
-                *slot = Some((job, result));
-            }
+        let mut consume_ready = |finished: &[Option<(T, Result<()>)>]| {
             if let Order::Consume(consume) = &mut order {
                 while let Some(Some((job, Ok(())))) = finished.get(cursor) {
                     consume(job);
                     cursor += 1;
                 }
             }
+        };
+        for (i, job, result) in rx {
+            if let Some(slot) = finished.get_mut(i) {
+                *slot = Some((job, result));
+            }
+            consume_ready(&finished);
         }
+        // With no worker started, the jobs ran here: they are seen now.
+        consume_ready(&finished);
     });
     for entry in finished {
         match entry {
@@ -97,4 +126,52 @@ where
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs 20 jobs (squaring their index) on 4 threads under `order`.
+    fn squares(consume: bool) -> (Vec<u64>, Vec<u64>) {
+        let mut jobs: Vec<(u64, u64)> = (0..20).map(|i| (i, 0)).collect();
+        let mut seen = Vec::new();
+        let mut record = |job: &(u64, u64)| seen.push(job.1);
+        let order = if consume {
+            Order::Consume(&mut record)
+        } else {
+            Order::Work
+        };
+        let done = std::sync::Mutex::new(Vec::new());
+        run(
+            std::mem::take(&mut jobs),
+            4,
+            |job| {
+                job.1 = job.0 * job.0;
+                done.lock().unwrap().push(job.1);
+                Ok(())
+            },
+            order,
+        )
+        .unwrap();
+        let mut done = done.into_inner().unwrap();
+        done.sort_unstable();
+        (done, seen)
+    }
+
+    #[test]
+    fn every_job_runs_with_workers_and_without() {
+        let want: Vec<u64> = (0..20).map(|i| i * i).collect();
+        for refuse in [false, true] {
+            REFUSE_THREADS.with(|r| r.set(refuse));
+            let (done, seen) = squares(false);
+            assert_eq!(done, want, "refused: {refuse}");
+            assert!(seen.is_empty());
+            // Consumed in order, even when no worker could start.
+            let (done, seen) = squares(true);
+            assert_eq!(done, want, "refused: {refuse}");
+            assert_eq!(seen, want, "refused: {refuse}");
+        }
+        REFUSE_THREADS.with(|r| r.set(false));
+    }
 }

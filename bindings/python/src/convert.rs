@@ -109,15 +109,26 @@ fn copy_parallel(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
         return;
     }
     let piece = src.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let mut pieces = dst.chunks_mut(piece).zip(src.chunks(piece));
-        let first = pieces.next();
-        for (d, s) in pieces {
-            scope.spawn(move || copy(d, s));
-        }
-        if let Some((d, s)) = first {
+    // Pieces are taken from one queue by the helpers and by this thread: a
+    // helper the system refuses to start (a process or memory limit)
+    // leaves its share to the others, never a failure.
+    let pieces = std::sync::Mutex::new(dst.chunks_mut(piece).zip(src.chunks(piece)));
+    let take = || pieces.lock().unwrap_or_else(|e| e.into_inner()).next();
+    let drain = || {
+        while let Some((d, s)) = take() {
             copy(d, s);
         }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            if std::thread::Builder::new()
+                .spawn_scoped(scope, drain)
+                .is_err()
+            {
+                break;
+            }
+        }
+        drain();
     });
 }
 

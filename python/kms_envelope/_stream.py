@@ -298,6 +298,10 @@ class DecryptingReader(io.RawIOBase):
     def readinto(self, b: "WriteableBuffer") -> int:
         """Read plaintext into ``b``; returns the number of bytes (0 at the end)."""
         view = memoryview(b).cast("B")
+        # Checked before any plaintext is taken from the stream: a failure
+        # here must leave the stream where it was.
+        if view.readonly:
+            raise TypeError("readinto() needs a writable buffer")
         data = self._take(len(view))
         view[: len(data)] = data
         return len(data)
@@ -333,6 +337,7 @@ def open(
     signed_release: "Literal['after-signature', 'frames']" = "after-signature",
     unsigned_only: bool = False,
     max_buffered_plaintext: Optional[int] = None,
+    max_frame_size: Optional[int] = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> DecryptingReader: ...
 
@@ -353,6 +358,10 @@ def open(
 ) -> EncryptingWriter: ...
 
 
+@overload
+def open(file: FileArg, mode: str, **kwargs: Any) -> Union[DecryptingReader, EncryptingWriter]: ...
+
+
 def open(file: FileArg, mode: str, **kwargs: Any) -> Union[DecryptingReader, EncryptingWriter]:
     """Open an encrypted stream as a binary file object.
 
@@ -362,7 +371,8 @@ def open(file: FileArg, mode: str, **kwargs: Any) -> Union[DecryptingReader, Enc
     to ``file``). A file opened here from a path is closed with the stream;
     a file object passed in is left open. The keyword arguments are those of
     :func:`decrypt` (``"rb"``: plus ``signed_release``, ``unsigned_only``,
-    ``max_buffered_plaintext``, ``chunk_size``) or of :func:`encrypt`
+    ``max_buffered_plaintext``, ``max_frame_size``, ``chunk_size``, see
+    :class:`StreamDecryptor`) or of :func:`encrypt`
     (``"wb"``: plus ``plaintext_length``).
 
     Example::

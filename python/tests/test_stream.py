@@ -323,3 +323,47 @@ def test_one_gib_stream_bounded_memory(suite: str, release: str, tmp_path: Path)
     growth_mib = (stats["peak_kib"] - stats["base_kib"]) / 1024
     print("1 GiB %s stream: peak RSS %.1f MiB, growth %.1f MiB" % (suite, stats["peak_kib"] / 1024, growth_mib))
     assert growth_mib < 100, stats
+
+
+def test_readinto_a_read_only_buffer_fails_without_losing_plaintext(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    data = pattern(1024)
+    message = kms_envelope.encrypt(data, keyring=aes_keyring, algorithm_suite=UNSIGNED)
+    with kms_envelope.open(io.BytesIO(message), "rb", keyring=aes_keyring) as reader:
+        with pytest.raises(TypeError, match="writable"):
+            reader.readinto(b"0123456789")
+        # Nothing was taken from the stream by the failed call.
+        assert reader.read() == data
+
+
+def test_max_frame_size_bounds_what_a_stream_holds(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # A frame length past the default 64 MiB limit (the message itself is
+    # small: its one final frame is short).
+    big_frames = kms_envelope.encrypt(b"abc", keyring=aes_keyring, frame_length=(64 << 20) + 1)
+    with pytest.raises(kms_envelope.PolicyViolationError, match="frame"):
+        with kms_envelope.open(io.BytesIO(big_frames), "rb", keyring=aes_keyring) as reader:
+            reader.read()
+    with kms_envelope.open(io.BytesIO(big_frames), "rb", keyring=aes_keyring, max_frame_size=(64 << 20) + 1) as reader:
+        assert reader.read() == b"abc"
+    # Lowered, it refuses frames the default takes.
+    small_frames = kms_envelope.encrypt(pattern(10_000), keyring=aes_keyring, frame_length=4096)
+    decryptor = kms_envelope.StreamDecryptor(keyring=aes_keyring, max_frame_size=1024)
+    with pytest.raises(kms_envelope.PolicyViolationError):
+        decryptor.update(small_frames)
+    with pytest.raises(kms_envelope.BadArgumentError, match="max_frame_size"):
+        kms_envelope.StreamDecryptor(keyring=aes_keyring, max_frame_size=-1)
+
+
+def test_open_takes_a_mode_held_in_a_str(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # Type-checked by mypy --strict too: a mode that is a plain str (not a
+    # literal) selects the general signature.
+    sink = io.BytesIO()
+    mode: str = "wb"
+    writer = kms_envelope.open(sink, mode, keyring=aes_keyring)
+    assert isinstance(writer, kms_envelope.EncryptingWriter)
+    with writer:
+        writer.write(b"data")
+    mode = "rb"
+    reader = kms_envelope.open(io.BytesIO(sink.getvalue()), mode, keyring=aes_keyring)
+    assert isinstance(reader, kms_envelope.DecryptingReader)
+    with reader:
+        assert reader.read() == b"data"

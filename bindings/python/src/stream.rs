@@ -200,6 +200,12 @@ impl PyStreamEncryptor {
 /// released once its tag verifies, before the signature is checked, and the
 /// caller must discard everything if the stream fails later.
 /// ``unsigned_only=True`` refuses signed messages right after the header.
+///
+/// ``max_frame_size`` (default 64 MiB) is the largest frame, or non-framed
+/// body, the decryptor holds to authenticate; larger ones are refused, as
+/// are headers past that size or 1 MiB, whichever is larger. Raise it to
+/// read messages with larger frames (one-shot :func:`decrypt` has no such
+/// limit).
 #[pyclass(frozen, module = "kms_envelope", name = "StreamDecryptor")]
 pub(crate) struct PyStreamDecryptor {
     inner: Exclusive<StreamDecryptor>,
@@ -210,7 +216,7 @@ impl PyStreamDecryptor {
     #[new]
     #[pyo3(signature = (*, keyring=None, materials_manager=None, encryption_context=None,
         commitment_policy=None, max_encrypted_data_keys=None, signed_release="after-signature",
-        unsigned_only=false, max_buffered_plaintext=None))]
+        unsigned_only=false, max_buffered_plaintext=None, max_frame_size=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -222,6 +228,7 @@ impl PyStreamDecryptor {
         signed_release: &str,
         unsigned_only: bool,
         max_buffered_plaintext: Option<convert::Int>,
+        max_frame_size: Option<convert::Int>,
     ) -> PyResult<Self> {
         let source = source(keyring, materials_manager)?.into_manager();
         let reproduced = match encryption_context.filter(|e| !e.is_none()) {
@@ -252,6 +259,9 @@ impl PyStreamDecryptor {
                 0,
                 i64::MAX as u64,
             )?);
+        }
+        if let Some(max) = max_frame_size {
+            b = b.max_frame_size(max.within("max_frame_size", 0, i64::MAX as u64)?);
         }
         let decryptor = run_core(py, move || b.start())?;
         Ok(Self {

@@ -790,6 +790,8 @@ kmse_status kmse_keyring_new_raw_rsa(const char *key_namespace,
  * - `children`, `children_len`: an array of keyring pointers, each
  *   non-NULL, borrowed; may be NULL when `children_len` is 0. A generator,
  *   at least one child, or both are needed.
+ * - Multi-keyrings nest at most 64 keyrings deep, counting the keyrings at
+ *   the bottom; deeper gives `KMSE_STATUS_BAD_ARGUMENT`.
  * - `keyring_out`: receives a new keyring owned by the caller; free it with
  *   `kmse_keyring_free`. It keeps its own references to the generator and
  *   the children, so they may be freed right away.

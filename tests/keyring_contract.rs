@@ -179,3 +179,31 @@ fn decryption_materials_of_another_request_are_refused() {
         }
     }
 }
+
+#[test]
+fn multi_keyrings_nest_to_a_bound_and_work_there() {
+    // Each level is a call inside the one above (and a destructor inside
+    // the one above on drop): thousands of levels overflowed the stack.
+    let mut keyring = aes(32);
+    assert_eq!(keyring.nesting_depth(), 1);
+    for depth in 2..=kms_envelope::keyring::multi::MAX_NESTING {
+        keyring = Arc::new(MultiKeyring::new(Some(keyring), vec![]).unwrap());
+        assert_eq!(keyring.nesting_depth(), depth);
+    }
+    let message = encrypt_with(&*keyring, 0x0478).unwrap();
+    let out = Client::new()
+        .decrypt(&message)
+        .keyring(&*keyring)
+        .run()
+        .unwrap();
+    assert_eq!(out.plaintext, b"payload");
+    // One more level, as the generator or as a child, is refused.
+    for (generator, children) in [
+        (Some(keyring.clone()), vec![]),
+        (None, vec![aes(16), keyring.clone()]),
+    ] {
+        let err = MultiKeyring::new(generator, children).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadArgument, "{err}");
+        assert!(err.to_string().contains("nest at most 64"), "{err}");
+    }
+}

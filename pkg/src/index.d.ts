@@ -171,7 +171,10 @@ export declare class RawRsaKeyring extends Keyring {
   readonly padding: RsaPadding;
 }
 
-/** Wraps the data key under every keyring; decrypts with the first that can. */
+/**
+ * Wraps the data key under every keyring; decrypts with the first that can.
+ * Multi-keyrings nest at most 64 keyrings deep (deeper: `bad_argument`).
+ */
 export declare class MultiKeyring extends Keyring {
   /** A generator, children, or both. */
   constructor(

@@ -281,3 +281,11 @@ test('synchronous entry points: options that throw as they are read are a bad_ar
   assert.ok(stream instanceof TransformStream);
   assert.equal(reads, 1);
 });
+
+test('multi-keyrings nest 64 keyrings deep at most', async () => {
+  let keyring = aes;
+  for (let depth = 2; depth <= 64; depth++) keyring = new MultiKeyring({ generator: keyring });
+  const ct = await encrypt(bytesOf('deep'), { keyring });
+  assert.deepEqual((await decrypt(ct, { keyring })).plaintext, bytesOf('deep'));
+  assert.throws(() => new MultiKeyring({ children: [keyring] }), (e) => e.code === 'bad_argument' && /nest at most 64/.test(e.message));
+});

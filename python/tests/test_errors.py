@@ -268,3 +268,13 @@ def test_io_errors(aes_keyring: kms_envelope.RawAesKeyring) -> None:
     assert info2.value.errno == 28 and isinstance(info2.value, OSError)
     assert w.closed  # aborted: the lost bytes cannot be written again
     w.close()
+
+
+def test_multi_keyrings_nest_64_deep_at_most(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    keyring: kms_envelope.NativeKeyring = aes_keyring
+    for _ in range(63):
+        keyring = kms_envelope.MultiKeyring(generator=keyring)
+    message = kms_envelope.encrypt(b"deep", keyring=keyring)
+    assert kms_envelope.decrypt(message, keyring=keyring).plaintext == b"deep"
+    with pytest.raises(kms_envelope.BadArgumentError, match="nest at most 64"):
+        kms_envelope.MultiKeyring(children=[keyring])

@@ -87,6 +87,15 @@ pub trait Keyring: MaybeSendSync {
         materials: DecryptionMaterials,
         encrypted_data_keys: &'a [EncryptedDataKey],
     ) -> BoxFuture<'a, Result<DecryptionMaterials>>;
+
+    /// How many keyrings deep this one goes: 1 (the default) for a keyring
+    /// that calls no other, one more than its deepest for one that does.
+    /// [`MultiKeyring`] refuses to nest past [`multi::MAX_NESTING`], so that
+    /// no call recurses deep enough to exhaust the stack; a keyring of your
+    /// own that wraps others may report its depth the same way.
+    fn nesting_depth(&self) -> usize {
+        1
+    }
 }
 
 impl<K: Keyring + ?Sized> Keyring for std::sync::Arc<K> {
@@ -103,6 +112,10 @@ impl<K: Keyring + ?Sized> Keyring for std::sync::Arc<K> {
         encrypted_data_keys: &'a [EncryptedDataKey],
     ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
         (**self).on_decrypt(materials, encrypted_data_keys)
+    }
+
+    fn nesting_depth(&self) -> usize {
+        (**self).nesting_depth()
     }
 }
 

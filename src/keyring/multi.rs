@@ -24,7 +24,14 @@ use crate::materials::{DecryptionMaterials, EncryptionMaterials};
 pub struct MultiKeyring {
     generator: Option<Arc<dyn Keyring>>,
     children: Vec<Arc<dyn Keyring>>,
+    depth: usize,
 }
+
+/// The deepest multi-keyrings nest, counting the keyrings at the bottom
+/// ([`Keyring::nesting_depth`]). Every level is a call (and, on drop, a
+/// destructor) inside the one above: thousands of levels overflow the
+/// stack. Real configurations nest two or three.
+pub const MAX_NESTING: usize = 64;
 
 impl std::fmt::Debug for MultiKeyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48,9 +55,21 @@ impl MultiKeyring {
                 "a multi-keyring needs a generator or at least one child",
             ));
         }
+        let depth = 1 + generator
+            .iter()
+            .chain(&children)
+            .map(|k| k.nesting_depth())
+            .max()
+            .unwrap_or(0);
+        if depth > MAX_NESTING {
+            return Err(Error::bad_arg(format!(
+                "multi-keyrings nest at most {MAX_NESTING} keyrings deep; this one would be {depth}"
+            )));
+        }
         Ok(Self {
             generator,
             children,
+            depth,
         })
     }
 
@@ -120,5 +139,9 @@ impl Keyring for MultiKeyring {
         encrypted_data_keys: &'a [EncryptedDataKey],
     ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
         Box::pin(self.decrypt(materials, encrypted_data_keys))
+    }
+
+    fn nesting_depth(&self) -> usize {
+        self.depth
     }
 }

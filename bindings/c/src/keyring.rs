@@ -222,6 +222,8 @@ pub unsafe extern "C" fn kmse_keyring_new_raw_rsa(
 /// - `children`, `children_len`: an array of keyring pointers, each
 ///   non-NULL, borrowed; may be NULL when `children_len` is 0. A generator,
 ///   at least one child, or both are needed.
+/// - Multi-keyrings nest at most 64 keyrings deep, counting the keyrings at
+///   the bottom; deeper gives `KMSE_STATUS_BAD_ARGUMENT`.
 /// - `keyring_out`: receives a new keyring owned by the caller; free it with
 ///   `kmse_keyring_free`. It keeps its own references to the generator and
 ///   the children, so they may be freed right away.

@@ -398,6 +398,27 @@ static void last_error_as_argument(void) {
     kt_end();
 }
 
+static void nested_multi_keyrings(void) {
+    uint8_t key[32] = {7};
+    kmse_keyring *k = NULL;
+    kmse_keyring *next = NULL;
+    int depth = 1;
+
+    kt_begin("multi-keyrings nest 64 deep at most: deeper is refused, not a stack overflow");
+    CHECK_OK(kmse_keyring_new_raw_aes("ns", "n", key, sizeof key, &k));
+    while (depth < 200 && kmse_keyring_new_multi(k, NULL, 0, &next) == KMSE_STATUS_OK) {
+        kmse_keyring_free(k); /* the multi-keyring holds its own reference */
+        k = next;
+        next = NULL;
+        depth++;
+    }
+    CHECK(depth == 64);
+    CHECK(strstr(kmse_last_error_message(), "nest at most 64") != NULL);
+    CHECK(next == NULL);
+    kmse_keyring_free(k);
+    kt_end();
+}
+
 void test_arguments(void) {
     free_functions_accept_null();
     options_and_client();
@@ -408,4 +429,5 @@ void test_arguments(void) {
     headers();
     messages_are_per_call();
     last_error_as_argument();
+    nested_multi_keyrings();
 }

@@ -665,7 +665,8 @@ impl RawRsaKeyring {
 /// Combines keyrings. On encrypt the ``generator`` makes the data key and
 /// every child wraps it too, so the message opens with any of them. On
 /// decrypt the generator, then each child, is tried until one unwraps a data
-/// key. Members may be native keyrings or Python keyrings.
+/// key. Members may be native keyrings or Python keyrings. Multi-keyrings
+/// nest at most 64 keyrings deep (deeper raises ``BadArgumentError``).
 #[pyclass(frozen, extends = NativeKeyring, module = "kms_envelope", name = "MultiKeyring")]
 pub(crate) struct MultiKeyring {
     generator: Option<Py<PyAny>>,

@@ -5,13 +5,25 @@
 // no earlier test has grown the memory already.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encrypt, decrypt, decryptStream, RawAesKeyring } from 'kms-envelope';
+import { encrypt, decrypt, decryptStream, inspect, RawAesKeyring } from 'kms-envelope';
 import { bulkHost, setBulk } from '../src/external.js';
 import { initSync } from '../dist/kms_envelope_wasm.js';
 import { aesKey, streamingHost } from './helpers.js';
 
 /** The wasm instance's memory size (initSync returns the running instance). */
 const wasmMemory = () => initSync().memory.buffer.byteLength;
+
+test('inspect copies only the header into wasm memory', async () => {
+  const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'inspect', wrappingKey: aesKey() });
+  const ct = await encrypt(new Uint8Array(48 << 20), { keyring, algorithmSuite: 0x0478 });
+  const before = wasmMemory();
+  assert.equal((await inspect(ct)).algorithmSuite, 0x0478);
+  // It copied the whole message in: 48 MiB more, for good.
+  const grown = wasmMemory() - before;
+  assert.ok(grown < 1 << 20, `wasm memory grew by ${grown} bytes`);
+  // Cut short in the header, it still says so.
+  await assert.rejects(inspect(ct.subarray(0, 100)), (e) => e.code === 'malformed_message');
+});
 
 test('a 40 MiB one-shot decrypt does not grow wasm memory by the message', async () => {
   const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'mem', wrappingKey: aesKey() });

@@ -580,12 +580,19 @@ pub(crate) fn header_to_js(h: &MessageHeader) -> JsValue {
     obj.into()
 }
 
-/// Parses a message header without decrypting anything (nothing is
-/// authenticated).
+/// Parses the header of the message whose first bytes are `prefix`
+/// without decrypting anything (nothing is authenticated); `undefined`
+/// while more bytes are needed, unless `whole` says there are no more.
 #[wasm_bindgen]
-pub fn inspect(ciphertext: &[u8]) -> Result<JsValue, JsValue> {
-    let (header, _) = MessageHeader::parse(ciphertext, None).map_err(|e| js_error(&e))?;
-    Ok(header_to_js(&header))
+pub fn inspect(prefix: &[u8], whole: bool) -> Result<JsValue, JsValue> {
+    match MessageHeader::parse_prefix(prefix, None).map_err(|e| js_error(&e))? {
+        Some((header, _)) => Ok(header_to_js(&header)),
+        // The core's own words for a message that ends in its header.
+        None if whole => MessageHeader::parse(prefix, None)
+            .map(|(header, _)| header_to_js(&header))
+            .map_err(|e| js_error(&e)),
+        None => Ok(JsValue::UNDEFINED),
+    }
 }
 
 /// What decides a stream's path, from the message whose first bytes are

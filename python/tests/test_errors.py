@@ -278,3 +278,39 @@ def test_multi_keyrings_nest_64_deep_at_most(aes_keyring: kms_envelope.RawAesKey
     assert kms_envelope.decrypt(message, keyring=keyring).plaintext == b"deep"
     with pytest.raises(kms_envelope.BadArgumentError, match="nest at most 64"):
         kms_envelope.MultiKeyring(children=[keyring])
+
+
+LONE = "\udc80"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda kr: kms_envelope.encrypt(b"x", keyring=kr, algorithm_suite=LONE),
+        lambda kr: kms_envelope.encrypt(b"x", keyring=kr, commitment_policy=LONE),
+        lambda kr: kms_envelope.RawAesKeyring(LONE, "n", AES_256),
+        lambda kr: kms_envelope.RawAesKeyring("ns", LONE, AES_256),
+        lambda kr: kms_envelope.RawRsaKeyring("a", "b", public_key=RSA_PUBLIC_PEM, padding=LONE),
+        lambda kr: kms_envelope.RawRsaKeyring("a", "b", public_key="-----BEGIN PUBLIC KEY-----" + LONE),
+        lambda kr: kms_envelope.EncryptedDataKey(LONE, b"", b""),
+        lambda kr: kms_envelope.CachingMaterialsManager(max_age=1.0, keyring=kr, partition_id=LONE),
+        lambda kr: kms_envelope.StreamDecryptor(keyring=kr, signed_release=LONE),  # type: ignore[arg-type]
+        lambda kr: kms_envelope.AwsKmsClient(region="us-east-1", access_key_id="a", secret_access_key=LONE),
+        lambda kr: kms_envelope.AwsKmsDiscoveryKeyring(partition="aws", account_ids=[LONE]),
+        lambda kr: kms_envelope.CachingMaterialsManager(max_age=10**400, keyring=kr),
+    ],
+)
+def test_unencodable_text_and_huge_numbers_are_bad_arguments(
+    aes_keyring: kms_envelope.RawAesKeyring, call: Any
+) -> None:
+    # Lone surrogates have no UTF-8 form: pyo3's UnicodeEncodeError (and its
+    # OverflowError for an int past a float) escaped the package's errors.
+    with pytest.raises(kms_envelope.BadArgumentError) as caught:
+        call(aes_keyring)
+    # A secret is never repeated in the message.
+    assert LONE not in str(caught.value)
+
+
+def test_a_non_str_text_argument_is_a_type_error_naming_it() -> None:
+    with pytest.raises(TypeError, match="key_namespace"):
+        kms_envelope.RawAesKeyring(1, "n", AES_256)  # type: ignore[arg-type]

@@ -236,13 +236,13 @@ impl CachingMaterialsManager {
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        max_age: f64,
+        max_age: convert::Seconds,
         keyring: Option<&Bound<'_, PyAny>>,
         materials_manager: Option<&Bound<'_, PyAny>>,
         cache: Option<Bound<'_, PyLocalMaterialsCache>>,
         max_messages: Option<convert::Int>,
         max_bytes: Option<convert::Int>,
-        partition_id: Option<String>,
+        partition_id: Option<convert::Text>,
     ) -> PyResult<PyClassInitializer<Self>> {
         let max_age = convert::seconds(max_age, "max_age")?;
         let underlying = source_manager(keyring, materials_manager)?;
@@ -259,7 +259,7 @@ impl CachingMaterialsManager {
         if let Some(n) = max_bytes {
             builder = builder.max_bytes(n.within("max_bytes", 0, i64::MAX as u64)?);
         }
-        if let Some(p) = partition_id {
+        if let Some(convert::Text(p)) = partition_id {
             builder = builder.partition_id(p);
         }
         let cmm = core_result(builder.build())?;

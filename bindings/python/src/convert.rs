@@ -233,8 +233,7 @@ pub(crate) fn suite(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Algorithm
             });
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return s
-            .to_cow()?
+        return utf8(s, "algorithm_suite")?
             .parse()
             .map(Some)
             .map_err(|e: kms_envelope::Error| bad_arg(e.to_string()));
@@ -265,7 +264,7 @@ pub(crate) fn policy(obj: Option<&Bound<'_, PyAny>>) -> PyResult<CommitmentPolic
             type_name(obj)
         )));
     };
-    s.to_cow()?
+    utf8(s, "commitment_policy")?
         .parse()
         .map_err(|e: kms_envelope::Error| bad_arg(e.to_string()))
 }
@@ -278,7 +277,7 @@ pub(crate) fn padding(obj: &Bound<'_, PyAny>) -> PyResult<RsaPadding> {
             type_name(obj)
         )));
     };
-    s.to_cow()?
+    utf8(s, "padding")?
         .parse()
         .map_err(|e: kms_envelope::Error| bad_arg(e.to_string()))
 }
@@ -350,12 +349,54 @@ pub(crate) fn limit<T: TryFrom<i64>>(
 }
 
 /// A positive, finite number of seconds as a `Duration`.
-pub(crate) fn seconds(value: f64, what: &str) -> PyResult<Duration> {
-    if !(value.is_finite() && value > 0.0) {
+pub(crate) fn seconds(value: Seconds, what: &str) -> PyResult<Duration> {
+    let Seconds(value) = value;
+    if value.is_nan() || value <= 0.0 {
         return Err(bad_arg(format!(
             "{what} must be a positive number of seconds, not {value}"
         )));
     }
     Duration::try_from_secs_f64(value)
         .map_err(|_| bad_arg(format!("{what} is too large: {value} seconds")))
+}
+
+/// A number of seconds (a float or an int). An int too large for a float
+/// becomes infinity, which [`seconds`] refuses as too large with
+/// `BadArgumentError`, instead of pyo3's `OverflowError`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Seconds(pub(crate) f64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Seconds {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.extract::<f64>() {
+            Ok(value) => Ok(Self(value)),
+            Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => Ok(Self(if obj.lt(0)? {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            })),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A `str` argument as UTF-8. A lone surrogate (which UTF-8 cannot encode)
+/// is a `BadArgumentError`, not pyo3's `UnicodeEncodeError`; the message
+/// does not repeat the value, which may be a secret.
+#[derive(Clone, Debug)]
+pub(crate) struct Text(pub(crate) String);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Text {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let s = obj.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!("expected str, not '{}'", type_name(&obj)))
+        })?;
+        s.to_cow().map(|c| Self(c.into_owned())).map_err(|_| {
+            bad_arg("a str argument holds a lone surrogate, which is not valid Unicode")
+        })
+    }
 }

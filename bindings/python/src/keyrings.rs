@@ -38,7 +38,7 @@ impl PyEncryptedDataKey {
         let info = bytes_like(provider_info, "provider_info")?;
         let ct = bytes_like(ciphertext, "ciphertext")?;
         Ok(Self(EncryptedDataKey::new(
-            provider_id.to_cow()?,
+            convert::utf8(provider_id, "provider_id")?,
             info.to_vec(),
             ct.to_vec(),
         )))
@@ -505,11 +505,12 @@ impl RawAesKeyring {
     #[new]
     #[pyo3(signature = (key_namespace, key_name, wrapping_key, *, js_legacy_order = false))]
     fn new(
-        key_namespace: &str,
-        key_name: &str,
+        key_namespace: convert::Text,
+        key_name: convert::Text,
         wrapping_key: &Bound<'_, PyAny>,
         js_legacy_order: bool,
     ) -> PyResult<PyClassInitializer<Self>> {
+        let (key_namespace, key_name) = (key_namespace.0.as_str(), key_name.0.as_str());
         let key = bytes_like(wrapping_key, "wrapping_key")?;
         let mut keyring = core_result(CoreAes::new(key_namespace, key_name, &key))?;
         if js_legacy_order {
@@ -568,7 +569,7 @@ enum KeyText {
 
 fn key_text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<KeyText> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(KeyText::Pem(s.to_cow()?.into_owned()));
+        return Ok(KeyText::Pem(convert::utf8(s, what)?.into_owned()));
     }
     let bytes = bytes_like(obj, what)?;
     let trimmed = bytes.trim_ascii_start();
@@ -601,12 +602,13 @@ impl RawRsaKeyring {
     #[new]
     #[pyo3(signature = (key_namespace, key_name, *, public_key=None, private_key=None, padding=None))]
     fn new(
-        key_namespace: &str,
-        key_name: &str,
+        key_namespace: convert::Text,
+        key_name: convert::Text,
         public_key: Option<&Bound<'_, PyAny>>,
         private_key: Option<&Bound<'_, PyAny>>,
         padding: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
+        let (key_namespace, key_name) = (key_namespace.0.as_str(), key_name.0.as_str());
         let padding = match padding.filter(|p| !p.is_none()) {
             Some(p) => convert::padding(p)?,
             None => kms_envelope::RsaPadding::OaepSha256,

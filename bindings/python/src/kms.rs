@@ -106,10 +106,10 @@ impl KmsClient for ForkSafeClient {
 }
 
 /// `Some(value)` unless it is empty.
-fn non_empty(value: Option<String>, what: &str) -> PyResult<Option<String>> {
+fn non_empty(value: Option<convert::Text>, what: &str) -> PyResult<Option<String>> {
     match value {
-        Some(v) if v.is_empty() => Err(bad_arg(format!("{what} must not be empty"))),
-        other => Ok(other),
+        Some(convert::Text(v)) if v.is_empty() => Err(bad_arg(format!("{what} must not be empty"))),
+        other => Ok(other.map(|convert::Text(v)| v)),
     }
 }
 
@@ -153,22 +153,22 @@ pub(crate) struct PyAwsKmsClient {
 impl PyAwsKmsClient {
     #[new]
     #[pyo3(signature = (*, region=None, endpoint_url=None, profile=None, access_key_id=None,
-        secret_access_key=None, session_token=None, connect_timeout=5.0, timeout=30.0,
-        max_attempts=convert::Int::new(3)),
+        secret_access_key=None, session_token=None, connect_timeout=convert::Seconds(5.0),
+        timeout=convert::Seconds(30.0), max_attempts=convert::Int::new(3)),
         text_signature = "(*, region=None, endpoint_url=None, profile=None, access_key_id=None, \
             secret_access_key=None, session_token=None, connect_timeout=5.0, timeout=30.0, \
             max_attempts=3)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        region: Option<String>,
-        endpoint_url: Option<String>,
-        profile: Option<String>,
-        access_key_id: Option<String>,
-        secret_access_key: Option<String>,
-        session_token: Option<String>,
-        connect_timeout: f64,
-        timeout: f64,
+        region: Option<convert::Text>,
+        endpoint_url: Option<convert::Text>,
+        profile: Option<convert::Text>,
+        access_key_id: Option<convert::Text>,
+        secret_access_key: Option<convert::Text>,
+        session_token: Option<convert::Text>,
+        connect_timeout: convert::Seconds,
+        timeout: convert::Seconds,
         max_attempts: convert::Int,
     ) -> PyResult<Self> {
         let mut builder = NativeClient::builder()
@@ -330,7 +330,7 @@ fn get_str(response: &Bound<'_, PyAny>, field: &str) -> PyResult<String> {
             type_name(&value)
         ))
     })?;
-    Ok(s.to_cow()?.into_owned())
+    Ok(convert::utf8(s, field)?.into_owned())
 }
 
 fn get_bytes(response: &Bound<'_, PyAny>, field: &str) -> PyResult<Vec<u8>> {
@@ -446,7 +446,7 @@ fn tokens(grant_tokens: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
             ));
         }
         for item in t.try_iter()? {
-            out.push(item?.extract::<String>()?);
+            out.push(item?.extract::<convert::Text>()?.0);
         }
     }
     Ok(out)
@@ -480,11 +480,12 @@ impl AwsKmsKeyring {
     #[pyo3(signature = (key_id, *, client=None, mrk_aware=false, grant_tokens=None))]
     fn new(
         py: Python<'_>,
-        key_id: &str,
+        key_id: convert::Text,
         client: Option<&Bound<'_, PyAny>>,
         mrk_aware: bool,
         grant_tokens: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
+        let key_id = key_id.0.as_str();
         let grant_tokens = tokens(grant_tokens)?;
         let client = client_arc(py, client)?;
         let keyring = if mrk_aware {
@@ -531,12 +532,19 @@ impl AwsKmsDiscoveryKeyring {
     fn new(
         py: Python<'_>,
         client: Option<&Bound<'_, PyAny>>,
-        partition: Option<String>,
-        account_ids: Option<Vec<String>>,
-        region: Option<String>,
+        partition: Option<convert::Text>,
+        account_ids: Option<Vec<convert::Text>>,
+        region: Option<convert::Text>,
         grant_tokens: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
         let grant_tokens = tokens(grant_tokens)?;
+        let partition = partition.map(|convert::Text(p)| p);
+        let account_ids = account_ids.map(|ids| {
+            ids.into_iter()
+                .map(|convert::Text(a)| a)
+                .collect::<Vec<_>>()
+        });
+        let region = region.map(|convert::Text(r)| r);
         let filter = match (partition, account_ids) {
             (None, None) => None,
             (Some(p), Some(a)) => Some(core_result(DiscoveryFilter::new(p, a))?),

@@ -215,7 +215,8 @@ pub(crate) struct PyStreamDecryptor {
 impl PyStreamDecryptor {
     #[new]
     #[pyo3(signature = (*, keyring=None, materials_manager=None, encryption_context=None,
-        commitment_policy=None, max_encrypted_data_keys=None, signed_release="after-signature",
+        commitment_policy=None, max_encrypted_data_keys=None,
+        signed_release=convert::Text("after-signature".into()),
         unsigned_only=false, max_buffered_plaintext=None, max_frame_size=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -225,7 +226,7 @@ impl PyStreamDecryptor {
         encryption_context: Option<&Bound<'_, PyAny>>,
         commitment_policy: Option<&Bound<'_, PyAny>>,
         max_encrypted_data_keys: Option<convert::Int>,
-        signed_release: &str,
+        signed_release: convert::Text,
         unsigned_only: bool,
         max_buffered_plaintext: Option<convert::Int>,
         max_frame_size: Option<convert::Int>,
@@ -236,7 +237,7 @@ impl PyStreamDecryptor {
             None => None,
         };
         let client = client(commitment_policy, max_encrypted_data_keys)?;
-        let release = match signed_release {
+        let release = match signed_release.0.as_str() {
             "after-signature" => SignedRelease::AfterSignature,
             "frames" => SignedRelease::Frames,
             other => {

@@ -3,6 +3,9 @@ and exceptions raised inside callbacks."""
 import io
 import os
 import secrets
+import subprocess
+import sys
+import textwrap
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import pytest
@@ -371,3 +374,47 @@ def test_materials_of_another_request_are_refused(aes_keyring: kms_envelope.RawA
         multi = kms_envelope.MultiKeyring(children=[replaying])
         with pytest.raises((kms_envelope.BadArgumentError, NoKeyUnwrappedError), match=STALE):
             kms_envelope.decrypt(second, keyring=multi)
+
+
+def test_a_finalizer_touching_materials_during_a_getter_does_not_deadlock() -> None:
+    # The getters held the materials' lock while making Python objects;
+    # making them can run the garbage collector, and a finalizer touching
+    # the same materials then waited on that lock forever (with the GIL).
+    # In a child process: a deadlock there is a timeout here.
+    script = textwrap.dedent(
+        """
+        import gc, os
+        import kms_envelope as ke
+
+        inner = ke.RawAesKeyring("ns", "k", os.urandom(32))
+
+        class Trap:
+            def __init__(self, m):
+                self.m, self.me = m, self  # a cycle: only the collector frees it
+            def __del__(self):
+                self.m.algorithm_suite
+
+        class Keyring:
+            def on_encrypt(self, m):
+                m.generate_plaintext_data_key()
+                for getter in ("encryption_context", "required_encryption_context_keys", "encrypted_data_keys"):
+                    gc.disable()
+                    for _ in range(5):
+                        Trap(m)
+                    gc.set_threshold(1)  # the next container made runs the collector
+                    gc.enable()
+                    try:
+                        getattr(m, getter)
+                    finally:
+                        gc.set_threshold(700, 10, 10)
+                return inner.on_encrypt(m)
+            def on_decrypt(self, m, edks):
+                return inner.on_decrypt(m, edks)
+
+        ke.encrypt(b"x", keyring=Keyring(), encryption_context={"a": "b"})
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

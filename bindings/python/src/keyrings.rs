@@ -165,7 +165,11 @@ impl PyEncryptionMaterials {
         &self,
         py: Python<'py>,
     ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-        self.with(|m| convert::context_to_py(py, m.encryption_context()))
+        // Copied under the lock, made into Python objects after it: making
+        // them may run the garbage collector, and a finalizer that touches
+        // these materials would wait on the lock forever.
+        let context = self.with(|m| Ok(m.encryption_context().clone()))?;
+        convert::context_to_py(py, &context)
     }
 
     /// Keys of the context pairs that are authenticated but not stored in the message.
@@ -174,7 +178,8 @@ impl PyEncryptionMaterials {
         &self,
         py: Python<'py>,
     ) -> PyResult<Bound<'py, PyFrozenSet>> {
-        self.with(|m| convert::str_set(py, m.required_encryption_context_keys()))
+        let keys = self.with(|m| Ok(m.required_encryption_context_keys().clone()))?;
+        convert::str_set(py, &keys)
     }
 
     /// The plaintext data key, or ``None`` until a keyring has set one.
@@ -189,7 +194,8 @@ impl PyEncryptionMaterials {
     /// The wrapped copies of the data key so far (a tuple).
     #[getter]
     fn encrypted_data_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        self.with(|m| edks_to_py(py, m.encrypted_data_keys()))
+        let edks = self.with(|m| Ok(m.encrypted_data_keys().to_vec()))?;
+        edks_to_py(py, &edks)
     }
 
     /// Sets the plaintext data key. Raises :class:`BadArgumentError` if one is
@@ -282,7 +288,11 @@ impl PyDecryptionMaterials {
         &self,
         py: Python<'py>,
     ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-        self.with(|m| convert::context_to_py(py, m.encryption_context()))
+        // Copied under the lock, made into Python objects after it: making
+        // them may run the garbage collector, and a finalizer that touches
+        // these materials would wait on the lock forever.
+        let context = self.with(|m| Ok(m.encryption_context().clone()))?;
+        convert::context_to_py(py, &context)
     }
 
     /// Keys of the context pairs that were authenticated but not stored in the message.
@@ -291,7 +301,8 @@ impl PyDecryptionMaterials {
         &self,
         py: Python<'py>,
     ) -> PyResult<Bound<'py, PyFrozenSet>> {
-        self.with(|m| convert::str_set(py, m.required_encryption_context_keys()))
+        let keys = self.with(|m| Ok(m.required_encryption_context_keys().clone()))?;
+        convert::str_set(py, &keys)
     }
 
     /// The unwrapped data key, or ``None`` until a keyring has set one.

@@ -70,6 +70,15 @@ function toError(e) {
 
 const SOURCE = Symbol('kms-envelope.source');
 
+/** `value instanceof Class`, false where asking throws (a Proxy's getPrototypeOf trap). */
+function isA(value, Class) {
+  try {
+    return value instanceof Class;
+  } catch {
+    return false;
+  }
+}
+
 // The typed arrays' own getters, immune to a subclass's overrides.
 const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array.prototype);
 const viewField = (name) => Object.getOwnPropertyDescriptor(TYPED_ARRAY, name).get;
@@ -86,8 +95,8 @@ const SHARED = typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer : und
  * thread could change the bytes during the call.
  */
 function bytes(value, what) {
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (!(value instanceof Uint8Array)) throw badArgument(`${what} must be a Uint8Array, got ${describe(value)}`);
+  if (isA(value, ArrayBuffer)) return new Uint8Array(value);
+  if (!isA(value, Uint8Array)) throw badArgument(`${what} must be a Uint8Array, got ${describe(value)}`);
   let buffer;
   let view;
   try {
@@ -105,10 +114,15 @@ function optionalBytes(value, what) {
 }
 
 function describe(value) {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return value.constructor ? value.constructor.name : 'an object';
-  return typeof value;
+  try {
+    if (value === null) return 'null';
+    if (Array.isArray(value)) return 'an array';
+    if (typeof value === 'object') return value.constructor ? value.constructor.name : 'an object';
+    return typeof value;
+  } catch {
+    // A Proxy, or a constructor getter, that throws: the message still goes out.
+    return 'an object';
+  }
 }
 
 function string(value, what) {
@@ -215,7 +229,7 @@ function source(opts) {
     throw badArgument('give a keyring or a materialsManager, not both');
   }
   if (materialsManager !== undefined) {
-    if (!(materialsManager instanceof MaterialsManager)) throw badArgument('materialsManager must be a MaterialsManager');
+    if (!isA(materialsManager, MaterialsManager)) throw badArgument('materialsManager must be a MaterialsManager');
     return materialsManager[SOURCE];
   }
   if (keyring === undefined) throw badArgument('set keyring or materialsManager');
@@ -223,8 +237,8 @@ function source(opts) {
 }
 
 function keyringSource(keyring) {
-  if (keyring instanceof Keyring) return keyring[SOURCE];
-  if (keyring && typeof keyring === 'object' && typeof keyring.onEncrypt === 'function' && typeof keyring.onDecrypt === 'function') {
+  if (isA(keyring, Keyring)) return keyring[SOURCE];
+  if (typeof keyring === 'object' && isCustomKeyring(keyring)) {
     return new CustomKeyring(keyring)[SOURCE];
   }
   throw badArgument(`keyring must be a Keyring or an object with onEncrypt and onDecrypt functions, got ${describe(keyring)}`);
@@ -314,9 +328,14 @@ export class MultiKeyring extends Keyring {
 }
 
 function asKeyring(k) {
-  if (k instanceof Keyring) return k;
-  if (readingCaller('a custom keyring', () => k && typeof k.onEncrypt === 'function' && typeof k.onDecrypt === 'function')) return new CustomKeyring(k);
+  if (isA(k, Keyring)) return k;
+  if (isCustomKeyring(k)) return new CustomKeyring(k);
   throw badArgument(`expected a keyring, got ${describe(k)}`);
+}
+
+/** Whether `k` has the two functions of a custom keyring. */
+function isCustomKeyring(k) {
+  return readingCaller('a custom keyring', () => Boolean(k) && typeof k.onEncrypt === 'function' && typeof k.onDecrypt === 'function');
 }
 
 /**
@@ -325,7 +344,7 @@ function asKeyring(k) {
  */
 export class CustomKeyring extends Keyring {
   constructor(impl) {
-    if (!readingCaller('a custom keyring', () => impl && typeof impl.onEncrypt === 'function' && typeof impl.onDecrypt === 'function')) {
+    if (!isCustomKeyring(impl)) {
       throw badArgument('a custom keyring needs onEncrypt and onDecrypt functions');
     }
     ready();
@@ -534,7 +553,7 @@ export class CachingMaterialsManager extends MaterialsManager {
     integer(maxMessages, 'maxMessages', 1, Number.MAX_SAFE_INTEGER);
     integer(maxBytes, 'maxBytes', 0, Number.MAX_SAFE_INTEGER);
     if (cache !== undefined && capacity !== undefined) throw badArgument('give capacity or cache, not both');
-    if (cache !== undefined && !(cache instanceof LocalMaterialsCache)) throw badArgument('cache must be a LocalMaterialsCache');
+    if (cache !== undefined && !isA(cache, LocalMaterialsCache)) throw badArgument('cache must be a LocalMaterialsCache');
     const partition = partitionId === undefined ? `kms-envelope-js-partition-${partitions++}` : string(partitionId, 'partitionId');
     const under = source({ keyring, materialsManager });
     const c = cache ?? new LocalMaterialsCache(capacity ?? undefined);

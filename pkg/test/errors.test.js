@@ -275,6 +275,11 @@ test('synchronous entry points: options that throw as they are read are a bad_ar
   thrownSync(() => encryptStream({ keyring: aes, get encryptionContext() { return boom(); } }), 'bad_argument');
   thrownSync(() => encryptStream({ keyring: aes, encryptionContext: new Proxy({}, { ownKeys: boom }) }), 'bad_argument');
   thrownSync(() => decryptStream(hostile), 'bad_argument');
+  // A Proxy whose every trap throws, even the one instanceof asks.
+  const opaque = new Proxy({}, { get: boom, getPrototypeOf: boom });
+  thrownSync(() => new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: opaque }), 'bad_argument');
+  thrownSync(() => encryptStream({ keyring: opaque }), 'bad_argument');
+  thrownSync(() => new MultiKeyring({ generator: opaque }), 'bad_argument');
   // Each option is read once: a getter cannot change its answer mid-call.
   let reads = 0;
   const stream = encryptStream({ get keyring() { reads++; return aes; } });

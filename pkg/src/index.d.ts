@@ -369,7 +369,7 @@ export interface CommonOptions {
 
 export type EncryptOptions = MaterialsSource & CommonOptions & {
   encryptionContext?: EncryptionContext;
-  /** Default 0x0578 (0x0178 under FORBID_ENCRYPT_ALLOW_DECRYPT). */
+  /** Default 0x0578 (0x0378 under FORBID_ENCRYPT_ALLOW_DECRYPT). */
   algorithmSuite?: AlgorithmSuiteId;
   /** Bytes of plaintext per frame, 1 .. 2^32-1; default 4096. */
   frameLength?: number;

@@ -386,3 +386,22 @@ test('a writer may reuse its chunk buffer (a Node Buffer) once write() resolves'
     setBulk(nodeHost);
   }
 });
+
+test('maxFrameSize bounds what each frame holds, on both paths', async () => {
+  for (const host of [nodeHost, sealingHost()]) {
+    setBulk(host);
+    try {
+      // A short message with a frame length past the limit streams: its
+      // one frame holds 3000 bytes.
+      const short = await encrypt(bytesOf(3000), { keyring, frameLength: 1 << 27 });
+      assert.deepEqual((await unstreamed(short, { keyring, maxFrameSize: 4096 }, 1000)).plaintext, Buffer.from(bytesOf(3000)));
+      // Frames that hold more are refused, regular or final.
+      for (const [size, frameLength] of [[20000, 8192], [5000, 8192]]) {
+        const ct = await encrypt(bytesOf(size), { keyring, frameLength });
+        await rejectsWith(unstreamed(ct, { keyring, maxFrameSize: 4096 }, 1000), 'policy_violation');
+      }
+    } finally {
+      setBulk(nodeHost);
+    }
+  }
+});

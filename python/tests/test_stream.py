@@ -336,19 +336,21 @@ def test_readinto_a_read_only_buffer_fails_without_losing_plaintext(aes_keyring:
 
 
 def test_max_frame_size_bounds_what_a_stream_holds(aes_keyring: kms_envelope.RawAesKeyring) -> None:
-    # A frame length past the default 64 MiB limit (the message itself is
-    # small: its one final frame is short).
+    # The limit is on what a frame holds: a short message written with a
+    # frame length past the default 64 MiB streams (its one frame is short).
     big_frames = kms_envelope.encrypt(b"abc", keyring=aes_keyring, frame_length=(64 << 20) + 1)
-    with pytest.raises(kms_envelope.PolicyViolationError, match="frame"):
-        with kms_envelope.open(io.BytesIO(big_frames), "rb", keyring=aes_keyring) as reader:
-            reader.read()
-    with kms_envelope.open(io.BytesIO(big_frames), "rb", keyring=aes_keyring, max_frame_size=(64 << 20) + 1) as reader:
+    with kms_envelope.open(io.BytesIO(big_frames), "rb", keyring=aes_keyring) as reader:
         assert reader.read() == b"abc"
-    # Lowered, it refuses frames the default takes.
-    small_frames = kms_envelope.encrypt(pattern(10_000), keyring=aes_keyring, frame_length=4096)
+    # Frames of 8 KiB: refused under a 4 KiB limit, read under an 8 KiB one.
+    message = kms_envelope.encrypt(pattern(20_000), keyring=aes_keyring, frame_length=8192)
+    with pytest.raises(kms_envelope.PolicyViolationError, match="streaming limit"):
+        with kms_envelope.open(io.BytesIO(message), "rb", keyring=aes_keyring, max_frame_size=4096) as reader:
+            reader.read()
+    with kms_envelope.open(io.BytesIO(message), "rb", keyring=aes_keyring, max_frame_size=8192) as reader:
+        assert reader.read() == pattern(20_000)
     decryptor = kms_envelope.StreamDecryptor(keyring=aes_keyring, max_frame_size=1024)
     with pytest.raises(kms_envelope.PolicyViolationError):
-        decryptor.update(small_frames)
+        decryptor.update(message)
     with pytest.raises(kms_envelope.BadArgumentError, match="max_frame_size"):
         kms_envelope.StreamDecryptor(keyring=aes_keyring, max_frame_size=-1)
 

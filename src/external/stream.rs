@@ -18,7 +18,8 @@ use crate::format::footer::parse_footer;
 use crate::format::header::{ContentType, MessageHeader};
 use crate::format::reader::ParseError;
 use crate::stream::decryptor::{
-    check_body_size, check_held, holds_for_signature, BodyLimits, MessageDecryptor,
+    check_body_size, check_frame_size, check_held, holds_for_signature, BodyLimits,
+    MessageDecryptor,
 };
 use crate::stream::SignedRelease;
 
@@ -339,6 +340,7 @@ impl ExternalStreamOpen {
             OpenState::Body(opener) => {
                 let parsed = match opener.header.content_type {
                     ContentType::Framed => {
+                        check_frame_size(input, opener, self.limits.max_frame)?;
                         parse_frame(input, opener.header.frame_length, opener.next_seq)
                     }
                     ContentType::NonFramed => parse_non_framed(input, self.limits.max_non_framed),

@@ -9,7 +9,7 @@ use crate::cmm::MaterialsManager;
 use crate::context::EncryptionContext;
 use crate::decrypt::{open_frame, DecryptSettings, Opener};
 use crate::error::{Error, Result};
-use crate::format::body::{parse_frame, parse_non_framed, BodyKind, FrameRef};
+use crate::format::body::{parse_frame, parse_frame_head, parse_non_framed, BodyKind, FrameRef};
 use crate::format::footer::parse_footer;
 use crate::format::header::{ContentType, MessageHeader};
 use crate::format::reader::ParseError;
@@ -90,7 +90,10 @@ impl StreamDecryptBuilder {
     }
 
     /// Largest frame or non-framed body the decryptor buffers; larger ones
-    /// are refused (default 64 MiB). Headers are refused past this size or
+    /// are refused as soon as their head is read (default 64 MiB). The
+    /// limit is on what each frame holds, not on the header's frame length:
+    /// a short message written with a larger frame length streams. Headers
+    /// are refused past this size or
     /// [`MIN_STREAM_HEADER_LIMIT`](crate::format::header_scan::MIN_STREAM_HEADER_LIMIT),
     /// whichever is larger, before their bytes are held.
     pub fn max_frame_size(mut self, bytes: u64) -> Self {
@@ -410,6 +413,7 @@ impl MessageDecryptor {
             release: self.release,
             max_buffered: self.max_buffered,
             max_non_framed: non_framed_limit(self.max_frame_size, &self.settings),
+            max_frame: self.max_frame_size,
             max_body: self.settings.max_body_size,
             max_edks: self.settings.max_edks,
         }
@@ -502,14 +506,6 @@ impl MessageDecryptor {
                         "suite {suite} signs its messages, and this decryptor accepts unsigned messages only"
                     )));
                 }
-                if header.content_type == ContentType::Framed
-                    && u64::from(header.frame_length) > self.max_frame_size
-                {
-                    return Err(Error::policy(format!(
-                        "frame length {} exceeds the streaming limit of {} bytes",
-                        header.frame_length, self.max_frame_size
-                    )));
-                }
                 let header_bytes = input.get(..len).unwrap_or_default();
                 let manager =
                     manager.ok_or_else(|| Error::bad_arg("no materials manager for the header"))?;
@@ -518,24 +514,29 @@ impl MessageDecryptor {
                 Ok(Some(len))
             }
             State::Body(opener) => {
-                if let Some(used) = regular_batch(
-                    opener,
-                    input,
-                    self.settings.threads,
-                    &mut BatchSinks {
-                        release: self.release,
-                        held: &mut self.held,
-                        out,
-                        max_buffered: self.max_buffered,
-                        body_total: &mut self.body_total,
-                        max_body: self.settings.max_body_size,
-                    },
-                )? {
-                    return Ok(Some(used));
+                // Frames past the limit are refused one by one (below), as
+                // their heads arrive: the batch path takes none of them.
+                if u64::from(opener.header.frame_length) <= self.max_frame_size {
+                    if let Some(used) = regular_batch(
+                        opener,
+                        input,
+                        self.settings.threads,
+                        &mut BatchSinks {
+                            release: self.release,
+                            held: &mut self.held,
+                            out,
+                            max_buffered: self.max_buffered,
+                            body_total: &mut self.body_total,
+                            max_body: self.settings.max_body_size,
+                        },
+                    )? {
+                        return Ok(Some(used));
+                    }
                 }
                 let signed = opener.is_signed();
                 let parsed = match opener.header.content_type {
                     ContentType::Framed => {
+                        check_frame_size(input, opener, self.max_frame_size)?;
                         parse_frame(input, opener.header.frame_length, opener.next_seq)
                     }
                     ContentType::NonFramed => parse_non_framed(
@@ -611,8 +612,26 @@ pub(crate) struct BodyLimits {
     pub(crate) release: SignedRelease,
     pub(crate) max_buffered: u64,
     pub(crate) max_non_framed: u64,
+    /// The largest frame a stream buffers ([`StreamDecryptorBuilder::max_frame_size`]).
+    pub(crate) max_frame: u64,
     pub(crate) max_body: Option<u64>,
     pub(crate) max_edks: Option<u16>,
+}
+
+/// Fails when the frame whose head is at the front of `input` (as far as it
+/// has arrived) holds more than `max` bytes, before the frame is buffered.
+/// The limit applies to what each frame holds, the final frame's own
+/// length included, and not to the header's frame length: a short message
+/// written with a large frame length streams like any other.
+pub(crate) fn check_frame_size(input: &[u8], opener: &Opener, max: u64) -> Result<()> {
+    match parse_frame_head(input, opener.header.frame_length, opener.next_seq) {
+        Ok((head, _)) if u64::from(head.len) > max => Err(Error::policy(format!(
+            "a frame of {} bytes exceeds the streaming limit of {max} bytes",
+            head.len
+        ))),
+        Err(ParseError::Invalid(e)) => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Fails once the body's plaintext (`total` bytes so far) passes the
@@ -686,13 +705,13 @@ fn regular_batch(
     }
     let fl = opener.header.frame_length as usize;
     let group_frames = (GROUP_BYTES / fl.max(1)).max(1);
-    if input.len() < 2 * group_frames * fl {
+    if input.len() < fl.saturating_mul(group_frames).saturating_mul(2) {
         return Ok(None);
     }
     let mut frames = Vec::new();
     let mut pos = 0;
     let mut seq = opener.next_seq;
-    while frames.len() * fl < MAX_BATCH_BYTES && seq != 0 {
+    while frames.len().saturating_mul(fl) < MAX_BATCH_BYTES && seq != 0 {
         match parse_frame(
             input.get(pos..).unwrap_or_default(),
             opener.header.frame_length,

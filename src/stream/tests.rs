@@ -419,3 +419,71 @@ fn a_frame_limit_set_to_the_frame_length_still_reads_large_headers() {
     dec.finish().unwrap();
     assert_eq!(out, b"small body");
 }
+
+#[test]
+fn the_frame_limit_applies_to_what_each_frame_holds() {
+    let client = Client::new();
+    let limit = 4096;
+    let stream = |msg: &[u8], piece: usize| -> crate::Result<Vec<u8>> {
+        let mut dec = client
+            .stream_decrypt()
+            .keyring(Arc::new(FixedKeyring))
+            .max_frame_size(limit)
+            .start()?;
+        let mut out = Vec::new();
+        for chunk in msg.chunks(piece) {
+            dec.update(chunk, &mut out)?;
+        }
+        dec.finish()?;
+        Ok(out)
+    };
+    // A short message written with a frame length past the limit: its one
+    // (final) frame holds 10 bytes, so it streams (the official SDKs write
+    // frame lengths up to 2^32 - 1).
+    for frame_length in [limit as u32 + 1, 1 << 27, u32::MAX] {
+        let msg = client
+            .encrypt(b"ten bytes!")
+            .keyring(&FixedKeyring)
+            .frame_length(frame_length)
+            .run()
+            .unwrap();
+        assert_eq!(stream(&msg, 7).unwrap(), b"ten bytes!");
+    }
+    // A regular frame past the limit is refused as soon as its head is in,
+    // and so is a final frame whose own length is past it.
+    let big = vec![5u8; 3 * (limit as usize + 1)];
+    for (plaintext, frame_length) in [(&big[..], limit as u32 + 1), (&big[..5000], 8192)] {
+        let msg = client
+            .encrypt(plaintext)
+            .keyring(&FixedKeyring)
+            .frame_length(frame_length)
+            .run()
+            .unwrap();
+        let err = stream(&msg, 1 << 20).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PolicyViolation, "{err}");
+        assert!(
+            err.to_string().contains("exceeds the streaming limit"),
+            "{err}"
+        );
+        // Fed a byte at a time, nothing past the frame's head is buffered
+        // before the refusal.
+        let header_len = crate::MessageHeader::parse(&msg, None).unwrap().1;
+        let mut dec = client
+            .stream_decrypt()
+            .keyring(Arc::new(FixedKeyring))
+            .max_frame_size(limit)
+            .start()
+            .unwrap();
+        let mut fed = 0;
+        let refused = msg.iter().any(|b| {
+            fed += 1;
+            dec.update(std::slice::from_ref(b), &mut Vec::new())
+                .is_err()
+        });
+        assert!(refused);
+        assert!(
+            fed <= header_len + 28,
+            "fed {fed} bytes, header {header_len}"
+        );
+    }
+}

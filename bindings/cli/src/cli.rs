@@ -349,9 +349,11 @@ pub struct DecryptLimits {
     /// which hold only the final frame.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_buffered_plaintext: Option<u64>,
-    /// Refuse messages whose frame length is above SIZE (bytes; K, M, G
-    /// suffixes) [default: 64M]; a frame is held whole while it is checked.
-    /// Headers are refused past SIZE or 1M, whichever is larger.
+    /// Refuse frames that hold more than SIZE bytes (K, M, G suffixes)
+    /// [default: 64M], as soon as their head is read; a frame is held whole
+    /// while it is checked. A message's declared frame length may be larger
+    /// if its frames are not (a short message). Headers are refused past
+    /// SIZE or 1M, whichever is larger.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_frame_size: Option<u64>,
     /// Refuse messages whose body holds more than SIZE bytes of plaintext

@@ -374,3 +374,69 @@ fn bad_settings_are_refused() {
         .build()
         .is_err());
 }
+
+#[test]
+fn default_partition_ids_are_random_and_unguessable() {
+    // A counter-based default ("...-partition-0") could be named by another
+    // manager on the same cache, which was then handed these data keys.
+    let cache = Arc::new(LocalMaterialsCache::new(10));
+    let mine = counting();
+    let defaulted = CachingMaterialsManager::builder(Duration::from_secs(600))
+        .keyring(mine.clone())
+        .cache(cache.clone())
+        .build()
+        .unwrap();
+    let id = defaulted.partition_id().to_owned();
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(id.as_bytes()[14], b'4', "a version-4 UUID: {id}");
+    let other = CachingMaterialsManager::builder(Duration::from_secs(600))
+        .keyring(Arc::new(aes_keyring(32)))
+        .cache(cache.clone())
+        .build()
+        .unwrap();
+    assert_ne!(other.partition_id(), id);
+    // A manager naming the old default partition gets nothing of this one.
+    let client = Client::new();
+    client
+        .encrypt(b"mine")
+        .materials_manager(&defaulted)
+        .run()
+        .unwrap();
+    let theirs = counting();
+    for guess in ["kms-envelope-partition-0", "kms-envelope-partition-1"] {
+        let guessing = CachingMaterialsManager::builder(Duration::from_secs(600))
+            .keyring(theirs.clone())
+            .cache(cache.clone())
+            .partition_id(guess)
+            .build()
+            .unwrap();
+        client
+            .encrypt(b"theirs")
+            .materials_manager(&guessing)
+            .run()
+            .unwrap();
+    }
+    assert_eq!(generated(&theirs), 2, "each guess made its own data key");
+}
+
+#[test]
+fn an_entry_made_under_another_commitment_policy_is_not_reused() {
+    // Without a requested suite the default follows the policy (0x0578 or
+    // 0x0378); the cache ID leaves the policy out.
+    let keyring = counting();
+    let cmm = CachingMaterialsManager::builder(Duration::from_secs(600))
+        .keyring(keyring.clone())
+        .build()
+        .unwrap();
+    let require = Client::new();
+    let forbid = Client::builder()
+        .commitment_policy(CommitmentPolicy::ForbidEncryptAllowDecrypt)
+        .build();
+    for (client, suite) in [(&require, 0x0578), (&forbid, 0x0378), (&require, 0x0578)] {
+        let ct = client.encrypt(b"x").materials_manager(&cmm).run().unwrap();
+        let header = MessageHeader::parse(&ct, None).unwrap().0;
+        assert_eq!(header.algorithm_suite.id(), suite);
+    }
+    // The REQUIRE entry stayed and served the third call.
+    assert_eq!(generated(&keyring), 2);
+}

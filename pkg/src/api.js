@@ -539,8 +539,6 @@ export class LocalMaterialsCache {
   }
 }
 
-let partitions = 0;
-
 /**
  * Reuses data keys within limits of age, messages and bytes, so fewer calls
  * reach the key service. Over a keyring or a materials manager.
@@ -554,12 +552,15 @@ export class CachingMaterialsManager extends MaterialsManager {
     integer(maxBytes, 'maxBytes', 0, Number.MAX_SAFE_INTEGER);
     if (cache !== undefined && capacity !== undefined) throw badArgument('give capacity or cache, not both');
     if (cache !== undefined && !isA(cache, LocalMaterialsCache)) throw badArgument('cache must be a LocalMaterialsCache');
-    const partition = partitionId === undefined ? `kms-envelope-js-partition-${partitions++}` : string(partitionId, 'partitionId');
+    // Without one, the core makes a random partition ID (a guessable one
+    // could be named by another manager on the same cache).
+    const partition = partitionId === undefined ? undefined : string(partitionId, 'partitionId');
     const under = source({ keyring, materialsManager });
     const c = cache ?? new LocalMaterialsCache(capacity ?? undefined);
-    super(wasmSource(() => wasm.cachingManager(under, c[CACHE], partition, maxAge, maxMessages ?? undefined, maxBytes ?? undefined)));
+    const made = wasmSource(() => wasm.cachingManager(under, c[CACHE], partition, maxAge, maxMessages ?? undefined, maxBytes ?? undefined));
+    super(made.source);
     this.cache = c;
-    this.partitionId = partition;
+    this.partitionId = made.partitionId;
     this.maxAge = maxAge;
   }
 }
@@ -693,8 +694,10 @@ export function encryptStream(opts) {
   const h = streamHost(o.frameLength);
   let enc;
   let seal;
+  let ended = false;
   /** Ends the message's wasm handles (once), wiping what they hold. */
   const end = () => {
+    ended = true;
     seal?.abort();
     enc?.free();
     seal = null;
@@ -705,10 +708,14 @@ export function encryptStream(opts) {
       try {
         const r = await wasm.startEncrypt(...args, h?.keyLengths);
         if (r instanceof wasm.StreamSealing) {
+          // A cancel while the keyring ran finds nothing to end: what is
+          // made after it is ended here.
+          if (ended) return r.free();
           seal = await StreamSeal.start(h, r, (b) => controller.enqueue(b), (e) => controller.error(toError(e)));
         } else {
           enc = r;
         }
+        if (ended) end();
       } catch (e) {
         throw toError(e);
       }

@@ -37,7 +37,10 @@ const edk = async (ct) => hex((await inspect(ct)).encryptedDataKeys[0].ciphertex
 test('reuses a data key within maxMessages; per context; decrypt cached too', async () => {
   const k = counting();
   const cmm = new CachingMaterialsManager({ keyring: k, maxAge: 60000, maxMessages: 3 });
-  assert.match(cmm.partitionId, /^kms-envelope-js-partition-/);
+  // A random (version-4 UUID) partition ID by default: a guessable one
+  // could be named by another manager on the same cache.
+  assert.match(cmm.partitionId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.notEqual(new CachingMaterialsManager({ keyring: k, maxAge: 60000 }).partitionId, cmm.partitionId);
   assert.equal(cmm.maxAge, 60000);
   assert.equal(cmm.cache.capacity, 1000);
   const cts = [];

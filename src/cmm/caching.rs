@@ -266,7 +266,27 @@ pub struct CachingBuilder {
     clock: Option<Arc<dyn Clock>>,
 }
 
-static PARTITIONS: AtomicU64 = AtomicU64::new(0);
+/// A fresh random partition ID (a version-4 UUID, as the reference SDKs
+/// make): a counter or any other guessable name could be chosen by another
+/// manager on the same cache, which would then be handed this one's data
+/// keys (the specification: the default "MUST ... uniquely identify" the
+/// manager).
+fn random_partition_id() -> Result<String> {
+    let mut b = [0u8; 16];
+    crate::crypto::fill_random(&mut b)
+        .map_err(|_| Error::bad_arg("the system random number generator failed"))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex = |r: &[u8]| r.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        hex(&b[..4]),
+        hex(&b[4..6]),
+        hex(&b[6..8]),
+        hex(&b[8..10]),
+        hex(&b[10..])
+    ))
+}
 
 impl CachingBuilder {
     /// Gets materials on a miss from the default manager over `keyring`.
@@ -340,12 +360,10 @@ impl CachingBuilder {
                 ))
             }
         };
-        let partition = self.partition.unwrap_or_else(|| {
-            format!(
-                "kms-envelope-partition-{}",
-                PARTITIONS.fetch_add(1, Ordering::Relaxed)
-            )
-        });
+        let partition = match self.partition {
+            Some(p) => p,
+            None => random_partition_id()?,
+        };
         Ok(CachingMaterialsManager {
             underlying,
             cache: self
@@ -411,11 +429,21 @@ impl CachingMaterialsManager {
             Some(s) => self.cache_id(0x01, &[&[0x01], &s.id().to_be_bytes(), &ec]),
         };
         let now = self.clock.now_millis();
+        let policy = request.commitment_policy;
+        // The cache ID leaves the commitment policy out (the specification's
+        // formula), and without a requested suite the default suite follows
+        // the policy: an entry made under another policy is no answer here,
+        // and is left for the callers it fits.
+        let mut cached_elsewhere = false;
         if let Some(m) = self.cache.use_encrypt(&id, now, bytes, self.limits) {
-            return Ok(m);
+            if policy.allows_encrypt(m.algorithm_suite()) {
+                return Ok(m);
+            }
+            cached_elsewhere = true;
         }
         let materials = self.underlying.get_encryption_materials(request).await?;
-        if materials.algorithm_suite().has_kdf() && bytes <= self.limits.bytes {
+        if !cached_elsewhere && materials.algorithm_suite().has_kdf() && bytes <= self.limits.bytes
+        {
             let expires = now.saturating_add(self.max_age_millis);
             let usage = Usage { messages: 1, bytes };
             self.cache

@@ -311,21 +311,25 @@ impl MaterialsCache {
     }
 }
 
-/// The caching materials manager over a keyring or a manager.
+/// The caching materials manager over a keyring or a manager, as
+/// `{ source, partitionId }`: without `partition_id`, the core makes a
+/// random one.
 #[wasm_bindgen(js_name = cachingManager)]
 pub fn caching_manager(
     under: &Source,
     cache: &MaterialsCache,
-    partition_id: String,
+    partition_id: Option<String>,
     max_age_ms: f64,
     max_messages: Option<f64>,
     max_bytes: Option<f64>,
-) -> Result<Source, JsValue> {
+) -> Result<JsValue, JsValue> {
     // `as` saturates (NaN -> 0, which the core refuses); pkg/src checks the range.
     let mut b = CachingMaterialsManager::builder(Duration::from_millis(max_age_ms as u64))
         .cache(cache.inner.clone())
-        .partition_id(partition_id)
         .clock(Arc::new(JsClock::default()));
+    if let Some(p) = partition_id {
+        b = b.partition_id(p);
+    }
     b = match &under.inner {
         Src::Keyring(k) => b.keyring(k.clone()),
         Src::Manager(m) => b.materials_manager(m.clone()),
@@ -337,7 +341,11 @@ pub fn caching_manager(
         b = b.max_bytes(n as u64);
     }
     let m = b.build().map_err(|e| js_error(&e))?;
-    Ok(Source {
+    let made = Object::new();
+    set(&made, "partitionId", &m.partition_id().into());
+    let source = Source {
         inner: Src::Manager(Arc::new(m)),
-    })
+    };
+    set(&made, "source", &source.into());
+    Ok(made.into())
 }

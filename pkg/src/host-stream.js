@@ -162,7 +162,13 @@ export class StreamSeal {
     }
     const s = new StreamSeal(h, sealing, key, emit, fail);
     started++;
-    emit(sealing.header());
+    try {
+      emit(sealing.header());
+    } catch (e) {
+      // The stream was cancelled meanwhile: its controller takes nothing.
+      s.abort();
+      throw e;
+    }
     return s;
   }
 

@@ -128,3 +128,32 @@ test('256 MiB through encryptStream and decryptStream with bounded memory', { ti
   console.log(`# 256 MiB stream: peak RSS growth ${(peak / 2 ** 20).toFixed(1)} MiB`);
   assert.ok(peak < 96 * 2 ** 20, `RSS grew by ${peak} bytes`);
 });
+
+test('an encryptStream cancelled while its keyring runs still frees what the keyring made', async () => {
+  // The handles hold the data key (and a signing key): the cancel came
+  // before they existed, and nothing freed them after.
+  const wasm = await import('../dist/kms_envelope_wasm.js');
+  let freed = 0;
+  const originals = [wasm.Encryptor, wasm.StreamSealing].map((C) => [C, C.prototype.free]);
+  for (const [C, free] of originals) C.prototype.free = function counted() { freed++; return free.call(this); };
+  const slow = {
+    async onEncrypt() {
+      await new Promise((r) => setTimeout(r, 100));
+      return { plaintextDataKey: new Uint8Array(32).fill(1), encryptedDataKeys: [{ providerId: 'p', ciphertext: new Uint8Array(1) }] };
+    },
+    onDecrypt: () => null,
+  };
+  try {
+    // Frames in the core, and on the host (frames of 1 KiB and more).
+    for (const frameLength of [64, 4096]) {
+      freed = 0;
+      const s = encryptStream({ keyring: slow, frameLength, algorithmSuite: 0x0478 });
+      await new Promise((r) => setTimeout(r, 20));
+      await s.readable.cancel('gone');
+      await new Promise((r) => setTimeout(r, 250));
+      assert.equal(freed, 1, `frame length ${frameLength}: handles freed`);
+    }
+  } finally {
+    for (const [C, free] of originals) C.prototype.free = free;
+  }
+});

@@ -638,13 +638,7 @@ export async function decrypt(ciphertext, opts) {
 export async function inspect(ciphertext) {
   try {
     ready();
-    const ct = bytes(ciphertext, 'ciphertext');
-    // Only the header goes into wasm memory (which never shrinks): a
-    // prefix that grows eightfold until the header is whole in it.
-    for (let want = Math.min(4096, ct.length); ; want = Math.min(want * 8, ct.length)) {
-      const header = wasm.inspect(ct.subarray(0, want), want === ct.length);
-      if (header !== undefined) return header;
-    }
+    return wasm.inspect(bytes(ciphertext, 'ciphertext'));
   } catch (e) {
     throw toError(e);
   }

@@ -17,19 +17,20 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `Promise.resolve(value)`: reads `value.then`, and `constructor` when
-    /// `value` is a Promise.
+    /// `Promise.resolve(value)`, as `await` would take `value`: reads
+    /// `value.then`, and `constructor` when `value` is a Promise.
     #[wasm_bindgen(catch, js_namespace = Promise, js_name = resolve)]
-    fn promise_resolve(value: &JsValue) -> Result<Promise, JsValue>;
+    pub(crate) fn resolve(value: &JsValue) -> Result<Promise, JsValue>;
 
     /// `Array.isArray(value)`: throws for a revoked Proxy.
     #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
-    fn array_is_array(value: &JsValue) -> Result<bool, JsValue>;
+    pub(crate) fn is_array(value: &JsValue) -> Result<bool, JsValue>;
 
-    /// `Array.from(value)`: runs the value's iterator, or its `length` and
-    /// index getters.
+    /// `Array.from(value)`: the elements of an array-like `value` as a
+    /// fresh array of their own (runs its iterator, or its `length` and
+    /// index getters).
     #[wasm_bindgen(catch, js_namespace = Array, js_name = from)]
-    fn array_from(value: &JsValue) -> Result<Array, JsValue>;
+    pub(crate) fn elements(value: &JsValue) -> Result<Array, JsValue>;
 
     /// `Uint8Array.from(value)`: a plain copy; throws for a view of a
     /// transferred buffer.
@@ -40,21 +41,6 @@ extern "C" {
     /// `fill` is not what runs, and a detached view throws.
     #[wasm_bindgen(catch, js_namespace = ["Uint8Array", "prototype", "fill"], js_name = call)]
     fn uint8_array_fill(view: &Uint8Array, value: u8) -> Result<JsValue, JsValue>;
-}
-
-/// A Promise of `value` (as `await` would take it).
-pub(crate) fn resolve(value: &JsValue) -> Result<Promise, JsValue> {
-    promise_resolve(value)
-}
-
-/// Whether `value` is an array.
-pub(crate) fn is_array(value: &JsValue) -> Result<bool, JsValue> {
-    array_is_array(value)
-}
-
-/// The elements of an array-like `value`, as a fresh array of their own.
-pub(crate) fn elements(value: &JsValue) -> Result<Array, JsValue> {
-    array_from(value)
 }
 
 /// A copy of the bytes of `view`, a Uint8Array that came from outside.

@@ -580,19 +580,16 @@ pub(crate) fn header_to_js(h: &MessageHeader) -> JsValue {
     obj.into()
 }
 
-/// Parses the header of the message whose first bytes are `prefix`
-/// without decrypting anything (nothing is authenticated); `undefined`
-/// while more bytes are needed, unless `whole` says there are no more.
+/// Parses the header of the message in `ciphertext` without decrypting
+/// anything (nothing is authenticated). Only the header is copied into
+/// wasm memory (which never shrinks), read in growing pieces as a large
+/// decrypt reads it.
 #[wasm_bindgen]
-pub fn inspect(prefix: &[u8], whole: bool) -> Result<JsValue, JsValue> {
-    match MessageHeader::parse_prefix(prefix, None).map_err(|e| js_error(&e))? {
-        Some((header, _)) => Ok(header_to_js(&header)),
-        // The core's own words for a message that ends in its header.
-        None if whole => MessageHeader::parse(prefix, None)
-            .map(|(header, _)| header_to_js(&header))
-            .map_err(|e| js_error(&e)),
-        None => Ok(JsValue::UNDEFINED),
-    }
+pub fn inspect(ciphertext: Uint8Array) -> Result<JsValue, JsValue> {
+    let len = ciphertext.length();
+    let (_, header, _) =
+        external::JsMessage::new(ciphertext, len, None).map_err(|e| js_error(&e))?;
+    Ok(header_to_js(&header))
 }
 
 /// What decides a stream's path, from the message whose first bytes are

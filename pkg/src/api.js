@@ -773,11 +773,14 @@ export function decryptStream(opts) {
   let settle;
   const result = new Promise((resolve, reject) => { settle = { resolve, reject }; });
   result.catch(() => {}); // reported through the stream as well
-  // Where the host opens stream frames (src/host-stream.js), the first
-  // bytes are kept until the header is whole: its suite and frame length
-  // decide whether the frames go to the host or stay in the core. The scan
-  // reads each byte once; the pieces are joined once, when it is whole.
-  let head = bulkHost()?.open ? { pieces: [], scan: new wasm.HeaderScan(maxEdks, maxFrameSize) } : null;
+  // The first bytes are kept here until the header is whole. Where the host
+  // opens stream frames (src/host-stream.js), its suite and frame length
+  // decide whether the frames go to the host or stay in the core. And wasm
+  // memory, which never shrinks, takes the header in one piece: a header
+  // refused at the limit never crossed (the core's buffer, grown piece by
+  // piece, left memory at twice the limit). The scan reads each byte once;
+  // the pieces are joined once, when it is whole.
+  let head = { pieces: [], scan: new wasm.HeaderScan(maxEdks, maxFrameSize) };
   const takeHead = () => {
     const joined = concat(head.pieces);
     head.scan.free();

@@ -13,6 +13,34 @@ import { aesKey, streamingHost } from './helpers.js';
 /** The wasm instance's memory size (initSync returns the running instance). */
 const wasmMemory = () => initSync().memory.buffer.byteLength;
 
+test('a stream header refused at its limit never reaches wasm memory', async () => {
+  // 65,535 keys of three 64 KiB fields (all 0xff): a 12.9 GiB header,
+  // refused once 64 MiB of it arrived. The core's buffer, grown piece by
+  // piece, left wasm memory 128 MiB larger.
+  const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'hostile', wrappingKey: aesKey() });
+  const start = new Uint8Array(39);
+  start.set([2, 0x05, 0x78]);
+  start.set([0, 0, 0xff, 0xff], 35);
+  const filler = new Uint8Array(1 << 20).fill(0xff);
+  const before = wasmMemory();
+  const stream = decryptStream({ keyring });
+  // A pending read: the stream takes input only while someone reads.
+  const read = stream.readable.getReader().read();
+  const writer = stream.writable.getWriter();
+  await writer.write(start);
+  let sent = 0;
+  await assert.rejects((async () => {
+    for (;;) {
+      await writer.write(filler);
+      sent += filler.length;
+    }
+  })(), (e) => e.code === 'policy_violation' && /header/.test(e.message));
+  await assert.rejects(read, (e) => e.code === 'policy_violation');
+  assert.ok(sent >= 63 << 20, `refused after ${sent} bytes`);
+  const grown = wasmMemory() - before;
+  assert.ok(grown < 4 << 20, `wasm memory grew by ${grown} bytes`);
+});
+
 test('inspect copies only the header into wasm memory', async () => {
   const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'inspect', wrappingKey: aesKey() });
   const ct = await encrypt(new Uint8Array(48 << 20), { keyring, algorithmSuite: 0x0478 });

@@ -100,6 +100,11 @@ impl HeaderScan {
         Self::new(max_edks, max_frame_size.max(MIN_STREAM_HEADER_LIMIT))
     }
 
+    /// The longest header this scan lets through.
+    pub fn max_len(&self) -> u64 {
+        self.max_len
+    }
+
     /// Bytes fed so far.
     pub fn seen(&self) -> usize {
         self.seen

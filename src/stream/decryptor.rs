@@ -18,7 +18,7 @@ use crate::future::block_on;
 use crate::keyring::Keyring;
 use crate::parallel::{self, Order, GROUP_BYTES};
 use crate::region::Region;
-use crate::stream::sink::Sink;
+use crate::stream::sink::{self, Sink};
 use crate::stream::{SharedSource, DEFAULT_MAX_BUFFERED_PLAINTEXT, DEFAULT_MAX_FRAME_SIZE};
 
 /// When a streaming decryptor releases the plaintext of a signed message.
@@ -153,7 +153,7 @@ enum State {
 /// ```
 pub struct StreamDecryptor {
     manager: Arc<dyn MaterialsManager>,
-    inner: MessageDecryptor,
+    pub(crate) inner: MessageDecryptor,
 }
 
 impl StreamDecryptor {
@@ -326,17 +326,19 @@ impl MessageDecryptor {
         let start = out.len();
         // Work straight from `input` when nothing is pending, so a whole
         // message in one piece is never copied.
+        let bound = self.most_pending();
         let result = if self.buf.is_empty() {
             match self.process(manager, input, out).await {
                 Ok(used) => {
-                    self.buf
-                        .extend_from_slice(input.get(used..).unwrap_or_default());
-                    Ok(())
+                    let rest = input.get(used..).unwrap_or_default();
+                    sink::reserve_within(&mut self.buf, rest.len(), bound)
+                        .map(|()| self.buf.extend_from_slice(rest))
                 }
                 Err(e) => Err(e),
             }
         } else {
             let mut buf = std::mem::take(&mut self.buf);
+            sink::reserve_within(&mut buf, input.len(), bound)?;
             buf.extend_from_slice(input);
             let result = self.process(manager, &buf, out).await;
             if let Ok(used) = result {
@@ -448,9 +450,30 @@ impl MessageDecryptor {
         }
     }
 
+    /// The most input a well-formed message within the limits leaves
+    /// pending: a whole header, or a whole frame with its head and tag. The
+    /// pending buffer's doubling stops there, so a hostile header or frame
+    /// refused at its limit has not made the buffer twice the limit.
+    fn most_pending(&self) -> usize {
+        let frame = self.max_frame_size.saturating_add(MAX_FRAME_OVERHEAD);
+        bound_of(self.scan.max_len().max(frame))
+    }
+
+    /// The capacity of the buffer of pending input.
+    #[cfg(test)]
+    pub(crate) fn pending_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// The capacity of the buffer of plaintext held for the signature.
+    #[cfg(test)]
+    pub(crate) fn held_capacity(&self) -> usize {
+        self.held.capacity()
+    }
+
     fn fail(&mut self) {
         self.state = State::Failed;
-        self.buf.clear();
+        self.buf = Vec::new();
         zeroize::Zeroize::zeroize(&mut *self.held);
     }
 
@@ -554,12 +577,13 @@ impl MessageDecryptor {
                 check_body_size(self.body_total, self.settings.max_body_size)?;
                 let is_last = frame.kind != BodyKind::Regular;
                 let hold = holds_for_signature(signed, is_last, self.release);
-                let sink: &mut dyn Sink = if hold { &mut *self.held } else { out };
                 // Under SignedRelease::Frames only the final frame is held, and
                 // the frame size limit already bounds it.
                 if hold && self.release == SignedRelease::AfterSignature {
-                    check_held((sink.len() + len) as u64, self.max_buffered)?;
+                    check_held((self.held.len() + len) as u64, self.max_buffered)?;
+                    sink::reserve_wiping_within(&mut self.held, len, bound_of(self.max_buffered))?;
                 }
+                let sink: &mut dyn Sink = if hold { &mut *self.held } else { out };
                 let raw = input.get(..used).unwrap_or_default();
                 opener.open_frame_into(&frame, raw, sink)?;
                 if is_last {
@@ -665,6 +689,16 @@ pub(crate) fn check_held(held: u64, max: u64) -> Result<()> {
     Ok(())
 }
 
+/// The most bytes a frame adds to what it holds: a final frame's end marker,
+/// sequence number, IV, length and tag (40), or a non-framed body's IV,
+/// length and tag (36), rounded up.
+const MAX_FRAME_OVERHEAD: u64 = 64;
+
+/// A limit in bytes as a bound on a buffer's capacity.
+fn bound_of(limit: u64) -> usize {
+    usize::try_from(limit).unwrap_or(usize::MAX)
+}
+
 /// The longest non-framed body a decryptor takes.
 fn non_framed_limit(max_frame_size: u64, settings: &DecryptSettings) -> u64 {
     max_frame_size.min(settings.max_body_size.unwrap_or(u64::MAX))
@@ -734,14 +768,15 @@ fn regular_batch(
     check_body_size(*sinks.body_total, sinks.max_body)?;
     // Regular frames only: held under AfterSignature alone.
     let hold = holds_for_signature(opener.is_signed(), false, sinks.release);
+    if hold {
+        check_held(sinks.held.len() as u64 + plaintext, sinks.max_buffered)?;
+        sink::reserve_wiping_within(sinks.held, count * fl, bound_of(sinks.max_buffered))?;
+    }
     let sink: &mut dyn Sink = if hold {
         &mut *sinks.held
     } else {
         &mut *sinks.out
     };
-    if hold {
-        check_held(sink.len() as u64 + plaintext, sinks.max_buffered)?;
-    }
     let raw = input.get(..pos).unwrap_or_default();
     let frame_size = pos / count;
     let start = sink.len();

@@ -46,19 +46,54 @@ pub(crate) trait Sink: Send {
 /// block back to the allocator as it is. Doubles the capacity at least, as
 /// `Vec` does.
 pub(crate) fn reserve_wiping(buf: &mut Vec<u8>, additional: usize) -> Result<()> {
-    let needed = buf
-        .len()
-        .checked_add(additional)
-        .ok_or_else(|| Error::bad_arg("plaintext buffer size overflows"))?;
-    if needed <= buf.capacity() {
+    reserve_wiping_within(buf, additional, usize::MAX)
+}
+
+/// [`reserve_wiping`] for a buffer whose contents a limit keeps to `bound`
+/// bytes: doubling stops at the bound, so a message refused at its limit
+/// has not made the buffer twice that.
+pub(crate) fn reserve_wiping_within(
+    buf: &mut Vec<u8>,
+    additional: usize,
+    bound: usize,
+) -> Result<()> {
+    let Some(capacity) = grown_capacity((buf.len(), buf.capacity()), additional, bound)? else {
         return Ok(());
-    }
-    let mut grown = Vec::with_capacity(needed.max(buf.capacity().saturating_mul(2)));
+    };
+    let mut grown = Vec::with_capacity(capacity);
     grown.extend_from_slice(buf);
     // Wipes the whole old capacity, spare bytes included, before it is freed.
     buf.zeroize();
     *buf = grown;
     Ok(())
+}
+
+/// Makes room for `additional` more bytes in a buffer of public bytes
+/// (ciphertext waiting for the rest of a header or frame), doubling up to
+/// `bound` as [`reserve_wiping_within`] does.
+pub(crate) fn reserve_within(buf: &mut Vec<u8>, additional: usize, bound: usize) -> Result<()> {
+    if let Some(capacity) = grown_capacity((buf.len(), buf.capacity()), additional, bound)? {
+        buf.reserve_exact(capacity - buf.len());
+    }
+    Ok(())
+}
+
+/// The capacity a buffer of `len` bytes in `capacity` should grow to for
+/// `additional` more bytes, or `None` if they fit: twice the capacity, but
+/// no more than `bound` unless the bytes themselves need more.
+fn grown_capacity(
+    (len, capacity): (usize, usize),
+    additional: usize,
+    bound: usize,
+) -> Result<Option<usize>> {
+    let needed = len
+        .checked_add(additional)
+        .ok_or_else(|| Error::bad_arg("buffer size overflows"))?;
+    if needed <= capacity {
+        return Ok(None);
+    }
+    let doubled = capacity.saturating_mul(2).min(bound);
+    Ok(Some(needed.max(doubled)))
 }
 
 impl Sink for Vec<u8> {

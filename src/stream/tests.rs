@@ -394,6 +394,69 @@ fn a_header_declared_past_the_frame_limit_is_refused_before_it_is_buffered() {
 }
 
 #[test]
+fn pending_input_grows_no_further_than_the_limit_that_refuses_it() {
+    // The same endless header, fed in 1 MiB pieces, under a limit that is
+    // not a power of two: doubling alone took the buffer to 64 MiB.
+    let mut start = vec![2u8, 0x05, 0x78];
+    start.extend_from_slice(&[1u8; 32]);
+    start.extend_from_slice(&[0, 0, 0xff, 0xff, 0xff, 0xff]);
+    let limit = 40 << 20;
+    let piece = 1 << 20;
+    let mut dec = Client::new()
+        .stream_decrypt()
+        .keyring(Arc::new(FixedKeyring))
+        .max_frame_size(limit)
+        .start()
+        .unwrap();
+    let mut result = dec.update(&start, &mut Vec::new());
+    let filler = vec![0xffu8; piece];
+    let mut most = 0;
+    while result.is_ok() {
+        most = most.max(dec.inner.pending_capacity());
+        result = dec.update(&filler, &mut Vec::new());
+    }
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::PolicyViolation);
+    assert!(
+        most <= limit as usize + piece,
+        "the pending buffer grew to {most} bytes"
+    );
+    // A refused stream lets its buffer go.
+    assert_eq!(dec.inner.pending_capacity(), 0);
+}
+
+#[test]
+fn plaintext_held_for_a_signature_grows_no_further_than_its_limit() {
+    let plaintext = vec![7u8; 36 << 20];
+    let client = Client::new();
+    let msg = client
+        .encrypt(&plaintext)
+        .keyring(&FixedKeyring)
+        .algorithm_suite(AlgorithmSuite::AesGcm256HkdfSha512CommitKeyEcdsaP384)
+        .run()
+        .unwrap();
+    let limit = 40 << 20;
+    let mut dec = client
+        .stream_decrypt()
+        .keyring(Arc::new(FixedKeyring))
+        .max_buffered_plaintext(limit)
+        .start()
+        .unwrap();
+    let mut out = Vec::new();
+    let mut most = 0;
+    for piece in msg.chunks(1 << 20) {
+        dec.update(piece, &mut out).unwrap();
+        most = most.max(dec.inner.held_capacity());
+    }
+    dec.finish().unwrap();
+    assert!(out == plaintext);
+    // Doubling alone took it to 64 MiB.
+    assert!(
+        most <= limit as usize,
+        "held plaintext grew to {most} bytes"
+    );
+}
+
+#[test]
 fn a_frame_limit_set_to_the_frame_length_still_reads_large_headers() {
     // A 60 KB context makes a header far longer than the 4 KiB frames.
     let mut context = EncryptionContext::new();

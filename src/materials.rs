@@ -381,16 +381,24 @@ pub struct EncryptionRequest {
     pub algorithm_suite: Option<AlgorithmSuite>,
     /// The plaintext length, or a bound on it, if known.
     pub max_plaintext_length: Option<u64>,
+    /// Context keys whose pairs are to be authenticated but not stored in
+    /// the message (a [`RequiredEncryptionContextMaterialsManager`] above
+    /// this one asks for them). Each must be in the context, and the
+    /// materials returned must list at least these as required.
+    ///
+    /// [`RequiredEncryptionContextMaterialsManager`]: crate::RequiredEncryptionContextMaterialsManager
+    pub required_encryption_context_keys: BTreeSet<String>,
 }
 
 impl EncryptionRequest {
-    /// A request with no suite and no length bound.
+    /// A request with no suite, no length bound and no required keys.
     pub fn new(encryption_context: EncryptionContext, commitment_policy: CommitmentPolicy) -> Self {
         Self {
             encryption_context,
             commitment_policy,
             algorithm_suite: None,
             max_plaintext_length: None,
+            required_encryption_context_keys: BTreeSet::new(),
         }
     }
 }

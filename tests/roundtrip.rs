@@ -7,11 +7,14 @@ use std::sync::Arc;
 
 use base64::Engine;
 use common::*;
-use kms_envelope::future::block_on;
+use kms_envelope::cmm::CachingMaterialsManager;
+use kms_envelope::future::{block_on, BoxFuture};
 use kms_envelope::{
-    AlgorithmSuite, Client, CommitmentPolicy, ContentType, EncryptionContext, ErrorKind, Keyring,
-    MultiKeyring, RawAesKeyring, RawRsaKeyring, RequiredEncryptionContextMaterialsManager,
-    RsaPadding, PUBLIC_KEY_FIELD,
+    AlgorithmSuite, Client, CommitmentPolicy, ContentType, DecryptionMaterials, DecryptionRequest,
+    DefaultMaterialsManager, EncryptedDataKey, EncryptionContext, EncryptionMaterials,
+    EncryptionRequest, ErrorKind, Keyring, MaterialsManager, MessageHeader, MultiKeyring,
+    RawAesKeyring, RawRsaKeyring, RequiredEncryptionContextMaterialsManager, RsaPadding,
+    PUBLIC_KEY_FIELD,
 };
 use proptest::prelude::*;
 
@@ -587,6 +590,164 @@ fn required_encryption_context_cmm() {
         ),
         ErrorKind::BadArgument,
     );
+}
+
+/// Records the required keys of the materials its keyring is handed.
+struct RequiredKeysSpy {
+    inner: RawAesKeyring,
+    seen: std::sync::Mutex<Vec<Vec<String>>>,
+}
+
+impl Keyring for RequiredKeysSpy {
+    fn on_encrypt<'a>(
+        &'a self,
+        materials: EncryptionMaterials,
+    ) -> BoxFuture<'a, kms_envelope::Result<EncryptionMaterials>> {
+        let keys = materials
+            .required_encryption_context_keys()
+            .iter()
+            .cloned()
+            .collect();
+        self.seen.lock().unwrap().push(keys);
+        self.inner.on_encrypt(materials)
+    }
+
+    fn on_decrypt<'a>(
+        &'a self,
+        materials: DecryptionMaterials,
+        edks: &'a [EncryptedDataKey],
+    ) -> BoxFuture<'a, kms_envelope::Result<DecryptionMaterials>> {
+        self.inner.on_decrypt(materials, edks)
+    }
+}
+
+/// Asks its underlying manager for materials without the required keys of
+/// the request, as a careless custom manager would.
+struct DropsRequiredKeys(DefaultMaterialsManager);
+
+impl MaterialsManager for DropsRequiredKeys {
+    fn get_encryption_materials<'a>(
+        &'a self,
+        request: EncryptionRequest,
+    ) -> BoxFuture<'a, kms_envelope::Result<EncryptionMaterials>> {
+        let mut request = request;
+        request.required_encryption_context_keys.clear();
+        self.0.get_encryption_materials(request)
+    }
+
+    fn decrypt_materials<'a>(
+        &'a self,
+        request: DecryptionRequest,
+    ) -> BoxFuture<'a, kms_envelope::Result<DecryptionMaterials>> {
+        self.0.decrypt_materials(request)
+    }
+}
+
+#[test]
+fn required_keys_reach_the_underlying_manager_and_the_keyring() {
+    // required-encryption-context-cmm.md: the configured keys MUST be in the
+    // request to the underlying CMM; cmm-interface.md: the materials' keys
+    // MUST be a superset of the request's. So a keyring knows, as it wraps
+    // the data key, which pairs the message will not store.
+    let spy = Arc::new(RequiredKeysSpy {
+        inner: aes_keyring(32),
+        seen: Default::default(),
+    });
+    let cmm =
+        RequiredEncryptionContextMaterialsManager::with_keyring(spy.clone(), ["tenant"]).unwrap();
+    let ec = EncryptionContext::from_iter([("tenant", "acme"), ("purpose", "test")]);
+    let client = Client::new();
+    let msg = client
+        .encrypt(b"data")
+        .materials_manager(&cmm)
+        .encryption_context(ec.clone())
+        .run()
+        .unwrap();
+    assert_eq!(*spy.seen.lock().unwrap(), vec![vec!["tenant".to_string()]]);
+    let out = client
+        .decrypt(&msg)
+        .materials_manager(&cmm)
+        .encryption_context(ec.clone())
+        .run()
+        .unwrap();
+    assert_eq!(out.plaintext, b"data");
+
+    // The default manager refuses a request whose required key is not in
+    // the context.
+    let default = DefaultMaterialsManager::new(Arc::new(aes_keyring(32)));
+    let mut request = EncryptionRequest::new(
+        EncryptionContext::from_iter([("purpose", "test")]),
+        CommitmentPolicy::RequireEncryptRequireDecrypt,
+    );
+    request
+        .required_encryption_context_keys
+        .insert("tenant".into());
+    expect_kind(
+        block_on(default.get_encryption_materials(request)),
+        ErrorKind::PolicyViolation,
+    );
+
+    // A manager below that drops the required keys: the pair would be
+    // stored, so the required-context manager refuses the materials.
+    let careless = RequiredEncryptionContextMaterialsManager::new(
+        Arc::new(DropsRequiredKeys(DefaultMaterialsManager::new(Arc::new(
+            aes_keyring(32),
+        )))),
+        ["tenant"],
+    )
+    .unwrap();
+    let err = expect_kind(
+        client
+            .encrypt(b"data")
+            .materials_manager(&careless)
+            .encryption_context(ec)
+            .run(),
+        ErrorKind::BadArgument,
+    );
+    assert!(err.to_string().contains("tenant"), "{err}");
+}
+
+#[test]
+fn a_shared_cache_keeps_apart_materials_for_different_required_keys() {
+    // Two required-context managers over one caching manager: materials
+    // made while 'tenant' was required must not serve a caller who requires
+    // only 'team' (its message would leave out the tenant pair).
+    let caching = Arc::new(
+        CachingMaterialsManager::builder(std::time::Duration::from_secs(60))
+            .keyring(Arc::new(aes_keyring(32)))
+            .build()
+            .unwrap(),
+    );
+    let by_tenant =
+        RequiredEncryptionContextMaterialsManager::new(caching.clone(), ["tenant"]).unwrap();
+    let by_team =
+        RequiredEncryptionContextMaterialsManager::new(caching.clone(), ["team"]).unwrap();
+    let ec = EncryptionContext::from_iter([("tenant", "acme"), ("team", "red")]);
+    let client = Client::new();
+    let encrypt = |cmm: &RequiredEncryptionContextMaterialsManager| {
+        client
+            .encrypt(b"data")
+            .materials_manager(cmm)
+            .encryption_context(ec.clone())
+            .run()
+            .unwrap()
+    };
+    let stored = |msg: &[u8]| {
+        let (header, _) = MessageHeader::parse(msg, None).unwrap();
+        let mut keys: Vec<String> = header
+            .encryption_context
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect();
+        keys.retain(|k| k != PUBLIC_KEY_FIELD);
+        keys
+    };
+    for _ in 0..2 {
+        assert_eq!(stored(&encrypt(&by_tenant)), ["team"]);
+        assert_eq!(stored(&encrypt(&by_team)), ["tenant"]);
+    }
+    // One entry per set of required keys, each used twice.
+    assert_eq!(caching.cache().len(), 2);
 }
 
 #[test]

@@ -78,6 +78,12 @@ export interface EncryptionMaterials {
   algorithmSuite: number;
   /** The full context, including `aws-crypto-public-key` on signing suites. */
   encryptionContext: Record<string, string>;
+  /**
+   * Keys of `encryptionContext` whose pairs the message will not store
+   * (a {@link RequiredEncryptionContextMaterialsManager} requires them):
+   * they are authenticated, and the decrypting caller must supply them.
+   */
+  requiredEncryptionContextKeys: string[];
   /** Set when another keyring (a multi-keyring's generator) already made the data key. */
   plaintextDataKey?: Uint8Array;
   encryptedDataKeys: EncryptedDataKey[];
@@ -86,7 +92,10 @@ export interface EncryptionMaterials {
 /** What a custom keyring sees on decrypt. */
 export interface DecryptionMaterials {
   algorithmSuite: number;
+  /** The message's stored context plus the pairs the caller reproduced. */
   encryptionContext: Record<string, string>;
+  /** Keys of `encryptionContext` the caller supplied that the message does not store. */
+  requiredEncryptionContextKeys: string[];
 }
 
 /**

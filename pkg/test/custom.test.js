@@ -1,7 +1,9 @@
 // Keyrings written in JS: async onEncrypt / onDecrypt, also rejecting ones.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encrypt, decrypt, DefaultMaterialsManager, MultiKeyring, RawAesKeyring, KmsEnvelopeError } from 'kms-envelope';
+import {
+  encrypt, decrypt, DefaultMaterialsManager, MultiKeyring, RawAesKeyring, RequiredEncryptionContextMaterialsManager, KmsEnvelopeError,
+} from 'kms-envelope';
 import { aesKey, bytesOf, rejectsWith } from './helpers.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -48,8 +50,24 @@ test('async custom keyring: round trip, materials it sees', async () => {
   assert.equal(m.encryptionContext.user, 'u1');
   assert.ok(m.encryptionContext['aws-crypto-public-key']);
   assert.equal(m.plaintextDataKey, undefined);
+  assert.deepEqual(m.requiredEncryptionContextKeys, []);
   assert.equal(k.calls.decrypt[0].edks[0].providerId, 'remote');
   assert.equal(new TextDecoder().decode(k.calls.decrypt[0].edks[0].providerInfo), 'key-1');
+});
+
+test('a custom keyring sees which pairs the message will not store', async () => {
+  const k = remoteKeyring();
+  const manager = new RequiredEncryptionContextMaterialsManager({ keyring: k, requiredEncryptionContextKeys: ['tenant'] });
+  const context = { tenant: 'acme', purpose: 'test' };
+  const ct = await encrypt(bytesOf(10), { materialsManager: manager, encryptionContext: context });
+  assert.deepEqual(k.calls.encrypt[0].requiredEncryptionContextKeys, ['tenant']);
+  assert.equal(k.calls.encrypt[0].encryptionContext.tenant, 'acme');
+  const out = await decrypt(ct, { materialsManager: manager, encryptionContext: { tenant: 'acme' } });
+  assert.deepEqual(out.plaintext, bytesOf(10));
+  const seen = k.calls.decrypt[0].materials;
+  assert.deepEqual(seen.requiredEncryptionContextKeys, ['tenant']);
+  assert.equal(seen.encryptionContext.tenant, 'acme');
+  assert.equal(seen.encryptionContext.purpose, 'test');
 });
 
 test('custom keyring as a multi-keyring child and generator', async () => {

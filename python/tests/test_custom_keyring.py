@@ -173,8 +173,9 @@ def test_materials_api() -> None:
             captured.append(materials)
             assert materials.plaintext_data_key is None
             assert materials.encrypted_data_keys == ()
-            # the required-context manager marks its keys after the keyring ran
-            assert materials.required_encryption_context_keys == frozenset()
+            # the required-context manager's keys reach the keyring (the
+            # pairs the message will not store)
+            assert materials.required_encryption_context_keys == frozenset({"r"})
             assert materials.encryption_context == {"r": "1", "s": "2"}
             with pytest.raises(kms_envelope.BadArgumentError):
                 materials.add_encrypted_data_key(EncryptedDataKey("p", b"i", b"c"))  # no key yet

@@ -424,10 +424,25 @@ impl CachingMaterialsManager {
             return self.underlying.get_encryption_materials(request).await;
         };
         let ec = request.encryption_context.serialize()?;
-        let id = match request.algorithm_suite {
-            None => self.cache_id(0x01, &[&[0x00], &ec]),
-            Some(s) => self.cache_id(0x01, &[&[0x01], &s.id().to_be_bytes(), &ec]),
+        let suite_id = request.algorithm_suite.map(|s| s.id().to_be_bytes());
+        let mut parts: Vec<&[u8]> = match &suite_id {
+            None => vec![&[0x00]],
+            Some(id) => vec![&[0x01], id],
         };
+        parts.push(&ec);
+        // The specification's identifier has no required keys. They shape
+        // the materials (which pairs the message leaves out), so they are
+        // added when present: otherwise an entry made for one set of
+        // required keys could serve a caller who asked for another.
+        let mut required = Vec::new();
+        for k in &request.required_encryption_context_keys {
+            required.extend_from_slice(&(k.len() as u64).to_be_bytes());
+            required.extend_from_slice(k.as_bytes());
+        }
+        if !required.is_empty() {
+            parts.extend([&b"required"[..], &required]);
+        }
+        let id = self.cache_id(0x01, &parts);
         let now = self.clock.now_millis();
         let policy = request.commitment_policy;
         // The cache ID leaves the commitment policy out (the specification's

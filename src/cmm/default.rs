@@ -84,7 +84,18 @@ async fn encryption_materials(
             "the encryption context already holds the reserved key '{PUBLIC_KEY_FIELD}'"
         )));
     }
+    if let Some(k) = request
+        .required_encryption_context_keys
+        .iter()
+        .find(|k| !request.encryption_context.contains_key(k))
+    {
+        return Err(Error::policy(format!(
+            "the encryption context lacks the required key '{k}'"
+        )));
+    }
     let mut materials = EncryptionMaterials::new(suite, request.encryption_context);
+    // The keyring sees which pairs the message will leave out.
+    materials.add_required_encryption_context_keys(request.required_encryption_context_keys);
     if let Some(curve) = suite.signature_curve() {
         let key = EcdsaSigningKey::generate(curve)
             .map_err(|_| Error::bad_arg("could not generate the message signing key"))?;

@@ -89,8 +89,22 @@ impl RequiredEncryptionContextMaterialsManager {
                 "the encryption context lacks the required key '{k}'"
             )));
         }
-        let mut materials = self.underlying.get_encryption_materials(request).await?;
-        materials.add_required_encryption_context_keys(self.required_keys.iter().cloned());
+        let mut request = request;
+        request
+            .required_encryption_context_keys
+            .extend(self.required_keys.iter().cloned());
+        let materials = self.underlying.get_encryption_materials(request).await?;
+        // A manager below that dropped a key would have its pair stored in
+        // the message, which the caller asked never to happen.
+        if let Some(k) = self
+            .required_keys
+            .iter()
+            .find(|k| !materials.required_encryption_context_keys().contains(*k))
+        {
+            return Err(Error::bad_arg(format!(
+                "the underlying materials manager did not keep '{k}' as a required key"
+            )));
+        }
         Ok(materials)
     }
 

@@ -255,7 +255,8 @@ pub struct EncryptArgs {
     #[command(flatten)]
     pub context: ContextArgs,
     /// Algorithm suite, as `0578`, `0x0578` or an ESDK name such as
-    /// `AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384` [default: 0578].
+    /// `AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384` [default: 0578, or
+    /// 0378 under `--commitment-policy forbid-encrypt-allow-decrypt`].
     /// Non-committing suites (below 0478) need `--commitment-policy
     /// forbid-encrypt-allow-decrypt`.
     #[arg(long, value_name = "SUITE", value_parser = parse_suite)]

@@ -2,7 +2,8 @@
 //!
 //! Contract (documented in pkg/src/index.d.ts):
 //! - `onEncrypt(materials)` gets `{ algorithmSuite, encryptionContext,
-//!   plaintextDataKey?, encryptedDataKeys }` and resolves to
+//!   requiredEncryptionContextKeys, plaintextDataKey?, encryptedDataKeys }`
+//!   and resolves to
 //!   `{ plaintextDataKey?, encryptedDataKeys? }`: a data key when the
 //!   materials had none, and the EDKs to add.
 //! - `onDecrypt(materials, edks)` resolves to `{ plaintextDataKey }`, or to
@@ -121,12 +122,15 @@ fn edk_from_js(v: &JsValue) -> Result<EncryptedDataKey> {
 fn materials_js(
     suite: u16,
     ctx: &kms_envelope::EncryptionContext,
+    required: &std::collections::BTreeSet<String>,
     key: Option<&DataKey>,
     edks: Option<&[EncryptedDataKey]>,
 ) -> JsValue {
     let obj = Object::new();
     set(&obj, "algorithmSuite", suite);
     set(&obj, "encryptionContext", context_to_js(ctx));
+    let required: Array = required.iter().map(|k| JsValue::from_str(k)).collect();
+    set(&obj, "requiredEncryptionContextKeys", required);
     if let Some(k) = key {
         set(&obj, "plaintextDataKey", Uint8Array::from(k.as_bytes()));
     }
@@ -145,6 +149,7 @@ impl Keyring for JsKeyring {
         let arg = materials_js(
             m.algorithm_suite().id(),
             m.encryption_context(),
+            m.required_encryption_context_keys(),
             m.plaintext_data_key(),
             Some(m.encrypted_data_keys()),
         );
@@ -200,7 +205,13 @@ impl Keyring for JsKeyring {
                 "decryption materials already hold a data key".into(),
             ))));
         }
-        let arg = materials_js(m.algorithm_suite().id(), m.encryption_context(), None, None);
+        let arg = materials_js(
+            m.algorithm_suite().id(),
+            m.encryption_context(),
+            m.required_encryption_context_keys(),
+            None,
+            None,
+        );
         let list: Array = edks.iter().map(edk_to_js).collect();
         let call = self.call("onDecrypt", &Array::of2(&arg, &list));
         Box::pin(async move {

@@ -14,6 +14,7 @@ use crate::decrypt::{
 };
 use crate::encrypt::{body_len, check_materials, seal_all_into, Sealer, SignatureLength};
 use crate::error::{Error, Result};
+use crate::format::MessageHeader;
 use crate::future::{block_on, BoxFuture};
 use crate::keyring::Keyring;
 use crate::materials::EncryptionRequest;
@@ -407,6 +408,42 @@ impl PreparedEncryption<'_> {
     ))]
     pub(crate) fn into_parts(self) -> (Vec<u8>, Sealer) {
         (self.header, self.sealer)
+    }
+
+    /// The message's header, as it will be written: suite, message ID,
+    /// the stored context, the encrypted data keys, the frame length.
+    pub fn header(&self) -> &MessageHeader {
+        self.sealer.header()
+    }
+
+    /// The message's algorithm suite.
+    pub fn algorithm_suite(&self) -> AlgorithmSuite {
+        self.sealer.header().algorithm_suite
+    }
+
+    /// The whole encryption context the message is bound to: the pairs the
+    /// header stores (with `aws-crypto-public-key` on signing suites) and
+    /// the required pairs that are authenticated but not stored, which a
+    /// decrypting caller must supply.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use kms_envelope::{Client, EncryptionContext, RawAesKeyring, RequiredEncryptionContextMaterialsManager};
+    /// let keyring = Arc::new(RawAesKeyring::new("ns", "k", &[9; 32])?);
+    /// let cmm = RequiredEncryptionContextMaterialsManager::with_keyring(keyring, ["tenant"])?;
+    /// let ec = EncryptionContext::from_iter([("tenant", "acme"), ("purpose", "demo")]);
+    /// let client = Client::new();
+    /// let prepared = client.encrypt(b"data").materials_manager(&cmm).encryption_context(ec).prepare()?;
+    /// assert_eq!(prepared.encryption_context().get("tenant"), Some("acme"));
+    /// assert!(prepared.encryption_context().contains_key(kms_envelope::PUBLIC_KEY_FIELD));
+    /// // The header stores all but the required pair.
+    /// assert_eq!(prepared.header().encryption_context.get("tenant"), None);
+    /// let mut message = vec![0; prepared.message_len()];
+    /// prepared.seal_into(&mut message)?;
+    /// # Ok::<(), kms_envelope::Error>(())
+    /// ```
+    pub fn encryption_context(&self) -> &EncryptionContext {
+        self.sealer.context()
     }
 
     /// The exact length of the message [`seal_into`](Self::seal_into) writes.

@@ -81,6 +81,11 @@ pub(crate) struct Sealer {
     next_seq: u32,
     signer: Option<(Hasher, Arc<EcdsaSigningKey>)>,
     threads: usize,
+    /// The header as written.
+    header: MessageHeader,
+    /// The materials' whole context: the stored pairs and the required
+    /// pairs that are only authenticated.
+    context: EncryptionContext,
     /// The content key's bytes, for [`crate::external`].
     #[cfg(all(
         feature = "host-crypto",
@@ -149,6 +154,7 @@ impl Sealer {
         header.set_auth_tag(tag);
         let start = out.len();
         header.write_to(out);
+        let context = materials.encryption_context().clone();
         let signer = match (suite.signature_curve(), &materials.signing_key) {
             (Some(curve), Some(key)) => {
                 if key.0.curve() != curve {
@@ -169,12 +175,24 @@ impl Sealer {
             next_seq: 1,
             signer,
             threads,
+            header,
+            context,
             #[cfg(all(
                 feature = "host-crypto",
                 any(target_arch = "wasm32", feature = "rustcrypto")
             ))]
             raw_key: keys.raw_content,
         })
+    }
+
+    /// The header as written.
+    pub(crate) fn header(&self) -> &MessageHeader {
+        &self.header
+    }
+
+    /// The materials' whole context (stored and required pairs).
+    pub(crate) fn context(&self) -> &EncryptionContext {
+        &self.context
     }
 
     /// The configured frame length.

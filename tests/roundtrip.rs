@@ -708,6 +708,56 @@ fn required_keys_reach_the_underlying_manager_and_the_keyring() {
 }
 
 #[test]
+fn encrypt_reports_the_header_context_and_suite_it_wrote() {
+    // client-apis/encrypt.md: encrypt MUST output the message, the
+    // encryption context and the algorithm suite.
+    let cmm = RequiredEncryptionContextMaterialsManager::with_keyring(
+        Arc::new(aes_keyring(32)),
+        ["tenant"],
+    )
+    .unwrap();
+    let ec = EncryptionContext::from_iter([("tenant", "acme"), ("purpose", "test")]);
+    let client = Client::new();
+    let prepared = client
+        .encrypt(b"data")
+        .materials_manager(&cmm)
+        .encryption_context(ec.clone())
+        .prepare()
+        .unwrap();
+    let header = prepared.header().clone();
+    let context = prepared.encryption_context().clone();
+    assert_eq!(prepared.algorithm_suite(), suite(0x0578));
+    let mut msg = vec![0; prepared.message_len()];
+    prepared.seal_into(&mut msg).unwrap();
+    let (parsed, _) = MessageHeader::parse(&msg, None).unwrap();
+    assert_eq!(parsed, header);
+    assert_eq!(context.get("tenant"), Some("acme"));
+    assert_eq!(context.get("purpose"), Some("test"));
+    assert_eq!(
+        context.get(PUBLIC_KEY_FIELD),
+        parsed.encryption_context.get(PUBLIC_KEY_FIELD)
+    );
+    assert_eq!(parsed.encryption_context.get("tenant"), None);
+    assert_eq!(context.len(), 3);
+
+    let mut stream = client
+        .stream_encrypt()
+        .materials_manager(Arc::new(cmm))
+        .encryption_context(ec)
+        .algorithm_suite(suite(0x0478))
+        .start()
+        .unwrap();
+    let mut msg = Vec::new();
+    stream.update(b"data", &mut msg).unwrap();
+    stream.finish(&mut msg).unwrap();
+    let (parsed, _) = MessageHeader::parse(&msg, None).unwrap();
+    assert_eq!(&parsed, stream.header());
+    assert_eq!(stream.algorithm_suite(), suite(0x0478));
+    assert_eq!(stream.encryption_context().get("tenant"), Some("acme"));
+    assert_eq!(stream.encryption_context().len(), 2);
+}
+
+#[test]
 fn a_shared_cache_keeps_apart_materials_for_different_required_keys() {
     // Two required-context managers over one caching manager: materials
     // made while 'tenant' was required must not serve a caller who requires

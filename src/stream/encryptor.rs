@@ -10,6 +10,7 @@ use crate::cmm::MaterialsManager;
 use crate::context::EncryptionContext;
 use crate::encrypt::{check_materials, Sealer};
 use crate::error::{Error, Result};
+use crate::format::MessageHeader;
 use crate::future::{block_on, BoxFuture};
 use crate::keyring::Keyring;
 use crate::materials::EncryptionRequest;
@@ -113,12 +114,7 @@ impl StreamEncryptBuilder {
             self.client.threads(),
             &mut header,
         )?;
-        Ok(StreamEncryptor::new(
-            sealer,
-            header,
-            materials.algorithm_suite(),
-            self.plaintext_length,
-        ))
+        Ok(StreamEncryptor::new(sealer, header, self.plaintext_length))
     }
 }
 
@@ -151,35 +147,44 @@ impl IntoFuture for StreamEncryptBuilder {
 pub struct StreamEncryptor {
     sealer: Option<Sealer>,
     header: Vec<u8>,
+    /// The header as written, and the materials' whole context.
+    written: Box<(MessageHeader, EncryptionContext)>,
     pending: Zeroizing<Vec<u8>>,
     frame_length: usize,
     total: u64,
     expected: Option<u64>,
-    suite: AlgorithmSuite,
 }
 
 impl StreamEncryptor {
-    pub(crate) fn new(
-        sealer: Sealer,
-        header: Vec<u8>,
-        suite: AlgorithmSuite,
-        expected: Option<u64>,
-    ) -> Self {
+    pub(crate) fn new(sealer: Sealer, header: Vec<u8>, expected: Option<u64>) -> Self {
         let frame_length = sealer.frame_length() as usize;
         Self {
+            written: Box::new((sealer.header().clone(), sealer.context().clone())),
             sealer: Some(sealer),
             header,
             pending: Zeroizing::new(Vec::with_capacity(frame_length.min(1 << 20))),
             frame_length,
             total: 0,
             expected,
-            suite,
         }
     }
 
     /// The message's algorithm suite.
     pub fn algorithm_suite(&self) -> AlgorithmSuite {
-        self.suite
+        self.written.0.algorithm_suite
+    }
+
+    /// The message's header, as it is written: suite, message ID, the
+    /// stored context, the encrypted data keys, the frame length.
+    pub fn header(&self) -> &MessageHeader {
+        &self.written.0
+    }
+
+    /// The whole encryption context the message is bound to: the pairs the
+    /// header stores and the required pairs that are authenticated but not
+    /// stored (see [`PreparedEncryption::encryption_context`](crate::PreparedEncryption::encryption_context)).
+    pub fn encryption_context(&self) -> &EncryptionContext {
+        &self.written.1
     }
 
     /// Encrypts `input`, appending every completed piece of the message

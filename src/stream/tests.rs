@@ -87,7 +87,7 @@ fn streamed(
     let id = vec![7u8; m.algorithm_suite().message_id_len()];
     let mut header = Vec::new();
     let sealer = Sealer::start_with_message_id(m, fl, threads, id, &mut header).unwrap();
-    let mut enc = StreamEncryptor::new(sealer, header, m.algorithm_suite(), Some(pt.len() as u64));
+    let mut enc = StreamEncryptor::new(sealer, header, Some(pt.len() as u64));
     let mut out = Vec::new();
     let (mut pos, mut i) = (0, 0);
     while pos < pt.len() {

@@ -885,6 +885,18 @@ kmse_status kmse_encryption_materials_encryption_context(const kmse_encryption_m
                                                          const kmse_encryption_context **context_out);
 
 /**
+ * The pairs of the encryption context that the message will not store:
+ * a required-encryption-context CMM requires them, so they are
+ * authenticated and the decrypting caller must supply them. Empty for
+ * most messages.
+ *
+ * - `materials`: borrowed.
+ * - `context_out`: receives a borrowed view, valid during the callback.
+ */
+kmse_status kmse_encryption_materials_required_context(const kmse_encryption_materials *materials,
+                                                       const kmse_encryption_context **context_out);
+
+/**
  * The plaintext data key, if one is set (by an earlier keyring of a
  * multi-keyring, or by this callback).
  *
@@ -965,6 +977,17 @@ kmse_status kmse_decryption_materials_algorithm_suite(const kmse_decryption_mate
  */
 kmse_status kmse_decryption_materials_encryption_context(const kmse_decryption_materials *materials,
                                                          const kmse_encryption_context **context_out);
+
+/**
+ * The pairs of the encryption context (see
+ * `kmse_decryption_materials_encryption_context`) that the caller supplied
+ * and the message does not store.
+ *
+ * - `materials`: borrowed.
+ * - `context_out`: receives a borrowed view, valid during the callback.
+ */
+kmse_status kmse_decryption_materials_required_context(const kmse_decryption_materials *materials,
+                                                       const kmse_encryption_context **context_out);
 
 /**
  * Sets the unwrapped data key. It must have the suite's length; fails if a

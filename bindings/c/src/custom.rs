@@ -20,6 +20,8 @@ use crate::status::{guard, kmse_status, Failure};
 pub struct kmse_encryption_materials {
     materials: EncryptionMaterials,
     context: kmse_encryption_context,
+    /// The pairs of `context` the message will not store.
+    required: kmse_encryption_context,
     error: Option<CallbackError>,
 }
 
@@ -28,6 +30,9 @@ pub struct kmse_encryption_materials {
 pub struct kmse_decryption_materials {
     materials: DecryptionMaterials,
     context: kmse_encryption_context,
+    /// The pairs of `context` the caller supplied that the message does
+    /// not store.
+    required: kmse_encryption_context,
     error: Option<CallbackError>,
 }
 
@@ -133,11 +138,23 @@ fn callback_error(which: &str, status: c_int, reported: Option<CallbackError>) -
     }
 }
 
+/// The pairs of `context` under `keys`.
+fn required_pairs(
+    context: &kms_envelope::EncryptionContext,
+    keys: &std::collections::BTreeSet<String>,
+) -> kms_envelope::EncryptionContext {
+    context.iter().filter(|(k, _)| keys.contains(*k)).collect()
+}
+
 impl CustomKeyring {
     fn encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
         let edks_before = materials.encrypted_data_keys().len();
         let mut handle = kmse_encryption_materials {
             context: kmse_encryption_context::new(materials.encryption_context().clone()),
+            required: kmse_encryption_context::new(required_pairs(
+                materials.encryption_context(),
+                materials.required_encryption_context_keys(),
+            )),
             materials,
             error: None,
         };
@@ -176,6 +193,10 @@ impl CustomKeyring {
         let list = kmse_encrypted_data_keys::new(edks.to_vec());
         let mut handle = kmse_decryption_materials {
             context: kmse_encryption_context::new(materials.encryption_context().clone()),
+            required: kmse_encryption_context::new(required_pairs(
+                materials.encryption_context(),
+                materials.required_encryption_context_keys(),
+            )),
             materials,
             error: None,
         };
@@ -300,6 +321,31 @@ pub unsafe extern "C" fn kmse_encryption_materials_encryption_context(
             )
         };
         o.write(&m.context);
+        Ok(())
+    })
+}
+
+/// The pairs of the encryption context that the message will not store:
+/// a required-encryption-context CMM requires them, so they are
+/// authenticated and the decrypting caller must supply them. Empty for
+/// most messages.
+///
+/// - `materials`: borrowed.
+/// - `context_out`: receives a borrowed view, valid during the callback.
+#[no_mangle]
+pub unsafe extern "C" fn kmse_encryption_materials_required_context(
+    materials: *const kmse_encryption_materials,
+    context_out: *mut *const kmse_encryption_context,
+) -> kmse_status {
+    guard("kmse_encryption_materials_required_context", || {
+        // SAFETY: live materials or NULL, a valid out-pointer or NULL (API contract).
+        let (m, o) = unsafe {
+            (
+                handle(materials, "materials")?,
+                out(context_out, "context_out")?,
+            )
+        };
+        o.write(&m.required);
         Ok(())
     })
 }
@@ -481,6 +527,30 @@ pub unsafe extern "C" fn kmse_decryption_materials_encryption_context(
             )
         };
         o.write(&m.context);
+        Ok(())
+    })
+}
+
+/// The pairs of the encryption context (see
+/// `kmse_decryption_materials_encryption_context`) that the caller supplied
+/// and the message does not store.
+///
+/// - `materials`: borrowed.
+/// - `context_out`: receives a borrowed view, valid during the callback.
+#[no_mangle]
+pub unsafe extern "C" fn kmse_decryption_materials_required_context(
+    materials: *const kmse_decryption_materials,
+    context_out: *mut *const kmse_encryption_context,
+) -> kmse_status {
+    guard("kmse_decryption_materials_required_context", || {
+        // SAFETY: live materials or NULL, a valid out-pointer or NULL (API contract).
+        let (m, o) = unsafe {
+            (
+                handle(materials, "materials")?,
+                out(context_out, "context_out")?,
+            )
+        };
+        o.write(&m.required);
         Ok(())
     })
 }

@@ -27,7 +27,19 @@ typedef struct {
     enum fail_mode mode;
     int encrypt_calls, decrypt_calls;
     char last_purpose[64];
+    /* The pairs the message does not store, as each callback last saw them:
+     * their number and the first key. */
+    size_t required_on_encrypt, required_on_decrypt;
+    char required_key[64];
 } xor_kms;
+
+/* Records the required pairs a callback sees (count, first key). */
+static void note_required(xor_kms *kms, const kmse_encryption_context *required, size_t *count) {
+    kmse_encryption_context_entry entry;
+    if (kmse_encryption_context_len(required, count) != KMSE_STATUS_OK) return;
+    if (*count > 0 && kmse_encryption_context_entry_at(required, 0, &entry) == KMSE_STATUS_OK)
+        snprintf(kms->required_key, sizeof kms->required_key, "%s", entry.key);
+}
 
 static int freed_count;
 
@@ -63,6 +75,8 @@ static int xor_on_encrypt(void *user_data, kmse_encryption_materials *materials)
         kmse_encryption_context_get(ec, "purpose", &purpose, NULL) == KMSE_STATUS_OK &&
         purpose != NULL)
         snprintf(kms->last_purpose, sizeof kms->last_purpose, "%s", purpose);
+    if (kmse_encryption_materials_required_context(materials, &ec) == KMSE_STATUS_OK)
+        note_required(kms, ec, &kms->required_on_encrypt);
     if (kms->mode == ENCRYPT_NO_EDK) return kmse_encryption_materials_generate_data_key(materials);
 
     if (kmse_encryption_materials_data_key(materials, &key, &key_len) != KMSE_STATUS_OK)
@@ -92,6 +106,11 @@ static int xor_on_decrypt(void *user_data, kmse_decryption_materials *materials,
         return KMSE_STATUS_KMS_ERROR;
     }
     if (kms->mode == DECRYPT_NO_KEY_SILENTLY) return KMSE_STATUS_OK;
+    {
+        const kmse_encryption_context *required = NULL;
+        if (kmse_decryption_materials_required_context(materials, &required) == KMSE_STATUS_OK)
+            note_required(kms, required, &kms->required_on_decrypt);
+    }
     if (kmse_encrypted_data_keys_len(edks, &n) != KMSE_STATUS_OK) return KMSE_STATUS_BAD_ARGUMENT;
     for (i = 0; i < n; i++) {
         kmse_encrypted_data_key edk;
@@ -270,6 +289,8 @@ static int args_on_encrypt(void *user_data, kmse_encryption_materials *m) {
     (void)user_data;
     CHECK_NULL(kmse_encryption_materials_algorithm_suite(m, NULL), "suite_id_out");
     CHECK_NULL(kmse_encryption_materials_encryption_context(m, NULL), "context_out");
+    CHECK_NULL(kmse_encryption_materials_required_context(m, NULL), "context_out");
+    CHECK_NULL(kmse_encryption_materials_required_context(NULL, &ec), "materials");
     CHECK_NULL(kmse_encryption_materials_data_key(m, NULL, &key_len), "key_out");
     CHECK_NULL(kmse_encryption_materials_data_key(m, &key, NULL), "key_len_out");
     CHECK_NULL(kmse_encryption_materials_set_data_key(m, NULL, 32), "key");
@@ -306,6 +327,7 @@ static int args_on_decrypt(void *user_data, kmse_decryption_materials *m,
     (void)user_data;
     CHECK_NULL(kmse_decryption_materials_algorithm_suite(m, NULL), "suite_id_out");
     CHECK_NULL(kmse_decryption_materials_encryption_context(m, NULL), "context_out");
+    CHECK_NULL(kmse_decryption_materials_required_context(m, NULL), "context_out");
     CHECK_NULL(kmse_decryption_materials_set_data_key(m, NULL, 32), "key");
     CHECK_NULL(kmse_decryption_materials_set_error(m, "code", NULL), "message");
     CHECK_NULL(kmse_encrypted_data_keys_len(edks, NULL), "len_out");
@@ -346,10 +368,49 @@ static void materials_arguments(void) {
     kt_end();
 }
 
+static void required_pairs_reach_callbacks(void) {
+    xor_kms *kms = NULL;
+    kmse_keyring *keyring = xor_keyring("required", 7, &kms);
+    kmse_cmm *plain = NULL, *required = NULL;
+    const char *keys[] = {"tenant"};
+    kmse_encryption_context *ec = NULL;
+    kmse_client *client = kt_client(0);
+    kmse_buffer *ct = NULL, *pt = NULL;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+
+    kt_begin("custom keyring: callbacks see the pairs the message does not store");
+    CHECK_OK(kmse_cmm_new_default(keyring, &plain));
+    CHECK_OK(kmse_cmm_new_required_encryption_context(plain, keys, 1, &required));
+    CHECK_OK(kmse_encryption_context_new(&ec));
+    CHECK_OK(kmse_encryption_context_set(ec, "tenant", "acme"));
+    CHECK_OK(kmse_encryption_context_set(ec, "purpose", "required"));
+    CHECK_OK(kmse_encrypt_with_cmm(client, required, ec, (const uint8_t *)"data", 4, &ct));
+    CHECK(kms->required_on_encrypt == 1 && strcmp(kms->required_key, "tenant") == 0);
+    kms->required_key[0] = '\0';
+    CHECK_OK(kmse_buffer_data(ct, &data, &len));
+    CHECK_OK(kmse_decrypt_with_cmm(client, required, ec, data, len, &pt, NULL, NULL));
+    CHECK(kt_buffer_equals(pt, "data", 4));
+    CHECK(kms->required_on_decrypt == 1 && strcmp(kms->required_key, "tenant") == 0);
+    kmse_buffer_free(pt);
+    /* Without a required-context CMM there are none. */
+    kmse_buffer_free(ct);
+    CHECK_OK(kmse_encrypt(client, keyring, ec, (const uint8_t *)"data", 4, &ct));
+    CHECK(kms->required_on_encrypt == 0);
+    kmse_buffer_free(ct);
+    kmse_encryption_context_free(ec);
+    kmse_cmm_free(required);
+    kmse_cmm_free(plain);
+    kmse_keyring_free(keyring);
+    kmse_client_free(client);
+    kt_end();
+}
+
 void test_custom_keyring(void) {
     custom_roundtrip();
     custom_in_multi_keyring();
     callback_failures();
     wrong_key_reports_no_key();
     materials_arguments();
+    required_pairs_reach_callbacks();
 }

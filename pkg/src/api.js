@@ -109,6 +109,32 @@ function bytes(value, what) {
   return SHARED && buffer instanceof SHARED ? view.slice() : view;
 }
 
+/** Whether `value` is a node:crypto KeyObject (Node only). */
+function isKeyObject(value) {
+  try {
+    return value !== null && typeof value === 'object' && Object.prototype.toString.call(value) === '[object KeyObject]';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A node:crypto KeyObject's key as bytes, a copy the caller wipes: a
+ * secret key's bytes, an RSA key's DER (SPKI public, PKCS#8 private).
+ * `kind` is the KeyObject type the option takes.
+ */
+function keyObjectBytes(value, what, kind) {
+  return readingCaller(what, () => {
+    if (value.type !== kind || (kind !== 'secret' && value.asymmetricKeyType !== 'rsa')) {
+      const actual = value.type === 'secret' ? 'a secret' : `a ${value.type} ${value.asymmetricKeyType}`;
+      const wanted = kind === 'secret' ? 'a secret key' : `an RSA ${kind} key`;
+      throw badArgument(`${what} must be ${wanted}; the KeyObject is ${actual} key`);
+    }
+    const exported = kind === 'secret' ? value.export() : value.export({ format: 'der', type: kind === 'public' ? 'spki' : 'pkcs8' });
+    return new Uint8Array(exported.buffer, exported.byteOffset, exported.byteLength);
+  });
+}
+
 function optionalBytes(value, what) {
   return value === undefined || value === null ? undefined : bytes(value, what);
 }
@@ -272,7 +298,7 @@ export class RawAesKeyring extends Keyring {
     const legacy = optionalBoolean(jsLegacyOrder, 'jsLegacyOrder') ?? false;
     // A copy to wipe after use: `new Uint8Array`, since a Buffer's slice()
     // is a view, and wiping it would wipe the caller's key.
-    const key = new Uint8Array(bytes(wrappingKey, 'wrappingKey'));
+    const key = isKeyObject(wrappingKey) ? keyObjectBytes(wrappingKey, 'wrappingKey', 'secret') : new Uint8Array(bytes(wrappingKey, 'wrappingKey'));
     let source;
     try { source = wasmSource(() => wasm.rawAesKeyring(keyNamespace, keyName, key, legacy)); } finally { key.fill(0); }
     super(source);
@@ -284,17 +310,35 @@ export class RawAesKeyring extends Keyring {
 
 const PADDINGS = ['pkcs1', 'oaep-sha1', 'oaep-sha256', 'oaep-sha384', 'oaep-sha512'];
 
-/** RSA key wrapping (OAEP or PKCS#1 v1.5). Keys are PEM strings or DER bytes. */
+/**
+ * RSA key wrapping (OAEP or PKCS#1 v1.5). Keys are PEM (a string, or its
+ * bytes), DER bytes, or in Node a KeyObject.
+ */
 export class RawRsaKeyring extends Keyring {
   constructor(opts) {
     const { keyNamespace, keyName, padding = 'oaep-sha256', publicKey, privateKey } = options(opts, 'RawRsaKeyring options', ['keyNamespace', 'keyName', 'padding', 'publicKey', 'privateKey']);
     string(keyNamespace, 'keyNamespace');
     string(keyName, 'keyName');
     if (!PADDINGS.includes(padding)) throw badArgument(`padding must be one of ${PADDINGS.join(', ')}`);
-    const key = (k, what) => (k === undefined || k === null ? undefined : typeof k === 'string' ? k : bytes(k, what));
-    const pub = key(publicKey, 'publicKey');
-    const priv = key(privateKey, 'privateKey');
-    super(wasmSource(() => wasm.rawRsaKeyring(keyNamespace, keyName, padding, pub, priv)));
+    // KeyObjects are exported into copies, wiped after use.
+    const exported = [];
+    const key = (k, what, kind) => {
+      if (k === undefined || k === null) return undefined;
+      if (typeof k === 'string') return k;
+      if (!isKeyObject(k)) return bytes(k, what);
+      const der = keyObjectBytes(k, what, kind);
+      exported.push(der);
+      return der;
+    };
+    let source;
+    try {
+      const pub = key(publicKey, 'publicKey', 'public');
+      const priv = key(privateKey, 'privateKey', 'private');
+      source = wasmSource(() => wasm.rawRsaKeyring(keyNamespace, keyName, padding, pub, priv));
+    } finally {
+      for (const der of exported) der.fill(0);
+    }
+    super(source);
     this.keyNamespace = keyNamespace;
     this.keyName = keyName;
     this.padding = padding;

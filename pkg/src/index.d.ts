@@ -44,6 +44,20 @@ export declare class KmsEnvelopeError extends Error {
 /** Bytes: a Uint8Array (Node Buffers are Uint8Arrays) or an ArrayBuffer. */
 export type Bytes = Uint8Array | ArrayBuffer;
 
+/**
+ * A `node:crypto` `KeyObject` (Node only), described by shape so that
+ * browser builds need no Node types: a secret key for
+ * {@link RawAesKeyring}, an RSA public or private key for
+ * {@link RawRsaKeyring}. The key is exported once, copied, and the copy
+ * wiped after use.
+ */
+export interface NodeKeyObject {
+  readonly type: 'secret' | 'public' | 'private';
+  readonly asymmetricKeyType?: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  export(options?: any): unknown;
+}
+
 /** String pairs, authenticated with the message and stored in its header. */
 export type EncryptionContext = Record<string, string> | Map<string, string>;
 
@@ -135,7 +149,7 @@ export declare class RawAesKeyring extends Keyring {
   constructor(options: {
     keyNamespace: string;
     keyName: string;
-    wrappingKey: Bytes;
+    wrappingKey: Bytes | NodeKeyObject;
     /**
      * Also read data keys that `@aws-crypto/client-node` / `client-browser`
      * raw AES keyrings wrapped without `utf8Sorting: true`: they sort the
@@ -159,15 +173,21 @@ export declare class RawAesKeyring extends Keyring {
 
 export type RsaPadding = 'pkcs1' | 'oaep-sha1' | 'oaep-sha256' | 'oaep-sha384' | 'oaep-sha512';
 
-/** A public key, a private key or both: PEM text or DER bytes. */
+/** An RSA key: PEM (a string, or its bytes as read from a file), DER bytes, or in Node a KeyObject. */
+export type RsaKey = string | Bytes | NodeKeyObject;
+
+/** A public key, a private key or both. */
 export type RsaKeys =
-  | { publicKey: string | Bytes; privateKey?: string | Bytes }
-  | { publicKey?: string | Bytes; privateKey: string | Bytes };
+  | { publicKey: RsaKey; privateKey?: RsaKey }
+  | { publicKey?: RsaKey; privateKey: RsaKey };
 
 /**
- * RSA key wrapping. Keys are PEM strings or DER bytes (SPKI / PKCS#1 public,
- * PKCS#8 / PKCS#1 private). A public key alone can only encrypt, a private
- * key alone can only decrypt. Default padding: `oaep-sha256`.
+ * RSA key wrapping. Keys are PEM or DER (SPKI / PKCS#1 public, PKCS#8 /
+ * PKCS#1 private), or `node:crypto` KeyObjects. A public key alone can only
+ * encrypt, a private key alone can only decrypt. Default padding:
+ * `oaep-sha256`; `@aws-crypto/client-node`'s `RawRsaKeyringNode` defaults
+ * to OAEP with SHA-1, so read and write its messages with
+ * `padding: 'oaep-sha1'`.
  */
 export declare class RawRsaKeyring extends Keyring {
   constructor(options: {

@@ -60,6 +60,21 @@ test('raw AES keyrings of 128, 192, 256 bits; ArrayBuffer and Buffer inputs', as
   }
 });
 
+test('raw AES keyring: a node:crypto secret KeyObject as the wrapping key', async () => {
+  const { createSecretKey, generateKeyPairSync } = await import('node:crypto');
+  const key = aesKey();
+  const fromObject = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'obj', wrappingKey: createSecretKey(key) });
+  const fromBytes = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'obj', wrappingKey: key });
+  const ct = await encrypt(bytesOf(10), { keyring: fromObject });
+  assert.deepEqual((await decrypt(ct, { keyring: fromBytes })).plaintext, bytesOf(10));
+  assert.throws(
+    () => new RawAesKeyring({ keyNamespace: 'ns', keyName: 'obj', wrappingKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey }),
+    (e) => e.code === 'bad_argument' && /wrappingKey must be a secret key; the KeyObject is a public ec key/.test(e.message),
+  );
+  // 20 bytes: refused as any other key of that length
+  assert.throws(() => new RawAesKeyring({ keyNamespace: 'ns', keyName: 'obj', wrappingKey: createSecretKey(Buffer.alloc(20)) }), (e) => e.code === 'bad_argument');
+});
+
 test('the caller key buffer is not zeroed or kept', async () => {
   const key = aesKey();
   const copy = key.slice();
@@ -96,6 +111,40 @@ test('raw RSA keyring: every padding, PEM and DER, public-only encrypts', async 
   assert.deepEqual((await decrypt(ct, { keyring: pkcs1 })).plaintext, bytesOf(5));
   const back = await encrypt(bytesOf(6), { keyring: pkcs1 });
   assert.deepEqual((await decrypt(back, { keyring: der })).plaintext, bytesOf(6));
+  // PEM read from a file (a Buffer), leading whitespace and all, and KeyObjects
+  const fromFile = new RawRsaKeyring({
+    keyNamespace: 'rsa', keyName: 'k', padding: 'oaep-sha256',
+    publicKey: Buffer.from(`\n ${publicKey}`), privateKey: Buffer.from(privateKey),
+  });
+  assert.deepEqual((await decrypt(ct, { keyring: fromFile })).plaintext, bytesOf(5));
+  const objects = new RawRsaKeyring({
+    keyNamespace: 'rsa', keyName: 'k', padding: 'oaep-sha256',
+    publicKey: createPublicKey(publicKey), privateKey: createPrivateKey(privateKey),
+  });
+  assert.deepEqual((await decrypt(await encrypt(bytesOf(7), { keyring: objects }), { keyring: der })).plaintext, bytesOf(7));
+  assert.deepEqual((await decrypt(ct, { keyring: objects })).plaintext, bytesOf(5));
+  // A KeyObject of the wrong kind names what it is
+  assert.throws(
+    () => new RawRsaKeyring({ keyNamespace: 'rsa', keyName: 'k', publicKey: createPrivateKey(privateKey) }),
+    (e) => e.code === 'bad_argument' && /publicKey must be an RSA public key; the KeyObject is a private rsa key/.test(e.message),
+  );
+  const { createSecretKey, generateKeyPairSync: pairs } = await import('node:crypto');
+  const ec = pairs('ec', { namedCurve: 'P-256' });
+  assert.throws(
+    () => new RawRsaKeyring({ keyNamespace: 'rsa', keyName: 'k', privateKey: ec.privateKey }),
+    (e) => e.code === 'bad_argument' && /private ec key/.test(e.message),
+  );
+  assert.throws(
+    () => new RawRsaKeyring({ keyNamespace: 'rsa', keyName: 'k', privateKey: createSecretKey(Buffer.alloc(32)) }),
+    (e) => e.code === 'bad_argument' && /a secret key/.test(e.message),
+  );
+  // PEM bytes that are not text, and a PEM that is cut short: bad_argument
+  const broken = Buffer.concat([Buffer.from('-----BEGIN PRIVATE KEY-----\n'), Buffer.from([0xff, 0xfe])]);
+  assert.throws(() => new RawRsaKeyring({ keyNamespace: 'rsa', keyName: 'k', privateKey: broken }), (e) => e.code === 'bad_argument');
+  assert.throws(
+    () => new RawRsaKeyring({ keyNamespace: 'rsa', keyName: 'k', privateKey: Buffer.from(privateKey.slice(0, 200)) }),
+    (e) => e.code === 'bad_argument',
+  );
   // a 1024-bit key is refused with the reason
   const { generateKeyPairSync } = await import('node:crypto');
   const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;

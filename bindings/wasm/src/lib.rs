@@ -170,17 +170,29 @@ fn rsa_bytes_or_pem<T>(
     if value.is_undefined() || value.is_null() {
         Ok(None)
     } else if let Some(s) = value.as_string() {
+        // A private key's text: wiped once parsed.
+        let s = zeroize::Zeroizing::new(s);
         pem(&s).map(Some).map_err(|e| js_error(&e))
     } else if value.is_instance_of::<Uint8Array>() {
-        der(&Uint8Array::from(value.clone()).to_vec())
-            .map(Some)
-            .map_err(|e| js_error(&e))
+        let bytes = zeroize::Zeroizing::new(Uint8Array::from(value.clone()).to_vec());
+        // PEM read from a file arrives as bytes (a Buffer).
+        let text = bytes.trim_ascii_start();
+        let parsed = if text.starts_with(b"-----BEGIN") {
+            let text = std::str::from_utf8(text)
+                .map_err(|_| bad_arg("an RSA key in PEM must be UTF-8 text"))?;
+            pem(text)
+        } else {
+            der(&bytes)
+        };
+        parsed.map(Some).map_err(|e| js_error(&e))
     } else {
-        Err(bad_arg("an RSA key must be a PEM string or DER bytes"))
+        Err(bad_arg(
+            "an RSA key must be PEM (a string or its bytes), DER bytes or a KeyObject",
+        ))
     }
 }
 
-/// A raw RSA keyring. Keys are PEM strings or DER bytes (SPKI or PKCS#1
+/// A raw RSA keyring. Keys are PEM (text or bytes) or DER bytes (SPKI or PKCS#1
 /// public, PKCS#8 or PKCS#1 private); `padding` is `pkcs1`, `oaep-sha1`,
 /// `oaep-sha256`, `oaep-sha384` or `oaep-sha512`.
 #[wasm_bindgen(js_name = rawRsaKeyring)]

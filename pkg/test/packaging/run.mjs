@@ -100,7 +100,7 @@ export async function f(): Promise<string> {
   // Misuse the runtime refuses is refused by the types too: each line must
   // be an error, or tsc reports the directive unused.
   writeFileSync(join(app, 'expect-errors.ts'), `
-import { encrypt, MultiKeyring, RawRsaKeyring, RawAesKeyring, CachingMaterialsManager, RequiredEncryptionContextMaterialsManager, LocalMaterialsCache, Keyring } from 'kms-envelope';
+import { encrypt, MultiKeyring, RawRsaKeyring, RawAesKeyring, CachingMaterialsManager, RequiredEncryptionContextMaterialsManager, LocalMaterialsCache, Keyring, type NodeKeyObject } from 'kms-envelope';
 const keyring = new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: new Uint8Array(32) });
 const cache = new LocalMaterialsCache();
 // @ts-expect-error: a generator or children
@@ -120,11 +120,15 @@ new RequiredEncryptionContextMaterialsManager({ requiredEncryptionContextKeys: [
 // @ts-expect-error: the base class's constructor is not public
 class Mine extends Keyring { constructor() { super(); } }
 void Mine;
-// What the runtime takes, the types take: DER as an ArrayBuffer, children typed as an array, '0x0578'.
+// @ts-expect-error: not a key
+new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: { type: 'secret' } });
+// What the runtime takes, the types take: DER as an ArrayBuffer, children typed as an array, '0x0578',
+// a KeyObject's shape.
 const der: ArrayBuffer = new ArrayBuffer(8);
 const children: RawAesKeyring[] = [keyring];
+const secret: NodeKeyObject = { type: 'secret', export: () => new Uint8Array(32) };
 export const ok = [new RawRsaKeyring({ keyNamespace: 'a', keyName: 'b', privateKey: der }), new MultiKeyring({ children }),
-  encrypt(new Uint8Array(1), { keyring, algorithmSuite: '0x0578' })];
+  encrypt(new Uint8Array(1), { keyring, algorithmSuite: '0x0578' }), new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: secret })];
 `);
   writeFileSync(join(app, 'bad.ts'), `
 import { encrypt } from 'kms-envelope';

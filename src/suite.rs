@@ -208,7 +208,21 @@ impl fmt::Display for AlgorithmSuite {
 impl FromStr for AlgorithmSuite {
     type Err = Error;
 
-    /// Parses `0478`, `0x0478` or an ESDK name (with or without `ALG_`, any case).
+    /// Parses `0478`, `0x0478` or an ESDK name (with or without `ALG_`, any
+    /// case), as the specification spells it
+    /// (`ALG_AES_128_GCM_IV12_TAG16_NO_KDF`) or as the official SDKs do:
+    /// Python's `AES_128_GCM_IV12_TAG16` (no `_NO_KDF`), JavaScript's
+    /// `ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY`.
+    ///
+    /// ```
+    /// use kms_envelope::AlgorithmSuite;
+    /// for name in ["0x0014", "ALG_AES_128_GCM_IV12_TAG16_NO_KDF", "AES_128_GCM_IV12_TAG16", "alg_aes128_gcm_iv12_tag16"] {
+    ///     assert_eq!(name.parse::<AlgorithmSuite>()?.id(), 0x0014);
+    /// }
+    /// let js = "ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY";
+    /// assert_eq!(js.parse::<AlgorithmSuite>()?.id(), 0x0478);
+    /// # Ok::<(), kms_envelope::Error>(())
+    /// ```
     fn from_str(s: &str) -> Result<Self, Error> {
         let t = s.trim();
         let hex = t
@@ -220,17 +234,26 @@ impl FromStr for AlgorithmSuite {
                 return Ok(suite);
             }
         }
-        let upper = t.to_ascii_uppercase();
-        let name = if upper.starts_with("ALG_") {
-            upper
-        } else {
-            format!("ALG_{upper}")
-        };
+        let wanted = spelling_free(t);
         Self::ALL
             .into_iter()
-            .find(|s| s.name() == name)
+            .find(|s| spelling_free(s.name()) == wanted)
             .ok_or_else(|| Error::bad_arg(format!("unknown algorithm suite '{s}'")))
     }
+}
+
+/// A suite name without what the SDKs spell differently: case, the `ALG_`
+/// prefix, `AES_256` against `AES256`, `_NO_KDF` (Python leaves it out),
+/// and `_IV12_TAG16` in the committing suites (JavaScript puts it in).
+fn spelling_free(name: &str) -> String {
+    let upper = name.to_ascii_uppercase();
+    let name = upper.strip_prefix("ALG_").unwrap_or(&upper);
+    let name = match name.strip_suffix("_NO_KDF") {
+        Some(bare) if !bare.contains("HKDF") => bare,
+        _ => name,
+    };
+    name.replacen("AES_", "AES", 1)
+        .replace("_IV12_TAG16_HKDF_SHA512_COMMIT", "_HKDF_SHA512_COMMIT")
 }
 
 #[cfg(test)]
@@ -264,5 +287,91 @@ mod tests {
         assert!(AlgorithmSuite::from_id(0).is_none());
         assert!("0479".parse::<AlgorithmSuite>().is_err());
         assert_eq!(AlgorithmSuite::default().id(), 0x0578);
+    }
+
+    #[test]
+    fn the_official_sdks_spellings_parse() {
+        // aws_encryption_sdk.identifiers.AlgorithmSuite (Python) and
+        // AlgorithmSuiteIdentifier (@aws-crypto/client-node), as they list them.
+        let official = [
+            (
+                "AES_128_GCM_IV12_TAG16",
+                "ALG_AES128_GCM_IV12_TAG16",
+                0x0014,
+            ),
+            (
+                "AES_192_GCM_IV12_TAG16",
+                "ALG_AES192_GCM_IV12_TAG16",
+                0x0046,
+            ),
+            (
+                "AES_256_GCM_IV12_TAG16",
+                "ALG_AES256_GCM_IV12_TAG16",
+                0x0078,
+            ),
+            (
+                "AES_128_GCM_IV12_TAG16_HKDF_SHA256",
+                "ALG_AES128_GCM_IV12_TAG16_HKDF_SHA256",
+                0x0114,
+            ),
+            (
+                "AES_192_GCM_IV12_TAG16_HKDF_SHA256",
+                "ALG_AES192_GCM_IV12_TAG16_HKDF_SHA256",
+                0x0146,
+            ),
+            (
+                "AES_256_GCM_IV12_TAG16_HKDF_SHA256",
+                "ALG_AES256_GCM_IV12_TAG16_HKDF_SHA256",
+                0x0178,
+            ),
+            (
+                "AES_128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256",
+                "ALG_AES128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256",
+                0x0214,
+            ),
+            (
+                "AES_192_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384",
+                "ALG_AES192_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384",
+                0x0346,
+            ),
+            (
+                "AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384",
+                "ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384",
+                0x0378,
+            ),
+            (
+                "AES_256_GCM_HKDF_SHA512_COMMIT_KEY",
+                "ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY",
+                0x0478,
+            ),
+            (
+                "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384",
+                "ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384",
+                0x0578,
+            ),
+        ];
+        for (python, js, id) in official {
+            assert_eq!(
+                python.parse::<AlgorithmSuite>().unwrap().id(),
+                id,
+                "{python}"
+            );
+            assert_eq!(js.parse::<AlgorithmSuite>().unwrap().id(), id, "{js}");
+        }
+        // No two suites look alike once the spellings are set aside.
+        let forms: std::collections::BTreeSet<String> = AlgorithmSuite::ALL
+            .into_iter()
+            .map(|s| spelling_free(s.name()))
+            .collect();
+        assert_eq!(forms.len(), AlgorithmSuite::ALL.len());
+        for wrong in [
+            "AES_128_GCM",
+            "ALG_AES_256_GCM_HKDF_SHA512",
+            "AES256",
+            "ALG_",
+            "",
+        ] {
+            assert!(wrong.parse::<AlgorithmSuite>().is_err(), "{wrong}");
+        }
     }
 }

@@ -42,7 +42,8 @@ from ._native import (
     encrypt,
     inspect,
 )
-from ._stream import DecryptingReader, EncryptingWriter, open
+from ._stream import DecryptingReader, EncryptingWriter
+from ._stream import open as open  # public, though not in __all__ (below)
 from ._types import AlgorithmSuite, CommitmentPolicy, RsaPadding
 from .exceptions import (
     AuthenticationError,
@@ -95,5 +96,6 @@ __all__ = [
     "encrypt",
     "exceptions",
     "inspect",
-    "open",
+    # `open` is public (kms_envelope.open) but left out of star imports,
+    # where it would replace the built-in open.
 ]

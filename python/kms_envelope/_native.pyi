@@ -1,4 +1,5 @@
 """Type stubs of the native module ``kms_envelope._native`` (PyO3)."""
+import enum
 from typing import Any, Dict, FrozenSet, Iterable, List, Literal, Mapping, Optional, Protocol, Sequence, Tuple, Union, final
 
 from _typeshed import ReadableBuffer
@@ -9,8 +10,10 @@ from ._types import AlgorithmSuite, CommitmentPolicy, RsaPadding
 __version__: str
 CRYPTO_BACKEND: str
 
-_SuiteArg = Union[AlgorithmSuite, int, str]
-_PolicyArg = Union[CommitmentPolicy, str]
+# Another library's enum members are taken by name (the official SDK's
+# AlgorithmSuite and CommitmentPolicy).
+_SuiteArg = Union[AlgorithmSuite, int, str, enum.Enum]
+_PolicyArg = Union[CommitmentPolicy, str, enum.Enum]
 
 def _suite_table() -> List[Tuple[int, str, bool, bool, int, int]]: ...
 def _hashlib_updates() -> int: ...

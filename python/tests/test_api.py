@@ -1,6 +1,6 @@
 """The public surface: names, docstrings, enums, version."""
 import inspect as pyinspect
-from typing import Any, List
+from typing import Any, Dict, List
 
 import kms_envelope
 from kms_envelope import AlgorithmSuite, CommitmentPolicy, RsaPadding
@@ -28,7 +28,35 @@ def test_all_is_complete_and_documented() -> None:
                     missing.append("%s.%s" % (name, member))
     assert missing == []
     exported = {n for n in dir(kms_envelope) if not n.startswith("_")}
-    assert exported - set(kms_envelope.__all__) <= {"exceptions"} | {"_keyring", "_native", "_stream", "_types"}
+    assert exported - set(kms_envelope.__all__) <= {"exceptions", "open"} | {"_keyring", "_native", "_stream", "_types"}
+
+
+def test_star_import_keeps_the_builtin_open() -> None:
+    namespace: Dict[str, Any] = {}
+    exec("from kms_envelope import *", namespace)
+    assert "open" not in namespace and "encrypt" in namespace
+    assert callable(kms_envelope.open) and kms_envelope.open.__doc__
+
+
+def test_suite_and_policy_arguments_say_what_they_take() -> None:
+    import enum
+
+    import pytest
+
+    aes = kms_envelope.RawAesKeyring("ns", "k", bytes(32))
+    with pytest.raises(TypeError, match=r"kms_envelope.AlgorithmSuite, its id or its name, not 'float'"):
+        kms_envelope.encrypt(b"x", keyring=aes, algorithm_suite=1.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"kms_envelope.CommitmentPolicy or its name, not 'int'"):
+        kms_envelope.encrypt(b"x", keyring=aes, commitment_policy=2)  # type: ignore[arg-type]
+
+    class Other(enum.Enum):
+        AES_256_GCM_HKDF_SHA512_COMMIT_KEY = "anything"
+        NOT_A_SUITE = 7
+
+    ct = kms_envelope.encrypt(b"x", keyring=aes, algorithm_suite=Other.AES_256_GCM_HKDF_SHA512_COMMIT_KEY)
+    assert kms_envelope.inspect(ct).algorithm_suite == AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY
+    with pytest.raises(kms_envelope.BadArgumentError, match="unknown algorithm suite 'NOT_A_SUITE'"):
+        kms_envelope.encrypt(b"x", keyring=aes, algorithm_suite=Other.NOT_A_SUITE)
 
 
 def test_version_and_backend() -> None:

@@ -191,3 +191,16 @@ def test_large_messages_written_in_place_decrypt_in_esdk(suite: AlgorithmSuite) 
     got, _ = DECRYPTING_CLIENT.decrypt(source=ct, key_provider=esdk_provider("aes256"))
     assert got == plaintext
     assert kms_envelope.decrypt(ct, keyring=our_keyring("aes256"), commitment_policy=policy_for(suite)).plaintext == plaintext
+
+
+def test_the_official_sdks_enums_are_taken_by_name() -> None:
+    # A migrating caller passes aws_encryption_sdk's own members.
+    aes = kms_envelope.RawAesKeyring("ns", "enums", AES_256)
+    for esdk_suite in EsdkSuite:
+        policy = EsdkPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT if esdk_suite.is_committing() else EsdkPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT
+        ct = kms_envelope.encrypt(b"x", keyring=aes, algorithm_suite=esdk_suite, commitment_policy=policy)
+        assert kms_envelope.inspect(ct).algorithm_suite == esdk_suite.algorithm_id
+        assert kms_envelope.decrypt(ct, keyring=aes, commitment_policy=policy).plaintext == b"x"
+        # ... and their names, Python's spelling of the legacy suites included
+        ct = kms_envelope.encrypt(b"x", keyring=aes, algorithm_suite=esdk_suite.name, commitment_policy=policy.name)
+        assert kms_envelope.inspect(ct).algorithm_suite == esdk_suite.algorithm_id

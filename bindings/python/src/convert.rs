@@ -238,10 +238,33 @@ pub(crate) fn suite(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Algorithm
             .map(Some)
             .map_err(|e: kms_envelope::Error| bad_arg(e.to_string()));
     }
+    if let Some(name) = enum_member_name(obj)? {
+        return name
+            .parse()
+            .map(Some)
+            .map_err(|e: kms_envelope::Error| bad_arg(e.to_string()));
+    }
     Err(PyTypeError::new_err(format!(
-        "algorithm_suite must be an AlgorithmSuite, not '{}'",
+        "algorithm_suite must be a kms_envelope.AlgorithmSuite, its id or its name, not '{}'",
         type_name(obj)
     )))
+}
+
+static ENUM_CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// The name of a member of another library's `enum.Enum`, such as the
+/// official SDK's `AlgorithmSuite` and `CommitmentPolicy` (whose names are
+/// the ones this package parses), or `None` for anything else.
+fn enum_member_name(obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    let enum_class = ENUM_CLASS.import(obj.py(), "enum", "Enum")?;
+    if !obj.is_instance(enum_class)? {
+        return Ok(None);
+    }
+    let name = obj.getattr("name")?;
+    let name = name
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err("an enum member's name must be a str"))?;
+    Ok(Some(utf8(name, "enum member name")?.into_owned()))
 }
 
 static SUITE_CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -258,14 +281,16 @@ pub(crate) fn policy(obj: Option<&Bound<'_, PyAny>>) -> PyResult<CommitmentPolic
     let Some(obj) = obj.filter(|o| !o.is_none()) else {
         return Ok(CommitmentPolicy::default());
     };
-    let Ok(s) = obj.cast::<PyString>() else {
-        return Err(PyTypeError::new_err(format!(
-            "commitment_policy must be a CommitmentPolicy, not '{}'",
-            type_name(obj)
-        )));
+    let name = match obj.cast::<PyString>() {
+        Ok(s) => utf8(s, "commitment_policy")?.into_owned(),
+        Err(_) => enum_member_name(obj)?.ok_or_else(|| {
+            PyTypeError::new_err(format!(
+                "commitment_policy must be a kms_envelope.CommitmentPolicy or its name, not '{}'",
+                type_name(obj)
+            ))
+        })?,
     };
-    utf8(s, "commitment_policy")?
-        .parse()
+    name.parse()
         .map_err(|e: kms_envelope::Error| bad_arg(e.to_string()))
 }
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Type, 
 
 from ._native import MessageHeader, StreamDecryptor, StreamEncryptor
 from ._types import AlgorithmSuite
-from .exceptions import BadArgumentError, IoError
+from .exceptions import BadArgumentError, IoError, MalformedMessageError
 
 if TYPE_CHECKING:
     from typing import Literal
@@ -229,8 +229,40 @@ class DecryptingReader(io.RawIOBase):
 
     @property
     def header(self) -> Optional[MessageHeader]:
-        """The message header once it has been read and authenticated, else ``None``."""
+        """The message header once it has been read and authenticated, else
+        ``None`` (:meth:`read_header` reads it before any plaintext)."""
         return self._decryptor.header
+
+    def read_header(self) -> MessageHeader:
+        """Read the encrypted stream until the header is authenticated and
+        return it, to check the suite or the encryption context before any
+        plaintext is read. Plaintext those reads released is kept for the
+        next :meth:`read`. Raises as :meth:`read` does, and
+        :class:`MalformedMessageError` if the stream ends first.
+        """
+        if self.closed:
+            raise ValueError("read from closed file")
+        while True:
+            header = self._decryptor.header
+            if header is not None:
+                return header
+            if self._eof:
+                # finish() raised at the end: the decryptor failed earlier.
+                raise MalformedMessageError("the stream ended before the message header")
+            try:
+                chunk = self._file.read(self._chunk)
+            except OSError as e:
+                raise _io_error("reading the encrypted stream failed", e) from e
+            if chunk is None:
+                raise BlockingIOError("the underlying non-blocking file has no data yet")
+            if not chunk:
+                self._eof = True
+                self._buf, self._pos = b"", 0
+                self._decryptor.finish()  # raises: no header yet
+                raise MalformedMessageError("the stream ended before the message header")
+            released = self._decryptor.update(chunk)
+            if released:
+                self._buf, self._pos = self._buf[self._pos :] + released, 0
 
     @property
     def algorithm_suite(self) -> Optional[AlgorithmSuite]:

@@ -369,3 +369,27 @@ def test_open_takes_a_mode_held_in_a_str(aes_keyring: kms_envelope.RawAesKeyring
     assert isinstance(reader, kms_envelope.DecryptingReader)
     with reader:
         assert reader.read() == b"data"
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 1 << 20])
+def test_read_header_checks_the_context_before_any_plaintext(aes_keyring: kms_envelope.RawAesKeyring, chunk_size: int) -> None:
+    plaintext = pattern(50_000)
+    for suite in (AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY, AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384):
+        ct = kms_envelope.encrypt(plaintext, keyring=aes_keyring, encryption_context={"tenant": "acme"}, algorithm_suite=suite, frame_length=1024)
+        reader = kms_envelope.open(io.BytesIO(ct), "rb", keyring=aes_keyring, chunk_size=chunk_size)
+        header = reader.read_header()
+        assert header.encryption_context["tenant"] == "acme" and header.algorithm_suite == suite
+        # Asked again, it reads nothing more.
+        again = reader.read_header()
+        assert again.message_id == header.message_id and again.encryption_context == header.encryption_context
+        # Whatever the header's reads released is read next, in order.
+        assert reader.read(10) == plaintext[:10]
+        assert reader.read() == plaintext[10:]
+    # A stream cut inside the header, or empty: malformed, never a header
+    for cut in (b"", ct[:30]):
+        reader = kms_envelope.open(io.BytesIO(cut), "rb", keyring=aes_keyring, chunk_size=chunk_size)
+        with pytest.raises(kms_envelope.MalformedMessageError):
+            reader.read_header()
+    reader.close()
+    with pytest.raises(ValueError):
+        reader.read_header()

@@ -726,8 +726,9 @@ const MAX_BATCH_BYTES: usize = 64 << 20;
 
 /// Opens many consecutive regular frames at once on several threads, when
 /// `input` holds enough of them. `None` leaves the work to the one-frame path
-/// (too few frames, one thread, or anything unusual such as a parse error,
-/// which that path then reports).
+/// (too little input, one thread, or no regular frame at the front: a final
+/// frame, or anything unusual such as a parse error, which that path then
+/// reports).
 fn regular_batch(
     opener: &mut Opener,
     input: &[u8],
@@ -759,8 +760,11 @@ fn regular_batch(
             _ => break,
         }
     }
+    // Whatever was parsed is opened here, even a short run (the last frames
+    // before the final one): handing it to the one-frame path would parse
+    // the whole run again for each of its frames.
     let count = frames.len();
-    if count < 2 * group_frames {
+    if count == 0 {
         return Ok(None);
     }
     let plaintext = (count * fl) as u64;

@@ -6,7 +6,7 @@
 //! and context. Materials of the three `NO_KDF` suites are never cached,
 //! since reusing their data key would reuse the AES-GCM key itself.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -70,8 +70,67 @@ struct Entry {
 /// apart by partition ID).
 pub struct LocalMaterialsCache {
     capacity: usize,
-    entries: Mutex<HashMap<[u8; 48], Entry>>,
+    entries: Mutex<Entries>,
     tick: AtomicU64,
+}
+
+/// The entries by cache ID, and their IDs in order of last use, so that
+/// pruning and eviction look at the least recently used without a scan:
+/// every operation is O(log n) in the number of entries.
+#[derive(Default)]
+struct Entries {
+    by_id: HashMap<[u8; 48], Entry>,
+    /// `last_used` tick to cache ID; ticks are unique.
+    by_use: BTreeMap<u64, [u8; 48]>,
+}
+
+impl Entries {
+    fn insert(&mut self, id: [u8; 48], entry: Entry) {
+        self.by_use.insert(entry.last_used, id);
+        if let Some(old) = self.by_id.insert(id, entry) {
+            self.by_use.remove(&old.last_used);
+        }
+    }
+
+    fn remove(&mut self, id: &[u8; 48]) {
+        if let Some(old) = self.by_id.remove(id) {
+            self.by_use.remove(&old.last_used);
+        }
+    }
+
+    /// Marks `id` used at `tick`.
+    fn touch(&mut self, id: &[u8; 48], tick: u64) {
+        if let Some(entry) = self.by_id.get_mut(id) {
+            self.by_use.remove(&entry.last_used);
+            entry.last_used = tick;
+            self.by_use.insert(tick, *id);
+        }
+    }
+
+    /// Drops the expired entries among the `PRUNING_TAIL` least recently used.
+    fn prune(&mut self, now: u64) {
+        let expired: Vec<[u8; 48]> = self
+            .by_use
+            .values()
+            .take(PRUNING_TAIL)
+            .filter(|id| self.by_id.get(*id).is_some_and(|e| e.expires_at <= now))
+            .copied()
+            .collect();
+        for id in &expired {
+            self.remove(id);
+        }
+    }
+
+    /// Drops the least recently used entry.
+    fn evict_one(&mut self) -> bool {
+        match self.by_use.pop_first() {
+            Some((_, id)) => {
+                self.by_id.remove(&id);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl std::fmt::Debug for LocalMaterialsCache {
@@ -91,14 +150,14 @@ impl LocalMaterialsCache {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries::default()),
             tick: AtomicU64::new(0),
         }
     }
 
     /// Number of entries, expired ones included until they are pruned.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().by_id.len()
     }
 
     /// Whether the cache holds no entry.
@@ -108,29 +167,18 @@ impl LocalMaterialsCache {
 
     /// Drops every entry.
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut entries = self.lock();
+        entries.by_id.clear();
+        entries.by_use.clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 48], Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         // A panic while holding the lock cannot leave an entry half-written.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn next_tick(&self) -> u64 {
         self.tick.fetch_add(1, Ordering::Relaxed)
-    }
-
-    fn prune(entries: &mut HashMap<[u8; 48], Entry>, now: u64) {
-        let mut oldest: Vec<([u8; 48], u64, u64)> = entries
-            .iter()
-            .map(|(k, e)| (*k, e.last_used, e.expires_at))
-            .collect();
-        oldest.sort_unstable_by_key(|(_, used, _)| *used);
-        for (key, _, expires_at) in oldest.into_iter().take(PRUNING_TAIL) {
-            if expires_at <= now {
-                entries.remove(&key);
-            }
-        }
     }
 
     /// Encryption materials for `id` if the entry is fresh and one more
@@ -144,8 +192,8 @@ impl LocalMaterialsCache {
     ) -> Option<EncryptionMaterials> {
         let tick = self.next_tick();
         let mut entries = self.lock();
-        Self::prune(&mut entries, now);
-        let entry = entries.get_mut(id)?;
+        entries.prune(now);
+        let entry = entries.by_id.get_mut(id)?;
         let within = entry.usage.messages < limits.messages
             && entry.usage.bytes.saturating_add(bytes) <= limits.bytes;
         let fresh = entry.expires_at > now;
@@ -153,8 +201,9 @@ impl LocalMaterialsCache {
             (Materials::Encrypt(m), true) => {
                 entry.usage.messages += 1;
                 entry.usage.bytes += bytes;
-                entry.last_used = tick;
-                Some(m.clone())
+                let m = m.clone();
+                entries.touch(id, tick);
+                Some(m)
             }
             _ => {
                 entries.remove(id);
@@ -166,12 +215,13 @@ impl LocalMaterialsCache {
     fn get_decrypt(&self, id: &[u8; 48], now: u64) -> Option<DecryptionMaterials> {
         let tick = self.next_tick();
         let mut entries = self.lock();
-        Self::prune(&mut entries, now);
-        let entry = entries.get_mut(id)?;
+        entries.prune(now);
+        let entry = entries.by_id.get(id)?;
         match &entry.materials {
             Materials::Decrypt(m) if entry.expires_at > now => {
-                entry.last_used = tick;
-                Some(m.clone())
+                let m = m.clone();
+                entries.touch(id, tick);
+                Some(m)
             }
             _ => {
                 entries.remove(id);
@@ -195,16 +245,7 @@ impl LocalMaterialsCache {
                 last_used: tick,
             },
         );
-        while entries.len() > self.capacity {
-            let Some(lru) = entries
-                .iter()
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(k, _)| *k)
-            else {
-                break;
-            };
-            entries.remove(&lru);
-        }
+        while entries.by_id.len() > self.capacity && entries.evict_one() {}
     }
 }
 
@@ -528,5 +569,77 @@ impl MaterialsManager for CachingMaterialsManager {
         request: DecryptionRequest,
     ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
         Box::pin(self.decrypt(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AlgorithmSuite, EncryptionContext};
+
+    fn decrypt_entry() -> Materials {
+        Materials::Decrypt(DecryptionMaterials::new(
+            AlgorithmSuite::default(),
+            EncryptionContext::new(),
+        ))
+    }
+
+    #[test]
+    fn the_least_recently_used_entry_goes_first() {
+        let cache = LocalMaterialsCache::new(2);
+        let (a, b, c) = ([1; 48], [2; 48], [3; 48]);
+        cache.put(a, decrypt_entry(), 100, Usage::default());
+        cache.put(b, decrypt_entry(), 100, Usage::default());
+        assert!(cache.get_decrypt(&a, 0).is_some());
+        cache.put(c, decrypt_entry(), 100, Usage::default());
+        assert!(
+            cache.get_decrypt(&b, 0).is_none(),
+            "b was least recently used"
+        );
+        assert!(cache.get_decrypt(&a, 0).is_some() && cache.get_decrypt(&c, 0).is_some());
+        // Expired entries among the least recently used go at the next lookup.
+        cache.put(b, decrypt_entry(), 5, Usage::default());
+        cache.get_decrypt(&a, 0);
+        cache.get_decrypt(&c, 0);
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get_decrypt(&[9; 48], 10).is_none());
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn the_use_order_index_always_matches_the_entries() {
+        let cache = LocalMaterialsCache::new(8);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for step in 0..20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let id = [(x % 24) as u8; 48];
+            let now = step / 16;
+            match (x >> 8) % 4 {
+                0 => cache.put(id, decrypt_entry(), now + (x >> 16) % 64, Usage::default()),
+                1 => {
+                    cache.get_decrypt(&id, now);
+                }
+                2 => {
+                    cache.use_encrypt(
+                        &id,
+                        now,
+                        1,
+                        Usage {
+                            messages: 4,
+                            bytes: 100,
+                        },
+                    );
+                }
+                _ => cache.lock().remove(&id),
+            }
+            let entries = cache.lock();
+            assert_eq!(entries.by_id.len(), entries.by_use.len(), "step {step}");
+            assert!(entries.by_id.len() <= 8);
+            for (tick, id) in &entries.by_use {
+                assert_eq!(entries.by_id.get(id).map(|e| e.last_used), Some(*tick));
+            }
+        }
     }
 }

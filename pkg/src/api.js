@@ -817,6 +817,19 @@ export function decryptStream(opts) {
   let settle;
   const result = new Promise((resolve, reject) => { settle = { resolve, reject }; });
   result.catch(() => {}); // reported through the stream as well
+  // Settled once: with the authenticated header, before any plaintext is
+  // emitted, or with the stream's failure.
+  let settleHeader;
+  const header = new Promise((resolve, reject) => { settleHeader = { resolve, reject }; });
+  header.catch(() => {});
+  /** Resolves `header` once the header is authenticated; whether it did now. */
+  const noteHeader = () => {
+    const found = settleHeader && (open ? open.headerResult() : dec?.headerResult());
+    if (!found) return false;
+    settleHeader.resolve(found);
+    settleHeader = null;
+    return true;
+  };
   // The first bytes are kept here until the header is whole. Where the host
   // opens stream frames (src/host-stream.js), its suite and frame length
   // decide whether the frames go to the host or stay in the core. And wasm
@@ -835,6 +848,8 @@ export function decryptStream(opts) {
   const fail = (e) => {
     const err = toError(e);
     settle.reject(err);
+    settleHeader?.reject(err);
+    settleHeader = null;
     open?.abort();
     dec?.free();
     dec = null;
@@ -853,8 +868,11 @@ export function decryptStream(opts) {
   };
   /** Feeds one piece (at most PIECE bytes) to the chosen decryptor. */
   const feed = async (p, controller) => {
-    if (open) return open.write(p);
+    if (open) return open.write(p, noteHeader);
     const out = await dec.update(p);
+    // A pipe may hand an enqueued chunk to its sink at once: the header's
+    // callbacks (queued as it resolved) run first, and may cancel.
+    if (noteHeader()) await null;
     if (out.length) controller.enqueue(out);
   };
   const stream = new TransformStream({
@@ -890,8 +908,11 @@ export function decryptStream(opts) {
     cancel(reason) {
       fail(cancelled(reason));
     },
-  });
+  // One chunk may wait unread, so input is taken before anyone reads: a
+  // caller can await `header`, then read or cancel.
+  }, undefined, { highWaterMark: 1 });
   stream.result = result;
+  stream.header = header;
   return stream;
 }
 

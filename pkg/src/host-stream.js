@@ -286,10 +286,20 @@ export class StreamOpen {
     opened++;
   }
 
-  /** Reads `chunk`; resolves once the frames in flight are within bounds. */
-  async write(chunk) {
+  /** The header's result (wasm StreamOpening.headerResult), or undefined until it is authenticated. */
+  headerResult() {
+    return this.#opening.headerResult();
+  }
+
+  /**
+   * Reads `chunk`; resolves once the frames in flight are within bounds.
+   * `read` is called once the core has read the chunk, before any of its
+   * frames is opened.
+   */
+  async write(chunk, read) {
     this.#frames.check();
     const ready = await this.#opening.update(chunk);
+    read?.();
     this.#frames.check();
     if (ready) {
       this.#key ??= await importKey(this.#h, this.#opening);

@@ -485,6 +485,13 @@ export declare function decryptStream(options: DecryptStreamOptions): TransformS
    * is then wiped).
    */
   readonly result: Promise<{ encryptionContext: Record<string, string>; header: MessageHeader }>;
+  /**
+   * Resolves once the header is authenticated, before any plaintext is
+   * emitted. Await it before reading to check the suite or the encryption
+   * context; cancelling the readable then discards what was decrypted.
+   * Rejects as the stream fails before that.
+   */
+  readonly header: Promise<{ encryptionContext: Record<string, string>; algorithmSuite: number; header: MessageHeader }>;
 };
 
 /** Which crypto backend the wasm core uses (diagnostics). */

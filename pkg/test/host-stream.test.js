@@ -405,3 +405,47 @@ test('maxFrameSize bounds what each frame holds, on both paths', async () => {
     }
   }
 });
+
+test('decryptStream.header settles before any plaintext, on the host path and in the core', async () => {
+  const pt = bytesOf(20_000, 5);
+  for (const host of [true, false]) {
+    setBulk(host ? sealingHost() : nodeHost);
+    try {
+      for (const suite of [0x0478, 0x0578]) {
+        const ct = await encrypt(pt, { keyring, algorithmSuite: suite, frameLength: 1024, encryptionContext: { tenant: 'acme' } });
+        const opened = hostOpenedStreams();
+        const ds = decryptStream({ keyring });
+        const events = [];
+        ds.header.then((h) => events.push(['header', h]));
+        const out = [];
+        const input = new ReadableStream({ pull(c) { c.enqueue(ct.slice(0, 100)); c.enqueue(ct.slice(100)); c.close(); } });
+        await input.pipeThrough(ds).pipeTo(new WritableStream({ write(b) { events.push(['plaintext']); out.push(b); } }));
+        assert.deepEqual(new Uint8Array(Buffer.concat(out)), pt);
+        assert.equal(events[0][0], 'header', `host ${host}, suite ${suite}: ${events.map((e) => e[0])}`);
+        const { header, encryptionContext, algorithmSuite } = events[0][1];
+        assert.equal(algorithmSuite, suite);
+        assert.equal(header.algorithmSuite, suite);
+        assert.equal(encryptionContext.tenant, 'acme');
+        assert.equal(hostOpenedStreams() - opened, host ? 1 : 0, 'the path under test');
+      }
+      // A reader that awaits the header before reading, and cancels: nothing
+      // of the plaintext reaches it.
+      const other = await encrypt(pt, { keyring, algorithmSuite: 0x0478, frameLength: 1024, encryptionContext: { tenant: 'other' } });
+      const checked = decryptStream({ keyring });
+      const writing = new ReadableStream({ pull(c) { c.enqueue(other); c.close(); } }).pipeTo(checked.writable).catch(() => {});
+      const reader = checked.readable.getReader();
+      assert.equal((await checked.header).encryptionContext.tenant, 'other');
+      await reader.cancel(new Error('wrong tenant'));
+      await writing;
+      await assert.rejects(checked.result, (e) => e.code === 'bad_argument');
+      // A stream that fails before its header: both promises reject with its error.
+      const ds = decryptStream({ keyring });
+      const input = new ReadableStream({ pull(c) { c.enqueue(new Uint8Array([9, 9, 9, 9])); c.close(); } });
+      await assert.rejects(input.pipeThrough(ds).pipeTo(new WritableStream()), (e) => e.code === 'malformed_message');
+      await assert.rejects(ds.header, (e) => e.code === 'malformed_message');
+      await assert.rejects(ds.result, (e) => e.code === 'malformed_message');
+    } finally {
+      setBulk(nodeHost);
+    }
+  }
+});

@@ -489,6 +489,17 @@ impl StreamOpening {
         Ok(open.content_key().map(Uint8Array::from))
     }
 
+    /// `{ encryptionContext, algorithmSuite, header }` once the header has
+    /// been authenticated, else `undefined`.
+    #[wasm_bindgen(js_name = headerResult)]
+    pub fn header_result(&self) -> JsValue {
+        let slot = self.inner.borrow();
+        match slot.as_ref().map(|o| (o.encryption_context(), o.header())) {
+            Some((Some(c), Some(h))) => crate::decrypted_to_js(c, h).into(),
+            _ => JsValue::UNDEFINED,
+        }
+    }
+
     /// Checks the message is complete and its signature verified; resolves
     /// to `{ encryptionContext, header }`.
     pub fn finish(&self) -> Result<JsValue, JsValue> {

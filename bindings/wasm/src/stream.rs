@@ -180,6 +180,17 @@ impl Decryptor {
         })
     }
 
+    /// `{ encryptionContext, algorithmSuite, header }` once the header has
+    /// been authenticated, else `undefined`.
+    #[wasm_bindgen(js_name = headerResult)]
+    pub fn header_result(&self) -> JsValue {
+        let slot = self.inner.borrow();
+        match slot.as_ref().map(|d| (d.encryption_context(), d.header())) {
+            Some((Some(c), Some(h))) => crate::decrypted_to_js(c, h).into(),
+            _ => JsValue::UNDEFINED,
+        }
+    }
+
     /// Checks the message is complete; resolves to `{ encryptionContext, header }`.
     pub fn finish(&self) -> Result<JsValue, JsValue> {
         let mut slot = self.inner.borrow_mut();

@@ -42,7 +42,7 @@ from ._native import (
     encrypt,
     inspect,
 )
-from ._stream import DecryptingReader, EncryptingWriter
+from ._stream import DecryptingReader, EncryptingReader, EncryptingWriter, encrypting_reader
 from ._stream import open as open  # public, though not in __all__ (below)
 from ._types import AlgorithmSuite, CommitmentPolicy, RsaPadding
 from .exceptions import (
@@ -71,6 +71,7 @@ __all__ = [
     "DecryptionMaterials",
     "DefaultMaterialsManager",
     "EncryptedDataKey",
+    "EncryptingReader",
     "EncryptingWriter",
     "EncryptionMaterials",
     "Error",
@@ -94,6 +95,7 @@ __all__ = [
     "__version__",
     "decrypt",
     "encrypt",
+    "encrypting_reader",
     "exceptions",
     "inspect",
     # `open` is public (kms_envelope.open) but left out of star imports,

@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     from ._keyring import Keyring
     from ._native import MaterialsManager, _PolicyArg, _SuiteArg
 
-__all__ = ["open", "EncryptingWriter", "DecryptingReader", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["open", "encrypting_reader", "EncryptingWriter", "EncryptingReader", "DecryptingReader", "DEFAULT_CHUNK_SIZE"]
 
 DEFAULT_CHUNK_SIZE = 64 * 1024
-"""Bytes a :class:`DecryptingReader` reads from its source at a time."""
+"""Bytes a :class:`DecryptingReader` or :class:`EncryptingReader` reads from its source at a time."""
 
 
 class ReadableFile(Protocol):
@@ -195,7 +195,110 @@ class EncryptingWriter(io.RawIOBase):
             self.close()
 
 
-class DecryptingReader(io.RawIOBase):
+class _PullingReader(io.RawIOBase):
+    """A read-only binary file whose bytes are made from an underlying
+    file's, read ``chunk_size`` bytes at a time and passed through a stream
+    (:meth:`_update` for each piece, :meth:`_finish` at the end)."""
+
+    def __init__(self, fileobj: ReadableFile, *, close_fileobj: bool, chunk_size: int) -> None:
+        super().__init__()
+        if chunk_size < 1:
+            raise BadArgumentError("chunk_size must be at least 1")
+        self._file = fileobj
+        self._close_file = close_fileobj
+        self._chunk = chunk_size
+        self._buf = b""
+        self._pos = 0
+        self._eof = False
+
+    def _update(self, chunk: bytes) -> bytes:
+        raise NotImplementedError
+
+    def _finish(self) -> bytes:
+        raise NotImplementedError
+
+    def readable(self) -> bool:
+        """Always ``True``."""
+        return True
+
+    def _read_source(self) -> bytes:
+        """The next piece of the underlying file; ``b""`` at its end."""
+        try:
+            chunk = self._file.read(self._chunk)
+        except OSError as e:
+            raise _io_error("reading the underlying file failed", e) from e
+        if chunk is None:
+            raise BlockingIOError("the underlying non-blocking file has no data yet")
+        return chunk
+
+    def _fill(self) -> bool:
+        """Make output available; ``False`` at the end."""
+        while self._pos >= len(self._buf):
+            if self._eof:
+                return False
+            chunk = self._read_source()
+            if chunk:
+                self._buf, self._pos = self._update(chunk), 0
+            else:
+                tail = self._finish()
+                self._eof = True
+                self._buf, self._pos = tail, 0
+        return True
+
+    def _take(self, size: int) -> bytes:
+        if self.closed:
+            raise ValueError("read from closed file")
+        if not self._fill():
+            return b""
+        start, end = self._pos, min(self._pos + size, len(self._buf))
+        self._pos = end
+        if start == 0 and end == len(self._buf):
+            return self._buf
+        return self._buf[start:end]
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        """Read up to ``size`` bytes (all of them if ``size`` is negative or
+        ``None``); ``b""`` at the end."""
+        if size is None or size < 0:
+            return self.readall()
+        if size == 0:
+            return b""
+        return self._take(size)
+
+    def readall(self) -> bytes:
+        """Read the rest."""
+        parts = []
+        while True:
+            part = self._take(1 << 62)
+            if not part:
+                break
+            parts.append(part)
+        return b"".join(parts)
+
+    def readinto(self, b: "WriteableBuffer") -> int:
+        """Read into ``b``; returns the number of bytes (0 at the end)."""
+        view = memoryview(b).cast("B")
+        # Checked before anything is taken from the stream: a failure here
+        # must leave the stream where it was.
+        if view.readonly:
+            raise TypeError("readinto() needs a writable buffer")
+        data = self._take(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        """Close (and close the underlying file if this package opened it)."""
+        if self.closed:
+            return
+        self._buf = b""
+        try:
+            super().close()
+        finally:
+            if self._close_file:
+                self._file.close()  # type: ignore[attr-defined]
+
+
+class DecryptingReader(_PullingReader):
     """A read-only binary file that decrypts one message read from an
     underlying file.
 
@@ -216,16 +319,15 @@ class DecryptingReader(io.RawIOBase):
         close_fileobj: bool = False,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
-        super().__init__()
-        if chunk_size < 1:
-            raise BadArgumentError("chunk_size must be at least 1")
-        self._file = fileobj
+        super().__init__(fileobj, close_fileobj=close_fileobj, chunk_size=chunk_size)
         self._decryptor = decryptor
-        self._close_file = close_fileobj
-        self._chunk = chunk_size
-        self._buf = b""
-        self._pos = 0
-        self._eof = False
+
+    def _update(self, chunk: bytes) -> bytes:
+        return self._decryptor.update(chunk)
+
+    def _finish(self) -> bytes:
+        self._decryptor.finish()
+        return b""
 
     @property
     def header(self) -> Optional[MessageHeader]:
@@ -249,12 +351,7 @@ class DecryptingReader(io.RawIOBase):
             if self._eof:
                 # finish() raised at the end: the decryptor failed earlier.
                 raise MalformedMessageError("the stream ended before the message header")
-            try:
-                chunk = self._file.read(self._chunk)
-            except OSError as e:
-                raise _io_error("reading the encrypted stream failed", e) from e
-            if chunk is None:
-                raise BlockingIOError("the underlying non-blocking file has no data yet")
+            chunk = self._read_source()
             if not chunk:
                 self._eof = True
                 self._buf, self._pos = b"", 0
@@ -274,82 +371,42 @@ class DecryptingReader(io.RawIOBase):
         """The encryption context once the header has been authenticated, else ``None``."""
         return self._decryptor.encryption_context
 
-    def readable(self) -> bool:
-        """Always ``True``."""
-        return True
-
-    def _fill(self) -> bool:
-        """Make plaintext available; ``False`` at the end of the message."""
-        while self._pos >= len(self._buf):
-            if self._eof:
-                return False
-            try:
-                chunk = self._file.read(self._chunk)
-            except OSError as e:
-                raise _io_error("reading the encrypted stream failed", e) from e
-            if chunk is None:
-                raise BlockingIOError("the underlying non-blocking file has no data yet")
-            if not chunk:
-                self._decryptor.finish()
-                self._eof = True
-                self._buf, self._pos = b"", 0
-                return False
-            self._buf, self._pos = self._decryptor.update(chunk), 0
-        return True
-
-    def _take(self, size: int) -> bytes:
-        if self.closed:
-            raise ValueError("read from closed file")
-        if not self._fill():
-            return b""
-        start, end = self._pos, min(self._pos + size, len(self._buf))
-        self._pos = end
-        if start == 0 and end == len(self._buf):
-            return self._buf
-        return self._buf[start:end]
-
-    def read(self, size: Optional[int] = -1) -> bytes:
-        """Read up to ``size`` bytes of plaintext (all of it if ``size`` is
-        negative or ``None``); ``b""`` at the end of the message."""
-        if size is None or size < 0:
-            return self.readall()
-        if size == 0:
-            return b""
-        return self._take(size)
-
-    def readall(self) -> bytes:
-        """Read the rest of the plaintext."""
-        parts = []
-        while True:
-            part = self._take(1 << 62)
-            if not part:
-                break
-            parts.append(part)
-        return b"".join(parts)
-
-    def readinto(self, b: "WriteableBuffer") -> int:
-        """Read plaintext into ``b``; returns the number of bytes (0 at the end)."""
-        view = memoryview(b).cast("B")
-        # Checked before any plaintext is taken from the stream: a failure
-        # here must leave the stream where it was.
-        if view.readonly:
-            raise TypeError("readinto() needs a writable buffer")
-        data = self._take(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        """Close (and close the underlying file if :func:`kms_envelope.open` opened it)."""
-        if self.closed:
-            return
-        self._buf = b""
-        try:
-            super().close()
-        finally:
-            if self._close_file:
-                self._file.close()  # type: ignore[attr-defined]
-
     def __enter__(self) -> "DecryptingReader":
+        return self
+
+
+class EncryptingReader(_PullingReader):
+    """A read-only binary file of ciphertext: the plaintext read from an
+    underlying file, encrypted into one message as it is read. For code that
+    pulls bytes from a file object (``shutil.copyfileobj``, boto3's
+    ``upload_fileobj``). Memory stays bounded by one frame. The message is
+    complete once a read returns ``b""``. Usually made by
+    :func:`kms_envelope.encrypting_reader`.
+    """
+
+    def __init__(
+        self,
+        fileobj: ReadableFile,
+        encryptor: StreamEncryptor,
+        *,
+        close_fileobj: bool = False,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> None:
+        super().__init__(fileobj, close_fileobj=close_fileobj, chunk_size=chunk_size)
+        self._encryptor = encryptor
+
+    def _update(self, chunk: bytes) -> bytes:
+        return self._encryptor.update(chunk)
+
+    def _finish(self) -> bytes:
+        return self._encryptor.finish()
+
+    @property
+    def algorithm_suite(self) -> AlgorithmSuite:
+        """The message's algorithm suite."""
+        return self._encryptor.algorithm_suite
+
+    def __enter__(self) -> "EncryptingReader":
         return self
 
 
@@ -429,3 +486,42 @@ def open(file: FileArg, mode: str, **kwargs: Any) -> Union[DecryptingReader, Enc
             return EncryptingWriter(builtins.open(file, "wb"), encryptor, close_fileobj=True)  # type: ignore[arg-type]
         return EncryptingWriter(file, encryptor)  # type: ignore[arg-type]
     raise BadArgumentError("mode must be 'rb' (decrypt) or 'wb' (encrypt), not %r" % (mode,))
+
+
+def encrypting_reader(
+    file: Union[PathType, ReadableFile],
+    *,
+    keyring: "Optional[Keyring]" = None,
+    materials_manager: "Optional[MaterialsManager]" = None,
+    encryption_context: Optional[Mapping[str, str]] = None,
+    algorithm_suite: "Optional[_SuiteArg]" = None,
+    frame_length: int = 4096,
+    commitment_policy: "Optional[_PolicyArg]" = None,
+    max_encrypted_data_keys: Optional[int] = None,
+    plaintext_length: Optional[int] = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> EncryptingReader:
+    """An :class:`EncryptingReader` over ``file`` (a path, or a binary file
+    object to read plaintext from): reading it gives the message. The
+    keyword arguments are those of :func:`encrypt`, plus
+    ``plaintext_length`` (see :class:`StreamEncryptor`) and ``chunk_size``.
+    A file opened here from a path is closed with the reader.
+
+    Example::
+
+        with kms_envelope.encrypting_reader("data", keyring=keyring) as message:
+            s3.upload_fileobj(message, "bucket", "data.enc")
+    """
+    encryptor = StreamEncryptor(
+        keyring=keyring,
+        materials_manager=materials_manager,
+        encryption_context=encryption_context,
+        algorithm_suite=algorithm_suite,
+        frame_length=frame_length,
+        commitment_policy=commitment_policy,
+        max_encrypted_data_keys=max_encrypted_data_keys,
+        plaintext_length=plaintext_length,
+    )
+    if isinstance(file, (str, bytes, os.PathLike)):
+        return EncryptingReader(builtins.open(file, "rb"), encryptor, close_fileobj=True, chunk_size=chunk_size)
+    return EncryptingReader(file, encryptor, chunk_size=chunk_size)

@@ -3,6 +3,7 @@ import gc
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -393,3 +394,51 @@ def test_read_header_checks_the_context_before_any_plaintext(aes_keyring: kms_en
     reader.close()
     with pytest.raises(ValueError):
         reader.read_header()
+
+
+@pytest.mark.parametrize("chunk_size", [1, 1000, 1 << 20])
+def test_encrypting_reader_gives_a_message_to_code_that_pulls(aes_keyring: kms_envelope.RawAesKeyring, chunk_size: int, tmp_path: Path) -> None:
+    plaintext = pattern(70_000)
+    for suite in (AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY, AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384):
+        with kms_envelope.encrypting_reader(
+            io.BytesIO(plaintext), keyring=aes_keyring, algorithm_suite=suite, frame_length=1024,
+            encryption_context={"tenant": "acme"}, chunk_size=chunk_size,
+        ) as reader:
+            assert reader.readable() and not reader.writable() and reader.algorithm_suite == suite
+            sink = io.BytesIO()
+            shutil.copyfileobj(reader, sink, 777)
+            assert reader.read() == b"" and reader.read(5) == b""
+        message = sink.getvalue()
+        result = kms_envelope.decrypt(message, keyring=aes_keyring, encryption_context={"tenant": "acme"})
+        assert result.plaintext == plaintext and result.algorithm_suite == suite
+    # From a path, read into a buffer; the file is closed with the reader.
+    path = tmp_path / "plain"
+    path.write_bytes(plaintext)
+    reader = kms_envelope.encrypting_reader(path, keyring=aes_keyring, chunk_size=chunk_size)
+    target = bytearray(len(plaintext) * 2)
+    got = 0
+    while True:
+        n = reader.readinto(memoryview(target)[got:])
+        if n == 0:
+            break
+        got += n
+    underlying = reader._file  # noqa: SLF001 - checking the file was closed
+    reader.close()
+    assert underlying.closed  # type: ignore[attr-defined]
+    assert kms_envelope.decrypt(bytes(target[:got]), keyring=aes_keyring).plaintext == plaintext
+    with pytest.raises(ValueError):
+        reader.read()
+    # A declared length the source does not match fails at the end.
+    short = kms_envelope.encrypting_reader(io.BytesIO(plaintext[:10]), keyring=aes_keyring, plaintext_length=11)
+    with pytest.raises(kms_envelope.BadArgumentError):
+        short.read()
+    # A source that fails: IoError with its errno.
+    class Broken(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            raise OSError(5, "disk on fire")
+
+    with pytest.raises(kms_envelope.IoError, match="disk on fire"):
+        kms_envelope.encrypting_reader(Broken(), keyring=aes_keyring).read(10)

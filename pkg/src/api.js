@@ -873,7 +873,13 @@ export function decryptStream(opts) {
     // A pipe may hand an enqueued chunk to its sink at once: the header's
     // callbacks (queued as it resolved) run first, and may cancel.
     if (noteHeader()) await null;
-    if (out.length) controller.enqueue(out);
+    if (!out.length) return;
+    try {
+      controller.enqueue(out);
+    } catch (e) {
+      out.fill(0); // cancelled meanwhile: the plaintext goes nowhere
+      throw e;
+    }
   };
   const stream = new TransformStream({
     async transform(chunk, controller) {

@@ -44,6 +44,11 @@ class WritableFile(Protocol):
 PathType = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 
+def _check_chunk_size(chunk_size: int) -> None:
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise BadArgumentError("chunk_size must be an int of at least 1")
+
+
 def _io_error(what: str, cause: OSError) -> IoError:
     """An :class:`IoError` for a failure of the underlying file, keeping its errno."""
     if cause.errno is not None:
@@ -202,14 +207,15 @@ class _PullingReader(io.RawIOBase):
 
     def __init__(self, fileobj: ReadableFile, *, close_fileobj: bool, chunk_size: int) -> None:
         super().__init__()
-        if chunk_size < 1:
-            raise BadArgumentError("chunk_size must be at least 1")
+        # Every field first: a reader refused below is still closed cleanly
+        # (its file too, if it owns it) when it is collected.
         self._file = fileobj
         self._close_file = close_fileobj
         self._chunk = chunk_size
         self._buf = b""
         self._pos = 0
         self._eof = False
+        _check_chunk_size(chunk_size)
 
     def _update(self, chunk: bytes) -> bytes:
         raise NotImplementedError
@@ -348,13 +354,10 @@ class DecryptingReader(_PullingReader):
             header = self._decryptor.header
             if header is not None:
                 return header
-            if self._eof:
-                # finish() raised at the end: the decryptor failed earlier.
-                raise MalformedMessageError("the stream ended before the message header")
             chunk = self._read_source()
             if not chunk:
-                self._eof = True
-                self._buf, self._pos = b"", 0
+                # The end is not recorded: a later read() must raise too,
+                # never report the end of a message.
                 self._decryptor.finish()  # raises: no header yet
                 raise MalformedMessageError("the stream ended before the message header")
             released = self._decryptor.update(chunk)
@@ -474,6 +477,7 @@ def open(file: FileArg, mode: str, **kwargs: Any) -> Union[DecryptingReader, Enc
     is_path = isinstance(file, (str, bytes, os.PathLike))
     if mode == "rb":
         chunk_size = kwargs.pop("chunk_size", DEFAULT_CHUNK_SIZE)
+        _check_chunk_size(chunk_size)
         decryptor = StreamDecryptor(**kwargs)
         if is_path:
             return DecryptingReader(
@@ -512,6 +516,7 @@ def encrypting_reader(
         with kms_envelope.encrypting_reader("data", keyring=keyring) as message:
             s3.upload_fileobj(message, "bucket", "data.enc")
     """
+    _check_chunk_size(chunk_size)
     encryptor = StreamEncryptor(
         keyring=keyring,
         materials_manager=materials_manager,

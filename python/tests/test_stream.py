@@ -442,3 +442,34 @@ def test_encrypting_reader_gives_a_message_to_code_that_pulls(aes_keyring: kms_e
 
     with pytest.raises(kms_envelope.IoError, match="disk on fire"):
         kms_envelope.encrypting_reader(Broken(), keyring=aes_keyring).read(10)
+
+
+def test_a_failed_read_header_never_turns_into_the_end_of_a_message(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    ct = kms_envelope.encrypt(pattern(5000), keyring=aes_keyring, frame_length=1024)
+    tampered = bytearray(ct)
+    tampered[-200] ^= 1
+    for data in (b"", ct[:30], bytes(tampered)):
+        reader = kms_envelope.open(io.BytesIO(data), "rb", keyring=aes_keyring)
+        with pytest.raises(kms_envelope.Error):
+            reader.read_header() if data is not tampered else reader.read()
+        with pytest.raises(kms_envelope.Error):
+            reader.read_header()
+        # read() goes on raising: b"" would say the message authenticated.
+        for _ in range(2):
+            with pytest.raises(kms_envelope.Error):
+                reader.read()
+
+
+def test_a_bad_chunk_size_is_refused_before_a_path_is_opened(aes_keyring: kms_envelope.RawAesKeyring, tmp_path: Path) -> None:
+    import warnings
+
+    path = tmp_path / "plain"
+    path.write_bytes(b"data")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        for chunk_size in (0, -1, 1.5, True):
+            with pytest.raises(kms_envelope.BadArgumentError, match="chunk_size"):
+                kms_envelope.encrypting_reader(path, keyring=aes_keyring, chunk_size=chunk_size)  # type: ignore[arg-type]
+            with pytest.raises(kms_envelope.BadArgumentError, match="chunk_size"):
+                kms_envelope.open(path, "rb", keyring=aes_keyring, chunk_size=chunk_size)
+        gc.collect()

@@ -845,7 +845,23 @@ export function decryptStream(opts) {
     return joined;
   };
   let open = null;
+  // Set once the stream failed or was cancelled: plaintext that arrives
+  // after that (frames the host finishes late) is wiped, never enqueued.
+  let ended = false;
+  /** Hands `plaintext` to the reader, or wipes it once the stream has ended. */
+  const emit = (controller, plaintext) => {
+    if (!ended) {
+      try {
+        controller.enqueue(plaintext);
+        return;
+      } catch {
+        // cancelled meanwhile
+      }
+    }
+    plaintext.fill(0);
+  };
   const fail = (e) => {
+    ended = true;
     const err = toError(e);
     settle.reject(err);
     settleHeader?.reject(err);
@@ -861,7 +877,7 @@ export function decryptStream(opts) {
   const choose = (info, controller) => {
     const h = openStreamHost(info.algorithmSuite, info.framed ? info.frameLength : 0);
     if (h) {
-      open = new StreamOpen(h, dec.intoExternal(), (b) => controller.enqueue(b), (e) => controller.error(fail(e)));
+      open = new StreamOpen(h, dec.intoExternal(), (b) => emit(controller, b), (e) => controller.error(fail(e)));
       dec.free();
       dec = null;
     }
@@ -870,16 +886,12 @@ export function decryptStream(opts) {
   const feed = async (p, controller) => {
     if (open) return open.write(p, noteHeader);
     const out = await dec.update(p);
-    // A pipe may hand an enqueued chunk to its sink at once: the header's
-    // callbacks (queued as it resolved) run first, and may cancel.
-    if (noteHeader()) await null;
-    if (!out.length) return;
-    try {
-      controller.enqueue(out);
-    } catch (e) {
-      out.fill(0); // cancelled meanwhile: the plaintext goes nowhere
-      throw e;
-    }
+    // A pipe hands an enqueued chunk to its sink at once, and a pipe aborted
+    // takes some turns of the event loop to cancel this stream: the first
+    // plaintext waits a task after the header resolved, so that a caller
+    // who stops the pipe from the header's callbacks gets none of it.
+    if (noteHeader()) await new Promise((resolve) => setTimeout(resolve, 0));
+    if (out.length) emit(controller, out);
   };
   const stream = new TransformStream({
     async transform(chunk, controller) {

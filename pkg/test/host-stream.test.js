@@ -428,6 +428,19 @@ test('decryptStream.header settles before any plaintext, on the host path and in
         assert.equal(encryptionContext.tenant, 'acme');
         assert.equal(hostOpenedStreams() - opened, host ? 1 : 0, 'the path under test');
       }
+      // A pipe stopped from the header's callback delivers none of the
+      // plaintext, even of the chunk that completed the header.
+      const otherCt = await encrypt(pt, { keyring, algorithmSuite: 0x0478, frameLength: 1024, encryptionContext: { tenant: 'other' } });
+      for (const cut of [0, 200]) {
+        const stop = new AbortController();
+        const piped = decryptStream({ keyring });
+        piped.header.then((h) => { if (h.encryptionContext.tenant !== 'acme') stop.abort(new Error('wrong tenant')); });
+        const chunks = cut ? [otherCt.subarray(0, cut), otherCt.subarray(cut)] : [otherCt];
+        let delivered = 0;
+        const from = new ReadableStream({ pull(c) { for (const x of chunks) c.enqueue(x); c.close(); } });
+        await assert.rejects(from.pipeThrough(piped).pipeTo(new WritableStream({ write(b) { delivered += b.length; } }), { signal: stop.signal }), /wrong tenant/);
+        assert.equal(delivered, 0, `host ${host}, cut ${cut}`);
+      }
       // A reader that awaits the header before reading, and cancels: nothing
       // of the plaintext reaches it.
       const other = await encrypt(pt, { keyring, algorithmSuite: 0x0478, frameLength: 1024, encryptionContext: { tenant: 'other' } });
@@ -447,5 +460,39 @@ test('decryptStream.header settles before any plaintext, on the host path and in
     } finally {
       setBulk(nodeHost);
     }
+  }
+});
+
+test('plaintext the host opens after the reader cancelled is wiped, never left behind', async () => {
+  // Records each chunk whose enqueue throws (the reader is gone).
+  const Controller = Object.getPrototypeOf(await new Promise((resolve) => new TransformStream({ start: resolve })));
+  const enqueue = Controller.enqueue;
+  const refused = [];
+  Controller.enqueue = function probe(chunk) {
+    try {
+      return enqueue.call(this, chunk);
+    } catch (e) {
+      refused.push(chunk);
+      throw e;
+    }
+  };
+  setBulk(sealingHost());
+  try {
+    const ct = await encrypt(new Uint8Array(64 * 1024).fill(0x41), { keyring, algorithmSuite: 0x0478, frameLength: 1024 });
+    const ds = decryptStream({ keyring });
+    const writer = ds.writable.getWriter();
+    const writing = (async () => {
+      for (let i = 0; i < ct.length; i += 997) await writer.write(ct.subarray(i, i + 997));
+      await writer.close();
+    })().catch(() => {});
+    const reader = ds.readable.getReader();
+    await reader.read();
+    await reader.cancel('stop'); // resolves: no internal error escapes
+    await writing;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(refused.every((chunk) => chunk.every((b) => b === 0)), 'refused plaintext is wiped');
+  } finally {
+    Controller.enqueue = enqueue;
+    setBulk(nodeHost);
   }
 });

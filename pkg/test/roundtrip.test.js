@@ -117,6 +117,13 @@ test('raw RSA keyring: every padding, PEM and DER, public-only encrypts', async 
     publicKey: Buffer.from(`\n ${publicKey}`), privateKey: Buffer.from(privateKey),
   });
   assert.deepEqual((await decrypt(ct, { keyring: fromFile })).plaintext, bytesOf(5));
+  // ... after a byte-order mark, or the attribute lines openssl pkcs12 writes
+  const prefixed = new RawRsaKeyring({
+    keyNamespace: 'rsa', keyName: 'k', padding: 'oaep-sha256',
+    privateKey: Buffer.concat([Buffer.from('Bag Attributes\n    localKeyID: 01 02\nKey Attributes: <No Attributes>\n'), Buffer.from(privateKey)]),
+    publicKey: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(publicKey)]),
+  });
+  assert.deepEqual((await decrypt(ct, { keyring: prefixed })).plaintext, bytesOf(5));
   const objects = new RawRsaKeyring({
     keyNamespace: 'rsa', keyName: 'k', padding: 'oaep-sha256',
     publicKey: createPublicKey(publicKey), privateKey: createPrivateKey(privateKey),

@@ -175,10 +175,13 @@ fn rsa_bytes_or_pem<T>(
         pem(&s).map(Some).map_err(|e| js_error(&e))
     } else if value.is_instance_of::<Uint8Array>() {
         let bytes = zeroize::Zeroizing::new(Uint8Array::from(value.clone()).to_vec());
-        // PEM read from a file arrives as bytes (a Buffer).
-        let text = bytes.trim_ascii_start();
-        let parsed = if text.starts_with(b"-----BEGIN") {
-            let text = std::str::from_utf8(text)
+        // PEM read from a file arrives as bytes (a Buffer), maybe after a
+        // byte-order mark or the attribute lines `openssl pkcs12` writes: as
+        // a string, it is read wherever its BEGIN line is. DER never holds
+        // that line (it starts with a SEQUENCE tag, 0x30).
+        let is_pem = bytes.first() != Some(&0x30) && bytes.windows(10).any(|w| w == b"-----BEGIN");
+        let parsed = if is_pem {
+            let text = std::str::from_utf8(&bytes)
                 .map_err(|_| bad_arg("an RSA key in PEM must be UTF-8 text"))?;
             pem(text)
         } else {

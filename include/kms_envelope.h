@@ -1550,6 +1550,29 @@ kmse_status kmse_encryptor_finish(kmse_encryptor *encryptor,
 kmse_status kmse_encryptor_algorithm_suite(const kmse_encryptor *encryptor, uint16_t *suite_id_out);
 
 /**
+ * The header of the message being written: suite, message ID, the stored
+ * context, the encrypted data keys, the frame length.
+ *
+ * - `encryptor`: borrowed.
+ * - `header_out`: receives a new header owned by the caller (free it with
+ *   `kmse_header_free`).
+ */
+kmse_status kmse_encryptor_header(const kmse_encryptor *encryptor, kmse_header **header_out);
+
+/**
+ * The whole encryption context the message is bound to: the pairs its
+ * header stores (`aws-crypto-public-key` on signing suites included) and
+ * the required pairs, authenticated but not stored, that a reader must
+ * supply.
+ *
+ * - `encryptor`: borrowed.
+ * - `context_out`: receives a new context owned by the caller (free it
+ *   with `kmse_encryption_context_free`).
+ */
+kmse_status kmse_encryptor_encryption_context(const kmse_encryptor *encryptor,
+                                              kmse_encryption_context **context_out);
+
+/**
  * Frees an encryptor (finished or not), wiping buffered plaintext. NULL is
  * ignored.
  */

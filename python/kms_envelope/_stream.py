@@ -81,6 +81,17 @@ class EncryptingWriter(io.RawIOBase):
         """The message's algorithm suite."""
         return self._encryptor.algorithm_suite
 
+    @property
+    def header(self) -> MessageHeader:
+        """The header of the message being written."""
+        return self._encryptor.header
+
+    @property
+    def encryption_context(self) -> Dict[str, str]:
+        """The whole encryption context the message is bound to, required
+        pairs (authenticated, not stored) included."""
+        return self._encryptor.encryption_context
+
     def writable(self) -> bool:
         """Always ``True``."""
         return True
@@ -408,6 +419,17 @@ class EncryptingReader(_PullingReader):
     def algorithm_suite(self) -> AlgorithmSuite:
         """The message's algorithm suite."""
         return self._encryptor.algorithm_suite
+
+    @property
+    def header(self) -> MessageHeader:
+        """The header of the message being read out."""
+        return self._encryptor.header
+
+    @property
+    def encryption_context(self) -> Dict[str, str]:
+        """The whole encryption context the message is bound to, required
+        pairs (authenticated, not stored) included."""
+        return self._encryptor.encryption_context
 
     def __enter__(self) -> "EncryptingReader":
         return self

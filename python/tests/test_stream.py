@@ -473,3 +473,28 @@ def test_a_bad_chunk_size_is_refused_before_a_path_is_opened(aes_keyring: kms_en
             with pytest.raises(kms_envelope.BadArgumentError, match="chunk_size"):
                 kms_envelope.open(path, "rb", keyring=aes_keyring, chunk_size=chunk_size)
         gc.collect()
+
+
+def test_encryptors_report_the_header_and_whole_context(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # client-apis/encrypt.md: encrypt outputs the message, its encryption
+    # context and its suite.
+    cmm = kms_envelope.RequiredEncryptionContextMaterialsManager(["tenant"], keyring=aes_keyring)
+    context = {"tenant": "acme", "purpose": "test"}
+    enc = kms_envelope.StreamEncryptor(materials_manager=cmm, encryption_context=context)
+    message = enc.update(b"data") + enc.finish()
+    parsed = kms_envelope.inspect(message)
+    assert enc.header.message_id == parsed.message_id
+    assert enc.header.encryption_context == parsed.encryption_context and "tenant" not in parsed.encryption_context
+    whole = enc.encryption_context
+    assert whole["tenant"] == "acme" and whole["purpose"] == "test" and "aws-crypto-public-key" in whole
+    assert enc.algorithm_suite == parsed.algorithm_suite
+    with kms_envelope.encrypting_reader(io.BytesIO(b"data"), materials_manager=cmm, encryption_context=context) as reader:
+        assert reader.encryption_context["tenant"] == "acme"
+        message = reader.read()
+        assert kms_envelope.inspect(message).message_id == reader.header.message_id
+    out = io.BytesIO()
+    with kms_envelope.open(out, "wb", materials_manager=cmm, encryption_context=context) as writer:
+        writer.write(b"data")
+        header = writer.header
+        assert writer.encryption_context["tenant"] == "acme"
+    assert kms_envelope.inspect(out.getvalue()).message_id == header.message_id

@@ -354,6 +354,58 @@ pub unsafe extern "C" fn kmse_encryptor_algorithm_suite(
     })
 }
 
+/// The header of the message being written: suite, message ID, the stored
+/// context, the encrypted data keys, the frame length.
+///
+/// - `encryptor`: borrowed.
+/// - `header_out`: receives a new header owned by the caller (free it with
+///   `kmse_header_free`).
+#[no_mangle]
+pub unsafe extern "C" fn kmse_encryptor_header(
+    encryptor: *const kmse_encryptor,
+    header_out: *mut *mut kmse_header,
+) -> kmse_status {
+    guard("kmse_encryptor_header", || {
+        // SAFETY: a live encryptor or NULL, a valid out-pointer or NULL (API contract).
+        let (e, o) = unsafe {
+            (
+                handle(encryptor, "encryptor")?,
+                out(header_out, "header_out")?,
+            )
+        };
+        o.write(into_handle(kmse_header::new(e.inner.header().clone())));
+        Ok(())
+    })
+}
+
+/// The whole encryption context the message is bound to: the pairs its
+/// header stores (`aws-crypto-public-key` on signing suites included) and
+/// the required pairs, authenticated but not stored, that a reader must
+/// supply.
+///
+/// - `encryptor`: borrowed.
+/// - `context_out`: receives a new context owned by the caller (free it
+///   with `kmse_encryption_context_free`).
+#[no_mangle]
+pub unsafe extern "C" fn kmse_encryptor_encryption_context(
+    encryptor: *const kmse_encryptor,
+    context_out: *mut *mut kmse_encryption_context,
+) -> kmse_status {
+    guard("kmse_encryptor_encryption_context", || {
+        // SAFETY: a live encryptor or NULL, a valid out-pointer or NULL (API contract).
+        let (e, o) = unsafe {
+            (
+                handle(encryptor, "encryptor")?,
+                out(context_out, "context_out")?,
+            )
+        };
+        o.write(into_handle(kmse_encryption_context::new(
+            e.inner.encryption_context().clone(),
+        )));
+        Ok(())
+    })
+}
+
 /// Frees an encryptor (finished or not), wiping buffered plaintext. NULL is
 /// ignored.
 #[no_mangle]

@@ -265,6 +265,10 @@ static void streams(void) {
     CHECK_NULL(kmse_encryptor_finish(e, buf, 16, &w, NULL), "pending_out");
     CHECK_NULL(kmse_encryptor_algorithm_suite(NULL, &suite), "encryptor");
     CHECK_NULL(kmse_encryptor_algorithm_suite(e, NULL), "suite_id_out");
+    CHECK_NULL(kmse_encryptor_header(NULL, &h), "encryptor");
+    CHECK_NULL(kmse_encryptor_header(e, NULL), "header_out");
+    CHECK_NULL(kmse_encryptor_encryption_context(NULL, &ec), "encryptor");
+    CHECK_NULL(kmse_encryptor_encryption_context(e, NULL), "context_out");
     /* The NULL checks did not break the stream. */
     CHECK_OK(kmse_encryptor_update(e, buf, 1, buf + 8, 8, &w, &p));
     kmse_encryptor_free(e);

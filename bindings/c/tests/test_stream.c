@@ -104,6 +104,24 @@ static void odd_sizes(void) {
         CHECK_OK(kmse_encryptor_algorithm_suite(enc, &suite));
         CHECK(suite == 0x0478);
         CHECK(stream_encrypt(enc, plaintext, N, piece, cap, &ct));
+        {
+            /* The encryptor reports the header it wrote, and its context. */
+            kmse_header *written = NULL, *parsed = NULL;
+            kmse_encryption_context *context = NULL;
+            const uint8_t *id = NULL, *parsed_id = NULL;
+            size_t id_len = 0, parsed_id_len = 0, pairs = 1;
+            CHECK_OK(kmse_encryptor_header(enc, &written));
+            CHECK_OK(kmse_header_parse(ct.data, ct.len, &parsed, NULL));
+            CHECK_OK(kmse_header_message_id(written, &id, &id_len));
+            CHECK_OK(kmse_header_message_id(parsed, &parsed_id, &parsed_id_len));
+            CHECK(id_len == 32 && id_len == parsed_id_len && memcmp(id, parsed_id, id_len) == 0);
+            CHECK_OK(kmse_encryptor_encryption_context(enc, &context));
+            CHECK_OK(kmse_encryption_context_len(context, &pairs));
+            CHECK(pairs == 0);
+            kmse_encryption_context_free(context);
+            kmse_header_free(parsed);
+            kmse_header_free(written);
+        }
         /* The streamed message decrypts one-shot ... */
         CHECK_OK(kmse_decrypt(client, keyring, NULL, ct.data, ct.len, &oneshot, NULL, NULL));
         CHECK(kt_buffer_equals(oneshot, plaintext, N));

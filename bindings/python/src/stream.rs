@@ -100,7 +100,10 @@ impl<T> Drop for Held<'_, T> {
 #[pyclass(frozen, module = "kms_envelope", name = "StreamEncryptor")]
 pub(crate) struct PyStreamEncryptor {
     inner: Exclusive<StreamEncryptor>,
-    suite: kms_envelope::AlgorithmSuite,
+    /// The header it writes and the materials' whole context, read once:
+    /// the getters need no lock.
+    header: kms_envelope::MessageHeader,
+    context: kms_envelope::EncryptionContext,
 }
 
 #[pymethods]
@@ -147,7 +150,8 @@ impl PyStreamEncryptor {
             b.start()
         })?;
         Ok(Self {
-            suite: encryptor.algorithm_suite(),
+            header: encryptor.header().clone(),
+            context: encryptor.encryption_context().clone(),
             inner: Exclusive::new(encryptor),
         })
     }
@@ -155,7 +159,23 @@ impl PyStreamEncryptor {
     /// The message's algorithm suite.
     #[getter]
     fn algorithm_suite<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        convert::suite_to_py(py, self.suite)
+        convert::suite_to_py(py, self.header.algorithm_suite)
+    }
+
+    /// The header this encryptor writes: suite, message ID, the stored
+    /// context, the encrypted data keys, the frame length.
+    #[getter]
+    fn header(&self) -> crate::api::PyMessageHeader {
+        crate::api::PyMessageHeader(self.header.clone())
+    }
+
+    /// The whole encryption context the message is bound to: the pairs the
+    /// header stores (``aws-crypto-public-key`` on signing suites included)
+    /// and the required pairs, authenticated but not stored, that a reader
+    /// must supply.
+    #[getter]
+    fn encryption_context<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        convert::context_to_py(py, &self.context)
     }
 
     /// Encrypts ``data`` (any bytes-like object) and returns the message

@@ -56,7 +56,30 @@ def _io_error(what: str, cause: OSError) -> IoError:
     return IoError("%s: %s" % (what, cause))
 
 
-class EncryptingWriter(io.RawIOBase):
+class _EncryptorReport:
+    """What an encrypting file object says about the message it makes."""
+
+    _encryptor: StreamEncryptor
+
+    @property
+    def algorithm_suite(self) -> AlgorithmSuite:
+        """The message's algorithm suite."""
+        return self._encryptor.algorithm_suite
+
+    @property
+    def header(self) -> MessageHeader:
+        """The message's header: suite, message ID, the stored context, the
+        encrypted data keys, the frame length."""
+        return self._encryptor.header
+
+    @property
+    def encryption_context(self) -> Dict[str, str]:
+        """The whole encryption context the message is bound to, required
+        pairs (authenticated, not stored) included."""
+        return self._encryptor.encryption_context
+
+
+class EncryptingWriter(_EncryptorReport, io.RawIOBase):
     """A write-only binary file: everything written to it is encrypted into
     one message written to an underlying file.
 
@@ -75,22 +98,6 @@ class EncryptingWriter(io.RawIOBase):
         self._encryptor = encryptor
         self._close_file = close_fileobj
         self._finished = False
-
-    @property
-    def algorithm_suite(self) -> AlgorithmSuite:
-        """The message's algorithm suite."""
-        return self._encryptor.algorithm_suite
-
-    @property
-    def header(self) -> MessageHeader:
-        """The header of the message being written."""
-        return self._encryptor.header
-
-    @property
-    def encryption_context(self) -> Dict[str, str]:
-        """The whole encryption context the message is bound to, required
-        pairs (authenticated, not stored) included."""
-        return self._encryptor.encryption_context
 
     def writable(self) -> bool:
         """Always ``True``."""
@@ -389,7 +396,7 @@ class DecryptingReader(_PullingReader):
         return self
 
 
-class EncryptingReader(_PullingReader):
+class EncryptingReader(_EncryptorReport, _PullingReader):
     """A read-only binary file of ciphertext: the plaintext read from an
     underlying file, encrypted into one message as it is read. For code that
     pulls bytes from a file object (``shutil.copyfileobj``, boto3's
@@ -414,22 +421,6 @@ class EncryptingReader(_PullingReader):
 
     def _finish(self) -> bytes:
         return self._encryptor.finish()
-
-    @property
-    def algorithm_suite(self) -> AlgorithmSuite:
-        """The message's algorithm suite."""
-        return self._encryptor.algorithm_suite
-
-    @property
-    def header(self) -> MessageHeader:
-        """The header of the message being read out."""
-        return self._encryptor.header
-
-    @property
-    def encryption_context(self) -> Dict[str, str]:
-        """The whole encryption context the message is bound to, required
-        pairs (authenticated, not stored) included."""
-        return self._encryptor.encryption_context
 
     def __enter__(self) -> "EncryptingReader":
         return self

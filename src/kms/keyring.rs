@@ -290,9 +290,17 @@ impl AwsKmsKeyring {
                 Err(e) => reasons.push(format!("{key_id}: {e}")),
             }
         }
+        let any_kms = edks.iter().any(|e| e.provider_id == PROVIDER_ID);
         if reasons.is_empty() {
             reasons.push(match &self.mode {
+                Mode::Strict { key_id, .. } if !key_id.starts_with("arn:") || key_id.contains(":alias/") => format!(
+                    "AWS KMS {key_id}: no encrypted data key for this key (messages name their \
+                     keys by key ARN: an alias or a bare key ID never matches; give the key ARN)"
+                ),
                 Mode::Strict { key_id, .. } => format!("AWS KMS {key_id}: no encrypted data key for this key"),
+                Mode::Discovery { .. } if !any_kms => {
+                    "AWS KMS discovery: no aws-kms encrypted data key".to_owned()
+                }
                 Mode::Discovery { filter: Some(_), .. } => {
                     "AWS KMS discovery: no encrypted data key of an account the discovery filter admits".to_owned()
                 }

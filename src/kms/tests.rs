@@ -404,3 +404,34 @@ fn an_all_zero_data_key_from_kms_is_refused() {
         other => panic!("an all-zero key was used: {other:?}"),
     }
 }
+
+#[test]
+fn a_failed_unwrap_says_why_when_the_key_can_never_match() {
+    let kms = kms();
+    let a = arn("us-east-1", ACCOUNT, "key-a");
+    let msg = encrypt(&AwsKmsKeyring::new(&a, kms.clone()).unwrap());
+    // Messages name their keys by ARN: an alias (or a bare key ID) given to
+    // decrypt never matches one, and the reason says so.
+    let alias =
+        AwsKmsKeyring::new("arn:aws:kms:us-east-1:111122223333:alias/mine", kms.clone()).unwrap();
+    let err = decrypt(&alias, &msg).unwrap_err().to_string();
+    assert!(
+        err.contains("an alias or a bare key ID never matches"),
+        "{err}"
+    );
+    let other = AwsKmsKeyring::new(arn("us-east-1", ACCOUNT, "key-b"), kms.clone()).unwrap();
+    let err = decrypt(&other, &msg).unwrap_err().to_string();
+    assert!(
+        err.contains("no encrypted data key for this key") && !err.contains("alias"),
+        "{err}"
+    );
+    // Discovery over a message with no aws-kms key at all says that, not
+    // that the filter refused one.
+    let raw = crate::RawAesKeyring::new("ns", "k", &[7; 32]).unwrap();
+    let msg = encrypt(&raw);
+    let filter = DiscoveryFilter::new("aws", [ACCOUNT]).unwrap();
+    let err = decrypt(&AwsKmsKeyring::discovery(kms, Some(filter)), &msg)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no aws-kms encrypted data key"), "{err}");
+}

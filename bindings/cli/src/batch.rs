@@ -53,14 +53,15 @@ impl Job {
     }
 }
 
-/// The output file name for an input named `name`: on encrypt `name.kmse`;
-/// on decrypt `name` without its final `.kmse`, or `name.decrypted` when it
-/// has none (or nothing but a dot would remain).
-pub fn output_name(name: &OsStr, purpose: Purpose) -> OsString {
+/// The output file name for an input named `name`, `suffix` being the
+/// encrypted files' ([`ENCRYPTED_SUFFIX`] unless `--suffix`): on encrypt
+/// `name` + suffix; on decrypt `name` without its final suffix, or
+/// `name.decrypted` when it has none (or nothing but a dot would remain).
+pub fn output_name(name: &OsStr, purpose: Purpose, suffix: &str) -> OsString {
     if purpose == Purpose::Decrypt {
         let stripped = name
             .to_str()
-            .and_then(|n| n.strip_suffix(ENCRYPTED_SUFFIX))
+            .and_then(|n| n.strip_suffix(suffix))
             .filter(|stem| !matches!(*stem, "" | "." | ".."));
         if let Some(stem) = stripped {
             return OsString::from(stem);
@@ -68,21 +69,47 @@ pub fn output_name(name: &OsStr, purpose: Purpose) -> OsString {
     }
     let mut out = name.to_owned();
     out.push(match purpose {
-        Purpose::Encrypt => ENCRYPTED_SUFFIX,
+        Purpose::Encrypt => suffix,
         Purpose::Decrypt => DECRYPTED_SUFFIX,
     });
     out
+}
+
+/// Refuses `output` if it exists and `--no-overwrite` was given.
+fn check_overwrite(io: &IoArgs, output: &Path) -> CliResult<()> {
+    if io.no_overwrite && fs::symlink_metadata(output).is_ok() {
+        return Err(CliError::bad_arg(format!(
+            "'{}' exists (--no-overwrite)",
+            output.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The jobs of one `encrypt` or `decrypt` run, after every check; creates
 /// the output directory if needed.
 pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
     let Some(dir) = &io.output_dir else {
+        if io.suffix.is_some() {
+            return Err(CliError::bad_arg(
+                "--suffix names the files of --output-dir; -o names its output itself",
+            ));
+        }
         if io.inputs.len() > 1 {
             return Err(CliError::bad_arg(format!(
                 "{} inputs need --output-dir DIR (-o names a single output)",
                 io.inputs.len()
             )));
+        }
+        if let Some(output) = io.output.as_deref().filter(|o| !is_std_stream(Some(o))) {
+            if fs::metadata(output).is_ok_and(|m| m.is_dir()) {
+                return Err(CliError::bad_arg(format!(
+                    "'{}' is a directory; to write into it, use --output-dir '{}'",
+                    output.display(),
+                    output.display()
+                )));
+            }
+            check_overwrite(io, output)?;
         }
         return Ok(vec![Job {
             input: io.inputs.first().cloned(),
@@ -90,6 +117,7 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
             in_batch: false,
         }]);
     };
+    let suffix = io.suffix.as_deref().unwrap_or(ENCRYPTED_SUFFIX);
     if io.inputs.is_empty() {
         return Err(CliError::bad_arg(
             "--output-dir needs input files (-i FILE...); for standard input use -o",
@@ -133,7 +161,7 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
         let name = input.file_name().ok_or_else(|| {
             CliError::bad_arg(format!("'{}' is not a file name", input.display()))
         })?;
-        let out_name = output_name(name, purpose);
+        let out_name = output_name(name, purpose, suffix);
         if let Some(other) = by_name.insert(out_name.clone(), input) {
             return Err(CliError::bad_arg(format!(
                 "'{}' and '{}' would both be written to '{}'",
@@ -144,9 +172,11 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
         }
         let real = fs::canonicalize(input).map_err(|e| CliError::io("resolve", input, &e))?;
         real_inputs.insert(real, input);
+        let output = dir.join(out_name);
+        check_overwrite(io, &output)?;
         jobs.push(Job {
             input: Some(input.clone()),
-            output: Some(dir.join(out_name)),
+            output: Some(output),
             in_batch: true,
         });
     }
@@ -174,7 +204,7 @@ mod tests {
     use super::*;
 
     fn name(n: &str, purpose: Purpose) -> String {
-        output_name(OsStr::new(n), purpose)
+        output_name(OsStr::new(n), purpose, ENCRYPTED_SUFFIX)
             .to_string_lossy()
             .into_owned()
     }
@@ -196,6 +226,8 @@ mod tests {
             inputs: inputs.iter().map(|p| p.to_path_buf()).collect(),
             output: None,
             output_dir: output_dir.map(Path::to_path_buf),
+            suffix: None,
+            no_overwrite: false,
         }
     }
 

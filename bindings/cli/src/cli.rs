@@ -133,7 +133,8 @@ pub struct ContextArgs {
     /// An encryption-context pair KEY=VALUE (repeatable). On encrypt it is
     /// stored in the message and authenticated; on decrypt every pair given must
     /// match the message's.
-    #[arg(long = "context", short = 'c', value_name = "KEY=VALUE", value_parser = parse_context_pair)]
+    #[arg(long = "context", short = 'c', value_name = "KEY=VALUE", value_parser = parse_context_pair,
+          num_args = 1.., action = ArgAction::Append)]
     pub context: Vec<(String, String)>,
     /// A context key that is authenticated but not stored in the message
     /// (repeatable). On encrypt it must be among the --context pairs; on decrypt
@@ -184,6 +185,15 @@ pub struct IoArgs {
     /// complete, it and those after it are not written.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// With --output-dir: what encrypt appends to each input's name, and what
+    /// decrypt removes [default: .kmse; the AWS Encryption CLI's is
+    /// .encrypted].
+    #[arg(long, value_name = "SUFFIX", value_parser = parse_suffix)]
+    pub suffix: Option<String>,
+    /// Refuse to replace an existing output file (status 3); by default it
+    /// is replaced once the new output is complete.
+    #[arg(long)]
+    pub no_overwrite: bool,
 }
 
 /// How the work runs: threads and progress display.
@@ -420,6 +430,14 @@ fn reason(e: kms_envelope::Error) -> String {
         kms_envelope::Error::BadArgument(m) => m,
         other => other.to_string(),
     }
+}
+
+/// Parses `--suffix`: a non-empty piece of a file name (no path separator).
+pub fn parse_suffix(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.contains(['/', '\\', '\0']) {
+        return Err("a suffix is a non-empty piece of a file name (no '/' or '\\')".into());
+    }
+    Ok(s.to_owned())
 }
 
 /// Parses `KEY=VALUE` (split at the first `=`; the key may not be empty).

@@ -733,18 +733,29 @@ export function encryptStream(opts) {
   let enc;
   let seal;
   let ended = false;
+  // The header and whole context, once the keyring has run; or the reason
+  // there is none.
+  let settleHeader;
+  const header = new Promise((resolve, reject) => { settleHeader = { resolve, reject }; });
+  header.catch(() => {});
   /** Ends the message's wasm handles (once), wiping what they hold. */
-  const end = () => {
+  const end = (reason) => {
     ended = true;
     seal?.abort();
     enc?.free();
     seal = null;
     enc = null;
+    settleHeader?.reject(reason instanceof KmsEnvelopeError ? reason : cancelled(reason));
+    settleHeader = null;
   };
-  return new TransformStream({
+  const stream = new TransformStream({
     async start(controller) {
       try {
         const r = await wasm.startEncrypt(...args, h?.keyLengths);
+        if (!ended) {
+          settleHeader.resolve(r.headerResult());
+          settleHeader = null;
+        }
         if (r instanceof wasm.StreamSealing) {
           // A cancel while the keyring ran finds nothing to end: what is
           // made after it is ended here.
@@ -755,7 +766,9 @@ export function encryptStream(opts) {
         }
         if (ended) end();
       } catch (e) {
-        throw toError(e);
+        const err = toError(e);
+        end(err);
+        throw err;
       }
     },
     async transform(chunk, controller) {
@@ -767,8 +780,9 @@ export function encryptStream(opts) {
           if (out.length) controller.enqueue(out);
         }
       } catch (e) {
-        end();
-        throw toError(e);
+        const err = toError(e);
+        end(err);
+        throw err;
       }
     },
     async flush(controller) {
@@ -784,6 +798,8 @@ export function encryptStream(opts) {
     // Aborted or cancelled: the plaintext held for the next frame is wiped.
     cancel: end,
   });
+  stream.header = header;
+  return stream;
 }
 
 /**

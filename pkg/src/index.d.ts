@@ -474,7 +474,16 @@ export type DecryptStreamOptions = DecryptOptions & {
  * suite, a suite the commitment policy forbids) throw here; the keyring's
  * own failures error the stream.
  */
-export declare function encryptStream(options: EncryptStreamOptions): TransformStream<Uint8Array, Uint8Array>;
+export declare function encryptStream(options: EncryptStreamOptions): TransformStream<Uint8Array, Uint8Array> & {
+  /**
+   * Resolves once the keyring has run, with the header the stream writes
+   * and the whole encryption context the message is bound to (pairs a
+   * `RequiredEncryptionContextMaterialsManager` keeps out of the header
+   * included). Rejects if the keyring fails or the stream is cancelled
+   * first.
+   */
+  readonly header: Promise<{ encryptionContext: Record<string, string>; algorithmSuite: number; header: MessageHeader }>;
+};
 
 /** Decrypts one message written to it; bounded memory for unsigned suites. */
 export declare function decryptStream(options: DecryptStreamOptions): TransformStream<Uint8Array, Uint8Array> & {

@@ -6,7 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import esdk from '@aws-crypto/client-node';
-import { encrypt, decrypt, encryptStream, decryptStream, RawAesKeyring } from 'kms-envelope';
+import { encrypt, decrypt, encryptStream, decryptStream, inspect, RawAesKeyring } from 'kms-envelope';
 import { bulkHost, openedCount, setBulk, setMinBytes } from '../src/external.js';
 import { hostOpenedStreams, streamHost } from '../src/host-stream.js';
 import { SUITES, aesKey, bytesOf, policyFor, rejectsWith, streamingHost } from './helpers.js';
@@ -495,4 +495,38 @@ test('plaintext the host opens after the reader cancelled is wiped, never left b
     Controller.enqueue = enqueue;
     setBulk(nodeHost);
   }
+});
+
+test('encryptStream.header: the header written and the whole context, on the host path and in the core', async () => {
+  const { RequiredEncryptionContextMaterialsManager } = await import('kms-envelope');
+  const manager = new RequiredEncryptionContextMaterialsManager({ keyring, requiredEncryptionContextKeys: ['tenant'] });
+  for (const host of [true, false]) {
+    setBulk(host ? sealingHost() : nodeHost);
+    try {
+      for (const suite of [0x0478, 0x0578]) {
+        const es = encryptStream({ materialsManager: manager, algorithmSuite: suite, frameLength: 1024, encryptionContext: { tenant: 'acme', purpose: 'p' } });
+        const out = [];
+        const writing = new ReadableStream({ pull(c) { c.enqueue(bytesOf(5000, 1)); c.close(); } })
+          .pipeThrough(es).pipeTo(new WritableStream({ write(b) { out.push(b); } }));
+        const { header, encryptionContext, algorithmSuite } = await es.header;
+        await writing;
+        const ct = new Uint8Array(Buffer.concat(out));
+        const stored = (await inspect(ct));
+        assert.equal(algorithmSuite, suite);
+        assert.equal(header.algorithmSuite, suite);
+        assert.equal(encryptionContext.tenant, 'acme', 'the whole context');
+        assert.equal(stored.encryptionContext.tenant, undefined, 'not stored');
+        assert.equal(encryptionContext.purpose, 'p');
+        assert.equal(Buffer.from(header.messageId).toString('hex'), Buffer.from(stored.messageId).toString('hex'));
+        assert.deepEqual((await decrypt(ct, { materialsManager: manager, encryptionContext: { tenant: 'acme' } })).plaintext, bytesOf(5000, 1));
+      }
+    } finally {
+      setBulk(nodeHost);
+    }
+  }
+  // A keyring that fails: header rejects with its error.
+  const failing = encryptStream({ keyring: { onEncrypt: async () => { throw Object.assign(new Error('down'), { code: 'Unavailable' }); }, onDecrypt: async () => null } });
+  const piping = new ReadableStream({ pull(c) { c.enqueue(bytesOf(10)); c.close(); } }).pipeThrough(failing).pipeTo(new WritableStream());
+  await assert.rejects(failing.header, (e) => e.code === 'kms_error');
+  await assert.rejects(piping);
 });

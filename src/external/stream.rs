@@ -76,6 +76,12 @@ impl ExternalStreamSeal {
         &self.header
     }
 
+    /// The header parsed, and the whole encryption context the message is
+    /// bound to (required pairs included), until the message is finished.
+    pub fn header_and_context(&self) -> Option<(&MessageHeader, &EncryptionContext)> {
+        self.sealer.as_ref().map(|s| (s.header(), s.context()))
+    }
+
     /// The AES-GCM content key. Secret: wipe every copy once used.
     pub fn content_key(&mut self) -> Result<&[u8]> {
         Ok(self.sealer()?.external_view().1)

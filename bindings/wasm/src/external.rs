@@ -375,6 +375,17 @@ impl StreamSealing {
         Uint8Array::from(self.inner.header())
     }
 
+    /// `{ encryptionContext, algorithmSuite, header }` of the message being
+    /// written (the whole context, required pairs included), or `undefined`
+    /// once it is finished.
+    #[wasm_bindgen(js_name = headerResult)]
+    pub fn header_result(&self) -> JsValue {
+        match self.inner.header_and_context() {
+            Some((h, c)) => crate::decrypted_to_js(c, h).into(),
+            None => JsValue::UNDEFINED,
+        }
+    }
+
     /// The content key (secret: the caller wipes its copy once imported).
     #[wasm_bindgen(js_name = contentKey)]
     pub fn content_key(&mut self) -> Result<Uint8Array, JsValue> {

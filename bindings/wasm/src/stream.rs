@@ -78,6 +78,13 @@ pub fn start_encrypt(
 
 #[wasm_bindgen]
 impl Encryptor {
+    /// `{ encryptionContext, algorithmSuite, header }` of the message being
+    /// written (the whole context, required pairs included).
+    #[wasm_bindgen(js_name = headerResult)]
+    pub fn header_result(&self) -> JsValue {
+        crate::decrypted_to_js(self.inner.encryption_context(), self.inner.header()).into()
+    }
+
     /// Encrypts a chunk; returns the ciphertext ready so far (maybe empty).
     pub fn update(&mut self, chunk: &[u8]) -> Result<Uint8Array, JsValue> {
         let mut out = Vec::new();

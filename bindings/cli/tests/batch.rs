@@ -379,54 +379,30 @@ fn suffix_no_overwrite_and_an_output_that_is_a_directory() {
     let env = Env::new();
     env.keygen("a.key");
     env.write("b.txt", b"bee");
+    let encrypt = ["encrypt", "-k", "a.key", "-i", "b.txt"];
+    let decrypt = ["decrypt", "-k", "a.key", "-i"];
     // --suffix names the outputs of encrypt, and decrypt removes it.
-    env.ok(&[
-        "encrypt",
-        "-k",
-        "a.key",
-        "-i",
-        "plain.txt",
-        "b.txt",
-        "--output-dir",
-        "enc",
-        "--suffix",
-        ".encrypted",
-    ]);
+    let suffix = ["--suffix", ".encrypted"];
+    env.ok(&args(
+        &args(&encrypt, &["plain.txt", "--output-dir", "enc"]),
+        &suffix,
+    ));
     assert_eq!(
         listing(&env, "enc"),
         ["b.txt.encrypted", "plain.txt.encrypted"]
     );
-    env.ok(&[
-        "decrypt",
-        "-k",
-        "a.key",
-        "-i",
-        "enc/b.txt.encrypted",
-        "--output-dir",
-        "dec",
-        "--suffix",
-        ".encrypted",
-    ]);
+    env.ok(&args(
+        &args(&decrypt, &["enc/b.txt.encrypted", "--output-dir", "dec"]),
+        &suffix,
+    ));
     assert_eq!(env.read("dec/b.txt"), b"bee");
     let err = env.fails(
-        &[
-            "encrypt",
-            "-k",
-            "a.key",
-            "-i",
-            "b.txt",
-            "--output-dir",
-            "x",
-            "--suffix",
-            "a/b",
-        ],
+        &args(&encrypt, &["--output-dir", "x", "--suffix", "a/b"]),
         USAGE,
     );
     assert!(err.contains("suffix"), "{err}");
     let err = env.fails(
-        &[
-            "encrypt", "-k", "a.key", "-i", "b.txt", "-o", "x", "--suffix", ".e",
-        ],
+        &args(&encrypt, &["-o", "x", "--suffix", ".e"]),
         BAD_ARGUMENT,
     );
     assert!(err.contains("--output-dir"), "{err}");
@@ -434,16 +410,7 @@ fn suffix_no_overwrite_and_an_output_that_is_a_directory() {
     // --no-overwrite refuses an existing output, before anything is written.
     env.write("taken.kmse", b"keep me");
     let err = env.fails(
-        &[
-            "encrypt",
-            "-k",
-            "a.key",
-            "-i",
-            "b.txt",
-            "-o",
-            "taken.kmse",
-            "--no-overwrite",
-        ],
+        &args(&encrypt, &["-o", "taken.kmse", "--no-overwrite"]),
         BAD_ARGUMENT,
     );
     assert!(
@@ -453,42 +420,18 @@ fn suffix_no_overwrite_and_an_output_that_is_a_directory() {
     assert_eq!(env.read("taken.kmse"), b"keep me");
     std::fs::create_dir(env.path("enc2")).unwrap();
     env.write("enc2/plain.txt.kmse", b"keep me too");
-    let err = env.fails(
-        &[
-            "encrypt",
-            "-k",
-            "a.key",
-            "-i",
-            "b.txt",
-            "plain.txt",
-            "--output-dir",
-            "enc2",
-            "--no-overwrite",
-        ],
-        BAD_ARGUMENT,
-    );
+    let batch = ["plain.txt", "--output-dir", "enc2", "--no-overwrite"];
+    let err = env.fails(&args(&encrypt, &batch), BAD_ARGUMENT);
     assert!(err.contains("plain.txt.kmse"), "{err}");
     assert_eq!(listing(&env, "enc2"), ["plain.txt.kmse"]);
     assert_eq!(env.read("enc2/plain.txt.kmse"), b"keep me too");
     // Without it, the output is replaced; a new output is fine with it.
-    env.ok(&["encrypt", "-k", "a.key", "-i", "b.txt", "-o", "taken.kmse"]);
-    env.ok(&[
-        "encrypt",
-        "-k",
-        "a.key",
-        "-i",
-        "b.txt",
-        "-o",
-        "fresh.kmse",
-        "--no-overwrite",
-    ]);
+    env.ok(&args(&encrypt, &["-o", "taken.kmse"]));
+    env.ok(&args(&encrypt, &["-o", "fresh.kmse", "--no-overwrite"]));
 
     // -o naming a directory points to --output-dir.
     std::fs::create_dir(env.path("outdir")).unwrap();
-    let err = env.fails(
-        &["encrypt", "-k", "a.key", "-i", "b.txt", "-o", "outdir"],
-        BAD_ARGUMENT,
-    );
+    let err = env.fails(&args(&encrypt, &["-o", "outdir"]), BAD_ARGUMENT);
     assert!(
         err.contains("is a directory") && err.contains("--output-dir"),
         "{err}"
@@ -499,31 +442,16 @@ fn suffix_no_overwrite_and_an_output_that_is_a_directory() {
 fn several_context_pairs_after_one_flag() {
     let env = Env::new();
     env.keygen("a.key");
-    env.ok(&[
-        "encrypt",
-        "-k",
-        "a.key",
-        "-i",
-        "plain.txt",
-        "-o",
-        "m",
-        "-c",
-        "a=1",
-        "b=2",
-        "-c",
-        "c=3",
-    ]);
+    let pairs = ["-c", "a=1", "b=2", "-c", "c=3"];
+    env.ok(&args(
+        &["encrypt", "-k", "a.key", "-i", "plain.txt", "-o", "m"],
+        &pairs,
+    ));
     let header = MessageHeader::parse(&env.read("m"), None).unwrap().0;
     for (k, v) in [("a", "1"), ("b", "2"), ("c", "3")] {
         assert_eq!(header.encryption_context.get(k), Some(v));
     }
-    env.ok(&[
-        "decrypt", "-k", "a.key", "-i", "m", "-o", "back", "-c", "a=1", "c=3",
-    ]);
-    env.fails(
-        &[
-            "decrypt", "-k", "a.key", "-i", "m", "-o", "back2", "-c", "a=1", "c=4",
-        ],
-        POLICY,
-    );
+    let decrypt = ["decrypt", "-k", "a.key", "-i", "m", "-o"];
+    env.ok(&args(&decrypt, &["back", "-c", "a=1", "c=3"]));
+    env.fails(&args(&decrypt, &["back2", "-c", "a=1", "c=4"]), POLICY);
 }

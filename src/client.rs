@@ -298,6 +298,9 @@ impl<'a> EncryptCall<'a> {
     }
 
     /// Sets the frame length in bytes, 1 to 2^32 - 1 (default 4096).
+    ///
+    /// The official Python ESDK reads frame lengths only up to 2^31 - 1;
+    /// stay at or below that for messages it must read.
     pub fn frame_length(mut self, frame_length: u32) -> Self {
         self.frame_length = frame_length;
         self

@@ -2,6 +2,7 @@
 import builtins
 import errno
 import io
+import operator
 import os
 import warnings
 from types import TracebackType
@@ -49,11 +50,48 @@ def _check_chunk_size(chunk_size: int) -> None:
         raise BadArgumentError("chunk_size must be an int of at least 1")
 
 
+# IoError beside each built-in OSError subclass it stands for, made once.
+_IO_ERRORS: Dict[Type[OSError], Type[IoError]] = {}
+
+
 def _io_error(what: str, cause: OSError) -> IoError:
-    """An :class:`IoError` for a failure of the underlying file, keeping its errno."""
-    if cause.errno is not None:
-        return IoError(cause.errno, "%s: %s" % (what, cause.strerror or cause))
-    return IoError("%s: %s" % (what, cause))
+    """An :class:`IoError` for a failure of the underlying file, keeping its
+    errno and file name, and its built-in class: a missing file is both an
+    ``IoError`` and a ``FileNotFoundError``."""
+    base = type(cause)
+    cls: Type[IoError] = IoError
+    if base is not OSError and not issubclass(base, IoError) and base.__module__ == "builtins":
+        cls = _IO_ERRORS.setdefault(base, type(base.__name__, (IoError, base), {"__module__": IoError.__module__}))
+    if cause.errno is None:
+        return cls("%s: %s" % (what, cause))
+    if cause.filename is None:
+        return cls(cause.errno, "%s: %s" % (what, cause.strerror or cause))
+    return cls(cause.errno, "%s: %s" % (what, cause.strerror or cause), cause.filename)
+
+
+def _open_path(file: PathType, mode: str) -> Any:
+    """``builtins.open(file, mode)``; its failure as an :class:`IoError`."""
+    try:
+        return builtins.open(file, mode)
+    except OSError as e:
+        raise _io_error("opening the file failed", e) from e
+
+
+def _check_file(file: object, method: str) -> None:
+    """Refuses, before anything runs, a ``file`` that is neither a path nor
+    has a ``read`` / ``write`` method (an int descriptor, a str of text)."""
+    if not callable(getattr(file, method, None)):
+        raise TypeError(
+            "file must be a path or a binary file object with a %s() method, not %r" % (method, type(file).__name__)
+        )
+
+
+def _file_call(what: str, call: Any) -> None:
+    """Runs ``call()`` (a flush or close of the underlying file); its OSError as an :class:`IoError`."""
+    try:
+        call()
+    except OSError as e:
+        raise _io_error(what, e) from e
 
 
 class _EncryptorReport:
@@ -97,6 +135,8 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
         self._file = fileobj
         self._encryptor = encryptor
         self._close_file = close_fileobj
+        self._finished = True  # a writer refused here has no message to leave incomplete
+        _check_file(fileobj, "write")
         self._finished = False
 
     def writable(self) -> bool:
@@ -155,7 +195,7 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
         if not self.closed:
             flush = getattr(self._file, "flush", None)
             if flush is not None:
-                flush()
+                _file_call("flushing the encrypted stream failed", flush)
 
     def close(self) -> None:
         """Write the final frame and footer, flush, and close (the
@@ -171,7 +211,7 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
                 super().close()  # flushes the underlying file
             finally:
                 if self._close_file:
-                    self._file.close()  # type: ignore[attr-defined]
+                    _file_call("closing the encrypted stream failed", self._file.close)  # type: ignore[attr-defined]
 
     def abort(self) -> None:
         """Close without finishing the message: what was written stays an
@@ -234,6 +274,7 @@ class _PullingReader(io.RawIOBase):
         self._pos = 0
         self._eof = False
         _check_chunk_size(chunk_size)
+        _check_file(fileobj, "read")
 
     def _update(self, chunk: bytes) -> bytes:
         raise NotImplementedError
@@ -283,7 +324,10 @@ class _PullingReader(io.RawIOBase):
     def read(self, size: Optional[int] = -1) -> bytes:
         """Read up to ``size`` bytes (all of them if ``size`` is negative or
         ``None``); ``b""`` at the end."""
-        if size is None or size < 0:
+        if size is None:
+            return self.readall()
+        size = operator.index(size)  # TypeError for 2.5, before any state changes
+        if size < 0:
             return self.readall()
         if size == 0:
             return b""
@@ -319,7 +363,7 @@ class _PullingReader(io.RawIOBase):
             super().close()
         finally:
             if self._close_file:
-                self._file.close()  # type: ignore[attr-defined]
+                _file_call("closing the underlying file failed", self._file.close)  # type: ignore[attr-defined]
 
 
 class DecryptingReader(_PullingReader):
@@ -491,16 +535,20 @@ def open(file: FileArg, mode: str, **kwargs: Any) -> Union[DecryptingReader, Enc
     if mode == "rb":
         chunk_size = kwargs.pop("chunk_size", DEFAULT_CHUNK_SIZE)
         _check_chunk_size(chunk_size)
+        if not is_path:
+            _check_file(file, "read")
         decryptor = StreamDecryptor(**kwargs)
         if is_path:
             return DecryptingReader(
-                builtins.open(file, "rb"), decryptor, close_fileobj=True, chunk_size=chunk_size  # type: ignore[arg-type]
+                _open_path(file, "rb"), decryptor, close_fileobj=True, chunk_size=chunk_size  # type: ignore[arg-type]
             )
         return DecryptingReader(file, decryptor, chunk_size=chunk_size)  # type: ignore[arg-type]
     if mode == "wb":
+        if not is_path:
+            _check_file(file, "write")
         encryptor = StreamEncryptor(**kwargs)
         if is_path:
-            return EncryptingWriter(builtins.open(file, "wb"), encryptor, close_fileobj=True)  # type: ignore[arg-type]
+            return EncryptingWriter(_open_path(file, "wb"), encryptor, close_fileobj=True)  # type: ignore[arg-type]
         return EncryptingWriter(file, encryptor)  # type: ignore[arg-type]
     raise BadArgumentError("mode must be 'rb' (decrypt) or 'wb' (encrypt), not %r" % (mode,))
 
@@ -530,6 +578,8 @@ def encrypting_reader(
             s3.upload_fileobj(message, "bucket", "data.enc")
     """
     _check_chunk_size(chunk_size)
+    if not isinstance(file, (str, bytes, os.PathLike)):
+        _check_file(file, "read")
     encryptor = StreamEncryptor(
         keyring=keyring,
         materials_manager=materials_manager,
@@ -541,5 +591,5 @@ def encrypting_reader(
         plaintext_length=plaintext_length,
     )
     if isinstance(file, (str, bytes, os.PathLike)):
-        return EncryptingReader(builtins.open(file, "rb"), encryptor, close_fileobj=True, chunk_size=chunk_size)
+        return EncryptingReader(_open_path(file, "rb"), encryptor, close_fileobj=True, chunk_size=chunk_size)
     return EncryptingReader(file, encryptor, chunk_size=chunk_size)

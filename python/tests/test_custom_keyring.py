@@ -245,6 +245,11 @@ def test_kms_error_code_is_kept() -> None:
         kms_envelope.encrypt(b"x", keyring=Raising(denied))
     assert info.value.code == "AccessDeniedException"
     assert info.value.__cause__ is denied
+    # raised without a code: the class name, never an empty code
+    with pytest.raises(KmsError) as info2:
+        kms_envelope.encrypt(b"x", keyring=Raising(KmsError("no code given")))
+    assert info2.value.code == "KmsError"
+    assert str(info2.value) == "KMS error KmsError: keyring on_encrypt failed: no code given"
 
 
 def test_exception_in_on_decrypt(aes_keyring: kms_envelope.RawAesKeyring) -> None:
@@ -285,6 +290,69 @@ def test_base_exceptions_pass_through(aes_keyring: kms_envelope.RawAesKeyring) -
     with pytest.raises(KeyboardInterrupt) as info:
         kms_envelope.encrypt(b"x", keyring=Raising(interrupt))
     assert info.value is interrupt
+
+
+def test_interrupt_is_not_swallowed_by_a_multi_keyring(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # Ctrl-C in the first member: the next member would unwrap the key, but
+    # the call raises the interrupt, and no further Python keyring runs.
+    ct = kms_envelope.encrypt(b"secret", keyring=aes_keyring)
+    calls: List[str] = []
+
+    class Counting:
+        def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+            calls.append("encrypt")
+            return aes_keyring.on_encrypt(materials)
+
+        def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> DecryptionMaterials:
+            calls.append("decrypt")
+            return aes_keyring.on_decrypt(materials, edks)
+
+    for exc in (KeyboardInterrupt(), SystemExit(3)):
+        multi = kms_envelope.MultiKeyring(generator=Raising(exc), children=[aes_keyring, Counting()])
+        with pytest.raises(type(exc)) as info:
+            kms_envelope.decrypt(ct, keyring=multi)
+        assert info.value is exc
+        # after an ordinary failure first, the interrupt still wins
+        first = RuntimeError("first")
+        multi = kms_envelope.MultiKeyring(children=[Raising(first), Raising(exc), Counting(), aes_keyring])
+        with pytest.raises(type(exc)) as info:
+            kms_envelope.decrypt(ct, keyring=multi)
+        assert info.value is exc
+        # on encrypt: a child raising it after the generator wrapped the key
+        multi = kms_envelope.MultiKeyring(generator=aes_keyring, children=[Raising(exc), Counting()])
+        with pytest.raises(type(exc)):
+            kms_envelope.encrypt(b"x", keyring=multi)
+    assert calls == []
+
+
+def test_keyring_errors_keep_their_text(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    ct = kms_envelope.encrypt(b"x", keyring=aes_keyring)
+    # an AuthenticationError of the keyring's own (an HSM's unwrap failing)
+    # says so, not that the message header failed
+    bad_tag = kms_envelope.AuthenticationError("HSM: unwrap tag mismatch for key 7")
+    with pytest.raises(kms_envelope.AuthenticationError) as info:
+        kms_envelope.decrypt(ct, keyring=Raising(bad_tag))
+    assert "HSM: unwrap tag mismatch for key 7" in str(info.value)
+    assert "header" not in str(info.value)
+    assert info.value.__cause__ is bad_tag
+    # a NoKeyUnwrappedError's reasons reach the caller, one per key tried
+    nk = NoKeyUnwrappedError("none of mine", reasons=["key-1: revoked", "key-2: wrong region"])
+    with pytest.raises(NoKeyUnwrappedError) as info2:
+        kms_envelope.decrypt(ct, keyring=Raising(nk))
+    assert info2.value.reasons == ("keyring on_decrypt: key-1: revoked", "keyring on_decrypt: key-2: wrong region")
+    multi = kms_envelope.MultiKeyring(
+        children=[Raising(nk), kms_envelope.RawAesKeyring("kms-envelope-test", "other-name", bytes(32))]
+    )
+    with pytest.raises(NoKeyUnwrappedError) as info3:
+        kms_envelope.decrypt(ct, keyring=multi)
+    assert info3.value.reasons[:2] == info2.value.reasons and len(info3.value.reasons) == 3
+
+
+def test_a_keyring_class_is_refused_as_a_type_error() -> None:
+    # `keyring=MyKeyring` (parentheses forgotten): its methods exist, unbound
+    for cls in (Raising, kms_envelope.RawAesKeyring):
+        with pytest.raises(TypeError, match="not the class '%s'" % cls.__name__):
+            kms_envelope.encrypt(b"x", keyring=cls)  # type: ignore[arg-type]
 
 
 def test_nested_native_call_keeps_outer_exception(aes_keyring: kms_envelope.RawAesKeyring) -> None:

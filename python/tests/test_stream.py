@@ -1,4 +1,5 @@
 """File-like streaming: release rules, failures, and a 1 GiB stream in bounded memory."""
+import errno
 import gc
 import io
 import json
@@ -498,3 +499,77 @@ def test_encryptors_report_the_header_and_whole_context(aes_keyring: kms_envelop
         header = writer.header
         assert writer.encryption_context["tenant"] == "acme"
     assert kms_envelope.inspect(out.getvalue()).message_id == header.message_id
+
+
+def test_a_bad_read_size_changes_nothing(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # read(2.5) raises TypeError before anything is taken: the plaintext is
+    # all still there, and the end is never reported early
+    data = bytes(range(100))
+    ct = kms_envelope.encrypt(data, keyring=aes_keyring, algorithm_suite=AlgorithmSuite.AES_256_GCM_HKDF_SHA512_COMMIT_KEY)
+    for reader in (
+        kms_envelope.open(io.BytesIO(ct), "rb", keyring=aes_keyring),
+        kms_envelope.encrypting_reader(io.BytesIO(data), keyring=aes_keyring),
+    ):
+        with reader:
+            for bad in (2.5, "3", b"3"):
+                with pytest.raises(TypeError):
+                    reader.read(bad)  # type: ignore[arg-type]
+            out = reader.read(10) + reader.read()
+        if isinstance(reader, kms_envelope.DecryptingReader):
+            assert out == data
+        else:
+            assert kms_envelope.decrypt(out, keyring=aes_keyring).plaintext == data
+
+
+def test_failures_of_the_underlying_file_are_io_errors(aes_keyring: kms_envelope.RawAesKeyring, tmp_path: Path) -> None:
+    # a full disk shows on flush and close (the file's own buffer), as
+    # IoError, keeping the errno; a missing path is an IoError and still a
+    # FileNotFoundError
+    if os.path.exists("/dev/full"):
+        for use in ("close", "flush"):
+            full = open("/dev/full", "wb")
+            w = kms_envelope.open(full, "wb", keyring=aes_keyring)
+            w.write(b"x" * 10)
+            with pytest.raises(kms_envelope.IoError) as info:
+                getattr(w, use)()
+            assert info.value.errno == errno.ENOSPC and "No space left" in str(info.value)
+            try:
+                w.abort()  # after a failed flush() it flushes again, and fails again
+            except kms_envelope.IoError:
+                pass
+            with pytest.raises(OSError):
+                full.close()  # its buffer still cannot be written; closed all the same
+        with pytest.raises(kms_envelope.IoError) as info:
+            with kms_envelope.open("/dev/full", "wb", keyring=aes_keyring) as w:
+                w.write(b"x")
+    missing = tmp_path / "no" / "such.enc"
+    for call in (
+        lambda: kms_envelope.open(missing, "rb", keyring=aes_keyring),
+        lambda: kms_envelope.open(missing, "wb", keyring=aes_keyring),
+        lambda: kms_envelope.encrypting_reader(missing, keyring=aes_keyring),
+    ):
+        with pytest.raises(kms_envelope.IoError) as info2:
+            call()
+        assert isinstance(info2.value, FileNotFoundError) and isinstance(info2.value, kms_envelope.Error)
+        assert info2.value.errno == errno.ENOENT and info2.value.filename == str(missing)
+
+
+def test_a_file_descriptor_is_refused_before_the_keyring_runs(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    calls: List[str] = []
+
+    class Watching:
+        def on_encrypt(self, materials: kms_envelope.EncryptionMaterials) -> kms_envelope.EncryptionMaterials:
+            calls.append("encrypt")
+            return aes_keyring.on_encrypt(materials)
+
+        def on_decrypt(
+            self, materials: kms_envelope.DecryptionMaterials, edks: Sequence[kms_envelope.EncryptedDataKey]
+        ) -> kms_envelope.DecryptionMaterials:
+            return aes_keyring.on_decrypt(materials, edks)
+
+    for mode in ("rb", "wb"):
+        with pytest.raises(TypeError, match="binary file object"):
+            kms_envelope.open(3, mode, keyring=Watching())  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="binary file object"):
+        kms_envelope.encrypting_reader(3, keyring=Watching())  # type: ignore[arg-type]
+    assert calls == []

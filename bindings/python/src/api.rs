@@ -50,7 +50,9 @@ pub(crate) fn frame_length(value: convert::Int) -> PyResult<u32> {
 /// The ``encryption_context`` (``str`` to ``str``) is authenticated and stored
 /// in the message, not encrypted. ``algorithm_suite`` defaults to the
 /// commitment policy's default (0x0578: AES-256-GCM, HKDF-SHA512, key
-/// commitment, ECDSA P-384). The GIL is released while encrypting.
+/// commitment, ECDSA P-384). ``frame_length`` is 1 to 2**32 - 1; the official
+/// ``aws_encryption_sdk`` reads only up to 2**31 - 1. The GIL is released
+/// while encrypting.
 #[pyfunction]
 #[pyo3(signature = (plaintext, *, keyring=None, materials_manager=None, encryption_context=None,
     algorithm_suite=None, frame_length=convert::Int::new(4096), commitment_policy=None, max_encrypted_data_keys=None),

@@ -10,6 +10,11 @@
 //! kms_envelope exception for the final core error with the original exception
 //! chained as its `__cause__` (or re-raises the original when it is not an
 //! `Exception`, e.g. `KeyboardInterrupt`).
+//!
+//! A `KeyboardInterrupt` (or any other exception that is not an
+//! `Exception`) ends the whole call: no further Python callback of that call
+//! runs, and the call raises it even where the core recovered (a multi-keyring
+//! whose next member unwrapped the key), so Ctrl-C is never swallowed.
 
 use std::cell::RefCell;
 
@@ -34,6 +39,11 @@ pub(crate) mod exc {
 /// The Python exception for a core error.
 pub(crate) fn to_py(err: CoreError) -> PyErr {
     let message = err.to_string();
+    to_py_with_message(err, message)
+}
+
+/// The Python exception of `err`'s class, with `message`.
+fn to_py_with_message(err: CoreError, message: String) -> PyErr {
     match err {
         CoreError::MalformedMessage(_) => exc::MalformedMessageError::new_err(message),
         CoreError::AuthenticationFailed(_) => exc::AuthenticationError::new_err(message),
@@ -56,6 +66,17 @@ pub(crate) fn bad_arg(message: impl Into<String>) -> PyErr {
 struct Pending {
     err: PyErr,
     kind: ErrorKind,
+    /// The message to raise instead of the core's, when the core error
+    /// cannot carry the callback's text (an `AuthenticationError`).
+    message: Option<String>,
+}
+
+impl Pending {
+    /// Whether this is a `KeyboardInterrupt`, `SystemExit`, ...: not an
+    /// `Exception`, so never wrapped, never swallowed.
+    fn interrupts(&self, py: Python<'_>) -> bool {
+        !self.err.is_instance_of::<PyException>(py)
+    }
 }
 
 thread_local! {
@@ -86,22 +107,46 @@ pub(crate) fn from_callback(py: Python<'_>, err: PyErr, method: &str) -> CoreErr
         format!("keyring {method} failed: {text}")
     };
     let core = if err.is_instance_of::<exc::KmsError>(py) {
+        // A KmsError raised without a code: its class name, as for any
+        // other exception (never an empty code).
         let code = value
             .getattr("code")
             .ok()
             .and_then(|c| c.cast_into::<PyString>().ok())
             .map(|c| c.to_string())
-            .unwrap_or_default();
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| class.clone());
         CoreError::Kms {
             code,
             message: detail,
         }
     } else if err.is_instance_of::<exc::NoKeyUnwrappedError>(py) {
-        CoreError::NoKeyUnwrapped(vec![detail])
+        // The keyring's own reasons, one per key it tried, when it gave any.
+        let reasons: Vec<String> = value
+            .getattr("reasons")
+            .ok()
+            .and_then(|r| r.extract::<Vec<String>>().ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| format!("keyring {method}: {r}"))
+            .collect();
+        CoreError::NoKeyUnwrapped(if reasons.is_empty() {
+            vec![detail]
+        } else {
+            reasons
+        })
     } else if err.is_instance_of::<exc::MalformedMessageError>(py) {
         CoreError::MalformedMessage(detail)
     } else if err.is_instance_of::<exc::AuthenticationError>(py) {
-        CoreError::AuthenticationFailed(AuthFailure::Header)
+        // The core's authentication failures name a part of the message;
+        // this one is the keyring's, so it is raised with the keyring's text.
+        let message = format!("authentication failed: {detail}");
+        return record_with(
+            py,
+            err,
+            CoreError::AuthenticationFailed(AuthFailure::Header),
+            Some(message),
+        );
     } else if err.is_instance_of::<exc::PolicyViolationError>(py) {
         CoreError::PolicyViolation(detail)
     } else if err.is_instance_of::<exc::BadArgumentError>(py) {
@@ -114,20 +159,55 @@ pub(crate) fn from_callback(py: Python<'_>, err: PyErr, method: &str) -> CoreErr
             message: detail,
         }
     };
-    record(err, core)
+    record(py, err, core)
 }
 
 /// Remembers `err` (raised by Python code the core called) as the cause of
 /// `core`, the error that carries it through the core; returns `core`.
-pub(crate) fn record(err: PyErr, core: CoreError) -> CoreError {
-    let kind = core.kind();
+pub(crate) fn record(py: Python<'_>, err: PyErr, core: CoreError) -> CoreError {
+    record_with(py, err, core, None)
+}
+
+/// [`record`], raising `message` instead of the core error's own.
+fn record_with(py: Python<'_>, err: PyErr, core: CoreError, message: Option<String>) -> CoreError {
+    let new = Pending {
+        err,
+        kind: core.kind(),
+        message,
+    };
     PENDING.with(|p| {
         let mut p = p.borrow_mut();
-        if p.is_none() {
-            *p = Some(Pending { err, kind });
+        // The first exception wins, except that an interrupt outranks any
+        // ordinary exception before it.
+        let keep = p
+            .as_ref()
+            .is_some_and(|old| old.interrupts(py) || !new.interrupts(py));
+        if !keep {
+            *p = Some(new);
         }
     });
     core
+}
+
+/// The error that refuses a Python callback once an earlier callback of the
+/// same call raised `KeyboardInterrupt` (or another non-`Exception`), so
+/// Ctrl-C is not followed by more Python code (another keyring, another
+/// KMS call); `None` otherwise.
+pub(crate) fn interrupted(py: Python<'_>) -> Option<CoreError> {
+    PENDING.with(|p| {
+        p.borrow()
+            .as_ref()
+            .filter(|pending| pending.interrupts(py))
+            .map(|pending| match pending.kind {
+                ErrorKind::NoKeyUnwrapped => {
+                    CoreError::NoKeyUnwrapped(vec!["interrupted".to_owned()])
+                }
+                _ => CoreError::Kms {
+                    code: "Interrupted".to_owned(),
+                    message: "interrupted".to_owned(),
+                },
+            })
+    })
 }
 
 /// Runs a blocking core call with the GIL released, then turns its error
@@ -145,19 +225,23 @@ where
     let saved = PENDING.with(|p| p.borrow_mut().take());
     let result = py.detach(f);
     let pending = PENDING.with(|p| std::mem::replace(&mut *p.borrow_mut(), saved));
-    match result {
-        Ok(value) => Ok(value),
-        Err(err) => {
+    match (result, pending) {
+        // KeyboardInterrupt, SystemExit, ...: not ours to wrap, and raised
+        // even when the core recovered from it (the result, plaintext
+        // included, is dropped and wiped).
+        (_, Some(pending)) if pending.interrupts(py) => Err(pending.err),
+        (Ok(value), _) => Ok(value),
+        (Err(err), pending) => {
             let kind = err.kind();
-            let py_err = to_py(err);
-            if let Some(pending) = pending {
-                if !pending.err.is_instance_of::<PyException>(py) {
-                    // KeyboardInterrupt, SystemExit, ...: not ours to wrap.
-                    return Err(pending.err);
-                }
-                if pending.kind == kind || kind == ErrorKind::NoKeyUnwrapped {
-                    py_err.set_cause(py, Some(pending.err));
-                }
+            let Some(pending) = pending else {
+                return Err(to_py(err));
+            };
+            let py_err = match pending.message {
+                Some(message) if pending.kind == kind => to_py_with_message(err, message),
+                _ => to_py(err),
+            };
+            if pending.kind == kind || kind == ErrorKind::NoKeyUnwrapped {
+                py_err.set_cause(py, Some(pending.err));
             }
             Err(py_err)
         }

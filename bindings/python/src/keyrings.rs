@@ -10,10 +10,10 @@ use kms_envelope::{
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyFrozenSet, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyFrozenSet, PyString, PyTuple, PyType};
 
 use crate::convert::{self, bytes_like, type_name};
-use crate::errors::{bad_arg, core_result, from_callback, run_core};
+use crate::errors::{bad_arg, core_result, from_callback, interrupted, run_core};
 
 // ------------------------------------------------------------------ EDKs
 
@@ -350,6 +350,9 @@ pub(crate) struct PyKeyring {
 impl PyKeyring {
     fn encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials, CoreError> {
         Python::attach(|py| {
+            if let Some(err) = interrupted(py) {
+                return Err(err);
+            }
             let passed = Bound::new(py, PyEncryptionMaterials::new(materials))
                 .map_err(|e| from_callback(py, e, "on_encrypt"))?;
             let returned = self
@@ -383,6 +386,9 @@ impl PyKeyring {
         edks: &[EncryptedDataKey],
     ) -> Result<DecryptionMaterials, CoreError> {
         Python::attach(|py| {
+            if let Some(err) = interrupted(py) {
+                return Err(err);
+            }
             let passed = Bound::new(py, PyDecryptionMaterials::new(materials))
                 .map_err(|e| from_callback(py, e, "on_decrypt"))?;
             let edks =
@@ -747,6 +753,13 @@ pub(crate) fn keyring_arc(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn Keyring>> 
         return Ok(Arc::clone(&native.get().inner));
     }
     let py = obj.py();
+    if let Ok(class) = obj.cast::<PyType>() {
+        // `keyring=MyKeyring`: the methods are there, unbound.
+        let name = class.name().map(|n| n.to_string()).unwrap_or_default();
+        return Err(PyTypeError::new_err(format!(
+            "keyring must be a keyring object, not the class '{name}' (missing parentheses?)"
+        )));
+    }
     if obj.hasattr(pyo3::intern!(py, "on_encrypt"))?
         && obj.hasattr(pyo3::intern!(py, "on_decrypt"))?
     {

@@ -20,7 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
 use crate::convert::{self, bytes_like, context_to_py, type_name};
-use crate::errors::{bad_arg, core_result, from_callback, record, run_core};
+use crate::errors::{bad_arg, core_result, from_callback, interrupted, record, run_core};
 use crate::keyrings::NativeKeyring;
 
 // ------------------------------------------------------------ the built-in client
@@ -283,11 +283,15 @@ impl PyKmsClient {
         kwargs: Bound<'py, PyDict>,
         read: impl FnOnce(&Bound<'py, PyAny>) -> PyResult<T>,
     ) -> Result<T, CoreError> {
+        if let Some(err) = interrupted(py) {
+            return Err(err);
+        }
         let response = match self.obj.bind(py).call_method(method, (), Some(&kwargs)) {
             Ok(r) => r,
             Err(e) => {
                 return Err(match service_error(py, &e) {
                     Some((code, message)) => record(
+                        py,
                         e,
                         CoreError::Kms {
                             code,

@@ -952,8 +952,8 @@ kmse_status kmse_encryption_materials_add_encrypted_data_key(kmse_encryption_mat
  * Calling it again replaces the message.
  *
  * - `materials`: modified.
- * - `kms_code`: may be NULL; the service's error code (e.g.
- *   `AccessDeniedException`), reported with `KMSE_STATUS_KMS_ERROR`.
+ * - `kms_code`: may be NULL (or "", the same); the service's error code
+ *   (e.g. `AccessDeniedException`), reported with `KMSE_STATUS_KMS_ERROR`.
  * - `message`: NUL-terminated UTF-8, copied.
  */
 kmse_status kmse_encryption_materials_set_error(kmse_encryption_materials *materials,
@@ -1005,8 +1005,8 @@ kmse_status kmse_decryption_materials_set_data_key(kmse_decryption_materials *ma
  * replaces the message.
  *
  * - `materials`: modified.
- * - `kms_code`: may be NULL; the service's error code, reported with
- *   `KMSE_STATUS_KMS_ERROR`.
+ * - `kms_code`: may be NULL (or "", the same); the service's error code,
+ *   reported with `KMSE_STATUS_KMS_ERROR`.
  * - `message`: NUL-terminated UTF-8, copied.
  */
 kmse_status kmse_decryption_materials_set_error(kmse_decryption_materials *materials,

@@ -644,6 +644,24 @@ impl MaterialsManager for DropsRequiredKeys {
 }
 
 #[test]
+fn a_required_key_with_the_reserved_prefix_is_refused_up_front() {
+    // The SDK sets `aws-crypto-` keys and encrypt refuses them from callers,
+    // so a manager requiring one could never encrypt: refused when made.
+    for keys in [
+        vec!["aws-crypto-public-key"],
+        vec!["tenant", "aws-crypto-anything"],
+    ] {
+        let made = RequiredEncryptionContextMaterialsManager::with_keyring(
+            Arc::new(aes_keyring(32)),
+            keys,
+        );
+        let err = made.expect_err("a reserved required key must be refused");
+        assert_eq!(err.kind(), ErrorKind::BadArgument);
+        assert!(err.to_string().contains("reserved prefix"), "{err}");
+    }
+}
+
+#[test]
 fn required_keys_reach_the_underlying_manager_and_the_keyring() {
     // required-encryption-context-cmm.md: the configured keys MUST be in the
     // request to the underlying CMM; cmm-interface.md: the materials' keys

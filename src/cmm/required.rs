@@ -44,7 +44,8 @@ impl std::fmt::Debug for RequiredEncryptionContextMaterialsManager {
 }
 
 impl RequiredEncryptionContextMaterialsManager {
-    /// Wraps `underlying`, requiring `required_keys` (at least one).
+    /// Wraps `underlying`, requiring `required_keys` (at least one; none
+    /// with the reserved prefix `aws-crypto-`, which no caller can supply).
     pub fn new<I, S>(underlying: Arc<dyn MaterialsManager>, required_keys: I) -> Result<Self>
     where
         I: IntoIterator<Item = S>,
@@ -55,6 +56,16 @@ impl RequiredEncryptionContextMaterialsManager {
             return Err(Error::bad_arg(
                 "a required-encryption-context manager needs at least one key",
             ));
+        }
+        if let Some(key) = required_keys
+            .iter()
+            .find(|k| k.starts_with(crate::context::RESERVED_PREFIX))
+        {
+            return Err(Error::bad_arg(format!(
+                "required encryption context key '{key}' uses the reserved prefix '{}': \
+                 the SDK sets those keys, a caller never can",
+                crate::context::RESERVED_PREFIX
+            )));
         }
         Ok(Self {
             underlying,

@@ -275,7 +275,8 @@ pub unsafe extern "C" fn kmse_keyring_new_custom(
 
 fn record_error(slot: &mut Option<CallbackError>, kms_code: Option<&str>, message: &str) {
     *slot = Some(CallbackError {
-        kms_code: kms_code.map(str::to_owned),
+        // "" is no code, as NULL is: never an empty code on a KMS error.
+        kms_code: kms_code.filter(|c| !c.is_empty()).map(str::to_owned),
         message: message.to_owned(),
     });
 }
@@ -464,8 +465,8 @@ pub unsafe extern "C" fn kmse_encryption_materials_add_encrypted_data_key(
 /// Calling it again replaces the message.
 ///
 /// - `materials`: modified.
-/// - `kms_code`: may be NULL; the service's error code (e.g.
-///   `AccessDeniedException`), reported with `KMSE_STATUS_KMS_ERROR`.
+/// - `kms_code`: may be NULL (or "", the same); the service's error code
+///   (e.g. `AccessDeniedException`), reported with `KMSE_STATUS_KMS_ERROR`.
 /// - `message`: NUL-terminated UTF-8, copied.
 #[no_mangle]
 pub unsafe extern "C" fn kmse_encryption_materials_set_error(
@@ -584,8 +585,8 @@ pub unsafe extern "C" fn kmse_decryption_materials_set_data_key(
 /// replaces the message.
 ///
 /// - `materials`: modified.
-/// - `kms_code`: may be NULL; the service's error code, reported with
-///   `KMSE_STATUS_KMS_ERROR`.
+/// - `kms_code`: may be NULL (or "", the same); the service's error code,
+///   reported with `KMSE_STATUS_KMS_ERROR`.
 /// - `message`: NUL-terminated UTF-8, copied.
 #[no_mangle]
 pub unsafe extern "C" fn kmse_decryption_materials_set_error(

@@ -315,7 +315,7 @@ static int refusing_on_decrypt(void *user_data, kmse_decryption_materials *m,
 }
 
 static void kms_code_accessor(void) {
-    kmse_keyring *with_code = NULL, *without_code = NULL;
+    kmse_keyring *with_code = NULL, *without_code = NULL, *empty_code = NULL;
     kmse_client *c = kt_client(0);
     kmse_buffer *ct = NULL;
     size_t n = 0;
@@ -326,6 +326,8 @@ static void kms_code_accessor(void) {
                                      (void *)"AccessDeniedException", NULL, &with_code));
     CHECK_OK(kmse_keyring_new_custom(refusing_on_encrypt, refusing_on_decrypt, NULL, NULL,
                                      &without_code));
+    CHECK_OK(kmse_keyring_new_custom(refusing_on_encrypt, refusing_on_decrypt, (void *)"", NULL,
+                                     &empty_code));
     CHECK_ERR(kmse_encrypt(c, with_code, NULL, (const uint8_t *)"x", 1, &ct), KMSE_STATUS_KMS_ERROR);
     CHECK(strcmp(kmse_last_error_kms_code(), "AccessDeniedException") == 0);
     CHECK(contains(kmse_last_error_message(), "my KMS said no"));
@@ -334,11 +336,17 @@ static void kms_code_accessor(void) {
     CHECK_ERR(kmse_encrypt(c, without_code, NULL, (const uint8_t *)"x", 1, &ct),
               KMSE_STATUS_KMS_ERROR);
     CHECK(strcmp(kmse_last_error_kms_code(), "CustomKeyringError") == 0);
+    /* "" is no code, as NULL is: a KMS failure always has one */
+    CHECK_ERR(kmse_encrypt(c, empty_code, NULL, (const uint8_t *)"x", 1, &ct),
+              KMSE_STATUS_KMS_ERROR);
+    CHECK(strcmp(kmse_last_error_kms_code(), "CustomKeyringError") == 0);
+    CHECK(contains(kmse_last_error_message(), "KMS error CustomKeyringError: my KMS said no"));
     CHECK_NULL(kmse_encrypt(c, NULL, NULL, (const uint8_t *)"x", 1, &ct), "keyring");
     CHECK(strcmp(kmse_last_error_kms_code(), "") == 0); /* other failures have none */
     CHECK(ct == NULL);
     kmse_keyring_free(with_code);
     kmse_keyring_free(without_code);
+    kmse_keyring_free(empty_code);
     kmse_client_free(c);
     kt_end();
 }

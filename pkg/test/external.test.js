@@ -79,6 +79,14 @@ test('every truncation, a trailing byte and flipped bits fail on the external pa
     const longer = new Uint8Array(ct.length + 1);
     longer.set(ct);
     await on('external', () => rejectsWith(decrypt(longer, { keyring }), 'malformed_message', KmsEnvelopeError));
+    // The same code on every path (§13: tags, the signature, then the end
+    // of the input): a bad last byte (of the signature, or of the last
+    // frame's tag) with one more after it.
+    const badEnd = longer.slice();
+    badEnd[ct.length - 1] ^= 1;
+    for (const path of ['external', 'core', 'wasm']) {
+      await on(path, () => rejectsWith(decrypt(badEnd, { keyring }), 'authentication_failed', KmsEnvelopeError));
+    }
     for (let i = header; i < ct.length; i++) {
       const bad = ct.slice();
       bad[i] ^= 0x80;

@@ -367,6 +367,9 @@ pub struct ExternalOpen {
     plaintext_len: usize,
     signed_len: usize,
     signature: Option<(Vec<u8>, Arc<EcdsaVerifyingKey>)>,
+    /// Bytes follow the footer: reported once the frames and the signature
+    /// verified, in the specification's order (as every other path does).
+    trailing: bool,
 }
 
 /// The bytes of a message being opened externally, read a few at a time.
@@ -543,9 +546,7 @@ impl PreparedDecryption<'_> {
             }
             None => None,
         };
-        if at != message.len() {
-            return Err(Error::malformed("bytes follow the end of the message"));
-        }
+        let trailing = at != message.len();
         let context = opener.materials.encryption_context().clone();
         Ok(ExternalOpen {
             header: opener.header,
@@ -555,6 +556,7 @@ impl PreparedDecryption<'_> {
             plaintext_len: total,
             signed_len,
             signature,
+            trailing,
         })
     }
 }
@@ -636,14 +638,20 @@ impl ExternalOpen {
         if !valid {
             return Err(Error::AuthenticationFailed(AuthFailure::Signature));
         }
-        Ok(self.opened())
+        self.opened()
     }
 
-    fn opened(self) -> OpenedMessage {
-        OpenedMessage {
+    /// The result, once everything verified; a message followed by more
+    /// bytes fails here, after its tags and signature (§13: the signature,
+    /// then the end of the input).
+    fn opened(self) -> Result<OpenedMessage> {
+        if self.trailing {
+            return Err(Error::malformed("bytes follow the end of the message"));
+        }
+        Ok(OpenedMessage {
             encryption_context: self.context,
             header: self.header,
-        }
+        })
     }
 
     /// Checks the signature against `digest` (signed messages; `None`
@@ -659,7 +667,7 @@ impl ExternalOpen {
             }
             (None, Some(_)) => return Err(Error::bad_arg("this message is not signed")),
         }
-        Ok(self.opened())
+        self.opened()
     }
 }
 
@@ -864,7 +872,7 @@ mod tests {
     }
 
     #[test]
-    fn truncated_or_extended_messages_are_refused_before_any_frame() {
+    fn truncated_messages_are_refused_before_any_frame() {
         let kr = keyring();
         let c = Client::new();
         let message = framed(&c, &kr, &[5u8; 300]);
@@ -879,16 +887,48 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::MalformedMessage, "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn bytes_after_the_footer_fail_after_the_tags_and_signature_as_in_the_core() {
+        // §13: frames, then the signature, then the end of the input. A
+        // bad signature with a byte after it is an authentication failure
+        // here too, as in the core's one-shot and streaming decrypt.
+        let kr = keyring();
+        let c = Client::new();
+        let message = framed(&c, &kr, &[5u8; 300]);
         let mut longer = message.clone();
         longer.push(0);
-        let err = c
-            .decrypt(&longer)
-            .keyring(&kr)
-            .prepare()
-            .unwrap()
-            .into_external()
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::MalformedMessage);
+        let mut bad_signature = longer.clone();
+        let last_signature_byte = message.len() - 1;
+        bad_signature[last_signature_byte] ^= 1;
+        for (bytes, kind) in [
+            (&longer, ErrorKind::MalformedMessage),
+            (&bad_signature, ErrorKind::AuthenticationFailed),
+        ] {
+            let core = c.decrypt(bytes).keyring(&kr).run().unwrap_err();
+            assert_eq!(core.kind(), kind);
+            let open = c
+                .decrypt(bytes)
+                .keyring(&kr)
+                .prepare()
+                .unwrap()
+                .into_external()
+                .unwrap();
+            let host_check = open.host_check();
+            assert_eq!(open_as_host(open, bytes).unwrap_err().kind(), kind);
+            // The host's own verdict on the signature gives the same order.
+            let open = c
+                .decrypt(bytes)
+                .keyring(&kr)
+                .prepare()
+                .unwrap()
+                .into_external()
+                .unwrap();
+            let valid = kind != ErrorKind::AuthenticationFailed;
+            assert!(host_check.is_some());
+            assert_eq!(open.finish_host_checked(valid).unwrap_err().kind(), kind);
+        }
     }
 
     /// The frames and lengths an [`ExternalOpen`] hands out, to compare walks.

@@ -95,7 +95,13 @@ const SHARED = typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer : und
  * thread could change the bytes during the call.
  */
 function bytes(value, what) {
-  if (isA(value, ArrayBuffer)) return new Uint8Array(value);
+  if (isA(value, ArrayBuffer)) {
+    try {
+      return new Uint8Array(value);
+    } catch (e) {
+      throw badArgument(`${what} is an ArrayBuffer that cannot be read (${e?.message ?? e}); was it transferred?`, e);
+    }
+  }
   if (!isA(value, Uint8Array)) throw badArgument(`${what} must be a Uint8Array, got ${describe(value)}`);
   let buffer;
   let view;
@@ -203,8 +209,13 @@ function readContextPairs(value, what) {
 
 function suiteId(value) {
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string' && /^(0x)?[0-9a-fA-F]{4}$/.test(value)) return parseInt(value.replace(/^0x/, ''), 16);
-  return integer(value, 'algorithmSuite', 0, 0xffff);
+  if (typeof value !== 'string') return integer(value, 'algorithmSuite', 0, 0xffff);
+  try {
+    // '0478', '0x0478', or a name in any SDK's spelling (src/suite.rs)
+    return wasm.suiteIdOf(value);
+  } catch (e) {
+    throw toError(e);
+  }
 }
 
 function policy(value) {

@@ -63,10 +63,28 @@ export type EncryptionContext = Record<string, string> | Map<string, string>;
 
 type SuiteHex = '0014' | '0046' | '0078' | '0114' | '0146' | '0178' | '0214' | '0346' | '0378' | '0478' | '0578';
 
-/** An ESDK algorithm suite id such as `0x0578`, or its hex string `'0578'` / `'0x0578'`. */
+/** An ESDK algorithm suite id such as `0x0578`, its hex string `'0578'` / `'0x0578'`, or its name. */
 export type AlgorithmSuiteId =
   | 0x0014 | 0x0046 | 0x0078 | 0x0114 | 0x0146 | 0x0178 | 0x0214 | 0x0346 | 0x0378 | 0x0478 | 0x0578
-  | number | SuiteHex | `0x${SuiteHex}`;
+  | number | SuiteHex | `0x${SuiteHex}` | AlgorithmSuiteName;
+
+/**
+ * Suite names as the specification spells them (what `algorithmSuiteName`
+ * reports) and as `@aws-crypto/client-node`'s `AlgorithmSuiteIdentifier`
+ * does. At run time any SDK's spelling is taken, in any case (Python's
+ * `AES_256_GCM_HKDF_SHA512_COMMIT_KEY` too).
+ */
+export type AlgorithmSuiteName =
+  | 'ALG_AES_128_GCM_IV12_TAG16_NO_KDF' | 'ALG_AES_192_GCM_IV12_TAG16_NO_KDF' | 'ALG_AES_256_GCM_IV12_TAG16_NO_KDF'
+  | 'ALG_AES_128_GCM_IV12_TAG16_HKDF_SHA256' | 'ALG_AES_192_GCM_IV12_TAG16_HKDF_SHA256' | 'ALG_AES_256_GCM_IV12_TAG16_HKDF_SHA256'
+  | 'ALG_AES_128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256' | 'ALG_AES_192_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384'
+  | 'ALG_AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384'
+  | 'ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY' | 'ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384'
+  | 'ALG_AES128_GCM_IV12_TAG16' | 'ALG_AES192_GCM_IV12_TAG16' | 'ALG_AES256_GCM_IV12_TAG16'
+  | 'ALG_AES128_GCM_IV12_TAG16_HKDF_SHA256' | 'ALG_AES192_GCM_IV12_TAG16_HKDF_SHA256' | 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA256'
+  | 'ALG_AES128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256' | 'ALG_AES192_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384'
+  | 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384'
+  | 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY' | 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384';
 
 export type CommitmentPolicy =
   | 'FORBID_ENCRYPT_ALLOW_DECRYPT'

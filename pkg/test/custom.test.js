@@ -102,6 +102,9 @@ test('a keyring that rejects: kms_error, original error as cause', async () => {
   await rejectsWith(encrypt(bytesOf(1), { keyring: { onEncrypt: () => Promise.reject('nope'), onDecrypt() {} } }), 'kms_error');
   // Synchronous throw.
   await rejectsWith(encrypt(bytesOf(1), { keyring: { onEncrypt() { throw new TypeError('x'); }, onDecrypt() {} } }), 'kms_error');
+  // An empty code or name is no code: never an empty kmsCode.
+  const blank = Object.assign(new Error('blank code'), { code: '' });
+  await assert.rejects(encrypt(bytesOf(1), { keyring: { onEncrypt() { throw blank; }, onDecrypt() {} } }), (e) => e.kmsCode === 'Error' && /KMS error Error: blank code/.test(e.message));
 });
 
 test('custom keyrings that break the contract: bad_argument / no_key_unwrapped', async () => {
@@ -113,9 +116,15 @@ test('custom keyrings that break the contract: bad_argument / no_key_unwrapped',
   await rejectsWith(encrypt(bytesOf(1), { keyring: badEdk }), 'bad_argument');
   const nothing = { async onEncrypt() {}, async onDecrypt() {} };
   await rejectsWith(encrypt(bytesOf(1), { keyring: nothing }), 'bad_argument');
+  // Resolving to a string or a number: said so, not an engine's message.
+  for (const value of ['a string', 5, true]) {
+    const primitive = { onEncrypt: async () => value, onDecrypt: async () => value };
+    await assert.rejects(encrypt(bytesOf(1), { keyring: primitive }), (e) => e.code === 'bad_argument' && /onEncrypt must resolve to the materials \(an object\), got a/.test(e.message));
+  }
   const k = remoteKeyring();
   const ct = await encrypt(bytesOf(1), { keyring: k });
   await rejectsWith(decrypt(ct, { keyring: nothing }), 'no_key_unwrapped');
+  await assert.rejects(decrypt(ct, { keyring: { onEncrypt() {}, onDecrypt: async () => 'key' } }), (e) => e.code === 'bad_argument' && /onDecrypt must resolve to the materials/.test(e.message));
   // A wrong data key fails the key commitment.
   const wrong = { onEncrypt() {}, onDecrypt() { return { plaintextDataKey: new Uint8Array(32) }; } };
   await rejectsWith(decrypt(ct, { keyring: wrong }), 'authentication_failed');

@@ -106,6 +106,8 @@ test('wrong argument types: bad_argument', async () => {
   await rejects(encrypt(bytesOf(1), { keyring: aes, encryptionContext: 'a=b' }), 'bad_argument');
   await rejects(encrypt(bytesOf(1), { keyring: aes, algorithmSuite: 0x1234 }), 'bad_argument');
   await rejects(encrypt(bytesOf(1), { keyring: aes, algorithmSuite: 'fast' }), 'bad_argument');
+  await assert.rejects(encrypt(bytesOf(1), { keyring: aes, algorithmSuite: 'fast' }), /unknown algorithm suite 'fast'/);
+  await assert.rejects(encrypt(bytesOf(1), { keyring: aes, algorithmSuite: 1.5 }), /algorithmSuite must be an integer/);
   await rejects(encrypt(bytesOf(1), { keyring: aes, frameLength: 0 }), 'bad_argument');
   await rejects(encrypt(bytesOf(1), { keyring: aes, frameLength: 1.5 }), 'bad_argument');
   await rejects(encrypt(bytesOf(1), { keyring: aes, frameLength: 2 ** 32 }), 'bad_argument');
@@ -214,6 +216,14 @@ test('values that throw as they are read give a coded error, never an escape thr
       return p;
     })), 'kms_error');
     await rejects(encrypt(transfer(new Uint8Array(10)), { keyring: aes }), 'bad_argument');
+    // A transferred ArrayBuffer (not a view of one): coded, never an internal error.
+    const detached = () => transfer(new Uint8Array(32)).buffer;
+    for (const pending of [encrypt(detached(), { keyring: aes }), decrypt(detached(), { keyring: aes }), inspect(detached())]) {
+      await assert.rejects(pending, (e) => e instanceof KmsEnvelopeError && e.code === 'bad_argument' && /transferred/.test(e.message) && !/internal/.test(e.message));
+    }
+    thrownSync(() => new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: detached() }), 'bad_argument');
+    thrownSync(() => new RawRsaKeyring({ keyNamespace: 'ns', keyName: 'k', publicKey: detached() }), 'bad_argument');
+    thrownSync(() => new RawRsaKeyring({ keyNamespace: 'ns', keyName: 'k', privateKey: detached() }), 'bad_argument');
     // A KMS client (here a hostile one) whose response holds a transferred key.
     const keyId = 'arn:aws:kms:us-east-1:111122223333:key/abc';
     const client = { async send() { return { KeyId: keyId, Plaintext: transfer(new Uint8Array(32).fill(9)), CiphertextBlob: new Uint8Array(8) }; } };

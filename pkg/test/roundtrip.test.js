@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  encrypt, decrypt, inspect, RawAesKeyring, RawRsaKeyring, MultiKeyring, CustomKeyring,
+  encrypt, decrypt, inspect, encryptStream, RawAesKeyring, RawRsaKeyring, MultiKeyring, CustomKeyring,
   DefaultMaterialsManager, RequiredEncryptionContextMaterialsManager, KmsEnvelopeError,
 } from 'kms-envelope';
 import { SUITES, SIGNED, COMMITTING, policyFor, aesKey, rsaPair, bytesOf, rejectsWith } from './helpers.js';
@@ -48,6 +48,27 @@ test('algorithmSuite as a hex string; frame lengths', async () => {
     const ct = await encrypt(pt, { keyring: aes, algorithmSuite: '0x0478', frameLength });
     assert.equal((await inspect(ct)).frameLength, frameLength);
     assert.deepEqual((await decrypt(ct, { keyring: aes })).plaintext, pt);
+  }
+});
+
+test('algorithmSuite by name, in any SDK\'s spelling (the migration table in the docs)', async () => {
+  const names = {
+    ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY: 0x0478, // client-node's AlgorithmSuiteIdentifier
+    ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384: 0x0578, // the specification's
+    AES_256_GCM_HKDF_SHA512_COMMIT_KEY: 0x0478, // Python's
+    alg_aes128_gcm_iv12_tag16_hkdf_sha256: 0x0114,
+    '0478': 0x0478,
+  };
+  for (const [name, id] of Object.entries(names)) {
+    const commitmentPolicy = policyFor(id);
+    const ct = await encrypt(bytesOf(10), { keyring: aes, algorithmSuite: name, commitmentPolicy });
+    assert.equal((await inspect(ct)).algorithmSuite, id, name);
+    const sealing = encryptStream({ keyring: aes, algorithmSuite: name, commitmentPolicy });
+    const writer = sealing.writable.getWriter();
+    writer.write(bytesOf(10));
+    writer.close();
+    const sealed = new Uint8Array(await new Response(sealing.readable).arrayBuffer());
+    assert.equal((await inspect(sealed)).algorithmSuite, id, name);
   }
 });
 

@@ -52,7 +52,13 @@ impl JsKeyring {
 /// `name`), recorded as the call's failure (see `trace`). A `bad_argument`
 /// of this package (e.g. a KMS client set up wrongly) stays one.
 pub(crate) fn rejected(e: JsValue) -> Error {
-    let field = |k: &str| Reflect::get(&e, &k.into()).ok().and_then(|v| v.as_string());
+    // A field's string value; "" counts as none (never an empty code).
+    let field = |k: &str| {
+        Reflect::get(&e, &k.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|s| !s.is_empty())
+    };
     let message = field("message")
         .or_else(|| e.as_string())
         .unwrap_or_else(|| "rejected without a message".into());
@@ -75,6 +81,18 @@ pub(crate) fn edk_to_js(e: &EncryptedDataKey) -> JsValue {
     set(&obj, "providerInfo", Uint8Array::from(&e.provider_info[..]));
     set(&obj, "ciphertext", Uint8Array::from(&e.ciphertext[..]));
     obj.into()
+}
+
+/// Refuses a callback's result that is not an object (a string, a number):
+/// its fields are read next.
+fn materials_result(result: &JsValue, method: &str) -> Result<()> {
+    if result.is_object() || result.is_function() {
+        return Ok(());
+    }
+    let kind = result.js_typeof().as_string().unwrap_or_default();
+    Err(Error::BadArgument(format!(
+        "custom keyring: {method} must resolve to the materials (an object), got a {kind}"
+    )))
 }
 
 fn bytes_field(obj: &JsValue, key: &str) -> Result<Option<Vec<u8>>> {
@@ -161,6 +179,7 @@ impl Keyring for JsKeyring {
                     "custom keyring: onEncrypt resolved to nothing".into(),
                 ));
             }
+            materials_result(&result, "onEncrypt")?;
             if let Some(key) = bytes_field(&result, "plaintextDataKey")? {
                 let key = DataKey::new(key);
                 match m.plaintext_data_key() {
@@ -219,6 +238,7 @@ impl Keyring for JsKeyring {
             let key = if result.is_undefined() || result.is_null() {
                 None
             } else {
+                materials_result(&result, "onDecrypt")?;
                 bytes_field(&result, "plaintextDataKey")?
             };
             match key {

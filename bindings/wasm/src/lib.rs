@@ -652,6 +652,15 @@ impl JsHeaderScan {
     }
 }
 
+/// The id of the suite named by `name`: its hex id (`0478`, `0x0478`) or a
+/// name in any SDK's spelling (`ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY`).
+#[wasm_bindgen(js_name = suiteIdOf)]
+pub fn suite_id_of(name: &str) -> Result<u16, JsValue> {
+    name.parse::<AlgorithmSuite>()
+        .map(|s| s.id())
+        .map_err(|e| js_error(&e))
+}
+
 /// Whether suite `id` signs its messages (`false` for unknown ids).
 #[wasm_bindgen(js_name = suiteSigns)]
 pub fn suite_signs(id: u16) -> bool {

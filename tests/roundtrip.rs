@@ -644,21 +644,55 @@ impl MaterialsManager for DropsRequiredKeys {
 }
 
 #[test]
-fn a_required_key_with_the_reserved_prefix_is_refused_up_front() {
-    // The SDK sets `aws-crypto-` keys and encrypt refuses them from callers,
-    // so a manager requiring one could never encrypt: refused when made.
-    for keys in [
-        vec!["aws-crypto-public-key"],
-        vec!["tenant", "aws-crypto-anything"],
-    ] {
-        let made = RequiredEncryptionContextMaterialsManager::with_keyring(
-            Arc::new(aes_keyring(32)),
-            keys,
-        );
-        let err = made.expect_err("a reserved required key must be refused");
-        assert_eq!(err.kind(), ErrorKind::BadArgument);
-        assert!(err.to_string().contains("reserved prefix"), "{err}");
-    }
+fn a_reserved_required_key_pins_a_signer_on_decrypt_and_says_why_encrypt_cannot() {
+    // The specification sets no limit on the required keys: requiring
+    // `aws-crypto-public-key` on decrypt pins the signer. Encrypt refuses
+    // reserved keys from callers, and the failure says why.
+    let keyring: Arc<dyn Keyring> = Arc::new(aes_keyring(32));
+    let client = client_for(suite(0x0578));
+    let message = client.encrypt(b"signed").keyring(&*keyring).run().unwrap();
+    let header = kms_envelope::MessageHeader::parse(&message, None)
+        .unwrap()
+        .0;
+    let signer = header
+        .encryption_context
+        .get(PUBLIC_KEY_FIELD)
+        .unwrap()
+        .to_owned();
+    let pinned = RequiredEncryptionContextMaterialsManager::with_keyring(
+        keyring.clone(),
+        [PUBLIC_KEY_FIELD],
+    )
+    .unwrap();
+    let with = |key: &str| EncryptionContext::from_iter([(PUBLIC_KEY_FIELD, key)]);
+    let ok = client
+        .decrypt(&message)
+        .materials_manager(&pinned)
+        .encryption_context(with(&signer))
+        .run()
+        .unwrap();
+    assert_eq!(ok.plaintext, b"signed");
+    // Another signer's message, or none named: refused.
+    let other = client.encrypt(b"other").keyring(&*keyring).run().unwrap();
+    expect_kind(
+        client
+            .decrypt(&other)
+            .materials_manager(&pinned)
+            .encryption_context(with(&signer))
+            .run(),
+        ErrorKind::PolicyViolation,
+    );
+    expect_kind(
+        client.decrypt(&message).materials_manager(&pinned).run(),
+        ErrorKind::PolicyViolation,
+    );
+    let err = client
+        .encrypt(b"x")
+        .materials_manager(&pinned)
+        .run()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PolicyViolation);
+    assert!(err.to_string().contains("can only decrypt"), "{err}");
 }
 
 #[test]

@@ -89,9 +89,7 @@ async fn encryption_materials(
         .iter()
         .find(|k| !request.encryption_context.contains_key(k))
     {
-        return Err(Error::policy(format!(
-            "the encryption context lacks the required key '{k}'"
-        )));
+        return Err(Error::policy(super::required::missing_required_key(k)));
     }
     let mut materials = EncryptionMaterials::new(suite, request.encryption_context);
     // The keyring sees which pairs the message will leave out.

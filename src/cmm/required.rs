@@ -11,6 +11,20 @@ use crate::materials::{
     DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest,
 };
 
+/// Why encrypt fails for a required key the context lacks; for a reserved
+/// `aws-crypto-` key, which no caller can supply, it says so.
+pub(crate) fn missing_required_key(key: &str) -> String {
+    if key.starts_with(crate::context::RESERVED_PREFIX) {
+        format!(
+            "the encryption context lacks the required key '{key}': keys with the reserved \
+             prefix '{}' are set by the SDK, so a manager that requires one can only decrypt",
+            crate::context::RESERVED_PREFIX
+        )
+    } else {
+        format!("the encryption context lacks the required key '{key}'")
+    }
+}
+
 /// Requires certain encryption-context keys. On encrypt they must be in the
 /// context, and their pairs are authenticated but **not stored** in the
 /// message. On decrypt the caller must reproduce them.
@@ -44,8 +58,11 @@ impl std::fmt::Debug for RequiredEncryptionContextMaterialsManager {
 }
 
 impl RequiredEncryptionContextMaterialsManager {
-    /// Wraps `underlying`, requiring `required_keys` (at least one; none
-    /// with the reserved prefix `aws-crypto-`, which no caller can supply).
+    /// Wraps `underlying`, requiring `required_keys` (at least one).
+    ///
+    /// A key with the reserved prefix `aws-crypto-` (such as
+    /// `aws-crypto-public-key`, to pin a signer) can only be required on
+    /// decrypt: encrypt refuses such keys in the caller's context.
     pub fn new<I, S>(underlying: Arc<dyn MaterialsManager>, required_keys: I) -> Result<Self>
     where
         I: IntoIterator<Item = S>,
@@ -56,16 +73,6 @@ impl RequiredEncryptionContextMaterialsManager {
             return Err(Error::bad_arg(
                 "a required-encryption-context manager needs at least one key",
             ));
-        }
-        if let Some(key) = required_keys
-            .iter()
-            .find(|k| k.starts_with(crate::context::RESERVED_PREFIX))
-        {
-            return Err(Error::bad_arg(format!(
-                "required encryption context key '{key}' uses the reserved prefix '{}': \
-                 the SDK sets those keys, a caller never can",
-                crate::context::RESERVED_PREFIX
-            )));
         }
         Ok(Self {
             underlying,
@@ -96,9 +103,7 @@ impl RequiredEncryptionContextMaterialsManager {
             .iter()
             .find(|k| !request.encryption_context.contains_key(k))
         {
-            return Err(Error::policy(format!(
-                "the encryption context lacks the required key '{k}'"
-            )));
+            return Err(Error::policy(missing_required_key(k)));
         }
         let mut request = request;
         request

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Type, 
 
 from ._native import MessageHeader, StreamDecryptor, StreamEncryptor
 from ._types import AlgorithmSuite
-from .exceptions import BadArgumentError, IoError, MalformedMessageError
+from .exceptions import BadArgumentError, IoError, MalformedMessageError, _io_error_class
 
 if TYPE_CHECKING:
     from typing import Literal
@@ -50,23 +50,20 @@ def _check_chunk_size(chunk_size: int) -> None:
         raise BadArgumentError("chunk_size must be an int of at least 1")
 
 
-# IoError beside each built-in OSError subclass it stands for, made once.
-_IO_ERRORS: Dict[Type[OSError], Type[IoError]] = {}
-
-
 def _io_error(what: str, cause: OSError) -> IoError:
-    """An :class:`IoError` for a failure of the underlying file, keeping its
-    errno and file name, and its built-in class: a missing file is both an
-    ``IoError`` and a ``FileNotFoundError``."""
-    base = type(cause)
-    cls: Type[IoError] = IoError
-    if base is not OSError and not issubclass(base, IoError) and base.__module__ == "builtins":
-        cls = _IO_ERRORS.setdefault(base, type(base.__name__, (IoError, base), {"__module__": IoError.__module__}))
+    """An :class:`IoError` for a failure of the underlying file that is also
+    its built-in class (a missing file is both an ``IoError`` and a
+    ``FileNotFoundError``), with its errno, file name and
+    ``characters_written``."""
+    cls = _io_error_class(type(cause))
     if cause.errno is None:
         return cls("%s: %s" % (what, cause))
-    if cause.filename is None:
-        return cls(cause.errno, "%s: %s" % (what, cause.strerror or cause))
-    return cls(cause.errno, "%s: %s" % (what, cause.strerror or cause), cause.filename)
+    error = cls(cause.errno, "%s: %s" % (what, cause.strerror or cause))
+    error.filename, error.filename2 = cause.filename, cause.filename2
+    written = getattr(cause, "characters_written", None)
+    if written is not None:
+        error.characters_written = written  # type: ignore[attr-defined]
+    return error
 
 
 def _open_path(file: PathType, mode: str) -> Any:

@@ -29,7 +29,9 @@ class                          raised when
 Arguments of the wrong type raise :class:`TypeError`, as usual in Python.
 Messages never say which byte of a message failed to authenticate.
 """
-from typing import Any, Iterable, Tuple
+import builtins
+import threading
+from typing import Any, Dict, Iterable, Optional, Tuple, Type
 
 __all__ = [
     "Error",
@@ -107,4 +109,43 @@ class BadArgumentError(Error, ValueError):
 
 
 class IoError(Error, OSError):
-    """Reading or writing a stream failed."""
+    """Reading or writing a stream failed.
+
+    For a failure of an underlying file (opening a path, reading, writing,
+    ``flush()``, ``close()``) it is also the built-in class Python raised
+    (``FileNotFoundError``, ``BlockingIOError``, ...), with the same
+    ``errno``, ``filename`` and ``characters_written``; the original is the
+    ``__cause__``.
+    """
+
+
+# IoError beside each built-in OSError subclass, made once (any thread).
+_IO_ERRORS: Dict[Type[OSError], Type[IoError]] = {}
+_IO_ERRORS_LOCK = threading.Lock()
+
+
+def _io_error_class(base: Type[OSError]) -> Type[IoError]:
+    """The class that is both :class:`IoError` and the built-in ``base``."""
+    if base is OSError or issubclass(base, IoError) or base.__module__ != "builtins":
+        return IoError
+    with _IO_ERRORS_LOCK:
+        cls = _IO_ERRORS.get(base)
+        if cls is None:
+            namespace = {"__module__": __name__, "__doc__": IoError.__doc__, "__reduce__": _reduce_io_error}
+            cls = _IO_ERRORS[base] = type(base.__name__, (IoError, base), namespace)
+    return cls
+
+
+def _reduce_io_error(self: IoError) -> Tuple[Any, ...]:
+    # Pickled by what it is made of: its class is made at run time.
+    base = next(b for b in type(self).__mro__ if b.__module__ == "builtins")
+    state = (self.filename, self.filename2, getattr(self, "characters_written", None))
+    return (_rebuild_io_error, (base.__name__, self.args, state))
+
+
+def _rebuild_io_error(base_name: str, args: Tuple[Any, ...], state: Tuple[Any, Any, Optional[int]]) -> IoError:
+    error = _io_error_class(getattr(builtins, base_name))(*args)
+    error.filename, error.filename2, written = state
+    if written is not None:
+        error.characters_written = written  # type: ignore[attr-defined]
+    return error

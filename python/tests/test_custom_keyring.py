@@ -308,7 +308,7 @@ def test_interrupt_is_not_swallowed_by_a_multi_keyring(aes_keyring: kms_envelope
             return aes_keyring.on_decrypt(materials, edks)
 
     for exc in (KeyboardInterrupt(), SystemExit(3)):
-        multi = kms_envelope.MultiKeyring(generator=Raising(exc), children=[aes_keyring, Counting()])
+        multi = kms_envelope.MultiKeyring(generator=Raising(exc), children=[Counting(), aes_keyring])
         with pytest.raises(type(exc)) as info:
             kms_envelope.decrypt(ct, keyring=multi)
         assert info.value is exc
@@ -319,10 +319,65 @@ def test_interrupt_is_not_swallowed_by_a_multi_keyring(aes_keyring: kms_envelope
             kms_envelope.decrypt(ct, keyring=multi)
         assert info.value is exc
         # on encrypt: a child raising it after the generator wrapped the key
-        multi = kms_envelope.MultiKeyring(generator=aes_keyring, children=[Raising(exc), Counting()])
+        multi = kms_envelope.MultiKeyring(generator=aes_keyring, children=[Raising(exc)])
         with pytest.raises(type(exc)):
             kms_envelope.encrypt(b"x", keyring=multi)
     assert calls == []
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="reads its own memory through /proc")
+def test_a_decrypt_ended_by_an_interrupt_leaves_no_plaintext_behind(tmp_path: "os.PathLike[str]") -> None:
+    # The core decrypted the whole message (the second member unwrapped the
+    # key) before the call raised the first member's KeyboardInterrupt: the
+    # plaintext it dropped is wiped. Run apart, to count in a clean process.
+    script = textwrap.dedent(
+        """
+        import os, sys, kms_envelope
+        marker = os.urandom(16)
+        run = marker * 2  # what only the plaintext holds (the marker alone has copies of its own)
+        aes = kms_envelope.RawAesKeyring("ns", "k", bytes(32))
+        class Interrupting:
+            def on_encrypt(self, m): raise KeyboardInterrupt
+            def on_decrypt(self, m, edks): raise KeyboardInterrupt
+        CHUNK = 1 << 20
+        buf = bytearray(CHUNK + len(run))  # read into, so reading leaves no copies behind
+        def copies():
+            n = 0
+            with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+                for line in maps:
+                    span, perms = line.split()[:2]
+                    if not perms.startswith("rw"):
+                        continue
+                    lo, hi = (int(x, 16) for x in span.split("-"))
+                    for at in range(lo, hi, CHUNK):
+                        buf[:] = bytes(len(buf))
+                        try:
+                            mem.seek(at)
+                            got = mem.readinto(memoryview(buf)[: min(len(buf) - 1, hi - at)])
+                        except (OSError, ValueError, OverflowError):
+                            continue
+                        n += buf.count(run, 0, got)
+            buf[:] = bytes(len(buf))
+            return n
+        for size in (2048, 80000):  # one-shot below and above the large-message path
+            plaintext = bytearray(16 * size)  # built in place, wiped after: no stray copies
+            for at in range(0, len(plaintext), 16):
+                plaintext[at : at + 16] = marker
+            ct = kms_envelope.encrypt(plaintext, keyring=aes)
+            plaintext[:] = bytes(len(plaintext))
+            before = copies()
+            try:
+                kms_envelope.decrypt(ct, keyring=kms_envelope.MultiKeyring(children=[Interrupting(), aes]))
+                sys.exit("decrypt returned")
+            except KeyboardInterrupt:
+                pass
+            left = copies() - before
+            if left > 0:
+                sys.exit("%d copies of the plaintext left behind (%d bytes of it)" % (left, size * 16))
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_keyring_errors_keep_their_text(aes_keyring: kms_envelope.RawAesKeyring) -> None:

@@ -363,3 +363,33 @@ def test_bad_responses_of_a_python_client() -> None:
     assert info2.value.code == "KeyError"
     with pytest.raises(kms_envelope.KmsError):
         kms_envelope.encrypt(b"x", keyring=AwsKmsKeyring(arn, client=FakeKms({"KeyId": 5, "Plaintext": b"", "CiphertextBlob": b""})))
+
+
+class RefusingKms:
+    """A client that is not boto3, refusing every call with a botocore ClientError of the given code."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def refuse(self, operation: str) -> ClientError:
+        return ClientError({"Error": {"Code": self.code, "Message": "denied"}}, operation)
+
+    def generate_data_key(self, **kwargs: Any) -> Dict[str, Any]:
+        raise self.refuse("GenerateDataKey")
+
+    def encrypt(self, **kwargs: Any) -> Dict[str, Any]:
+        raise self.refuse("Encrypt")
+
+    def decrypt(self, **kwargs: Any) -> Dict[str, Any]:
+        raise self.refuse("Decrypt")
+
+
+def test_a_service_error_without_a_code_is_named_by_its_class() -> None:
+    arn = "arn:aws:kms:us-west-2:123456789012:key/k"
+    with pytest.raises(kms_envelope.KmsError) as info:
+        kms_envelope.encrypt(b"x", keyring=AwsKmsKeyring(arn, client=RefusingKms("AccessDeniedException")))
+    assert info.value.code == "AccessDeniedException"
+    # an empty code is none: never "KMS error : ..."
+    with pytest.raises(kms_envelope.KmsError) as info2:
+        kms_envelope.encrypt(b"x", keyring=AwsKmsKeyring(arn, client=RefusingKms("")))
+    assert info2.value.code == "ClientError" and "KMS error ClientError:" in str(info2.value)

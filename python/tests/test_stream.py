@@ -573,3 +573,38 @@ def test_a_file_descriptor_is_refused_before_the_keyring_runs(aes_keyring: kms_e
     with pytest.raises(TypeError, match="binary file object"):
         kms_envelope.encrypting_reader(3, keyring=Watching())  # type: ignore[arg-type]
     assert calls == []
+
+
+def test_io_errors_pickle_and_keep_what_the_built_in_error_said(aes_keyring: kms_envelope.RawAesKeyring, tmp_path: Path) -> None:
+    import pickle
+
+    missing = tmp_path / "gone.enc"
+    with pytest.raises(FileNotFoundError) as info:
+        kms_envelope.open(missing, "rb", keyring=aes_keyring)
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is type(info.value) and isinstance(copy, kms_envelope.IoError)
+    assert (copy.errno, copy.filename, str(copy)) == (info.value.errno, info.value.filename, str(info.value))
+
+    class Blocking(io.RawIOBase):
+        """A sink whose first flush() would block with 3 bytes written."""
+
+        blocked = False
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: Any) -> int:
+            return len(memoryview(b))
+
+        def flush(self) -> None:
+            if not self.blocked:
+                self.blocked = True
+                raise BlockingIOError(errno.EAGAIN, "would block", 3)
+
+    w = kms_envelope.open(Blocking(), "wb", keyring=aes_keyring)
+    with pytest.raises(BlockingIOError) as info2:
+        w.flush()
+    assert isinstance(info2.value, kms_envelope.IoError) and info2.value.characters_written == 3
+    copy2 = pickle.loads(pickle.dumps(info2.value))
+    assert isinstance(copy2, BlockingIOError) and copy2.characters_written == 3
+    w.abort()

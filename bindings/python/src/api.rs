@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use kms_envelope::{Client, ContentType, EncryptionContext, MessageHeader};
+use kms_envelope::{Client, ContentType, Decrypted, EncryptionContext, MessageHeader};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 use zeroize::Zeroize;
@@ -41,6 +41,15 @@ pub(crate) fn frame_threads() -> usize {
 /// The frame length as the core wants it.
 pub(crate) fn frame_length(value: convert::Int) -> PyResult<u32> {
     value.within("frame_length", 1, u32::MAX.into())
+}
+
+/// A decrypt result whose plaintext is wiped when it is dropped.
+struct WipedPlaintext(Decrypted);
+
+impl Drop for WipedPlaintext {
+    fn drop(&mut self) {
+        self.0.plaintext.zeroize();
+    }
 }
 
 /// Encrypts ``plaintext`` into one message and returns it.
@@ -147,14 +156,14 @@ pub(crate) fn decrypt<'py>(
         call
     };
     if ciphertext.len() < convert::DETACHED_COPY {
-        let mut decrypted = run_core(py, || call().run())?;
-        let plaintext = convert::bytes_out(py, &decrypted.plaintext)?.unbind();
-        // `bytes` holds the copy the caller gets; ours is wiped.
-        decrypted.plaintext.zeroize();
+        // Wiped when dropped: after `bytes` holds the caller's copy, and
+        // also when run_core drops a result for a keyring's Ctrl-C.
+        let decrypted = run_core(py, || call().run().map(WipedPlaintext))?;
+        let plaintext = convert::bytes_out(py, &decrypted.0.plaintext)?.unbind();
         return Ok(DecryptResult {
             plaintext,
-            context: decrypted.encryption_context,
-            header: decrypted.header,
+            context: decrypted.0.encryption_context.clone(),
+            header: decrypted.0.header.clone(),
         });
     }
     // Large messages are decrypted straight into the returned `bytes`: the
@@ -164,7 +173,14 @@ pub(crate) fn decrypt<'py>(
     // The buffer need not be zeroed first: `open_into_uninit` writes every
     // byte before it reads it, and all of it when it returns `Ok`.
     let (plaintext, opened) = convert::new_bytes_with(py, prepared.plaintext_len(), |buf| {
-        run_core(py, || prepared.open_into_uninit(buf))
+        let opened = run_core(py, || prepared.open_into_uninit(&mut *buf));
+        if opened.is_err() {
+            // The core wipes what it wrote when it fails; a success that
+            // run_core turned into a Ctrl-C (raised in Python code the core
+            // called) is wiped here.
+            buf.zeroize();
+        }
+        opened
     })?;
     Ok(DecryptResult {
         plaintext: plaintext.unbind(),

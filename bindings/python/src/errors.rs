@@ -192,20 +192,16 @@ fn record_with(py: Python<'_>, err: PyErr, core: CoreError, message: Option<Stri
 /// The error that refuses a Python callback once an earlier callback of the
 /// same call raised `KeyboardInterrupt` (or another non-`Exception`), so
 /// Ctrl-C is not followed by more Python code (another keyring, another
-/// KMS call); `None` otherwise.
+/// KMS call); `None` otherwise. The caller never sees it: [`run_core`]
+/// raises the interrupt itself.
 pub(crate) fn interrupted(py: Python<'_>) -> Option<CoreError> {
     PENDING.with(|p| {
         p.borrow()
             .as_ref()
             .filter(|pending| pending.interrupts(py))
-            .map(|pending| match pending.kind {
-                ErrorKind::NoKeyUnwrapped => {
-                    CoreError::NoKeyUnwrapped(vec!["interrupted".to_owned()])
-                }
-                _ => CoreError::Kms {
-                    code: "Interrupted".to_owned(),
-                    message: "interrupted".to_owned(),
-                },
+            .map(|_| CoreError::Kms {
+                code: "Interrupted".to_owned(),
+                message: "interrupted".to_owned(),
             })
     })
 }

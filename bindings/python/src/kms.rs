@@ -259,11 +259,15 @@ struct PyKmsClient {
 }
 
 /// The service's error code and message of a botocore `ClientError`
-/// (`err.response["Error"]`), if `err` is one.
+/// (`err.response["Error"]`), if `err` is one with a code (an empty code is
+/// none: the exception's class name stands in, as for other exceptions).
 fn service_error(py: Python<'_>, err: &PyErr) -> Option<(String, String)> {
     let response = err.value(py).getattr("response").ok()?;
     let error = response.get_item("Error").ok()?;
     let code: String = error.get_item("Code").ok()?.extract().ok()?;
+    if code.is_empty() {
+        return None;
+    }
     let message: String = error
         .get_item("Message")
         .ok()

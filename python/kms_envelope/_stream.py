@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Type, 
 
 from ._native import MessageHeader, StreamDecryptor, StreamEncryptor
 from ._types import AlgorithmSuite
-from .exceptions import BadArgumentError, IoError, MalformedMessageError, _io_error_class
+from .exceptions import BadArgumentError, IoError, MalformedMessageError, _io_error_from
 
 if TYPE_CHECKING:
     from typing import Literal
@@ -53,17 +53,8 @@ def _check_chunk_size(chunk_size: int) -> None:
 def _io_error(what: str, cause: OSError) -> IoError:
     """An :class:`IoError` for a failure of the underlying file that is also
     its built-in class (a missing file is both an ``IoError`` and a
-    ``FileNotFoundError``), with its errno, file name and
-    ``characters_written``."""
-    cls = _io_error_class(type(cause))
-    if cause.errno is None:
-        return cls("%s: %s" % (what, cause))
-    error = cls(cause.errno, "%s: %s" % (what, cause.strerror or cause))
-    error.filename, error.filename2 = cause.filename, cause.filename2
-    written = getattr(cause, "characters_written", None)
-    if written is not None:
-        error.characters_written = written  # type: ignore[attr-defined]
-    return error
+    ``FileNotFoundError``)."""
+    return _io_error_from(cause, "%s: %s" % (what, cause.strerror if cause.errno is not None and cause.strerror else cause))
 
 
 def _open_path(file: PathType, mode: str) -> Any:

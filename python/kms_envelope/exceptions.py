@@ -124,9 +124,11 @@ _IO_ERRORS: Dict[Type[OSError], Type[IoError]] = {}
 _IO_ERRORS_LOCK = threading.Lock()
 
 
-def _io_error_class(base: Type[OSError]) -> Type[IoError]:
-    """The class that is both :class:`IoError` and the built-in ``base``."""
-    if base is OSError or issubclass(base, IoError) or base.__module__ != "builtins":
+def _io_error_class(raised: Type[BaseException]) -> Type[IoError]:
+    """The class that is both :class:`IoError` and the built-in class
+    ``raised`` is (``FileNotFoundError`` for it or any subclass of it)."""
+    base = next((b for b in raised.__mro__ if b.__module__ == "builtins"), OSError)
+    if base is OSError or not issubclass(base, OSError) or issubclass(raised, IoError):
         return IoError
     with _IO_ERRORS_LOCK:
         cls = _IO_ERRORS.get(base)
@@ -136,6 +138,33 @@ def _io_error_class(base: Type[OSError]) -> Type[IoError]:
     return cls
 
 
+# errno, strerror (or the message alone); filename, filename2, characters_written
+_IoArgs = Tuple[Any, ...]
+_IoState = Tuple[Any, Any, Optional[int]]
+
+
+def _make_io_error(raised: Type[BaseException], args: _IoArgs, state: _IoState) -> IoError:
+    error = _io_error_class(raised)(*args)
+    filename, filename2, written = state
+    # Set only when there is one: a None set here would show in str(error).
+    if filename is not None:
+        error.filename = filename
+    if filename2 is not None:
+        error.filename2 = filename2
+    if written is not None:
+        error.characters_written = written  # type: ignore[attr-defined]
+    return error
+
+
+def _io_error_from(cause: OSError, message: str) -> IoError:
+    """An :class:`IoError` saying ``message`` for ``cause``, a failure of an
+    underlying file: also its built-in class, with its errno, file names and
+    ``characters_written``."""
+    args = (message,) if cause.errno is None else (cause.errno, message)
+    state = (cause.filename, cause.filename2, getattr(cause, "characters_written", None))
+    return _make_io_error(type(cause), args, state)
+
+
 def _reduce_io_error(self: IoError) -> Tuple[Any, ...]:
     # Pickled by what it is made of: its class is made at run time.
     base = next(b for b in type(self).__mro__ if b.__module__ == "builtins")
@@ -143,9 +172,5 @@ def _reduce_io_error(self: IoError) -> Tuple[Any, ...]:
     return (_rebuild_io_error, (base.__name__, self.args, state))
 
 
-def _rebuild_io_error(base_name: str, args: Tuple[Any, ...], state: Tuple[Any, Any, Optional[int]]) -> IoError:
-    error = _io_error_class(getattr(builtins, base_name))(*args)
-    error.filename, error.filename2, written = state
-    if written is not None:
-        error.characters_written = written  # type: ignore[attr-defined]
-    return error
+def _rebuild_io_error(base_name: str, args: _IoArgs, state: _IoState) -> IoError:
+    return _make_io_error(getattr(builtins, base_name), args, state)

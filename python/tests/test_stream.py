@@ -552,6 +552,7 @@ def test_failures_of_the_underlying_file_are_io_errors(aes_keyring: kms_envelope
             call()
         assert isinstance(info2.value, FileNotFoundError) and isinstance(info2.value, kms_envelope.Error)
         assert info2.value.errno == errno.ENOENT and info2.value.filename == str(missing)
+        assert str(info2.value) == "[Errno 2] opening the file failed: No such file or directory: %r" % str(missing)
 
 
 def test_a_file_descriptor_is_refused_before_the_keyring_runs(aes_keyring: kms_envelope.RawAesKeyring) -> None:

@@ -650,7 +650,8 @@ pub(crate) struct BodyLimits {
 pub(crate) fn check_frame_size(input: &[u8], opener: &Opener, max: u64) -> Result<()> {
     match parse_frame_head(input, opener.header.frame_length, opener.next_seq) {
         Ok((head, _)) if u64::from(head.len) > max => Err(Error::policy(format!(
-            "a frame of {} bytes exceeds the streaming limit of {max} bytes",
+            "a frame of {} bytes exceeds the streaming limit of {max} bytes \
+             (the max frame size option raises it)",
             head.len
         ))),
         Err(ParseError::Invalid(e)) => Err(e),

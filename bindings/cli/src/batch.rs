@@ -182,13 +182,20 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
     }
     if let Some(real_dir) = &real_dir {
         for job in &jobs {
-            let Some(name) = job.output.as_deref().and_then(Path::file_name) else {
+            let Some(output) = job.output.as_deref() else {
                 continue;
             };
-            if let Some(input) = real_inputs.get(&real_dir.join(name)) {
+            let Some(name) = output.file_name() else {
+                continue;
+            };
+            // Where the write lands: an output that is a symbolic link
+            // replaces the file it points to (io::Output::create); a
+            // dangling one, or none, lands in the directory itself.
+            let lands = fs::canonicalize(output).unwrap_or_else(|_| real_dir.join(name));
+            if let Some(input) = real_inputs.get(&lands) {
                 return Err(CliError::bad_arg(format!(
                     "the output '{}' would replace the input '{}'",
-                    dir.join(name).display(),
+                    output.display(),
                     input.display()
                 )));
             }

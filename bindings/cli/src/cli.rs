@@ -271,7 +271,9 @@ pub struct EncryptArgs {
     /// forbid-encrypt-allow-decrypt`.
     #[arg(long, value_name = "SUITE", value_parser = parse_suite)]
     pub suite: Option<AlgorithmSuite>,
-    /// Frame length in bytes (1 to 4294967295).
+    /// Frame length in bytes (1 to 4294967295). A frame is held whole (a
+    /// few at once with threads), and `decrypt` refuses frames above
+    /// --max-frame-size (64M by default).
     #[arg(long, value_name = "N", default_value_t = kms_envelope::DEFAULT_FRAME_LENGTH,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub frame_length: u32,

@@ -218,7 +218,11 @@ fn encrypt_one(
     }
     let mut encryptor = builder.start()?;
 
-    let mut output = Output::create(job.output.as_deref(), Access::Default)?;
+    let mut output = Output::create(
+        job.output.as_deref(),
+        Access::Default,
+        !args.io.no_overwrite,
+    )?;
     let mut progress = Progress::new("encrypting", input.size(), args.run.quiet);
     let Buffers { chunk, out } = buffers;
     out.clear();
@@ -273,7 +277,11 @@ fn decrypt_one(
 ) -> CliResult<()> {
     let limits = &args.limits;
     let mut input = Input::open(job.input.as_deref())?;
-    let mut output = Output::create(job.output.as_deref(), Access::Private)?;
+    let mut output = Output::create(
+        job.output.as_deref(),
+        Access::Private,
+        !args.io.no_overwrite,
+    )?;
 
     // A staged file appears only after the signature verified, so it can
     // take each frame as soon as its tag verifies.

@@ -153,6 +153,8 @@ enum Sink {
         file: File,
         tmp: PathBuf,
         dest: PathBuf,
+        /// Whether an existing `dest` may be replaced (not --no-overwrite).
+        replace: bool,
     },
 }
 
@@ -163,15 +165,17 @@ pub struct Output {
 }
 
 impl Output {
-    /// Prepares `path`, or standard output when it is absent or `-`.
-    pub fn create(path: Option<&Path>, access: Access) -> CliResult<Self> {
+    /// Prepares `path`, or standard output when it is absent or `-`. With
+    /// `replace` false, an existing `path` (even one made while the command
+    /// runs) is never replaced: [`commit`](Self::commit) fails instead.
+    pub fn create(path: Option<&Path>, access: Access, replace: bool) -> CliResult<Self> {
         let path = match path {
             Some(p) if !is_std_stream(Some(p)) => p,
             _ => {
                 return Ok(Self {
                     sink: Some(Sink::Stream(Box::new(io::stdout().lock()))),
                     name: PathBuf::from("<stdout>"),
-                })
+                });
             }
         };
         let dest = match fs::metadata(path) {
@@ -213,7 +217,12 @@ impl Output {
             .map_err(|e| CliError::io("create", path, &e))?;
         crate::interrupt::register(&tmp);
         Ok(Self {
-            sink: Some(Sink::Staged { file, tmp, dest }),
+            sink: Some(Sink::Staged {
+                file,
+                tmp,
+                dest,
+                replace,
+            }),
             name: path.to_owned(),
         })
     }
@@ -240,13 +249,22 @@ impl Output {
             Some(Sink::Stream(mut w)) => {
                 w.flush().map_err(|e| CliError::io("write", &self.name, &e))
             }
-            Some(Sink::Staged { file, tmp, dest }) => {
+            Some(Sink::Staged {
+                file,
+                tmp,
+                dest,
+                replace,
+            }) => {
                 let result = file
                     .sync_all()
                     .map_err(|e| CliError::io("write", &self.name, &e))
                     .and_then(|()| {
                         drop(file);
-                        fs::rename(&tmp, &dest).map_err(|e| CliError::io("replace", &dest, &e))
+                        if replace {
+                            fs::rename(&tmp, &dest).map_err(|e| CliError::io("replace", &dest, &e))
+                        } else {
+                            place_new(&tmp, &dest)
+                        }
                     });
                 if result.is_err() {
                     let _ = fs::remove_file(&tmp);
@@ -256,6 +274,32 @@ impl Output {
             }
             None => Ok(()),
         }
+    }
+}
+
+/// Moves `tmp` to `dest` only if `dest` does not exist, atomically: a hard
+/// link fails if `dest` exists by then, where a rename would replace it.
+fn place_new(tmp: &Path, dest: &Path) -> CliResult<()> {
+    match fs::hard_link(tmp, dest) {
+        Ok(()) => {
+            let _ = fs::remove_file(tmp);
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(CliError::bad_arg(format!(
+            "'{}' exists (--no-overwrite): it appeared while the command ran, and is kept",
+            dest.display()
+        ))),
+        // A file system without hard links (FAT, some FUSE ones): checked
+        // just before the rename, the best it allows.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied
+            ) && fs::symlink_metadata(dest).is_err() =>
+        {
+            fs::rename(tmp, dest).map_err(|e| CliError::io("create", dest, &e))
+        }
+        Err(e) => Err(CliError::io("create", dest, &e)),
     }
 }
 
@@ -294,7 +338,7 @@ mod tests {
     fn staged_output_appears_only_on_commit() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.txt");
-        let mut out = Output::create(Some(&dest), Access::Private).unwrap();
+        let mut out = Output::create(Some(&dest), Access::Private, true).unwrap();
         assert!(out.is_staged());
         out.write(b"hello").unwrap();
         let names = entries(dir.path());
@@ -317,7 +361,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.txt");
         fs::write(&dest, b"old").unwrap();
-        let mut out = Output::create(Some(&dest), Access::Default).unwrap();
+        let mut out = Output::create(Some(&dest), Access::Default, true).unwrap();
         out.write(b"partial").unwrap();
         drop(out);
         assert_eq!(fs::read(&dest).unwrap(), b"old");
@@ -332,7 +376,7 @@ mod tests {
         fs::write(&target, b"old").unwrap();
         let link = dir.path().join("link.txt");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let mut out = Output::create(Some(&link), Access::Default).unwrap();
+        let mut out = Output::create(Some(&link), Access::Default, true).unwrap();
         out.write(b"new").unwrap();
         out.commit().unwrap();
         assert!(link.is_symlink());
@@ -341,14 +385,14 @@ mod tests {
         let nowhere = dir.path().join("nowhere.txt");
         let dangling = dir.path().join("dangling.txt");
         std::os::unix::fs::symlink(&nowhere, &dangling).unwrap();
-        let mut out = Output::create(Some(&dangling), Access::Default).unwrap();
+        let mut out = Output::create(Some(&dangling), Access::Default, true).unwrap();
         out.write(b"new").unwrap();
         out.commit().unwrap();
         assert!(!dangling.is_symlink());
         assert!(!nowhere.exists());
         assert_eq!(fs::read(&dangling).unwrap(), b"new");
 
-        let mut out = Output::create(Some(Path::new("/dev/null")), Access::Private).unwrap();
+        let mut out = Output::create(Some(Path::new("/dev/null")), Access::Private, true).unwrap();
         assert!(!out.is_staged());
         out.write(b"gone").unwrap();
         out.commit().unwrap();

@@ -19,6 +19,14 @@ const KEY_LEN: usize = 32;
 
 /// Runs `keygen`.
 pub fn run(args: &KeygenArgs) -> CliResult<()> {
+    // A device or a FIFO is no place for a key, and --force would rename
+    // the key file over it (replacing /dev/null itself).
+    if fs::metadata(&args.out).is_ok_and(|m| !m.is_file()) {
+        return Err(CliError::bad_arg(format!(
+            "'{}' exists and is not a regular file",
+            args.out.display()
+        )));
+    }
     let name = match &args.name {
         Some(name) => name.clone(),
         None => default_name(&args.out)?,
@@ -40,16 +48,26 @@ pub fn run(args: &KeygenArgs) -> CliResult<()> {
         .map_err(|e| CliError::bad_arg(format!("cannot encode the key file: {e}")))?;
     text.push(b'\n');
     drop(Zeroizing::new(file.key));
+    if text.len() > crate::keys::MAX_KEY_FILE {
+        return Err(CliError::bad_arg(format!(
+            "the key name is too long: the key file would be larger than {} KiB, \
+             which encrypt and decrypt refuse",
+            crate::keys::MAX_KEY_FILE / 1024
+        )));
+    }
     if args.force {
         replace_file(&args.out, &text)?;
     } else {
         create_file(&args.out, &text)?;
     }
-    crate::print_line(&format!(
+    // The key is written: a report that cannot be printed (stdout closed
+    // or full) does not turn that into a failure a script would retry.
+    let _ = crate::print_line(&format!(
         "wrote AES-256 key '{name}' (namespace '{}') to {}",
         args.namespace,
         args.out.display()
-    ))
+    ));
+    Ok(())
 }
 
 /// The file name without extensions, or a random id when that is empty.

@@ -83,8 +83,8 @@ enum KeyKind {
 
 /// The largest key file read: an RSA-16384 private key in PEM is about
 /// 13 KB. A larger file (a device, a wrong path) is refused without being
-/// read whole.
-const MAX_KEY_FILE: usize = 64 * 1024;
+/// read whole; `keygen` writes none larger.
+pub(crate) const MAX_KEY_FILE: usize = 64 * 1024;
 
 fn read_text(path: &Path) -> CliResult<Zeroizing<String>> {
     let io = |e: std::io::Error| CliError::io("read key file", path, &e);

@@ -50,7 +50,10 @@ where
     match execute(&cli.command) {
         Ok(status) => status.code(),
         Err(e) => {
-            eprintln!("kms-envelope: error: {e}");
+            // Not eprintln!, which panics (status 101) when stderr is a
+            // closed pipe: the status still says what failed.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "kms-envelope: error: {e}");
             e.status.code()
         }
     }

@@ -455,3 +455,104 @@ fn several_context_pairs_after_one_flag() {
     env.ok(&args(&decrypt, &["back", "-c", "a=1", "c=3"]));
     env.fails(&args(&decrypt, &["back2", "-c", "a=1", "c=4"]), POLICY);
 }
+
+#[cfg(unix)]
+#[test]
+fn an_output_that_links_to_an_input_is_refused_before_anything_is_written() {
+    // out/a.txt.kmse is a symbolic link to the input c.txt: writing a's
+    // output would replace c before c is read (a write replaces the file a
+    // link points to), so the run is refused up front.
+    let env = Env::new();
+    env.keygen("a.key");
+    std::fs::create_dir(env.path("in")).unwrap();
+    std::fs::create_dir(env.path("out")).unwrap();
+    env.write("in/a.txt", b"A");
+    env.write("in/c.txt", b"C");
+    std::os::unix::fs::symlink("../in/c.txt", env.path("out/a.txt.kmse")).unwrap();
+    let err = env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "--output-dir",
+            "out",
+            "-i",
+            "in/a.txt",
+            "in/c.txt",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("would replace the input 'in/c.txt'"), "{err}");
+    assert_eq!(env.read("in/c.txt"), b"C");
+    assert_eq!(listing(&env, "out"), ["a.txt.kmse"]);
+    // A dangling link is replaced itself, as before.
+    std::fs::remove_file(env.path("out/a.txt.kmse")).unwrap();
+    std::os::unix::fs::symlink("gone", env.path("out/a.txt.kmse")).unwrap();
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "a.key",
+        "--output-dir",
+        "out",
+        "-i",
+        "in/a.txt",
+    ]);
+    assert!(!env.exists("gone") && !env.exists("out/gone"));
+}
+
+#[cfg(unix)]
+#[test]
+fn no_overwrite_keeps_a_file_that_appears_while_the_command_runs() {
+    // The input is a FIFO, so the command waits for it after its checks; the
+    // output appears meanwhile. Whenever it appears (before the checks too),
+    // it is kept and the command fails with status 3.
+    let env = Env::new();
+    env.keygen("a.key");
+    let fifo = env.path("in.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let child = std::process::Command::new(BIN)
+        .args([
+            "encrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "in.fifo",
+            "-o",
+            "race.out",
+            "--no-overwrite",
+        ])
+        .current_dir(env.path("."))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    env.write("race.out", b"the user's data");
+    {
+        // Opening the FIFO for writing lets the command read its input; a
+        // command that already failed has no reader, so the open would wait:
+        // non-blocking, that is ENXIO, and there is nothing to feed.
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Ok(mut w) = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(0o4000) // O_NONBLOCK
+            .open(&fifo)
+        {
+            use std::io::Write;
+            let _ = w.write_all(b"plaintext");
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(BAD_ARGUMENT), "{stderr}");
+    assert!(stderr.contains("--no-overwrite"), "{stderr}");
+    assert_eq!(env.read("race.out"), b"the user's data");
+    assert!(
+        listing(&env, ".").iter().all(|n| !n.contains(".partial")),
+        "{:?}",
+        listing(&env, ".")
+    );
+}

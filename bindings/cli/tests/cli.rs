@@ -27,6 +27,39 @@ fn keygen_writes_a_private_key_file() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
+    // Never over a device or a FIFO, --force or not (a rename over
+    // /dev/null would replace the device).
+    #[cfg(unix)]
+    {
+        let made = std::process::Command::new("mkfifo")
+            .arg(env.path("fifo"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        for force in [&[][..], &["--force"][..]] {
+            let err = env.fails(
+                &[&["keygen", "--out", "fifo"][..], force].concat(),
+                BAD_ARGUMENT,
+            );
+            assert!(err.contains("not a regular file"), "{err}");
+        }
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(env.path("fifo"))
+            .unwrap()
+            .file_type()
+            .is_fifo());
+        std::fs::remove_file(env.path("fifo")).unwrap();
+    }
+
+    // A name that would make a key file encrypt refuses (over 64 KiB).
+    let long = "n".repeat(70_000);
+    let err = env.fails(
+        &["keygen", "--out", "long.key", "--name", &long],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("key name is too long"), "{err}");
+    assert!(!env.exists("long.key"));
+
     // Never overwritten without --force.
     let before = env.read("demo.key");
     let err = env.fails(&["keygen", "--out", "demo.key"], BAD_ARGUMENT);
@@ -874,13 +907,21 @@ fn an_unwritable_stdout_is_an_io_error() {
     env.ok(&["keygen", "--out", "k.key"]);
     std::fs::write(env.path("pt"), b"x").unwrap();
     env.ok(&["encrypt", "-k", "k.key", "-i", "pt", "-o", "ct"]);
-    for args in [&["inspect", "ct"][..], &["keygen", "--out", "k2.key"][..]] {
-        let out = std::process::Command::new(BIN)
+    let with_stdout = |args: &[&str], stdout: std::process::Stdio| {
+        std::process::Command::new(BIN)
             .args(args)
             .current_dir(env.path("."))
-            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .stdout(stdout)
+            .stderr(std::process::Stdio::piped())
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let full = || std::process::Stdio::from(std::fs::File::create("/dev/full").unwrap());
+    for args in [
+        &["inspect", "ct"][..],
+        &["decrypt", "-k", "k.key", "-i", "ct"][..],
+    ] {
+        let out = with_stdout(args, full());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(4), "{args:?}: {stderr}");
         assert!(
@@ -889,6 +930,22 @@ fn an_unwritable_stdout_is_an_io_error() {
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+    // keygen's report is only a report: the key is written, status 0, and a
+    // script's retry does not meet "already exists".
+    let out = with_stdout(&["keygen", "--out", "k2.key"], full());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(env.exists("k2.key"));
+
+    // A closed stderr (a pipe whose reader left) still gives the status of
+    // the failure, not a panic's 101.
+    let mut child = std::process::Command::new(BIN)
+        .args(["decrypt", "-k", "k.key", "-i", "pt", "-o", "x"])
+        .current_dir(env.path("."))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(MALFORMED));
 }
 
 /// Messages that @aws-crypto/client-node's raw AES keyring wrapped in

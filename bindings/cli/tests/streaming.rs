@@ -289,11 +289,13 @@ fn unsigned_only_and_size_limits() {
     assert!(env.read("out.bin") == plain);
     std::fs::remove_file(env.path("out.bin")).unwrap();
 
-    // Frames larger than allowed, bodies larger than allowed.
-    env.fails(
+    // Frames larger than allowed (the message says what raises the limit),
+    // bodies larger than allowed.
+    let err = env.fails(
         &decrypt("unsigned.bin", &["--max-frame-size", "1K"]),
         POLICY,
     );
+    assert!(err.contains("max frame size"), "{err}");
     env.fails(
         &decrypt("signed.bin", &["--max-body-size", "40000"]),
         POLICY,

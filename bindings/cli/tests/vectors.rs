@@ -87,6 +87,32 @@ fn filter_selects_cases_by_id() {
     assert_eq!(kat.failed(), 0, "{}", failures(&kat));
 }
 
+#[cfg(unix)]
+#[test]
+fn files_a_manifest_names_must_be_regular_and_bounded() {
+    // A manifest naming /dev/zero (endless) or a FIFO (no writer: an open
+    // that never returns) fails those cases instead of filling memory or
+    // hanging.
+    let tmp = tempfile::tempdir().unwrap();
+    copy_tree(&vectors_dir().join("net-4.0.0-valid"), tmp.path());
+    let fifo = tmp.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let manifest = tmp.path().join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let tests = m["tests"].as_object_mut().unwrap();
+    let mut ids: Vec<String> = tests.keys().cloned().collect();
+    ids.sort();
+    tests[&ids[0]]["ciphertext"] = "file:///dev/zero".into();
+    tests[&ids[1]]["ciphertext"] = "file://fifo".into();
+    std::fs::write(&manifest, serde_json::to_vec(&m).unwrap()).unwrap();
+    let summary = decrypt::run_manifest(&manifest, None).unwrap();
+    assert_eq!(summary.failed(), 2, "{}", failures(&summary));
+    let text = failures(&summary);
+    assert_eq!(text.matches("not a regular file").count(), 2, "{text}");
+}
+
 #[test]
 fn wrong_expected_plaintext_is_reported() {
     let dir = vectors_dir();

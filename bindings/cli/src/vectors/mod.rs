@@ -140,9 +140,35 @@ fn selected(id: &str, filter: Option<&str>) -> bool {
     filter.is_none_or(|f| id.contains(f))
 }
 
+/// The largest file a manifest, or a file it names, may be: test vectors
+/// are small, and a manifest naming /dev/zero or a huge file must fail,
+/// not fill memory.
+const MAX_VECTOR_FILE: u64 = 256 << 20;
+
+/// Reads `path`, a regular file of at most [`MAX_VECTOR_FILE`] bytes (a
+/// FIFO or a device would block or never end).
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_VECTOR_FILE + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_VECTOR_FILE {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB",
+            MAX_VECTOR_FILE >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Reads and parses a JSON file.
 fn read_json(path: &Path) -> CliResult<Value> {
-    let bytes = std::fs::read(path).map_err(|e| CliError::io("read", path, &e))?;
+    let bytes = read_file(path).map_err(|e| CliError::io("read", path, &e))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| CliError::bad_arg(format!("'{}' is not valid JSON: {e}", path.display())))
 }
@@ -169,7 +195,7 @@ fn manifest_dir(manifest: &Path) -> PathBuf {
 /// Reads a file named by a `file://` URI, as a case failure if it cannot.
 fn read_uri(base: &Path, uri: &str) -> Result<Vec<u8>, String> {
     let path = resolve_uri(base, uri)?;
-    std::fs::read(&path).map_err(|e| format!("cannot read '{}': {e}", path.display()))
+    read_file(&path).map_err(|e| format!("cannot read '{}': {e}", path.display()))
 }
 
 /// A string member of a JSON object.

@@ -7,6 +7,7 @@ import {
   bulkFor, bulkHost, hostSigningKey, openExternal, sealExternal, suiteSigns, takesSuiteKey,
 } from './external.js';
 import { wasmState } from './ready.js';
+import { watched } from './watch.js';
 
 /** Stable error codes, one per core error kind (`ErrorKind::as_str`). */
 export const ErrorCode = Object.freeze({
@@ -809,8 +810,10 @@ export function encryptStream(opts) {
     // Aborted or cancelled: the plaintext held for the next frame is wiped.
     cancel: end,
   });
-  stream.header = header;
-  return stream;
+  // (Where the host never calls `cancel`, src/watch.js does.)
+  const out = watched(stream, end);
+  out.header = header;
+  return out;
 }
 
 /**
@@ -956,9 +959,14 @@ export function decryptStream(opts) {
   // One chunk may wait unread, so input is taken before anyone reads: a
   // caller can await `header`, then read or cancel.
   }, undefined, { highWaterMark: 1 });
-  stream.result = result;
-  stream.header = header;
-  return stream;
+  // (Where the host never calls `cancel`, src/watch.js does; after a
+  // failure the stream has ended already.)
+  const out = watched(stream, (reason) => {
+    if (!ended) fail(cancelled(reason));
+  });
+  out.result = result;
+  out.header = header;
+  return out;
 }
 
 /** Which crypto backend the wasm core uses (diagnostics). */

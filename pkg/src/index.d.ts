@@ -488,7 +488,10 @@ export type DecryptStreamOptions = DecryptOptions & {
 
 /**
  * Encrypts the bytes written to it into one message; bounded memory.
- * Options that fail whatever the keyring does (a wrong type, an unknown
+ * (Where the host's TransformStream never tells its transformer of a
+ * cancel, as in Chromium, this and `decryptStream` return a `{ readable,
+ * writable }` pair of the same shape, so that a cancel or an abort is
+ * noticed.) Options that fail whatever the keyring does (a wrong type, an unknown
  * suite, a suite the commitment policy forbids) throw here; the keyring's
  * own failures error the stream.
  */

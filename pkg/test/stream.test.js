@@ -157,3 +157,62 @@ test('an encryptStream cancelled while its keyring runs still frees what the key
     for (const [C, free] of originals) C.prototype.free = free;
   }
 });
+
+test('where TransformStream never calls cancel (Chromium), streams still notice a cancel or an abort', async () => {
+  // Forced here as in Chromium: the caller gets streams of ours over the
+  // transform (src/watch.js), which end the wasm state and settle the
+  // Promises; before, `result` and `header` stayed pending for good.
+  const { setTransformerCancel } = await import('../src/watch.js');
+  setTransformerCancel(false);
+  try {
+    // Round trips and failures behave as on the direct path.
+    for (const suite of [0x0478, 0x0578]) {
+      const pt = bytesOf(300_000, suite);
+      const es = encryptStream({ keyring: aes, algorithmSuite: suite, frameLength: 4096 });
+      assert.ok(!(es instanceof TransformStream), 'the watched pair');
+      const ct = await collect(source(pt).pipeThrough(es));
+      assert.equal((await es.header).algorithmSuite, suite);
+      const ds = decryptStream({ keyring: aes });
+      assert.deepEqual(await collect(source(ct, 7000).pipeThrough(ds)), pt);
+      assert.equal((await ds.result).header.algorithmSuite, suite);
+      const bad = ct.slice();
+      bad[bad.length - 40] ^= 1;
+      const failing = decryptStream({ keyring: aes });
+      await rejectsWith(collect(source(bad).pipeThrough(failing)), 'authentication_failed', KmsEnvelopeError);
+      await rejectsWith(failing.result, 'authentication_failed', KmsEnvelopeError);
+    }
+    const ct = await encrypt(bytesOf(200_000), { keyring: aes, algorithmSuite: 0x0478, frameLength: 4096 });
+
+    // The reader cancels after the first plaintext: result and the wasm state end.
+    const d1 = decryptStream({ keyring: aes });
+    const w1 = d1.writable.getWriter();
+    w1.write(ct.subarray(0, 100_000)).catch(() => {});
+    const r1 = d1.readable.getReader();
+    assert.ok((await r1.read()).value.length > 0);
+    await r1.cancel(new Error('enough'));
+    await rejectsWith(d1.result, 'bad_argument', KmsEnvelopeError);
+
+    // The writer aborts while nobody reads.
+    // (100 bytes: inside the header, so `header` is still pending too.)
+    const d2 = decryptStream({ keyring: aes });
+    const w2 = d2.writable.getWriter();
+    await w2.write(ct.subarray(0, 100));
+    await w2.abort(new Error('the user left'));
+    await rejectsWith(d2.result, 'bad_argument', KmsEnvelopeError);
+    await rejectsWith(d2.header, 'bad_argument', KmsEnvelopeError);
+
+    // A cancel while the keyring has not answered: header rejects.
+    const never = { onEncrypt: () => new Promise(() => {}), onDecrypt: () => new Promise(() => {}) };
+    const e1 = encryptStream({ keyring: never });
+    await e1.readable.cancel(new Error('gone'));
+    await rejectsWith(e1.header, 'bad_argument', KmsEnvelopeError);
+    const d3 = decryptStream({ keyring: never });
+    d3.writable.getWriter().write(ct).catch(() => {});
+    await new Promise((r) => setTimeout(r, 10));
+    await d3.readable.cancel(new Error('gone'));
+    await rejectsWith(d3.header, 'bad_argument', KmsEnvelopeError);
+    await rejectsWith(d3.result, 'bad_argument', KmsEnvelopeError);
+  } finally {
+    setTransformerCancel(undefined);
+  }
+});

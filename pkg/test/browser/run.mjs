@@ -214,6 +214,34 @@ try {
         }
         out.hostileStreams[algorithmSuite] = { ...r, codes: [...r.codes].sort() };
       }
+      // Cancelled or aborted streams settle their Promises (Chromium never
+      // calls a transformer's cancel: src/watch.js notices instead).
+      {
+        const ct = await ke.encrypt(streamPt, { keyring, algorithmSuite: 0x0478, frameLength: 4096 });
+        const settled = (p) => Promise.race([
+          p.then(() => 'resolved', (e) => (e instanceof ke.KmsEnvelopeError ? e.code : 'not-an-error')),
+          new Promise((r) => setTimeout(() => r('pending'), 3000)),
+        ]);
+        const d1 = ke.decryptStream({ keyring });
+        d1.writable.getWriter().write(ct.subarray(0, 100_000)).catch(() => {});
+        const r1 = d1.readable.getReader();
+        const first = await r1.read();
+        await r1.cancel(new Error('enough'));
+        const d2 = ke.decryptStream({ keyring });
+        const w2 = d2.writable.getWriter();
+        await w2.write(ct.subarray(0, 100));
+        await w2.abort(new Error('the user left'));
+        const never = { onEncrypt: () => new Promise(() => {}), onDecrypt: () => new Promise(() => {}) };
+        const e1 = ke.encryptStream({ keyring: never });
+        await e1.readable.cancel(new Error('gone'));
+        out.stopped = {
+          firstRead: first.value.length > 0,
+          cancelled: await settled(d1.result),
+          aborted: await settled(d2.result),
+          abortedHeader: await settled(d2.header),
+          encryptHeader: await settled(e1.header),
+        };
+      }
       // Streamed ciphertext for Node to decrypt.
       const parts = [];
       const enc = ke.encryptStream({ keyring, encryptionContext: { made: 'chromium' } });
@@ -290,6 +318,9 @@ try {
       assert.ok(['malformed_message', 'authentication_failed', 'no_key_unwrapped', 'policy_violation'].includes(code), `unexpected code ${code}`);
     }
   }
+  assert.deepEqual(result.stopped, {
+    firstRead: true, cancelled: 'bad_argument', aborted: 'bad_argument', abortedHeader: 'bad_argument', encryptHeader: 'bad_argument',
+  }, 'a cancelled or aborted stream settles its Promises');
   const streamBack = await decrypt(new Uint8Array(result.webStreamForNode), { keyring });
   assert.equal(streamBack.plaintext.length, 300_000, 'Node reads a stream WebCrypto sealed');
   assert.ok(streamBack.plaintext.every((b, i) => b === ((i * 7) & 0xff)));

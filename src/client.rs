@@ -75,7 +75,8 @@ impl ClientBuilder {
 
     /// Sets how many threads encrypt and decrypt frames of large messages
     /// (default: the number of available cores; 1 keeps all work on the
-    /// calling thread). Output bytes do not depend on it.
+    /// calling thread). Output bytes do not depend on it. 0 is refused, as
+    /// a bad argument, by every call made with the client.
     pub fn threads(mut self, threads: usize) -> Self {
         self.client.threads = Some(threads);
         self
@@ -108,11 +109,11 @@ impl Client {
         self.max_encrypted_data_keys
     }
 
-    /// Threads used for the frames of large messages.
+    /// Threads used for the frames of large messages: as set (0 only if
+    /// set so, which every call refuses), else the number of cores.
     pub fn threads(&self) -> usize {
         self.threads
-            .unwrap_or_else(crate::parallel::default_threads)
-            .max(1)
+            .unwrap_or_else(|| crate::parallel::default_threads().max(1))
     }
 
     /// The maximum body size decrypt accepts, if set.

@@ -69,6 +69,11 @@ impl EncryptionContext {
     }
 
     /// Fails if any key starts with the reserved `aws-crypto-` prefix.
+    /// Keeps only the pairs whose key `keep` accepts.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.0.retain(|k, _| keep(k));
+    }
+
     pub(crate) fn check_no_reserved_keys(&self) -> Result<()> {
         match self.0.keys().find(|k| k.starts_with(RESERVED_PREFIX)) {
             Some(k) => Err(Error::bad_arg(format!(

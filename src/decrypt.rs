@@ -64,7 +64,8 @@ impl Opener {
             header.encryption_context.clone(),
             settings.reproduced_context.clone(),
         );
-        let materials = cmm.decrypt_materials(request).await?;
+        let mut materials = cmm.decrypt_materials(request).await?;
+        materials.keep_authenticated_context(&header.encryption_context)?;
         if materials.algorithm_suite() != suite {
             return Err(Error::policy(
                 "decryption materials are for a different algorithm suite",
@@ -92,9 +93,10 @@ impl Opener {
                 Some((h, Arc::clone(key)))
             }
             (None, None) => None,
+            // A materials manager's contract, not the message's fault.
             _ => {
-                return Err(Error::malformed(
-                    "verification key does not match the suite",
+                return Err(Error::bad_arg(
+                    "decryption materials' verification key does not match the suite",
                 ))
             }
         };

@@ -21,8 +21,10 @@ pub enum Error {
     /// Holds one line per attempt that failed, for diagnosis.
     NoKeyUnwrapped(Vec<String>),
     /// A configured policy refused the operation: commitment policy, too many
-    /// encrypted data keys, encryption-context mismatch, reserved keys,
-    /// signed message in unsigned-only mode.
+    /// encrypted data keys, encryption-context mismatch, a missing required
+    /// key, signed message in unsigned-only mode, a stream limit. (A
+    /// reserved `aws-crypto-` key in a caller's context is a
+    /// [`BadArgument`](Error::BadArgument).)
     PolicyViolation(String),
     /// A key-management service refused or failed a call.
     Kms {

@@ -15,9 +15,18 @@ use crate::error::{Error, Result};
 use crate::policy::CommitmentPolicy;
 use crate::suite::AlgorithmSuite;
 
-/// A plaintext data key, wiped from memory when dropped.
-#[derive(Clone, PartialEq, Eq)]
+/// A plaintext data key, wiped from memory when dropped. `==` compares in
+/// constant time (the lengths, which are public, may end it early).
+#[derive(Clone)]
 pub struct DataKey(Zeroizing<Vec<u8>>);
+
+impl PartialEq for DataKey {
+    fn eq(&self, other: &Self) -> bool {
+        bool::from(self.0.as_slice().ct_eq(other.0.as_slice()))
+    }
+}
+
+impl Eq for DataKey {}
 
 impl DataKey {
     /// Wraps key bytes (taken by value so no unwiped copy is left behind).
@@ -334,6 +343,27 @@ impl EncryptionMaterials {
 }
 
 impl DecryptionMaterials {
+    /// Makes the context these materials carry the one a decrypt
+    /// authenticates, which is what its caller gets: the message's `stored`
+    /// pairs, which a materials manager must return unchanged, and the
+    /// required pairs authenticated beside them. Other pairs a manager
+    /// added were never authenticated and are dropped.
+    pub(crate) fn keep_authenticated_context(&mut self, stored: &EncryptionContext) -> Result<()> {
+        if let Some((key, _)) = stored
+            .iter()
+            .find(|(k, v)| self.encryption_context.get(k) != Some(*v))
+        {
+            return Err(Error::bad_arg(format!(
+                "the materials manager's decryption materials drop or change the message's \
+                 encryption context pair '{key}'"
+            )));
+        }
+        let required = &self.required_encryption_context_keys;
+        self.encryption_context
+            .retain(|k| stored.contains_key(k) || required.contains(k));
+        Ok(())
+    }
+
     /// Checks that `self`, returned by a keyring that was given `before`,
     /// only added a data key to it.
     pub(crate) fn check_transition_from(&self, before: &DecryptionMaterials) -> Result<()> {

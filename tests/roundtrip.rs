@@ -643,6 +643,87 @@ impl MaterialsManager for DropsRequiredKeys {
     }
 }
 
+/// Returns its underlying manager's decryption materials with one pair of
+/// the context set to another value: the decrypt result must not carry it.
+struct RewritesContext(DefaultMaterialsManager, &'static str, &'static str);
+
+impl MaterialsManager for RewritesContext {
+    fn get_encryption_materials<'a>(
+        &'a self,
+        request: EncryptionRequest,
+    ) -> BoxFuture<'a, kms_envelope::Result<EncryptionMaterials>> {
+        self.0.get_encryption_materials(request)
+    }
+
+    fn decrypt_materials<'a>(
+        &'a self,
+        request: DecryptionRequest,
+    ) -> BoxFuture<'a, kms_envelope::Result<DecryptionMaterials>> {
+        Box::pin(async move {
+            let got = self.0.decrypt_materials(request).await?;
+            let mut context = got.encryption_context().clone();
+            context.insert(self.1, self.2);
+            let mut rewritten = DecryptionMaterials::new(got.algorithm_suite(), context);
+            if let Some(key) = got.plaintext_data_key() {
+                rewritten.set_plaintext_data_key(key.clone())?;
+            }
+            Ok(rewritten)
+        })
+    }
+}
+
+#[test]
+fn the_decrypt_result_holds_only_the_authenticated_context() {
+    // The result's context is what the header authenticated, whatever a
+    // materials manager returns: a changed pair is refused, an added one
+    // (never authenticated) is not reported.
+    let keyring: Arc<dyn Keyring> = Arc::new(aes_keyring(32));
+    let s = suite(0x0478);
+    let client = client_for(s);
+    let stored = EncryptionContext::from_iter([("role", "user")]);
+    let message = client
+        .encrypt(b"x")
+        .keyring(&*keyring)
+        .algorithm_suite(s)
+        .encryption_context(stored.clone())
+        .run()
+        .unwrap();
+    let changes = RewritesContext(
+        DefaultMaterialsManager::new(keyring.clone()),
+        "role",
+        "admin",
+    );
+    let err = client
+        .decrypt(&message)
+        .materials_manager(&changes)
+        .run()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadArgument);
+    assert!(err.to_string().contains("'role'"), "{err}");
+    let mut stream = client
+        .stream_decrypt()
+        .materials_manager(Arc::new(RewritesContext(
+            DefaultMaterialsManager::new(keyring.clone()),
+            "role",
+            "admin",
+        )))
+        .start()
+        .unwrap();
+    let mut out = Vec::new();
+    assert_eq!(
+        stream.update(&message, &mut out).unwrap_err().kind(),
+        ErrorKind::BadArgument
+    );
+    assert!(out.is_empty());
+    let adds = RewritesContext(DefaultMaterialsManager::new(keyring), "clearance", "top");
+    let d = client
+        .decrypt(&message)
+        .materials_manager(&adds)
+        .run()
+        .unwrap();
+    assert_eq!(d.encryption_context, stored);
+}
+
 #[test]
 fn a_reserved_required_key_pins_a_signer_on_decrypt_and_says_why_encrypt_cannot() {
     // The specification sets no limit on the required keys: requiring

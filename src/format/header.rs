@@ -63,7 +63,8 @@ pub struct MessageHeader {
 }
 
 impl MessageHeader {
-    /// Total length of the serialized header, authentication included.
+    /// Total length of the serialized header, authentication included, as
+    /// parsed or written (see [`to_bytes`](Self::to_bytes)).
     pub fn len(&self) -> usize {
         self.body_bytes.len() + self.auth_len()
     }
@@ -73,8 +74,17 @@ impl MessageHeader {
         false
     }
 
+    /// Whether the bytes held are a v1 header (which stores its IV): read
+    /// from those bytes, not from the `version` field, which a caller may
+    /// have changed.
+    fn stored_v1(&self) -> bool {
+        self.body_bytes
+            .first()
+            .map_or(self.version == 1, |&v| v == 1)
+    }
+
     fn auth_len(&self) -> usize {
-        if self.version == 1 {
+        if self.stored_v1() {
             IV_LEN + TAG_LEN
         } else {
             TAG_LEN
@@ -148,7 +158,11 @@ impl MessageHeader {
         self.auth_tag = tag;
     }
 
-    /// The complete serialized header: body, then (v1) IV, then tag.
+    /// The complete serialized header: body, then (v1) IV, then tag, as
+    /// parsed or written. Changing the public fields does not change these
+    /// bytes (the tag authenticates them as they are); see
+    /// [`canonical_body`](Self::canonical_body) for a serialization of the
+    /// fields.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len());
         self.write_to(&mut out);
@@ -157,7 +171,7 @@ impl MessageHeader {
 
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.body_bytes);
-        if self.version == 1 {
+        if self.stored_v1() {
             out.extend_from_slice(&self.header_iv);
         }
         out.extend_from_slice(&self.auth_tag);

@@ -135,6 +135,12 @@ enum State {
 /// ciphertext (plus, for signed messages by default, the plaintext awaiting
 /// the signature; see [the module docs](crate::stream)).
 ///
+/// Call [`finish`](Self::finish) when the input ends: it is what reports a
+/// message cut short. Until it succeeds, plaintext released so far (frames
+/// of unsigned suites, or of signed ones under
+/// [`SignedRelease::Frames`](crate::stream::SignedRelease)) is only known to
+/// be a prefix of the message's.
+///
 /// ```
 /// use std::sync::Arc;
 /// use kms_envelope::{AlgorithmSuite, Client, RawAesKeyring};

@@ -11,6 +11,10 @@ const CHUNK: usize = 64 * 1024;
 /// [`EncryptingWriter::finish`] at the end: without it the message has no
 /// final frame and no reader will accept it.
 ///
+/// A write whose inner write fails has already encrypted its bytes, so it
+/// cannot be retried: every later call fails too, and the message stays
+/// incomplete (a retry would otherwise repeat the plaintext in it).
+///
 /// ```
 /// use std::io::Write;
 /// use std::sync::Arc;
@@ -26,6 +30,8 @@ pub struct EncryptingWriter<W: Write> {
     encryptor: StreamEncryptor,
     inner: W,
     out: Vec<u8>,
+    /// An inner write failed: the message cannot be completed.
+    failed: bool,
 }
 
 impl<W: Write> EncryptingWriter<W> {
@@ -35,25 +41,40 @@ impl<W: Write> EncryptingWriter<W> {
             encryptor,
             inner,
             out: Vec::new(),
+            failed: false,
         }
     }
 
     /// Writes the final frame and footer, flushes, and returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
+        self.check_not_failed()?;
         self.encryptor.finish(&mut self.out)?;
         self.inner.write_all(&self.out)?;
         self.out.clear();
         self.inner.flush()?;
         Ok(self.inner)
     }
+
+    fn check_not_failed(&self) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::other(crate::Error::bad_arg(
+                "an earlier write to the inner writer failed: the message cannot be completed",
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl<W: Write> Write for EncryptingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.check_not_failed()?;
         self.encryptor.update(buf, &mut self.out)?;
-        self.inner.write_all(&self.out)?;
+        let written = self.inner.write_all(&self.out);
         self.out.clear();
-        Ok(buf.len())
+        if written.is_err() {
+            self.failed = true;
+        }
+        written.map(|()| buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -550,3 +550,65 @@ fn the_frame_limit_applies_to_what_each_frame_holds() {
         );
     }
 }
+
+#[test]
+fn an_encrypting_writer_whose_inner_write_failed_refuses_a_retry() {
+    use crate::stream::io::EncryptingWriter;
+    use std::io::Write;
+
+    /// Refuses its first write, then takes everything.
+    struct FlakyOnce {
+        failed: bool,
+        out: Vec<u8>,
+    }
+    impl Write for FlakyOnce {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if !self.failed {
+                self.failed = true;
+                return Err(std::io::ErrorKind::WouldBlock.into());
+            }
+            self.out.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let keyring: Arc<dyn Keyring> = Arc::new(FixedKeyring);
+    let enc = Client::new()
+        .stream_encrypt()
+        .keyring(keyring)
+        .frame_length(4)
+        .start()
+        .unwrap();
+    let mut w = EncryptingWriter::new(
+        enc,
+        FlakyOnce {
+            failed: false,
+            out: Vec::new(),
+        },
+    );
+    // The bytes were encrypted before the inner write failed: a retry would
+    // put them in the message twice, so it fails, and so does finish.
+    assert!(w.write(b"hello world!").is_err());
+    let retry = w.write_all(b"hello world!").unwrap_err();
+    assert!(retry.to_string().contains("earlier write"), "{retry}");
+    assert!(w.finish().is_err());
+}
+
+#[test]
+fn data_keys_compare_by_value() {
+    assert_eq!(
+        DataKey::from_slice(&[1, 2, 3]),
+        DataKey::from_slice(&[1, 2, 3])
+    );
+    assert_ne!(
+        DataKey::from_slice(&[1, 2, 3]),
+        DataKey::from_slice(&[1, 2, 4])
+    );
+    assert_ne!(
+        DataKey::from_slice(&[1, 2, 3]),
+        DataKey::from_slice(&[1, 2])
+    );
+}

@@ -948,7 +948,10 @@ export function decryptStream(opts) {
         // The input ended inside the header: the core reports it.
         if (head) await feed(takeHead(), controller);
         settle.resolve(open ? await open.end() : dec.finish());
+        // Ended: a later stop (a cancel after the last read) finds nothing to end.
+        ended = true;
         dec?.free();
+        dec = null;
       } catch (e) {
         throw fail(e);
       }

@@ -36,18 +36,25 @@ export function setTransformerCancel(value) {
 /**
  * `stream` as the caller gets it: itself where the host calls its
  * transformer's `cancel`; elsewhere a pair of streams of ours over its two
- * sides, which call `stop(reason)` when the caller aborts the writable
- * side, cancels the readable side, or the output fails (after the
- * transform's own failure `stop` finds the stream ended already). Neither
- * holds anything itself: the writable hands each chunk on and waits for
- * it, the readable (high-water mark 0) reads the transform's output only
- * when the caller reads.
+ * sides. `stop(reason)` (which must be safe to call more than once) runs
+ * when the caller aborts the writable side or cancels the readable side, or
+ * when either side of the transform fails; and, as a TransformStream does,
+ * a stop on one side errors the other at once (a pipe into the writable
+ * then cancels its source, a reader waiting on the readable hears of an
+ * abort). Neither holds anything itself: the writable hands each chunk on
+ * and waits for it, the readable (high-water mark 0) reads the transform's
+ * output only when the caller reads.
  */
 export function watched(stream, stop) {
   if (hostCallsCancel()) return stream;
   const input = stream.writable.getWriter();
   const output = stream.readable.getReader();
+  let writableSide;
+  let readableSide;
   const writable = new WritableStream({
+    start(controller) {
+      writableSide = controller;
+    },
     write(chunk) {
       return input.write(chunk);
     },
@@ -60,6 +67,9 @@ export function watched(stream, stop) {
     },
   }, { highWaterMark: 1 });
   const readable = new ReadableStream({
+    start(controller) {
+      readableSide = controller;
+    },
     async pull(controller) {
       let next;
       try {
@@ -76,5 +86,17 @@ export function watched(stream, stop) {
       return output.cancel(reason);
     },
   }, { highWaterMark: 0 });
+  // The transform's sides fail together (a cancel of its readable errors
+  // its writable, an abort of its writable errors its readable, a failure
+  // errors both): each failure reaches our side at once. (Erroring a side
+  // that already ended does nothing.)
+  input.closed.catch((e) => {
+    stop(e);
+    writableSide.error(e);
+  });
+  output.closed.catch((e) => {
+    stop(e);
+    readableSide.error(e);
+  });
   return { readable, writable };
 }

@@ -212,6 +212,41 @@ test('where TransformStream never calls cancel (Chromium), streams still notice 
     await d3.readable.cancel(new Error('gone'));
     await rejectsWith(d3.header, 'bad_argument', KmsEnvelopeError);
     await rejectsWith(d3.result, 'bad_argument', KmsEnvelopeError);
+
+    // A stop on one side reaches the other at once, as a TransformStream's does:
+    // a cancel errors the writable side (writer.closed rejects, a pipe's
+    // idle source is cancelled), an abort errors the readable side.
+    const d4 = decryptStream({ keyring: aes });
+    const w4 = d4.writable.getWriter();
+    w4.write(ct.subarray(0, 1000)).catch(() => {});
+    await d4.readable.cancel(new Error('bye'));
+    await assert.rejects(w4.closed, /bye/);
+    let cancelledWith = null;
+    const idle = new ReadableStream({
+      start(c) { c.enqueue(ct.subarray(0, 50_000)); },
+      cancel(reason) { cancelledWith = reason; },
+    });
+    const r5 = idle.pipeThrough(decryptStream({ keyring: aes })).getReader();
+    assert.ok((await r5.read()).value.length > 0);
+    await r5.cancel(new Error('enough'));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.match(String(cancelledWith), /enough/);
+    const d6 = decryptStream({ keyring: aes });
+    const r6 = d6.readable.getReader();
+    await d6.writable.getWriter().abort(new Error('ab'));
+    await assert.rejects(r6.closed, /ab/);
+
+    // A cancel after the whole message was read and authenticated ends nothing
+    // more, and resolves.
+    const d7 = decryptStream({ keyring: aes });
+    const w7 = d7.writable.getWriter();
+    w7.write(ct).catch(() => {});
+    w7.close().catch(() => {});
+    const r7 = d7.readable.getReader();
+    let got = 0;
+    while (got < 200_000) got += (await r7.read()).value.length;
+    await d7.result;
+    await r7.cancel();
   } finally {
     setTransformerCancel(undefined);
   }

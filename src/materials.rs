@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use crate::context::EncryptionContext;
+use base64::Engine;
+
+use crate::context::{EncryptionContext, PUBLIC_KEY_FIELD};
 use subtle::ConstantTimeEq;
 
 use crate::crypto::{EcdsaSigningKey, EcdsaVerifyingKey};
@@ -178,10 +180,6 @@ impl EncryptionMaterials {
         self.encrypted_data_keys.push(edk);
         Ok(())
     }
-
-    pub(crate) fn encryption_context_mut(&mut self) -> &mut EncryptionContext {
-        &mut self.encryption_context
-    }
 }
 
 /// What decrypt needs: the suite, the encryption context (header plus
@@ -308,6 +306,44 @@ fn check_same_request(
 }
 
 impl EncryptionMaterials {
+    /// For a signing suite, makes the message's signing key and puts its
+    /// public key in the encryption context (`aws-crypto-public-key`), as
+    /// the default materials manager does; nothing for other suites. A
+    /// materials manager written from scratch calls it before its keyring.
+    ///
+    /// Fails if the context already holds `aws-crypto-public-key`, or a
+    /// signing key was made already.
+    ///
+    /// ```
+    /// use kms_envelope::{AlgorithmSuite, EncryptionContext, EncryptionMaterials, PUBLIC_KEY_FIELD};
+    /// let mut m = EncryptionMaterials::new(
+    ///     AlgorithmSuite::AesGcm256HkdfSha512CommitKeyEcdsaP384,
+    ///     EncryptionContext::new(),
+    /// );
+    /// m.generate_signing_key()?;
+    /// assert!(m.encryption_context().contains_key(PUBLIC_KEY_FIELD));
+    /// # Ok::<(), kms_envelope::Error>(())
+    /// ```
+    pub fn generate_signing_key(&mut self) -> Result<()> {
+        let Some(curve) = self.algorithm_suite.signature_curve() else {
+            return Ok(());
+        };
+        if self.signing_key.is_some() {
+            return Err(Error::bad_arg("these materials hold a signing key already"));
+        }
+        if self.encryption_context.contains_key(PUBLIC_KEY_FIELD) {
+            return Err(Error::bad_arg(format!(
+                "the encryption context already holds the reserved key '{PUBLIC_KEY_FIELD}'"
+            )));
+        }
+        let key = EcdsaSigningKey::generate(curve)
+            .map_err(|_| Error::bad_arg("could not generate the message signing key"))?;
+        let public = base64::engine::general_purpose::STANDARD.encode(key.public_key_compressed());
+        self.encryption_context.insert(PUBLIC_KEY_FIELD, public);
+        self.signing_key = Some(SigningKey(Arc::new(key)));
+        Ok(())
+    }
+
     /// Checks that `self`, returned by a keyring that was given `before`,
     /// only added to it: a data key if there was none, encrypted data keys
     /// after the existing ones.
@@ -343,6 +379,47 @@ impl EncryptionMaterials {
 }
 
 impl DecryptionMaterials {
+    /// For a signing suite, takes the message's verification key from the
+    /// encryption context (`aws-crypto-public-key`), as the default
+    /// materials manager does; for other suites, checks there is none. A
+    /// materials manager written from scratch calls it on the materials it
+    /// returns.
+    ///
+    /// Fails (malformed message) if a signed message's context lacks the
+    /// key or holds one that is not a point of the suite's curve, or an
+    /// unsigned message's context holds one.
+    pub fn set_verification_key_from_context(&mut self) -> Result<()> {
+        let suite = self.algorithm_suite;
+        self.verification_key = match (
+            suite.signature_curve(),
+            self.encryption_context.get(PUBLIC_KEY_FIELD),
+        ) {
+            (Some(curve), Some(b64)) => {
+                let point = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|_| {
+                        Error::malformed("the message's verification key is not valid base64")
+                    })?;
+                let key = EcdsaVerifyingKey::from_sec1(curve, &point).map_err(|_| {
+                    Error::malformed("the message's verification key is not a valid point")
+                })?;
+                Some(Arc::new(key))
+            }
+            (Some(_), None) => {
+                return Err(Error::malformed(format!(
+                    "signed message has no '{PUBLIC_KEY_FIELD}' in its encryption context"
+                )))
+            }
+            (None, Some(_)) => {
+                return Err(Error::malformed(format!(
+                    "unsigned message carries '{PUBLIC_KEY_FIELD}' in its encryption context"
+                )))
+            }
+            (None, None) => None,
+        };
+        Ok(())
+    }
+
     /// Makes the context these materials carry the one a decrypt
     /// authenticates, which is what its caller gets: the message's `stored`
     /// pairs, which a materials manager must return unchanged, and the

@@ -672,6 +672,84 @@ impl MaterialsManager for RewritesContext {
     }
 }
 
+/// A materials manager written from scratch (no default manager inside),
+/// over one keyring: it makes the signing key and takes the verification
+/// key itself.
+struct FromScratch(Arc<dyn Keyring>);
+
+impl MaterialsManager for FromScratch {
+    fn get_encryption_materials<'a>(
+        &'a self,
+        request: EncryptionRequest,
+    ) -> BoxFuture<'a, kms_envelope::Result<EncryptionMaterials>> {
+        Box::pin(async move {
+            let suite = request
+                .algorithm_suite
+                .unwrap_or_else(|| request.commitment_policy.default_suite());
+            let mut m = EncryptionMaterials::new(suite, request.encryption_context);
+            m.generate_signing_key()?;
+            self.0.on_encrypt(m).await
+        })
+    }
+
+    fn decrypt_materials<'a>(
+        &'a self,
+        request: DecryptionRequest,
+    ) -> BoxFuture<'a, kms_envelope::Result<DecryptionMaterials>> {
+        Box::pin(async move {
+            let mut m =
+                DecryptionMaterials::new(request.algorithm_suite, request.encryption_context);
+            m.set_verification_key_from_context()?;
+            self.0.on_decrypt(m, &request.encrypted_data_keys).await
+        })
+    }
+}
+
+#[test]
+fn a_materials_manager_written_from_scratch_handles_signing_suites() {
+    let keyring: Arc<dyn Keyring> = Arc::new(aes_keyring(32));
+    let manager = FromScratch(keyring.clone());
+    for id in [0x0578, 0x0478, 0x0378, 0x0014] {
+        let s = suite(id);
+        let client = client_for(s);
+        let ec = EncryptionContext::from_iter([("purpose", "scratch")]);
+        let message = client
+            .encrypt(b"signed or not")
+            .materials_manager(&manager)
+            .algorithm_suite(s)
+            .encryption_context(ec.clone())
+            .run()
+            .unwrap();
+        let header = MessageHeader::parse(&message, None).unwrap().0;
+        assert_eq!(
+            header.encryption_context.contains_key(PUBLIC_KEY_FIELD),
+            s.is_signing()
+        );
+        // Read by it and by a keyring's default manager.
+        for d in [
+            client.decrypt(&message).materials_manager(&manager).run(),
+            client.decrypt(&message).keyring(&*keyring).run(),
+        ] {
+            assert_eq!(d.unwrap().plaintext, b"signed or not");
+        }
+    }
+    // A second key, or a context that names one already, is refused.
+    let mut m = EncryptionMaterials::new(suite(0x0578), EncryptionContext::new());
+    m.generate_signing_key().unwrap();
+    assert_eq!(
+        m.generate_signing_key().unwrap_err().kind(),
+        ErrorKind::BadArgument
+    );
+    let mut m = EncryptionMaterials::new(
+        suite(0x0578),
+        EncryptionContext::from_iter([(PUBLIC_KEY_FIELD, "x")]),
+    );
+    assert_eq!(
+        m.generate_signing_key().unwrap_err().kind(),
+        ErrorKind::BadArgument
+    );
+}
+
 #[test]
 fn the_decrypt_result_holds_only_the_authenticated_context() {
     // The result's context is what the header authenticated, whatever a

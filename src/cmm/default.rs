@@ -2,16 +2,12 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
-
 use crate::cmm::MaterialsManager;
-use crate::context::PUBLIC_KEY_FIELD;
-use crate::crypto::{EcdsaSigningKey, EcdsaVerifyingKey};
 use crate::error::{Error, Result};
 use crate::future::BoxFuture;
 use crate::keyring::Keyring;
 use crate::materials::{
-    DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest, SigningKey,
+    DecryptionMaterials, DecryptionRequest, EncryptionMaterials, EncryptionRequest,
 };
 
 /// Picks the suite (the request's, or the commitment policy's default),
@@ -79,11 +75,6 @@ async fn encryption_materials(
         .algorithm_suite
         .unwrap_or_else(|| policy.default_suite());
     policy.check_encrypt(suite)?;
-    if request.encryption_context.contains_key(PUBLIC_KEY_FIELD) {
-        return Err(Error::bad_arg(format!(
-            "the encryption context already holds the reserved key '{PUBLIC_KEY_FIELD}'"
-        )));
-    }
     if let Some(k) = request
         .required_encryption_context_keys
         .iter()
@@ -94,15 +85,7 @@ async fn encryption_materials(
     let mut materials = EncryptionMaterials::new(suite, request.encryption_context);
     // The keyring sees which pairs the message will leave out.
     materials.add_required_encryption_context_keys(request.required_encryption_context_keys);
-    if let Some(curve) = suite.signature_curve() {
-        let key = EcdsaSigningKey::generate(curve)
-            .map_err(|_| Error::bad_arg("could not generate the message signing key"))?;
-        let public = base64::engine::general_purpose::STANDARD.encode(key.public_key_compressed());
-        materials
-            .encryption_context_mut()
-            .insert(PUBLIC_KEY_FIELD, public);
-        materials.signing_key = Some(SigningKey(Arc::new(key)));
-    }
+    materials.generate_signing_key()?;
     let given = materials.clone();
     let materials = keyring.on_encrypt(materials).await?;
     materials.check_transition_from(&given)?;
@@ -139,33 +122,9 @@ async fn decryption_materials(
     for (k, v) in &reproduced_only {
         context.insert(k.clone(), v.clone());
     }
-    let verification_key = match (suite.signature_curve(), context.get(PUBLIC_KEY_FIELD)) {
-        (Some(curve), Some(b64)) => {
-            let point = base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|_| {
-                    Error::malformed("the message's verification key is not valid base64")
-                })?;
-            let key = EcdsaVerifyingKey::from_sec1(curve, &point).map_err(|_| {
-                Error::malformed("the message's verification key is not a valid point")
-            })?;
-            Some(Arc::new(key))
-        }
-        (Some(_), None) => {
-            return Err(Error::malformed(format!(
-                "signed message has no '{PUBLIC_KEY_FIELD}' in its encryption context"
-            )))
-        }
-        (None, Some(_)) => {
-            return Err(Error::malformed(format!(
-                "unsigned message carries '{PUBLIC_KEY_FIELD}' in its encryption context"
-            )))
-        }
-        (None, None) => None,
-    };
     let mut materials = DecryptionMaterials::new(suite, context);
     materials.add_required_encryption_context_keys(reproduced_only.into_iter().map(|(k, _)| k));
-    materials.verification_key = verification_key;
+    materials.set_verification_key_from_context()?;
     let given = materials.clone();
     let materials = keyring
         .on_decrypt(materials, &request.encrypted_data_keys)

@@ -311,8 +311,9 @@ impl EncryptionMaterials {
     /// the default materials manager does; nothing for other suites. A
     /// materials manager written from scratch calls it before its keyring.
     ///
-    /// Fails if the context already holds `aws-crypto-public-key`, or a
-    /// signing key was made already.
+    /// Fails if the context already holds `aws-crypto-public-key` (for any
+    /// suite: an unsigned message carrying it is refused by every reader),
+    /// or a signing key was made already.
     ///
     /// ```
     /// use kms_envelope::{AlgorithmSuite, EncryptionContext, EncryptionMaterials, PUBLIC_KEY_FIELD};
@@ -325,9 +326,6 @@ impl EncryptionMaterials {
     /// # Ok::<(), kms_envelope::Error>(())
     /// ```
     pub fn generate_signing_key(&mut self) -> Result<()> {
-        let Some(curve) = self.algorithm_suite.signature_curve() else {
-            return Ok(());
-        };
         if self.signing_key.is_some() {
             return Err(Error::bad_arg("these materials hold a signing key already"));
         }
@@ -336,6 +334,9 @@ impl EncryptionMaterials {
                 "the encryption context already holds the reserved key '{PUBLIC_KEY_FIELD}'"
             )));
         }
+        let Some(curve) = self.algorithm_suite.signature_curve() else {
+            return Ok(());
+        };
         let key = EcdsaSigningKey::generate(curve)
             .map_err(|_| Error::bad_arg("could not generate the message signing key"))?;
         let public = base64::engine::general_purpose::STANDARD.encode(key.public_key_compressed());

@@ -740,14 +740,16 @@ fn a_materials_manager_written_from_scratch_handles_signing_suites() {
         m.generate_signing_key().unwrap_err().kind(),
         ErrorKind::BadArgument
     );
-    let mut m = EncryptionMaterials::new(
-        suite(0x0578),
-        EncryptionContext::from_iter([(PUBLIC_KEY_FIELD, "x")]),
-    );
-    assert_eq!(
-        m.generate_signing_key().unwrap_err().kind(),
-        ErrorKind::BadArgument
-    );
+    for id in [0x0578, 0x0478] {
+        let mut m = EncryptionMaterials::new(
+            suite(id),
+            EncryptionContext::from_iter([(PUBLIC_KEY_FIELD, "x")]),
+        );
+        assert_eq!(
+            m.generate_signing_key().unwrap_err().kind(),
+            ErrorKind::BadArgument
+        );
+    }
 }
 
 #[test]

@@ -308,6 +308,18 @@ impl<'a> EncryptCall<'a> {
     }
 
     /// Encrypts, blocking the current thread until the keyring is done.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::BadArgument`](crate::Error::BadArgument): no keyring or
+    ///   manager, a reserved `aws-crypto-` key in the context, a frame
+    ///   length of 0, `threads(0)`, materials that break the manager's
+    ///   contract (no data key, a wrong key length, no encrypted data key).
+    /// - [`Error::PolicyViolation`](crate::Error::PolicyViolation): a suite
+    ///   the commitment policy forbids, more encrypted data keys than
+    ///   `max_encrypted_data_keys`, a required context key missing.
+    /// - [`Error::Kms`](crate::Error::Kms): a key service or custom keyring
+    ///   failed.
     pub fn run(self) -> Result<Vec<u8>> {
         block_on(self.run_async())
     }
@@ -568,6 +580,22 @@ impl<'a> DecryptCall<'a> {
     }
 
     /// Decrypts, blocking the current thread until the keyring is done.
+    /// Nothing is returned unless the whole message authenticated.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::MalformedMessage`](crate::Error::MalformedMessage): not a
+    ///   message, truncated, bytes after its end, an unknown suite.
+    /// - [`Error::AuthenticationFailed`](crate::Error::AuthenticationFailed):
+    ///   a tag, the key commitment or the signature did not verify.
+    /// - [`Error::NoKeyUnwrapped`](crate::Error::NoKeyUnwrapped): no keyring
+    ///   could unwrap a data key (the reasons say why for each).
+    /// - [`Error::PolicyViolation`](crate::Error::PolicyViolation): the
+    ///   commitment policy, `max_encrypted_data_keys`, `max_body_size`, or a
+    ///   reproduced context that does not match.
+    /// - [`Error::Kms`](crate::Error::Kms): a key service failed.
+    /// - [`Error::BadArgument`](crate::Error::BadArgument): no keyring or
+    ///   manager, or materials that break the manager's contract.
     pub fn run(self) -> Result<Decrypted> {
         block_on(self.run_async())
     }

@@ -85,6 +85,12 @@ impl EncryptionContext {
 
     /// Canonical serialization: empty for an empty map, else a u16 count and
     /// u16-length-prefixed keys and values in byte-wise key order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`](crate::Error::BadArgument) for more than
+    /// 65,535 pairs, a key or value over 65,535 bytes, or a serialization
+    /// over 65,535 bytes.
     pub fn serialize(&self) -> Result<Vec<u8>> {
         serialize_pairs(self.iter(), self.0.len())
     }

@@ -165,6 +165,15 @@ pub struct StreamDecryptor {
 impl StreamDecryptor {
     /// Decrypts `input`, appending authenticated plaintext to `out` as the
     /// release rules allow. Blocks while the keyring unwraps the data key.
+    ///
+    /// # Errors
+    ///
+    /// The failures of [`DecryptCall::run`](crate::DecryptCall::run) as
+    /// soon as the bytes show them, and
+    /// [`Error::PolicyViolation`](crate::Error::PolicyViolation) for a frame
+    /// above `max_frame_size` or signed plaintext above
+    /// `max_buffered_plaintext`. After a failure every call fails
+    /// ([`Error::BadArgument`](crate::Error::BadArgument)).
     pub fn update(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
         block_on(self.update_async(input, out))
     }
@@ -174,7 +183,13 @@ impl StreamDecryptor {
         self.inner.update(&*self.manager, input, out).await
     }
 
-    /// Checks that the message is complete. Fails if the input ended early.
+    /// Checks that the message is complete and authenticated.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MalformedMessage`](crate::Error::MalformedMessage) if the
+    /// input ended early (the message is cut short), or a failure
+    /// [`update`](Self::update) reported before.
     pub fn finish(&mut self) -> Result<()> {
         self.inner.finish()
     }

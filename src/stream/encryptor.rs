@@ -189,6 +189,12 @@ impl StreamEncryptor {
 
     /// Encrypts `input`, appending every completed piece of the message
     /// (the header first) to `out`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`](crate::Error::BadArgument) once the encryptor
+    /// finished or failed, or when the input outgrows the declared
+    /// plaintext length or 2^32 - 1 frames.
     pub fn update(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let Some(sealer) = self.sealer.as_mut() else {
             return Err(Error::bad_arg("the encryptor is finished or failed"));
@@ -254,6 +260,12 @@ impl StreamEncryptor {
 
     /// Writes the final frame and the footer. The encryptor cannot be used
     /// afterwards.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`](crate::Error::BadArgument) if it finished or
+    /// failed already, or the input fell short of the declared plaintext
+    /// length.
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
         let Some(mut sealer) = self.sealer.take() else {
             return Err(Error::bad_arg("the encryptor is finished or failed"));

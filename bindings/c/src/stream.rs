@@ -12,6 +12,8 @@
 //! - After any failure the handle is dead: every later call fails and output
 //!   still waiting is wiped.
 
+use std::sync::{Mutex, MutexGuard, TryLockError};
+
 use kms_envelope::stream::{StreamDecryptor, StreamEncryptor};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -82,12 +84,41 @@ pub struct kmse_encryptor {
 /// the release rules allow (unsigned suites: each frame once its tag
 /// verifies; signed suites: everything once the signature verifies, unless
 /// the client opted into `KMSE_SIGNED_RELEASE_FRAMES`). One thread at a
-/// time. Free with `kmse_decryptor_free`.
+/// time; a call from inside one of its own keyring callbacks gives
+/// `KMSE_STATUS_BAD_ARGUMENT`. Free with `kmse_decryptor_free`.
 pub struct kmse_decryptor {
+    /// Held for the whole of each call. The keyring runs inside
+    /// `kmse_decryptor_update`, and its callbacks are C code that can reach
+    /// this handle again: the lock refuses that instead of aliasing the
+    /// state.
+    state: Mutex<Decrypting>,
+}
+
+struct Decrypting {
     inner: StreamDecryptor,
     queue: Queue,
     finished: bool,
     failed: bool,
+}
+
+impl kmse_decryptor {
+    /// The state, or `KMSE_STATUS_BAD_ARGUMENT` while another call holds it.
+    fn lock(&self) -> FfiResult<MutexGuard<'_, Decrypting>> {
+        match self.state.try_lock() {
+            Ok(state) => Ok(state),
+            Err(TryLockError::WouldBlock) => Err(Failure::bad_arg(
+                "the decryptor is busy: another call is using it (a keyring callback cannot use the decryptor it is serving)",
+            )),
+            // A panic inside an earlier call (turned into
+            // KMSE_STATUS_INTERNAL): the stream is dead.
+            Err(TryLockError::Poisoned(poisoned)) => {
+                let mut state = poisoned.into_inner();
+                state.failed = true;
+                state.queue.wipe();
+                Ok(state)
+            }
+        }
+    }
 }
 
 const FAILED_EARLIER: &str = "the stream failed earlier; free it";
@@ -162,10 +193,12 @@ fn start_decryptor(
         builder = builder.max_buffered_plaintext(n);
     }
     Ok(kmse_decryptor {
-        inner: builder.start()?,
-        queue: Queue::default(),
-        finished: false,
-        failed: false,
+        state: Mutex::new(Decrypting {
+            inner: builder.start()?,
+            queue: Queue::default(),
+            finished: false,
+            failed: false,
+        }),
     })
 }
 
@@ -501,13 +534,15 @@ pub unsafe extern "C" fn kmse_decryptor_update(
         // that are valid or NULL and do not overlap (API contract).
         let (d, input, output, output_len_out, pending_out) = unsafe {
             (
-                handle_mut(decryptor, "decryptor")?,
+                handle(decryptor, "decryptor")?,
                 bytes(input, input_len, "input")?,
                 bytes_mut(output, output_cap, "output")?,
                 out(output_len_out, "output_len_out")?,
                 out(pending_out, "pending_out")?,
             )
         };
+        let mut state = d.lock()?;
+        let d = &mut *state;
         if d.failed {
             return Err(Failure::bad_arg(FAILED_EARLIER));
         }
@@ -551,12 +586,14 @@ pub unsafe extern "C" fn kmse_decryptor_finish(
         // that are valid or NULL (API contract).
         let (d, output, output_len_out, pending_out) = unsafe {
             (
-                handle_mut(decryptor, "decryptor")?,
+                handle(decryptor, "decryptor")?,
                 bytes_mut(output, output_cap, "output")?,
                 out(output_len_out, "output_len_out")?,
                 out(pending_out, "pending_out")?,
             )
         };
+        let mut state = d.lock()?;
+        let d = &mut *state;
         if d.failed {
             return Err(Failure::bad_arg(FAILED_EARLIER));
         }
@@ -592,7 +629,7 @@ pub unsafe extern "C" fn kmse_decryptor_header(
                 out(header_out, "header_out")?,
             )
         };
-        o.write(match d.inner.header() {
+        o.write(match d.lock()?.inner.header() {
             Some(h) => into_handle(kmse_header::new(h.clone())),
             None => std::ptr::null_mut(),
         });
@@ -620,7 +657,7 @@ pub unsafe extern "C" fn kmse_decryptor_encryption_context(
                 out(context_out, "context_out")?,
             )
         };
-        o.write(match d.inner.encryption_context() {
+        o.write(match d.lock()?.inner.encryption_context() {
             Some(ec) => into_handle(kmse_encryption_context::new(ec.clone())),
             None => std::ptr::null_mut(),
         });
@@ -639,7 +676,7 @@ pub unsafe extern "C" fn kmse_decryptor_is_done(
     guard("kmse_decryptor_is_done", || {
         // SAFETY: a live decryptor or NULL, a valid out-pointer or NULL (API contract).
         let (d, o) = unsafe { (handle(decryptor, "decryptor")?, out(done_out, "done_out")?) };
-        o.write(d.inner.is_done());
+        o.write(d.lock()?.inner.is_done());
         Ok(())
     })
 }

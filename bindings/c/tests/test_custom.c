@@ -31,6 +31,10 @@ typedef struct {
      * their number and the first key. */
     size_t required_on_encrypt, required_on_decrypt;
     char required_key[64];
+    /* If set, on_decrypt first calls back into this decryptor (the one it
+     * serves) and records the statuses. */
+    kmse_decryptor *reenter;
+    kmse_status reenter_update, reenter_header;
 } xor_kms;
 
 /* Records the required pairs a callback sees (count, first key). */
@@ -100,6 +104,14 @@ static int xor_on_decrypt(void *user_data, kmse_decryption_materials *materials,
     char why[128];
 
     kms->decrypt_calls++;
+    if (kms->reenter) {
+        size_t written = 0, pending = 0;
+        kmse_header *header = NULL;
+        kms->reenter_update = kmse_decryptor_update(kms->reenter, (const uint8_t *)"x", 1, NULL, 0,
+                                                    &written, &pending);
+        kms->reenter_header = kmse_decryptor_header(kms->reenter, &header);
+        kmse_header_free(header);
+    }
     if (kms->mode == DECRYPT_KMS_ERROR) {
         kmse_decryption_materials_set_error(materials, "KMSInternalException",
                                             "the toy KMS is down");
@@ -406,7 +418,42 @@ static void required_pairs_reach_callbacks(void) {
     kt_end();
 }
 
+/* A callback that reaches back into the decryptor it serves is refused
+ * (the decryptor is busy); the outer call goes on unharmed. */
+static void callback_cannot_reenter_its_decryptor(void) {
+    xor_kms *kms = NULL;
+    kmse_keyring *keyring = xor_keyring("key-r", 11, &kms);
+    kmse_client *client = kt_client(0);
+    kmse_decryptor *dec = NULL;
+    kmse_buffer *ct = NULL;
+    const uint8_t *data = NULL;
+    size_t len = 0, written = 0, pending = 0, total = 0;
+    unsigned char message[3000], out[3100];
+
+    kt_begin("custom keyring in C: a callback re-entering its own decryptor is refused");
+    kt_fill(message, sizeof message, 5);
+    CHECK_OK(kmse_encrypt(client, keyring, NULL, message, sizeof message, &ct));
+    CHECK_OK(kmse_buffer_data(ct, &data, &len));
+    CHECK_OK(kmse_decryptor_new(client, keyring, NULL, &dec));
+    kms->reenter = dec;
+    CHECK_OK(kmse_decryptor_update(dec, data, len, out, sizeof out, &written, &pending));
+    total = written;
+    CHECK(kms->decrypt_calls == 1);
+    CHECK(kms->reenter_update == KMSE_STATUS_BAD_ARGUMENT);
+    CHECK(kms->reenter_header == KMSE_STATUS_BAD_ARGUMENT);
+    CHECK_OK(kmse_decryptor_finish(dec, out + total, sizeof out - total, &written, &pending));
+    total += written;
+    CHECK(pending == 0);
+    CHECK(total == sizeof message && memcmp(out, message, sizeof message) == 0);
+    kmse_decryptor_free(dec);
+    kmse_buffer_free(ct);
+    kmse_keyring_free(keyring);
+    kmse_client_free(client);
+    kt_end();
+}
+
 void test_custom_keyring(void) {
+    callback_cannot_reenter_its_decryptor();
     custom_roundtrip();
     custom_in_multi_keyring();
     callback_failures();

@@ -161,7 +161,7 @@ impl Digest {
 
 impl HostDigest for Digest {
     fn update(&mut self, data: &[u8]) {
-        Python::attach(|py| {
+        crate::shutdown::attach(|py| {
             if matches!(self.state, State::Unstarted) {
                 self.state = match self.ctor.bind(py).call0() {
                     Ok(hash) => State::Running(hash.unbind()),
@@ -177,7 +177,7 @@ impl HostDigest for Digest {
     }
 
     fn finish(self: Box<Self>) -> Option<Vec<u8>> {
-        Python::attach(|py| match self.state {
+        crate::shutdown::attach(|py| match self.state {
             State::Running(hash) => hash
                 .bind(py)
                 .call_method0("digest")

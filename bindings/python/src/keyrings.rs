@@ -349,7 +349,7 @@ pub(crate) struct PyKeyring {
 
 impl PyKeyring {
     fn encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials, CoreError> {
-        Python::attach(|py| {
+        crate::shutdown::attach(|py| {
             if let Some(err) = interrupted(py) {
                 return Err(err);
             }
@@ -385,7 +385,7 @@ impl PyKeyring {
         materials: DecryptionMaterials,
         edks: &[EncryptedDataKey],
     ) -> Result<DecryptionMaterials, CoreError> {
-        Python::attach(|py| {
+        crate::shutdown::attach(|py| {
             if let Some(err) = interrupted(py) {
                 return Err(err);
             }

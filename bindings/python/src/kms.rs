@@ -213,7 +213,7 @@ impl PyAwsKmsClient {
             }
         }
         // Reads the environment and the shared files (and maybe a CA bundle).
-        let client = py.detach(|| ForkSafeClient::new(builder));
+        let client = crate::shutdown::detach(py, || ForkSafeClient::new(builder));
         Ok(Self {
             inner: Arc::new(core_result(client)?),
         })
@@ -350,7 +350,7 @@ impl KmsClient for PyKmsClient {
         &'a self,
         request: GenerateDataKeyRequest,
     ) -> BoxFuture<'a, Result<GenerateDataKeyResponse, CoreError>> {
-        ready(Python::attach(|py| {
+        ready(crate::shutdown::attach(|py| {
             let kw = Self::args(
                 py,
                 &request.key_id,
@@ -373,7 +373,7 @@ impl KmsClient for PyKmsClient {
         &'a self,
         request: KmsEncryptRequest,
     ) -> BoxFuture<'a, Result<KmsEncryptResponse, CoreError>> {
-        ready(Python::attach(|py| {
+        ready(crate::shutdown::attach(|py| {
             let kw = Self::args(
                 py,
                 &request.key_id,
@@ -398,7 +398,7 @@ impl KmsClient for PyKmsClient {
         &'a self,
         request: KmsDecryptRequest,
     ) -> BoxFuture<'a, Result<KmsDecryptResponse, CoreError>> {
-        ready(Python::attach(|py| {
+        ready(crate::shutdown::attach(|py| {
             let kw = Self::args(
                 py,
                 &request.key_id,
@@ -425,7 +425,7 @@ impl KmsClient for PyKmsClient {
 /// KMS client.
 fn client_arc(py: Python<'_>, client: Option<&Bound<'_, PyAny>>) -> PyResult<Arc<dyn KmsClient>> {
     let Some(client) = client.filter(|c| !c.is_none()) else {
-        let native = py.detach(|| ForkSafeClient::new(NativeClient::builder()));
+        let native = crate::shutdown::detach(py, || ForkSafeClient::new(NativeClient::builder()));
         return Ok(Arc::new(core_result(native)?));
     };
     if let Ok(native) = client.cast::<PyAwsKmsClient>() {

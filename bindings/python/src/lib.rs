@@ -17,6 +17,7 @@ mod errors;
 mod host_hash;
 mod keyrings;
 mod kms;
+mod shutdown;
 mod stream;
 
 #[global_allocator]
@@ -70,5 +71,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cmm::PyLocalMaterialsCache>()?;
     m.add_class::<stream::PyStreamEncryptor>()?;
     m.add_class::<stream::PyStreamDecryptor>()?;
+    shutdown::register(m)?;
     Ok(())
 }

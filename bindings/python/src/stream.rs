@@ -355,6 +355,6 @@ impl PyStreamDecryptor {
         f: impl Send + FnOnce(&StreamDecryptor) -> R,
     ) -> PyResult<R> {
         self.inner.not_reentered("decryptor")?;
-        Ok(py.detach(|| f(&self.inner.lock())))
+        Ok(crate::shutdown::detach(py, || f(&self.inner.lock())))
     }
 }

@@ -321,7 +321,8 @@ typedef struct kmse_decryption_materials kmse_decryption_materials;
  * the release rules allow (unsigned suites: each frame once its tag
  * verifies; signed suites: everything once the signature verifies, unless
  * the client opted into `KMSE_SIGNED_RELEASE_FRAMES`). One thread at a
- * time. Free with `kmse_decryptor_free`.
+ * time; a call from inside one of its own keyring callbacks gives
+ * `KMSE_STATUS_BAD_ARGUMENT`. Free with `kmse_decryptor_free`.
  */
 typedef struct kmse_decryptor kmse_decryptor;
 
@@ -1299,8 +1300,9 @@ void kmse_materials_cache_free(kmse_materials_cache *cache);
 kmse_status kmse_caching_options_new(uint64_t max_age_ms, kmse_caching_options **options_out);
 
 /**
- * Sets the most messages one data key may encrypt (default 2^32; 0 gives
- * `KMSE_STATUS_BAD_ARGUMENT`).
+ * Sets the most messages one data key may encrypt: 1 to 2^32, the default
+ * (the limit of the official SDKs); other values give
+ * `KMSE_STATUS_BAD_ARGUMENT`.
  *
  * - `options`: modified.
  */

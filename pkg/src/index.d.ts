@@ -376,7 +376,7 @@ export declare class CachingMaterialsManager extends MaterialsManager {
   constructor(options: MaterialsSource & CacheChoice & {
     /** How long a cached data key is reused, in milliseconds (required, at least 1). */
     maxAge: number;
-    /** Most messages one data key encrypts (default 2^32). */
+    /** Most messages one data key encrypts: 1 to 2^32, the default (the official SDKs' limit). */
     maxMessages?: number;
     /** Most plaintext bytes one data key encrypts (default: no practical limit). */
     maxBytes?: number;
@@ -532,8 +532,8 @@ export declare function cryptoBackend(): string;
  * everything runs in wasm; each reads the other's messages (unsigned ones are
  * byte-identical; ECDSA signatures are randomized either way).
  * Node: AES-GCM, SHA-2 and ECDSA run on node:crypto, and one-shot messages of
- * 1 MiB and more (16 MiB when signed) are sealed and opened frame by frame
- * between your buffers without passing through wasm memory.
+ * 1 MiB and more are sealed (signed suites: from 16 MiB) and opened frame by
+ * frame between your buffers without passing through wasm memory.
  * Browsers: one-shot messages of 1 KiB and more, and signed ones of any size, run
  * their AES-GCM and ECDSA on WebCrypto (secure contexts only), and so do the
  * frames of 1 KiB and more of `encryptStream` and `decryptStream`; smaller

@@ -121,6 +121,8 @@ test('caching manager arguments', () => {
   bad({ keyring, maxAge: 1.5 });
   bad({ keyring, maxAge: -1 });
   bad({ keyring, maxAge: 10, maxMessages: 0 });
+  bad({ keyring, maxAge: 10, maxMessages: 2 ** 32 + 1 }); // the official SDKs' limit
+  new CachingMaterialsManager({ keyring, maxAge: 10, maxMessages: 2 ** 32 });
   bad({ keyring, maxAge: 10, maxBytes: -1 });
   bad({ keyring, maxAge: 10, capacity: 5, cache: new LocalMaterialsCache() });
   bad({ keyring, maxAge: 10, cache: {} });

@@ -81,9 +81,19 @@ def test_shared_cache_and_partitions(aes_keyring: kms_envelope.RawAesKeyring) ->
 
 
 def test_bad_arguments(aes_keyring: kms_envelope.RawAesKeyring) -> None:
-    for kwargs in ({"max_age": 0}, {"max_age": -1}, {"max_age": float("nan")}, {"max_age": 1, "max_messages": 0}):
+    for kwargs in (
+        {"max_age": 0},
+        {"max_age": -1},
+        {"max_age": float("nan")},
+        {"max_age": 1, "max_messages": 0},
+        {"max_age": 1, "max_messages": 2**32 + 1},
+    ):
         with pytest.raises(kms_envelope.BadArgumentError):
             kms_envelope.CachingMaterialsManager(keyring=aes_keyring, **kwargs)
+    # The official SDKs' limit, 2**32 messages per data key, is the highest.
+    kms_envelope.CachingMaterialsManager(keyring=aes_keyring, max_age=1, max_messages=2**32)
+    with pytest.raises(kms_envelope.BadArgumentError, match="between 1 and 4294967296, not 0"):
+        kms_envelope.CachingMaterialsManager(keyring=aes_keyring, max_age=1, max_messages=0)
     with pytest.raises(TypeError):
         kms_envelope.CachingMaterialsManager(max_age=1)
     with pytest.raises(TypeError):

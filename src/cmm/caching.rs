@@ -355,7 +355,8 @@ impl CachingBuilder {
         self
     }
 
-    /// Most messages one data key may encrypt (default 2^32).
+    /// Most messages one data key may encrypt: 1 to 2^32, the default (the
+    /// limit the official SDKs enforce); `build` refuses other values.
     pub fn max_messages(mut self, max: u64) -> Self {
         self.limits.messages = max;
         self
@@ -385,10 +386,17 @@ impl CachingBuilder {
                 "the cache's maximum age must be greater than zero",
             ));
         }
-        if self.limits.messages == 0 || self.limits.bytes > DEFAULT_MAX_BYTES {
-            return Err(Error::bad_arg(
-                "max_messages must be at least 1 and max_bytes at most 2^63 - 1",
-            ));
+        if !(1..=DEFAULT_MAX_MESSAGES).contains(&self.limits.messages) {
+            return Err(Error::bad_arg(format!(
+                "max_messages must be between 1 and 2^32, not {}",
+                self.limits.messages
+            )));
+        }
+        if self.limits.bytes > DEFAULT_MAX_BYTES {
+            return Err(Error::bad_arg(format!(
+                "max_bytes must be at most 2^63 - 1, not {}",
+                self.limits.bytes
+            )));
         }
         let clock = match self.clock {
             Some(clock) => clock,

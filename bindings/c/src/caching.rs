@@ -4,6 +4,7 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kms_envelope::cmm::caching::DEFAULT_MAX_MESSAGES;
 use kms_envelope::cmm::{CachingMaterialsManager, LocalMaterialsCache};
 use kms_envelope::{DefaultMaterialsManager, MaterialsManager};
 
@@ -137,8 +138,9 @@ unsafe fn with_options(
     })
 }
 
-/// Sets the most messages one data key may encrypt (default 2^32; 0 gives
-/// `KMSE_STATUS_BAD_ARGUMENT`).
+/// Sets the most messages one data key may encrypt: 1 to 2^32, the default
+/// (the limit of the official SDKs); other values give
+/// `KMSE_STATUS_BAD_ARGUMENT`.
 ///
 /// - `options`: modified.
 #[no_mangle]
@@ -149,8 +151,10 @@ pub unsafe extern "C" fn kmse_caching_options_set_max_messages(
     // SAFETY: forwarded API contract.
     unsafe {
         with_options("kmse_caching_options_set_max_messages", options, |o| {
-            if max_messages == 0 {
-                return Err(Failure::bad_arg("max_messages must be at least 1"));
+            if !(1..=DEFAULT_MAX_MESSAGES).contains(&max_messages) {
+                return Err(Failure::bad_arg(format!(
+                    "max_messages must be between 1 and 2^32, not {max_messages}"
+                )));
             }
             o.max_messages = Some(max_messages);
             Ok(())

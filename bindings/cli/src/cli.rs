@@ -251,7 +251,7 @@ pub struct CacheLimitArgs {
     pub cache_max_bytes: Option<u64>,
 }
 
-/// Highest `--cache-max-messages` (the specification's limit, 2^32).
+/// Highest `--cache-max-messages` (2^32, the limit of the official SDKs and the core).
 pub const MAX_CACHE_MESSAGES: u64 = kms_envelope::cmm::caching::DEFAULT_MAX_MESSAGES;
 
 /// `encrypt` arguments.

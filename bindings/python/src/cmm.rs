@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use kms_envelope::cmm::caching::DEFAULT_MAX_MESSAGES;
 use kms_envelope::cmm::{CachingMaterialsManager as CoreCaching, LocalMaterialsCache};
 use kms_envelope::{
     DefaultMaterialsManager as CoreDefault, MaterialsManager,
@@ -214,7 +215,8 @@ impl PyLocalMaterialsCache {
 /// Reuses data keys so that fewer calls reach the key service.
 ///
 /// Encryption materials are reused for at most ``max_age`` seconds,
-/// ``max_messages`` messages and ``max_bytes`` bytes of plaintext (one-shot
+/// ``max_messages`` messages (1 to 2**32, the default) and ``max_bytes``
+/// bytes of plaintext (one-shot
 /// :func:`encrypt`, and streams given a ``plaintext_length``); decryption
 /// materials for the same encrypted data keys and context, for at most
 /// ``max_age`` seconds. Materials of the three ``NO_KDF`` suites are never
@@ -254,7 +256,7 @@ impl CachingMaterialsManager {
             .materials_manager(underlying)
             .cache(Arc::clone(&cache.get().inner));
         if let Some(n) = max_messages {
-            builder = builder.max_messages(n.within("max_messages", 0, i64::MAX as u64)?);
+            builder = builder.max_messages(n.within("max_messages", 1, DEFAULT_MAX_MESSAGES)?);
         }
         if let Some(n) = max_bytes {
             builder = builder.max_bytes(n.within("max_bytes", 0, i64::MAX as u64)?);

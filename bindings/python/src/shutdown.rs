@@ -151,8 +151,6 @@ pub(crate) fn _at_exit(py: Python<'_>) {
 /// Registers [`_at_exit`].
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let hook = wrap_pyfunction!(_at_exit, m)?;
-    m.py()
-        .import("atexit")?
-        .call_method1("register", (hook,))?;
+    m.py().import("atexit")?.call_method1("register", (hook,))?;
     Ok(())
 }

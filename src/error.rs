@@ -132,7 +132,7 @@ impl fmt::Display for Error {
             Error::NoKeyUnwrapped(attempts) => {
                 write!(f, "no keyring could unwrap a data key")?;
                 if !attempts.is_empty() {
-                    write!(f, " ({})", attempts.join("; "))?;
+                    write!(f, " ({})", AttemptList(attempts))?;
                 }
                 Ok(())
             }
@@ -141,6 +141,47 @@ impl fmt::Display for Error {
             Error::BadArgument(m) => write!(f, "bad argument: {m}"),
             Error::Io(e) => write!(f, "I/O error: {e}"),
         }
+    }
+}
+
+/// The reasons of [`Error::NoKeyUnwrapped`] for a message: equal reasons
+/// once, with their count, and at most [`AttemptList::SHOWN`] different
+/// ones (a hostile message can list 65,535 wrapped keys; the error stays
+/// readable). The full list stays in the variant.
+struct AttemptList<'a>(&'a [String]);
+
+impl AttemptList<'_> {
+    const SHOWN: usize = 10;
+}
+
+impl fmt::Display for AttemptList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut distinct: Vec<(&str, usize)> = Vec::new();
+        for attempt in self.0 {
+            if let Some((_, count)) = distinct
+                .iter_mut()
+                .find(|(text, _)| *text == attempt.as_str())
+            {
+                *count += 1;
+            } else if distinct.len() <= Self::SHOWN {
+                distinct.push((attempt, 1));
+            }
+        }
+        let shown = distinct.len().min(Self::SHOWN);
+        for (i, (text, count)) in distinct.iter().take(shown).enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            f.write_str(text)?;
+            if *count > 1 {
+                write!(f, " ({count} times)")?;
+            }
+        }
+        let listed: usize = distinct.iter().take(shown).map(|(_, n)| n).sum();
+        if listed < self.0.len() {
+            write!(f, "; and {} more", self.0.len() - listed)?;
+        }
+        Ok(())
     }
 }
 
@@ -170,3 +211,26 @@ impl From<Error> for std::io::Error {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn no_key_unwrapped_groups_and_caps_its_reasons() {
+        let mut reasons = vec!["raw AES a/b: unwrap failed".to_owned(); 65_535];
+        reasons.push("raw RSA c/d: unwrap failed".to_owned());
+        let text = Error::NoKeyUnwrapped(reasons).to_string();
+        assert_eq!(
+            text,
+            "no keyring could unwrap a data key (raw AES a/b: unwrap failed (65535 times); raw RSA c/d: unwrap failed)"
+        );
+        let many: Vec<String> = (0..40).map(|i| format!("reason {i}")).collect();
+        let text = Error::NoKeyUnwrapped(many).to_string();
+        assert!(text.ends_with("reason 9; and 30 more)"), "{text}");
+        assert_eq!(
+            Error::NoKeyUnwrapped(vec!["one".into()]).to_string(),
+            "no keyring could unwrap a data key (one)"
+        );
+    }
+}

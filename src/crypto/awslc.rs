@@ -22,6 +22,32 @@ impl From<aws_lc_rs::error::KeyRejected> for CryptoError {
 /// An AES-GCM key with its schedule expanded once, reused for every frame.
 pub(crate) struct AesGcmKey(aead::LessSafeKey);
 
+/// AES-GCM openings of short ciphertexts under one key and one AAD (a raw
+/// AES keyring trying each wrapped data key). AWS-LC hashes the AAD on each
+/// opening, at several GB/s; `rustcrypto.rs` hashes it once.
+pub(crate) struct SharedAadOpener {
+    key: AesGcmKey,
+    aad: Vec<u8>,
+}
+
+impl SharedAadOpener {
+    pub(crate) fn new(key: &[u8], aad: &[u8]) -> Result<Self, CryptoError> {
+        Ok(Self {
+            key: AesGcmKey::new(key)?,
+            aad: aad.to_vec(),
+        })
+    }
+
+    pub(crate) fn open_in_place(
+        &self,
+        iv: &[u8; 12],
+        data: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Result<(), CryptoError> {
+        self.key.open_in_place(iv, &self.aad, data, tag)
+    }
+}
+
 impl AesGcmKey {
     pub(crate) fn new(key: &[u8]) -> Result<Self, CryptoError> {
         let alg = match key.len() {

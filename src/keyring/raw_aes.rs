@@ -6,7 +6,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::context::EncryptionContext;
-use crate::crypto::{fill_random, AesGcmKey};
+use crate::crypto::{fill_random, AesGcmKey, SharedAadOpener};
 use crate::edk::EncryptedDataKey;
 use crate::error::{Error, Result};
 use crate::future::{ready, BoxFuture};
@@ -37,9 +37,24 @@ pub struct RawAesKeyring {
     name: String,
     key: AesGcmKey,
     key_len: usize,
-    _bytes: Zeroizing<Vec<u8>>,
+    /// The key itself, for the openers of wrapped keys ([`SharedAadOpener`]).
+    key_bytes: Zeroizing<Vec<u8>>,
     /// Other key orders to try on decrypt ([`Self::with_legacy_order`]).
     legacy_orders: Vec<Arc<dyn ContextKeyOrder>>,
+}
+
+/// Opens one wrapped key; `None` if it does not authenticate.
+fn open_key(
+    opener: &SharedAadOpener,
+    iv: &[u8; IV_LEN],
+    ct: &[u8],
+    tag: &[u8; TAG_LEN],
+) -> Option<Zeroizing<Vec<u8>>> {
+    // A failed open leaves the wrapped bytes (wiped on drop); each attempt
+    // starts from them.
+    let mut key = Zeroizing::new(ct.to_vec());
+    opener.open_in_place(iv, &mut key, tag).ok()?;
+    Some(key)
 }
 
 impl fmt::Debug for RawAesKeyring {
@@ -71,7 +86,7 @@ impl RawAesKeyring {
             name,
             key: aes,
             key_len: key.len(),
-            _bytes: Zeroizing::new(key.to_vec()),
+            key_bytes: Zeroizing::new(key.to_vec()),
             legacy_orders: Vec::new(),
         })
     }
@@ -165,23 +180,21 @@ impl RawAesKeyring {
     }
 
     /// The wrapped data key `ct` opened under `aad`, if its tag verifies.
-    fn open_key(
-        &self,
-        iv: &[u8; IV_LEN],
-        aad: &[u8],
-        ct: &[u8],
-        tag: &[u8; TAG_LEN],
-    ) -> Option<Zeroizing<Vec<u8>>> {
-        // A failed open leaves garbage, wiped on drop; each attempt starts
-        // from the wrapped bytes.
-        let mut key = Zeroizing::new(ct.to_vec());
-        self.key.open_in_place(iv, aad, &mut key, tag).ok()?;
-        Some(key)
+    /// An opener of wrapped keys under this key with `aad` (the context
+    /// hashed once for all the message's wrapped keys).
+    fn opener(&self, aad: &[u8]) -> Result<SharedAadOpener> {
+        SharedAadOpener::new(&self.key_bytes, aad)
+            .map_err(|_| Error::bad_arg("raw AES wrapping key must be 16, 24 or 32 bytes"))
     }
 
     /// The context serialized in each legacy order, leaving out those equal
-    /// to the specification's serialization `spec_aad` or to an earlier one.
-    fn legacy_aads(&self, context: &EncryptionContext, spec_aad: &[u8]) -> Result<Vec<Vec<u8>>> {
+    /// to the specification's serialization `spec_aad` or to an earlier
+    /// one, as openers.
+    fn legacy_openers(
+        &self,
+        context: &EncryptionContext,
+        spec_aad: &[u8],
+    ) -> Result<Vec<SharedAadOpener>> {
         let mut aads: Vec<Vec<u8>> = Vec::new();
         for order in &self.legacy_orders {
             let aad = context.serialize_ordered(&|a, b| order.compare(a, b))?;
@@ -189,7 +202,7 @@ impl RawAesKeyring {
                 aads.push(aad);
             }
         }
-        Ok(aads)
+        aads.iter().map(|aad| self.opener(aad)).collect()
     }
 
     fn unwrap_key(
@@ -203,9 +216,11 @@ impl RawAesKeyring {
         let suite = materials.algorithm_suite();
         let context = materials.encryption_context();
         let spec_aad = context.serialize()?;
+        // Made at the first wrapped key that names this key.
+        let mut spec_opener: Option<SharedAadOpener> = None;
         // The legacy orders' serializations, made at the first wrapped key
         // that does not unwrap in the specification's order.
-        let mut legacy_aads: Option<Vec<Vec<u8>>> = None;
+        let mut legacy_openers: Option<Vec<SharedAadOpener>> = None;
         let mut reasons = Vec::new();
         for edk in edks {
             let Some(iv) = self.matching_iv(edk) else {
@@ -222,15 +237,19 @@ impl RawAesKeyring {
             let Ok(tag) = <[u8; TAG_LEN]>::try_from(tag) else {
                 continue;
             };
-            let mut opened = self.open_key(&iv, &spec_aad, ct, &tag);
+            let opener = match &spec_opener {
+                Some(opener) => opener,
+                None => spec_opener.insert(self.opener(&spec_aad)?),
+            };
+            let mut opened = open_key(opener, &iv, ct, &tag);
             if opened.is_none() && !self.legacy_orders.is_empty() {
-                let aads = match &legacy_aads {
-                    Some(aads) => aads,
-                    None => legacy_aads.insert(self.legacy_aads(context, &spec_aad)?),
+                let openers = match &legacy_openers {
+                    Some(openers) => openers,
+                    None => legacy_openers.insert(self.legacy_openers(context, &spec_aad)?),
                 };
-                opened = aads
+                opened = openers
                     .iter()
-                    .find_map(|aad| self.open_key(&iv, aad, ct, &tag));
+                    .find_map(|opener| open_key(opener, &iv, ct, &tag));
             }
             if let Some(mut key) = opened {
                 materials.set_plaintext_data_key(DataKey::new(std::mem::take(&mut *key)))?;
@@ -240,7 +259,7 @@ impl RawAesKeyring {
                 "raw AES {}/{}: unwrap failed (wrong key or encryption context{})",
                 self.namespace,
                 self.name,
-                if legacy_aads.as_ref().is_some_and(|aads| !aads.is_empty()) {
+                if legacy_openers.as_ref().is_some_and(|o| !o.is_empty()) {
                     ", in the specification's key order and the legacy ones"
                 } else {
                     ""

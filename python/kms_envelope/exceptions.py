@@ -10,10 +10,13 @@ class                          raised when
                                (truncated, trailing bytes, unknown suite,
                                base64 instead of binary, ...)
 :class:`AuthenticationError`   a tag, the key commitment or the signature did
-                               not verify (tampered data, wrong data key)
+                               not verify (tampered data, wrong data key; a
+                               reproduced context pair missing or wrong
+                               under an RSA keyring)
 :class:`NoKeyUnwrappedError`   no keyring could unwrap any encrypted data key
-                               (wrong key, wrong key name, missing pair of a
-                               required encryption context)
+                               (wrong key, wrong key name; a reproduced
+                               context pair missing or wrong under an AES
+                               keyring, which binds the context)
 :class:`PolicyViolationError`  a policy refused the operation: commitment
                                policy, too many encrypted data keys, an
                                encryption context that does not match
@@ -81,8 +84,9 @@ class NoKeyUnwrappedError(Error):
 class PolicyViolationError(Error):
     """A configured policy refused the operation: commitment policy, too many
     encrypted data keys, an encryption context that does not match the
-    message's, reserved context keys, a signed message where only unsigned
-    ones are accepted."""
+    message's, a required context key missing, a signed message where only
+    unsigned ones are accepted. (A reserved ``aws-crypto-`` context key is a
+    :class:`BadArgumentError`.)"""
 
 
 class KmsError(Error):

@@ -9,11 +9,14 @@ use kms_envelope::{
     RequiredEncryptionContextMaterialsManager as CoreRequired,
 };
 use pyo3::exceptions::PyTypeError;
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyFrozenSet, PyString};
+use pyo3::PyTraverseError;
 
 use crate::convert::{self, str_set, type_name};
 use crate::errors::core_result;
+use crate::gc::source_object;
 use crate::keyrings::keyring_arc;
 
 /// Base class of the materials managers. Not instantiable.
@@ -33,6 +36,10 @@ pub(crate) struct DefaultMaterialsManager {
 
 #[pymethods]
 impl DefaultMaterialsManager {
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.keyring)
+    }
+
     #[new]
     fn new(keyring: &Bound<'_, PyAny>) -> PyResult<PyClassInitializer<Self>> {
         let k = keyring_arc(keyring)?;
@@ -59,10 +66,16 @@ impl DefaultMaterialsManager {
 #[pyclass(frozen, extends = PyMaterialsManager, module = "kms_envelope", name = "RequiredEncryptionContextMaterialsManager")]
 pub(crate) struct RequiredEncryptionContextMaterialsManager {
     keys: std::collections::BTreeSet<String>,
+    /// The keyring or manager it wraps (`crate::gc`).
+    source: Option<Py<PyAny>>,
 }
 
 #[pymethods]
 impl RequiredEncryptionContextMaterialsManager {
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.source)
+    }
+
     #[new]
     #[pyo3(signature = (required_encryption_context_keys, *, keyring=None, materials_manager=None))]
     fn new(
@@ -92,7 +105,10 @@ impl RequiredEncryptionContextMaterialsManager {
         Ok(PyClassInitializer::from(PyMaterialsManager {
             inner: Arc::new(cmm),
         })
-        .add_subclass(Self { keys }))
+        .add_subclass(Self {
+            keys,
+            source: source_object(keyring, materials_manager),
+        }))
     }
 
     /// The required keys (a frozenset).
@@ -228,10 +244,17 @@ impl PyLocalMaterialsCache {
 pub(crate) struct CachingMaterialsManager {
     partition: String,
     cache: Py<PyLocalMaterialsCache>,
+    /// The keyring or manager it asks on a miss (`crate::gc`).
+    source: Option<Py<PyAny>>,
 }
 
 #[pymethods]
 impl CachingMaterialsManager {
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.cache)?;
+        visit.call(&self.source)
+    }
+
     #[new]
     #[pyo3(signature = (*, max_age, keyring=None, materials_manager=None, cache=None,
         max_messages=None, max_bytes=None, partition_id=None))]
@@ -272,6 +295,7 @@ impl CachingMaterialsManager {
         .add_subclass(Self {
             partition,
             cache: cache.unbind(),
+            source: source_object(keyring, materials_manager),
         }))
     }
 

@@ -9,11 +9,14 @@ use kms_envelope::{
     RsaPrivateKey, RsaPublicKey,
 };
 use pyo3::exceptions::PyTypeError;
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFrozenSet, PyString, PyTuple, PyType};
+use pyo3::PyTraverseError;
 
 use crate::convert::{self, bytes_like, type_name};
 use crate::errors::{bad_arg, core_result, from_callback, interrupted, run_core};
+use crate::gc::CoreObject;
 
 // ------------------------------------------------------------------ EDKs
 
@@ -344,7 +347,9 @@ impl PyDecryptionMaterials {
 /// Its methods run on the thread of the core call that needs them, with the
 /// GIL re-acquired for the duration of the Python call.
 pub(crate) struct PyKeyring {
-    obj: Py<PyAny>,
+    /// Weak: the wrappers built on this keyring hold the object
+    /// (`crate::gc`).
+    obj: CoreObject,
 }
 
 impl PyKeyring {
@@ -353,11 +358,10 @@ impl PyKeyring {
             if let Some(err) = interrupted(py) {
                 return Err(err);
             }
+            let keyring = self.obj.get(py, "keyring")?;
             let passed = Bound::new(py, PyEncryptionMaterials::new(materials))
                 .map_err(|e| from_callback(py, e, "on_encrypt"))?;
-            let returned = self
-                .obj
-                .bind(py)
+            let returned = keyring
                 .call_method1(pyo3::intern!(py, "on_encrypt"), (passed.clone(),))
                 .map_err(|e| from_callback(py, e, "on_encrypt"))?;
             let out = if returned.is_none() {
@@ -389,14 +393,13 @@ impl PyKeyring {
             if let Some(err) = interrupted(py) {
                 return Err(err);
             }
+            let keyring = self.obj.get(py, "keyring")?;
             let passed = Bound::new(py, PyDecryptionMaterials::new(materials))
                 .map_err(|e| from_callback(py, e, "on_decrypt"))?;
             let edks =
                 pyo3::types::PyList::new(py, edks.iter().map(|e| PyEncryptedDataKey(e.clone())))
                     .map_err(|e| from_callback(py, e, "on_decrypt"))?;
-            let returned = self
-                .obj
-                .bind(py)
+            let returned = keyring
                 .call_method1(pyo3::intern!(py, "on_decrypt"), (passed.clone(), edks))
                 .map_err(|e| from_callback(py, e, "on_decrypt"))?;
             let out = if returned.is_none() {
@@ -694,6 +697,11 @@ pub(crate) struct MultiKeyring {
 
 #[pymethods]
 impl MultiKeyring {
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.generator)?;
+        visit.call(&self.children)
+    }
+
     #[new]
     #[pyo3(signature = (generator=None, children=None))]
     fn new(
@@ -764,7 +772,7 @@ pub(crate) fn keyring_arc(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn Keyring>> 
         && obj.hasattr(pyo3::intern!(py, "on_decrypt"))?
     {
         return Ok(Arc::new(PyKeyring {
-            obj: obj.clone().unbind(),
+            obj: CoreObject::new(obj),
         }));
     }
     Err(PyTypeError::new_err(format!(

@@ -16,11 +16,14 @@ use kms_envelope_aws::{
     DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT,
 };
 use pyo3::exceptions::PyTypeError;
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::PyTraverseError;
 
 use crate::convert::{self, bytes_like, context_to_py, type_name};
 use crate::errors::{bad_arg, core_result, from_callback, interrupted, record, run_core};
+use crate::gc::CoreObject;
 use crate::keyrings::NativeKeyring;
 
 // ------------------------------------------------------------ the built-in client
@@ -255,7 +258,8 @@ impl PyAwsKmsClient {
 /// A Python KMS client as the core's `KmsClient`. Calls run on the thread
 /// of the core call, with the GIL re-acquired.
 struct PyKmsClient {
-    obj: Py<PyAny>,
+    /// Weak: the keyring wrapper holds the client (`crate::gc`).
+    obj: CoreObject,
 }
 
 /// The service's error code and message of a botocore `ClientError`
@@ -290,7 +294,8 @@ impl PyKmsClient {
         if let Some(err) = interrupted(py) {
             return Err(err);
         }
-        let response = match self.obj.bind(py).call_method(method, (), Some(&kwargs)) {
+        let client = self.obj.get(py, "KMS client")?;
+        let response = match client.call_method(method, (), Some(&kwargs)) {
             Ok(r) => r,
             Err(e) => {
                 return Err(match service_error(py, &e) {
@@ -441,8 +446,16 @@ fn client_arc(py: Python<'_>, client: Option<&Bound<'_, PyAny>>) -> PyResult<Arc
         }
     }
     Ok(Arc::new(PyKmsClient {
-        obj: client.clone().unbind(),
+        obj: CoreObject::new(client),
     }))
+}
+
+/// The Python object behind `client=` for the keyring wrapper to hold (the
+/// built-in `AwsKmsClient` holds no Python object and needs none).
+fn client_object(client: Option<&Bound<'_, PyAny>>) -> Option<Py<PyAny>> {
+    client
+        .filter(|c| !c.is_none() && !c.is_instance_of::<PyAwsKmsClient>())
+        .map(|c| c.clone().unbind())
 }
 
 fn tokens(grant_tokens: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
@@ -480,10 +493,16 @@ fn tokens(grant_tokens: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
 #[pyclass(frozen, extends = NativeKeyring, module = "kms_envelope", name = "AwsKmsKeyring")]
 pub(crate) struct AwsKmsKeyring {
     key_id: String,
+    /// A Python client, called through the core (`crate::gc`).
+    client: Option<Py<PyAny>>,
 }
 
 #[pymethods]
 impl AwsKmsKeyring {
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.client)
+    }
+
     #[new]
     #[pyo3(signature = (key_id, *, client=None, mrk_aware=false, grant_tokens=None))]
     fn new(
@@ -495,6 +514,7 @@ impl AwsKmsKeyring {
     ) -> PyResult<PyClassInitializer<Self>> {
         let key_id = key_id.0.as_str();
         let grant_tokens = tokens(grant_tokens)?;
+        let held = client_object(client);
         let client = client_arc(py, client)?;
         let keyring = if mrk_aware {
             CoreKms::new_mrk_aware(key_id, client)
@@ -507,6 +527,7 @@ impl AwsKmsKeyring {
         })
         .add_subclass(Self {
             key_id: key_id.to_owned(),
+            client: held,
         }))
     }
 
@@ -531,10 +552,17 @@ impl AwsKmsKeyring {
 /// ``region`` (pass the client's region). ``client`` as for
 /// :class:`AwsKmsKeyring`.
 #[pyclass(frozen, extends = NativeKeyring, module = "kms_envelope", name = "AwsKmsDiscoveryKeyring")]
-pub(crate) struct AwsKmsDiscoveryKeyring;
+pub(crate) struct AwsKmsDiscoveryKeyring {
+    /// A Python client, called through the core (`crate::gc`).
+    client: Option<Py<PyAny>>,
+}
 
 #[pymethods]
 impl AwsKmsDiscoveryKeyring {
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.client)
+    }
+
     #[new]
     #[pyo3(signature = (*, client=None, partition=None, account_ids=None, region=None, grant_tokens=None))]
     fn new(
@@ -558,6 +586,7 @@ impl AwsKmsDiscoveryKeyring {
             (Some(p), Some(a)) => Some(core_result(DiscoveryFilter::new(p, a))?),
             _ => return Err(bad_arg("give both partition and account_ids, or neither")),
         };
+        let held = client_object(client);
         let client = client_arc(py, client)?;
         let keyring = match region {
             Some(r) => core_result(CoreKms::mrk_discovery(client, r, filter))?,
@@ -567,6 +596,6 @@ impl AwsKmsDiscoveryKeyring {
         Ok(PyClassInitializer::from(NativeKeyring {
             inner: Arc::new(keyring),
         })
-        .add_subclass(Self))
+        .add_subclass(Self { client: held }))
     }
 }

@@ -14,6 +14,7 @@ mod api;
 mod cmm;
 mod convert;
 mod errors;
+mod gc;
 mod host_hash;
 mod keyrings;
 mod kms;

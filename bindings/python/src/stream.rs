@@ -6,14 +6,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use kms_envelope::{SignedRelease, StreamDecryptor, StreamEncryptor};
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+use pyo3::PyTraverseError;
 use zeroize::Zeroizing;
 
 use crate::api::{client, frame_length};
 use crate::cmm::source;
 use crate::convert::{self, bytes_like};
 use crate::errors::{bad_arg, run_core};
+use crate::gc::source_object;
 
 /// A stream state machine behind a lock that knows which thread holds it.
 /// The decryptor runs keyring callbacks (Python code) while locked; a
@@ -100,6 +103,8 @@ impl<T> Drop for Held<'_, T> {
 #[pyclass(frozen, module = "kms_envelope", name = "StreamEncryptor")]
 pub(crate) struct PyStreamEncryptor {
     inner: Exclusive<StreamEncryptor>,
+    /// The keyring or manager it was built from (`crate::gc`).
+    source: Option<Py<PyAny>>,
     /// The header it writes and the materials' whole context, read once:
     /// the getters need no lock.
     header: kms_envelope::MessageHeader,
@@ -108,6 +113,10 @@ pub(crate) struct PyStreamEncryptor {
 
 #[pymethods]
 impl PyStreamEncryptor {
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.source)
+    }
+
     #[new]
     #[pyo3(signature = (*, keyring=None, materials_manager=None, encryption_context=None,
         algorithm_suite=None, frame_length=convert::Int::new(4096), commitment_policy=None,
@@ -127,6 +136,7 @@ impl PyStreamEncryptor {
         max_encrypted_data_keys: Option<convert::Int>,
         plaintext_length: Option<convert::Int>,
     ) -> PyResult<Self> {
+        let held = source_object(keyring, materials_manager);
         let source = source(keyring, materials_manager)?.into_manager();
         let context = convert::context(encryption_context)?;
         let suite = convert::suite(algorithm_suite)?;
@@ -153,6 +163,7 @@ impl PyStreamEncryptor {
             header: encryptor.header().clone(),
             context: encryptor.encryption_context().clone(),
             inner: Exclusive::new(encryptor),
+            source: held,
         })
     }
 
@@ -229,10 +240,16 @@ impl PyStreamEncryptor {
 #[pyclass(frozen, module = "kms_envelope", name = "StreamDecryptor")]
 pub(crate) struct PyStreamDecryptor {
     inner: Exclusive<StreamDecryptor>,
+    /// The keyring or manager it was built from (`crate::gc`).
+    source: Option<Py<PyAny>>,
 }
 
 #[pymethods]
 impl PyStreamDecryptor {
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.source)
+    }
+
     #[new]
     #[pyo3(signature = (*, keyring=None, materials_manager=None, encryption_context=None,
         commitment_policy=None, max_encrypted_data_keys=None,
@@ -251,6 +268,7 @@ impl PyStreamDecryptor {
         max_buffered_plaintext: Option<convert::Int>,
         max_frame_size: Option<convert::Int>,
     ) -> PyResult<Self> {
+        let held = source_object(keyring, materials_manager);
         let source = source(keyring, materials_manager)?.into_manager();
         let reproduced = match encryption_context.filter(|e| !e.is_none()) {
             Some(ec) => Some(convert::context(Some(ec))?),
@@ -287,6 +305,7 @@ impl PyStreamDecryptor {
         let decryptor = run_core(py, move || b.start())?;
         Ok(Self {
             inner: Exclusive::new(decryptor),
+            source: held,
         })
     }
 

@@ -713,6 +713,39 @@ function concat(parts) {
   return out;
 }
 
+/**
+ * A stop signal for a stream: `until(p)` settles as `p` does, or rejects as
+ * soon as `stop(reason)` is called. A cancelled stream must not leave a
+ * write pending on a keyring that never answers. (Not Promise.race over
+ * one `stopped` Promise: each race would stay in its reactions, holding
+ * every result, until the stream ends.)
+ */
+function stopSignal() {
+  const waiting = new Set();
+  let stopped = null;
+  return {
+    stop(reason) {
+      if (stopped) return;
+      stopped = { reason };
+      for (const reject of waiting) reject(reason);
+      waiting.clear();
+    },
+    until(p) {
+      if (stopped) {
+        p.catch(() => {});
+        return Promise.reject(stopped.reason);
+      }
+      return new Promise((resolve, reject) => {
+        waiting.add(reject);
+        p.then(
+          (value) => { waiting.delete(reject); resolve(value); },
+          (error) => { waiting.delete(reject); reject(error); },
+        );
+      });
+    },
+  };
+}
+
 /** Largest piece handed to wasm at once: bounds the memory of one call. */
 const PIECE = 1 << 20;
 
@@ -750,9 +783,11 @@ export function encryptStream(opts) {
   let settleHeader;
   const header = new Promise((resolve, reject) => { settleHeader = { resolve, reject }; });
   header.catch(() => {});
+  const signal = stopSignal();
   /** Ends the message's wasm handles (once), wiping what they hold. */
   const end = (reason) => {
     ended = true;
+    signal.stop(reason instanceof KmsEnvelopeError ? reason : cancelled(reason));
     seal?.abort();
     enc?.free();
     seal = null;
@@ -763,7 +798,10 @@ export function encryptStream(opts) {
   const stream = new TransformStream({
     async start(controller) {
       try {
-        const r = await wasm.startEncrypt(...args, h?.keyLengths);
+        const starting = wasm.startEncrypt(...args, h?.keyLengths);
+        // Stopped while the keyring runs: what it makes later is freed then.
+        starting.then((made) => { if (ended) made.free(); }, () => {});
+        const r = await signal.until(starting);
         if (!ended) {
           settleHeader.resolve(r.headerResult());
           settleHeader = null;
@@ -786,7 +824,7 @@ export function encryptStream(opts) {
     async transform(chunk, controller) {
       try {
         const input = bytes(chunk, 'stream chunk');
-        if (seal) return await seal.write(input);
+        if (seal) return await signal.until(seal.write(input));
         for (const p of pieces(input)) {
           const out = enc.update(p);
           if (out.length) controller.enqueue(out);
@@ -890,9 +928,11 @@ export function decryptStream(opts) {
     }
     plaintext.fill(0);
   };
+  const signal = stopSignal();
   const fail = (e) => {
     ended = true;
     const err = toError(e);
+    signal.stop(err);
     settle.reject(err);
     settleHeader?.reject(err);
     settleHeader = null;
@@ -914,8 +954,8 @@ export function decryptStream(opts) {
   };
   /** Feeds one piece (at most PIECE bytes) to the chosen decryptor. */
   const feed = async (p, controller) => {
-    if (open) return open.write(p, noteHeader);
-    const out = await dec.update(p);
+    if (open) return signal.until(open.write(p, noteHeader));
+    const out = await signal.until(dec.update(p));
     // A pipe hands an enqueued chunk to its sink at once, and a pipe aborted
     // takes some turns of the event loop to cancel this stream: the first
     // plaintext waits a task after the header resolved, so that a caller

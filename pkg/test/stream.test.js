@@ -158,6 +158,47 @@ test('an encryptStream cancelled while its keyring runs still frees what the key
   }
 });
 
+test('a reader who cancels settles a write that waits on a keyring which never answers', async () => {
+  // Before, the pending write (and so writer.abort(), which waits for it)
+  // stayed pending for good once the reader cancelled. (An abort from the
+  // writer's side waits for its own write first, as Web Streams define it,
+  // so it still waits for the keyring: give keyrings timeouts.)
+  const { setTransformerCancel } = await import('../src/watch.js');
+  const never = { onEncrypt: () => new Promise(() => {}), onDecrypt: () => new Promise(() => {}) };
+  const ct = await encrypt(bytesOf(5000), { keyring: aes });
+  /** 'pending' if `p` has not settled within `ms` (a liveness check, not a timing one). */
+  const state = (p, ms = 5000) => Promise.race([
+    p.then(() => 'settled', () => 'settled'),
+    new Promise((r) => setTimeout(() => r('pending'), ms)),
+  ]);
+  for (const cancelHook of [undefined, false]) {
+    setTransformerCancel(cancelHook); // false: the watched pair, as in Chromium
+    try {
+      const ds = decryptStream({ keyring: never });
+      const w = ds.writable.getWriter();
+      const write = w.write(ct);
+      write.catch(() => {});
+      await new Promise((r) => setTimeout(r, 20));
+      await ds.readable.cancel(new Error('walk away'));
+      assert.equal(await state(write), 'settled', `decrypt write after a cancel (${cancelHook})`);
+      assert.equal(await state(w.abort(new Error('x'))), 'settled');
+      await rejectsWith(ds.result, 'bad_argument', KmsEnvelopeError);
+
+      const es = encryptStream({ keyring: never });
+      const ew = es.writable.getWriter();
+      const ewrite = ew.write(bytesOf(100));
+      ewrite.catch(() => {});
+      await new Promise((r) => setTimeout(r, 20));
+      await es.readable.cancel(new Error('walk away'));
+      assert.equal(await state(ewrite), 'settled', `encrypt write after a cancel (${cancelHook})`);
+      assert.equal(await state(ew.abort(new Error('x'))), 'settled');
+      await rejectsWith(es.header, 'bad_argument', KmsEnvelopeError);
+    } finally {
+      setTransformerCancel(undefined);
+    }
+  }
+});
+
 test('where TransformStream never calls cancel (Chromium), streams still notice a cancel or an abort', async () => {
   // Forced here as in Chromium: the caller gets streams of ours over the
   // transform (src/watch.js), which end the wasm state and settle the

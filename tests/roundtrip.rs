@@ -1335,3 +1335,41 @@ fn prepared_calls_take_uninitialized_memory() {
     let mut out = vec![MaybeUninit::<u8>::uninit(); prepared.message_len() + 1];
     expect_kind(prepared.seal_into_uninit(&mut out), ErrorKind::BadArgument);
 }
+
+/// A raw AES keyring tries each wrapped key that names its key: the first
+/// with its own expanded key, the rest through one shared-context opener
+/// (`crypto::SharedAadOpener`). Whichever attempt holds the right key
+/// unwraps the same data key, and a list of failures reads as one reason
+/// with a count.
+#[test]
+fn raw_aes_unwraps_the_right_wrapped_key_at_any_position() {
+    let keyring = kms_envelope::RawAesKeyring::new("ns", "k", &[7u8; 32]).unwrap();
+    let suite = AlgorithmSuite::from_id(0x0578).unwrap();
+    let mut context = EncryptionContext::new();
+    context.insert("purpose", "test");
+    context.insert("padding", "x".repeat(5000));
+    let made =
+        block_on(keyring.on_encrypt(EncryptionMaterials::new(suite, context.clone()))).unwrap();
+    let good = made.encrypted_data_keys()[0].clone();
+    let want = made.plaintext_data_key().unwrap().clone();
+    let spoiled = |byte: usize| {
+        let mut edk = good.clone();
+        edk.ciphertext[byte] ^= 1;
+        edk
+    };
+    for position in 0..4 {
+        let mut edks: Vec<EncryptedDataKey> = (0..3).map(|i| spoiled(i * 7)).collect();
+        edks.insert(position, good.clone());
+        let out =
+            block_on(keyring.on_decrypt(DecryptionMaterials::new(suite, context.clone()), &edks))
+                .unwrap();
+        assert!(
+            out.plaintext_data_key() == Some(&want),
+            "right key at {position}"
+        );
+    }
+    let spoiled_only: Vec<EncryptedDataKey> = (0..5).map(|i| spoiled(i * 3)).collect();
+    let err = block_on(keyring.on_decrypt(DecryptionMaterials::new(suite, context), &spoiled_only))
+        .unwrap_err();
+    assert!(err.to_string().contains("(5 times)"), "{err}");
+}

@@ -216,7 +216,10 @@ impl RawAesKeyring {
         let suite = materials.algorithm_suite();
         let context = materials.encryption_context();
         let spec_aad = context.serialize()?;
-        // Made at the first wrapped key that names this key.
+        // The first wrapped key that names this key opens with the
+        // keyring's own expanded key (a message has one); from the second
+        // on, an opener hashes the context once for all of them.
+        let mut tried = false;
         let mut spec_opener: Option<SharedAadOpener> = None;
         // The legacy orders' serializations, made at the first wrapped key
         // that does not unwrap in the specification's order.
@@ -237,11 +240,20 @@ impl RawAesKeyring {
             let Ok(tag) = <[u8; TAG_LEN]>::try_from(tag) else {
                 continue;
             };
-            let opener = match &spec_opener {
-                Some(opener) => opener,
-                None => spec_opener.insert(self.opener(&spec_aad)?),
+            let mut opened = if !tried {
+                tried = true;
+                let mut key = Zeroizing::new(ct.to_vec());
+                self.key
+                    .open_in_place(&iv, &spec_aad, &mut key, &tag)
+                    .ok()
+                    .map(|()| key)
+            } else {
+                let opener = match &spec_opener {
+                    Some(opener) => opener,
+                    None => spec_opener.insert(self.opener(&spec_aad)?),
+                };
+                open_key(opener, &iv, ct, &tag)
             };
-            let mut opened = open_key(opener, &iv, ct, &tag);
             if opened.is_none() && !self.legacy_orders.is_empty() {
                 let openers = match &legacy_openers {
                     Some(openers) => openers,

@@ -10,6 +10,7 @@ use zeroize::Zeroize;
 use crate::cmm::{source, Source};
 use crate::convert::{self, bytes_like};
 use crate::errors::{core_result, run_core};
+use crate::gc::Made;
 use crate::keyrings::edks_to_py;
 
 /// A client for one call: commitment policy and limits.
@@ -81,7 +82,8 @@ pub(crate) fn encrypt<'py>(
     max_encrypted_data_keys: Option<convert::Int>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let plaintext = bytes_like(plaintext, "plaintext")?;
-    let source = source(keyring, materials_manager)?;
+    // Nothing to keep: the call holds the keyring until it returns.
+    let source = source(keyring, materials_manager, &mut Made::default())?;
     let context = convert::context(encryption_context)?;
     let suite = convert::suite(algorithm_suite)?;
     let frame_length = self::frame_length(frame_length)?;
@@ -138,7 +140,8 @@ pub(crate) fn decrypt<'py>(
     max_encrypted_data_keys: Option<convert::Int>,
 ) -> PyResult<DecryptResult> {
     let ciphertext = bytes_like(ciphertext, "ciphertext")?;
-    let source = source(keyring, materials_manager)?;
+    // Nothing to keep: the call holds the keyring until it returns.
+    let source = source(keyring, materials_manager, &mut Made::default())?;
     let reproduced = match encryption_context.filter(|e| !e.is_none()) {
         Some(ec) => Some(convert::context(Some(ec))?),
         None => None,

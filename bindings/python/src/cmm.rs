@@ -16,7 +16,7 @@ use pyo3::PyTraverseError;
 
 use crate::convert::{self, str_set, type_name};
 use crate::errors::core_result;
-use crate::gc::source_object;
+use crate::gc::{source_object, Made};
 use crate::keyrings::keyring_arc;
 
 /// Base class of the materials managers. Not instantiable.
@@ -32,22 +32,26 @@ pub(crate) struct PyMaterialsManager {
 #[pyclass(frozen, extends = PyMaterialsManager, module = "kms_envelope", name = "DefaultMaterialsManager")]
 pub(crate) struct DefaultMaterialsManager {
     keyring: Py<PyAny>,
+    made: Made,
 }
 
 #[pymethods]
 impl DefaultMaterialsManager {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.keyring)
+        visit.call(&self.keyring)?;
+        self.made.visit(&visit)
     }
 
     #[new]
     fn new(keyring: &Bound<'_, PyAny>) -> PyResult<PyClassInitializer<Self>> {
-        let k = keyring_arc(keyring)?;
+        let mut made = Made::default();
+        let k = keyring_arc(keyring, &mut made)?;
         Ok(PyClassInitializer::from(PyMaterialsManager {
             inner: Arc::new(CoreDefault::new(k)),
         })
         .add_subclass(Self {
             keyring: keyring.clone().unbind(),
+            made,
         }))
     }
 
@@ -68,12 +72,14 @@ pub(crate) struct RequiredEncryptionContextMaterialsManager {
     keys: std::collections::BTreeSet<String>,
     /// The keyring or manager it wraps (`crate::gc`).
     source: Option<Py<PyAny>>,
+    made: Made,
 }
 
 #[pymethods]
 impl RequiredEncryptionContextMaterialsManager {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.source)
+        visit.call(&self.source)?;
+        self.made.visit(&visit)
     }
 
     #[new]
@@ -100,7 +106,8 @@ impl RequiredEncryptionContextMaterialsManager {
             let key = convert::utf8(s, "required encryption context keys")?;
             keys.insert(key.into_owned());
         }
-        let underlying = source_manager(keyring, materials_manager)?;
+        let mut made = Made::default();
+        let underlying = source_manager(keyring, materials_manager, &mut made)?;
         let cmm = core_result(CoreRequired::new(underlying, keys.iter().cloned()))?;
         Ok(PyClassInitializer::from(PyMaterialsManager {
             inner: Arc::new(cmm),
@@ -108,6 +115,7 @@ impl RequiredEncryptionContextMaterialsManager {
         .add_subclass(Self {
             keys,
             source: source_object(keyring, materials_manager),
+            made,
         }))
     }
 
@@ -137,15 +145,17 @@ impl Source {
     }
 }
 
-/// Exactly one of `keyring` and `materials_manager`.
+/// Exactly one of `keyring` and `materials_manager` (a Python keyring's
+/// [`crate::gc::CoreObject`] kept in `made`).
 pub(crate) fn source(
     keyring: Option<&Bound<'_, PyAny>>,
     materials_manager: Option<&Bound<'_, PyAny>>,
+    made: &mut Made,
 ) -> PyResult<Source> {
     let keyring = keyring.filter(|k| !k.is_none());
     let manager = materials_manager.filter(|m| !m.is_none());
     match (keyring, manager) {
-        (Some(k), None) => Ok(Source::Keyring(keyring_arc(k)?)),
+        (Some(k), None) => Ok(Source::Keyring(keyring_arc(k, made)?)),
         (None, Some(m)) => Ok(Source::Manager(manager_arc(m)?)),
         (Some(_), Some(_)) => Err(PyTypeError::new_err(
             "pass keyring= or materials_manager=, not both",
@@ -159,8 +169,9 @@ pub(crate) fn source(
 fn source_manager(
     keyring: Option<&Bound<'_, PyAny>>,
     materials_manager: Option<&Bound<'_, PyAny>>,
+    made: &mut Made,
 ) -> PyResult<Arc<dyn MaterialsManager>> {
-    Ok(source(keyring, materials_manager)?.into_manager())
+    Ok(source(keyring, materials_manager, made)?.into_manager())
 }
 
 fn manager_arc(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn MaterialsManager>> {
@@ -246,13 +257,15 @@ pub(crate) struct CachingMaterialsManager {
     cache: Py<PyLocalMaterialsCache>,
     /// The keyring or manager it asks on a miss (`crate::gc`).
     source: Option<Py<PyAny>>,
+    made: Made,
 }
 
 #[pymethods]
 impl CachingMaterialsManager {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.cache)?;
-        visit.call(&self.source)
+        visit.call(&self.source)?;
+        self.made.visit(&visit)
     }
 
     #[new]
@@ -270,7 +283,8 @@ impl CachingMaterialsManager {
         partition_id: Option<convert::Text>,
     ) -> PyResult<PyClassInitializer<Self>> {
         let max_age = convert::seconds(max_age, "max_age")?;
-        let underlying = source_manager(keyring, materials_manager)?;
+        let mut made = Made::default();
+        let underlying = source_manager(keyring, materials_manager, &mut made)?;
         let cache = match cache {
             Some(c) => c,
             None => Bound::new(py, PyLocalMaterialsCache::with_capacity(1000))?,
@@ -296,6 +310,7 @@ impl CachingMaterialsManager {
             partition,
             cache: cache.unbind(),
             source: source_object(keyring, materials_manager),
+            made,
         }))
     }
 

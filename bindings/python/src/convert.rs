@@ -50,7 +50,7 @@ pub(crate) fn bytes_out<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py
         return Ok(PyBytes::new(py, data));
     }
     new_bytes_with(py, data.len(), |dst| {
-        crate::shutdown::detach(py, || copy_parallel(dst, data));
+        py.detach(|| copy_parallel(dst, data));
         Ok(())
     })
     .map(|(bytes, ())| bytes)

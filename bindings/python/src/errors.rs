@@ -219,7 +219,7 @@ where
 {
     crate::host_hash::install(py);
     let saved = PENDING.with(|p| p.borrow_mut().take());
-    let result = crate::shutdown::detach(py, f);
+    let result = py.detach(f);
     let pending = PENDING.with(|p| std::mem::replace(&mut *p.borrow_mut(), saved));
     match (result, pending) {
         // KeyboardInterrupt, SystemExit, ...: not ours to wrap, and raised

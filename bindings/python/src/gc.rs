@@ -1,53 +1,51 @@
 //! Python objects inside core objects, and the cycle collector.
 //!
 //! A Python keyring (or KMS client) is called by the core through an
-//! `Arc<dyn Keyring>` that wrappers such as `DefaultMaterialsManager` hold.
-//! A strong reference from there would be invisible to Python's cycle
-//! collector, so `app.keyring = MyKeyring(app)` with `app.manager =
-//! DefaultMaterialsManager(keyring=app.keyring)` could never be freed.
+//! `Arc<dyn Keyring>` inside the wrappers built on it (`DefaultMaterialsManager`,
+//! `MultiKeyring`, streams, ...). A reference from there that the cycle
+//! collector cannot see would keep `app.keyring = MyKeyring(app)` with
+//! `app.manager = DefaultMaterialsManager(keyring=app.keyring)` alive for
+//! good.
 //!
-//! So the core holds such objects through a [`CoreObject`], a weak
-//! reference, and every wrapper that holds a core object keeps the Python
-//! objects it was built from in its own fields, reports them in
-//! `__traverse__`, and so keeps them alive exactly as long as it needs
-//! them. An object that takes no weak references (a class with `__slots__`
-//! and no `__weakref__`) is held strongly instead, as before: correct, but
-//! a cycle through it stays uncollectable.
+//! So the core holds such an object through a [`CoreObject`], and the
+//! wrapper that made it keeps that `CoreObject` too ([`Made`]): the
+//! reference inside lives at least as long as the wrapper, and the wrapper
+//! reports it, once, in `__traverse__`. Wrappers also keep (and report) the
+//! Python objects they were built from, so a wrapper built on another one
+//! keeps that one reporting. Nothing is reported that the reporting object
+//! does not hold; a core object that outlives its maker (which the wrappers
+//! above never let happen) would only make a cycle uncollectable again.
 
+use std::sync::Arc;
+
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
-use pyo3::types::{PyWeakrefMethods, PyWeakrefReference};
+use pyo3::PyTraverseError;
 
-use kms_envelope::Error as CoreError;
-
-/// The core's handle on a Python object (see the module docs).
-pub(crate) enum CoreObject {
-    Weak(Py<PyWeakrefReference>),
-    Strong(Py<PyAny>),
-}
+/// A Python object the core calls: a keyring or a KMS client.
+pub(crate) struct CoreObject(Py<PyAny>);
 
 impl CoreObject {
-    pub(crate) fn new(obj: &Bound<'_, PyAny>) -> Self {
-        match PyWeakrefReference::new(obj) {
-            Ok(weak) => Self::Weak(weak.unbind()),
-            Err(_) => Self::Strong(obj.clone().unbind()),
-        }
+    pub(crate) fn bind<'a, 'py>(&'a self, py: Python<'py>) -> &'a Bound<'py, PyAny> {
+        self.0.bind(py)
+    }
+}
+
+/// The [`CoreObject`]s a wrapper made, kept and reported by it.
+#[derive(Default)]
+pub(crate) struct Made(Vec<Arc<CoreObject>>);
+
+impl Made {
+    /// A new `CoreObject` for `obj`, kept here.
+    pub(crate) fn wrap(&mut self, obj: &Bound<'_, PyAny>) -> Arc<CoreObject> {
+        let made = Arc::new(CoreObject(obj.clone().unbind()));
+        self.0.push(Arc::clone(&made));
+        made
     }
 
-    /// The object; an error if it is gone, which happens only once every
-    /// wrapper holding it was freed or cleared by the cycle collector.
-    pub(crate) fn get<'py>(
-        &self,
-        py: Python<'py>,
-        what: &str,
-    ) -> Result<Bound<'py, PyAny>, CoreError> {
-        match self {
-            Self::Weak(weak) => weak.bind(py).upgrade().ok_or_else(|| {
-                CoreError::BadArgument(format!(
-                    "the {what} object no longer exists (the object holding it was freed)"
-                ))
-            }),
-            Self::Strong(obj) => Ok(obj.bind(py).clone()),
-        }
+    /// Reports each kept `CoreObject`'s reference.
+    pub(crate) fn visit(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.0.iter().try_for_each(|made| visit.call(&made.0))
     }
 }
 

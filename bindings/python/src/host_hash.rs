@@ -78,14 +78,35 @@ fn hashlib(py: Python<'_>) -> Option<&'static Hashlib> {
 
 /// Installs the `hashlib` hook on the calling thread (once per thread);
 /// called before the core runs there.
+///
+/// Not on daemon threads (nor threads Python did not start, which
+/// `threading` counts as daemons): before Python 3.14, a thread that takes
+/// the GIL while the interpreter finalizes is ended by `pthread_exit`, and
+/// unwinding the core's Rust frames that way aborts the process. Each hash
+/// update takes the GIL (and `hashlib` drops and retakes it), so a daemon
+/// thread hashing a signed message as the program exited aborted it every
+/// time. Non-daemon threads are joined before finalization.
 pub(crate) fn install(py: Python<'_>) {
     if INSTALLED.with(Cell::get) {
         return;
     }
     INSTALLED.with(|i| i.set(true));
+    if is_daemon(py) {
+        return;
+    }
     if let Some(lib) = hashlib(py) {
         set_host_hash(Some(Rc::new(Host(lib))));
     }
+}
+
+/// Whether `threading` counts the calling thread as a daemon (unknown:
+/// yes, the safe side).
+fn is_daemon(py: Python<'_>) -> bool {
+    py.import("threading")
+        .and_then(|t| t.call_method0("current_thread"))
+        .and_then(|t| t.getattr("daemon"))
+        .and_then(|d| d.extract::<bool>())
+        .unwrap_or(true)
 }
 
 struct Host(&'static Hashlib);
@@ -161,7 +182,7 @@ impl Digest {
 
 impl HostDigest for Digest {
     fn update(&mut self, data: &[u8]) {
-        crate::shutdown::attach(|py| {
+        Python::attach(|py| {
             if matches!(self.state, State::Unstarted) {
                 self.state = match self.ctor.bind(py).call0() {
                     Ok(hash) => State::Running(hash.unbind()),
@@ -177,7 +198,7 @@ impl HostDigest for Digest {
     }
 
     fn finish(self: Box<Self>) -> Option<Vec<u8>> {
-        crate::shutdown::attach(|py| match self.state {
+        Python::attach(|py| match self.state {
             State::Running(hash) => hash
                 .bind(py)
                 .call_method0("digest")

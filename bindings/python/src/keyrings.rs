@@ -16,7 +16,7 @@ use pyo3::PyTraverseError;
 
 use crate::convert::{self, bytes_like, type_name};
 use crate::errors::{bad_arg, core_result, from_callback, interrupted, run_core};
-use crate::gc::CoreObject;
+use crate::gc::{CoreObject, Made};
 
 // ------------------------------------------------------------------ EDKs
 
@@ -347,18 +347,17 @@ impl PyDecryptionMaterials {
 /// Its methods run on the thread of the core call that needs them, with the
 /// GIL re-acquired for the duration of the Python call.
 pub(crate) struct PyKeyring {
-    /// Weak: the wrappers built on this keyring hold the object
-    /// (`crate::gc`).
-    obj: CoreObject,
+    /// Also kept by the wrapper that made it (`crate::gc`).
+    obj: Arc<CoreObject>,
 }
 
 impl PyKeyring {
     fn encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials, CoreError> {
-        crate::shutdown::attach(|py| {
+        Python::attach(|py| {
             if let Some(err) = interrupted(py) {
                 return Err(err);
             }
-            let keyring = self.obj.get(py, "keyring")?;
+            let keyring = self.obj.bind(py);
             let passed = Bound::new(py, PyEncryptionMaterials::new(materials))
                 .map_err(|e| from_callback(py, e, "on_encrypt"))?;
             let returned = keyring
@@ -389,11 +388,11 @@ impl PyKeyring {
         materials: DecryptionMaterials,
         edks: &[EncryptedDataKey],
     ) -> Result<DecryptionMaterials, CoreError> {
-        crate::shutdown::attach(|py| {
+        Python::attach(|py| {
             if let Some(err) = interrupted(py) {
                 return Err(err);
             }
-            let keyring = self.obj.get(py, "keyring")?;
+            let keyring = self.obj.bind(py);
             let passed = Bound::new(py, PyDecryptionMaterials::new(materials))
                 .map_err(|e| from_callback(py, e, "on_decrypt"))?;
             let edks =
@@ -693,13 +692,15 @@ impl RawRsaKeyring {
 pub(crate) struct MultiKeyring {
     generator: Option<Py<PyAny>>,
     children: Py<PyTuple>,
+    made: Made,
 }
 
 #[pymethods]
 impl MultiKeyring {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.generator)?;
-        visit.call(&self.children)
+        visit.call(&self.children)?;
+        self.made.visit(&visit)
     }
 
     #[new]
@@ -710,13 +711,14 @@ impl MultiKeyring {
         children: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
         let generator = generator.filter(|g| !g.is_none());
-        let gen = generator.map(keyring_arc).transpose()?;
+        let mut made = Made::default();
+        let gen = generator.map(|g| keyring_arc(g, &mut made)).transpose()?;
         let mut kids = Vec::new();
         let mut kid_objs = Vec::new();
         if let Some(children) = children.filter(|c| !c.is_none()) {
             for child in children.try_iter()? {
                 let child = child?;
-                kids.push(keyring_arc(&child)?);
+                kids.push(keyring_arc(&child, &mut made)?);
                 kid_objs.push(child);
             }
         }
@@ -727,6 +729,7 @@ impl MultiKeyring {
         .add_subclass(Self {
             generator: generator.map(|g| g.clone().unbind()),
             children: PyTuple::new(py, kid_objs)?.unbind(),
+            made,
         }))
     }
 
@@ -756,7 +759,9 @@ impl MultiKeyring {
 
 /// A core keyring for a native keyring or any object with `on_encrypt` and
 /// `on_decrypt` methods.
-pub(crate) fn keyring_arc(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn Keyring>> {
+/// A Python keyring is wrapped into a [`CoreObject`] kept in `made`, for the
+/// wrapper being built to keep and report (`crate::gc`).
+pub(crate) fn keyring_arc(obj: &Bound<'_, PyAny>, made: &mut Made) -> PyResult<Arc<dyn Keyring>> {
     if let Ok(native) = obj.cast::<NativeKeyring>() {
         return Ok(Arc::clone(&native.get().inner));
     }
@@ -772,7 +777,7 @@ pub(crate) fn keyring_arc(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn Keyring>> 
         && obj.hasattr(pyo3::intern!(py, "on_decrypt"))?
     {
         return Ok(Arc::new(PyKeyring {
-            obj: CoreObject::new(obj),
+            obj: made.wrap(obj),
         }));
     }
     Err(PyTypeError::new_err(format!(

@@ -23,7 +23,7 @@ use pyo3::PyTraverseError;
 
 use crate::convert::{self, bytes_like, context_to_py, type_name};
 use crate::errors::{bad_arg, core_result, from_callback, interrupted, record, run_core};
-use crate::gc::CoreObject;
+use crate::gc::{CoreObject, Made};
 use crate::keyrings::NativeKeyring;
 
 // ------------------------------------------------------------ the built-in client
@@ -216,7 +216,7 @@ impl PyAwsKmsClient {
             }
         }
         // Reads the environment and the shared files (and maybe a CA bundle).
-        let client = crate::shutdown::detach(py, || ForkSafeClient::new(builder));
+        let client = py.detach(|| ForkSafeClient::new(builder));
         Ok(Self {
             inner: Arc::new(core_result(client)?),
         })
@@ -258,8 +258,8 @@ impl PyAwsKmsClient {
 /// A Python KMS client as the core's `KmsClient`. Calls run on the thread
 /// of the core call, with the GIL re-acquired.
 struct PyKmsClient {
-    /// Weak: the keyring wrapper holds the client (`crate::gc`).
-    obj: CoreObject,
+    /// Also kept by the keyring wrapper that made it (`crate::gc`).
+    obj: Arc<CoreObject>,
 }
 
 /// The service's error code and message of a botocore `ClientError`
@@ -294,8 +294,7 @@ impl PyKmsClient {
         if let Some(err) = interrupted(py) {
             return Err(err);
         }
-        let client = self.obj.get(py, "KMS client")?;
-        let response = match client.call_method(method, (), Some(&kwargs)) {
+        let response = match self.obj.bind(py).call_method(method, (), Some(&kwargs)) {
             Ok(r) => r,
             Err(e) => {
                 return Err(match service_error(py, &e) {
@@ -355,7 +354,7 @@ impl KmsClient for PyKmsClient {
         &'a self,
         request: GenerateDataKeyRequest,
     ) -> BoxFuture<'a, Result<GenerateDataKeyResponse, CoreError>> {
-        ready(crate::shutdown::attach(|py| {
+        ready(Python::attach(|py| {
             let kw = Self::args(
                 py,
                 &request.key_id,
@@ -378,7 +377,7 @@ impl KmsClient for PyKmsClient {
         &'a self,
         request: KmsEncryptRequest,
     ) -> BoxFuture<'a, Result<KmsEncryptResponse, CoreError>> {
-        ready(crate::shutdown::attach(|py| {
+        ready(Python::attach(|py| {
             let kw = Self::args(
                 py,
                 &request.key_id,
@@ -403,7 +402,7 @@ impl KmsClient for PyKmsClient {
         &'a self,
         request: KmsDecryptRequest,
     ) -> BoxFuture<'a, Result<KmsDecryptResponse, CoreError>> {
-        ready(crate::shutdown::attach(|py| {
+        ready(Python::attach(|py| {
             let kw = Self::args(
                 py,
                 &request.key_id,
@@ -428,9 +427,13 @@ impl KmsClient for PyKmsClient {
 /// The `client=` argument as a core client: the built-in client (a new one
 /// configured from the environment when `client` is `None`), or a Python
 /// KMS client.
-fn client_arc(py: Python<'_>, client: Option<&Bound<'_, PyAny>>) -> PyResult<Arc<dyn KmsClient>> {
+fn client_arc(
+    py: Python<'_>,
+    client: Option<&Bound<'_, PyAny>>,
+    made: &mut Made,
+) -> PyResult<Arc<dyn KmsClient>> {
     let Some(client) = client.filter(|c| !c.is_none()) else {
-        let native = crate::shutdown::detach(py, || ForkSafeClient::new(NativeClient::builder()));
+        let native = py.detach(|| ForkSafeClient::new(NativeClient::builder()));
         return Ok(Arc::new(core_result(native)?));
     };
     if let Ok(native) = client.cast::<PyAwsKmsClient>() {
@@ -446,16 +449,8 @@ fn client_arc(py: Python<'_>, client: Option<&Bound<'_, PyAny>>) -> PyResult<Arc
         }
     }
     Ok(Arc::new(PyKmsClient {
-        obj: CoreObject::new(client),
+        obj: made.wrap(client),
     }))
-}
-
-/// The Python object behind `client=` for the keyring wrapper to hold (the
-/// built-in `AwsKmsClient` holds no Python object and needs none).
-fn client_object(client: Option<&Bound<'_, PyAny>>) -> Option<Py<PyAny>> {
-    client
-        .filter(|c| !c.is_none() && !c.is_instance_of::<PyAwsKmsClient>())
-        .map(|c| c.clone().unbind())
 }
 
 fn tokens(grant_tokens: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
@@ -493,14 +488,14 @@ fn tokens(grant_tokens: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
 #[pyclass(frozen, extends = NativeKeyring, module = "kms_envelope", name = "AwsKmsKeyring")]
 pub(crate) struct AwsKmsKeyring {
     key_id: String,
-    /// A Python client, called through the core (`crate::gc`).
-    client: Option<Py<PyAny>>,
+    /// A Python client's `CoreObject` (`crate::gc`).
+    made: Made,
 }
 
 #[pymethods]
 impl AwsKmsKeyring {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.client)
+        self.made.visit(&visit)
     }
 
     #[new]
@@ -514,8 +509,8 @@ impl AwsKmsKeyring {
     ) -> PyResult<PyClassInitializer<Self>> {
         let key_id = key_id.0.as_str();
         let grant_tokens = tokens(grant_tokens)?;
-        let held = client_object(client);
-        let client = client_arc(py, client)?;
+        let mut made = Made::default();
+        let client = client_arc(py, client, &mut made)?;
         let keyring = if mrk_aware {
             CoreKms::new_mrk_aware(key_id, client)
         } else {
@@ -527,7 +522,7 @@ impl AwsKmsKeyring {
         })
         .add_subclass(Self {
             key_id: key_id.to_owned(),
-            client: held,
+            made,
         }))
     }
 
@@ -553,14 +548,14 @@ impl AwsKmsKeyring {
 /// :class:`AwsKmsKeyring`.
 #[pyclass(frozen, extends = NativeKeyring, module = "kms_envelope", name = "AwsKmsDiscoveryKeyring")]
 pub(crate) struct AwsKmsDiscoveryKeyring {
-    /// A Python client, called through the core (`crate::gc`).
-    client: Option<Py<PyAny>>,
+    /// A Python client's `CoreObject` (`crate::gc`).
+    made: Made,
 }
 
 #[pymethods]
 impl AwsKmsDiscoveryKeyring {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.client)
+        self.made.visit(&visit)
     }
 
     #[new]
@@ -586,8 +581,8 @@ impl AwsKmsDiscoveryKeyring {
             (Some(p), Some(a)) => Some(core_result(DiscoveryFilter::new(p, a))?),
             _ => return Err(bad_arg("give both partition and account_ids, or neither")),
         };
-        let held = client_object(client);
-        let client = client_arc(py, client)?;
+        let mut made = Made::default();
+        let client = client_arc(py, client, &mut made)?;
         let keyring = match region {
             Some(r) => core_result(CoreKms::mrk_discovery(client, r, filter))?,
             None => CoreKms::discovery(client, filter),
@@ -596,6 +591,6 @@ impl AwsKmsDiscoveryKeyring {
         Ok(PyClassInitializer::from(NativeKeyring {
             inner: Arc::new(keyring),
         })
-        .add_subclass(Self { client: held }))
+        .add_subclass(Self { made }))
     }
 }

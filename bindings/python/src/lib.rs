@@ -18,7 +18,6 @@ mod gc;
 mod host_hash;
 mod keyrings;
 mod kms;
-mod shutdown;
 mod stream;
 
 #[global_allocator]
@@ -72,6 +71,5 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cmm::PyLocalMaterialsCache>()?;
     m.add_class::<stream::PyStreamEncryptor>()?;
     m.add_class::<stream::PyStreamDecryptor>()?;
-    shutdown::register(m)?;
     Ok(())
 }

@@ -16,7 +16,7 @@ use crate::api::{client, frame_length};
 use crate::cmm::source;
 use crate::convert::{self, bytes_like};
 use crate::errors::{bad_arg, run_core};
-use crate::gc::source_object;
+use crate::gc::{source_object, Made};
 
 /// A stream state machine behind a lock that knows which thread holds it.
 /// The decryptor runs keyring callbacks (Python code) while locked; a
@@ -105,6 +105,8 @@ pub(crate) struct PyStreamEncryptor {
     inner: Exclusive<StreamEncryptor>,
     /// The keyring or manager it was built from (`crate::gc`).
     source: Option<Py<PyAny>>,
+    /// Kept: the core stream may drop its keyring before the stream ends.
+    made: Made,
     /// The header it writes and the materials' whole context, read once:
     /// the getters need no lock.
     header: kms_envelope::MessageHeader,
@@ -114,7 +116,8 @@ pub(crate) struct PyStreamEncryptor {
 #[pymethods]
 impl PyStreamEncryptor {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.source)
+        visit.call(&self.source)?;
+        self.made.visit(&visit)
     }
 
     #[new]
@@ -137,7 +140,8 @@ impl PyStreamEncryptor {
         plaintext_length: Option<convert::Int>,
     ) -> PyResult<Self> {
         let held = source_object(keyring, materials_manager);
-        let source = source(keyring, materials_manager)?.into_manager();
+        let mut made = Made::default();
+        let source = source(keyring, materials_manager, &mut made)?.into_manager();
         let context = convert::context(encryption_context)?;
         let suite = convert::suite(algorithm_suite)?;
         let frame_length = self::frame_length(frame_length)?;
@@ -164,6 +168,7 @@ impl PyStreamEncryptor {
             context: encryptor.encryption_context().clone(),
             inner: Exclusive::new(encryptor),
             source: held,
+            made,
         })
     }
 
@@ -242,12 +247,15 @@ pub(crate) struct PyStreamDecryptor {
     inner: Exclusive<StreamDecryptor>,
     /// The keyring or manager it was built from (`crate::gc`).
     source: Option<Py<PyAny>>,
+    /// Kept: the core stream may drop its keyring before the stream ends.
+    made: Made,
 }
 
 #[pymethods]
 impl PyStreamDecryptor {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.source)
+        visit.call(&self.source)?;
+        self.made.visit(&visit)
     }
 
     #[new]
@@ -269,7 +277,8 @@ impl PyStreamDecryptor {
         max_frame_size: Option<convert::Int>,
     ) -> PyResult<Self> {
         let held = source_object(keyring, materials_manager);
-        let source = source(keyring, materials_manager)?.into_manager();
+        let mut made = Made::default();
+        let source = source(keyring, materials_manager, &mut made)?.into_manager();
         let reproduced = match encryption_context.filter(|e| !e.is_none()) {
             Some(ec) => Some(convert::context(Some(ec))?),
             None => None,
@@ -306,6 +315,7 @@ impl PyStreamDecryptor {
         Ok(Self {
             inner: Exclusive::new(decryptor),
             source: held,
+            made,
         })
     }
 
@@ -374,6 +384,6 @@ impl PyStreamDecryptor {
         f: impl Send + FnOnce(&StreamDecryptor) -> R,
     ) -> PyResult<R> {
         self.inner.not_reentered("decryptor")?;
-        Ok(crate::shutdown::detach(py, || f(&self.inner.lock())))
+        Ok(py.detach(|| f(&self.inner.lock())))
     }
 }

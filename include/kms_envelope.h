@@ -322,7 +322,8 @@ typedef struct kmse_decryption_materials kmse_decryption_materials;
  * verifies; signed suites: everything once the signature verifies, unless
  * the client opted into `KMSE_SIGNED_RELEASE_FRAMES`). One thread at a
  * time; a call from inside one of its own keyring callbacks gives
- * `KMSE_STATUS_BAD_ARGUMENT`. Free with `kmse_decryptor_free`.
+ * `KMSE_STATUS_BAD_ARGUMENT` (and `kmse_decryptor_free` there does
+ * nothing). Free with `kmse_decryptor_free`.
  */
 typedef struct kmse_decryptor kmse_decryptor;
 
@@ -1677,7 +1678,9 @@ kmse_status kmse_decryptor_is_done(const kmse_decryptor *decryptor, bool *done_o
 
 /**
  * Frees a decryptor (finished or not), wiping plaintext it still holds.
- * NULL is ignored.
+ * NULL is ignored, and so is a call from inside one of the decryptor's own
+ * keyring callbacks (the decryptor is in use: free it after that call
+ * returns).
  */
 void kmse_decryptor_free(kmse_decryptor *decryptor);
 

@@ -85,7 +85,8 @@ pub struct kmse_encryptor {
 /// verifies; signed suites: everything once the signature verifies, unless
 /// the client opted into `KMSE_SIGNED_RELEASE_FRAMES`). One thread at a
 /// time; a call from inside one of its own keyring callbacks gives
-/// `KMSE_STATUS_BAD_ARGUMENT`. Free with `kmse_decryptor_free`.
+/// `KMSE_STATUS_BAD_ARGUMENT` (and `kmse_decryptor_free` there does
+/// nothing). Free with `kmse_decryptor_free`.
 pub struct kmse_decryptor {
     /// Held for the whole of each call. The keyring runs inside
     /// `kmse_decryptor_update`, and its callbacks are C code that can reach
@@ -682,9 +683,19 @@ pub unsafe extern "C" fn kmse_decryptor_is_done(
 }
 
 /// Frees a decryptor (finished or not), wiping plaintext it still holds.
-/// NULL is ignored.
+/// NULL is ignored, and so is a call from inside one of the decryptor's own
+/// keyring callbacks (the decryptor is in use: free it after that call
+/// returns).
 #[no_mangle]
 pub unsafe extern "C" fn kmse_decryptor_free(decryptor: *mut kmse_decryptor) {
+    // SAFETY: the C caller passes NULL or a live decryptor from this library.
+    if let Some(d) = unsafe { decryptor.as_ref() } {
+        if matches!(d.state.try_lock(), Err(TryLockError::WouldBlock)) {
+            // A call holds the state (its keyring callback is freeing the
+            // decryptor): freeing now would pull it from under that call.
+            return;
+        }
+    }
     // SAFETY: the C caller passes NULL or a decryptor from this library, once.
     unsafe { free_handle(decryptor) }
 }

@@ -111,6 +111,7 @@ static int xor_on_decrypt(void *user_data, kmse_decryption_materials *materials,
                                                     &written, &pending);
         kms->reenter_header = kmse_decryptor_header(kms->reenter, &header);
         kmse_header_free(header);
+        kmse_decryptor_free(kms->reenter); /* in use: ignored, not freed */
     }
     if (kms->mode == DECRYPT_KMS_ERROR) {
         kmse_decryption_materials_set_error(materials, "KMSInternalException",
@@ -419,7 +420,8 @@ static void required_pairs_reach_callbacks(void) {
 }
 
 /* A callback that reaches back into the decryptor it serves is refused
- * (the decryptor is busy); the outer call goes on unharmed. */
+ * (the decryptor is busy), and freeing it there is ignored; the outer call
+ * goes on unharmed (valgrind sees no use after free). */
 static void callback_cannot_reenter_its_decryptor(void) {
     xor_kms *kms = NULL;
     kmse_keyring *keyring = xor_keyring("key-r", 11, &kms);

@@ -8,7 +8,7 @@ objects still in use must keep working.
 import gc
 import io
 import weakref
-from typing import Any, Callable, Dict, Sequence
+from typing import Any, Callable, Dict, List, Sequence
 
 import pytest
 
@@ -130,3 +130,25 @@ def test_keyrings_without_weak_references_still_work() -> None:
     manager = ke.DefaultMaterialsManager(Slotted())
     gc.collect()
     assert ke.decrypt(ke.encrypt(b"x", materials_manager=manager), keyring=AES).plaintext == b"x"
+
+
+def test_a_finalizer_in_a_dead_cycle_can_still_use_its_manager() -> None:
+    # The collector runs __del__ before it breaks the cycle; the keyring the
+    # manager calls must still be there (a weak reference would be cleared).
+    results: List[Any] = []
+
+    class Finalized:
+        native: Any
+
+        def __del__(self) -> None:
+            try:
+                message = ke.encrypt(b"x", materials_manager=self.native)
+                results.append(ke.decrypt(message, keyring=AES).plaintext)
+            except Exception as e:  # noqa: BLE001 - recorded for the assertion
+                results.append(e)
+
+    app = Finalized()
+    app.native = ke.DefaultMaterialsManager(Keyring(app))
+    del app
+    gc.collect()
+    assert results == [b"x"]

@@ -727,19 +727,28 @@ function stopSignal() {
     stop(reason) {
       if (stopped) return;
       stopped = { reason };
-      for (const reject of waiting) reject(reason);
+      for (const entry of waiting) {
+        entry.stopped = true;
+        entry.reject(reason);
+      }
       waiting.clear();
     },
-    until(p) {
+    /** `discard(value)` gets what `p` yields after a stop (e.g. to wipe it). */
+    until(p, discard) {
       if (stopped) {
-        p.catch(() => {});
+        p.then((value) => discard?.(value), () => {});
         return Promise.reject(stopped.reason);
       }
       return new Promise((resolve, reject) => {
-        waiting.add(reject);
+        const entry = { reject, stopped: false };
+        waiting.add(entry);
         p.then(
-          (value) => { waiting.delete(reject); resolve(value); },
-          (error) => { waiting.delete(reject); reject(error); },
+          (value) => {
+            waiting.delete(entry);
+            if (entry.stopped) discard?.(value);
+            else resolve(value);
+          },
+          (error) => { waiting.delete(entry); reject(error); },
         );
       });
     },
@@ -955,7 +964,8 @@ export function decryptStream(opts) {
   /** Feeds one piece (at most PIECE bytes) to the chosen decryptor. */
   const feed = async (p, controller) => {
     if (open) return signal.until(open.write(p, noteHeader));
-    const out = await signal.until(dec.update(p));
+    // Plaintext that comes back after a stop is wiped, never emitted.
+    const out = await signal.until(dec.update(p), (late) => late.fill(0));
     // A pipe hands an enqueued chunk to its sink at once, and a pipe aborted
     // takes some turns of the event loop to cancel this stream: the first
     // plaintext waits a task after the header resolved, so that a caller

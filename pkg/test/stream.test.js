@@ -199,6 +199,42 @@ test('a reader who cancels settles a write that waits on a keyring which never a
   }
 });
 
+test('plaintext a keyring lets through after a cancel is wiped', async () => {
+  // The reader cancelled while the keyring ran; when it answers, the core
+  // opens the frames it already has: that plaintext is wiped, never emitted.
+  const wasm = await import('../dist/kms_envelope_wasm.js');
+  const seen = [];
+  const update = wasm.Decryptor.prototype.update;
+  wasm.Decryptor.prototype.update = function (chunk) {
+    const p = update.call(this, chunk);
+    p.then((out) => seen.push(out), () => {});
+    return p;
+  };
+  try {
+    const key = new Uint8Array(32).fill(9);
+    const edk = { providerId: 'x', ciphertext: new Uint8Array([1]) };
+    let release;
+    const slow = {
+      onEncrypt: () => ({ plaintextDataKey: key.slice(), encryptedDataKeys: [edk] }),
+      onDecrypt: () => new Promise((r) => { release = () => r({ plaintextDataKey: key.slice() }); }),
+    };
+    // Frames below the host's minimum stay in the core (Decryptor.update).
+    const ct = await encrypt(new Uint8Array(3000).fill(0x41), { keyring: slow, algorithmSuite: 0x0478, frameLength: 512 });
+    const ds = decryptStream({ keyring: slow });
+    const write = ds.writable.getWriter().write(ct);
+    write.catch(() => {});
+    while (!release) await new Promise((r) => setTimeout(r, 5));
+    await ds.readable.cancel(new Error('walk away'));
+    release();
+    await rejectsWith(write, 'bad_argument', KmsEnvelopeError);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(seen.length > 0 && seen.some((out) => out.length > 0), 'the core opened frames late');
+    for (const out of seen) assert.ok(out.every((b) => b === 0), 'wiped');
+  } finally {
+    wasm.Decryptor.prototype.update = update;
+  }
+});
+
 test('where TransformStream never calls cancel (Chromium), streams still notice a cancel or an abort', async () => {
   // Forced here as in Chromium: the caller gets streams of ours over the
   // transform (src/watch.js), which end the wasm state and settle the

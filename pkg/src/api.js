@@ -735,8 +735,10 @@ function stopSignal() {
     },
     /** `discard(value)` gets what `p` yields after a stop (e.g. to wipe it). */
     until(p, discard) {
+      // A throwing discard must not become an unhandled rejection.
+      const drop = (value) => { try { discard?.(value); } catch { /* nothing more to do */ } };
       if (stopped) {
-        p.then((value) => discard?.(value), () => {});
+        p.then(drop, () => {});
         return Promise.reject(stopped.reason);
       }
       return new Promise((resolve, reject) => {
@@ -745,7 +747,7 @@ function stopSignal() {
         p.then(
           (value) => {
             waiting.delete(entry);
-            if (entry.stopped) discard?.(value);
+            if (entry.stopped) drop(value);
             else resolve(value);
           },
           (error) => { waiting.delete(entry); reject(error); },

@@ -3,8 +3,8 @@
 // exposes the API.
 import { openSync, read, readFileSync } from 'node:fs';
 import {
-  createCipheriv, createDecipheriv, createHash, createPublicKey, createSecretKey, createSign,
-  createVerify, generateKeyPair, generateKeyPairSync, randomFill, verify as verifySignature,
+  createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, createSecretKey,
+  createSign, createVerify, generateKeyPair, generateKeyPairSync, randomFill, verify as verifySignature,
 } from 'node:crypto';
 import { initSync, setHostAead, setHostEcdsa, setHostHash } from '../dist/kms_envelope_wasm.js';
 import { setBulk } from './external.js';
@@ -223,21 +223,55 @@ const EC = {
 // thread pool (another core) while messages are encrypted, so making one is
 // off the critical path. Each key is handed out once; with the pool empty a
 // key is made on the spot.
+//
+// In Node 20 a key from generateKeyPair / generateKeyPairSync shares a lock
+// with the job that made it, and when that job is garbage-collected while
+// the main thread holds the lock (exporting or signing with the key, which
+// allocates), its destructor waits on the lock for ever (reproduced: 20,000
+// generateKeyPairSync + export + sign under GC pressure hang within
+// seconds). So a pooled key keeps its job alive for as long as the key is
+// in use (the callback's `this`), and keys made on the spot come out of
+// generateKeyPairSync as DER, imported into key objects of their own.
 const POOL_SIZE = 2;
+
+/** A key pair made on the main thread, sharing nothing with its job. */
+function keyPairNow(curve) {
+  const { privateKey: der } = generateKeyPairSync('ec', {
+    namedCurve: curve,
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  try {
+    const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    return { privateKey, publicKey: createPublicKey(privateKey), job: null };
+  } finally {
+    der.fill(0);
+  }
+}
+
+/** `value`, with `job` referenced up to here (kept alive till then). */
+function keepAlive(job, value) {
+  keepAlive.last = job;
+  keepAlive.last = null;
+  return value;
+}
+
 const keyPool = {
   ready: { 'P-256': [], 'P-384': [] },
   making: { 'P-256': 0, 'P-384': 0 },
   take(curve) {
-    const key = this.ready[curve].pop() ?? generateKeyPairSync('ec', { namedCurve: curve });
+    const key = this.ready[curve].pop() ?? keyPairNow(curve);
     this.refill(curve);
     return key;
   },
   refill(curve) {
     while (this.ready[curve].length + this.making[curve] < POOL_SIZE) {
       this.making[curve]++;
-      generateKeyPair('ec', { namedCurve: curve }, (err, publicKey, privateKey) => {
-        this.making[curve]--;
-        if (!err && host) this.ready[curve].push({ publicKey, privateKey });
+      const pool = this;
+      generateKeyPair('ec', { namedCurve: curve }, function made(err, publicKey, privateKey) {
+        pool.making[curve]--;
+        // `this` is the job: kept with its keys (see above).
+        if (!err && host) pool.ready[curve].push({ publicKey, privateKey, job: this });
       });
     }
   },
@@ -255,7 +289,7 @@ const nodeEcdsa = {
   generate(curve) {
     const ec = EC[curve];
     if (!ec) return null;
-    const { privateKey, publicKey } = keyPool.take(curve);
+    const { privateKey, publicKey, job } = keyPool.take(curve);
     const { x, y } = publicKey.export({ format: 'jwk' });
     const yBytes = Buffer.from(y, 'base64url');
     const point = Buffer.concat([Buffer.of(2 | (yBytes[yBytes.length - 1] & 1)), Buffer.from(x, 'base64url')]);
@@ -265,7 +299,7 @@ const nodeEcdsa = {
         const s = createSign(ec.hash);
         return {
           update(data) { s.update(data); },
-          finish() { return s.sign(privateKey); },
+          finish() { return keepAlive(job, s.sign(privateKey)); },
         };
       },
     };

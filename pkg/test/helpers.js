@@ -1,6 +1,6 @@
 // Shared test helpers: keys, suites and an error assertion.
 import assert from 'node:assert/strict';
-import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 
 export const SUITES = [0x0014, 0x0046, 0x0078, 0x0114, 0x0146, 0x0178, 0x0214, 0x0346, 0x0378, 0x0478, 0x0578];
 export const COMMITTING = new Set([0x0478, 0x0578]);
@@ -91,3 +91,18 @@ export function streamingHost(base, { fail = () => false, failOpen = () => false
   return host;
 }
 streamingHost.sealed = 0;
+
+/**
+ * A key pair as KeyObjects that share nothing with the key-generation job:
+ * Node 20 can deadlock when such a job is garbage-collected while its key
+ * is being exported or used (see src/node.js, keyPool).
+ */
+export function keyPair(type, options) {
+  const { privateKey } = generateKeyPairSync(type, {
+    ...options,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const key = createPrivateKey(privateKey);
+  return { privateKey: key, publicKey: createPublicKey(key) };
+}

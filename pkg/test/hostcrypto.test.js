@@ -3,10 +3,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { encrypt, decrypt, hostCrypto, RawAesKeyring, cryptoBackend } from 'kms-envelope';
-import { aesKey, bytesOf, rejectsWith, policyFor } from './helpers.js';
+import { aesKey, bytesOf, rejectsWith, policyFor, keyPair } from './helpers.js';
 // The package's own wasm module instance (the entry point imports this file).
 import { setHostEcdsa, setHostHash } from '../dist/kms_envelope_wasm.js';
-import { createSign, createVerify, generateKeyPairSync, createPublicKey, ECDH } from 'node:crypto';
+import { createSign, createVerify, createPublicKey, ECDH } from 'node:crypto';
 
 after(() => hostCrypto(true));
 
@@ -93,7 +93,7 @@ function countingEcdsa({ signThrows = false, verifyFalse = false, verifyingKeyTh
     generate(curve) {
       if (curve !== 'P-384') return null;
       calls.generate++;
-      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+      const { privateKey, publicKey } = keyPair('ec', { namedCurve: curve });
       const { x, y } = publicKey.export({ format: 'jwk' });
       const yb = Buffer.from(y, 'base64url');
       return {
@@ -197,4 +197,26 @@ test('signing keys made ahead on the thread pool are each used once, also under 
     publicKeys.add(out.encryptionContext['aws-crypto-public-key']);
   }
   assert.equal(publicKeys.size, messages.length, 'a signing key was used twice');
+});
+
+test('signing keys made on the spot never deadlock Node 20 under GC pressure', async () => {
+  // api.js's encrypt, awaited in a loop, never lets the event loop turn, so
+  // the key pool stays empty and every message makes its key on the spot.
+  // Keys straight from generateKeyPairSync could hang the process in Node 20
+  // (the job's destructor, run by the GC, waits on the key's lock held by an
+  // export or a signature); src/node.js imports them as DER instead.
+  const { execFile } = await import('node:child_process');
+  const script = `
+    import { RawAesKeyring } from 'kms-envelope';
+    import { encrypt } from '${new URL('../src/api.js', import.meta.url).href}';
+    const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: new Uint8Array(32).fill(1) });
+    for (let i = 0; i < 8000; i++) await encrypt(new Uint8Array(16), { keyring, algorithmSuite: 0x0578 });
+    console.log('done');
+  `;
+  const out = await new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--max-semi-space-size=1', '--input-type=module', '-e', script],
+      { cwd: new URL('..', import.meta.url), timeout: 60_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message} ${stderr}`)) : resolve(stdout)));
+  });
+  assert.match(out, /done/);
 });

@@ -6,7 +6,7 @@ import {
   encrypt, decrypt, inspect, encryptStream, RawAesKeyring, RawRsaKeyring, MultiKeyring, CustomKeyring,
   DefaultMaterialsManager, RequiredEncryptionContextMaterialsManager, KmsEnvelopeError,
 } from 'kms-envelope';
-import { SUITES, SIGNED, COMMITTING, policyFor, aesKey, rsaPair, bytesOf, rejectsWith } from './helpers.js';
+import { SUITES, SIGNED, COMMITTING, policyFor, aesKey, rsaPair, bytesOf, rejectsWith, keyPair } from './helpers.js';
 
 const aes = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'aes', wrappingKey: aesKey() });
 const context = { purpose: 'test', tenant: 'a' };
@@ -82,14 +82,14 @@ test('raw AES keyrings of 128, 192, 256 bits; ArrayBuffer and Buffer inputs', as
 });
 
 test('raw AES keyring: a node:crypto secret KeyObject as the wrapping key', async () => {
-  const { createSecretKey, generateKeyPairSync } = await import('node:crypto');
+  const { createSecretKey } = await import('node:crypto');
   const key = aesKey();
   const fromObject = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'obj', wrappingKey: createSecretKey(key) });
   const fromBytes = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'obj', wrappingKey: key });
   const ct = await encrypt(bytesOf(10), { keyring: fromObject });
   assert.deepEqual((await decrypt(ct, { keyring: fromBytes })).plaintext, bytesOf(10));
   assert.throws(
-    () => new RawAesKeyring({ keyNamespace: 'ns', keyName: 'obj', wrappingKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey }),
+    () => new RawAesKeyring({ keyNamespace: 'ns', keyName: 'obj', wrappingKey: keyPair('ec', { namedCurve: 'P-256' }).publicKey }),
     (e) => e.code === 'bad_argument' && /wrappingKey must be a secret key; the KeyObject is a public ec key/.test(e.message),
   );
   // 20 bytes: refused as any other key of that length
@@ -156,8 +156,8 @@ test('raw RSA keyring: every padding, PEM and DER, public-only encrypts', async 
     () => new RawRsaKeyring({ keyNamespace: 'rsa', keyName: 'k', publicKey: createPrivateKey(privateKey) }),
     (e) => e.code === 'bad_argument' && /publicKey must be an RSA public key; the KeyObject is a private rsa key/.test(e.message),
   );
-  const { createSecretKey, generateKeyPairSync: pairs } = await import('node:crypto');
-  const ec = pairs('ec', { namedCurve: 'P-256' });
+  const { createSecretKey } = await import('node:crypto');
+  const ec = keyPair('ec', { namedCurve: 'P-256' });
   assert.throws(
     () => new RawRsaKeyring({ keyNamespace: 'rsa', keyName: 'k', privateKey: ec.privateKey }),
     (e) => e.code === 'bad_argument' && /private ec key/.test(e.message),
@@ -174,8 +174,7 @@ test('raw RSA keyring: every padding, PEM and DER, public-only encrypts', async 
     (e) => e.code === 'bad_argument',
   );
   // a 1024-bit key is refused with the reason
-  const { generateKeyPairSync } = await import('node:crypto');
-  const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
+  const small = keyPair('rsa', { modulusLength: 1024 }).publicKey;
   assert.throws(
     () => new RawRsaKeyring({ keyNamespace: 'rsa', keyName: 's', publicKey: new Uint8Array(small.export({ type: 'spki', format: 'der' })) }),
     (e) => e instanceof KmsEnvelopeError && e.code === 'bad_argument' && /2048 to 8192 bits/.test(e.message),

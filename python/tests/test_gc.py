@@ -94,8 +94,7 @@ def test_cycles_through_native_objects_are_collected(name: str) -> None:
 
 
 def test_objects_in_use_keep_their_keyrings() -> None:
-    # The core holds Python keyrings weakly; the wrappers hold them. Nothing
-    # else refers to these keyrings, and they must keep working.
+    # Nothing but the wrappers refers to these keyrings; they keep working.
     manager = ke.DefaultMaterialsManager(Keyring(None))
     multi = ke.MultiKeyring(generator=Keyring(None))
     caching = ke.CachingMaterialsManager(materials_manager=ke.DefaultMaterialsManager(Keyring(None)), max_age=60.0)
@@ -113,23 +112,6 @@ def test_objects_in_use_keep_their_keyrings() -> None:
     message = encryptor.update(b"later")
     message += encryptor.finish()
     assert ke.decrypt(message, keyring=AES).plaintext == b"later"
-
-
-def test_keyrings_without_weak_references_still_work() -> None:
-    class Slotted:
-        __slots__ = ()
-
-        def on_encrypt(self, materials: ke.EncryptionMaterials) -> ke.EncryptionMaterials:
-            return AES.on_encrypt(materials)
-
-        def on_decrypt(
-            self, materials: ke.DecryptionMaterials, encrypted_data_keys: Sequence[ke.EncryptedDataKey]
-        ) -> ke.DecryptionMaterials:
-            return AES.on_decrypt(materials, encrypted_data_keys)
-
-    manager = ke.DefaultMaterialsManager(Slotted())
-    gc.collect()
-    assert ke.decrypt(ke.encrypt(b"x", materials_manager=manager), keyring=AES).plaintext == b"x"
 
 
 def test_a_finalizer_in_a_dead_cycle_can_still_use_its_manager() -> None:

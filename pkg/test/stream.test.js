@@ -174,25 +174,21 @@ test('a reader who cancels settles a write that waits on a keyring which never a
   for (const cancelHook of [undefined, false]) {
     setTransformerCancel(cancelHook); // false: the watched pair, as in Chromium
     try {
-      const ds = decryptStream({ keyring: never });
-      const w = ds.writable.getWriter();
-      const write = w.write(ct);
-      write.catch(() => {});
-      await new Promise((r) => setTimeout(r, 20));
-      await ds.readable.cancel(new Error('walk away'));
-      assert.equal(await state(write), 'settled', `decrypt write after a cancel (${cancelHook})`);
-      assert.equal(await state(w.abort(new Error('x'))), 'settled');
-      await rejectsWith(ds.result, 'bad_argument', KmsEnvelopeError);
-
-      const es = encryptStream({ keyring: never });
-      const ew = es.writable.getWriter();
-      const ewrite = ew.write(bytesOf(100));
-      ewrite.catch(() => {});
-      await new Promise((r) => setTimeout(r, 20));
-      await es.readable.cancel(new Error('walk away'));
-      assert.equal(await state(ewrite), 'settled', `encrypt write after a cancel (${cancelHook})`);
-      assert.equal(await state(ew.abort(new Error('x'))), 'settled');
-      await rejectsWith(es.header, 'bad_argument', KmsEnvelopeError);
+      const cases = [
+        ['decrypt', decryptStream, ct, 'result'],
+        ['encrypt', encryptStream, bytesOf(100), 'header'],
+      ];
+      for (const [what, make, input, settles] of cases) {
+        const stream = make({ keyring: never });
+        const w = stream.writable.getWriter();
+        const write = w.write(input);
+        write.catch(() => {});
+        await new Promise((r) => setTimeout(r, 20));
+        await stream.readable.cancel(new Error('walk away'));
+        assert.equal(await state(write), 'settled', `${what} write after a cancel (${cancelHook})`);
+        assert.equal(await state(w.abort(new Error('x'))), 'settled');
+        await rejectsWith(stream[settles], 'bad_argument', KmsEnvelopeError);
+      }
     } finally {
       setTransformerCancel(undefined);
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::context::EncryptionContext;
-use crate::crypto::{fill_random, AesGcmKey, SharedAadOpener};
+use crate::crypto::{fill_random, AesGcmKey, CryptoError, SharedAadOpener};
 use crate::edk::EncryptedDataKey;
 use crate::error::{Error, Result};
 use crate::future::{ready, BoxFuture};
@@ -43,17 +43,16 @@ pub struct RawAesKeyring {
     legacy_orders: Vec<Arc<dyn ContextKeyOrder>>,
 }
 
-/// Opens one wrapped key; `None` if it does not authenticate.
+/// Opens one wrapped key with `open` (in place); `None` if it does not
+/// authenticate.
 fn open_key(
-    opener: &SharedAadOpener,
-    iv: &[u8; IV_LEN],
     ct: &[u8],
-    tag: &[u8; TAG_LEN],
+    open: impl FnOnce(&mut [u8]) -> std::result::Result<(), CryptoError>,
 ) -> Option<Zeroizing<Vec<u8>>> {
-    // A failed open leaves the wrapped bytes (wiped on drop); each attempt
-    // starts from them.
+    // A failed open leaves garbage or the wrapped bytes (wiped on drop);
+    // each attempt starts from the wrapped bytes.
     let mut key = Zeroizing::new(ct.to_vec());
-    opener.open_in_place(iv, &mut key, tag).ok()?;
+    open(&mut key).ok()?;
     Some(key)
 }
 
@@ -242,17 +241,13 @@ impl RawAesKeyring {
             };
             let mut opened = if !tried {
                 tried = true;
-                let mut key = Zeroizing::new(ct.to_vec());
-                self.key
-                    .open_in_place(&iv, &spec_aad, &mut key, &tag)
-                    .ok()
-                    .map(|()| key)
+                open_key(ct, |k| self.key.open_in_place(&iv, &spec_aad, k, &tag))
             } else {
                 let opener = match &spec_opener {
                     Some(opener) => opener,
                     None => spec_opener.insert(self.opener(&spec_aad)?),
                 };
-                open_key(opener, &iv, ct, &tag)
+                open_key(ct, |k| opener.open_in_place(&iv, k, &tag))
             };
             if opened.is_none() && !self.legacy_orders.is_empty() {
                 let openers = match &legacy_openers {
@@ -261,7 +256,7 @@ impl RawAesKeyring {
                 };
                 opened = openers
                     .iter()
-                    .find_map(|opener| open_key(opener, &iv, ct, &tag));
+                    .find_map(|opener| open_key(ct, |k| opener.open_in_place(&iv, k, &tag)));
             }
             if let Some(mut key) = opened {
                 materials.set_plaintext_data_key(DataKey::new(std::mem::take(&mut *key)))?;

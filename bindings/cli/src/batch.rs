@@ -235,6 +235,8 @@ mod tests {
             output_dir: output_dir.map(Path::to_path_buf),
             suffix: None,
             no_overwrite: false,
+            decode: false,
+            encode: false,
         }
     }
 

@@ -194,6 +194,18 @@ pub struct IoArgs {
     /// is replaced once the new output is complete.
     #[arg(long)]
     pub no_overwrite: bool,
+    /// Read every input as base64 (RFC 4648, standard alphabet, padded;
+    /// line breaks and other whitespace are skipped) and work on the bytes
+    /// it encodes: `decrypt --decode` takes what `encrypt --encode` writes.
+    /// Input that is not base64 fails with status 5. As the AWS Encryption
+    /// CLI's --decode.
+    #[arg(long)]
+    pub decode: bool,
+    /// Write every output as base64 (RFC 4648, standard alphabet, padded),
+    /// one line with no line break at the end. As the AWS Encryption CLI's
+    /// --encode.
+    #[arg(long)]
+    pub encode: bool,
 }
 
 /// How the work runs: threads and progress display.
@@ -381,6 +393,9 @@ pub struct InspectArgs {
     /// The message file, or `-` for standard input.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// The message is base64 (as `encrypt --encode` writes it).
+    #[arg(long)]
+    pub decode: bool,
 }
 
 /// `vectors` subcommands.

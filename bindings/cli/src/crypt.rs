@@ -21,9 +21,10 @@ use kms_envelope::{
 };
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::base64_io;
 use crate::batch::{plan, Job};
 use crate::cli::{
-    CacheArgs, CacheLimitArgs, ContextArgs, DecryptArgs, EncryptArgs, KeyArgs, KmsArgs,
+    CacheArgs, CacheLimitArgs, ContextArgs, DecryptArgs, EncryptArgs, IoArgs, KeyArgs, KmsArgs,
     KmsDiscoveryArgs, PolicyArgs, StreamArgs,
 };
 use crate::exit::{CliError, CliResult, Status};
@@ -160,6 +161,26 @@ fn source(
     Ok(Source::Manager(Arc::new(builder.build()?)))
 }
 
+/// The job's input, read as base64 under `--decode`.
+fn open_input(job: &Job, io: &IoArgs) -> CliResult<Input> {
+    let input = Input::open(job.input.as_deref())?;
+    Ok(if io.decode {
+        input.decode_base64()
+    } else {
+        input
+    })
+}
+
+/// The job's output, written as base64 under `--encode`.
+fn create_output(job: &Job, io: &IoArgs, access: Access) -> CliResult<Output> {
+    let output = Output::create(job.output.as_deref(), access, !io.no_overwrite)?;
+    Ok(if io.encode {
+        output.encode_base64()
+    } else {
+        output
+    })
+}
+
 /// Runs `encrypt`: one message per input, in order; stops at the first failure.
 pub fn encrypt(args: &EncryptArgs) -> CliResult<()> {
     let keyring = keyring(&args.keys, &args.kms, None, Purpose::Encrypt, false)?;
@@ -199,7 +220,7 @@ fn encrypt_one(
     job: &Job,
     buffers: &mut Buffers<Zeroizing<Vec<u8>>, Vec<u8>>,
 ) -> CliResult<()> {
-    let mut input = Input::open(job.input.as_deref())?;
+    let mut input = open_input(job, &args.io)?;
     let mut builder = client
         .stream_encrypt()
         .encryption_context(context.clone())
@@ -218,11 +239,7 @@ fn encrypt_one(
     }
     let mut encryptor = builder.start()?;
 
-    let mut output = Output::create(
-        job.output.as_deref(),
-        Access::Default,
-        !args.io.no_overwrite,
-    )?;
+    let mut output = create_output(job, &args.io, Access::Default)?;
     let mut progress = Progress::new("encrypting", input.size(), args.run.quiet);
     let Buffers { chunk, out } = buffers;
     out.clear();
@@ -276,12 +293,8 @@ fn decrypt_one(
     buffers: &mut Buffers<Vec<u8>, Zeroizing<Vec<u8>>>,
 ) -> CliResult<()> {
     let limits = &args.limits;
-    let mut input = Input::open(job.input.as_deref())?;
-    let mut output = Output::create(
-        job.output.as_deref(),
-        Access::Private,
-        !args.io.no_overwrite,
-    )?;
+    let mut input = open_input(job, &args.io)?;
+    let mut output = create_output(job, &args.io, Access::Private)?;
 
     // A staged file appears only after the signature verified, so it can
     // take each frame as soon as its tag verifies.
@@ -322,7 +335,7 @@ fn decrypt_one(
         let n = input.read_chunk(chunk)?;
         if n > 0 {
             if let Err(e) = decryptor.update(&chunk[..n], out) {
-                return Err(explain(e, release, max_buffered));
+                return Err(explain(e, release, max_buffered, args.io.decode));
             }
             output.write(out)?;
             out.as_mut_slice().zeroize();
@@ -338,8 +351,14 @@ fn decrypt_one(
 }
 
 /// The CLI's words for the core's "too much plaintext held before the
-/// signature" refusal, which names API settings rather than flags.
-fn explain(e: kms_envelope::Error, release: SignedRelease, max_buffered: u64) -> CliError {
+/// signature" refusal, which names API settings rather than flags, and the
+/// pointer to `--decode` for a base64 message.
+fn explain(
+    e: kms_envelope::Error,
+    release: SignedRelease,
+    max_buffered: u64,
+    decoding: bool,
+) -> CliError {
     if release == SignedRelease::AfterSignature
         && e.kind() == ErrorKind::PolicyViolation
         && e.to_string().contains("before its signature")
@@ -354,7 +373,7 @@ fn explain(e: kms_envelope::Error, release: SignedRelease, max_buffered: u64) ->
             ),
         );
     }
-    e.into()
+    base64_io::suggest_decode(e, decoding)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::path::Path;
 use kms_envelope::{ContentType, MessageHeader};
 use serde::Serialize;
 
+use crate::cli::InspectArgs;
 use crate::exit::{CliError, CliResult};
 use crate::io::PrefixReader;
 
@@ -92,16 +93,22 @@ impl HeaderInfo {
 }
 
 /// Parses the header at the start of `path` (or standard input for `-`),
-/// reading only as much of the input as the header needs.
-pub fn read_header(path: &Path) -> CliResult<HeaderInfo> {
+/// reading only as much of the input as the header needs; with `decode`,
+/// the input is base64.
+pub fn read_header(path: &Path, decode: bool) -> CliResult<HeaderInfo> {
     let mut reader = PrefixReader::open(path)?;
+    if decode {
+        reader = reader.decode_base64();
+    }
     let mut want = FIRST_READ;
     loop {
         let bytes = reader.fill_to(want)?;
         // Only a header cut short is read further: a prefix that is already
         // wrong (a file that is no message) fails at once, however large
         // the input, and the input read is bounded by the header's length.
-        match MessageHeader::parse_prefix(bytes, None)? {
+        let parsed = MessageHeader::parse_prefix(bytes, None)
+            .map_err(|e| crate::base64_io::suggest_decode(e, decode))?;
+        match parsed {
             Some((header, len)) => return Ok(HeaderInfo::new(&header, len)),
             None if reader.at_end() => {
                 return Err(kms_envelope::Error::MalformedMessage(
@@ -115,8 +122,8 @@ pub fn read_header(path: &Path) -> CliResult<HeaderInfo> {
 }
 
 /// Runs `inspect`.
-pub fn run(path: &Path) -> CliResult<()> {
-    let info = read_header(path)?;
+pub fn run(args: &InspectArgs) -> CliResult<()> {
+    let info = read_header(&args.file, args.decode)?;
     let json = serde_json::to_string_pretty(&info)
         .map_err(|e| CliError::bad_arg(format!("cannot encode the header as JSON: {e}")))?;
     crate::print_line(&json)

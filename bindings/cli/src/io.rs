@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use kms_envelope::DataKey;
 
+use crate::base64_io::{self, DecodingReader, Encoder};
 use crate::exit::{CliError, CliResult};
 
 /// Whether `path` names a standard stream (absent, or `-`).
@@ -63,7 +64,18 @@ impl Input {
         }
     }
 
-    /// The input's size, when it is a non-empty regular file.
+    /// The input read as base64 (`--decode`): what it yields is what the
+    /// base64 encodes, whose size is not known in advance.
+    pub fn decode_base64(self) -> Self {
+        Self {
+            source: Box::new(DecodingReader::new(self.source)),
+            len: None,
+            ..self
+        }
+    }
+
+    /// The size of what the input yields, when it is a non-empty regular
+    /// file read as it is.
     pub fn size(&self) -> Option<u64> {
         self.len
     }
@@ -77,7 +89,7 @@ impl Input {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(CliError::io("read", &self.name, &e)),
+                Err(e) => return Err(base64_io::read_error(&self.name, &e)),
             }
         }
         Ok(filled)
@@ -114,6 +126,14 @@ impl PrefixReader {
         })
     }
 
+    /// The input read as base64 (`--decode`).
+    pub fn decode_base64(self) -> Self {
+        Self {
+            source: Box::new(DecodingReader::new(self.source)),
+            ..self
+        }
+    }
+
     /// Reads until at least `min` bytes are buffered or the input ends.
     pub fn fill_to(&mut self, min: usize) -> CliResult<&[u8]> {
         while !self.at_end && self.buf.len() < min {
@@ -121,7 +141,7 @@ impl PrefixReader {
             let n = (&mut self.source)
                 .take(want)
                 .read_to_end(&mut self.buf)
-                .map_err(|e| CliError::io("read", &self.name, &e))?;
+                .map_err(|e| base64_io::read_error(&self.name, &e))?;
             if n == 0 {
                 self.at_end = true;
             }
@@ -162,6 +182,8 @@ enum Sink {
 pub struct Output {
     sink: Option<Sink>,
     name: PathBuf,
+    /// `--encode`: what is written goes out as base64.
+    encoder: Option<Encoder>,
 }
 
 impl Output {
@@ -175,6 +197,7 @@ impl Output {
                 return Ok(Self {
                     sink: Some(Sink::Stream(Box::new(io::stdout().lock()))),
                     name: PathBuf::from("<stdout>"),
+                    encoder: None,
                 });
             }
         };
@@ -188,6 +211,7 @@ impl Output {
                 return Ok(Self {
                     sink: Some(Sink::Stream(Box::new(file))),
                     name: path.to_owned(),
+                    encoder: None,
                 });
             }
             // Replace the file a symbolic link points to, not the link. A
@@ -224,7 +248,15 @@ impl Output {
                 replace,
             }),
             name: path.to_owned(),
+            encoder: None,
         })
+    }
+
+    /// The output written as base64 (`--encode`): one line, padded, with no
+    /// line break at the end.
+    pub fn encode_base64(mut self) -> Self {
+        self.encoder = Some(Encoder::default());
+        self
     }
 
     /// Whether the output is a file that appears only on commit (so it may
@@ -235,6 +267,10 @@ impl Output {
 
     /// Writes `data`.
     pub fn write(&mut self, data: &[u8]) -> CliResult<()> {
+        let data = match &mut self.encoder {
+            Some(encoder) => encoder.update(data),
+            None => data,
+        };
         let result = match &mut self.sink {
             Some(Sink::Stream(w)) => w.write_all(data),
             Some(Sink::Staged { file, .. }) => file.write_all(data),
@@ -245,6 +281,9 @@ impl Output {
 
     /// Flushes, and moves a staged file into place.
     pub fn commit(mut self) -> CliResult<()> {
+        if let Some(mut encoder) = self.encoder.take() {
+            self.write(encoder.finish())?;
+        }
         match self.sink.take() {
             Some(Sink::Stream(mut w)) => {
                 w.flush().map_err(|e| CliError::io("write", &self.name, &e))

@@ -14,6 +14,7 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
+pub mod base64_io;
 pub mod batch;
 pub mod cli;
 pub mod crypt;
@@ -65,7 +66,7 @@ pub fn execute(command: &Command) -> CliResult<Status> {
         Command::Keygen(args) => keygen::run(args).map(|()| Status::Success),
         Command::Encrypt(args) => crypt::encrypt(args).map(|()| Status::Success),
         Command::Decrypt(args) => crypt::decrypt(args).map(|()| Status::Success),
-        Command::Inspect(args) => inspect::run(&args.file).map(|()| Status::Success),
+        Command::Inspect(args) => inspect::run(args).map(|()| Status::Success),
         Command::Vectors(VectorsCommand::Decrypt(args)) => {
             let summary = vectors::decrypt::run_manifest(&args.manifest, args.filter.as_deref())?;
             report(&summary, args.verbose)

@@ -18,8 +18,11 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  */
 export declare class KmsEnvelopeError extends Error {
   /**
-   * A custom keyring or KMS client may throw one, e.g. with
-   * `'bad_argument'`, which then reaches the caller as that code.
+   * A custom keyring or KMS client may throw one: `'no_key_unwrapped'`
+   * (with `reasons`, if set), `'bad_argument'`, `'policy_violation'`,
+   * `'malformed_message'` and `'io_error'` reach the caller as that code;
+   * any other code, like any other thrown value, becomes a `'kms_error'`
+   * whose `kmsCode` is that code.
    */
   constructor(message: string, code: ErrorCode, options?: { cause?: unknown });
   readonly name: 'KmsEnvelopeError';

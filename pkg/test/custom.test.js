@@ -107,6 +107,35 @@ test('a keyring that rejects: kms_error, original error as cause', async () => {
   await assert.rejects(encrypt(bytesOf(1), { keyring: { onEncrypt() { throw blank; }, onDecrypt() {} } }), (e) => e.kmsCode === 'Error' && /KMS error Error: blank code/.test(e.message));
 });
 
+test("a keyring that throws this package's error keeps its kind, as in C and Python", async () => {
+  const aes = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'a', wrappingKey: aesKey() });
+  const ct = await encrypt(bytesOf(1), { keyring: aes });
+  const kept = ['no_key_unwrapped', 'bad_argument', 'policy_violation', 'malformed_message', 'io_error'];
+  for (const code of [...kept, 'authentication_failed', 'kms_error']) {
+    const thrown = new KmsEnvelopeError(`HSM says ${code}`, code);
+    const keyring = { onEncrypt() { throw thrown; }, async onDecrypt() { throw thrown; } };
+    for (const call of [() => encrypt(bytesOf(1), { keyring }), () => decrypt(ct, { keyring })]) {
+      await assert.rejects(call(), (e) => {
+        assert.ok(e instanceof KmsEnvelopeError);
+        // An authentication failure is about a message, not a keyring.
+        assert.equal(e.code, kept.includes(code) ? code : 'kms_error');
+        assert.match(e.message, new RegExp(`HSM says ${code}`));
+        return true;
+      });
+    }
+  }
+  // A no_key_unwrapped with reasons keeps them, one per key tried.
+  const refusal = Object.assign(new KmsEnvelopeError('none of mine', 'no_key_unwrapped'), { reasons: ['key 1: revoked', 'key 2: disabled'] });
+  await assert.rejects(decrypt(ct, { keyring: { onEncrypt() {}, onDecrypt() { throw refusal; } } }), (e) => {
+    assert.equal(e.code, 'no_key_unwrapped');
+    assert.deepEqual(e.reasons, ['key 1: revoked', 'key 2: disabled']);
+    return true;
+  });
+  // Only this package's errors: another Error whose code is one of ours is a KMS failure.
+  const lookalike = Object.assign(new Error('x'), { code: 'policy_violation' });
+  await rejectsWith(encrypt(bytesOf(1), { keyring: { onEncrypt() { throw lookalike; }, onDecrypt() {} } }), 'kms_error');
+});
+
 test('custom keyrings that break the contract: bad_argument / no_key_unwrapped', async () => {
   const noKey = { async onEncrypt() { return { encryptedDataKeys: [] }; }, async onDecrypt() { return null; } };
   await rejectsWith(encrypt(bytesOf(1), { keyring: noKey }), 'bad_argument');

@@ -166,8 +166,9 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
                     # A raw file in non-blocking mode wrote nothing; retrying
                     # here would spin, and dropping the bytes would cut the
                     # message.
-                    raise BlockingIOError(
-                        errno.EAGAIN, "writing the encrypted stream failed: the file is non-blocking and would block"
+                    raise _io_error(
+                        "writing the encrypted stream failed",
+                        BlockingIOError(errno.EAGAIN, "the file is non-blocking and would block"),
                     )
                 return  # a duck-typed file that does not count what it wrote
             if not isinstance(n, int) or isinstance(n, bool) or n <= 0 or n > len(data):
@@ -281,7 +282,10 @@ class _PullingReader(io.RawIOBase):
         except OSError as e:
             raise _io_error("reading the underlying file failed", e) from e
         if chunk is None:
-            raise BlockingIOError("the underlying non-blocking file has no data yet")
+            raise _io_error(
+                "reading the underlying file failed",
+                BlockingIOError(errno.EAGAIN, "the file is non-blocking and has no data yet"),
+            )
         return chunk
 
     def _fill(self) -> bool:

@@ -360,9 +360,13 @@ def test_bad_responses_of_a_python_client() -> None:
     assert fake.calls[0]["GrantTokens"] == ["t"] and fake.calls[0]["NumberOfBytes"] == 32
     with pytest.raises(kms_envelope.KmsError) as info2:
         kms_envelope.encrypt(b"x", keyring=AwsKmsKeyring(arn, client=FakeKms({"KeyId": arn})))
-    assert info2.value.code == "KeyError"
-    with pytest.raises(kms_envelope.KmsError):
+    # A missing field or one of the wrong type: InvalidResponse, as in JS and
+    # C, with what Python raised as the cause.
+    assert info2.value.code == "InvalidResponse" and isinstance(info2.value.__cause__, KeyError)
+    assert "'Plaintext'" in str(info2.value)
+    with pytest.raises(kms_envelope.KmsError) as info3:
         kms_envelope.encrypt(b"x", keyring=AwsKmsKeyring(arn, client=FakeKms({"KeyId": 5, "Plaintext": b"", "CiphertextBlob": b""})))
+    assert info3.value.code == "InvalidResponse" and isinstance(info3.value.__cause__, TypeError)
 
 
 class RefusingKms:

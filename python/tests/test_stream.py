@@ -185,10 +185,32 @@ def test_writer_refuses_a_sink_that_does_not_take_the_bytes(aes_keyring: kms_env
         w.write(b"retry")
     w.abort()
     w = kms_envelope.open(WouldBlock(), "wb", keyring=aes_keyring)
-    with pytest.raises(BlockingIOError):
+    with pytest.raises(BlockingIOError) as info:
         w.write(pattern(10_000))
         w.close()
+    # Both the built-in class and this package's, as for any failing file.
+    assert isinstance(info.value, kms_envelope.IoError) and info.value.errno == errno.EAGAIN
     w.abort()
+
+
+class NothingYet(io.RawIOBase):
+    """A non-blocking raw source with no data yet."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: object) -> None:
+        return None
+
+
+def test_a_non_blocking_source_without_data_is_an_io_error(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    for mode in ("rb", "rb-encrypt"):
+        with pytest.raises(BlockingIOError) as info:
+            if mode == "rb":
+                kms_envelope.open(NothingYet(), "rb", keyring=aes_keyring).read()
+            else:
+                kms_envelope.encrypting_reader(NothingYet(), keyring=aes_keyring).read()
+        assert isinstance(info.value, kms_envelope.IoError) and info.value.errno == errno.EAGAIN, mode
 
 
 class TrickleSink:

@@ -32,7 +32,9 @@ pub enum Status {
     /// No given key could unwrap any of the message's data keys.
     NoKeyUnwrapped = 7,
     /// A policy refused the operation: commitment policy, too many
-    /// encrypted data keys, encryption-context mismatch or missing key.
+    /// encrypted data keys, encryption-context mismatch or missing key, a
+    /// signed message under --unsigned-only, a frame or body above its
+    /// limit, too much plaintext held before the signature.
     PolicyViolation = 8,
     /// A key-management service failed or refused.
     Kms = 9,

@@ -369,8 +369,8 @@ impl PyKeyring {
                 let m = returned.cast::<PyEncryptionMaterials>().map_err(|_| {
                     from_callback(
                         py,
-                        PyTypeError::new_err(format!(
-                            "on_encrypt must return EncryptionMaterials, not '{}'",
+                        bad_arg(format!(
+                            "on_encrypt must return EncryptionMaterials or None, not '{}'",
                             type_name(&returned)
                         )),
                         "on_encrypt",
@@ -407,8 +407,8 @@ impl PyKeyring {
                 let m = returned.cast::<PyDecryptionMaterials>().map_err(|_| {
                     from_callback(
                         py,
-                        PyTypeError::new_err(format!(
-                            "on_decrypt must return DecryptionMaterials, not '{}'",
+                        bad_arg(format!(
+                            "on_decrypt must return DecryptionMaterials or None, not '{}'",
                             type_name(&returned)
                         )),
                         "on_decrypt",

@@ -310,7 +310,19 @@ impl PyKmsClient {
                 })
             }
         };
-        read(&response).map_err(|e| from_callback(py, e, operation))
+        // A response without the fields KMS always returns, or of the wrong
+        // types: the code the core and the other front ends give it.
+        read(&response).map_err(|e| {
+            let message = format!("{operation}: the client's response is not a KMS response: {e}");
+            record(
+                py,
+                e,
+                CoreError::Kms {
+                    code: "InvalidResponse".into(),
+                    message,
+                },
+            )
+        })
     }
 
     fn args<'py>(

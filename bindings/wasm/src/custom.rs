@@ -49,8 +49,9 @@ impl JsKeyring {
 }
 
 /// A JS rejection as a core error: `kms_error` with the thrown `code` (or
-/// `name`), recorded as the call's failure (see `trace`). A `bad_argument`
-/// of this package (e.g. a KMS client set up wrongly) stays one.
+/// `name`), recorded as the call's failure (see `trace`). This package's
+/// own errors of the kinds a keyring may report keep their kind (see
+/// [`kept_kind`]).
 pub(crate) fn rejected(e: JsValue) -> Error {
     // A field's string value; "" counts as none (never an empty code).
     let field = |k: &str| {
@@ -62,17 +63,60 @@ pub(crate) fn rejected(e: JsValue) -> Error {
     let message = field("message")
         .or_else(|| e.as_string())
         .unwrap_or_else(|| "rejected without a message".into());
-    if field("name").as_deref() == Some("KmsEnvelopeError")
-        && field("code").as_deref() == Some("bad_argument")
-    {
-        let m = message.strip_prefix("bad argument: ").unwrap_or(&message);
-        return Error::BadArgument(m.to_owned());
+    if field("name").as_deref() == Some("KmsEnvelopeError") {
+        // The thrown error's own `reasons` (one per key tried), if any.
+        let reasons = Reflect::get(&e, &"reasons".into())
+            .ok()
+            .filter(Array::is_array)
+            .map(|list| string_items(&list))
+            .unwrap_or_default();
+        if let Some(kept) = field("code").and_then(|code| kept_kind(&code, &message, reasons)) {
+            return kept;
+        }
     }
     let code = field("code")
         .or_else(|| field("name"))
         .unwrap_or_else(|| "Error".into());
     crate::trace::record(&e, &code);
     Error::Kms { code, message }
+}
+
+/// The string items of the array `list`, read through `Reflect` (a
+/// throwing getter or Proxy trap only loses its item), at most 65,535.
+fn string_items(list: &JsValue) -> Vec<String> {
+    let len = Reflect::get(list, &"length".into())
+        .ok()
+        .and_then(|n| n.as_f64())
+        .unwrap_or(0.0)
+        .min(65_535.0) as u32;
+    (0..len)
+        .filter_map(|i| Reflect::get(list, &i.into()).ok()?.as_string())
+        .collect()
+}
+
+/// The core error for this package's error of `code` thrown by a keyring or
+/// KMS client, for the kinds kept as they are, as the C and Python front
+/// ends keep them: `no_key_unwrapped`, `bad_argument`, `policy_violation`,
+/// `malformed_message` and `io_error`. `authentication_failed` is about a
+/// message, not a keyring, and becomes a `kms_error` like any other throw.
+fn kept_kind(code: &str, message: &str, reasons: Vec<String>) -> Option<Error> {
+    // The text without the kind's prefix, which the error adds again.
+    let text = |prefix: &str| message.strip_prefix(prefix).unwrap_or(message).to_owned();
+    Some(match code {
+        "bad_argument" => Error::BadArgument(text("bad argument: ")),
+        "no_key_unwrapped" => Error::NoKeyUnwrapped(if reasons.is_empty() {
+            let listed = message
+                .strip_prefix("no keyring could unwrap a data key (")
+                .and_then(|r| r.strip_suffix(')'));
+            vec![listed.unwrap_or(message).to_owned()]
+        } else {
+            reasons
+        }),
+        "policy_violation" => Error::PolicyViolation(text("policy violation: ")),
+        "malformed_message" => Error::MalformedMessage(text("malformed message: ")),
+        "io_error" => Error::Io(std::io::Error::other(text("I/O error: "))),
+        _ => return None,
+    })
 }
 
 pub(crate) fn edk_to_js(e: &EncryptedDataKey) -> JsValue {

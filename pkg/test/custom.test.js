@@ -131,6 +131,25 @@ test("a keyring that throws this package's error keeps its kind, as in C and Pyt
     assert.deepEqual(e.reasons, ['key 1: revoked', 'key 2: disabled']);
     return true;
   });
+  // The thrown value is the cause; a later key service's code is the kmsCode.
+  const first = new KmsEnvelopeError('not mine', 'no_key_unwrapped');
+  const second = Object.assign(new Error('network'), { code: 'ECONNRESET' });
+  const multi = new MultiKeyring({ children: [
+    { onEncrypt() {}, onDecrypt() { throw first; } },
+    { onEncrypt() {}, onDecrypt() { throw second; } },
+  ] });
+  await assert.rejects(decrypt(ct, { keyring: multi }), (e) => e.code === 'no_key_unwrapped' && e.cause === first && e.kmsCode === 'ECONNRESET');
+  // A rethrown kms_error keeps the service's code.
+  const rethrown = Object.assign(new KmsEnvelopeError('KMS error NotFoundException: gone', 'kms_error'), { kmsCode: 'NotFoundException' });
+  await assert.rejects(encrypt(bytesOf(1), { keyring: { onEncrypt() { throw rethrown; }, onDecrypt() {} } }), (e) => e.code === 'kms_error' && e.kmsCode === 'NotFoundException');
+  // Hostile reasons: a revoked Proxy, a throwing getter, a string.
+  const { proxy, revoke } = Proxy.revocable([], {});
+  revoke();
+  const getter = Object.defineProperty([], 0, { get() { throw new Error('no'); } });
+  for (const reasons of [proxy, getter, 'abc']) {
+    const hostile = Object.assign(new KmsEnvelopeError('hostile', 'no_key_unwrapped'), { reasons });
+    await rejectsWith(decrypt(ct, { keyring: { onEncrypt() {}, onDecrypt() { throw hostile; } } }), 'no_key_unwrapped');
+  }
   // Only this package's errors: another Error whose code is one of ours is a KMS failure.
   const lookalike = Object.assign(new Error('x'), { code: 'policy_violation' });
   await rejectsWith(encrypt(bytesOf(1), { keyring: { onEncrypt() { throw lookalike; }, onDecrypt() {} } }), 'kms_error');

@@ -255,6 +255,13 @@ impl Encoder {
         }
         let at = self.out.len();
         let len = base64::encoded_len(bytes.len(), true).unwrap_or(0);
+        if at + len > self.out.capacity() {
+            // Grown by hand: a reallocation would free the old buffer,
+            // which holds base64 of plaintext, without wiping it.
+            let mut grown = Zeroizing::new(Vec::with_capacity((at + len).max(2 * at)));
+            grown.extend_from_slice(&self.out);
+            self.out = grown;
+        }
         self.out.resize(at + len, 0);
         if let Some(dst) = self.out.get_mut(at..) {
             // `dst` is exactly the encoded length, so this cannot fail.

@@ -63,26 +63,31 @@ pub(crate) fn rejected(e: JsValue) -> Error {
     let message = field("message")
         .or_else(|| e.as_string())
         .unwrap_or_else(|| "rejected without a message".into());
-    if field("name").as_deref() == Some("KmsEnvelopeError") {
+    let ours = field("name").as_deref() == Some("KmsEnvelopeError");
+    if ours {
         // The thrown error's own `reasons` (one per key tried), if any.
         let reasons = Reflect::get(&e, &"reasons".into())
-            .ok()
-            .filter(Array::is_array)
             .map(|list| string_items(&list))
             .unwrap_or_default();
         if let Some(kept) = field("code").and_then(|code| kept_kind(&code, &message, reasons)) {
+            crate::trace::record(&e, None);
             return kept;
         }
     }
-    let code = field("code")
+    // A `kms_error` of this package rethrown keeps the service's code.
+    let code = ours
+        .then(|| field("kmsCode"))
+        .flatten()
+        .or_else(|| field("code"))
         .or_else(|| field("name"))
         .unwrap_or_else(|| "Error".into());
-    crate::trace::record(&e, &code);
+    crate::trace::record(&e, Some(&code));
     Error::Kms { code, message }
 }
 
-/// The string items of the array `list`, read through `Reflect` (a
-/// throwing getter or Proxy trap only loses its item), at most 65,535.
+/// The string items of the array(-like) `list`, read through `Reflect`
+/// (anything else, or a throwing getter or Proxy trap, only loses items),
+/// at most 65,535.
 fn string_items(list: &JsValue) -> Vec<String> {
     let len = Reflect::get(list, &"length".into())
         .ok()
@@ -105,10 +110,22 @@ fn kept_kind(code: &str, message: &str, reasons: Vec<String>) -> Option<Error> {
     Some(match code {
         "bad_argument" => Error::BadArgument(text("bad argument: ")),
         "no_key_unwrapped" => Error::NoKeyUnwrapped(if reasons.is_empty() {
+            // This package's own text around the reasons, if it is that.
             let listed = message
-                .strip_prefix("no keyring could unwrap a data key (")
-                .and_then(|r| r.strip_suffix(')'));
-            vec![listed.unwrap_or(message).to_owned()]
+                .strip_prefix("no keyring could unwrap a data key")
+                .map(|r| {
+                    r.trim()
+                        .trim_start_matches('(')
+                        .trim_end_matches(')')
+                        .trim()
+                })
+                .unwrap_or(message);
+            let listed = if listed.is_empty() {
+                "a keyring unwrapped no data key"
+            } else {
+                listed
+            };
+            vec![listed.to_owned()]
         } else {
             reasons
         }),

@@ -16,20 +16,24 @@ use js_sys::{Promise, Reflect};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
 
-/// The thrown value and the code the core saw for it.
-type Slot = RefCell<Option<(JsValue, String)>>;
+/// The first thrown value, and the first key-service code seen.
+type Slot = RefCell<Option<(JsValue, Option<String>)>>;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Slot>>> = const { RefCell::new(None) };
 }
 
-/// Records `thrown` (seen as `code`) as the current call's failure, unless
-/// it already has one.
-pub(crate) fn record(thrown: &JsValue, code: &str) {
+/// Records `thrown` as the current call's failure unless it already has
+/// one, and `code` (a key service's, `None` for an error of this package a
+/// keyring threw) unless one was seen before.
+pub(crate) fn record(thrown: &JsValue, code: Option<&str>) {
     CURRENT.with(|c| {
         if let Some(slot) = &*c.borrow() {
-            slot.borrow_mut()
-                .get_or_insert_with(|| (thrown.clone(), code.to_owned()));
+            let mut slot = slot.borrow_mut();
+            let (_, first_code) = slot.get_or_insert_with(|| (thrown.clone(), None));
+            if first_code.is_none() {
+                *first_code = code.map(str::to_owned);
+            }
         }
     });
 }
@@ -74,8 +78,10 @@ fn attach(err: &JsValue, slot: &Slot) {
     }
     if let Some((thrown, kms_code)) = &*slot.borrow() {
         let _ = Reflect::set(err, &"cause".into(), thrown);
-        if !Reflect::has(err, &"kmsCode".into()).unwrap_or(false) {
-            let _ = Reflect::set(err, &"kmsCode".into(), &kms_code.into());
+        if let Some(kms_code) = kms_code {
+            if !Reflect::has(err, &"kmsCode".into()).unwrap_or(false) {
+                let _ = Reflect::set(err, &"kmsCode".into(), &kms_code.into());
+            }
         }
     }
 }

@@ -237,6 +237,8 @@ mod tests {
             no_overwrite: false,
             decode: false,
             encode: false,
+            metadata_output: None,
+            overwrite_metadata: false,
         }
     }
 

@@ -206,6 +206,17 @@ pub struct IoArgs {
     /// --encode.
     #[arg(long)]
     pub encode: bool,
+    /// Append a JSON line per message to FILE (created, private, if
+    /// missing): the command, input and output names, the plaintext length
+    /// and the header as `inspect` shows it (suite, message ID, encryption
+    /// context, encrypted data keys). Written once each output is complete
+    /// (on decrypt, authenticated). `-` is standard output, when the
+    /// outputs go to files. As the AWS Encryption CLI's --metadata-output.
+    #[arg(long, value_name = "FILE")]
+    pub metadata_output: Option<PathBuf>,
+    /// Empty the --metadata-output file first instead of appending to it.
+    #[arg(long, requires = "metadata_output")]
+    pub overwrite_metadata: bool,
 }
 
 /// How the work runs: threads and progress display.

@@ -30,6 +30,7 @@ use crate::cli::{
 use crate::exit::{CliError, CliResult, Status};
 use crate::io::{Access, Input, Output};
 use crate::keys::{self, KeyFileOptions, Purpose};
+use crate::metadata::{Metadata, Mode};
 use crate::progress::Progress;
 
 /// Input read per update with a single thread.
@@ -199,11 +200,26 @@ pub fn encrypt(args: &EncryptArgs) -> CliResult<()> {
         chunk: Zeroizing::new(vec![0u8; chunk_len]),
         out: Vec::with_capacity(chunk_len + chunk_len / 8 + 4096),
     };
-    for job in plan(&args.io, Purpose::Encrypt)? {
-        encrypt_one(args, &client, &source, &context, &job, &mut buffers)
-            .map_err(|e| job.blame(e))?;
+    let jobs = plan(&args.io, Purpose::Encrypt)?;
+    let mut metadata = Metadata::open(&args.io)?;
+    for job in jobs {
+        let run = Run {
+            client: &client,
+            source: &source,
+            job: &job,
+            metadata: metadata.as_mut(),
+        };
+        encrypt_one(args, run, &context, &mut buffers).map_err(|e| job.blame(e))?;
     }
     Ok(())
+}
+
+/// What one input's run works with.
+struct Run<'a> {
+    client: &'a Client,
+    source: &'a Source,
+    job: &'a Job,
+    metadata: Option<&'a mut Metadata>,
 }
 
 /// An input chunk and the output it becomes, reused from one input to the next.
@@ -214,12 +230,16 @@ struct Buffers<C, O> {
 
 fn encrypt_one(
     args: &EncryptArgs,
-    client: &Client,
-    source: &Source,
+    run: Run<'_>,
     context: &EncryptionContext,
-    job: &Job,
     buffers: &mut Buffers<Zeroizing<Vec<u8>>, Vec<u8>>,
 ) -> CliResult<()> {
+    let Run {
+        client,
+        source,
+        job,
+        metadata,
+    } = run;
     let mut input = open_input(job, &args.io)?;
     let mut builder = client
         .stream_encrypt()
@@ -243,6 +263,7 @@ fn encrypt_one(
     let mut progress = Progress::new("encrypting", input.size(), args.run.quiet);
     let Buffers { chunk, out } = buffers;
     out.clear();
+    let mut total = 0u64;
     loop {
         let n = input.read_chunk(chunk)?;
         if n > 0 {
@@ -250,6 +271,7 @@ fn encrypt_one(
             output.write(out)?;
             out.clear();
             progress.inc(n);
+            total += n as u64;
         }
         if n < chunk.len() {
             break;
@@ -257,7 +279,11 @@ fn encrypt_one(
     }
     encryptor.finish(out)?;
     output.write(out)?;
-    output.commit()
+    output.commit()?;
+    match metadata {
+        Some(m) => m.record(Mode::Encrypt, job, encryptor.header(), total),
+        None => Ok(()),
+    }
 }
 
 /// Runs `decrypt`: one message per input, in order; stops at the first failure.
@@ -277,21 +303,32 @@ pub fn decrypt(args: &DecryptArgs) -> CliResult<()> {
         chunk: vec![0u8; chunk_len],
         out: Zeroizing::new(Vec::with_capacity(chunk_len + (64 << 10))),
     };
-    for job in plan(&args.io, Purpose::Decrypt)? {
-        decrypt_one(args, &client, &source, &reproduced, &job, &mut buffers)
-            .map_err(|e| job.blame(e))?;
+    let jobs = plan(&args.io, Purpose::Decrypt)?;
+    let mut metadata = Metadata::open(&args.io)?;
+    for job in jobs {
+        let run = Run {
+            client: &client,
+            source: &source,
+            job: &job,
+            metadata: metadata.as_mut(),
+        };
+        decrypt_one(args, run, &reproduced, &mut buffers).map_err(|e| job.blame(e))?;
     }
     Ok(())
 }
 
 fn decrypt_one(
     args: &DecryptArgs,
-    client: &Client,
-    source: &Source,
+    run: Run<'_>,
     reproduced: &EncryptionContext,
-    job: &Job,
     buffers: &mut Buffers<Vec<u8>, Zeroizing<Vec<u8>>>,
 ) -> CliResult<()> {
+    let Run {
+        client,
+        source,
+        job,
+        metadata,
+    } = run;
     let limits = &args.limits;
     let mut input = open_input(job, &args.io)?;
     let mut output = create_output(job, &args.io, Access::Private)?;
@@ -331,6 +368,7 @@ fn decrypt_one(
     let Buffers { chunk, out } = buffers;
     out.as_mut_slice().zeroize();
     out.clear();
+    let mut total = 0u64;
     loop {
         let n = input.read_chunk(chunk)?;
         if n > 0 {
@@ -338,6 +376,7 @@ fn decrypt_one(
                 return Err(explain(e, release, max_buffered, args.io.decode));
             }
             output.write(out)?;
+            total += out.len() as u64;
             out.as_mut_slice().zeroize();
             out.clear();
             progress.inc(n);
@@ -347,7 +386,11 @@ fn decrypt_one(
         }
     }
     decryptor.finish()?;
-    output.commit()
+    output.commit()?;
+    match (metadata, decryptor.header()) {
+        (Some(m), Some(header)) => m.record(Mode::Decrypt, job, header, total),
+        _ => Ok(()),
+    }
 }
 
 /// The CLI's words for the core's "too much plaintext held before the

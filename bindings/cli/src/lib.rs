@@ -25,6 +25,7 @@ pub mod io;
 pub mod keygen;
 pub mod keys;
 pub mod kms;
+pub mod metadata;
 pub mod progress;
 pub mod vectors;
 

@@ -979,6 +979,162 @@ fn encode_and_decode_carry_messages_as_base64() {
     }
 }
 
+/// `--metadata-output`: a JSON line per finished message, appended (or the
+/// file emptied first with `--overwrite-metadata`); none for a failure.
+#[test]
+fn metadata_output_records_each_finished_message() {
+    let env = Env::new();
+    env.keygen("a.key");
+    env.write("one.txt", b"first file");
+    env.write("two.txt", &[7u8; 10_000]);
+    let lines = |env: &Env| -> Vec<Value> {
+        String::from_utf8(env.read("meta.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "a.key",
+        "-c",
+        "tenant=acme",
+        "-i",
+        "one.txt",
+        "two.txt",
+        "--output-dir",
+        "sealed",
+        "--metadata-output",
+        "meta.jsonl",
+    ]);
+    let records = lines(&env);
+    assert_eq!(records.len(), 2);
+    for (record, (name, len)) in records.iter().zip([("one.txt", 10), ("two.txt", 10_000)]) {
+        assert_eq!(record["mode"], "encrypt");
+        assert_eq!(record["input"], name);
+        let output = format!("sealed{}{name}.kmse", std::path::MAIN_SEPARATOR);
+        assert_eq!(record["output"], output.as_str());
+        assert_eq!(record["plaintext_length"], len);
+        // The header as inspect shows the message written.
+        assert_eq!(record["header"], env.inspect(&output));
+        assert_eq!(record["header"]["encryption_context"]["tenant"], "acme");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path("meta.jsonl"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Decrypt appends; a failing input adds nothing.
+    env.ok(&[
+        "decrypt",
+        "-k",
+        "a.key",
+        "-i",
+        "sealed/two.txt.kmse",
+        "-o",
+        "two.out",
+        "--metadata-output",
+        "meta.jsonl",
+    ]);
+    let records = lines(&env);
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[2]["mode"], "decrypt");
+    assert_eq!(records[2]["plaintext_length"], 10_000);
+    assert_eq!(records[2]["output"], "two.out");
+    assert_eq!(
+        records[2]["header"]["message_id"],
+        records[1]["header"]["message_id"]
+    );
+    let mut bad = env.read("sealed/one.txt.kmse");
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    env.write("bad.kmse", &bad);
+    env.fails(
+        &[
+            "decrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "bad.kmse",
+            "-o",
+            "bad.out",
+            "--metadata-output",
+            "meta.jsonl",
+        ],
+        AUTHENTICATION,
+    );
+    assert_eq!(lines(&env).len(), 3);
+
+    // --overwrite-metadata starts the file afresh; standard input is "-".
+    env.ok_stdin(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-o",
+            "s.kmse",
+            "--metadata-output",
+            "meta.jsonl",
+            "--overwrite-metadata",
+        ],
+        b"piped",
+    );
+    let records = lines(&env);
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        (
+            records[0]["input"].as_str(),
+            records[0]["plaintext_length"].as_u64()
+        ),
+        (Some("-"), Some(5))
+    );
+
+    // "-" is standard output, unless the output goes there too.
+    let out = env.ok(&[
+        "decrypt",
+        "-k",
+        "a.key",
+        "-i",
+        "s.kmse",
+        "-o",
+        "s.out",
+        "--metadata-output",
+        "-",
+    ]);
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["output"], "s.out");
+    let err = env.fails(
+        &[
+            "decrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "s.kmse",
+            "--metadata-output",
+            "-",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("share standard output"), "{err}");
+    env.fails(
+        &[
+            "decrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "s.kmse",
+            "--overwrite-metadata",
+        ],
+        USAGE,
+    );
+}
+
 /// `inspect`'s JSON of the message `msg`.
 fn env_inspect_of(env: &Env, msg: &[u8]) -> serde_json::Value {
     env.write("inspected.bin", msg);

@@ -12,7 +12,9 @@ use crate::context::EncryptionContext;
 use crate::decrypt::{
     decrypt_message, prepare_message, DecryptSettings, Decrypted, PreparedDecryption,
 };
-use crate::encrypt::{body_len, check_materials, seal_all_into, Sealer, SignatureLength};
+use crate::encrypt::{
+    body_len, check_materials, checked_body_len, seal_all_into, Sealer, SignatureLength,
+};
 use crate::error::{Error, Result};
 use crate::format::MessageHeader;
 use crate::future::{block_on, BoxFuture};
@@ -313,10 +315,15 @@ impl<'a> EncryptCall<'a> {
     ///
     /// - [`Error::BadArgument`](crate::Error::BadArgument): no keyring or
     ///   manager, a reserved `aws-crypto-` key in the context, a frame
-    ///   length of 0, `threads(0)`, materials that break the manager's
-    ///   contract (no data key, a wrong key length, no encrypted data key).
+    ///   length of 0, `threads(0)`, `max_encrypted_data_keys(0)`, materials
+    ///   that break the manager's contract (no data key, a wrong key
+    ///   length, no encrypted data key), a context key or value or a field
+    ///   of an encrypted data key over 65,535 bytes, a message that would
+    ///   need more than 2^32 - 1 frames or more bytes than the platform can
+    ///   address, the system's random number generator failing.
     /// - [`Error::PolicyViolation`](crate::Error::PolicyViolation): a suite
-    ///   the commitment policy forbids, more encrypted data keys than
+    ///   the commitment policy forbids, a manager that chose another suite
+    ///   than the one asked for, more encrypted data keys than
     ///   `max_encrypted_data_keys`, a required context key missing.
     /// - [`Error::Kms`](crate::Error::Kms): a key service or custom keyring
     ///   failed.
@@ -346,11 +353,36 @@ impl<'a> EncryptCall<'a> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::BadArgument`]: no keyring or manager; a reserved
+    ///   `aws-crypto-` key in the context; a frame length of 0; a client
+    ///   built with `threads(0)` or `max_encrypted_data_keys(0)`; a header
+    ///   the format cannot hold (a serialized context, or a field of an
+    ///   encrypted data key, over 65,535 bytes; more than 65,535 encrypted
+    ///   data keys); materials that break the keyring or manager contract
+    ///   (no data key, a data key of the wrong length, no encrypted data
+    ///   key, a signing key that does not match the suite); the system
+    ///   random number generator failing.
+    /// - [`Error::PolicyViolation`]: a suite the commitment policy forbids;
+    ///   materials for another suite than the one
+    ///   [set](Self::algorithm_suite); more encrypted data keys than
+    ///   `max_encrypted_data_keys`; a required encryption-context key
+    ///   missing from the context.
+    /// - [`Error::Kms`]: a key service failed.
+    ///
+    /// An error of a custom keyring, materials manager or KMS client is
+    /// passed on unchanged.
     pub fn prepare(self) -> Result<PreparedEncryption<'a>> {
         block_on(self.prepare_async())
     }
 
     /// [`EncryptCall::prepare`] for async callers: awaits the keyring.
+    ///
+    /// # Errors
+    ///
+    /// As [`EncryptCall::prepare`].
     pub async fn prepare_async(self) -> Result<PreparedEncryption<'a>> {
         let source = Source::required(self.source)?;
         self.client.check_limits()?;
@@ -385,6 +417,20 @@ impl<'a> EncryptCall<'a> {
             self.client.threads(),
             &mut header,
         )?;
+        // Every length computed from here on fits in a usize.
+        let footer = sealer
+            .footer_len(SignatureLength::Any)
+            .max(sealer.footer_len(SignatureLength::Fixed));
+        checked_body_len(self.plaintext.len(), self.frame_length)
+            .and_then(|body| body.checked_add(header.len())?.checked_add(footer))
+            .ok_or_else(|| {
+                Error::bad_arg(format!(
+                    "a message of {} bytes in frames of {} bytes would be larger than \
+                     this platform can address",
+                    self.plaintext.len(),
+                    self.frame_length
+                ))
+            })?;
         Ok(PreparedEncryption {
             header,
             sealer,
@@ -471,7 +517,18 @@ impl PreparedEncryption<'_> {
     /// [`message_len`](Self::message_len) bytes long. Frames are written in
     /// place, by the client's worker threads for large messages, so the
     /// message is never copied. On error `out` is zeroed (a frame that
-    /// failed to seal may have held plaintext).
+    /// failed to seal may have held plaintext), unless it had the wrong
+    /// length (then nothing was written to it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `out` is not
+    /// [`message_len`](Self::message_len) bytes long; if the plaintext
+    /// needs more than 2^32 - 1 frames at this frame length; if the
+    /// encryption was started with `Client::encrypt_external` (it has no
+    /// plaintext); or if AES-GCM or the ECDSA signature fails (a signing
+    /// key held by a `host-crypto` host always does here: it cannot sign
+    /// to a fixed length).
     pub fn seal_into(self, out: &mut [u8]) -> Result<()> {
         self.seal_region(Region::Init(out))
     }
@@ -481,6 +538,10 @@ impl PreparedEncryption<'_> {
     /// string): the worker threads initialize each part of it as they write
     /// it, so the calling thread only hashes. On `Ok` every byte of `out`
     /// holds the message; on `Err` every byte is initialized to zero.
+    ///
+    /// # Errors
+    ///
+    /// As [`seal_into`](Self::seal_into).
     pub fn seal_into_uninit(self, out: &mut [MaybeUninit<u8>]) -> Result<()> {
         self.seal_region(Region::Uninit(out))
     }
@@ -593,9 +654,13 @@ impl<'a> DecryptCall<'a> {
     /// - [`Error::PolicyViolation`](crate::Error::PolicyViolation): the
     ///   commitment policy, `max_encrypted_data_keys`, `max_body_size`, or a
     ///   reproduced context that does not match.
-    /// - [`Error::Kms`](crate::Error::Kms): a key service failed.
+    /// - [`Error::Kms`](crate::Error::Kms): a custom keyring or materials
+    ///   manager failed with it (this crate's KMS keyrings report a
+    ///   service's refusals and failures as `NoKeyUnwrapped` reasons, and
+    ///   go on to the next key).
     /// - [`Error::BadArgument`](crate::Error::BadArgument): no keyring or
-    ///   manager, or materials that break the manager's contract.
+    ///   manager, `threads(0)`, `max_encrypted_data_keys(0)`, or materials
+    ///   that break the manager's contract.
     pub fn run(self) -> Result<Decrypted> {
         block_on(self.run_async())
     }
@@ -628,11 +693,44 @@ impl<'a> DecryptCall<'a> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// The failures of [`DecryptCall::run`] that the header and the data
+    /// key show (the body is not read yet: its failures come from
+    /// [`PreparedDecryption::open_into`]):
+    ///
+    /// - [`Error::MalformedMessage`]: the header is malformed or truncated
+    ///   (an unknown version or suite, a bad length, no encrypted data key,
+    ///   base64 instead of binary); its context holds no valid
+    ///   verification key for a signing suite, or one for an unsigned
+    ///   suite; an `aws-kms` encrypted data key names no KMS key ARN (the
+    ///   AWS KMS keyrings).
+    /// - [`Error::AuthenticationFailed`]: the key commitment
+    ///   ([`AuthFailure::Commitment`](crate::AuthFailure::Commitment)) or
+    ///   the header tag ([`AuthFailure::Header`](crate::AuthFailure::Header))
+    ///   does not verify.
+    /// - [`Error::NoKeyUnwrapped`]: no keyring could unwrap a data key;
+    ///   the failures of a key service are among its reasons.
+    /// - [`Error::PolicyViolation`]: a suite the commitment policy forbids,
+    ///   more encrypted data keys than `max_encrypted_data_keys`, a
+    ///   reproduced context that does not match the message's or lacks a
+    ///   required key, materials for another suite than the message's.
+    /// - [`Error::BadArgument`]: no keyring or manager, a client built with
+    ///   `threads(0)` or `max_encrypted_data_keys(0)`, or materials that
+    ///   break the keyring or manager contract.
+    ///
+    /// An error of a custom keyring or materials manager is passed on
+    /// unchanged.
     pub fn prepare(self) -> Result<PreparedDecryption<'a>> {
         block_on(self.prepare_async())
     }
 
     /// [`DecryptCall::prepare`] for async callers: awaits the keyring.
+    ///
+    /// # Errors
+    ///
+    /// As [`DecryptCall::prepare`].
     pub async fn prepare_async(self) -> Result<PreparedDecryption<'a>> {
         let source = Source::required(self.source)?;
         self.client.check_limits()?;

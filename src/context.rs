@@ -68,12 +68,12 @@ impl EncryptionContext {
         &self.0
     }
 
-    /// Fails if any key starts with the reserved `aws-crypto-` prefix.
     /// Keeps only the pairs whose key `keep` accepts.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.0.retain(|k, _| keep(k));
     }
 
+    /// Fails if any key starts with the reserved `aws-crypto-` prefix.
     pub(crate) fn check_no_reserved_keys(&self) -> Result<()> {
         match self.0.keys().find(|k| k.starts_with(RESERVED_PREFIX)) {
             Some(k) => Err(Error::bad_arg(format!(
@@ -120,6 +120,12 @@ impl EncryptionContext {
     /// assert_eq!(EncryptionContext::deserialize(&bytes)?, ec);
     /// # Ok::<(), kms_envelope::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MalformedMessage`] if the bytes end inside the count or a
+    /// pair, a key or value is not valid UTF-8, a key repeats, or bytes
+    /// follow the last pair (or a count of 0).
     pub fn deserialize(bytes: &[u8]) -> Result<Self> {
         Self::parse(bytes)
     }

@@ -279,7 +279,20 @@ impl PreparedDecryption<'_> {
     /// [`plaintext_len`](Self::plaintext_len) bytes long, and verifies the
     /// signature. All or nothing: frames are opened in place (by the
     /// client's worker threads for large messages), and on any error `out`
-    /// is zeroed, so unauthenticated plaintext is never left behind.
+    /// is zeroed, so unauthenticated plaintext is never left behind (a
+    /// buffer of the wrong length is refused untouched).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::BadArgument`]: `out` is not
+    ///   [`plaintext_len`](Self::plaintext_len) bytes long.
+    /// - [`Error::MalformedMessage`]: a frame or the footer is malformed,
+    ///   the message is truncated, or bytes follow its end.
+    /// - [`Error::AuthenticationFailed`]: a frame's tag
+    ///   ([`AuthFailure::Body`]) or the signature
+    ///   ([`AuthFailure::Signature`]) does not verify.
+    /// - [`Error::PolicyViolation`]: the body is longer than the client's
+    ///   `max_body_size`.
     pub fn open_into(self, out: &mut [u8]) -> Result<OpenedMessage> {
         self.open(Region::Init(out))
     }
@@ -289,6 +302,10 @@ impl PreparedDecryption<'_> {
     /// string): each frame's bytes are written before they are decrypted in
     /// place. On `Ok` every byte of `out` is initialized with the
     /// plaintext; on `Err` every byte is initialized to zero.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_into`](Self::open_into).
     pub fn open_into_uninit(self, out: &mut [MaybeUninit<u8>]) -> Result<OpenedMessage> {
         self.open(Region::Uninit(out))
     }

@@ -577,13 +577,21 @@ fn seal_slot(
 }
 
 /// Bytes of ciphertext for `len` plaintext bytes in frames of `frame_length`
-/// (header and footer excluded), as written by [`seal_all`].
-pub(crate) fn body_len(len: usize, frame_length: u32) -> usize {
-    let fl = frame_length as usize;
+/// (header and footer excluded), as written by [`seal_all`]; `None` past
+/// `usize::MAX` (a 32-bit target, frames of a few bytes).
+pub(crate) fn checked_body_len(len: usize, frame_length: u32) -> Option<usize> {
+    let fl = (frame_length as usize).max(1);
     let regular = if len == 0 { 0 } else { (len - 1) / fl };
-    regular * (frame_overhead(BodyKind::Regular) + fl)
-        + frame_overhead(BodyKind::Final)
-        + (len - regular * fl)
+    regular
+        .checked_mul(frame_overhead(BodyKind::Regular).checked_add(fl)?)?
+        .checked_add(frame_overhead(BodyKind::Final))?
+        .checked_add(len - regular * fl)
+}
+
+/// [`checked_body_len`] of a message whose length was checked when it was
+/// prepared (`Client::encrypt`'s `prepare`); saturating, never wrapping.
+pub(crate) fn body_len(len: usize, frame_length: u32) -> usize {
+    checked_body_len(len, frame_length).unwrap_or(usize::MAX)
 }
 
 /// Frames all of `plaintext`: full regular frames, then a final frame holding

@@ -42,6 +42,10 @@ impl DataKey {
     }
 
     /// A fresh random key of `len` bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if the system random number generator fails.
     pub fn generate(len: usize) -> Result<Self> {
         let mut key = Zeroizing::new(vec![0u8; len]);
         crate::crypto::fill_random(&mut key)
@@ -154,6 +158,12 @@ impl EncryptionMaterials {
 
     /// Sets the plaintext data key. Fails if one is already set or if its
     /// length does not match the suite.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if the materials hold a data key already, or
+    /// `key` is not [`data_key_len`](AlgorithmSuite::data_key_len) bytes
+    /// long for the suite.
     pub fn set_plaintext_data_key(&mut self, key: DataKey) -> Result<()> {
         if self.plaintext_data_key.is_some() {
             return Err(Error::bad_arg(
@@ -171,6 +181,10 @@ impl EncryptionMaterials {
     }
 
     /// Adds a wrapped copy of the data key. Fails if there is no data key.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if no data key is set yet.
     pub fn add_encrypted_data_key(&mut self, edk: EncryptedDataKey) -> Result<()> {
         if self.plaintext_data_key.is_none() {
             return Err(Error::bad_arg(
@@ -251,6 +265,12 @@ impl DecryptionMaterials {
 
     /// Sets the unwrapped data key. Fails if one is already set or if its
     /// length does not match the suite.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if the materials hold a data key already, or
+    /// `key` is not [`data_key_len`](AlgorithmSuite::data_key_len) bytes
+    /// long for the suite.
     pub fn set_plaintext_data_key(&mut self, key: DataKey) -> Result<()> {
         if self.plaintext_data_key.is_some() {
             return Err(Error::bad_arg(
@@ -325,6 +345,12 @@ impl EncryptionMaterials {
     /// assert!(m.encryption_context().contains_key(PUBLIC_KEY_FIELD));
     /// # Ok::<(), kms_envelope::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if a signing key was made already, the
+    /// context holds `aws-crypto-public-key`, or the key cannot be
+    /// generated (the random number generator failed).
     pub fn generate_signing_key(&mut self) -> Result<()> {
         if self.signing_key.is_some() {
             return Err(Error::bad_arg("these materials hold a signing key already"));
@@ -389,6 +415,13 @@ impl DecryptionMaterials {
     /// Fails (malformed message) if a signed message's context lacks the
     /// key or holds one that is not a point of the suite's curve, or an
     /// unsigned message's context holds one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MalformedMessage`] if the suite signs and the context has
+    /// no `aws-crypto-public-key`, or its value is not base64 of a
+    /// compressed point on the suite's curve; or the suite does not sign
+    /// and the context holds the key.
     pub fn set_verification_key_from_context(&mut self) -> Result<()> {
         let suite = self.algorithm_suite;
         self.verification_key = match (

@@ -69,6 +69,11 @@ impl CommitmentPolicy {
     /// let err = policy.check_encrypt(AlgorithmSuite::AesGcm256HkdfSha384EcdsaP384).unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::PolicyViolation);
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PolicyViolation`] if
+    /// [`allows_encrypt`](Self::allows_encrypt) is false for `suite`.
     pub fn check_encrypt(self, suite: AlgorithmSuite) -> Result<()> {
         if self.allows_encrypt(suite) {
             Ok(())

@@ -206,4 +206,27 @@ fn multi_keyrings_nest_to_a_bound_and_work_there() {
         assert_eq!(err.kind(), ErrorKind::BadArgument, "{err}");
         assert!(err.to_string().contains("nest at most 64"), "{err}");
     }
+    // A keyring of someone else's that reports any depth at all: refused,
+    // never an overflow.
+    struct Bottomless(Arc<dyn Keyring>);
+    impl Keyring for Bottomless {
+        fn on_encrypt<'a>(
+            &'a self,
+            m: EncryptionMaterials,
+        ) -> BoxFuture<'a, Result<EncryptionMaterials>> {
+            self.0.on_encrypt(m)
+        }
+        fn on_decrypt<'a>(
+            &'a self,
+            m: DecryptionMaterials,
+            edks: &'a [EncryptedDataKey],
+        ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
+            self.0.on_decrypt(m, edks)
+        }
+        fn nesting_depth(&self) -> usize {
+            usize::MAX
+        }
+    }
+    let err = MultiKeyring::new(Some(Arc::new(Bottomless(aes(16)))), vec![]).unwrap_err();
+    assert!(err.to_string().contains("nest at most 64"), "{err}");
 }

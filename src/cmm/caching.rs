@@ -376,6 +376,15 @@ impl CachingBuilder {
     }
 
     /// The manager.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if no keyring or materials manager was set;
+    /// `max_age` is under one millisecond; `max_messages` is not 1 to
+    /// 2^32 or `max_bytes` is over 2^63 - 1; on wasm32, no
+    /// [`clock`](Self::clock) was set; or, when no
+    /// [`partition_id`](Self::partition_id) was set, the system random
+    /// number generator fails.
     pub fn build(self) -> Result<CachingMaterialsManager> {
         let underlying = self.underlying.ok_or_else(|| {
             Error::bad_arg("a caching manager needs a keyring or a materials manager")
@@ -427,7 +436,8 @@ impl CachingBuilder {
 }
 
 impl CachingMaterialsManager {
-    /// A builder; `max_age` (greater than zero) bounds how long a data key is reused.
+    /// A builder; `max_age` (at least 1 ms: [`CachingBuilder::build`]
+    /// refuses less) bounds how long a data key is reused.
     pub fn builder(max_age: Duration) -> CachingBuilder {
         CachingBuilder {
             max_age,

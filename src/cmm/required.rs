@@ -63,6 +63,10 @@ impl RequiredEncryptionContextMaterialsManager {
     /// A key with the reserved prefix `aws-crypto-` (such as
     /// `aws-crypto-public-key`, to pin a signer) can only be required on
     /// decrypt: encrypt refuses such keys in the caller's context.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `required_keys` is empty.
     pub fn new<I, S>(underlying: Arc<dyn MaterialsManager>, required_keys: I) -> Result<Self>
     where
         I: IntoIterator<Item = S>,
@@ -81,6 +85,10 @@ impl RequiredEncryptionContextMaterialsManager {
     }
 
     /// Wraps a [`DefaultMaterialsManager`] over `keyring`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `required_keys` is empty.
     pub fn with_keyring<I, S>(keyring: Arc<dyn Keyring>, required_keys: I) -> Result<Self>
     where
         I: IntoIterator<Item = S>,

@@ -124,6 +124,11 @@ pub struct ExternalSeal {
 
 impl PreparedEncryption<'_> {
     /// Hands the frames to the caller's AES-GCM (see [`ExternalSeal`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if the plaintext needs more than 2^32 - 1
+    /// frames at this frame length.
     pub fn into_external(self) -> Result<ExternalSeal> {
         let plaintext_len = self.plaintext_len();
         let (header, sealer) = self.into_parts();
@@ -170,6 +175,11 @@ impl ExternalSeal {
     }
 
     /// Frame `index` (from 0).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `index` is not below
+    /// [`frame_count`](Self::frame_count).
     pub fn frame(&self, index: usize) -> Result<ExternalFrame> {
         if index > self.regular {
             return Err(Error::bad_arg("no such frame"));
@@ -245,6 +255,14 @@ impl ExternalSeal {
 
     /// The message's last bytes: the footer of a signed suite, signing
     /// `digest`; empty for other suites (give `None`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if the host holds the signing key
+    /// ([`host_signs`](Self::host_signs)); if `digest` is `None` for a
+    /// signed suite, or given for an unsigned one; or if signing fails (a
+    /// digest that is not of the [`signature_hash`](Self::signature_hash)'s
+    /// length).
     pub fn footer(self, digest: Option<&[u8]>) -> Result<Vec<u8>> {
         if self.host_signs() {
             return Err(Error::bad_arg(
@@ -263,6 +281,13 @@ impl ExternalSeal {
     /// ([`host_signs`](Self::host_signs)) over the first
     /// [`signed_len`](Self::signed_len) bytes. Its length decides the
     /// message's: `signed_len()` plus the footer's.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if the host holds no signing key for this
+    /// message, or `signature` is not a valid signature encoding in
+    /// `format` for the key's curve (DER: strict, with `r` and `s` in
+    /// range; P1363: `r ‖ s` of the field's size).
     pub fn footer_from_signature(
         self,
         signature: &[u8],
@@ -451,6 +476,17 @@ impl PreparedDecryption<'_> {
 
     /// Hands the frames to the caller's AES-GCM (see [`ExternalOpen`]).
     /// Fails on a message whose layout is wrong anywhere.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::BadArgument`]: the verifying key cannot check a digest
+    ///   ([`can_open_externally`](Self::can_open_externally) is false).
+    /// - [`Error::MalformedMessage`]: a frame head or the footer is
+    ///   malformed or truncated, or the message has more than 2^32 - 1
+    ///   frames. Bytes after the footer are reported later, by
+    ///   [`ExternalOpen::finish`].
+    /// - [`Error::PolicyViolation`]: the body is longer than the client's
+    ///   `max_body_size`.
     pub fn into_external(self) -> Result<ExternalOpen> {
         let body = BodyAt {
             header_len: self.header_len,
@@ -462,6 +498,11 @@ impl PreparedDecryption<'_> {
     /// [`into_external`](Self::into_external) for a decryption prepared
     /// from the header alone: the whole `message` (its header included) is
     /// read through `message`, a frame head at a time.
+    ///
+    /// # Errors
+    ///
+    /// As [`into_external`](Self::into_external), and any error of
+    /// `message`'s [`read_at`](MessageSource::read_at).
     pub fn into_external_from<S: MessageSource + ?Sized>(
         self,
         message: &S,
@@ -573,6 +614,11 @@ impl ExternalOpen {
     }
 
     /// Frame `index` (from 0); its [`head`](ExternalFrame::head) is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `index` is not below
+    /// [`frame_count`](Self::frame_count).
     pub fn frame(&self, index: usize) -> Result<ExternalFrame> {
         let spot = self
             .spots
@@ -631,6 +677,13 @@ impl ExternalOpen {
     /// Ends a message whose signature the host checked from
     /// [`host_check`](Self::host_check): `valid` is its verdict. Call it
     /// only once every frame authenticated.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if the message is not signed;
+    /// [`Error::AuthenticationFailed`] ([`AuthFailure::Signature`]) if
+    /// `valid` is false; [`Error::MalformedMessage`] if bytes follow the
+    /// message's end.
     pub fn finish_host_checked(self, valid: bool) -> Result<OpenedMessage> {
         if self.signature.is_none() {
             return Err(Error::bad_arg("this message is not signed"));
@@ -656,6 +709,14 @@ impl ExternalOpen {
 
     /// Checks the signature against `digest` (signed messages; `None`
     /// otherwise). Call it only once every frame authenticated.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `digest` is `None` for a signed message,
+    /// or given for an unsigned one; [`Error::AuthenticationFailed`]
+    /// ([`AuthFailure::Signature`]) if the signature does not verify
+    /// against `digest`; [`Error::MalformedMessage`] if bytes follow the
+    /// message's end.
     pub fn finish(self, digest: Option<&[u8]>) -> Result<OpenedMessage> {
         match (&self.signature, digest) {
             (None, None) => {}
@@ -1041,6 +1102,33 @@ mod tests {
             .into_external_from(&source)
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::BadArgument);
+    }
+
+    #[test]
+    fn a_message_longer_than_memory_can_address_is_refused() {
+        let kr = keyring();
+        // usize::MAX bytes of plaintext in frames of 1 byte: the body alone
+        // would be 33 times larger than any address (a 150 MB one-shot
+        // message on a 32-bit target, wasm32 included, is the same case).
+        for (len, frame) in [(usize::MAX, 1), (usize::MAX, 4096), (usize::MAX / 2, 1)] {
+            let err = Client::new()
+                .encrypt_external(len)
+                .keyring(&kr)
+                .frame_length(frame)
+                .prepare()
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::BadArgument, "{err}");
+            assert!(
+                err.to_string()
+                    .contains("larger than this platform can address"),
+                "{err}"
+            );
+        }
+        assert_eq!(crate::encrypt::checked_body_len(usize::MAX / 30, 1), None);
+        assert_eq!(
+            crate::encrypt::checked_body_len(100, 1),
+            Some(99 * 33 + 40 + 1)
+        );
     }
 
     #[test]

@@ -83,6 +83,10 @@ impl ExternalStreamSeal {
     }
 
     /// The AES-GCM content key. Secret: wipe every copy once used.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] once the message is finished or failed.
     pub fn content_key(&mut self) -> Result<&[u8]> {
         Ok(self.sealer()?.external_view().1)
     }
@@ -96,6 +100,10 @@ impl ExternalStreamSeal {
 
     /// Whether the suite signs: then every sealed frame goes to
     /// [`absorb`](Self::absorb).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] once the message is finished or failed.
     pub fn is_signed(&mut self) -> Result<bool> {
         Ok(self.sealer()?.external_view().2.is_some())
     }
@@ -105,6 +113,13 @@ impl ExternalStreamSeal {
     /// and of the message. Fails after the final frame, past the declared
     /// plaintext length, or after 2^32 - 1 frames; a failure ends the
     /// message.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] after the final frame or once the message is
+    /// finished or failed; for a `len` that is not the frame length (or,
+    /// for the final frame, over it); for plaintext past the declared
+    /// length, or a final frame short of it; after 2^32 - 1 frames.
     pub fn next_frame(&mut self, len: usize, is_final: bool) -> Result<ExternalFrame> {
         let result = self.frame(len, is_final);
         if result.is_err() {
@@ -148,6 +163,11 @@ impl ExternalStreamSeal {
     /// Adds the next sealed bytes of the body (whole frames or parts of
     /// them, in message order) to the signature hash. Only signed suites
     /// need it; fails past the frames handed out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] for bytes past the frames handed out (which
+    /// ends the message), or once the message is finished or failed.
     pub fn absorb(&mut self, sealed: &[u8]) -> Result<()> {
         let absorbed = self.absorbed + sealed.len() as u64;
         if absorbed > self.message_len {
@@ -166,6 +186,13 @@ impl ExternalStreamSeal {
     /// The message's last bytes, once the final frame is out (and, for a
     /// signed suite, every sealed byte absorbed): the footer, signing the
     /// hash; empty for suites without a signature. Ends the message.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if the message is finished or failed
+    /// already, the final frame is not out yet, the bytes absorbed (signed
+    /// suites) do not add up to the frames handed out, or signing fails.
+    /// The message ends on these errors too.
     pub fn finish(&mut self) -> Result<Vec<u8>> {
         let mut sealer = self
             .sealer
@@ -283,6 +310,12 @@ impl ExternalStreamOpen {
     /// Reads `input`, the message's next bytes: the header first (which may
     /// call the materials manager), then the frames and the footer, whose
     /// signature is checked when it arrives. A failure ends the message.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`StreamDecryptor::update`](crate::StreamDecryptor::update),
+    /// as soon as the bytes show them, and [`Error::MalformedMessage`] for
+    /// a message of more than 2^32 - 1 frames.
     pub async fn update(&mut self, input: &[u8]) -> Result<()> {
         if matches!(self.state, OpenState::Failed) {
             return Err(Error::bad_arg("the decryptor failed earlier"));
@@ -444,6 +477,11 @@ impl ExternalStreamOpen {
 
     /// Checks that the message is complete and its signature verified (it
     /// is checked as the footer arrives). Fails if the input ended early.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MalformedMessage`] if the input ended early;
+    /// [`Error::BadArgument`] if an update failed before.
     pub fn finish(&mut self) -> Result<()> {
         match self.state {
             OpenState::Done(..) => Ok(()),

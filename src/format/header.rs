@@ -100,6 +100,15 @@ impl MessageHeader {
     /// [`MessageHeader::body_bytes`] unless the received header used a
     /// non-canonical form that parsing accepts (encryption context pairs out
     /// of order, or the legacy empty context `00 00`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if the fields, changed since the header was
+    /// parsed or written, no longer fit the format: an encryption context
+    /// of more than 65,535 pairs, with a key or value over 65,535 bytes, or
+    /// serialized in over 65,535 bytes; more than 65,535 encrypted data
+    /// keys; a provider ID, provider info or encrypted data key over 65,535
+    /// bytes. A header as parsed or written always fits.
     pub fn canonical_body(&self) -> Result<Vec<u8>> {
         write_body(
             self.version,
@@ -181,6 +190,19 @@ impl MessageHeader {
     /// its length. Fails if `bytes` ends before the header does.
     ///
     /// `max_edks` is checked as soon as the count is read.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::MalformedMessage`]: `bytes` end before the header does,
+    ///   or do not start with a well-formed header: an unknown version,
+    ///   message type, suite or content type; a suite of the other format
+    ///   version; a malformed encryption context; no encrypted data key; a
+    ///   provider ID that is not UTF-8; in v1, nonzero reserved bytes or an
+    ///   IV length other than 12; a frame length of 0 for framed content,
+    ///   or other than 0 for non-framed; text that looks like base64
+    ///   (`AY` or `Ag`) instead of binary.
+    /// - [`Error::PolicyViolation`]: more encrypted data keys than
+    ///   `max_edks`.
     pub fn parse(bytes: &[u8], max_edks: Option<u16>) -> Result<(Self, usize)> {
         Self::parse_partial(bytes, max_edks).map_err(Error::from)
     }
@@ -203,6 +225,11 @@ impl MessageHeader {
     /// assert!(MessageHeader::parse_prefix(b"\x09junk", None).is_err());
     /// # Ok::<(), kms_envelope::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`MessageHeader::parse`], except that `bytes` ending before the
+    /// header does give `Ok(None)`.
     pub fn parse_prefix(bytes: &[u8], max_edks: Option<u16>) -> Result<Option<(Self, usize)>> {
         match Self::parse_partial(bytes, max_edks) {
             Ok(parsed) => Ok(Some(parsed)),

@@ -115,6 +115,13 @@ impl HeaderScan {
     /// the bytes cannot start a header (the parser then says why; `n` is
     /// then the bytes seen). Fails when the header declares itself longer
     /// than the bound.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PolicyViolation`] once the lengths read declare a header
+    /// longer than [`max_len`](Self::max_len). Bytes that cannot start a
+    /// header are no error here: they give `Some`, for the parser to
+    /// refuse.
     pub fn feed(&mut self, piece: &[u8]) -> Result<Option<usize>> {
         let start = self.seen;
         self.seen = self.seen.saturating_add(piece.len());

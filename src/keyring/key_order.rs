@@ -83,6 +83,11 @@ pub struct JsLocaleCompare {
 impl JsLocaleCompare {
     /// The root collation with JavaScript's default options (tertiary
     /// strength, punctuation not ignored, no numeric ordering).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`](crate::Error::BadArgument) if ICU4X cannot
+    /// make the root collator from its compiled data (not expected).
     pub fn new() -> crate::Result<Self> {
         let collator = icu_collator::Collator::try_new(
             Default::default(),

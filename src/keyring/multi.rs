@@ -46,6 +46,12 @@ impl MultiKeyring {
     /// A multi-keyring; it needs a generator, at least one child, or both.
     /// Without a generator it can only encrypt materials that already hold a
     /// data key (as a child of another multi-keyring).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] with neither a generator nor a child, or if
+    /// the result would nest more than [`MAX_NESTING`] keyrings deep (one
+    /// more than the deepest [`Keyring::nesting_depth`] of its keyrings).
     pub fn new(
         generator: Option<Arc<dyn Keyring>>,
         children: Vec<Arc<dyn Keyring>>,
@@ -55,12 +61,14 @@ impl MultiKeyring {
                 "a multi-keyring needs a generator or at least one child",
             ));
         }
-        let depth = 1 + generator
+        // Saturating: a custom keyring may report any depth.
+        let depth = generator
             .iter()
             .chain(&children)
             .map(|k| k.nesting_depth())
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .saturating_add(1);
         if depth > MAX_NESTING {
             return Err(Error::bad_arg(format!(
                 "multi-keyrings nest at most {MAX_NESTING} keyrings deep; this one would be {depth}"

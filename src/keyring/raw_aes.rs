@@ -70,6 +70,12 @@ impl fmt::Debug for RawAesKeyring {
 impl RawAesKeyring {
     /// A keyring for the wrapping key `key` (16, 24 or 32 bytes), written into
     /// messages as provider ID `namespace` and key name `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `key` is not 16, 24 or 32 bytes long, or
+    /// `namespace` starts with `aws-kms` (reserved for the AWS KMS
+    /// keyrings).
     pub fn new(namespace: impl Into<String>, name: impl Into<String>, key: &[u8]) -> Result<Self> {
         let namespace = namespace.into();
         let name = name.into();
@@ -114,6 +120,10 @@ impl RawAesKeyring {
     /// let keyring = RawAesKeyring::new("my-namespace", "my-key", &[0x42; 32])?.with_js_legacy_order()?;
     /// # Ok::<(), kms_envelope::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`JsLocaleCompare::new`](crate::keyring::JsLocaleCompare::new).
     #[cfg(feature = "js-legacy-order")]
     pub fn with_js_legacy_order(self) -> Result<Self> {
         let order = crate::keyring::JsLocaleCompare::new()?;
@@ -178,7 +188,6 @@ impl RawAesKeyring {
         iv.try_into().ok()
     }
 
-    /// The wrapped data key `ct` opened under `aad`, if its tag verifies.
     /// An opener of wrapped keys under this key with `aad` (the context
     /// hashed once for all the message's wrapped keys).
     fn opener(&self, aad: &[u8]) -> Result<SharedAadOpener> {

@@ -76,6 +76,13 @@ pub struct RsaPublicKey(Arc<crypto::RsaPublicKey>);
 
 impl RsaPublicKey {
     /// Parses a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) or `RSA PUBLIC KEY` (PKCS#1).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `pem_text` holds no PEM block, its first
+    /// block has no matching END line, is not valid base64 or is labelled
+    /// other than `PUBLIC KEY` or `RSA PUBLIC KEY`, or its key is refused
+    /// by [`from_der`](Self::from_der).
     pub fn from_pem(pem_text: &str) -> Result<Self> {
         let der = pem::decode_public_key(pem_text)?;
         Self::from_der(&der)
@@ -83,6 +90,11 @@ impl RsaPublicKey {
 
     /// Parses a DER SubjectPublicKeyInfo or PKCS#1 `RSAPublicKey`. Moduli
     /// of 2048 to 8192 bits are accepted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `der` is neither form of an RSA public
+    /// key, or its modulus is not 2048 to 8192 bits.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         crypto::RsaPublicKey::from_spki_der(der)
             .or_else(|_| crypto::RsaPublicKey::from_spki_der(&pem::spki_from_pkcs1(der)))
@@ -113,6 +125,14 @@ pub struct RsaPrivateKey(Arc<crypto::RsaPrivateKey>);
 
 impl RsaPrivateKey {
     /// Parses a PEM `PRIVATE KEY` (PKCS#8) or `RSA PRIVATE KEY` (PKCS#1).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `pem_text` holds no PEM block, its first
+    /// block has no matching END line, is not valid base64 or is labelled
+    /// other than `PRIVATE KEY` or `RSA PRIVATE KEY` (an `ENCRYPTED PRIVATE
+    /// KEY` included), or its key is refused by
+    /// [`from_der`](Self::from_der).
     pub fn from_pem(pem_text: &str) -> Result<Self> {
         let der = pem::decode_private_key(pem_text)?;
         Self::from_der(&der)
@@ -120,6 +140,11 @@ impl RsaPrivateKey {
 
     /// Parses a DER PKCS#8 or PKCS#1 `RSAPrivateKey`. Moduli of 2048 to
     /// 8192 bits are accepted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `der` is neither form of an RSA private
+    /// key, or its modulus is not 2048 to 8192 bits.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         crypto::RsaPrivateKey::from_pkcs8_der(der)
             .or_else(|_| crypto::RsaPrivateKey::from_pkcs8_der(&pem::pkcs8_from_pkcs1(der)))
@@ -167,6 +192,11 @@ pub struct RawRsaKeyring {
 
 impl RawRsaKeyring {
     /// A keyring with at least one of the two keys.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if both keys are `None`, or `namespace`
+    /// starts with `aws-kms` (reserved for the AWS KMS keyrings).
     pub fn new(
         namespace: impl Into<String>,
         name: impl Into<String>,

@@ -83,6 +83,13 @@ impl fmt::Display for KmsArn {
 }
 
 /// Checks that `id` is a KMS key ARN, alias ARN, `alias/...` or key ID.
+///
+/// # Errors
+///
+/// [`Error::BadArgument`] if `id` is empty, or starts with `arn:` but does
+/// not parse as a [`KmsArn`] (six `:`-separated parts, the `kms` service,
+/// a non-empty partition, region and account, and a `key/` or `alias/`
+/// resource with a non-empty ID). Other identifiers are not checked.
 pub fn validate_identifier(id: &str) -> Result<()> {
     if id.is_empty() {
         return Err(Error::bad_arg("the AWS KMS key identifier is empty"));

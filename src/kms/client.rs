@@ -3,7 +3,8 @@
 //! Implementations: the native HTTPS client (SigV4), an AWS SDK client
 //! handed in from Python or JavaScript, or any service that speaks the same
 //! three calls. Failures are [`Error::Kms`](crate::Error::Kms) with the
-//! service's error code.
+//! service's error code (a client may refuse a call it cannot make at all,
+//! such as one with no region, as [`Error::BadArgument`](crate::Error::BadArgument)).
 
 use std::fmt;
 

@@ -22,6 +22,11 @@ pub struct DiscoveryFilter {
 
 impl DiscoveryFilter {
     /// Keys of `partition` (e.g. `aws`) in `accounts` (at least one).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `partition` is empty, `accounts` is empty,
+    /// or one of the accounts is an empty string.
     pub fn new<I, S>(partition: impl Into<String>, accounts: I) -> Result<Self>
     where
         I: IntoIterator<Item = S>,
@@ -92,11 +97,20 @@ impl std::fmt::Debug for AwsKmsKeyring {
 impl AwsKmsKeyring {
     /// A keyring for one KMS key (ARN, alias ARN, `alias/...` or key ID;
     /// decrypting needs the key ARN, since messages store the ARN).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `key_id` is empty, or starts with `arn:`
+    /// but is not a valid KMS ARN (see [`validate_identifier`]).
     pub fn new(key_id: impl Into<String>, client: Arc<dyn KmsClient>) -> Result<Self> {
         Self::strict(key_id.into(), client, false)
     }
 
     /// Like [`AwsKmsKeyring::new`], matching replicas of multi-Region keys on decrypt.
+    ///
+    /// # Errors
+    ///
+    /// As [`AwsKmsKeyring::new`].
     pub fn new_mrk_aware(key_id: impl Into<String>, client: Arc<dyn KmsClient>) -> Result<Self> {
         Self::strict(key_id.into(), client, true)
     }
@@ -126,6 +140,10 @@ impl AwsKmsKeyring {
     /// A decrypt-only keyring for a client of `region`: EDKs of multi-Region
     /// keys are decrypted with their replica in `region`; other keys only if
     /// they are in `region`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `region` is empty.
     pub fn mrk_discovery(
         client: Arc<dyn KmsClient>,
         region: impl Into<String>,

@@ -109,6 +109,12 @@ impl StreamDecryptBuilder {
     }
 
     /// The decryptor. Nothing is read or unwrapped until the first `update`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if no keyring or materials manager was set,
+    /// or the client was built with `threads(0)` or
+    /// `max_encrypted_data_keys(0)`.
     pub fn start(self) -> Result<StreamDecryptor> {
         let manager = SharedSource::required(self.source)?.into_manager();
         self.client.check_limits()?;
@@ -170,15 +176,20 @@ impl StreamDecryptor {
     ///
     /// The failures of [`DecryptCall::run`](crate::DecryptCall::run) as
     /// soon as the bytes show them, and
-    /// [`Error::PolicyViolation`](crate::Error::PolicyViolation) for a frame
-    /// above `max_frame_size` or signed plaintext above
-    /// `max_buffered_plaintext`. After a failure every call fails
-    /// ([`Error::BadArgument`](crate::Error::BadArgument)).
+    /// [`Error::PolicyViolation`](crate::Error::PolicyViolation) for a
+    /// header or frame above `max_frame_size` (headers: or 1 MiB, whichever
+    /// is larger), signed plaintext above `max_buffered_plaintext`, or a
+    /// signed message under `unsigned_only`. After a failure every call
+    /// fails ([`Error::BadArgument`](crate::Error::BadArgument)).
     pub fn update(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
         block_on(self.update_async(input, out))
     }
 
     /// Like [`StreamDecryptor::update`], as a future.
+    ///
+    /// # Errors
+    ///
+    /// As [`StreamDecryptor::update`].
     pub async fn update_async(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
         self.inner.update(&*self.manager, input, out).await
     }
@@ -188,8 +199,9 @@ impl StreamDecryptor {
     /// # Errors
     ///
     /// [`Error::MalformedMessage`](crate::Error::MalformedMessage) if the
-    /// input ended early (the message is cut short), or a failure
-    /// [`update`](Self::update) reported before.
+    /// input ended early (the message is cut short), or
+    /// [`Error::BadArgument`](crate::Error::BadArgument) after a failure
+    /// [`update`](Self::update) reported.
     pub fn finish(&mut self) -> Result<()> {
         self.inner.finish()
     }
@@ -197,6 +209,11 @@ impl StreamDecryptor {
     /// Hands the frames to the caller's AES-GCM (see
     /// [`ExternalStreamOpen`](crate::external::ExternalStreamOpen)). Only
     /// before the first [`update`](Self::update).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] once [`update`](Self::update) has been given
+    /// any input.
     #[cfg(all(
         feature = "host-crypto",
         any(target_arch = "wasm32", feature = "rustcrypto")

@@ -80,6 +80,11 @@ impl StreamEncryptBuilder {
 
     /// Gets the materials and writes the header, blocking until the keyring
     /// is done.
+    ///
+    /// # Errors
+    ///
+    /// As [`EncryptCall::prepare`](crate::EncryptCall::prepare). Awaiting
+    /// the builder fails the same way.
     pub fn start(self) -> Result<StreamEncryptor> {
         block_on(self.start_async())
     }
@@ -241,6 +246,11 @@ impl StreamEncryptor {
     /// Hands the frames to the caller's AES-GCM (see
     /// [`ExternalStreamSeal`](crate::external::ExternalStreamSeal)). Only
     /// before the first [`update`](Self::update).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] once [`update`](Self::update) or
+    /// [`finish`](Self::finish) has been called.
     #[cfg(all(
         feature = "host-crypto",
         any(target_arch = "wasm32", feature = "rustcrypto")
@@ -264,8 +274,9 @@ impl StreamEncryptor {
     /// # Errors
     ///
     /// [`Error::BadArgument`](crate::Error::BadArgument) if it finished or
-    /// failed already, or the input fell short of the declared plaintext
-    /// length.
+    /// failed already, the input fell short of the declared plaintext
+    /// length, or the final frame would be frame 2^32 (every sequence
+    /// number taken by regular frames).
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
         let Some(mut sealer) = self.sealer.take() else {
             return Err(Error::bad_arg("the encryptor is finished or failed"));

@@ -46,6 +46,14 @@ impl<W: Write> EncryptingWriter<W> {
     }
 
     /// Writes the final frame and footer, flushes, and returns the inner writer.
+    ///
+    /// # Errors
+    ///
+    /// An [`io::Error`] of kind [`Other`](io::ErrorKind::Other) if an
+    /// earlier write to the inner writer failed; of kind
+    /// [`InvalidData`](io::ErrorKind::InvalidData), holding the
+    /// [`crate::Error`], if [`StreamEncryptor::finish`] fails; or the inner
+    /// writer's own error from writing or flushing.
     pub fn finish(mut self) -> io::Result<W> {
         self.check_not_failed()?;
         self.encryptor.finish(&mut self.out)?;
@@ -78,6 +86,7 @@ impl<W: Write> Write for EncryptingWriter<W> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.check_not_failed()?;
         self.inner.flush()
     }
 }
@@ -85,8 +94,9 @@ impl<W: Write> Write for EncryptingWriter<W> {
 /// Decrypts a message read from an inner reader. Reads return plaintext as
 /// the release rules allow (see [the module docs](crate::stream)); the end of
 /// the stream (`Ok(0)`) is reported only after the whole message
-/// authenticated. Any failure is an `io::Error` whose inner error is a
-/// [`crate::Error`].
+/// authenticated. A failure of the message is an `io::Error` whose inner
+/// error is a [`crate::Error`]; the inner reader's own errors come back as
+/// they are.
 pub struct DecryptingReader<R: Read> {
     decryptor: StreamDecryptor,
     inner: R,

@@ -594,6 +594,8 @@ fn an_encrypting_writer_whose_inner_write_failed_refuses_a_retry() {
     assert!(w.write(b"hello world!").is_err());
     let retry = w.write_all(b"hello world!").unwrap_err();
     assert!(retry.to_string().contains("earlier write"), "{retry}");
+    // Every later call: flush too.
+    assert!(w.flush().unwrap_err().to_string().contains("earlier write"));
     assert!(w.finish().is_err());
 }
 

@@ -8,7 +8,9 @@
 //! [`Error::Kms`] with the service's code
 //! (`NotFoundException`, `InvalidCiphertextException`,
 //! `AccessDeniedException`, ...); network failures and timeouts have the code
-//! `RequestFailed`, malformed answers `InvalidResponse`.
+//! `RequestFailed`, malformed answers `InvalidResponse`; a call that names
+//! no region (a bare key ID, and no default region) is an
+//! [`Error::BadArgument`].
 //!
 //! # Configuration
 //!
@@ -97,6 +99,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 
 mod config;
 mod protocol;
@@ -254,6 +257,19 @@ impl AwsKmsClientBuilder {
 
     /// The client. Fails ([`Error::BadArgument`]) when no credentials are
     /// found, the endpoint is no `http(s)` URL, or a setting is out of range.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgument`] if `max_attempts` is 0, `worker_threads` is
+    /// not 1 to 4 or a timeout is zero; if a profile named by
+    /// [`profile`](Self::profile) or `AWS_PROFILE` is in neither shared
+    /// file, or a shared file exists but cannot be read; if no credentials
+    /// are found, or only an access key ID without its secret, or only a
+    /// profile that needs role assumption, SSO or `credential_process`; if
+    /// the endpoint is not an `http(s)://host[:port][/path]` URL; if the
+    /// CA bundle (`AWS_CA_BUNDLE` or the profile's `ca_bundle`) cannot be
+    /// read or holds no PEM certificate; or if the HTTPS client cannot be
+    /// set up.
     pub fn build(self) -> Result<AwsKmsClient> {
         self.build_with(&ProcessEnv)
     }
@@ -381,6 +397,10 @@ impl AwsKmsClient {
     }
 
     /// A client configured entirely from the environment and config files.
+    ///
+    /// # Errors
+    ///
+    /// As [`AwsKmsClientBuilder::build`].
     pub fn from_env() -> Result<Self> {
         Self::builder().build()
     }
@@ -424,6 +444,15 @@ impl AwsKmsClient {
 
     /// `CreateKey` (symmetric encryption key) in the configured region;
     /// returns the new key's ARN. Meant for tests and local endpoints.
+    ///
+    /// # Errors
+    ///
+    /// The future fails with [`Error::BadArgument`] if no region is
+    /// configured, and with [`Error::Kms`] if the call fails: the service's
+    /// error code; `RequestFailed` for network failures, timeouts, a
+    /// request that cannot be signed or a private runtime that cannot
+    /// start; `InvalidResponse` for an answer that is not JSON holding the
+    /// new key's ARN.
     pub fn create_key(&self, description: &str) -> BoxFuture<'static, Result<String>> {
         let transport = self.transport.clone();
         let body = Body::new().string("Description", description).finish();
@@ -437,6 +466,14 @@ impl AwsKmsClient {
     }
 
     /// `CreateAlias`: `alias_name` (`alias/...`) for `target_key_id`.
+    ///
+    /// # Errors
+    ///
+    /// The future fails with [`Error::BadArgument`] if `target_key_id` is
+    /// not a KMS ARN and no region is configured, and with [`Error::Kms`] if
+    /// the call fails: the service's error code, or `RequestFailed` for
+    /// network failures, timeouts, a request that cannot be signed or a
+    /// private runtime that cannot start.
     pub fn create_alias(
         &self,
         alias_name: &str,

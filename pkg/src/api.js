@@ -623,6 +623,58 @@ export class CachingMaterialsManager extends MaterialsManager {
 
 // ------------------------------------------------------------ one shot
 
+/** `value`, if it is an AbortSignal (or shaped like one), else a bad argument. */
+function abortSignal(value) {
+  if (value === undefined || value === null) return undefined;
+  let shaped = false;
+  try {
+    shaped = value !== null && typeof value === 'object' && typeof value.aborted === 'boolean'
+      && typeof value.addEventListener === 'function' && typeof value.removeEventListener === 'function';
+  } catch { /* a throwing getter or Proxy trap: not a signal */ }
+  if (!shaped) throw badArgument(`signal must be an AbortSignal, got ${describe(value)}`);
+  return value;
+}
+
+/** Why `signal` aborted: its `reason`, else an AbortError, as fetch() rejects. */
+function reasonOf(signal) {
+  let reason;
+  try {
+    reason = signal.reason;
+  } catch { /* a throwing getter: the default reason */ }
+  return reason !== undefined ? reason : new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** A rejection that is the caller's abort: passed on as it is, not as a KmsEnvelopeError. */
+class Aborted {
+  constructor(reason) {
+    this.reason = reason;
+  }
+}
+
+/**
+ * Runs `work(signal)` and settles as it does, or rejects with the signal's
+ * reason as soon as it aborts (at once if it has); `discard` gets what the
+ * work yields after that (to wipe plaintext). The work stops at its next
+ * await that looks at the signal.
+ */
+async function abortable(signal, work, discard) {
+  if (!signal) return work(undefined);
+  if (signal.aborted) throw new Aborted(reasonOf(signal));
+  const stop = stopSignal();
+  const onAbort = () => stop.stop(new Aborted(reasonOf(signal)));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await stop.until(work(signal), discard);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** `e` as the caller sees it: an abort's reason as it is, anything else a KmsEnvelopeError. */
+function callerError(e) {
+  return e instanceof Aborted ? e.reason : toError(e);
+}
+
 /**
  * Encrypts `plaintext` into one message.
  * @returns {Promise<Uint8Array>}
@@ -631,7 +683,8 @@ export async function encrypt(plaintext, opts) {
   try {
     ready();
     const pt = bytes(plaintext, 'plaintext');
-    const o = options(opts, 'encrypt options', ENCRYPT_OPTIONS);
+    // Streams take no signal: pipeTo's signal, or cancel and abort, stop them.
+    const o = options(opts, 'encrypt options', [...ENCRYPT_OPTIONS, 'signal']);
     const args = [
       source(o),
       contextPairs(o.encryptionContext, 'encryptionContext'),
@@ -640,18 +693,20 @@ export async function encrypt(plaintext, opts) {
       policy(o.commitmentPolicy),
       integer(o.maxEncryptedDataKeys, 'maxEncryptedDataKeys', 1, 0xffff),
     ];
-    // Messages the host takes (thresholds in src/external.js): frames on its AES-GCM, between JS buffers.
-    const h = bulkFor(pt.length, () => suiteSigns(args[2]));
-    if (h && takesSuiteKey(h, args[2])) {
-      // null when the host cannot take the key after all, or the materials
-      // hold a host signing key JS cannot reach.
-      const signingKey = await hostSigningKey(h, pt.length, args[2], o);
-      const sealing = await wasm.encryptExternal(pt.length, signingKey, h.keyLengths, ...args);
-      if (sealing) return await sealExternal(h, sealing, pt);
-    }
-    return await wasm.encrypt(pt, ...args);
+    return await abortable(abortSignal(o.signal), async (signal) => {
+      // Messages the host takes (thresholds in src/external.js): frames on its AES-GCM, between JS buffers.
+      const h = bulkFor(pt.length, () => suiteSigns(args[2]));
+      if (h && takesSuiteKey(h, args[2])) {
+        // null when the host cannot take the key after all, or the materials
+        // hold a host signing key JS cannot reach.
+        const signingKey = await hostSigningKey(h, pt.length, args[2], o);
+        const sealing = await wasm.encryptExternal(pt.length, signingKey, h.keyLengths, ...args);
+        if (sealing) return await sealExternal(h, sealing, pt, signal);
+      }
+      return await wasm.encrypt(pt, ...args);
+    });
   } catch (e) {
-    throw toError(e);
+    throw callerError(e);
   }
 }
 
@@ -667,7 +722,7 @@ export async function decrypt(ciphertext, opts) {
   try {
     ready();
     const ct = bytes(ciphertext, 'ciphertext');
-    const o = options(opts, 'decrypt options', DECRYPT_OPTIONS);
+    const o = options(opts, 'decrypt options', [...DECRYPT_OPTIONS, 'signal']);
     const args = [
       source(o),
       o.encryptionContext === undefined ? undefined : contextPairs(o.encryptionContext, 'encryptionContext'),
@@ -677,16 +732,19 @@ export async function decrypt(ciphertext, opts) {
     if (ct.length > MAX_ONE_SHOT) {
       throw badArgument(`decrypt takes messages up to ${MAX_ONE_SHOT} bytes; use decryptStream`);
     }
-    const h = bulkFor(ct.length);
-    if (h) {
-      // The message stays where it is (only frame heads are copied into
-      // wasm); null when this path cannot take it.
-      const r = await wasm.decryptExternal(ct, h.keyLengths, ...args);
-      if (r) return await openExternal(h, r, ct);
-    }
-    return await wasm.decrypt(ct, ...args);
+    // A result that arrives after an abort is wiped: nobody will see it.
+    return await abortable(abortSignal(o.signal), async (signal) => {
+      const h = bulkFor(ct.length);
+      if (h) {
+        // The message stays where it is (only frame heads are copied into
+        // wasm); null when this path cannot take it.
+        const r = await wasm.decryptExternal(ct, h.keyLengths, ...args);
+        if (r) return await openExternal(h, r, ct, signal);
+      }
+      return await wasm.decrypt(ct, ...args);
+    }, (late) => late.plaintext.fill(0));
   } catch (e) {
-    throw toError(e);
+    throw callerError(e);
   }
 }
 

@@ -168,9 +168,11 @@ export function frameAt(rec, o) {
  * awaiting what it returns; with a `gate`, the first frame to write past
  * its mark waits for it.
  */
-async function forEachFrame(handle, each, gate = null) {
+async function forEachFrame(handle, each, gate = null, signal = undefined) {
   const n = handle.frameCount;
   for (let first = 0; first < n; first += BATCH) {
+    // The caller aborted (api.js has rejected already): no more frames.
+    if (signal?.aborted) throw new Error('aborted');
     const rec = handle.frames(first, BATCH);
     const pending = [];
     for (let o = 0; o < rec.length; o += RECORD) {
@@ -230,8 +232,11 @@ async function discard(out, gate, running) {
   out?.fill(0);
 }
 
-/** Seals `plaintext` as the message `sealing` (a wasm Sealing) describes. */
-export async function sealExternal(h, sealing, plaintext) {
+/**
+ * Seals `plaintext` as the message `sealing` (a wasm Sealing) describes;
+ * stops between batches of frames once `signal` (optional) aborts.
+ */
+export async function sealExternal(h, sealing, plaintext, signal = undefined) {
   let out;
   let gate = null;
   let running = null;
@@ -252,7 +257,7 @@ export async function sealExternal(h, sealing, plaintext) {
       const r = h.sealInto(key, f.iv, f.aad, plaintext.subarray(f.plaintext, f.plaintext + f.length), out, f.ciphertext);
       running?.upTo(f.ciphertext + f.length + TAG);
       return r;
-    }, gate);
+    }, gate, signal);
     await gate?.pass();
     if (signer) {
       // The host's key signs the whole message; its DER signature may be a
@@ -277,9 +282,10 @@ export async function sealExternal(h, sealing, plaintext) {
 /**
  * Opens `ciphertext` as `opening` (a wasm Opening) describes. All or
  * nothing: the plaintext is returned only once every frame and the
- * signature verified, and wiped on any failure.
+ * signature verified, and wiped on any failure (an abort of `signal`
+ * included, noticed between batches of frames).
  */
-export async function openExternal(h, opening, ciphertext) {
+export async function openExternal(h, opening, ciphertext, signal = undefined) {
   let out;
   let gate = null;
   let running = null;
@@ -316,7 +322,7 @@ export async function openExternal(h, opening, ciphertext) {
       const r = h.openInto(key, f.iv, f.aad, ciphertext.subarray(f.ciphertext, end), out, f.plaintext);
       running?.upTo(end);
       return r;
-    }, gate);
+    }, gate, signal);
     await gate?.pass();
     if (!ok) throw opening.frameFailed();
     opened++;

@@ -456,11 +456,23 @@ export interface DecryptResult {
   header: MessageHeader;
 }
 
+/** Options of the one-shot calls, beside those streams take too. */
+export interface AbortOptions {
+  /**
+   * Aborting it rejects the call at once with `signal.reason` (an
+   * `AbortError` `DOMException` unless `abort(reason)` gave one), as
+   * `fetch` does; work in flight stops at its next batch of frames, and a
+   * plaintext that arrives later is wiped. A keyring or KMS call already
+   * made is not cancelled (your client may take the signal too).
+   */
+  signal?: AbortSignal;
+}
+
 /** Encrypts `plaintext` into one message. */
-export declare function encrypt(plaintext: Bytes, options: EncryptOptions): Promise<Uint8Array>;
+export declare function encrypt(plaintext: Bytes, options: EncryptOptions & AbortOptions): Promise<Uint8Array>;
 
 /** Decrypts one message; all or nothing. */
-export declare function decrypt(ciphertext: Bytes, options: DecryptOptions): Promise<DecryptResult>;
+export declare function decrypt(ciphertext: Bytes, options: DecryptOptions & AbortOptions): Promise<DecryptResult>;
 
 /** Parses the header of a message. Nothing is decrypted or authenticated. */
 export declare function inspect(ciphertext: Bytes): Promise<MessageHeader>;

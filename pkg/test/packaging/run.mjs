@@ -89,7 +89,7 @@ const multi = new MultiKeyring({ generator: keyring, children: [custom] });
 void [discovery, cmm.partitionId, cache.size, multi.generator, multi.children.length];
 export async function f(): Promise<string> {
   const ct: Uint8Array = await encrypt(new Uint8Array(1), { keyring, algorithmSuite: 0x0478, encryptionContext: { a: 'b' } });
-  const r: DecryptResult = await decrypt(ct, { keyring: custom });
+  const r: DecryptResult = await decrypt(ct, { keyring: custom, signal: AbortSignal.timeout(60_000) });
   const s: TransformStream<Uint8Array, Uint8Array> = (await import('kms-envelope')).encryptStream({ keyring });
   void s;
   try { await decrypt(ct, { keyring }); } catch (e) { if (e instanceof KmsEnvelopeError) return e.kmsCode ?? e.reasons?.join() ?? e.code; }
@@ -122,6 +122,8 @@ class Mine extends Keyring { constructor() { super(); } }
 void Mine;
 // @ts-expect-error: not a key
 new RawAesKeyring({ keyNamespace: 'a', keyName: 'b', wrappingKey: { type: 'secret' } });
+// @ts-expect-error: streams take no signal (pipeTo's stops them)
+void (await import('kms-envelope')).encryptStream({ keyring, signal: new AbortController().signal });
 // What the runtime takes, the types take: DER as an ArrayBuffer, children typed as an array, '0x0578',
 // a KeyObject's shape.
 const der: ArrayBuffer = new ArrayBuffer(8);

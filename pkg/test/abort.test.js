@@ -1,0 +1,93 @@
+// `signal` on the one-shot calls: an abort rejects at once with the
+// signal's reason, as fetch() does, and work in flight stops.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encrypt, decrypt, encryptStream, MultiKeyring, RawAesKeyring, KmsEnvelopeError } from 'kms-envelope';
+import { openedCount } from '../src/external.js';
+import { aesKey, bytesOf, rejectsWith } from './helpers.js';
+
+const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: aesKey() });
+
+/** A keyring in front of `keyring` that answers only when `release` is called. */
+function heldKeyring() {
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  const calls = { encrypt: 0, decrypt: 0 };
+  return {
+    calls,
+    release: () => release(),
+    keyring: {
+      async onEncrypt() { calls.encrypt++; await gate; },
+      async onDecrypt() { calls.decrypt++; await gate; },
+    },
+  };
+}
+
+test('an aborted signal rejects at once with its reason, before any keyring runs', async () => {
+  const reason = new Error('user left the page');
+  const held = heldKeyring();
+  const ct = await encrypt(bytesOf(10), { keyring });
+  for (const call of [
+    () => encrypt(bytesOf(10), { keyring: held.keyring, signal: AbortSignal.abort(reason) }),
+    () => decrypt(ct, { keyring: held.keyring, signal: AbortSignal.abort(reason) }),
+  ]) {
+    await assert.rejects(call(), (e) => e === reason);
+  }
+  assert.deepEqual(held.calls, { encrypt: 0, decrypt: 0 });
+  // No reason given: an AbortError, as fetch() rejects.
+  await assert.rejects(encrypt(bytesOf(1), { keyring, signal: AbortSignal.abort() }), (e) => e.name === 'AbortError');
+  // Any reason at all is passed on as it is, not as a KmsEnvelopeError.
+  await assert.rejects(decrypt(ct, { keyring, signal: AbortSignal.abort('just a string') }), (e) => e === 'just a string');
+});
+
+test('an abort while a keyring is pending rejects without waiting for it', async () => {
+  const held = heldKeyring();
+  const ct = await encrypt(bytesOf(10), { keyring });
+  for (const call of [
+    (signal) => encrypt(bytesOf(10), { keyring: held.keyring, signal }),
+    (signal) => decrypt(ct, { keyring: held.keyring, signal }),
+  ]) {
+    const controller = new AbortController();
+    const pending = call(controller.signal);
+    await new Promise((r) => setTimeout(r, 10));
+    controller.abort(new Error('stop'));
+    await assert.rejects(pending, /stop/);
+  }
+  assert.deepEqual(held.calls, { encrypt: 1, decrypt: 1 });
+  // The keyring answering later changes nothing (no unhandled rejection,
+  // the late result is dropped).
+  held.release();
+  await new Promise((r) => setTimeout(r, 10));
+});
+
+test('a large message stops before its frames once aborted; a signal that never aborts changes nothing', async () => {
+  const plaintext = bytesOf(8 << 20);
+  const ct = await encrypt(plaintext, { keyring, algorithmSuite: 0x0478, frameLength: 1024 });
+  const before = openedCount();
+  // A keyring that aborts the call as it runs, then lets the next one
+  // unwrap: the frames come after, and see the abort.
+  const controller = new AbortController();
+  const aborter = { onEncrypt() {}, onDecrypt() { controller.abort(); return null; } };
+  const both = new MultiKeyring({ children: [aborter, keyring] });
+  await assert.rejects(decrypt(ct, { keyring: both, signal: controller.signal }), (e) => e.name === 'AbortError');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(openedCount(), before, 'the aborted message was not opened');
+  const kept = new AbortController();
+  const out = await decrypt(ct, { keyring, signal: kept.signal });
+  assert.equal(openedCount(), before + 1);
+  assert.deepEqual(out.plaintext, plaintext);
+  const again = await encrypt(plaintext, { keyring, signal: kept.signal });
+  assert.deepEqual((await decrypt(again, { keyring })).plaintext, plaintext);
+});
+
+test('signal must be an AbortSignal; streams take none', async () => {
+  for (const signal of [{}, 'abort', 1, { aborted: 'no', addEventListener() {}, removeEventListener() {} }]) {
+    await rejectsWith(encrypt(bytesOf(1), { keyring, signal }), 'bad_argument', KmsEnvelopeError);
+  }
+  const hostile = new Proxy({}, { get() { throw new Error('trap'); } });
+  await rejectsWith(decrypt(bytesOf(1), { keyring, signal: hostile }), 'bad_argument');
+  // A reason getter that throws: the default AbortError instead.
+  const odd = { aborted: true, get reason() { throw new Error('no'); }, addEventListener() {}, removeEventListener() {} };
+  await assert.rejects(encrypt(bytesOf(1), { keyring, signal: odd }), (e) => e.name === 'AbortError');
+  assert.throws(() => encryptStream({ keyring, signal: AbortSignal.abort() }), (e) => e.code === 'bad_argument' && /signal/.test(e.message));
+});

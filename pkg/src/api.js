@@ -463,9 +463,11 @@ function kmsSender(client, commands) {
   let classes;
   if (commands !== undefined) classes = commandClasses(commands, 'commands');
   else if (!isSdkClient(client)) classes = PLAIN_COMMANDS;
-  return async (operation, input) => {
+  // The caller's AbortSignal, if the call has one, as the AWS SDK takes it.
+  return async (operation, input, signal) => {
     classes ??= await loadSdkCommands();
-    return client.send(new classes[`${operation}Command`](input));
+    const command = new classes[`${operation}Command`](input);
+    return signal ? client.send(command, { abortSignal: signal }) : client.send(command);
   };
 }
 
@@ -700,10 +702,10 @@ export async function encrypt(plaintext, opts) {
         // null when the host cannot take the key after all, or the materials
         // hold a host signing key JS cannot reach.
         const signingKey = await hostSigningKey(h, pt.length, args[2], o);
-        const sealing = await wasm.encryptExternal(pt.length, signingKey, h.keyLengths, ...args);
+        const sealing = await wasm.encryptExternal(pt.length, signingKey, h.keyLengths, ...args, signal);
         if (sealing) return await sealExternal(h, sealing, pt, signal);
       }
-      return await wasm.encrypt(pt, ...args);
+      return await wasm.encrypt(pt, ...args, signal);
     });
   } catch (e) {
     throw callerError(e);
@@ -738,10 +740,10 @@ export async function decrypt(ciphertext, opts) {
       if (h) {
         // The message stays where it is (only frame heads are copied into
         // wasm); null when this path cannot take it.
-        const r = await wasm.decryptExternal(ct, h.keyLengths, ...args);
+        const r = await wasm.decryptExternal(ct, h.keyLengths, ...args, signal);
         if (r) return await openExternal(h, r, ct, signal);
       }
-      return await wasm.decrypt(ct, ...args);
+      return await wasm.decrypt(ct, ...args, signal);
     }, (late) => late.plaintext.fill(0));
   } catch (e) {
     throw callerError(e);

@@ -146,13 +146,22 @@ export interface KeyringImplementation {
    * Returns the data key (required when `materials.plaintextDataKey` is
    * unset; of the suite's length, 16/24/32 bytes) and the EDKs to add.
    */
-  onEncrypt(materials: EncryptionMaterials):
+  onEncrypt(materials: EncryptionMaterials, options?: KeyringCallOptions):
     | Promise<{ plaintextDataKey?: Uint8Array; encryptedDataKeys?: EncryptedDataKeyInit[] }>
     | { plaintextDataKey?: Uint8Array; encryptedDataKeys?: EncryptedDataKeyInit[] };
   /** Returns the unwrapped data key, or null/undefined if no EDK is ours. */
-  onDecrypt(materials: DecryptionMaterials, encryptedDataKeys: EncryptedDataKey[]):
+  onDecrypt(materials: DecryptionMaterials, encryptedDataKeys: EncryptedDataKey[], options?: KeyringCallOptions):
     | Promise<{ plaintextDataKey: Uint8Array } | null | undefined>
     | { plaintextDataKey: Uint8Array } | null | undefined;
+}
+
+/**
+ * The last argument of a custom keyring's methods, present only when the
+ * call that asked was given a `signal`: hand it to your network calls, so
+ * that an abort ends them (and the call stops waiting).
+ */
+export interface KeyringCallOptions {
+  signal?: AbortSignal;
 }
 
 /**
@@ -267,7 +276,7 @@ export interface KmsClientLike {
    * Runs one command. The `Plaintext` of a response is zeroed once read:
    * return a fresh response each time (an all-zero data key is refused).
    */
-  send(command: KmsCommand<any>): Promise<any>;
+  send(command: KmsCommand<any>, options?: { abortSignal?: AbortSignal }): Promise<any>;
 }
 
 /**
@@ -462,8 +471,9 @@ export interface AbortOptions {
    * Aborting it rejects the call at once with `signal.reason` (an
    * `AbortError` `DOMException` unless `abort(reason)` gave one), as
    * `fetch` does; work in flight stops at its next batch of frames, and a
-   * plaintext that arrives later is wiped. A keyring or KMS call already
-   * made is not cancelled (your client may take the signal too).
+   * plaintext that arrives later is wiped. The call's KMS requests get it
+   * as the AWS SDK's `abortSignal`, and custom keyrings as `{ signal }`
+   * after their other arguments, so an abort can end them too.
    */
   signal?: AbortSignal;
 }

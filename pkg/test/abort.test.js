@@ -2,7 +2,7 @@
 // signal's reason, as fetch() does, and work in flight stops.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encrypt, decrypt, encryptStream, MultiKeyring, RawAesKeyring, KmsEnvelopeError } from 'kms-envelope';
+import { encrypt, decrypt, encryptStream, AwsKmsKeyring, MultiKeyring, RawAesKeyring, KmsEnvelopeError } from 'kms-envelope';
 import { openedCount } from '../src/external.js';
 import { aesKey, bytesOf, rejectsWith } from './helpers.js';
 
@@ -90,4 +90,43 @@ test('signal must be an AbortSignal; streams take none', async () => {
   const odd = { aborted: true, get reason() { throw new Error('no'); }, addEventListener() {}, removeEventListener() {} };
   await assert.rejects(encrypt(bytesOf(1), { keyring, signal: odd }), (e) => e.name === 'AbortError');
   assert.throws(() => encryptStream({ keyring, signal: AbortSignal.abort() }), (e) => e.code === 'bad_argument' && /signal/.test(e.message));
+});
+
+test('keyrings and KMS clients are handed the signal, so an abort ends their calls', async () => {
+  // A custom keyring sees { signal } after its arguments, only when given one.
+  const seen = [];
+  const recorder = {
+    onEncrypt(...args) { seen.push(args); return { plaintextDataKey: new Uint8Array(32).fill(7), encryptedDataKeys: [{ providerId: 'p', providerInfo: new Uint8Array(1), ciphertext: new Uint8Array(1) }] }; },
+    onDecrypt(...args) { seen.push(args); return { plaintextDataKey: new Uint8Array(32).fill(7) }; },
+  };
+  const controller = new AbortController();
+  const ct = await encrypt(bytesOf(3), { keyring: recorder, signal: controller.signal });
+  await decrypt(ct, { keyring: recorder, signal: controller.signal });
+  await decrypt(ct, { keyring: recorder });
+  assert.deepEqual(seen.map((a) => a.length), [2, 3, 2]);
+  assert.equal(seen[0][1].signal, controller.signal);
+  assert.equal(seen[1][2].signal, controller.signal);
+
+  // A KMS client whose request hangs until its abortSignal fires.
+  const calls = [];
+  const hanging = {
+    send(command, options) {
+      calls.push(options);
+      return new Promise((resolve, reject) => {
+        options?.abortSignal?.addEventListener('abort', () => reject(Object.assign(new Error('request aborted'), { name: 'AbortError' })));
+      });
+    },
+  };
+  const kms = new AwsKmsKeyring({ keyId: 'arn:aws:kms:us-west-2:123456789012:key/k', client: hanging });
+  const stop = new AbortController();
+  const pending = encrypt(bytesOf(3), { keyring: kms, signal: stop.signal });
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].abortSignal, stop.signal);
+  stop.abort(new Error('took too long'));
+  await assert.rejects(pending, /took too long/);
+  // Without a signal, send gets the command alone.
+  const plain = { send(...args) { calls.push(args.length); return Promise.reject(new Error('down')); } };
+  await rejectsWith(encrypt(bytesOf(3), { keyring: new AwsKmsKeyring({ keyId: 'arn:aws:kms:us-west-2:123456789012:key/k', client: plain }) }), 'kms_error');
+  assert.equal(calls.at(-1), 1);
 });

@@ -56,7 +56,8 @@ test('two KMS keys: encrypt with both, decrypt with either alone', async () => {
   assert.deepEqual(edks.map((e) => e.providerId), ['aws-kms', 'aws-kms']);
   assert.deepEqual(edks.map((e) => text(e.providerInfo)), [keyA, keyB]);
   for (const keyId of [keyA, keyB]) {
-    const out = await decrypt(ct, { keyring: new AwsKmsKeyring({ keyId, client }), encryptionContext: context });
+    // The SDK takes the call's signal as its abortSignal.
+    const out = await decrypt(ct, { keyring: new AwsKmsKeyring({ keyId, client }), encryptionContext: context, signal: new AbortController().signal });
     assert.equal(text(out.plaintext), 'two keys');
     assert.equal(out.encryptionContext.app, 'kms-test');
   }

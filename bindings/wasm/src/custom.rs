@@ -32,7 +32,14 @@ impl JsKeyring {
         Self { object }
     }
 
+    /// Calls `method` with `args`, and `{ signal }` after them when the
+    /// caller gave one.
     fn call(&self, method: &str, args: &Array) -> impl Future<Output = Result<JsValue>> {
+        if let Some(signal) = crate::trace::signal() {
+            let options = Object::new();
+            set(&options, "signal", &signal);
+            args.push(&options);
+        }
         let promise = Reflect::get(&self.object, &method.into())
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok())

@@ -62,15 +62,17 @@ impl JsKmsClient {
         input
     }
 
-    /// Calls `send(operation, input)`; resolves to the response object.
+    /// Calls `send(operation, input, signal)` (`signal`: the caller's
+    /// `AbortSignal`, or undefined); resolves to the response object.
     fn call(
         &self,
         operation: &'static str,
         input: Object,
     ) -> impl Future<Output = Result<JsValue>> {
+        let signal = crate::trace::signal().unwrap_or(JsValue::UNDEFINED);
         let started = self
             .send
-            .call2(&JsValue::NULL, &operation.into(), &input)
+            .call3(&JsValue::NULL, &operation.into(), &input, &signal)
             .map_err(rejected);
         async move {
             let out = JsFuture::from(guarded::resolve(&started?).map_err(rejected)?)

@@ -416,9 +416,10 @@ pub fn encrypt(
     frame_length: Option<u32>,
     policy: Option<String>,
     max_edks: Option<u16>,
+    signal: JsValue,
 ) -> js_sys::Promise {
     let opts = EncryptOptions::new(source, context, suite, frame_length, policy, max_edks);
-    trace::promise(async move {
+    trace::promise_with(signal, async move {
         let opts = opts?;
         let call = opts.apply(opts.client.encrypt(&plaintext))?;
         let out = call.await.map_err(|e| js_error(&e))?;
@@ -447,23 +448,27 @@ pub fn encrypt_external(
     frame_length: Option<u32>,
     policy: Option<String>,
     max_edks: Option<u16>,
+    signal: JsValue,
 ) -> js_sys::Promise {
     let opts = EncryptOptions::new(source, context, suite, frame_length, policy, max_edks);
     let pending = (!signing_key.is_undefined() && !signing_key.is_null())
         .then(|| signing_key.unchecked_into());
-    trace::promise(host::external_keys(pending, async move {
-        let opts = opts?;
-        let call = opts.apply(opts.client.encrypt_external(plaintext_len as usize))?;
-        let prepared = call.prepare_async().await.map_err(|e| js_error(&e))?;
-        let seal = prepared.into_external().map_err(|e| js_error(&e))?;
-        let host_takes_key = key_lengths.contains(&(seal.content_key().len() as u32));
-        let sealing = external::Sealing::new(seal);
-        Ok(if host_takes_key && sealing.reachable() {
-            sealing.into()
-        } else {
-            JsValue::NULL
-        })
-    }))
+    trace::promise_with(
+        signal,
+        host::external_keys(pending, async move {
+            let opts = opts?;
+            let call = opts.apply(opts.client.encrypt_external(plaintext_len as usize))?;
+            let prepared = call.prepare_async().await.map_err(|e| js_error(&e))?;
+            let seal = prepared.into_external().map_err(|e| js_error(&e))?;
+            let host_takes_key = key_lengths.contains(&(seal.content_key().len() as u32));
+            let sealing = external::Sealing::new(seal);
+            Ok(if host_takes_key && sealing.reachable() {
+                sealing.into()
+            } else {
+                JsValue::NULL
+            })
+        }),
+    )
 }
 
 /// The decrypt result object (`plaintext` set by the caller).
@@ -502,9 +507,10 @@ pub fn decrypt(
     context: Option<Vec<String>>,
     policy: Option<String>,
     max_edks: Option<u16>,
+    signal: JsValue,
 ) -> js_sys::Promise {
     let source = source.inner.clone();
-    trace::promise(async move {
+    trace::promise_with(signal, async move {
         let client = client(policy, max_edks)?;
         let mut d = decrypt_call(&client, &ciphertext, &source, context)
             .await
@@ -535,29 +541,33 @@ pub fn decrypt_external(
     context: Option<Vec<String>>,
     policy: Option<String>,
     max_edks: Option<u16>,
+    signal: JsValue,
 ) -> js_sys::Promise {
     let source = source.inner.clone();
     let len = ciphertext.length();
-    trace::promise(host::external_keys(None, async move {
-        let (message, header, header_len) =
-            external::JsMessage::new(ciphertext, len, max_edks).map_err(|e| js_error(&e))?;
-        if !key_lengths.contains(&(header.algorithm_suite.data_key_len() as u32)) {
-            return Ok(JsValue::NULL);
-        }
-        let client = client(policy, max_edks)?;
-        let header_bytes = message.prefix().get(..header_len).unwrap_or_default();
-        let prepared = decrypt_call(&client, header_bytes, &source, context)
-            .prepare_async()
-            .await
-            .map_err(|e| js_error(&e))?;
-        if !prepared.can_open_externally() {
-            return Ok(JsValue::NULL);
-        }
-        let open = prepared
-            .into_external_from(&message)
-            .map_err(|e| js_error(&e))?;
-        Ok(external::Opening::new(open).into())
-    }))
+    trace::promise_with(
+        signal,
+        host::external_keys(None, async move {
+            let (message, header, header_len) =
+                external::JsMessage::new(ciphertext, len, max_edks).map_err(|e| js_error(&e))?;
+            if !key_lengths.contains(&(header.algorithm_suite.data_key_len() as u32)) {
+                return Ok(JsValue::NULL);
+            }
+            let client = client(policy, max_edks)?;
+            let header_bytes = message.prefix().get(..header_len).unwrap_or_default();
+            let prepared = decrypt_call(&client, header_bytes, &source, context)
+                .prepare_async()
+                .await
+                .map_err(|e| js_error(&e))?;
+            if !prepared.can_open_externally() {
+                return Ok(JsValue::NULL);
+            }
+            let open = prepared
+                .into_external_from(&message)
+                .map_err(|e| js_error(&e))?;
+            Ok(external::Opening::new(open).into())
+        }),
+    )
 }
 
 pub(crate) fn header_to_js(h: &MessageHeader) -> JsValue {

@@ -1,5 +1,6 @@
 //! The first failure of a key service (a KMS client or a custom keyring)
-//! within each call, kept for the error's `cause` and `kmsCode`.
+//! within each call, kept for the error's `cause` and `kmsCode`; and the
+//! call's `AbortSignal`, handed to the keyrings and KMS clients it calls.
 //!
 //! Calls interleave on the one JS thread, so a failure belongs to the call
 //! whose future is being polled when it is seen: every entry point wraps its
@@ -16,8 +17,13 @@ use js_sys::{Promise, Reflect};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
 
-/// The first thrown value, and the first key-service code seen.
-type Slot = RefCell<Option<(JsValue, Option<String>)>>;
+/// One call: its first thrown value and first key-service code seen, and
+/// the caller's `AbortSignal`, which keyrings and KMS clients are handed.
+#[derive(Default)]
+struct Slot {
+    failure: RefCell<Option<(JsValue, Option<String>)>>,
+    signal: Option<JsValue>,
+}
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Slot>>> = const { RefCell::new(None) };
@@ -29,8 +35,8 @@ thread_local! {
 pub(crate) fn record(thrown: &JsValue, code: Option<&str>) {
     CURRENT.with(|c| {
         if let Some(slot) = &*c.borrow() {
-            let mut slot = slot.borrow_mut();
-            let (_, first_code) = slot.get_or_insert_with(|| (thrown.clone(), None));
+            let mut failure = slot.failure.borrow_mut();
+            let (_, first_code) = failure.get_or_insert_with(|| (thrown.clone(), None));
             if first_code.is_none() {
                 *first_code = code.map(str::to_owned);
             }
@@ -76,7 +82,7 @@ fn attach(err: &JsValue, slot: &Slot) {
     if !matches!(code.as_deref(), Some("kms_error" | "no_key_unwrapped")) {
         return;
     }
-    if let Some((thrown, kms_code)) = &*slot.borrow() {
+    if let Some((thrown, kms_code)) = &*slot.failure.borrow() {
         let _ = Reflect::set(err, &"cause".into(), thrown);
         if let Some(kms_code) = kms_code {
             if !Reflect::has(err, &"kmsCode".into()).unwrap_or(false) {
@@ -88,8 +94,27 @@ fn attach(err: &JsValue, slot: &Slot) {
 
 /// `future_to_promise` with the call's failure attached to its error.
 pub(crate) fn promise(fut: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    promise_with(JsValue::UNDEFINED, fut)
+}
+
+/// [`promise`] for a call the caller may abort with `signal` (an
+/// `AbortSignal`, or `undefined`): see [`signal`].
+pub(crate) fn promise_with(
+    signal: JsValue,
+    fut: impl Future<Output = Result<JsValue, JsValue>> + 'static,
+) -> Promise {
+    let slot = Slot {
+        failure: RefCell::default(),
+        signal: (!signal.is_undefined() && !signal.is_null()).then_some(signal),
+    };
     future_to_promise(Traced {
         fut: Box::pin(fut),
-        slot: Rc::default(),
+        slot: Rc::new(slot),
     })
+}
+
+/// The `AbortSignal` of the call being polled, if it has one: keyrings and
+/// KMS clients are handed it, so an abort can end their network calls.
+pub(crate) fn signal() -> Option<JsValue> {
+    CURRENT.with(|c| c.borrow().as_ref().and_then(|slot| slot.signal.clone()))
 }

@@ -654,21 +654,51 @@ class Aborted {
 }
 
 /**
+ * One 'abort' listener per signal, however many calls share it (Node warns
+ * past 10 listeners on one signal): calls add and remove callbacks.
+ */
+const abortWatchers = new WeakMap();
+
+/** Calls `callback` when `signal` aborts; returns the function that stops that. */
+function onAbort(signal, callback) {
+  let watch = abortWatchers.get(signal);
+  if (!watch) {
+    const callbacks = new Set();
+    const fire = () => {
+      abortWatchers.delete(signal);
+      for (const f of callbacks) f();
+    };
+    watch = { callbacks, fire };
+    signal.addEventListener('abort', fire, { once: true });
+    abortWatchers.set(signal, watch);
+  }
+  watch.callbacks.add(callback);
+  return () => {
+    watch.callbacks.delete(callback);
+    if (watch.callbacks.size === 0 && abortWatchers.get(signal) === watch) {
+      abortWatchers.delete(signal);
+      try {
+        signal.removeEventListener('abort', watch.fire);
+      } catch { /* a signal that refuses: nothing more to undo */ }
+    }
+  };
+}
+
+/**
  * Runs `work(signal)` and settles as it does, or rejects with the signal's
- * reason as soon as it aborts (at once if it has); `discard` gets what the
- * work yields after that (to wipe plaintext). The work stops at its next
- * await that looks at the signal.
+ * reason as soon as it aborts (at once if it has, even while the listener
+ * was being added); `discard` gets what the work yields after that (to
+ * wipe plaintext). The work stops at its next batch of frames.
  */
 async function abortable(signal, work, discard) {
   if (!signal) return work(undefined);
-  if (signal.aborted) throw new Aborted(reasonOf(signal));
   const stop = stopSignal();
-  const onAbort = () => stop.stop(new Aborted(reasonOf(signal)));
-  signal.addEventListener('abort', onAbort, { once: true });
+  const forget = signal.aborted ? () => {} : onAbort(signal, () => stop.stop(new Aborted(reasonOf(signal))));
   try {
+    if (signal.aborted) throw new Aborted(reasonOf(signal));
     return await stop.until(work(signal), discard);
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    forget();
   }
 }
 

@@ -184,8 +184,16 @@ async function forEachFrame(handle, each, gate = null, signal = undefined) {
     }
     const results = await Promise.all(pending);
     if (results.includes(false)) return false;
+    // A synchronous host (node:crypto) never let the event loop run: with a
+    // signal, a timer's abort must get its turn between batches.
+    if (signal && pending.length === 0) await macrotask();
   }
   return true;
+}
+
+/** Resolves after the event loop's other tasks (timers, I/O) had a turn. */
+function macrotask() {
+  return new Promise((resolve) => (globalThis.setImmediate ?? setTimeout)(resolve));
 }
 
 const TAG = 16;

@@ -80,6 +80,72 @@ test('a large message stops before its frames once aborted; a signal that never 
   assert.deepEqual((await decrypt(again, { keyring })).plaintext, plaintext);
 });
 
+test('in Node too, a timer or I/O abort stops a large message between batches', async () => {
+  // node:crypto seals and opens frames synchronously: without a turn of the
+  // event loop between batches, an abort from a timer came after the end.
+  const plaintext = bytesOf(16 << 20);
+  const ct = await encrypt(plaintext, { keyring, algorithmSuite: 0x0478, frameLength: 4096 });
+  for (const call of [
+    (signal) => encrypt(plaintext, { keyring, algorithmSuite: 0x0478, frameLength: 4096, signal }),
+    (signal) => decrypt(ct, { keyring, signal }),
+  ]) {
+    const before = openedCount();
+    const controller = new AbortController();
+    const pending = call(controller.signal);
+    setImmediate(() => controller.abort());
+    await assert.rejects(pending, (e) => e.name === 'AbortError');
+    assert.equal(openedCount(), before);
+  }
+});
+
+test('many calls may share one signal: one listener, removed when they settle', async () => {
+  const { getEventListeners } = await import('node:events');
+  const controller = new AbortController();
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w);
+  process.on('warning', onWarning);
+  const cts = await Promise.all(Array.from({ length: 30 }, (_, i) => encrypt(bytesOf(10, i + 1), { keyring, signal: controller.signal })));
+  await Promise.all(cts.map((ct) => decrypt(ct, { keyring, signal: controller.signal })));
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  // While they run: one listener; an abort reaches every one of them.
+  const held = heldKeyring();
+  const pending = Array.from({ length: 30 }, () => encrypt(bytesOf(1), { keyring: held.keyring, signal: controller.signal }));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+  controller.abort();
+  const settled = await Promise.allSettled(pending);
+  assert.ok(settled.every((r) => r.status === 'rejected' && r.reason.name === 'AbortError'));
+  await new Promise((r) => setImmediate(r));
+  process.off('warning', onWarning);
+  assert.deepEqual(warnings.map((w) => w.name), []);
+});
+
+test('a signal whose removeEventListener throws, or that aborts as a listener is added', async () => {
+  // The call settles as its work did, and a plaintext is not left behind.
+  const grumpy = new AbortController();
+  const real = grumpy.signal;
+  const proxy = new Proxy(real, {
+    get(target, key) {
+      if (key === 'removeEventListener') return () => { throw new Error('remove'); };
+      const v = Reflect.get(target, key, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const ct = await encrypt(bytesOf(10), { keyring });
+  const out = await decrypt(ct, { keyring, signal: proxy });
+  assert.deepEqual(out.plaintext, bytesOf(10));
+  // Aborts while its listener is being added: the keyring is never called.
+  const held = heldKeyring();
+  const sneaky = {
+    aborted: false,
+    reason: new Error('sneaky'),
+    addEventListener(type, f) { this.aborted = true; f(); },
+    removeEventListener() {},
+  };
+  await assert.rejects(encrypt(bytesOf(1), { keyring: held.keyring, signal: sneaky }), /sneaky/);
+  assert.equal(held.calls.encrypt, 0);
+});
+
 test('signal must be an AbortSignal; streams take none', async () => {
   for (const signal of [{}, 'abort', 1, { aborted: 'no', addEventListener() {}, removeEventListener() {} }]) {
     await rejectsWith(encrypt(bytesOf(1), { keyring, signal }), 'bad_argument', KmsEnvelopeError);

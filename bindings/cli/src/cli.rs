@@ -211,7 +211,8 @@ pub struct IoArgs {
     /// and the header as `inspect` shows it (suite, message ID, encryption
     /// context, encrypted data keys). Written once each output is complete
     /// (on decrypt, authenticated). `-` is standard output, when the
-    /// outputs go to files. As the AWS Encryption CLI's --metadata-output.
+    /// outputs go to files. Not an input, output or key file of the run.
+    /// As the AWS Encryption CLI's --metadata-output.
     #[arg(long, value_name = "FILE")]
     pub metadata_output: Option<PathBuf>,
     /// Empty the --metadata-output file first instead of appending to it.

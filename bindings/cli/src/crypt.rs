@@ -201,7 +201,7 @@ pub fn encrypt(args: &EncryptArgs) -> CliResult<()> {
         out: Vec::with_capacity(chunk_len + chunk_len / 8 + 4096),
     };
     let jobs = plan(&args.io, Purpose::Encrypt)?;
-    let mut metadata = Metadata::open(&args.io)?;
+    let mut metadata = Metadata::open(&args.io, &jobs, &args.keys.keys)?;
     for job in jobs {
         let run = Run {
             client: &client,
@@ -304,7 +304,7 @@ pub fn decrypt(args: &DecryptArgs) -> CliResult<()> {
         out: Zeroizing::new(Vec::with_capacity(chunk_len + (64 << 10))),
     };
     let jobs = plan(&args.io, Purpose::Decrypt)?;
-    let mut metadata = Metadata::open(&args.io)?;
+    let mut metadata = Metadata::open(&args.io, &jobs, &args.keys.keys)?;
     for job in jobs {
         let run = Run {
             client: &client,

@@ -10,7 +10,7 @@
 //! {"mode":"encrypt","input":"a.csv","output":"sealed/a.csv.kmse","plaintext_length":1200,"header":{...}}
 //! ```
 
-use std::fs::OpenOptions;
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -46,6 +46,31 @@ struct Record<'a> {
     header: &'a HeaderInfo,
 }
 
+/// Whether `a` and `b` name the same file: the same inode if both exist,
+/// else the same name in the same (resolved) directory.
+fn same_file(a: &Path, b: &Path) -> bool {
+    if let (Ok(x), Ok(y)) = (fs::metadata(a), fs::metadata(b)) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (x, y);
+            return fs::canonicalize(a).ok() == fs::canonicalize(b).ok();
+        }
+    }
+    let resolved = |p: &Path| {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Some(fs::canonicalize(dir).ok()?.join(p.file_name()?))
+    };
+    matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// Where records go: a file opened once per command, or standard output.
 pub struct Metadata {
     sink: Box<dyn Write>,
@@ -54,12 +79,25 @@ pub struct Metadata {
 
 impl Metadata {
     /// Opens `--metadata-output` if given: appended to (created private if
-    /// missing), or emptied first with `--overwrite-metadata`. `-` (standard
-    /// output) is refused when an output goes there too.
-    pub fn open(io: &IoArgs) -> CliResult<Option<Self>> {
+    /// missing), or emptied first with `--overwrite-metadata`. Refused,
+    /// before anything is opened: `-` (standard output) when an output goes
+    /// there too; a file that is also one of the `jobs`' inputs or outputs
+    /// or one of the `key_files`; file names that are not UTF-8, which a
+    /// JSON record cannot hold as they are.
+    pub fn open(io: &IoArgs, jobs: &[Job], key_files: &[PathBuf]) -> CliResult<Option<Self>> {
         let Some(path) = io.metadata_output.as_deref() else {
             return Ok(None);
         };
+        for job in jobs {
+            for name in [&job.input, &job.output].into_iter().flatten() {
+                if name.to_str().is_none() {
+                    return Err(CliError::bad_arg(format!(
+                        "'{}' is not a UTF-8 name, which --metadata-output cannot record",
+                        name.display()
+                    )));
+                }
+            }
+        }
         if is_std_stream(Some(path)) {
             if io.output_dir.is_none() && is_std_stream(io.output.as_deref()) {
                 return Err(CliError::bad_arg(
@@ -71,6 +109,19 @@ impl Metadata {
                 sink: Box::new(io::stdout()),
                 name: PathBuf::from("<stdout>"),
             }));
+        }
+        let files = jobs
+            .iter()
+            .flat_map(|job| [("an input", &job.input), ("an output", &job.output)])
+            .filter_map(|(what, name)| Some((what, name.as_deref()?)))
+            .chain(key_files.iter().map(|k| ("a key file", k.as_path())));
+        for (what, other) in files {
+            if !is_std_stream(Some(other)) && same_file(path, other) {
+                return Err(CliError::bad_arg(format!(
+                    "--metadata-output '{}' is also {what} of this run; give the records a file of their own",
+                    path.display()
+                )));
+            }
         }
         let mut options = OpenOptions::new();
         options.create(true);
@@ -101,6 +152,7 @@ impl Metadata {
         header: &MessageHeader,
         plaintext_length: u64,
     ) -> CliResult<()> {
+        // Names were checked to be UTF-8 when the file was opened.
         let name = |p: Option<&Path>| match p {
             Some(p) if !is_std_stream(Some(p)) => p.to_string_lossy().into_owned(),
             _ => "-".to_owned(),

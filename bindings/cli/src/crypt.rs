@@ -200,18 +200,49 @@ pub fn encrypt(args: &EncryptArgs) -> CliResult<()> {
         chunk: Zeroizing::new(vec![0u8; chunk_len]),
         out: Vec::with_capacity(chunk_len + chunk_len / 8 + 4096),
     };
-    let jobs = plan(&args.io, Purpose::Encrypt)?;
-    let mut metadata = Metadata::open(&args.io, &jobs, &args.keys.keys)?;
-    for job in jobs {
-        let run = Run {
-            client: &client,
-            source: &source,
-            job: &job,
-            metadata: metadata.as_mut(),
-        };
-        encrypt_one(args, run, &context, &mut buffers).map_err(|e| job.blame(e))?;
+    let jobs = Jobs::new(&args.io, Purpose::Encrypt, &args.keys.keys);
+    jobs.run(&client, &source, |run| {
+        encrypt_one(args, run, &context, &mut buffers)
+    })
+}
+
+/// The inputs of one command.
+struct Jobs<'a> {
+    io: &'a IoArgs,
+    purpose: Purpose,
+    key_files: &'a [std::path::PathBuf],
+}
+
+impl<'a> Jobs<'a> {
+    fn new(io: &'a IoArgs, purpose: Purpose, key_files: &'a [std::path::PathBuf]) -> Self {
+        Self {
+            io,
+            purpose,
+            key_files,
+        }
     }
-    Ok(())
+
+    /// Runs `one` for every input, in order, with the metadata output;
+    /// stops at the first failure, naming its input.
+    fn run(
+        &self,
+        client: &Client,
+        source: &Source,
+        mut one: impl FnMut(Run<'_>) -> CliResult<()>,
+    ) -> CliResult<()> {
+        let jobs = plan(self.io, self.purpose)?;
+        let mut metadata = Metadata::open(self.io, &jobs, self.key_files)?;
+        for job in &jobs {
+            let run = Run {
+                client,
+                source,
+                job,
+                metadata: metadata.as_mut(),
+            };
+            one(run).map_err(|e| job.blame(e))?;
+        }
+        Ok(())
+    }
 }
 
 /// What one input's run works with.
@@ -303,18 +334,10 @@ pub fn decrypt(args: &DecryptArgs) -> CliResult<()> {
         chunk: vec![0u8; chunk_len],
         out: Zeroizing::new(Vec::with_capacity(chunk_len + (64 << 10))),
     };
-    let jobs = plan(&args.io, Purpose::Decrypt)?;
-    let mut metadata = Metadata::open(&args.io, &jobs, &args.keys.keys)?;
-    for job in jobs {
-        let run = Run {
-            client: &client,
-            source: &source,
-            job: &job,
-            metadata: metadata.as_mut(),
-        };
-        decrypt_one(args, run, &reproduced, &mut buffers).map_err(|e| job.blame(e))?;
-    }
-    Ok(())
+    let jobs = Jobs::new(&args.io, Purpose::Decrypt, &args.keys.keys);
+    jobs.run(&client, &source, |run| {
+        decrypt_one(args, run, &reproduced, &mut buffers)
+    })
 }
 
 fn decrypt_one(

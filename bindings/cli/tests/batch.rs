@@ -91,15 +91,7 @@ fn several_inputs_round_trip() {
     assert_eq!(env.read("dec/big.bin"), big);
     assert_eq!(env.read("dec/empty"), b"");
     assert_eq!(env.read("dec/notes.kmse"), b"ends like a message");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(env.path("dec/big.bin"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600, "plaintext is private");
-    }
+    env.assert_private("dec/big.bin");
 
     // A name without .kmse gets .decrypted; existing outputs are replaced.
     std::fs::copy(env.path("enc/plain.txt.kmse"), env.path("msg")).unwrap();

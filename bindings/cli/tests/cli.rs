@@ -17,15 +17,7 @@ fn keygen_writes_a_private_key_file() {
     assert_eq!(key["key_namespace"], "kms-envelope");
     assert_eq!(key["key_name"], "demo");
     assert_eq!(key["key"].as_str().map(str::len), Some(44)); // base64 of 32 bytes
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(env.path("demo.key"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    env.assert_private("demo.key");
 
     // Never over a device or a FIFO, --force or not (a rename over
     // /dev/null would replace the device).
@@ -82,15 +74,7 @@ fn keygen_writes_a_private_key_file() {
         (key["key_namespace"].as_str(), key["key_name"].as_str()),
         (Some("ns"), Some("k1"))
     );
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(env.path("demo.key"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    env.assert_private("demo.key");
     // No temporary file left behind.
     assert_eq!(std::fs::read_dir(env.dir.path()).unwrap().count(), 2);
 
@@ -1020,15 +1004,7 @@ fn metadata_output_records_each_finished_message() {
         assert_eq!(record["header"], env.inspect(&output));
         assert_eq!(record["header"]["encryption_context"]["tenant"], "acme");
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(env.path("meta.jsonl"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    env.assert_private("meta.jsonl");
 
     // Decrypt appends; a failing input adds nothing.
     env.ok(&[

@@ -131,6 +131,20 @@ impl Env {
         stderr
     }
 
+    /// Asserts that `name` is readable and writable by its owner only (on
+    /// Unix; elsewhere there is nothing to check).
+    pub fn assert_private(&self, name: &str) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(self.path(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name} is not private");
+        }
+    }
+
     pub fn keygen(&self, name: &str) {
         self.ok(&["keygen", "--out", name]);
     }

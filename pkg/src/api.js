@@ -693,10 +693,19 @@ function onAbort(signal, callback) {
 async function abortable(signal, work, discard) {
   if (!signal) return work(undefined);
   const stop = stopSignal();
-  const forget = signal.aborted ? () => {} : onAbort(signal, () => stop.stop(new Aborted(reasonOf(signal))));
+  // What the work hands on (to its frames, keyrings and KMS requests) is
+  // the call's own signal, aborted with the caller's: the AWS SDK adds a
+  // listener per request, and many calls sharing the caller's signal would
+  // pass Node's warning limit of 10.
+  const own = new AbortController();
+  const forget = signal.aborted ? () => {} : onAbort(signal, () => {
+    const reason = reasonOf(signal);
+    stop.stop(new Aborted(reason));
+    own.abort(reason);
+  });
   try {
     if (signal.aborted) throw new Aborted(reasonOf(signal));
-    return await stop.until(work(signal), discard);
+    return await stop.until(work(own.signal), discard);
   } finally {
     forget();
   }

@@ -471,9 +471,10 @@ export interface AbortOptions {
    * Aborting it rejects the call at once with `signal.reason` (an
    * `AbortError` `DOMException` unless `abort(reason)` gave one), as
    * `fetch` does; work in flight stops at its next batch of frames, and a
-   * plaintext that arrives later is wiped. The call's KMS requests get it
-   * as the AWS SDK's `abortSignal`, and custom keyrings as `{ signal }`
-   * after their other arguments, so an abort can end them too.
+   * plaintext that arrives later is wiped. The call's KMS requests get a
+   * signal of the call's own that aborts with it, as the AWS SDK's
+   * `abortSignal`, and custom keyrings as `{ signal }` after their other
+   * arguments, so an abort can end them too.
    */
   signal?: AbortSignal;
 }

@@ -46,19 +46,20 @@ struct Record<'a> {
     header: &'a HeaderInfo,
 }
 
-/// Whether `a` and `b` name the same file: the same inode if both exist,
-/// else the same name in the same (resolved) directory.
-fn same_file(a: &Path, b: &Path) -> bool {
-    if let (Ok(x), Ok(y)) = (fs::metadata(a), fs::metadata(b)) {
+/// Whether `other` is the file `file` (open at `path`): the same inode if
+/// `other` exists (a symbolic link followed), else the same name in the
+/// same (resolved) directory.
+fn is_same_file(file: &fs::Metadata, path: &Path, other: &Path) -> bool {
+    if let Ok(m) = fs::metadata(other) {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            return x.dev() == y.dev() && x.ino() == y.ino();
+            return m.dev() == file.dev() && m.ino() == file.ino();
         }
         #[cfg(not(unix))]
         {
-            let _ = (x, y);
-            return fs::canonicalize(a).ok() == fs::canonicalize(b).ok();
+            let _ = (m, file);
+            return fs::canonicalize(other).ok() == fs::canonicalize(path).ok();
         }
     }
     let resolved = |p: &Path| {
@@ -68,7 +69,17 @@ fn same_file(a: &Path, b: &Path) -> bool {
             .unwrap_or(Path::new("."));
         Some(fs::canonicalize(dir).ok()?.join(p.file_name()?))
     };
-    matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
+    matches!((resolved(path), resolved(other)), (Some(x), Some(y)) if x == y)
+}
+
+/// The file a job's input or output names: `-` (or none) is the standard
+/// stream, whatever file that is (Unix).
+fn named_file(name: Option<&Path>, stream: &'static str) -> Option<PathBuf> {
+    match name {
+        Some(p) if !is_std_stream(Some(p)) => Some(p.to_owned()),
+        _ if cfg!(unix) => Some(PathBuf::from(stream)),
+        _ => None,
+    }
 }
 
 /// Where records go: a file opened once per command, or standard output.
@@ -79,11 +90,12 @@ pub struct Metadata {
 
 impl Metadata {
     /// Opens `--metadata-output` if given: appended to (created private if
-    /// missing), or emptied first with `--overwrite-metadata`. Refused,
-    /// before anything is opened: `-` (standard output) when an output goes
-    /// there too; a file that is also one of the `jobs`' inputs or outputs
-    /// or one of the `key_files`; file names that are not UTF-8, which a
-    /// JSON record cannot hold as they are.
+    /// missing), or emptied first with `--overwrite-metadata`. Refused
+    /// before any input is read or the file emptied: `-` (standard output)
+    /// when an output goes there too; a file that is also one of the
+    /// `jobs`' inputs or outputs (the standard streams included) or one of
+    /// the `key_files`; file names that are not UTF-8, which a JSON record
+    /// cannot hold as they are.
     pub fn open(io: &IoArgs, jobs: &[Job], key_files: &[PathBuf]) -> CliResult<Option<Self>> {
         let Some(path) = io.metadata_output.as_deref() else {
             return Ok(None);
@@ -110,23 +122,13 @@ impl Metadata {
                 name: PathBuf::from("<stdout>"),
             }));
         }
-        let files = jobs
-            .iter()
-            .flat_map(|job| [("an input", &job.input), ("an output", &job.output)])
-            .filter_map(|(what, name)| Some((what, name.as_deref()?)))
-            .chain(key_files.iter().map(|k| ("a key file", k.as_path())));
-        for (what, other) in files {
-            if !is_std_stream(Some(other)) && same_file(path, other) {
-                return Err(CliError::bad_arg(format!(
-                    "--metadata-output '{}' is also {what} of this run; give the records a file of their own",
-                    path.display()
-                )));
-            }
-        }
+        // Opened without truncating, so that nothing is lost before the
+        // checks; a file made here is removed again if they refuse it.
+        let existed = fs::symlink_metadata(path).is_ok();
         let mut options = OpenOptions::new();
         options.create(true);
         if io.overwrite_metadata {
-            options.write(true).truncate(true);
+            options.write(true);
         } else {
             options.append(true);
         }
@@ -138,6 +140,38 @@ impl Metadata {
         let file = options
             .open(path)
             .map_err(|e| CliError::io("open", path, &e))?;
+        let opened = file
+            .metadata()
+            .map_err(|e| CliError::io("read", path, &e))?;
+        let files = jobs
+            .iter()
+            .flat_map(|job| {
+                [
+                    ("an input", named_file(job.input.as_deref(), "/dev/stdin")),
+                    (
+                        "an output",
+                        named_file(job.output.as_deref(), "/dev/stdout"),
+                    ),
+                ]
+            })
+            .filter_map(|(what, name)| Some((what, name?)))
+            .chain(key_files.iter().map(|k| ("a key file", k.clone())));
+        for (what, other) in files {
+            if is_same_file(&opened, path, &other) {
+                drop(file);
+                if !existed {
+                    let _ = fs::remove_file(path);
+                }
+                return Err(CliError::bad_arg(format!(
+                    "--metadata-output '{}' is also {what} of this run; give the records a file of their own",
+                    path.display()
+                )));
+            }
+        }
+        if io.overwrite_metadata {
+            file.set_len(0)
+                .map_err(|e| CliError::io("empty", path, &e))?;
+        }
         Ok(Some(Self {
             sink: Box::new(file),
             name: path.to_owned(),

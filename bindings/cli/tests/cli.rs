@@ -1109,6 +1109,132 @@ fn metadata_output_records_each_finished_message() {
         ],
         USAGE,
     );
+
+    // Never a file the run reads or writes: refused before it is emptied.
+    let key_before = env.read("a.key");
+    for (meta, args) in [
+        (
+            "a.key",
+            &["encrypt", "-k", "a.key", "-i", "one.txt", "-o", "x.kmse"][..],
+        ),
+        (
+            "one.txt",
+            &["encrypt", "-k", "a.key", "-i", "one.txt", "-o", "x.kmse"],
+        ),
+        (
+            "x.kmse",
+            &["encrypt", "-k", "a.key", "-i", "one.txt", "-o", "x.kmse"],
+        ),
+        (
+            "./sealed/two.txt.kmse",
+            &[
+                "decrypt",
+                "-k",
+                "a.key",
+                "-i",
+                "sealed/two.txt.kmse",
+                "-o",
+                "y",
+            ],
+        ),
+        (
+            "out/two.txt.kmse",
+            &[
+                "encrypt",
+                "-k",
+                "a.key",
+                "-i",
+                "one.txt",
+                "two.txt",
+                "--output-dir",
+                "out",
+            ],
+        ),
+    ] {
+        let args = [args, &["--metadata-output", meta, "--overwrite-metadata"]].concat();
+        let err = env.fails(&args, BAD_ARGUMENT);
+        assert!(err.contains("is also"), "{args:?}: {err}");
+    }
+    assert_eq!(env.read("a.key"), key_before);
+    assert_eq!(env.read("one.txt"), b"first file");
+    assert!(env.read("sealed/two.txt.kmse").len() > 10_000);
+    assert!(!env.exists("x.kmse") && !env.exists("y"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::ffi::OsStr::from_bytes(b"odd\xff.txt");
+        std::fs::write(env.path(".").join(odd), b"x").unwrap();
+        let out = std::process::Command::new(BIN)
+            .current_dir(env.path("."))
+            .args([
+                "encrypt",
+                "-k",
+                "a.key",
+                "-o",
+                "odd.kmse",
+                "--metadata-output",
+                "meta.jsonl",
+                "-i",
+            ])
+            .arg(odd)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(BAD_ARGUMENT));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not a UTF-8 name"));
+
+        // The standard streams by another name, and an output that is a
+        // dangling link to the metadata file.
+        let err = env.fails(
+            &[
+                "encrypt",
+                "-k",
+                "a.key",
+                "-i",
+                "one.txt",
+                "--metadata-output",
+                "/dev/stdout",
+            ],
+            BAD_ARGUMENT,
+        );
+        assert!(err.contains("is also an output"), "{err}");
+        let out = std::process::Command::new(BIN)
+            .current_dir(env.path("."))
+            .args([
+                "encrypt",
+                "-k",
+                "a.key",
+                "-o",
+                "z.kmse",
+                "--metadata-output",
+                "/dev/stdin",
+                "--overwrite-metadata",
+            ])
+            .stdin(std::fs::File::open(env.path("one.txt")).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(BAD_ARGUMENT));
+        assert_eq!(env.read("one.txt"), b"first file");
+        std::os::unix::fs::symlink("new-meta.jsonl", env.path("link.kmse")).unwrap();
+        let err = env.fails(
+            &[
+                "encrypt",
+                "-k",
+                "a.key",
+                "-i",
+                "one.txt",
+                "-o",
+                "link.kmse",
+                "--metadata-output",
+                "new-meta.jsonl",
+            ],
+            BAD_ARGUMENT,
+        );
+        assert!(err.contains("is also an output"), "{err}");
+        assert!(
+            !env.exists("new-meta.jsonl"),
+            "the file made for the check is removed"
+        );
+    }
 }
 
 /// `inspect`'s JSON of the message `msg`.

@@ -3,7 +3,9 @@
 //! [`plan`] turns the `-i`/`-o`/`--output-dir` arguments into [`Job`]s, one
 //! message each. Without `--output-dir` there is exactly one job, with the
 //! single-file or standard-stream behaviour. With it, every input must be a
-//! file, and its output is named after it ([`output_name`]). All checks run
+//! file, or with `-r` a directory standing for the files under it
+//! (`files_under`), and each output is named after its input
+//! ([`output_name`]), in the input's subdirectory under `-r`. All checks run
 //! before any output is written or any key service is called: a missing
 //! input, a directory, two inputs that would write the same output, or an
 //! output that would replace one of the inputs.
@@ -90,6 +92,11 @@ fn check_overwrite(io: &IoArgs, output: &Path) -> CliResult<()> {
 /// the output directory if needed.
 pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
     let Some(dir) = &io.output_dir else {
+        if io.recursive {
+            return Err(CliError::bad_arg(
+                "-r writes the files under a directory into --output-dir DIR",
+            ));
+        }
         if io.suffix.is_some() {
             return Err(CliError::bad_arg(
                 "--suffix names the files of --output-dir; -o names its output itself",
@@ -141,7 +148,9 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
     };
 
     let mut jobs = Vec::with_capacity(io.inputs.len());
-    let mut by_name: HashMap<OsString, &Path> = HashMap::new();
+    // Each job's output relative to DIR.
+    let mut placed = Vec::with_capacity(io.inputs.len());
+    let mut by_name: HashMap<OsString, PathBuf> = HashMap::new();
     let mut real_inputs = HashMap::new();
     for input in &io.inputs {
         if is_std_stream(Some(input)) {
@@ -151,47 +160,56 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
             ));
         }
         let meta = fs::metadata(input).map_err(|e| CliError::io("read", input, &e))?;
-        if meta.is_dir() {
-            return Err(CliError::bad_arg(format!(
-                "'{}' is a directory; pass the files in it (e.g. '{}/*')",
-                input.display(),
-                input.display()
-            )));
-        }
-        let name = input.file_name().ok_or_else(|| {
-            CliError::bad_arg(format!("'{}' is not a file name", input.display()))
-        })?;
-        let out_name = output_name(name, purpose, suffix);
-        if let Some(other) = by_name.insert(out_name.clone(), input) {
-            return Err(CliError::bad_arg(format!(
-                "'{}' and '{}' would both be written to '{}'",
-                other.display(),
-                input.display(),
-                dir.join(&out_name).display()
-            )));
-        }
-        let real = fs::canonicalize(input).map_err(|e| CliError::io("resolve", input, &e))?;
-        real_inputs.insert(real, input);
-        let output = dir.join(out_name);
-        check_overwrite(io, &output)?;
-        jobs.push(Job {
-            input: Some(input.clone()),
-            output: Some(output),
-            in_batch: true,
-        });
-    }
-    if let Some(real_dir) = &real_dir {
-        for job in &jobs {
-            let Some(output) = job.output.as_deref() else {
+        let files = if meta.is_dir() {
+            if !io.recursive {
+                return Err(CliError::bad_arg(format!(
+                    "'{}' is a directory; pass the files in it (e.g. '{}/*'), or -r for \
+                     every file under it",
+                    input.display(),
+                    input.display()
+                )));
+            }
+            files_under(input, real_dir.as_deref())?
+        } else {
+            let name = input.file_name().ok_or_else(|| {
+                CliError::bad_arg(format!("'{}' is not a file name", input.display()))
+            })?;
+            vec![(input.clone(), PathBuf::from(name))]
+        };
+        for (file, rel) in files {
+            let Some(name) = rel.file_name() else {
                 continue;
             };
-            let Some(name) = output.file_name() else {
+            let out_rel = rel.with_file_name(output_name(name, purpose, suffix));
+            if let Some(other) = by_name.insert(out_rel.clone().into_os_string(), file.clone()) {
+                return Err(CliError::bad_arg(format!(
+                    "'{}' and '{}' would both be written to '{}'",
+                    other.display(),
+                    file.display(),
+                    dir.join(&out_rel).display()
+                )));
+            }
+            let real = fs::canonicalize(&file).map_err(|e| CliError::io("resolve", &file, &e))?;
+            real_inputs.insert(real, file.clone());
+            let output = dir.join(&out_rel);
+            check_overwrite(io, &output)?;
+            jobs.push(Job {
+                input: Some(file),
+                output: Some(output),
+                in_batch: true,
+            });
+            placed.push(out_rel);
+        }
+    }
+    if let Some(real_dir) = &real_dir {
+        for (job, out_rel) in jobs.iter().zip(&placed) {
+            let Some(output) = job.output.as_deref() else {
                 continue;
             };
             // Where the write lands: an output that is a symbolic link
             // replaces the file it points to (io::Output::create); a
             // dangling one, or none, lands in the directory itself.
-            let lands = fs::canonicalize(output).unwrap_or_else(|_| real_dir.join(name));
+            let lands = fs::canonicalize(output).unwrap_or_else(|_| real_dir.join(out_rel));
             if let Some(input) = real_inputs.get(&lands) {
                 return Err(CliError::bad_arg(format!(
                     "the output '{}' would replace the input '{}'",
@@ -200,10 +218,50 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
                 )));
             }
         }
-    } else {
-        fs::create_dir_all(dir).map_err(|e| CliError::io("create", dir, &e))?;
+    }
+    // DIR, and the subdirectories -r mirrors in it.
+    for out_rel in &placed {
+        let sub = dir.join(out_rel.parent().unwrap_or(Path::new("")));
+        fs::create_dir_all(&sub).map_err(|e| CliError::io("create", &sub, &e))?;
     }
     Ok(jobs)
+}
+
+/// The files under `root` for `-r`, each with its path relative to `root`,
+/// in name order (a directory's files before its subdirectories). Symbolic
+/// links count as the file they point to; links to directories are not
+/// followed (no loops), and links that lead nowhere, FIFOs, devices and
+/// sockets are skipped, as is the directory `skip` (the output directory,
+/// resolved), so that a run never reads its own outputs.
+fn files_under(root: &Path, skip: Option<&Path>) -> CliResult<Vec<(PathBuf, PathBuf)>> {
+    let mut files = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(rel) = pending.pop() {
+        let here = root.join(&rel);
+        if skip.is_some_and(|s| fs::canonicalize(&here).is_ok_and(|real| real == s)) {
+            continue;
+        }
+        let read = |e: std::io::Error| CliError::io("read", &here, &e);
+        let mut entries = fs::read_dir(&here)
+            .map_err(read)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(read)?;
+        entries.sort_by_key(|e| e.file_name());
+        let mut subdirs = Vec::new();
+        for entry in entries {
+            let path = entry.path();
+            let kind = entry.file_type().map_err(read)?;
+            if kind.is_dir() {
+                subdirs.push(rel.join(entry.file_name()));
+            } else if kind.is_file()
+                || (kind.is_symlink() && fs::metadata(&path).is_ok_and(|m| m.is_file()))
+            {
+                files.push((path, rel.join(entry.file_name())));
+            }
+        }
+        pending.extend(subdirs.into_iter().rev());
+    }
+    Ok(files)
 }
 
 #[cfg(test)]
@@ -239,6 +297,7 @@ mod tests {
             encode: false,
             metadata_output: None,
             overwrite_metadata: false,
+            recursive: false,
         }
     }
 

@@ -194,6 +194,13 @@ pub struct IoArgs {
     /// is replaced once the new output is complete.
     #[arg(long)]
     pub no_overwrite: bool,
+    /// With --output-dir: an input directory stands for every file under
+    /// it, and the outputs mirror its subdirectories in DIR. Links to
+    /// directories are not followed; FIFOs, devices, sockets, links that
+    /// lead nowhere and DIR itself are skipped. As the AWS Encryption CLI's
+    /// -r.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
     /// Read every input as base64 (RFC 4648, standard alphabet, padded;
     /// line breaks and other whitespace are skipped) and work on the bytes
     /// it encodes: `decrypt --decode` takes what `encrypt --encode` writes.

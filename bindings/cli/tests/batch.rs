@@ -548,3 +548,106 @@ fn no_overwrite_keeps_a_file_that_appears_while_the_command_runs() {
         listing(&env, ".")
     );
 }
+
+/// `-r`: every file under a directory, the outputs mirroring its
+/// subdirectories; links to directories not followed, special files and
+/// the output directory itself skipped.
+#[test]
+fn recursive_inputs_mirror_their_directories() {
+    let env = Env::new();
+    env.keygen("a.key");
+    for dir in ["data/sub/deeper", "other"] {
+        std::fs::create_dir_all(env.path(dir)).unwrap();
+    }
+    env.write("data/a.txt", b"top");
+    env.write("data/sub/b.txt", b"middle");
+    env.write("data/sub/deeper/c.txt", b"bottom");
+    env.write("other/a.txt", b"same name as data/a.txt");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("sub", env.path("data/loop")).unwrap();
+        std::os::unix::fs::symlink("a.txt", env.path("data/alias")).unwrap();
+        std::os::unix::fs::symlink("nowhere", env.path("data/dangling")).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(env.path("data/fifo"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let enc = [
+        "encrypt",
+        "-k",
+        "a.key",
+        "-r",
+        "-i",
+        "data",
+        "--output-dir",
+        "sealed",
+    ];
+    env.ok(&enc);
+    let mut expected = vec!["a.txt.kmse", "sub"];
+    if cfg!(unix) {
+        expected.insert(1, "alias.kmse");
+    }
+    assert_eq!(listing(&env, "sealed"), expected);
+    assert_eq!(listing(&env, "sealed/sub"), ["b.txt.kmse", "deeper"]);
+    assert_eq!(listing(&env, "sealed/sub/deeper"), ["c.txt.kmse"]);
+    env.ok(&[
+        "decrypt",
+        "-k",
+        "a.key",
+        "-r",
+        "-i",
+        "sealed",
+        "--output-dir",
+        "opened",
+    ]);
+    assert_eq!(env.read("opened/a.txt"), b"top");
+    assert_eq!(env.read("opened/sub/b.txt"), b"middle");
+    assert_eq!(env.read("opened/sub/deeper/c.txt"), b"bottom");
+
+    // An output directory inside the input: never read as input.
+    let inside = [
+        "encrypt",
+        "-k",
+        "a.key",
+        "-r",
+        "-i",
+        "data",
+        "--output-dir",
+        "data/sealed",
+    ];
+    env.ok(&inside);
+    env.ok(&inside);
+    assert_eq!(listing(&env, "data/sealed/sub"), ["b.txt.kmse", "deeper"]);
+    assert!(!env.exists("data/sealed/sealed"));
+
+    // Refusals: two files for one output, -r without --output-dir, a
+    // directory without -r.
+    let err = env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-r",
+            "-i",
+            "data",
+            "other",
+            "--output-dir",
+            "x",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("would both be written to"), "{err}");
+    let err = env.fails(
+        &["encrypt", "-k", "a.key", "-r", "-i", "data/a.txt"],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("--output-dir"), "{err}");
+    let err = env.fails(
+        &["encrypt", "-k", "a.key", "-i", "data", "--output-dir", "x"],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("or -r"), "{err}");
+    assert!(!env.exists("x"));
+}

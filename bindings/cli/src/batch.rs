@@ -88,8 +88,8 @@ fn check_overwrite(io: &IoArgs, output: &Path) -> CliResult<()> {
     Ok(())
 }
 
-/// The jobs of one `encrypt` or `decrypt` run, after every check; creates
-/// the output directory if needed.
+/// The jobs of one `encrypt` or `decrypt` run, after every check (nothing
+/// is created: [`make_output_dirs`] does that once the run may start).
 pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
     let Some(dir) = &io.output_dir else {
         if io.recursive {
@@ -169,6 +169,18 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
                     input.display()
                 )));
             }
+            if let Some(real_dir) = &real_dir {
+                let real_input =
+                    fs::canonicalize(input).map_err(|e| CliError::io("resolve", input, &e))?;
+                if &real_input == real_dir {
+                    return Err(CliError::bad_arg(format!(
+                        "--output-dir '{}' is the input directory '{}'; write the outputs \
+                         elsewhere",
+                        dir.display(),
+                        input.display()
+                    )));
+                }
+            }
             files_under(input, real_dir.as_deref())?
         } else {
             let name = input.file_name().ok_or_else(|| {
@@ -201,15 +213,24 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
             placed.push(out_rel);
         }
     }
+    check_subdirectories(dir, &placed)?;
     if let Some(real_dir) = &real_dir {
+        let mut landing = HashMap::new();
         for (job, out_rel) in jobs.iter().zip(&placed) {
             let Some(output) = job.output.as_deref() else {
                 continue;
             };
             // Where the write lands: an output that is a symbolic link
             // replaces the file it points to (io::Output::create); a
-            // dangling one, or none, lands in the directory itself.
-            let lands = fs::canonicalize(output).unwrap_or_else(|_| real_dir.join(out_rel));
+            // dangling one, or none, lands in its directory, which a link
+            // in DIR may lead elsewhere.
+            let lands = fs::canonicalize(output).unwrap_or_else(|_| {
+                let parent = out_rel.parent().unwrap_or(Path::new(""));
+                let name = out_rel.file_name().unwrap_or_default();
+                fs::canonicalize(real_dir.join(parent))
+                    .map(|p| p.join(name))
+                    .unwrap_or_else(|_| real_dir.join(out_rel))
+            });
             if let Some(input) = real_inputs.get(&lands) {
                 return Err(CliError::bad_arg(format!(
                     "the output '{}' would replace the input '{}'",
@@ -217,18 +238,73 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
                     input.display()
                 )));
             }
+            if let Some(other) = landing.insert(lands, output) {
+                return Err(CliError::bad_arg(format!(
+                    "the outputs '{}' and '{}' are the same file (a link in --output-dir)",
+                    other.display(),
+                    output.display()
+                )));
+            }
         }
-    }
-    // DIR, and the subdirectories -r mirrors in it.
-    for out_rel in &placed {
-        let sub = dir.join(out_rel.parent().unwrap_or(Path::new("")));
-        fs::create_dir_all(&sub).map_err(|e| CliError::io("create", &sub, &e))?;
     }
     Ok(jobs)
 }
 
-/// The files under `root` for `-r`, each with its path relative to `root`,
-/// in name order (a directory's files before its subdirectories). Symbolic
+/// Refuses an output whose path is also a subdirectory another output
+/// needs (`x.kmse` from the file `x` and `x.kmse/y.kmse` from the directory
+/// `x.kmse`), and a subdirectory whose name is taken in `dir` by something
+/// that is not a directory or by a link that leads nowhere; `placed` are
+/// the outputs, relative to `dir`.
+fn check_subdirectories(dir: &Path, placed: &[PathBuf]) -> CliResult<()> {
+    let needed: std::collections::BTreeSet<&Path> = placed
+        .iter()
+        .flat_map(|p| p.ancestors().skip(1))
+        .filter(|a| !a.as_os_str().is_empty())
+        .collect();
+    for out_rel in placed {
+        if needed.contains(out_rel.as_path()) {
+            return Err(CliError::bad_arg(format!(
+                "'{}' would be both an output and a directory of outputs",
+                dir.join(out_rel).display()
+            )));
+        }
+    }
+    for sub in needed {
+        let path = dir.join(sub);
+        let problem = match (fs::symlink_metadata(&path), fs::metadata(&path)) {
+            // Where it leads cannot be compared with the other outputs'.
+            (Ok(_), Err(_)) => Some("is a link that leads nowhere"),
+            (_, Ok(m)) if !m.is_dir() => Some("exists and is not a directory"),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            return Err(CliError::bad_arg(format!(
+                "'{}' {problem}, where -r puts outputs",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Creates `--output-dir` (even for an input directory with no files in
+/// it) and the subdirectories `-r` mirrors in it, once every check of
+/// [`plan`] has passed.
+pub fn make_output_dirs(io: &IoArgs, jobs: &[Job]) -> CliResult<()> {
+    if let Some(dir) = &io.output_dir {
+        fs::create_dir_all(dir).map_err(|e| CliError::io("create", dir, &e))?;
+    }
+    for job in jobs.iter().filter(|j| j.in_batch) {
+        if let Some(parent) = job.output.as_deref().and_then(Path::parent) {
+            fs::create_dir_all(parent).map_err(|e| CliError::io("create", parent, &e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The files under `root` for `-r`, each with its path relative to `root`:
+/// a directory's files in name order, then its subdirectories in name
+/// order. Symbolic
 /// links count as the file they point to; links to directories are not
 /// followed (no loops), and links that lead nowhere, FIFOs, devices and
 /// sockets are skipped, as is the directory `skip` (the output directory,
@@ -326,6 +402,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(jobs[1].output, Some(out.join("b.kmse")));
+        assert!(!out.exists(), "planning creates nothing");
+        let io_out = io(&[&d.join("a"), &d.join("b")], Some(&out));
+        make_output_dirs(&io_out, &jobs).unwrap();
         assert!(out.is_dir(), "created");
 
         let refused = |inputs: &[&Path], dir: &Path, purpose| {

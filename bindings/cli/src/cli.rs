@@ -161,8 +161,9 @@ pub struct PolicyArgs {
 #[derive(Debug, Args)]
 pub struct IoArgs {
     /// Input file [default: standard input; `-` also means standard input].
-    /// Takes several files (`-i a b c`, or -i repeated); several inputs need
-    /// --output-dir, and each becomes its own message.
+    /// Takes several files (`-i a b c`, or -i repeated), and directories
+    /// with -r; several inputs need --output-dir, and each file becomes its
+    /// own message.
     #[arg(short = 'i', long = "input", value_name = "IN", num_args = 1.., action = ArgAction::Append)]
     pub inputs: Vec<PathBuf>,
     /// Output file [default: standard output; `-` also means standard output].
@@ -176,8 +177,8 @@ pub struct IoArgs {
         conflicts_with = "output_dir"
     )]
     pub output: Option<PathBuf>,
-    /// Write one output per input file into DIR (created if needed), named
-    /// after the input: encrypt appends `.kmse` (`a.txt` -> `DIR/a.txt.kmse`);
+    /// Write one output per input file into DIR (created if needed; with -r
+    /// in the input's subdirectories), named after the input: encrypt appends `.kmse` (`a.txt` -> `DIR/a.txt.kmse`);
     /// decrypt removes a final `.kmse`, or else appends `.decrypted`. Existing
     /// files of those names are replaced, each only once its output is
     /// complete. The inputs are done in order; on the first failure the
@@ -195,10 +196,10 @@ pub struct IoArgs {
     #[arg(long)]
     pub no_overwrite: bool,
     /// With --output-dir: an input directory stands for every file under
-    /// it, and the outputs mirror its subdirectories in DIR. Links to
-    /// directories are not followed; FIFOs, devices, sockets, links that
-    /// lead nowhere and DIR itself are skipped. As the AWS Encryption CLI's
-    /// -r.
+    /// it (a directory's files in name order, then its subdirectories), and
+    /// the outputs mirror its subdirectories in DIR. Links to directories
+    /// inside it are not followed; FIFOs, devices, sockets, links that lead
+    /// nowhere and DIR itself are skipped. As the AWS Encryption CLI's -r.
     #[arg(short = 'r', long)]
     pub recursive: bool,
     /// Read every input as base64 (RFC 4648, standard alphabet, padded;

@@ -22,7 +22,7 @@ use kms_envelope::{
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::base64_io;
-use crate::batch::{plan, Job};
+use crate::batch::{make_output_dirs, plan, Job};
 use crate::cli::{
     CacheArgs, CacheLimitArgs, ContextArgs, DecryptArgs, EncryptArgs, IoArgs, KeyArgs, KmsArgs,
     KmsDiscoveryArgs, PolicyArgs, StreamArgs,
@@ -231,6 +231,8 @@ impl<'a> Jobs<'a> {
         mut one: impl FnMut(Run<'_>) -> CliResult<()>,
     ) -> CliResult<()> {
         let jobs = plan(self.io, self.purpose)?;
+        // Before the metadata file, which may lie in the output directory.
+        make_output_dirs(self.io, &jobs)?;
         let mut metadata = Metadata::open(self.io, &jobs, self.key_files)?;
         for job in &jobs {
             let run = Run {

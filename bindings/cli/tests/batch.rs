@@ -650,4 +650,118 @@ fn recursive_inputs_mirror_their_directories() {
     );
     assert!(err.contains("or -r"), "{err}");
     assert!(!env.exists("x"));
+
+    // The input as its own output directory (by name or through a link).
+    let err = env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-r",
+            "-i",
+            "data",
+            "--output-dir",
+            "data",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("is the input directory"), "{err}");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("data", env.path("data-link")).unwrap();
+        let err = env.fails(
+            &[
+                "encrypt",
+                "-k",
+                "a.key",
+                "-r",
+                "-i",
+                "data",
+                "--output-dir",
+                "data-link",
+            ],
+            BAD_ARGUMENT,
+        );
+        assert!(err.contains("is the input directory"), "{err}");
+    }
+    // An output that is also a directory of outputs, refused before anything is written.
+    std::fs::create_dir_all(env.path("clash/x.kmse")).unwrap();
+    env.write("clash/x", b"file");
+    env.write("clash/x.kmse/y", b"under");
+    let err = env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-r",
+            "-i",
+            "clash",
+            "--output-dir",
+            "clashed",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(
+        err.contains("both an output and a directory of outputs"),
+        "{err}"
+    );
+    assert!(!env.exists("clashed"));
+    // A file in DIR where -r needs a subdirectory.
+    std::fs::create_dir_all(env.path("taken")).unwrap();
+    env.write("taken/sub", b"in the way");
+    let err = env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-r",
+            "-i",
+            "data",
+            "--output-dir",
+            "taken",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("is not a directory"), "{err}");
+    assert_eq!(listing(&env, "taken"), ["sub"]);
+    // Two outputs that a link in DIR makes one file.
+    #[cfg(unix)]
+    {
+        for d in ["two/a", "two/b", "linked"] {
+            std::fs::create_dir_all(env.path(d)).unwrap();
+        }
+        env.write("two/a/x", b"A");
+        env.write("two/b/x", b"B");
+        std::os::unix::fs::symlink("a", env.path("linked/b")).unwrap();
+        let two = [
+            "encrypt",
+            "-k",
+            "a.key",
+            "-r",
+            "-i",
+            "two",
+            "--output-dir",
+            "linked",
+        ];
+        let err = env.fails(&two, BAD_ARGUMENT);
+        assert!(err.contains("is a link that leads nowhere"), "{err}");
+        std::fs::create_dir(env.path("linked/a")).unwrap();
+        let err = env.fails(&two, BAD_ARGUMENT);
+        assert!(err.contains("are the same file"), "{err}");
+        assert_eq!(listing(&env, "linked"), ["a", "b"]);
+        assert!(listing(&env, "linked/a").is_empty());
+    }
+    // An empty input directory: nothing to do, DIR made all the same.
+    std::fs::create_dir_all(env.path("empty")).unwrap();
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "a.key",
+        "-r",
+        "-i",
+        "empty",
+        "--output-dir",
+        "made",
+    ]);
+    assert!(listing(&env, "made").is_empty());
 }

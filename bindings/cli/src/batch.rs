@@ -205,6 +205,7 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
             real_inputs.insert(real, file.clone());
             let output = dir.join(&out_rel);
             check_overwrite(io, &output)?;
+            check_output_place(&output)?;
             jobs.push(Job {
                 input: Some(file),
                 output: Some(output),
@@ -215,22 +216,20 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
     }
     check_subdirectories(dir, &placed)?;
     if let Some(real_dir) = &real_dir {
-        let mut landing = HashMap::new();
+        let mut landed = HashMap::new();
         for (job, out_rel) in jobs.iter().zip(&placed) {
             let Some(output) = job.output.as_deref() else {
                 continue;
             };
-            // Where the write lands: an output that is a symbolic link
-            // replaces the file it points to (io::Output::create); a
-            // dangling one, or none, lands in its directory, which a link
-            // in DIR may lead elsewhere.
-            let lands = fs::canonicalize(output).unwrap_or_else(|_| {
-                let parent = out_rel.parent().unwrap_or(Path::new(""));
-                let name = out_rel.file_name().unwrap_or_default();
-                fs::canonicalize(real_dir.join(parent))
-                    .map(|p| p.join(name))
-                    .unwrap_or_else(|_| real_dir.join(out_rel))
-            });
+            // A link that leads nowhere yet may lead to another output by
+            // the time it is written: compare where it points.
+            let dangling = fs::metadata(output).is_err();
+            let lands = match fs::read_link(output) {
+                Ok(target) if dangling => {
+                    landing(&output.parent().unwrap_or(Path::new("")).join(target))
+                }
+                _ => landing(&real_dir.join(out_rel)),
+            };
             if let Some(input) = real_inputs.get(&lands) {
                 return Err(CliError::bad_arg(format!(
                     "the output '{}' would replace the input '{}'",
@@ -238,7 +237,13 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
                     input.display()
                 )));
             }
-            if let Some(other) = landing.insert(lands, output) {
+            // Devices and FIFOs are written in place, never replaced:
+            // two outputs may well be /dev/null.
+            let special = fs::metadata(output).is_ok_and(|m| !m.is_file());
+            if special {
+                continue;
+            }
+            if let Some(other) = landed.insert(lands, output) {
                 return Err(CliError::bad_arg(format!(
                     "the outputs '{}' and '{}' are the same file (a link in --output-dir)",
                     other.display(),
@@ -248,6 +253,43 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
         }
     }
     Ok(jobs)
+}
+
+/// Where a write to `path` lands: an output that is a symbolic link
+/// replaces the file it points to (io::Output::create), and a path not
+/// made yet lands under its deepest existing ancestor, which a link in the
+/// output directory may lead elsewhere.
+fn landing(path: &Path) -> PathBuf {
+    let mut rest = Vec::new();
+    let mut here = path;
+    loop {
+        let existing = if here.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            here
+        };
+        if let Ok(real) = fs::canonicalize(existing) {
+            return rest.iter().rev().fold(real, |p, name| p.join(name));
+        }
+        match (here.file_name(), here.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_owned());
+                here = parent;
+            }
+            _ => return path.to_owned(),
+        }
+    }
+}
+
+/// Refuses an output whose place is taken by a directory.
+fn check_output_place(output: &Path) -> CliResult<()> {
+    if fs::metadata(output).is_ok_and(|m| m.is_dir()) {
+        return Err(CliError::bad_arg(format!(
+            "'{}' is a directory, where an output goes",
+            output.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Refuses an output whose path is also a subdirectory another output
@@ -290,16 +332,40 @@ fn check_subdirectories(dir: &Path, placed: &[PathBuf]) -> CliResult<()> {
 /// Creates `--output-dir` (even for an input directory with no files in
 /// it) and the subdirectories `-r` mirrors in it, once every check of
 /// [`plan`] has passed.
-pub fn make_output_dirs(io: &IoArgs, jobs: &[Job]) -> CliResult<()> {
-    if let Some(dir) = &io.output_dir {
-        fs::create_dir_all(dir).map_err(|e| CliError::io("create", dir, &e))?;
-    }
-    for job in jobs.iter().filter(|j| j.in_batch) {
-        if let Some(parent) = job.output.as_deref().and_then(Path::parent) {
-            fs::create_dir_all(parent).map_err(|e| CliError::io("create", parent, &e))?;
+/// Returns the directories it made, outermost first, for
+/// [`remove_empty_dirs`].
+pub fn make_output_dirs(io: &IoArgs, jobs: &[Job]) -> CliResult<Vec<PathBuf>> {
+    let wanted = io.output_dir.iter().map(PathBuf::as_path).chain(
+        jobs.iter()
+            .filter(|j| j.in_batch)
+            .filter_map(|j| j.output.as_deref().and_then(Path::parent)),
+    );
+    let mut made = Vec::new();
+    for dir in wanted {
+        // Each missing ancestor, outermost first, so that it can be undone.
+        let mut missing: Vec<&Path> = dir
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && fs::symlink_metadata(a).is_err())
+            .collect();
+        missing.reverse();
+        for d in missing {
+            match fs::create_dir(d) {
+                Ok(()) => made.push(d.to_owned()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(CliError::io("create", d, &e)),
+            }
         }
     }
-    Ok(())
+    Ok(made)
+}
+
+/// Removes the directories `made` (by [`make_output_dirs`]) that are still
+/// empty, innermost first: a run refused or stopped leaves none it made
+/// for nothing.
+pub fn remove_empty_dirs(made: &[PathBuf]) {
+    for dir in made.iter().rev() {
+        let _ = fs::remove_dir(dir);
+    }
 }
 
 /// The files under `root` for `-r`, each with its path relative to `root`:

@@ -22,7 +22,7 @@ use kms_envelope::{
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::base64_io;
-use crate::batch::{make_output_dirs, plan, Job};
+use crate::batch::{make_output_dirs, plan, remove_empty_dirs, Job};
 use crate::cli::{
     CacheArgs, CacheLimitArgs, ContextArgs, DecryptArgs, EncryptArgs, IoArgs, KeyArgs, KmsArgs,
     KmsDiscoveryArgs, PolicyArgs, StreamArgs,
@@ -231,19 +231,25 @@ impl<'a> Jobs<'a> {
         mut one: impl FnMut(Run<'_>) -> CliResult<()>,
     ) -> CliResult<()> {
         let jobs = plan(self.io, self.purpose)?;
-        // Before the metadata file, which may lie in the output directory.
-        make_output_dirs(self.io, &jobs)?;
-        let mut metadata = Metadata::open(self.io, &jobs, self.key_files)?;
-        for job in &jobs {
-            let run = Run {
-                client,
-                source,
-                job,
-                metadata: metadata.as_mut(),
-            };
-            one(run).map_err(|e| job.blame(e))?;
+        // Before the metadata file, which may lie in the output directory;
+        // what was made for nothing is removed again.
+        let made = make_output_dirs(self.io, &jobs)?;
+        let result = Metadata::open(self.io, &jobs, self.key_files).and_then(|mut metadata| {
+            for job in &jobs {
+                let run = Run {
+                    client,
+                    source,
+                    job,
+                    metadata: metadata.as_mut(),
+                };
+                one(run).map_err(|e| job.blame(e))?;
+            }
+            Ok(())
+        });
+        if result.is_err() {
+            remove_empty_dirs(&made);
         }
-        Ok(())
+        result
     }
 }
 

@@ -341,7 +341,8 @@ fn a_failed_input_stops_the_run_and_leaves_no_partial_output() {
         NO_KEY,
     );
     assert!(err.contains("'enc/plain.txt.kmse'"), "{err}");
-    assert!(listing(&env, "dec2").is_empty());
+    // The output directory it made for nothing is removed again.
+    assert!(!env.exists("dec2"));
 
     // An input that cannot be read (a dangling symbolic link) is refused
     // before anything is written.
@@ -751,6 +752,102 @@ fn recursive_inputs_mirror_their_directories() {
         assert_eq!(listing(&env, "linked"), ["a", "b"]);
         assert!(listing(&env, "linked/a").is_empty());
     }
+    env.write("b.txt", b"b");
+    #[cfg(unix)]
+    {
+        // A link higher up in DIR, and a link that leads nowhere yet but to
+        // another output's name.
+        for d in ["deep/x/b", "deep/a/b", "deepout/x"] {
+            std::fs::create_dir_all(env.path(d)).unwrap();
+        }
+        env.write("deep/x/b/f", b"X");
+        env.write("deep/a/b/f", b"A");
+        std::os::unix::fs::symlink("x", env.path("deepout/a")).unwrap();
+        let err = env.fails(
+            &[
+                "encrypt",
+                "-k",
+                "a.key",
+                "-r",
+                "-i",
+                "deep",
+                "--output-dir",
+                "deepout",
+            ],
+            BAD_ARGUMENT,
+        );
+        assert!(err.contains("are the same file"), "{err}");
+        assert_eq!(listing(&env, "deepout/x"), Vec::<String>::new());
+        std::fs::create_dir_all(env.path("pair")).unwrap();
+        std::os::unix::fs::symlink("a.txt.kmse", env.path("pair/b.txt.kmse")).unwrap();
+        let err = env.fails(
+            &[
+                "encrypt",
+                "-k",
+                "a.key",
+                "-i",
+                "data/a.txt",
+                "b.txt",
+                "--output-dir",
+                "pair",
+            ],
+            BAD_ARGUMENT,
+        );
+        assert!(err.contains("are the same file"), "{err}");
+        // Devices are written in place: two outputs may be /dev/null.
+        std::fs::create_dir_all(env.path("null")).unwrap();
+        for name in ["a.txt.kmse", "b.txt.kmse"] {
+            std::os::unix::fs::symlink("/dev/null", env.path(&format!("null/{name}"))).unwrap();
+        }
+        env.ok(&[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "data/a.txt",
+            "b.txt",
+            "--output-dir",
+            "null",
+        ]);
+    }
+    // A directory where an output goes: refused before the first output.
+    std::fs::create_dir_all(env.path("busy/b.txt.kmse")).unwrap();
+    let err = env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "data/a.txt",
+            "b.txt",
+            "--output-dir",
+            "busy",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(
+        err.contains("is a directory, where an output goes"),
+        "{err}"
+    );
+    assert_eq!(listing(&env, "busy"), ["b.txt.kmse"]);
+    // Refused by --metadata-output: the directories made for the run are removed.
+    let err = env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-r",
+            "-i",
+            "data",
+            "--output-dir",
+            "unmade",
+            "--metadata-output",
+            "a.key",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("is also a key file"), "{err}");
+    assert!(!env.exists("unmade"));
     // An empty input directory: nothing to do, DIR made all the same.
     std::fs::create_dir_all(env.path("empty")).unwrap();
     env.ok(&[

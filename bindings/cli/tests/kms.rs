@@ -542,5 +542,6 @@ fn cache_flags_with_kms_keys() {
         err.contains("'x'") && err.contains("NotFoundException"),
         "{err}"
     );
-    assert_eq!(std::fs::read_dir(env.path("fail")).unwrap().count(), 0);
+    // Nothing written: the output directory made for the run is gone too.
+    assert!(!env.path("fail").exists());
 }

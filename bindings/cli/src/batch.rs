@@ -141,6 +141,18 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
             dir.display()
         )));
     }
+    // A DIR still to be made is compared with nothing: it must not be an
+    // existing directory in disguise.
+    if dir_meta.is_none()
+        && dir
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+    {
+        return Err(CliError::bad_arg(format!(
+            "--output-dir '{}' does not exist and goes through '..'; name it without '..'",
+            dir.display()
+        )));
+    }
     // Where the outputs land, to compare them with the inputs' real paths.
     let real_dir = match dir_meta {
         Some(_) => Some(fs::canonicalize(dir).map_err(|e| CliError::io("resolve", dir, &e))?),
@@ -221,15 +233,10 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
             let Some(output) = job.output.as_deref() else {
                 continue;
             };
-            // A link that leads nowhere yet may lead to another output by
-            // the time it is written: compare where it points.
-            let dangling = fs::metadata(output).is_err();
-            let lands = match fs::read_link(output) {
-                Ok(target) if dangling => {
-                    landing(&output.parent().unwrap_or(Path::new("")).join(target))
-                }
-                _ => landing(&real_dir.join(out_rel)),
-            };
+            // (Links that lead nowhere were refused: an output that
+            // exists resolves, and one that does not lands under its
+            // deepest existing ancestor.)
+            let lands = landing(&real_dir.join(out_rel));
             if let Some(input) = real_inputs.get(&lands) {
                 return Err(CliError::bad_arg(format!(
                     "the output '{}' would replace the input '{}'",
@@ -281,15 +288,22 @@ fn landing(path: &Path) -> PathBuf {
     }
 }
 
-/// Refuses an output whose place is taken by a directory.
+/// Refuses an output whose place is taken by a directory, or by a link
+/// that leads nowhere: where such a link leads once the run has made
+/// directories and written other outputs cannot be known in advance.
 fn check_output_place(output: &Path) -> CliResult<()> {
-    if fs::metadata(output).is_ok_and(|m| m.is_dir()) {
-        return Err(CliError::bad_arg(format!(
-            "'{}' is a directory, where an output goes",
+    let problem = match (fs::symlink_metadata(output), fs::metadata(output)) {
+        (Ok(_), Err(_)) => Some("is a link that leads nowhere (remove it, or point it at a file)"),
+        (_, Ok(m)) if m.is_dir() => Some("is a directory"),
+        _ => None,
+    };
+    match problem {
+        Some(problem) => Err(CliError::bad_arg(format!(
+            "'{}' {problem}, where an output goes",
             output.display()
-        )));
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Refuses an output whose path is also a subdirectory another output
@@ -333,7 +347,7 @@ fn check_subdirectories(dir: &Path, placed: &[PathBuf]) -> CliResult<()> {
 /// it) and the subdirectories `-r` mirrors in it, once every check of
 /// [`plan`] has passed.
 /// Returns the directories it made, outermost first, for
-/// [`remove_empty_dirs`].
+/// [`remove_empty_dirs`]; if it fails, it removes them itself.
 pub fn make_output_dirs(io: &IoArgs, jobs: &[Job]) -> CliResult<Vec<PathBuf>> {
     let wanted = io.output_dir.iter().map(PathBuf::as_path).chain(
         jobs.iter()
@@ -341,6 +355,16 @@ pub fn make_output_dirs(io: &IoArgs, jobs: &[Job]) -> CliResult<Vec<PathBuf>> {
             .filter_map(|j| j.output.as_deref().and_then(Path::parent)),
     );
     let mut made = Vec::new();
+    let result = make_each(wanted, &mut made);
+    if result.is_err() {
+        remove_empty_dirs(&made);
+    }
+    result.map(|()| made)
+}
+
+/// Makes each missing directory of `wanted` and its missing ancestors,
+/// outermost first, recording each one made in `made`.
+fn make_each<'a>(wanted: impl Iterator<Item = &'a Path>, made: &mut Vec<PathBuf>) -> CliResult<()> {
     for dir in wanted {
         // Each missing ancestor, outermost first, so that it can be undone.
         let mut missing: Vec<&Path> = dir
@@ -356,7 +380,7 @@ pub fn make_output_dirs(io: &IoArgs, jobs: &[Job]) -> CliResult<Vec<PathBuf>> {
             }
         }
     }
-    Ok(made)
+    Ok(())
 }
 
 /// Removes the directories `made` (by [`make_output_dirs`]) that are still
@@ -472,6 +496,19 @@ mod tests {
         let io_out = io(&[&d.join("a"), &d.join("b")], Some(&out));
         make_output_dirs(&io_out, &jobs).unwrap();
         assert!(out.is_dir(), "created");
+        // Failing part way, it removes what it made.
+        fs::write(d.join("blocker"), b"").unwrap();
+        let parted = |parent: &str| Job {
+            input: None,
+            output: Some(d.join(parent).join("x")),
+            in_batch: true,
+        };
+        let err = make_output_dirs(
+            &io(&[], None),
+            &[parted("fresh/one"), parted("blocker/two")],
+        );
+        assert!(err.is_err());
+        assert!(!d.join("fresh").exists(), "undone");
 
         let refused = |inputs: &[&Path], dir: &Path, purpose| {
             plan(&io(inputs, Some(dir)), purpose).unwrap_err().message

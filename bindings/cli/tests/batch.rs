@@ -478,18 +478,27 @@ fn an_output_that_links_to_an_input_is_refused_before_anything_is_written() {
     assert!(err.contains("would replace the input 'in/c.txt'"), "{err}");
     assert_eq!(env.read("in/c.txt"), b"C");
     assert_eq!(listing(&env, "out"), ["a.txt.kmse"]);
-    // A dangling link is replaced itself, as before.
+    // A link that leads nowhere: where it would lead once the run has
+    // written other outputs is unknown, so it is refused and kept.
     std::fs::remove_file(env.path("out/a.txt.kmse")).unwrap();
     std::os::unix::fs::symlink("gone", env.path("out/a.txt.kmse")).unwrap();
-    env.ok(&[
-        "encrypt",
-        "-k",
-        "a.key",
-        "--output-dir",
-        "out",
-        "-i",
-        "in/a.txt",
-    ]);
+    let err = env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "--output-dir",
+            "out",
+            "-i",
+            "in/a.txt",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("leads nowhere"), "{err}");
+    assert!(std::fs::symlink_metadata(env.path("out/a.txt.kmse"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert!(!env.exists("gone") && !env.exists("out/gone"));
 }
 
@@ -793,7 +802,31 @@ fn recursive_inputs_mirror_their_directories() {
             ],
             BAD_ARGUMENT,
         );
-        assert!(err.contains("are the same file"), "{err}");
+        assert!(err.contains("leads nowhere"), "{err}");
+        // Through '..' in a subdirectory the run makes, to an input.
+        for d in ["dots/sub", "dotsout"] {
+            std::fs::create_dir_all(env.path(d)).unwrap();
+        }
+        env.write("dots/b", b"b");
+        env.write("dots/sub/c", b"c");
+        env.write("dotsout/a", b"PRECIOUS");
+        std::os::unix::fs::symlink("sub/../a", env.path("dotsout/b.kmse")).unwrap();
+        let err = env.fails(
+            &[
+                "encrypt",
+                "-k",
+                "a.key",
+                "-r",
+                "-i",
+                "dots",
+                "dotsout/a",
+                "--output-dir",
+                "dotsout",
+            ],
+            BAD_ARGUMENT,
+        );
+        assert!(err.contains("leads nowhere"), "{err}");
+        assert_eq!(env.read("dotsout/a"), b"PRECIOUS");
         // Devices are written in place: two outputs may be /dev/null.
         std::fs::create_dir_all(env.path("null")).unwrap();
         for name in ["a.txt.kmse", "b.txt.kmse"] {
@@ -810,6 +843,21 @@ fn recursive_inputs_mirror_their_directories() {
             "null",
         ]);
     }
+    // A DIR still to make, through '..': refused, the input kept.
+    let err = env.fails(
+        &[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "data/a.txt",
+            "--output-dir",
+            "nothere/../data",
+        ],
+        BAD_ARGUMENT,
+    );
+    assert!(err.contains("goes through '..'"), "{err}");
+    assert!(!env.exists("nothere"));
     // A directory where an output goes: refused before the first output.
     std::fs::create_dir_all(env.path("busy/b.txt.kmse")).unwrap();
     let err = env.fails(

@@ -143,13 +143,16 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
     }
     // A DIR still to be made is compared with nothing: it must not be an
     // existing directory in disguise.
-    if dir_meta.is_none()
-        && dir
-            .components()
-            .any(|c| c == std::path::Component::ParentDir)
-    {
+    if dir_meta.is_none() && through_missing_parent(dir) {
         return Err(CliError::bad_arg(format!(
-            "--output-dir '{}' does not exist and goes through '..'; name it without '..'",
+            "--output-dir '{}' goes through '..' after a directory that does not exist; \
+             name it without that '..'",
+            dir.display()
+        )));
+    }
+    if dir_meta.is_none() && fs::symlink_metadata(dir).is_ok() {
+        return Err(CliError::bad_arg(format!(
+            "--output-dir '{}' is a link that leads nowhere",
             dir.display()
         )));
     }
@@ -262,11 +265,58 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
     Ok(jobs)
 }
 
+/// Whether `path` has a `..` after a component that does not exist (the
+/// run would make it, and `..` would then lead somewhere no check saw).
+fn through_missing_parent(path: &Path) -> bool {
+    let mut so_far = PathBuf::new();
+    for c in path.components() {
+        if c == std::path::Component::ParentDir
+            && !so_far.as_os_str().is_empty()
+            && fs::symlink_metadata(&so_far).is_err()
+        {
+            return true;
+        }
+        so_far.push(c);
+    }
+    false
+}
+
+/// Whether `a` and `b` are one file: the same inode if both exist, else
+/// the same place once resolved ([`landing`]).
+pub fn same_place(a: &Path, b: &Path) -> bool {
+    match (fs::metadata(a), fs::metadata(b)) {
+        #[cfg(unix)]
+        (Ok(x), Ok(y)) => {
+            use std::os::unix::fs::MetadataExt;
+            x.dev() == y.dev() && x.ino() == y.ino()
+        }
+        _ => landing(a) == landing(b),
+    }
+}
+
+/// Refuses a job whose output is one of the `key_files` (an output renamed
+/// over the key that can open it would lose that key).
+pub fn check_keys_kept(jobs: &[Job], key_files: &[PathBuf]) -> CliResult<()> {
+    for output in jobs.iter().filter_map(|j| j.output.as_deref()) {
+        if is_std_stream(Some(output)) {
+            continue;
+        }
+        if let Some(key) = key_files.iter().find(|k| same_place(output, k)) {
+            return Err(CliError::bad_arg(format!(
+                "the output '{}' would replace the key file '{}'",
+                output.display(),
+                key.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Where a write to `path` lands: an output that is a symbolic link
 /// replaces the file it points to (io::Output::create), and a path not
 /// made yet lands under its deepest existing ancestor, which a link in the
 /// output directory may lead elsewhere.
-fn landing(path: &Path) -> PathBuf {
+pub fn landing(path: &Path) -> PathBuf {
     let mut rest = Vec::new();
     let mut here = path;
     loop {

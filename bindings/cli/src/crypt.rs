@@ -22,7 +22,7 @@ use kms_envelope::{
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::base64_io;
-use crate::batch::{make_output_dirs, plan, remove_empty_dirs, Job};
+use crate::batch::{check_keys_kept, make_output_dirs, plan, remove_empty_dirs, Job};
 use crate::cli::{
     CacheArgs, CacheLimitArgs, ContextArgs, DecryptArgs, EncryptArgs, IoArgs, KeyArgs, KmsArgs,
     KmsDiscoveryArgs, PolicyArgs, StreamArgs,
@@ -231,6 +231,7 @@ impl<'a> Jobs<'a> {
         mut one: impl FnMut(Run<'_>) -> CliResult<()>,
     ) -> CliResult<()> {
         let jobs = plan(self.io, self.purpose)?;
+        check_keys_kept(&jobs, self.key_files)?;
         // Before the metadata file, which may lie in the output directory;
         // what was made for nothing is removed again.
         let made = make_output_dirs(self.io, &jobs)?;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use kms_envelope::MessageHeader;
 use serde::Serialize;
 
-use crate::batch::Job;
+use crate::batch::{same_place, Job};
 use crate::cli::IoArgs;
 use crate::exit::{CliError, CliResult};
 use crate::inspect::HeaderInfo;
@@ -46,32 +46,6 @@ struct Record<'a> {
     header: &'a HeaderInfo,
 }
 
-/// Whether `other` is the file `file` (open at `path`): the same inode if
-/// `other` exists (a symbolic link followed), else the same name in the
-/// same (resolved) directory.
-fn is_same_file(file: &fs::Metadata, path: &Path, other: &Path) -> bool {
-    if let Ok(m) = fs::metadata(other) {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            return m.dev() == file.dev() && m.ino() == file.ino();
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = (m, file);
-            return fs::canonicalize(other).ok() == fs::canonicalize(path).ok();
-        }
-    }
-    let resolved = |p: &Path| {
-        let dir = p
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        Some(fs::canonicalize(dir).ok()?.join(p.file_name()?))
-    };
-    matches!((resolved(path), resolved(other)), (Some(x), Some(y)) if x == y)
-}
-
 /// The file a job's input or output names: `-` (or none) is the standard
 /// stream, whatever file that is (Unix).
 fn named_file(name: Option<&Path>, stream: &'static str) -> Option<PathBuf> {
@@ -82,20 +56,24 @@ fn named_file(name: Option<&Path>, stream: &'static str) -> Option<PathBuf> {
     }
 }
 
-/// Where records go: a file opened once per command, or standard output.
+/// Where records go: standard output, or a file opened when the first
+/// record is written (so that a run refused or failed before that creates
+/// and empties nothing).
 pub struct Metadata {
-    sink: Box<dyn Write>,
+    sink: Option<Box<dyn Write>>,
     name: PathBuf,
+    /// `--overwrite-metadata`: the file is emptied as it is opened.
+    overwrite: bool,
 }
 
 impl Metadata {
-    /// Opens `--metadata-output` if given: appended to (created private if
-    /// missing), or emptied first with `--overwrite-metadata`. Refused
-    /// before any input is read or the file emptied: `-` (standard output)
-    /// when an output goes there too; a file that is also one of the
-    /// `jobs`' inputs or outputs (the standard streams included) or one of
-    /// the `key_files`; file names that are not UTF-8, which a JSON record
-    /// cannot hold as they are.
+    /// The `--metadata-output` of this run, if given: appended to (created
+    /// private if missing), or emptied with `--overwrite-metadata`, once
+    /// the first record is written. Refused first: `-` (standard output)
+    /// when an output goes there too; a link that leads nowhere; a file
+    /// that is also one of the `jobs`' inputs or outputs (the standard
+    /// streams included) or one of the `key_files`; file names that are
+    /// not UTF-8, which a JSON record cannot hold as they are.
     pub fn open(io: &IoArgs, jobs: &[Job], key_files: &[PathBuf]) -> CliResult<Option<Self>> {
         let Some(path) = io.metadata_output.as_deref() else {
             return Ok(None);
@@ -118,31 +96,17 @@ impl Metadata {
                 ));
             }
             return Ok(Some(Self {
-                sink: Box::new(io::stdout()),
+                sink: Some(Box::new(io::stdout())),
                 name: PathBuf::from("<stdout>"),
+                overwrite: false,
             }));
         }
-        // Opened without truncating, so that nothing is lost before the
-        // checks; a file made here is removed again if they refuse it.
-        let existed = fs::symlink_metadata(path).is_ok();
-        let mut options = OpenOptions::new();
-        options.create(true);
-        if io.overwrite_metadata {
-            options.write(true);
-        } else {
-            options.append(true);
+        if fs::symlink_metadata(path).is_ok() && fs::metadata(path).is_err() {
+            return Err(CliError::bad_arg(format!(
+                "--metadata-output '{}' is a link that leads nowhere; name the file itself",
+                path.display()
+            )));
         }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options
-            .open(path)
-            .map_err(|e| CliError::io("open", path, &e))?;
-        let opened = file
-            .metadata()
-            .map_err(|e| CliError::io("read", path, &e))?;
         let files = jobs
             .iter()
             .flat_map(|job| {
@@ -157,25 +121,43 @@ impl Metadata {
             .filter_map(|(what, name)| Some((what, name?)))
             .chain(key_files.iter().map(|k| ("a key file", k.clone())));
         for (what, other) in files {
-            if is_same_file(&opened, path, &other) {
-                drop(file);
-                if !existed {
-                    let _ = fs::remove_file(path);
-                }
+            if same_place(path, &other) {
                 return Err(CliError::bad_arg(format!(
                     "--metadata-output '{}' is also {what} of this run; give the records a file of their own",
                     path.display()
                 )));
             }
         }
-        if io.overwrite_metadata {
-            file.set_len(0)
-                .map_err(|e| CliError::io("empty", path, &e))?;
-        }
         Ok(Some(Self {
-            sink: Box::new(file),
+            sink: None,
             name: path.to_owned(),
+            overwrite: io.overwrite_metadata,
         }))
+    }
+
+    /// The file, opened on first use.
+    fn sink(&mut self) -> CliResult<&mut Box<dyn Write>> {
+        if self.sink.is_none() {
+            let mut options = OpenOptions::new();
+            options.create(true);
+            if self.overwrite {
+                options.write(true).truncate(true);
+            } else {
+                options.append(true);
+            }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let file = options
+                .open(&self.name)
+                .map_err(|e| CliError::io("open", &self.name, &e))?;
+            self.sink = Some(Box::new(file));
+        }
+        self.sink
+            .as_mut()
+            .ok_or_else(|| CliError::bad_arg("the metadata output is not open"))
     }
 
     /// Writes the record of `job`, whose message has `header`, as one line.
@@ -201,9 +183,10 @@ impl Metadata {
         let mut line = serde_json::to_vec(&record)
             .map_err(|e| CliError::bad_arg(format!("cannot encode the metadata as JSON: {e}")))?;
         line.push(b'\n');
-        self.sink
-            .write_all(&line)
-            .and_then(|()| self.sink.flush())
-            .map_err(|e| CliError::io("write", &self.name, &e))
+        let name = self.name.clone();
+        let sink = self.sink()?;
+        sink.write_all(&line)
+            .and_then(|()| sink.flush())
+            .map_err(|e| CliError::io("write", &name, &e))
     }
 }

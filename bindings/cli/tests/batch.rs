@@ -858,6 +858,35 @@ fn recursive_inputs_mirror_their_directories() {
     );
     assert!(err.contains("goes through '..'"), "{err}");
     assert!(!env.exists("nothere"));
+    // Through '..' after directories that exist: an ordinary name.
+    env.ok(&[
+        "encrypt",
+        "-k",
+        "a.key",
+        "-i",
+        "data/a.txt",
+        "--output-dir",
+        "data/../dotok",
+    ]);
+    assert_eq!(listing(&env, "dotok"), ["a.txt.kmse"]);
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("not-made", env.path("dir-link")).unwrap();
+        let err = env.fails(
+            &[
+                "encrypt",
+                "-k",
+                "a.key",
+                "-i",
+                "data/a.txt",
+                "--output-dir",
+                "dir-link",
+            ],
+            BAD_ARGUMENT,
+        );
+        assert!(err.contains("is a link that leads nowhere"), "{err}");
+        assert!(!env.exists("not-made"));
+    }
     // A directory where an output goes: refused before the first output.
     std::fs::create_dir_all(env.path("busy/b.txt.kmse")).unwrap();
     let err = env.fails(

@@ -1214,7 +1214,27 @@ fn metadata_output_records_each_finished_message() {
             .unwrap();
         assert_eq!(out.status.code(), Some(BAD_ARGUMENT));
         assert_eq!(env.read("one.txt"), b"first file");
+        // An output that is a link leading nowhere is replaced itself (its
+        // target is never made), so it is no clash: the record goes to the
+        // file named, the message to the link's place.
         std::os::unix::fs::symlink("new-meta.jsonl", env.path("link.kmse")).unwrap();
+        env.ok(&[
+            "encrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "one.txt",
+            "-o",
+            "link.kmse",
+            "--metadata-output",
+            "new-meta.jsonl",
+        ]);
+        assert!(std::fs::symlink_metadata(env.path("link.kmse"))
+            .unwrap()
+            .is_file());
+        assert_eq!(lines_of(&env.read("new-meta.jsonl")).len(), 1);
+        // A metadata path that is such a link is refused, nothing made.
+        std::os::unix::fs::symlink("made-by-link.jsonl", env.path("meta-link")).unwrap();
         let err = env.fails(
             &[
                 "encrypt",
@@ -1223,18 +1243,67 @@ fn metadata_output_records_each_finished_message() {
                 "-i",
                 "one.txt",
                 "-o",
-                "link.kmse",
+                "m.kmse",
                 "--metadata-output",
-                "new-meta.jsonl",
+                "meta-link",
             ],
             BAD_ARGUMENT,
         );
-        assert!(err.contains("is also an output"), "{err}");
-        assert!(
-            !env.exists("new-meta.jsonl"),
-            "the file made for the check is removed"
+        assert!(err.contains("leads nowhere"), "{err}");
+        assert!(!env.exists("made-by-link.jsonl") && !env.exists("m.kmse"));
+        // A refused run neither creates nor empties the metadata file.
+        env.write("audit.log", b"old line\n");
+        env.fails(
+            &[
+                "encrypt",
+                "-k",
+                "a.key",
+                "-c",
+                "aws-crypto-x=1",
+                "-i",
+                "one.txt",
+                "-o",
+                "r.kmse",
+                "--metadata-output",
+                "audit.log",
+                "--overwrite-metadata",
+            ],
+            BAD_ARGUMENT,
         );
+        assert_eq!(env.read("audit.log"), b"old line\n");
+        env.fails(
+            &[
+                "encrypt",
+                "-k",
+                "a.key",
+                "-c",
+                "aws-crypto-x=1",
+                "-i",
+                "one.txt",
+                "-o",
+                "r.kmse",
+                "--metadata-output",
+                "never.log",
+            ],
+            BAD_ARGUMENT,
+        );
+        assert!(!env.exists("never.log"));
+        // An output over the key file that opens it: refused, the key kept.
+        let key = env.read("a.key");
+        let err = env.fails(
+            &["encrypt", "-k", "a.key", "-i", "one.txt", "-o", "a.key"],
+            BAD_ARGUMENT,
+        );
+        assert!(err.contains("would replace the key file"), "{err}");
+        assert_eq!(env.read("a.key"), key);
     }
+}
+
+fn lines_of(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `inspect`'s JSON of the message `msg`.

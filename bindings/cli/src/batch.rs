@@ -156,6 +156,22 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
             dir.display()
         )));
     }
+    // A DIR still to be made goes under its deepest existing ancestor,
+    // which must be a directory.
+    if dir_meta.is_none() {
+        let base = dir
+            .ancestors()
+            .skip(1)
+            .find(|a| !a.as_os_str().is_empty() && fs::symlink_metadata(a).is_ok());
+        if let Some(base) = base.filter(|b| !fs::metadata(b).is_ok_and(|m| m.is_dir())) {
+            return Err(CliError::bad_arg(format!(
+                "--output-dir '{}' lies under '{}', which is not a directory (or a link \
+                 that leads nowhere)",
+                dir.display(),
+                base.display()
+            )));
+        }
+    }
     // Where the outputs land, to compare them with the inputs' real paths.
     let real_dir = match dir_meta {
         Some(_) => Some(fs::canonicalize(dir).map_err(|e| CliError::io("resolve", dir, &e))?),
@@ -272,7 +288,7 @@ fn through_missing_parent(path: &Path) -> bool {
     for c in path.components() {
         if c == std::path::Component::ParentDir
             && !so_far.as_os_str().is_empty()
-            && fs::symlink_metadata(&so_far).is_err()
+            && fs::metadata(&so_far).is_err()
         {
             return true;
         }
@@ -295,13 +311,16 @@ pub fn same_place(a: &Path, b: &Path) -> bool {
 }
 
 /// Refuses a job whose output is one of the `key_files` (an output renamed
-/// over the key that can open it would lose that key).
+/// over the key that can open it would lose that key). Compared by where
+/// the rename lands, so a hard link to a key (another name, renamed over
+/// alone) is no clash.
 pub fn check_keys_kept(jobs: &[Job], key_files: &[PathBuf]) -> CliResult<()> {
     for output in jobs.iter().filter_map(|j| j.output.as_deref()) {
         if is_std_stream(Some(output)) {
             continue;
         }
-        if let Some(key) = key_files.iter().find(|k| same_place(output, k)) {
+        let lands = landing(output);
+        if let Some(key) = key_files.iter().find(|k| landing(k) == lands) {
             return Err(CliError::bad_arg(format!(
                 "the output '{}' would replace the key file '{}'",
                 output.display(),

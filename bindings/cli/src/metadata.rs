@@ -56,6 +56,37 @@ fn named_file(name: Option<&Path>, stream: &'static str) -> Option<PathBuf> {
     }
 }
 
+/// Fails now, before any input is read, where opening `path` at the first
+/// record would: an existing file that cannot be written, a directory, a
+/// missing parent directory. Creates and empties nothing.
+fn check_writable(path: &Path) -> CliResult<()> {
+    match fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(CliError::bad_arg(format!(
+            "--metadata-output '{}' is a directory",
+            path.display()
+        ))),
+        Ok(_) => OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(|e| CliError::io("open", path, &e)),
+        Err(_) => {
+            let parent = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            match fs::metadata(parent) {
+                Ok(m) if m.is_dir() => Ok(()),
+                _ => Err(CliError::bad_arg(format!(
+                    "--metadata-output '{}': '{}' is not a directory",
+                    path.display(),
+                    parent.display()
+                ))),
+            }
+        }
+    }
+}
+
 /// Where records go: standard output, or a file opened when the first
 /// record is written (so that a run refused or failed before that creates
 /// and empties nothing).
@@ -128,6 +159,7 @@ impl Metadata {
                 )));
             }
         }
+        check_writable(path)?;
         Ok(Some(Self {
             sink: None,
             name: path.to_owned(),

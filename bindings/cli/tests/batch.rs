@@ -886,6 +886,24 @@ fn recursive_inputs_mirror_their_directories() {
         );
         assert!(err.contains("is a link that leads nowhere"), "{err}");
         assert!(!env.exists("not-made"));
+        for under in ["dir-link/sub", "dir-link/../x"] {
+            let err = env.fails(
+                &[
+                    "encrypt",
+                    "-k",
+                    "a.key",
+                    "-i",
+                    "data/a.txt",
+                    "--output-dir",
+                    under,
+                ],
+                BAD_ARGUMENT,
+            );
+            assert!(
+                err.contains("not a directory") || err.contains("'..'"),
+                "{under}: {err}"
+            );
+        }
     }
     // A directory where an output goes: refused before the first output.
     std::fs::create_dir_all(env.path("busy/b.txt.kmse")).unwrap();

@@ -1288,6 +1288,29 @@ fn metadata_output_records_each_finished_message() {
             BAD_ARGUMENT,
         );
         assert!(!env.exists("never.log"));
+        // A metadata path that cannot be opened fails before any output.
+        env.write("keep.kmse", b"OLD");
+        for bad in ["typo/dir/m.jsonl", "sealed"] {
+            let err = env.fails(
+                &[
+                    "encrypt",
+                    "-k",
+                    "a.key",
+                    "-i",
+                    "one.txt",
+                    "-o",
+                    "keep.kmse",
+                    "--metadata-output",
+                    bad,
+                ],
+                BAD_ARGUMENT,
+            );
+            assert!(err.contains("directory"), "{bad}: {err}");
+            assert_eq!(env.read("keep.kmse"), b"OLD");
+        }
+        // A hard link to a key is another name: an output may replace it.
+        std::fs::hard_link(env.path("a.key"), env.path("hard.key")).unwrap();
+        env.ok(&["encrypt", "-k", "a.key", "-i", "one.txt", "-o", "hard.key"]);
         // An output over the key file that opens it: refused, the key kept.
         let key = env.read("a.key");
         let err = env.fails(

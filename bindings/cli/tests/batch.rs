@@ -564,6 +564,7 @@ fn no_overwrite_keeps_a_file_that_appears_while_the_command_runs() {
 /// the output directory itself skipped.
 #[test]
 fn recursive_inputs_mirror_their_directories() {
+    let encrypt_with = |more: &[&'static str]| args(&["encrypt", "-k", "a.key"], more);
     let env = Env::new();
     env.keygen("a.key");
     for dir in ["data/sub/deeper", "other"] {
@@ -635,27 +636,14 @@ fn recursive_inputs_mirror_their_directories() {
     // Refusals: two files for one output, -r without --output-dir, a
     // directory without -r.
     let err = env.fails(
-        &[
-            "encrypt",
-            "-k",
-            "a.key",
-            "-r",
-            "-i",
-            "data",
-            "other",
-            "--output-dir",
-            "x",
-        ],
+        &encrypt_with(&["-r", "-i", "data", "other", "--output-dir", "x"]),
         BAD_ARGUMENT,
     );
     assert!(err.contains("would both be written to"), "{err}");
-    let err = env.fails(
-        &["encrypt", "-k", "a.key", "-r", "-i", "data/a.txt"],
-        BAD_ARGUMENT,
-    );
+    let err = env.fails(&encrypt_with(&["-r", "-i", "data/a.txt"]), BAD_ARGUMENT);
     assert!(err.contains("--output-dir"), "{err}");
     let err = env.fails(
-        &["encrypt", "-k", "a.key", "-i", "data", "--output-dir", "x"],
+        &encrypt_with(&["-i", "data", "--output-dir", "x"]),
         BAD_ARGUMENT,
     );
     assert!(err.contains("or -r"), "{err}");
@@ -663,16 +651,7 @@ fn recursive_inputs_mirror_their_directories() {
 
     // The input as its own output directory (by name or through a link).
     let err = env.fails(
-        &[
-            "encrypt",
-            "-k",
-            "a.key",
-            "-r",
-            "-i",
-            "data",
-            "--output-dir",
-            "data",
-        ],
+        &encrypt_with(&["-r", "-i", "data", "--output-dir", "data"]),
         BAD_ARGUMENT,
     );
     assert!(err.contains("is the input directory"), "{err}");
@@ -680,16 +659,7 @@ fn recursive_inputs_mirror_their_directories() {
     {
         std::os::unix::fs::symlink("data", env.path("data-link")).unwrap();
         let err = env.fails(
-            &[
-                "encrypt",
-                "-k",
-                "a.key",
-                "-r",
-                "-i",
-                "data",
-                "--output-dir",
-                "data-link",
-            ],
+            &encrypt_with(&["-r", "-i", "data", "--output-dir", "data-link"]),
             BAD_ARGUMENT,
         );
         assert!(err.contains("is the input directory"), "{err}");
@@ -699,16 +669,7 @@ fn recursive_inputs_mirror_their_directories() {
     env.write("clash/x", b"file");
     env.write("clash/x.kmse/y", b"under");
     let err = env.fails(
-        &[
-            "encrypt",
-            "-k",
-            "a.key",
-            "-r",
-            "-i",
-            "clash",
-            "--output-dir",
-            "clashed",
-        ],
+        &encrypt_with(&["-r", "-i", "clash", "--output-dir", "clashed"]),
         BAD_ARGUMENT,
     );
     assert!(
@@ -720,16 +681,7 @@ fn recursive_inputs_mirror_their_directories() {
     std::fs::create_dir_all(env.path("taken")).unwrap();
     env.write("taken/sub", b"in the way");
     let err = env.fails(
-        &[
-            "encrypt",
-            "-k",
-            "a.key",
-            "-r",
-            "-i",
-            "data",
-            "--output-dir",
-            "taken",
-        ],
+        &encrypt_with(&["-r", "-i", "data", "--output-dir", "taken"]),
         BAD_ARGUMENT,
     );
     assert!(err.contains("is not a directory"), "{err}");
@@ -773,16 +725,7 @@ fn recursive_inputs_mirror_their_directories() {
         env.write("deep/a/b/f", b"A");
         std::os::unix::fs::symlink("x", env.path("deepout/a")).unwrap();
         let err = env.fails(
-            &[
-                "encrypt",
-                "-k",
-                "a.key",
-                "-r",
-                "-i",
-                "deep",
-                "--output-dir",
-                "deepout",
-            ],
+            &encrypt_with(&["-r", "-i", "deep", "--output-dir", "deepout"]),
             BAD_ARGUMENT,
         );
         assert!(err.contains("are the same file"), "{err}");
@@ -790,16 +733,7 @@ fn recursive_inputs_mirror_their_directories() {
         std::fs::create_dir_all(env.path("pair")).unwrap();
         std::os::unix::fs::symlink("a.txt.kmse", env.path("pair/b.txt.kmse")).unwrap();
         let err = env.fails(
-            &[
-                "encrypt",
-                "-k",
-                "a.key",
-                "-i",
-                "data/a.txt",
-                "b.txt",
-                "--output-dir",
-                "pair",
-            ],
+            &encrypt_with(&["-i", "data/a.txt", "b.txt", "--output-dir", "pair"]),
             BAD_ARGUMENT,
         );
         assert!(err.contains("leads nowhere"), "{err}");
@@ -812,17 +746,7 @@ fn recursive_inputs_mirror_their_directories() {
         env.write("dotsout/a", b"PRECIOUS");
         std::os::unix::fs::symlink("sub/../a", env.path("dotsout/b.kmse")).unwrap();
         let err = env.fails(
-            &[
-                "encrypt",
-                "-k",
-                "a.key",
-                "-r",
-                "-i",
-                "dots",
-                "dotsout/a",
-                "--output-dir",
-                "dotsout",
-            ],
+            &encrypt_with(&["-r", "-i", "dots", "dotsout/a", "--output-dir", "dotsout"]),
             BAD_ARGUMENT,
         );
         assert!(err.contains("leads nowhere"), "{err}");
@@ -832,71 +756,41 @@ fn recursive_inputs_mirror_their_directories() {
         for name in ["a.txt.kmse", "b.txt.kmse"] {
             std::os::unix::fs::symlink("/dev/null", env.path(&format!("null/{name}"))).unwrap();
         }
-        env.ok(&[
-            "encrypt",
-            "-k",
-            "a.key",
+        env.ok(&encrypt_with(&[
             "-i",
             "data/a.txt",
             "b.txt",
             "--output-dir",
             "null",
-        ]);
+        ]));
     }
     // A DIR still to make, through '..': refused, the input kept.
     let err = env.fails(
-        &[
-            "encrypt",
-            "-k",
-            "a.key",
-            "-i",
-            "data/a.txt",
-            "--output-dir",
-            "nothere/../data",
-        ],
+        &encrypt_with(&["-i", "data/a.txt", "--output-dir", "nothere/../data"]),
         BAD_ARGUMENT,
     );
     assert!(err.contains("goes through '..'"), "{err}");
     assert!(!env.exists("nothere"));
     // Through '..' after directories that exist: an ordinary name.
-    env.ok(&[
-        "encrypt",
-        "-k",
-        "a.key",
+    env.ok(&encrypt_with(&[
         "-i",
         "data/a.txt",
         "--output-dir",
         "data/../dotok",
-    ]);
+    ]));
     assert_eq!(listing(&env, "dotok"), ["a.txt.kmse"]);
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink("not-made", env.path("dir-link")).unwrap();
         let err = env.fails(
-            &[
-                "encrypt",
-                "-k",
-                "a.key",
-                "-i",
-                "data/a.txt",
-                "--output-dir",
-                "dir-link",
-            ],
+            &encrypt_with(&["-i", "data/a.txt", "--output-dir", "dir-link"]),
             BAD_ARGUMENT,
         );
         assert!(err.contains("is a link that leads nowhere"), "{err}");
         assert!(!env.exists("not-made"));
         for under in ["dir-link/sub", "dir-link/../x"] {
             let err = env.fails(
-                &[
-                    "encrypt",
-                    "-k",
-                    "a.key",
-                    "-i",
-                    "data/a.txt",
-                    "--output-dir",
-                    under,
-                ],
+                &encrypt_with(&["-i", "data/a.txt", "--output-dir", under]),
                 BAD_ARGUMENT,
             );
             assert!(
@@ -908,16 +802,7 @@ fn recursive_inputs_mirror_their_directories() {
     // A directory where an output goes: refused before the first output.
     std::fs::create_dir_all(env.path("busy/b.txt.kmse")).unwrap();
     let err = env.fails(
-        &[
-            "encrypt",
-            "-k",
-            "a.key",
-            "-i",
-            "data/a.txt",
-            "b.txt",
-            "--output-dir",
-            "busy",
-        ],
+        &encrypt_with(&["-i", "data/a.txt", "b.txt", "--output-dir", "busy"]),
         BAD_ARGUMENT,
     );
     assert!(
@@ -927,10 +812,7 @@ fn recursive_inputs_mirror_their_directories() {
     assert_eq!(listing(&env, "busy"), ["b.txt.kmse"]);
     // Refused by --metadata-output: the directories made for the run are removed.
     let err = env.fails(
-        &[
-            "encrypt",
-            "-k",
-            "a.key",
+        &encrypt_with(&[
             "-r",
             "-i",
             "data",
@@ -938,22 +820,19 @@ fn recursive_inputs_mirror_their_directories() {
             "unmade",
             "--metadata-output",
             "a.key",
-        ],
+        ]),
         BAD_ARGUMENT,
     );
     assert!(err.contains("is also a key file"), "{err}");
     assert!(!env.exists("unmade"));
     // An empty input directory: nothing to do, DIR made all the same.
     std::fs::create_dir_all(env.path("empty")).unwrap();
-    env.ok(&[
-        "encrypt",
-        "-k",
-        "a.key",
+    env.ok(&encrypt_with(&[
         "-r",
         "-i",
         "empty",
         "--output-dir",
         "made",
-    ]);
+    ]));
     assert!(listing(&env, "made").is_empty());
 }

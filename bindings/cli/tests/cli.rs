@@ -967,6 +967,13 @@ fn encode_and_decode_carry_messages_as_base64() {
 /// file emptied first with `--overwrite-metadata`); none for a failure.
 #[test]
 fn metadata_output_records_each_finished_message() {
+    let encrypt_with = |more: &[&'static str]| -> Vec<&'static str> {
+        ["encrypt", "-k", "a.key"]
+            .iter()
+            .chain(more)
+            .copied()
+            .collect()
+    };
     let env = Env::new();
     env.keygen("a.key");
     env.write("one.txt", b"first file");
@@ -978,10 +985,7 @@ fn metadata_output_records_each_finished_message() {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     };
-    env.ok(&[
-        "encrypt",
-        "-k",
-        "a.key",
+    env.ok(&encrypt_with(&[
         "-c",
         "tenant=acme",
         "-i",
@@ -991,7 +995,7 @@ fn metadata_output_records_each_finished_message() {
         "sealed",
         "--metadata-output",
         "meta.jsonl",
-    ]);
+    ]));
     let records = lines(&env);
     assert_eq!(records.len(), 2);
     for (record, (name, len)) in records.iter().zip([("one.txt", 10), ("two.txt", 10_000)]) {
@@ -1049,16 +1053,13 @@ fn metadata_output_records_each_finished_message() {
 
     // --overwrite-metadata starts the file afresh; standard input is "-".
     env.ok_stdin(
-        &[
-            "encrypt",
-            "-k",
-            "a.key",
+        &encrypt_with(&[
             "-o",
             "s.kmse",
             "--metadata-output",
             "meta.jsonl",
             "--overwrite-metadata",
-        ],
+        ]),
         b"piped",
     );
     let records = lines(&env);
@@ -1115,16 +1116,10 @@ fn metadata_output_records_each_finished_message() {
     for (meta, args) in [
         (
             "a.key",
-            &["encrypt", "-k", "a.key", "-i", "one.txt", "-o", "x.kmse"][..],
+            &encrypt_with(&["-i", "one.txt", "-o", "x.kmse"])[..],
         ),
-        (
-            "one.txt",
-            &["encrypt", "-k", "a.key", "-i", "one.txt", "-o", "x.kmse"],
-        ),
-        (
-            "x.kmse",
-            &["encrypt", "-k", "a.key", "-i", "one.txt", "-o", "x.kmse"],
-        ),
+        ("one.txt", &encrypt_with(&["-i", "one.txt", "-o", "x.kmse"])),
+        ("x.kmse", &encrypt_with(&["-i", "one.txt", "-o", "x.kmse"])),
         (
             "./sealed/two.txt.kmse",
             &[
@@ -1139,16 +1134,7 @@ fn metadata_output_records_each_finished_message() {
         ),
         (
             "out/two.txt.kmse",
-            &[
-                "encrypt",
-                "-k",
-                "a.key",
-                "-i",
-                "one.txt",
-                "two.txt",
-                "--output-dir",
-                "out",
-            ],
+            &encrypt_with(&["-i", "one.txt", "two.txt", "--output-dir", "out"]),
         ),
     ] {
         let args = [args, &["--metadata-output", meta, "--overwrite-metadata"]].concat();
@@ -1185,15 +1171,7 @@ fn metadata_output_records_each_finished_message() {
         // The standard streams by another name, and an output that is a
         // dangling link to the metadata file.
         let err = env.fails(
-            &[
-                "encrypt",
-                "-k",
-                "a.key",
-                "-i",
-                "one.txt",
-                "--metadata-output",
-                "/dev/stdout",
-            ],
+            &encrypt_with(&["-i", "one.txt", "--metadata-output", "/dev/stdout"]),
             BAD_ARGUMENT,
         );
         assert!(err.contains("is also an output"), "{err}");
@@ -1218,17 +1196,14 @@ fn metadata_output_records_each_finished_message() {
         // target is never made), so it is no clash: the record goes to the
         // file named, the message to the link's place.
         std::os::unix::fs::symlink("new-meta.jsonl", env.path("link.kmse")).unwrap();
-        env.ok(&[
-            "encrypt",
-            "-k",
-            "a.key",
+        env.ok(&encrypt_with(&[
             "-i",
             "one.txt",
             "-o",
             "link.kmse",
             "--metadata-output",
             "new-meta.jsonl",
-        ]);
+        ]));
         assert!(std::fs::symlink_metadata(env.path("link.kmse"))
             .unwrap()
             .is_file());
@@ -1236,17 +1211,14 @@ fn metadata_output_records_each_finished_message() {
         // A metadata path that is such a link is refused, nothing made.
         std::os::unix::fs::symlink("made-by-link.jsonl", env.path("meta-link")).unwrap();
         let err = env.fails(
-            &[
-                "encrypt",
-                "-k",
-                "a.key",
+            &encrypt_with(&[
                 "-i",
                 "one.txt",
                 "-o",
                 "m.kmse",
                 "--metadata-output",
                 "meta-link",
-            ],
+            ]),
             BAD_ARGUMENT,
         );
         assert!(err.contains("leads nowhere"), "{err}");
@@ -1254,10 +1226,7 @@ fn metadata_output_records_each_finished_message() {
         // A refused run neither creates nor empties the metadata file.
         env.write("audit.log", b"old line\n");
         env.fails(
-            &[
-                "encrypt",
-                "-k",
-                "a.key",
+            &encrypt_with(&[
                 "-c",
                 "aws-crypto-x=1",
                 "-i",
@@ -1267,15 +1236,12 @@ fn metadata_output_records_each_finished_message() {
                 "--metadata-output",
                 "audit.log",
                 "--overwrite-metadata",
-            ],
+            ]),
             BAD_ARGUMENT,
         );
         assert_eq!(env.read("audit.log"), b"old line\n");
         env.fails(
-            &[
-                "encrypt",
-                "-k",
-                "a.key",
+            &encrypt_with(&[
                 "-c",
                 "aws-crypto-x=1",
                 "-i",
@@ -1284,7 +1250,7 @@ fn metadata_output_records_each_finished_message() {
                 "r.kmse",
                 "--metadata-output",
                 "never.log",
-            ],
+            ]),
             BAD_ARGUMENT,
         );
         assert!(!env.exists("never.log"));
@@ -1292,17 +1258,7 @@ fn metadata_output_records_each_finished_message() {
         env.write("keep.kmse", b"OLD");
         for bad in ["typo/dir/m.jsonl", "sealed"] {
             let err = env.fails(
-                &[
-                    "encrypt",
-                    "-k",
-                    "a.key",
-                    "-i",
-                    "one.txt",
-                    "-o",
-                    "keep.kmse",
-                    "--metadata-output",
-                    bad,
-                ],
+                &encrypt_with(&["-i", "one.txt", "-o", "keep.kmse", "--metadata-output", bad]),
                 BAD_ARGUMENT,
             );
             assert!(err.contains("directory"), "{bad}: {err}");
@@ -1310,11 +1266,11 @@ fn metadata_output_records_each_finished_message() {
         }
         // A hard link to a key is another name: an output may replace it.
         std::fs::hard_link(env.path("a.key"), env.path("hard.key")).unwrap();
-        env.ok(&["encrypt", "-k", "a.key", "-i", "one.txt", "-o", "hard.key"]);
+        env.ok(&encrypt_with(&["-i", "one.txt", "-o", "hard.key"]));
         // An output over the key file that opens it: refused, the key kept.
         let key = env.read("a.key");
         let err = env.fails(
-            &["encrypt", "-k", "a.key", "-i", "one.txt", "-o", "a.key"],
+            &encrypt_with(&["-i", "one.txt", "-o", "a.key"]),
             BAD_ARGUMENT,
         );
         assert!(err.contains("would replace the key file"), "{err}");

@@ -630,7 +630,7 @@ function abortSignal(value) {
   if (value === undefined || value === null) return undefined;
   let shaped = false;
   try {
-    shaped = value !== null && typeof value === 'object' && typeof value.aborted === 'boolean'
+    shaped = typeof value === 'object' && typeof value.aborted === 'boolean'
       && typeof value.addEventListener === 'function' && typeof value.removeEventListener === 'function';
   } catch { /* a throwing getter or Proxy trap: not a signal */ }
   if (!shaped) throw badArgument(`signal must be an AbortSignal, got ${describe(value)}`);

@@ -141,36 +141,8 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
             dir.display()
         )));
     }
-    // A DIR still to be made is compared with nothing: it must not be an
-    // existing directory in disguise.
-    if dir_meta.is_none() && through_missing_parent(dir) {
-        return Err(CliError::bad_arg(format!(
-            "--output-dir '{}' goes through '..' after a directory that does not exist; \
-             name it without that '..'",
-            dir.display()
-        )));
-    }
-    if dir_meta.is_none() && fs::symlink_metadata(dir).is_ok() {
-        return Err(CliError::bad_arg(format!(
-            "--output-dir '{}' is a link that leads nowhere",
-            dir.display()
-        )));
-    }
-    // A DIR still to be made goes under its deepest existing ancestor,
-    // which must be a directory.
     if dir_meta.is_none() {
-        let base = dir
-            .ancestors()
-            .skip(1)
-            .find(|a| !a.as_os_str().is_empty() && fs::symlink_metadata(a).is_ok());
-        if let Some(base) = base.filter(|b| !fs::metadata(b).is_ok_and(|m| m.is_dir())) {
-            return Err(CliError::bad_arg(format!(
-                "--output-dir '{}' lies under '{}', which is not a directory (or a link \
-                 that leads nowhere)",
-                dir.display(),
-                base.display()
-            )));
-        }
+        check_dir_to_make(dir)?;
     }
     // Where the outputs land, to compare them with the inputs' real paths.
     let real_dir = match dir_meta {
@@ -281,6 +253,45 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
     Ok(jobs)
 }
 
+/// Refuses an `--output-dir` still to be made that would not be made where
+/// its name says: one that is a link leading nowhere, one under something
+/// that is not a directory, or one whose name goes through `..` after a
+/// directory that does not exist (no check of DIR would then apply).
+fn check_dir_to_make(dir: &Path) -> CliResult<()> {
+    let problem = if dangling(dir) {
+        Some("is a link that leads nowhere".to_owned())
+    } else if through_missing_parent(dir) {
+        Some(
+            "goes through '..' after a directory that does not exist; name it without that '..'"
+                .to_owned(),
+        )
+    } else {
+        // It goes under its deepest existing ancestor, which must be a directory.
+        dir.ancestors()
+            .skip(1)
+            .find(|a| !a.as_os_str().is_empty() && fs::symlink_metadata(a).is_ok())
+            .filter(|base| !fs::metadata(base).is_ok_and(|m| m.is_dir()))
+            .map(|base| {
+                format!(
+                    "lies under '{}', which is not a directory (or a link that leads nowhere)",
+                    base.display()
+                )
+            })
+    };
+    match problem {
+        Some(problem) => Err(CliError::bad_arg(format!(
+            "--output-dir '{}' {problem}",
+            dir.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Whether `path` is a symbolic link that leads nowhere.
+pub fn dangling(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok() && fs::metadata(path).is_err()
+}
+
 /// Whether `path` has a `..` after a component that does not exist (the
 /// run would make it, and `..` would then lead somewhere no check saw).
 fn through_missing_parent(path: &Path) -> bool {
@@ -315,12 +326,13 @@ pub fn same_place(a: &Path, b: &Path) -> bool {
 /// the rename lands, so a hard link to a key (another name, renamed over
 /// alone) is no clash.
 pub fn check_keys_kept(jobs: &[Job], key_files: &[PathBuf]) -> CliResult<()> {
+    let keys: Vec<_> = key_files.iter().map(|k| (k, landing(k))).collect();
     for output in jobs.iter().filter_map(|j| j.output.as_deref()) {
         if is_std_stream(Some(output)) {
             continue;
         }
         let lands = landing(output);
-        if let Some(key) = key_files.iter().find(|k| landing(k) == lands) {
+        if let Some((key, _)) = keys.iter().find(|(_, k)| *k == lands) {
             return Err(CliError::bad_arg(format!(
                 "the output '{}' would replace the key file '{}'",
                 output.display(),
@@ -361,10 +373,12 @@ pub fn landing(path: &Path) -> PathBuf {
 /// that leads nowhere: where such a link leads once the run has made
 /// directories and written other outputs cannot be known in advance.
 fn check_output_place(output: &Path) -> CliResult<()> {
-    let problem = match (fs::symlink_metadata(output), fs::metadata(output)) {
-        (Ok(_), Err(_)) => Some("is a link that leads nowhere (remove it, or point it at a file)"),
-        (_, Ok(m)) if m.is_dir() => Some("is a directory"),
-        _ => None,
+    let problem = if dangling(output) {
+        Some("is a link that leads nowhere (remove it, or point it at a file)")
+    } else if fs::metadata(output).is_ok_and(|m| m.is_dir()) {
+        Some("is a directory")
+    } else {
+        None
     };
     match problem {
         Some(problem) => Err(CliError::bad_arg(format!(
@@ -396,11 +410,13 @@ fn check_subdirectories(dir: &Path, placed: &[PathBuf]) -> CliResult<()> {
     }
     for sub in needed {
         let path = dir.join(sub);
-        let problem = match (fs::symlink_metadata(&path), fs::metadata(&path)) {
+        let problem = if dangling(&path) {
             // Where it leads cannot be compared with the other outputs'.
-            (Ok(_), Err(_)) => Some("is a link that leads nowhere"),
-            (_, Ok(m)) if !m.is_dir() => Some("exists and is not a directory"),
-            _ => None,
+            Some("is a link that leads nowhere")
+        } else if fs::metadata(&path).is_ok_and(|m| !m.is_dir()) {
+            Some("exists and is not a directory")
+        } else {
+            None
         };
         if let Some(problem) = problem {
             return Err(CliError::bad_arg(format!(

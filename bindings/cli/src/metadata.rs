@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use kms_envelope::MessageHeader;
 use serde::Serialize;
 
-use crate::batch::{same_place, Job};
+use crate::batch::{dangling, same_place, Job};
 use crate::cli::IoArgs;
 use crate::exit::{CliError, CliResult};
 use crate::inspect::HeaderInfo;
@@ -132,7 +132,7 @@ impl Metadata {
                 overwrite: false,
             }));
         }
-        if fs::symlink_metadata(path).is_ok() && fs::metadata(path).is_err() {
+        if dangling(path) {
             return Err(CliError::bad_arg(format!(
                 "--metadata-output '{}' is a link that leads nowhere; name the file itself",
                 path.display()

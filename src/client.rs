@@ -129,7 +129,7 @@ impl Client {
         EncryptCall {
             client: self,
             plaintext: Plaintext::Bytes(plaintext),
-            source: None,
+            source: Chosen::none(),
             encryption_context: EncryptionContext::new(),
             algorithm_suite: None,
             frame_length: DEFAULT_FRAME_LENGTH,
@@ -148,7 +148,7 @@ impl Client {
         EncryptCall {
             client: self,
             plaintext: Plaintext::Length(plaintext_len),
-            source: None,
+            source: Chosen::none(),
             encryption_context: EncryptionContext::new(),
             algorithm_suite: None,
             frame_length: DEFAULT_FRAME_LENGTH,
@@ -161,7 +161,7 @@ impl Client {
         DecryptCall {
             client: self,
             ciphertext,
-            source: None,
+            source: Chosen::none(),
             reproduced: None,
         }
     }
@@ -209,11 +209,48 @@ pub(crate) enum Source<'a> {
     Manager(&'a dyn MaterialsManager),
 }
 
-impl<'a> Source<'a> {
-    pub(crate) fn required(source: Option<Self>) -> Result<Self> {
-        source.ok_or_else(|| Error::bad_arg("set a keyring or a materials manager"))
+/// A call's keyring or materials manager, as its builder set it. The
+/// specification (`client-apis/encrypt.md`, `decrypt.md`) takes exactly one
+/// of the two: setting both fails when the call runs, while setting the same
+/// one again replaces it, as builders do.
+pub(crate) struct Chosen<S> {
+    source: Option<S>,
+    keyring: bool,
+    manager: bool,
+}
+
+impl<S> Chosen<S> {
+    pub(crate) const fn none() -> Self {
+        Self {
+            source: None,
+            keyring: false,
+            manager: false,
+        }
     }
 
+    pub(crate) fn keyring(&mut self, source: S) {
+        self.keyring = true;
+        self.source = Some(source);
+    }
+
+    pub(crate) fn manager(&mut self, source: S) {
+        self.manager = true;
+        self.source = Some(source);
+    }
+
+    /// The one source set.
+    pub(crate) fn required(self) -> Result<S> {
+        if self.keyring && self.manager {
+            return Err(Error::bad_arg(
+                "set a keyring or a materials manager, not both",
+            ));
+        }
+        self.source
+            .ok_or_else(|| Error::bad_arg("set a keyring or a materials manager"))
+    }
+}
+
+impl<'a> Source<'a> {
     /// This source as a materials manager; a keyring is wrapped in the
     /// default manager, which lives in `slot`.
     pub(crate) fn manager<'s>(
@@ -268,7 +305,7 @@ impl<'a> Plaintext<'a> {
 pub struct EncryptCall<'a> {
     client: &'a Client,
     plaintext: Plaintext<'a>,
-    source: Option<Source<'a>>,
+    source: Chosen<Source<'a>>,
     encryption_context: EncryptionContext,
     algorithm_suite: Option<AlgorithmSuite>,
     frame_length: u32,
@@ -277,13 +314,13 @@ pub struct EncryptCall<'a> {
 impl<'a> EncryptCall<'a> {
     /// Wraps the data key with `keyring` (through the default materials manager).
     pub fn keyring(mut self, keyring: &'a dyn Keyring) -> Self {
-        self.source = Some(Source::Keyring(keyring));
+        self.source.keyring(Source::Keyring(keyring));
         self
     }
 
     /// Gets materials from `manager`.
     pub fn materials_manager(mut self, manager: &'a dyn MaterialsManager) -> Self {
-        self.source = Some(Source::Manager(manager));
+        self.source.manager(Source::Manager(manager));
         self
     }
 
@@ -314,7 +351,7 @@ impl<'a> EncryptCall<'a> {
     /// # Errors
     ///
     /// - [`Error::BadArgument`](crate::Error::BadArgument): no keyring or
-    ///   manager, a reserved `aws-crypto-` key in the context, a frame
+    ///   manager, or both, a reserved `aws-crypto-` key in the context, a frame
     ///   length of 0, `threads(0)`, `max_encrypted_data_keys(0)`, materials
     ///   that break the manager's contract (no data key, a wrong key
     ///   length, no encrypted data key), a context key or value or a field
@@ -322,8 +359,8 @@ impl<'a> EncryptCall<'a> {
     ///   need more than 2^32 - 1 frames or more bytes than the platform can
     ///   address, the system's random number generator failing.
     /// - [`Error::PolicyViolation`](crate::Error::PolicyViolation): a suite
-    ///   the commitment policy forbids, a manager that chose another suite
-    ///   than the one asked for, more encrypted data keys than
+    ///   the commitment policy forbids (the suite asked for, or the one
+    ///   the manager chose: a manager may choose another), more encrypted data keys than
     ///   `max_encrypted_data_keys`, a required context key missing.
     /// - [`Error::Kms`](crate::Error::Kms): a key service or custom keyring
     ///   failed.
@@ -356,7 +393,7 @@ impl<'a> EncryptCall<'a> {
     ///
     /// # Errors
     ///
-    /// - [`Error::BadArgument`]: no keyring or manager; a reserved
+    /// - [`Error::BadArgument`]: no keyring or manager, or both; a reserved
     ///   `aws-crypto-` key in the context; a frame length of 0; a client
     ///   built with `threads(0)` or `max_encrypted_data_keys(0)`; a header
     ///   the format cannot hold (a serialized context, or a field of an
@@ -384,7 +421,7 @@ impl<'a> EncryptCall<'a> {
     ///
     /// As [`EncryptCall::prepare`].
     pub async fn prepare_async(self) -> Result<PreparedEncryption<'a>> {
-        let source = Source::required(self.source)?;
+        let source = self.source.required()?;
         self.client.check_limits()?;
         if self.frame_length == 0 {
             return Err(Error::bad_arg("frame length must be at least 1"));
@@ -402,14 +439,10 @@ impl<'a> EncryptCall<'a> {
             .manager(&mut slot)
             .get_encryption_materials(request)
             .await?;
+        // The materials' suite is the message's, even where the manager chose
+        // another than the one asked for (`client-apis/encrypt.md`: it "MAY
+        // be different"); check_materials holds it to the commitment policy.
         check_materials(&materials, policy, self.client.max_encrypted_data_keys)?;
-        if let Some(suite) = self.algorithm_suite {
-            if materials.algorithm_suite() != suite {
-                return Err(Error::policy(
-                    "the materials manager chose a different algorithm suite",
-                ));
-            }
-        }
         let mut header = Vec::with_capacity(1024 + 1024 * materials.encrypted_data_keys().len());
         let sealer = Sealer::start(
             &materials,
@@ -615,20 +648,20 @@ impl<'a> IntoFuture for EncryptCall<'a> {
 pub struct DecryptCall<'a> {
     client: &'a Client,
     ciphertext: &'a [u8],
-    source: Option<Source<'a>>,
+    source: Chosen<Source<'a>>,
     reproduced: Option<EncryptionContext>,
 }
 
 impl<'a> DecryptCall<'a> {
     /// Unwraps the data key with `keyring` (through the default materials manager).
     pub fn keyring(mut self, keyring: &'a dyn Keyring) -> Self {
-        self.source = Some(Source::Keyring(keyring));
+        self.source.keyring(Source::Keyring(keyring));
         self
     }
 
     /// Gets materials from `manager`.
     pub fn materials_manager(mut self, manager: &'a dyn MaterialsManager) -> Self {
-        self.source = Some(Source::Manager(manager));
+        self.source.manager(Source::Manager(manager));
         self
     }
 
@@ -659,14 +692,14 @@ impl<'a> DecryptCall<'a> {
     ///   service's refusals and failures as `NoKeyUnwrapped` reasons, and
     ///   go on to the next key).
     /// - [`Error::BadArgument`](crate::Error::BadArgument): no keyring or
-    ///   manager, `threads(0)`, `max_encrypted_data_keys(0)`, or materials
+    ///   manager (or both), `threads(0)`, `max_encrypted_data_keys(0)`, or materials
     ///   that break the manager's contract.
     pub fn run(self) -> Result<Decrypted> {
         block_on(self.run_async())
     }
 
     async fn run_async(self) -> Result<Decrypted> {
-        let source = Source::required(self.source)?;
+        let source = self.source.required()?;
         self.client.check_limits()?;
         let settings = self.client.decrypt_settings(self.reproduced);
         let mut slot = None;
@@ -716,7 +749,7 @@ impl<'a> DecryptCall<'a> {
     ///   more encrypted data keys than `max_encrypted_data_keys`, a
     ///   reproduced context that does not match the message's or lacks a
     ///   required key, materials for another suite than the message's.
-    /// - [`Error::BadArgument`]: no keyring or manager, a client built with
+    /// - [`Error::BadArgument`]: no keyring or manager (or both), a client built with
     ///   `threads(0)` or `max_encrypted_data_keys(0)`, or materials that
     ///   break the keyring or manager contract.
     ///
@@ -732,7 +765,7 @@ impl<'a> DecryptCall<'a> {
     ///
     /// As [`DecryptCall::prepare`].
     pub async fn prepare_async(self) -> Result<PreparedDecryption<'a>> {
-        let source = Source::required(self.source)?;
+        let source = self.source.required()?;
         self.client.check_limits()?;
         let settings = self.client.decrypt_settings(self.reproduced);
         let mut slot = None;

@@ -752,6 +752,156 @@ fn a_materials_manager_written_from_scratch_handles_signing_suites() {
     }
 }
 
+/// Makes materials for its own suite, whatever the request asks for.
+struct ChoosesSuite(Arc<dyn Keyring>, AlgorithmSuite);
+
+impl MaterialsManager for ChoosesSuite {
+    fn get_encryption_materials<'a>(
+        &'a self,
+        request: EncryptionRequest,
+    ) -> BoxFuture<'a, kms_envelope::Result<EncryptionMaterials>> {
+        Box::pin(async move {
+            let mut m = EncryptionMaterials::new(self.1, request.encryption_context);
+            if self.1.is_signing() {
+                m.generate_signing_key()?;
+            }
+            self.0.on_encrypt(m).await
+        })
+    }
+
+    fn decrypt_materials<'a>(
+        &'a self,
+        request: DecryptionRequest,
+    ) -> BoxFuture<'a, kms_envelope::Result<DecryptionMaterials>> {
+        Box::pin(async move {
+            DefaultMaterialsManager::new(self.0.clone())
+                .decrypt_materials(request)
+                .await
+        })
+    }
+}
+
+#[test]
+fn the_suite_a_materials_manager_chose_is_the_messages() {
+    // client-apis/encrypt.md: the suite of the materials "MAY be different
+    // from the input algorithm suite", and is the one the message uses
+    // (the Python ESDK refuses such materials; the specification wins).
+    let keyring: Arc<dyn Keyring> = Arc::new(aes_keyring(32));
+    let client = client_for(suite(0x0578));
+    let manager = ChoosesSuite(keyring.clone(), suite(0x0578));
+    let message = client
+        .encrypt(b"chosen")
+        .materials_manager(&manager)
+        .algorithm_suite(suite(0x0478))
+        .run()
+        .unwrap();
+    let header = MessageHeader::parse(&message, None).unwrap().0;
+    assert_eq!(header.algorithm_suite, suite(0x0578));
+    let d = client.decrypt(&message).keyring(&*keyring).run().unwrap();
+    assert_eq!(d.plaintext, b"chosen");
+    assert_eq!(d.algorithm_suite(), suite(0x0578));
+
+    let mut stream = client
+        .stream_encrypt()
+        .materials_manager(Arc::new(ChoosesSuite(keyring.clone(), suite(0x0578))))
+        .algorithm_suite(suite(0x0478))
+        .start()
+        .unwrap();
+    assert_eq!(stream.algorithm_suite(), suite(0x0578));
+    let mut msg = Vec::new();
+    stream.update(b"streamed", &mut msg).unwrap();
+    stream.finish(&mut msg).unwrap();
+    let d = client.decrypt(&msg).keyring(&*keyring).run().unwrap();
+    assert_eq!(d.plaintext, b"streamed");
+
+    // The chosen suite is still held to the commitment policy.
+    let uncommitted = ChoosesSuite(keyring.clone(), suite(0x0378));
+    let err = client
+        .encrypt(b"x")
+        .materials_manager(&uncommitted)
+        .algorithm_suite(suite(0x0478))
+        .run()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PolicyViolation, "{err}");
+    let err = client
+        .stream_encrypt()
+        .materials_manager(Arc::new(uncommitted))
+        .start()
+        .err()
+        .unwrap();
+    assert_eq!(err.kind(), ErrorKind::PolicyViolation, "{err}");
+}
+
+#[test]
+fn a_call_takes_a_keyring_or_a_materials_manager_not_both() {
+    // client-apis/encrypt.md and decrypt.md: "exactly one" of the two. The
+    // same one set twice is replaced, as in any builder.
+    let keyring: Arc<dyn Keyring> = Arc::new(aes_keyring(32));
+    let other: Arc<dyn Keyring> = Arc::new(aes_keyring(16));
+    let manager: Arc<dyn MaterialsManager> =
+        Arc::new(DefaultMaterialsManager::new(keyring.clone()));
+    let client = Client::new();
+    let not_both = |err: kms_envelope::Error| {
+        assert_eq!(err.kind(), ErrorKind::BadArgument, "{err}");
+        assert!(err.to_string().contains("not both"), "{err}");
+    };
+    not_both(
+        client
+            .encrypt(b"x")
+            .keyring(&*keyring)
+            .materials_manager(&*manager)
+            .run()
+            .unwrap_err(),
+    );
+    not_both(
+        client
+            .encrypt(b"x")
+            .materials_manager(&*manager)
+            .keyring(&*keyring)
+            .run()
+            .unwrap_err(),
+    );
+    let message = client
+        .encrypt(b"x")
+        .keyring(&*other)
+        .keyring(&*keyring)
+        .run()
+        .unwrap();
+    not_both(
+        client
+            .decrypt(&message)
+            .keyring(&*keyring)
+            .materials_manager(&*manager)
+            .run()
+            .unwrap_err(),
+    );
+    let d = client
+        .decrypt(&message)
+        .materials_manager(&*manager)
+        .materials_manager(&*manager)
+        .run()
+        .unwrap();
+    assert_eq!(d.plaintext, b"x");
+    not_both(
+        client
+            .stream_encrypt()
+            .materials_manager(manager.clone())
+            .keyring(keyring.clone())
+            .start()
+            .err()
+            .unwrap(),
+    );
+    not_both(
+        client
+            .stream_decrypt()
+            .keyring(keyring.clone())
+            .materials_manager(manager.clone())
+            .start()
+            .err()
+            .unwrap(),
+    );
+}
+
 #[test]
 fn the_decrypt_result_holds_only_the_authenticated_context() {
     // The result's context is what the header authenticated, whatever a

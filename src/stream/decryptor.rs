@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use crate::client::Client;
+use crate::client::{Chosen, Client};
 use crate::cmm::MaterialsManager;
 use crate::context::EncryptionContext;
 use crate::decrypt::{open_frame, DecryptSettings, Opener};
@@ -38,7 +38,7 @@ pub enum SignedRelease {
 #[must_use = "call start() to get the decryptor"]
 pub struct StreamDecryptBuilder {
     client: Client,
-    source: Option<SharedSource>,
+    source: Chosen<SharedSource>,
     reproduced: Option<EncryptionContext>,
     release: SignedRelease,
     unsigned_only: bool,
@@ -50,7 +50,7 @@ impl StreamDecryptBuilder {
     pub(crate) fn new(client: &Client) -> Self {
         Self {
             client: client.clone(),
-            source: None,
+            source: Chosen::none(),
             reproduced: None,
             release: SignedRelease::default(),
             unsigned_only: false,
@@ -61,13 +61,13 @@ impl StreamDecryptBuilder {
 
     /// Unwraps the data key with `keyring` (through the default materials manager).
     pub fn keyring(mut self, keyring: Arc<dyn Keyring>) -> Self {
-        self.source = Some(SharedSource::Keyring(keyring));
+        self.source.keyring(SharedSource::Keyring(keyring));
         self
     }
 
     /// Gets materials from `manager`.
     pub fn materials_manager(mut self, manager: Arc<dyn MaterialsManager>) -> Self {
-        self.source = Some(SharedSource::Manager(manager));
+        self.source.manager(SharedSource::Manager(manager));
         self
     }
 
@@ -112,11 +112,11 @@ impl StreamDecryptBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::BadArgument`] if no keyring or materials manager was set,
+    /// [`Error::BadArgument`] if no keyring or materials manager was set, or both were,
     /// or the client was built with `threads(0)` or
     /// `max_encrypted_data_keys(0)`.
     pub fn start(self) -> Result<StreamDecryptor> {
-        let manager = SharedSource::required(self.source)?.into_manager();
+        let manager = self.source.required()?.into_manager();
         self.client.check_limits()?;
         let mut inner = MessageDecryptor::new(
             self.client.decrypt_settings(self.reproduced),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use crate::client::{Client, DEFAULT_FRAME_LENGTH};
+use crate::client::{Chosen, Client, DEFAULT_FRAME_LENGTH};
 use crate::cmm::MaterialsManager;
 use crate::context::EncryptionContext;
 use crate::encrypt::{check_materials, Sealer};
@@ -21,7 +21,7 @@ use crate::suite::AlgorithmSuite;
 #[must_use = "call start() or .await to get the encryptor"]
 pub struct StreamEncryptBuilder {
     client: Client,
-    source: Option<SharedSource>,
+    source: Chosen<SharedSource>,
     encryption_context: EncryptionContext,
     algorithm_suite: Option<AlgorithmSuite>,
     frame_length: u32,
@@ -32,7 +32,7 @@ impl StreamEncryptBuilder {
     pub(crate) fn new(client: &Client) -> Self {
         Self {
             client: client.clone(),
-            source: None,
+            source: Chosen::none(),
             encryption_context: EncryptionContext::new(),
             algorithm_suite: None,
             frame_length: DEFAULT_FRAME_LENGTH,
@@ -42,13 +42,13 @@ impl StreamEncryptBuilder {
 
     /// Wraps the data key with `keyring` (through the default materials manager).
     pub fn keyring(mut self, keyring: Arc<dyn Keyring>) -> Self {
-        self.source = Some(SharedSource::Keyring(keyring));
+        self.source.keyring(SharedSource::Keyring(keyring));
         self
     }
 
     /// Gets materials from `manager`.
     pub fn materials_manager(mut self, manager: Arc<dyn MaterialsManager>) -> Self {
-        self.source = Some(SharedSource::Manager(manager));
+        self.source.manager(SharedSource::Manager(manager));
         self
     }
 
@@ -90,7 +90,7 @@ impl StreamEncryptBuilder {
     }
 
     async fn start_async(self) -> Result<StreamEncryptor> {
-        let manager = SharedSource::required(self.source)?.into_manager();
+        let manager = self.source.required()?.into_manager();
         self.client.check_limits()?;
         if self.frame_length == 0 {
             return Err(Error::bad_arg("frame length must be at least 1"));
@@ -104,14 +104,8 @@ impl StreamEncryptBuilder {
         request.algorithm_suite = self.algorithm_suite;
         request.max_plaintext_length = self.plaintext_length;
         let materials = manager.get_encryption_materials(request).await?;
+        // As in one-shot encryption, the materials' suite is the message's.
         check_materials(&materials, policy, self.client.max_encrypted_data_keys())?;
-        if let Some(suite) = self.algorithm_suite {
-            if materials.algorithm_suite() != suite {
-                return Err(Error::policy(
-                    "the materials manager chose a different algorithm suite",
-                ));
-            }
-        }
         let mut header = Vec::new();
         let sealer = Sealer::start(
             &materials,

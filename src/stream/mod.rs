@@ -32,7 +32,6 @@ use std::sync::Arc;
 
 use crate::cmm::default::DefaultMaterialsManager;
 use crate::cmm::MaterialsManager;
-use crate::error::{Error, Result};
 use crate::keyring::Keyring;
 
 pub(crate) use decryptor::MessageDecryptor;
@@ -54,10 +53,6 @@ pub(crate) enum SharedSource {
 }
 
 impl SharedSource {
-    pub(crate) fn required(source: Option<Self>) -> Result<Self> {
-        source.ok_or_else(|| Error::bad_arg("set a keyring or a materials manager"))
-    }
-
     pub(crate) fn into_manager(self) -> Arc<dyn MaterialsManager> {
         match self {
             SharedSource::Keyring(k) => Arc::new(DefaultMaterialsManager::new(k)),

@@ -40,9 +40,11 @@ impl FromStr for KmsArn {
 
     fn from_str(s: &str) -> Result<Self> {
         let bad = |why: &str| Error::bad_arg(format!("'{s}' is not a valid AWS KMS ARN: {why}"));
-        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        // Exactly five ':' (`aws-kms-key-arn.md`): a key ID or alias never
+        // holds one, so a sixth is no part of the resource ID.
+        let parts: Vec<&str> = s.split(':').collect();
         let [arn, partition, service, region, account, resource] = parts[..] else {
-            return Err(bad("it needs six ':'-separated parts"));
+            return Err(bad("it needs exactly six ':'-separated parts"));
         };
         if arn != "arn" {
             return Err(bad("it must start with 'arn'"));
@@ -87,7 +89,7 @@ impl fmt::Display for KmsArn {
 /// # Errors
 ///
 /// [`Error::BadArgument`] if `id` is empty, or starts with `arn:` but does
-/// not parse as a [`KmsArn`] (six `:`-separated parts, the `kms` service,
+/// not parse as a [`KmsArn`] (exactly six `:`-separated parts, the `kms` service,
 /// a non-empty partition, region and account, and a `key/` or `alias/`
 /// resource with a non-empty ID). Other identifiers are not checked.
 pub fn validate_identifier(id: &str) -> Result<()> {

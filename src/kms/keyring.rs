@@ -276,11 +276,17 @@ impl AwsKmsKeyring {
             return Err(already_decrypted());
         }
         let expected_len = materials.algorithm_suite().data_key_len();
-        let mut reasons = Vec::new();
+        // Every aws-kms key is checked before any call (the specification's
+        // filter comes first): one whose info is no key ARN fails the
+        // keyring even after a key that would have unwrapped.
+        let mut wanted = Vec::new();
         for edk in edks {
-            let Some(key_id) = self.decrypt_key_for(edk)? else {
-                continue;
-            };
+            if let Some(key_id) = self.decrypt_key_for(edk)? {
+                wanted.push((key_id, edk));
+            }
+        }
+        let mut reasons = Vec::new();
+        for (key_id, edk) in wanted {
             let request = KmsDecryptRequest {
                 key_id: key_id.clone(),
                 ciphertext_blob: edk.ciphertext.clone(),

@@ -12,7 +12,7 @@ use crate::crypto::{fill_random, AesGcmKey};
 use crate::error::{Error, ErrorKind, Result};
 use crate::future::{ready, BoxFuture};
 use crate::materials::DataKey;
-use crate::{Client, EncryptionContext, Keyring, MultiKeyring};
+use crate::{Client, EncryptedDataKey, EncryptionContext, Keyring, MultiKeyring};
 
 const ACCOUNT: &str = "111122223333";
 const OTHER_ACCOUNT: &str = "444455556666";
@@ -297,6 +297,39 @@ fn kms_errors_carry_the_service_code() {
 }
 
 #[test]
+fn an_aws_kms_key_without_a_key_arn_fails_every_kms_keyring_wherever_it_stands() {
+    // aws-kms-keyring.md and its MRK and discovery siblings: the filter of
+    // the message's keys comes first, and an aws-kms key whose info is no
+    // key ARN fails OnDecrypt, also after one that would unwrap.
+    let kms = kms();
+    let a = arn("us-east-1", ACCOUNT, "key-a");
+    let msg = encrypt(&AwsKmsKeyring::new(&a, kms.clone()).unwrap());
+    let header = crate::MessageHeader::parse(&msg, None).unwrap().0;
+    let good = header.encrypted_data_keys[0].clone();
+    let keyrings = [
+        AwsKmsKeyring::new(&a, kms.clone()).unwrap(),
+        AwsKmsKeyring::new_mrk_aware(&a, kms.clone()).unwrap(),
+        AwsKmsKeyring::discovery(kms.clone(), None),
+    ];
+    for bad_info in [
+        "not-an-arn",
+        "arn:aws:kms:us-east-1:111122223333:key/abc:def",
+    ] {
+        let bad = EncryptedDataKey::new("aws-kms", bad_info.as_bytes().to_vec(), vec![1; 8]);
+        for keyring in &keyrings {
+            for edks in [[good.clone(), bad.clone()], [bad.clone(), good.clone()]] {
+                let before = kms.decrypts.load(Ordering::SeqCst);
+                let materials = crate::DecryptionMaterials::new(header.algorithm_suite, ec());
+                let err =
+                    crate::future::block_on(keyring.on_decrypt(materials, &edks)).unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::MalformedMessage, "{bad_info}: {err}");
+                assert_eq!(kms.decrypts.load(Ordering::SeqCst), before, "no KMS call");
+            }
+        }
+    }
+}
+
+#[test]
 fn multi_region_keys_match_their_replicas() {
     let kms = kms();
     let east = arn("us-east-1", ACCOUNT, "mrk-1234");
@@ -341,6 +374,17 @@ fn bad_configuration_is_refused() {
     assert!(AwsKmsKeyring::new("", kms.clone()).is_err());
     assert!(AwsKmsKeyring::new("arn:aws:kms:us-east-1:1:grant/x", kms.clone()).is_err());
     assert!(AwsKmsKeyring::new("alias/my-key", kms.clone()).is_ok());
+    // Exactly five ':' (aws-kms-key-arn.md), none in the resource.
+    assert!(AwsKmsKeyring::new("arn:aws:kms:us-east-1:1:key/a:b", kms.clone()).is_err());
+    assert!("arn:aws:kms:us-east-1:1:key/a:b".parse::<KmsArn>().is_err());
+    assert_eq!(
+        "arn:aws:kms:us-east-1:1:key/a/b"
+            .parse::<KmsArn>()
+            .unwrap()
+            .resource_id,
+        "a/b",
+        "further '/' belong to the resource ID"
+    );
     assert!(AwsKmsKeyring::mrk_discovery(kms, "", None).is_err());
     assert!(DiscoveryFilter::new("aws", Vec::<String>::new()).is_err());
     assert!(DiscoveryFilter::new("", ["1"]).is_err());

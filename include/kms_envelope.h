@@ -1301,9 +1301,9 @@ void kmse_materials_cache_free(kmse_materials_cache *cache);
 kmse_status kmse_caching_options_new(uint64_t max_age_ms, kmse_caching_options **options_out);
 
 /**
- * Sets the most messages one data key may encrypt: 1 to 2^32, the default
- * (the limit of the official SDKs); other values give
- * `KMSE_STATUS_BAD_ARGUMENT`.
+ * Sets the most messages one data key may encrypt: at least 1 (0 gives
+ * `KMSE_STATUS_BAD_ARGUMENT`); the default is 2^32, the specification's,
+ * which the official SDKs also take as their highest.
  *
  * - `options`: modified.
  */

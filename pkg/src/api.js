@@ -606,7 +606,7 @@ export class CachingMaterialsManager extends MaterialsManager {
     const { keyring, materialsManager, maxAge, maxMessages, maxBytes, capacity, cache, partitionId } = options(opts, 'CachingMaterialsManager options', [...SOURCE_OPTIONS, 'maxAge', 'maxMessages', 'maxBytes', 'capacity', 'cache', 'partitionId']);
     if (maxAge === undefined || maxAge === null) throw badArgument('maxAge (milliseconds) is required');
     integer(maxAge, 'maxAge', 1, Number.MAX_SAFE_INTEGER);
-    integer(maxMessages, 'maxMessages', 1, 2 ** 32);
+    integer(maxMessages, 'maxMessages', 1, Number.MAX_SAFE_INTEGER);
     integer(maxBytes, 'maxBytes', 0, Number.MAX_SAFE_INTEGER);
     if (cache !== undefined && capacity !== undefined) throw badArgument('give capacity or cache, not both');
     if (cache !== undefined && !isA(cache, LocalMaterialsCache)) throw badArgument('cache must be a LocalMaterialsCache');

@@ -388,7 +388,7 @@ export declare class CachingMaterialsManager extends MaterialsManager {
   constructor(options: MaterialsSource & CacheChoice & {
     /** How long a cached data key is reused, in milliseconds (required, at least 1). */
     maxAge: number;
-    /** Most messages one data key encrypts: 1 to 2^32, the default (the official SDKs' limit). */
+    /** Most messages one data key encrypts: a whole number from 1 (default 2^32, the specification's; the official SDKs take no more). */
     maxMessages?: number;
     /** Most plaintext bytes one data key encrypts (default: no practical limit). */
     maxBytes?: number;

@@ -121,8 +121,11 @@ test('caching manager arguments', () => {
   bad({ keyring, maxAge: 1.5 });
   bad({ keyring, maxAge: -1 });
   bad({ keyring, maxAge: 10, maxMessages: 0 });
-  bad({ keyring, maxAge: 10, maxMessages: 2 ** 32 + 1 }); // the official SDKs' limit
+  bad({ keyring, maxAge: 10, maxMessages: 2 ** 53 }); // past exact integers
+  // caching-cmm.md: a 64-bit limit, 2^32 only the default (the official
+  // SDKs refuse more).
   new CachingMaterialsManager({ keyring, maxAge: 10, maxMessages: 2 ** 32 });
+  new CachingMaterialsManager({ keyring, maxAge: 10, maxMessages: 2 ** 32 + 1 });
   bad({ keyring, maxAge: 10, maxBytes: -1 });
   bad({ keyring, maxAge: 10, capacity: 5, cache: new LocalMaterialsCache() });
   bad({ keyring, maxAge: 10, cache: {} });

@@ -290,6 +290,8 @@ impl std::fmt::Debug for CachingMaterialsManager {
 }
 
 /// Default limit of messages per cached data key (the specification's 2^32).
+/// A builder takes any count from 1 (`caching-cmm.md`: a 64-bit limit),
+/// though the official SDKs refuse more than this one.
 pub const DEFAULT_MAX_MESSAGES: u64 = 1 << 32;
 /// Default limit of bytes per cached data key (2^63 - 1).
 pub const DEFAULT_MAX_BYTES: u64 = i64::MAX as u64;
@@ -355,8 +357,9 @@ impl CachingBuilder {
         self
     }
 
-    /// Most messages one data key may encrypt: 1 to 2^32, the default (the
-    /// limit the official SDKs enforce); `build` refuses other values.
+    /// Most messages one data key may encrypt: at least 1 (`build` refuses
+    /// 0); the default is 2^32, the specification's, which the official SDKs
+    /// also take as their highest.
     pub fn max_messages(mut self, max: u64) -> Self {
         self.limits.messages = max;
         self
@@ -380,8 +383,8 @@ impl CachingBuilder {
     /// # Errors
     ///
     /// [`Error::BadArgument`] if no keyring or materials manager was set;
-    /// `max_age` is under one millisecond; `max_messages` is not 1 to
-    /// 2^32 or `max_bytes` is over 2^63 - 1; on wasm32, no
+    /// `max_age` is under one millisecond; `max_messages` is 0 or
+    /// `max_bytes` is over 2^63 - 1; on wasm32, no
     /// [`clock`](Self::clock) was set; or, when no
     /// [`partition_id`](Self::partition_id) was set, the system random
     /// number generator fails.
@@ -395,11 +398,8 @@ impl CachingBuilder {
                 "the cache's maximum age must be greater than zero",
             ));
         }
-        if !(1..=DEFAULT_MAX_MESSAGES).contains(&self.limits.messages) {
-            return Err(Error::bad_arg(format!(
-                "max_messages must be between 1 and 2^32, not {}",
-                self.limits.messages
-            )));
+        if self.limits.messages == 0 {
+            return Err(Error::bad_arg("max_messages must be at least 1, not 0"));
         }
         if self.limits.bytes > DEFAULT_MAX_BYTES {
             return Err(Error::bad_arg(format!(

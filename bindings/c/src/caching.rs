@@ -4,7 +4,6 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kms_envelope::cmm::caching::DEFAULT_MAX_MESSAGES;
 use kms_envelope::cmm::{CachingMaterialsManager, LocalMaterialsCache};
 use kms_envelope::{DefaultMaterialsManager, MaterialsManager};
 
@@ -138,9 +137,9 @@ unsafe fn with_options(
     })
 }
 
-/// Sets the most messages one data key may encrypt: 1 to 2^32, the default
-/// (the limit of the official SDKs); other values give
-/// `KMSE_STATUS_BAD_ARGUMENT`.
+/// Sets the most messages one data key may encrypt: at least 1 (0 gives
+/// `KMSE_STATUS_BAD_ARGUMENT`); the default is 2^32, the specification's,
+/// which the official SDKs also take as their highest.
 ///
 /// - `options`: modified.
 #[no_mangle]
@@ -151,10 +150,8 @@ pub unsafe extern "C" fn kmse_caching_options_set_max_messages(
     // SAFETY: forwarded API contract.
     unsafe {
         with_options("kmse_caching_options_set_max_messages", options, |o| {
-            if !(1..=DEFAULT_MAX_MESSAGES).contains(&max_messages) {
-                return Err(Failure::bad_arg(format!(
-                    "max_messages must be between 1 and 2^32, not {max_messages}"
-                )));
+            if max_messages == 0 {
+                return Err(Failure::bad_arg("max_messages must be at least 1, not 0"));
             }
             o.max_messages = Some(max_messages);
             Ok(())

@@ -270,9 +270,9 @@ pub struct CacheArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Data-key caching (several inputs in one run)")]
 pub struct CacheLimitArgs {
-    /// Most messages one data key encrypts (1 to 4294967296) [default: 2^32].
+    /// Most messages one data key encrypts (at least 1) [default: 2^32].
     #[arg(long, value_name = "N", requires = "cache_max_age", display_order = 1,
-          value_parser = clap::value_parser!(u64).range(1..=MAX_CACHE_MESSAGES))]
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub cache_max_messages: Option<u64>,
     /// Most plaintext bytes one data key encrypts, over all its messages (K, M,
     /// G, T suffixes are powers of 1024) [default: 2^63 - 1]. Inputs whose
@@ -282,9 +282,6 @@ pub struct CacheLimitArgs {
           value_parser = parse_cache_bytes)]
     pub cache_max_bytes: Option<u64>,
 }
-
-/// Highest `--cache-max-messages` (2^32, the limit of the official SDKs and the core).
-pub const MAX_CACHE_MESSAGES: u64 = kms_envelope::cmm::caching::DEFAULT_MAX_MESSAGES;
 
 /// `encrypt` arguments.
 #[derive(Debug, Args)]

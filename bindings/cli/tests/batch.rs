@@ -256,7 +256,7 @@ fn batch_and_cache_argument_errors() {
         ("--cache-max-age", "soon"),
         ("--cache-max-age", "inf"),
         ("--cache-max-messages", "0"),
-        ("--cache-max-messages", "4294967297"),
+        ("--cache-max-messages", "18446744073709551616"),
         ("--cache-max-messages", "many"),
         ("--cache-max-bytes", "0"),
         ("--cache-max-bytes", "9000P"),

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use kms_envelope::cmm::caching::DEFAULT_MAX_MESSAGES;
 use kms_envelope::cmm::{CachingMaterialsManager as CoreCaching, LocalMaterialsCache};
 use kms_envelope::{
     DefaultMaterialsManager as CoreDefault, MaterialsManager,
@@ -242,7 +241,7 @@ impl PyLocalMaterialsCache {
 /// Reuses data keys so that fewer calls reach the key service.
 ///
 /// Encryption materials are reused for at most ``max_age`` seconds,
-/// ``max_messages`` messages (1 to 2**32, the default) and ``max_bytes``
+/// ``max_messages`` messages (1 to 2**63 - 1; 2**32 by default) and ``max_bytes``
 /// bytes of plaintext (one-shot
 /// :func:`encrypt`, and streams given a ``plaintext_length``); decryption
 /// materials for the same encrypted data keys and context, for at most
@@ -293,7 +292,7 @@ impl CachingMaterialsManager {
             .materials_manager(underlying)
             .cache(Arc::clone(&cache.get().inner));
         if let Some(n) = max_messages {
-            builder = builder.max_messages(n.within("max_messages", 1, DEFAULT_MAX_MESSAGES)?);
+            builder = builder.max_messages(n.within("max_messages", 1, i64::MAX as u64)?);
         }
         if let Some(n) = max_bytes {
             builder = builder.max_bytes(n.within("max_bytes", 0, i64::MAX as u64)?);

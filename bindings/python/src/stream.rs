@@ -2,7 +2,7 @@
 //! The file-like readers and writers are written in Python on top of these.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use kms_envelope::{SignedRelease, StreamDecryptor, StreamEncryptor};
@@ -26,6 +26,8 @@ use crate::gc::{source_object, Made};
 struct Exclusive<T> {
     inner: Mutex<T>,
     holder: AtomicU64,
+    /// A call failed after the state machine ran (see `failing`).
+    broken: AtomicBool,
 }
 
 /// This thread's token for `Exclusive::holder` (0 means nobody).
@@ -40,7 +42,38 @@ impl<T> Exclusive<T> {
         Self {
             inner: Mutex::new(value),
             holder: AtomicU64::new(0),
+            broken: AtomicBool::new(false),
         }
+    }
+
+    /// `not_reentered`, and fails once a call failed (`failing`).
+    fn usable(&self, what: &str) -> PyResult<()> {
+        self.not_reentered(what)?;
+        if self.broken.load(Ordering::Acquire) {
+            return Err(bad_arg(format!(
+                "the {what} failed or was interrupted in an earlier call and cannot go on: \
+                 start a new one"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Passes `result` on, marking the stream unusable if it failed. The core
+    /// fails its own stream on its errors, but not when the call succeeded
+    /// and the error came after: a KeyboardInterrupt (or other
+    /// BaseException) raised in a keyring or hash callback the core
+    /// recovered from, or a MemoryError copying the output. The input is
+    /// taken and its output dropped then, so going on would silently leave
+    /// a piece out.
+    fn failing<R>(&self, result: PyResult<R>) -> PyResult<R> {
+        if result.is_err() {
+            self.broken.store(true, Ordering::Release);
+        }
+        result
+    }
+
+    fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::Acquire)
     }
 
     /// Fails if this thread holds the lock already: the call came from
@@ -202,25 +235,29 @@ impl PyStreamEncryptor {
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let data = bytes_like(data, "data")?;
-        self.inner.not_reentered("encryptor")?;
-        let out = run_core(py, || {
-            let mut out = Vec::with_capacity(data.len() + 1024);
-            self.inner.lock().update(&data, &mut out)?;
-            Ok(out)
-        })?;
-        convert::bytes_out(py, &out)
+        self.inner.usable("encryptor")?;
+        self.inner.failing(
+            run_core(py, || {
+                let mut out = Vec::with_capacity(data.len() + 1024);
+                self.inner.lock().update(&data, &mut out)?;
+                Ok(out)
+            })
+            .and_then(|out| convert::bytes_out(py, &out)),
+        )
     }
 
     /// Writes the final frame and the footer and returns them. The encryptor
     /// cannot be used afterwards.
     fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        self.inner.not_reentered("encryptor")?;
-        let out = run_core(py, || {
-            let mut out = Vec::new();
-            self.inner.lock().finish(&mut out)?;
-            Ok(out)
-        })?;
-        convert::bytes_out(py, &out)
+        self.inner.usable("encryptor")?;
+        self.inner.failing(
+            run_core(py, || {
+                let mut out = Vec::new();
+                self.inner.lock().finish(&mut out)?;
+                Ok(out)
+            })
+            .and_then(|out| convert::bytes_out(py, &out)),
+        )
     }
 }
 
@@ -328,27 +365,31 @@ impl PyStreamDecryptor {
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let data = bytes_like(data, "data")?;
-        self.inner.not_reentered("decryptor")?;
-        let out = run_core(py, || {
-            // Plaintext: wiped once `bytes` holds its copy.
-            let mut out = Zeroizing::new(Vec::with_capacity(data.len()));
-            self.inner.lock().update(&data, &mut out)?;
-            Ok(out)
-        })?;
-        convert::bytes_out(py, &out)
+        self.inner.usable("decryptor")?;
+        self.inner.failing(
+            run_core(py, || {
+                // Plaintext: wiped once `bytes` holds its copy.
+                let mut out = Zeroizing::new(Vec::with_capacity(data.len()));
+                self.inner.lock().update(&data, &mut out)?;
+                Ok(out)
+            })
+            .and_then(|out| convert::bytes_out(py, &out)),
+        )
     }
 
     /// Checks that the whole message was read and authenticated. Raises
     /// :class:`MalformedMessageError` if the input ended early.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        self.inner.not_reentered("decryptor")?;
-        run_core(py, || self.inner.lock().finish())
+        self.inner.usable("decryptor")?;
+        self.inner
+            .failing(run_core(py, || self.inner.lock().finish()))
     }
 
-    /// Whether the whole message has been read and authenticated.
+    /// Whether the whole message has been read and authenticated (and all
+    /// its plaintext returned: never after a failed call).
     #[getter]
     fn is_done(&self, py: Python<'_>) -> PyResult<bool> {
-        self.peek(py, |d| d.is_done())
+        Ok(!self.inner.is_broken() && self.peek(py, |d| d.is_done())?)
     }
 
     /// The message header once it has been read and authenticated, else ``None``.

@@ -52,6 +52,10 @@ pub enum AuthFailure {
     Body,
     /// The footer's ECDSA signature does not verify.
     Signature,
+    /// A custom keyring reported an authentication failure of its own (an
+    /// HSM's check of a wrapped key, say); bindings raise it with the
+    /// keyring's own text.
+    Keyring,
 }
 
 /// The stable category of an [`Error`], shared by every front end.
@@ -126,6 +130,7 @@ impl fmt::Display for Error {
                     AuthFailure::Header => "header authentication failed",
                     AuthFailure::Body => "message body authentication failed",
                     AuthFailure::Signature => "signature verification failed",
+                    AuthFailure::Keyring => "a keyring's own check failed",
                 };
                 write!(f, "authentication failed: {place}")
             }

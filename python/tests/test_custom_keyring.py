@@ -401,6 +401,71 @@ def test_keyring_errors_keep_their_text(aes_keyring: kms_envelope.RawAesKeyring)
     with pytest.raises(NoKeyUnwrappedError) as info3:
         kms_envelope.decrypt(ct, keyring=multi)
     assert info3.value.reasons[:2] == info2.value.reasons and len(info3.value.reasons) == 3
+    # inside a multi-keyring the AuthenticationError is one reason among
+    # others: it must not blame the message header either
+    multi = kms_envelope.MultiKeyring(
+        children=[Raising(bad_tag), kms_envelope.RawAesKeyring("kms-envelope-test", "other-name", bytes(32))]
+    )
+    with pytest.raises(NoKeyUnwrappedError) as info4:
+        kms_envelope.decrypt(ct, keyring=multi)
+    assert "header" not in info4.value.reasons[0], info4.value.reasons
+    assert "keyring" in info4.value.reasons[0], info4.value.reasons
+
+
+def test_a_keyring_that_calls_itself_forever_gets_a_recursion_error(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # Each level runs through native frames the interpreter's recursion
+    # limit does not count: on a small thread stack this overflowed the
+    # stack (a crash) at about 250 levels.
+    import threading
+
+    ct = kms_envelope.encrypt(b"x", keyring=aes_keyring)
+    depth: List[int] = []
+
+    class Loop:
+        multi: kms_envelope.MultiKeyring
+
+        def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+            return aes_keyring.on_encrypt(materials)
+
+        def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> DecryptionMaterials:
+            depth.append(1)
+            return self.multi.on_decrypt(materials, edks)
+
+    loop = Loop()
+    loop.multi = kms_envelope.MultiKeyring(children=[loop])
+    caught: List[BaseException] = []
+
+    def run() -> None:
+        try:
+            kms_envelope.decrypt(ct, keyring=loop.multi)
+        except BaseException as e:  # noqa: B036 - the test reports whatever it was
+            caught.append(e)
+
+    old = threading.stack_size(1 << 20)
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(old)
+    assert len(caught) == 1 and isinstance(caught[0], kms_envelope.Error), caught
+    chain = []
+    e: Optional[BaseException] = caught[0]
+    while e is not None:
+        chain.append(e)
+        e = e.__cause__
+    assert any(isinstance(x, RecursionError) for x in chain), chain
+    assert len(depth) == 32
+
+
+def test_encrypted_data_keys_compare_with_other_objects_as_python_expects() -> None:
+    from unittest import mock
+
+    edk = EncryptedDataKey("p", b"i", b"c")
+    assert edk == EncryptedDataKey("p", b"i", b"c")
+    assert edk != EncryptedDataKey("p", b"i", b"d")
+    assert edk == mock.ANY and [edk] == [mock.ANY]
+    assert edk != "p" and not (edk == 3)
 
 
 def test_a_keyring_class_is_refused_as_a_type_error() -> None:

@@ -144,7 +144,7 @@ pub(crate) fn from_callback(py: Python<'_>, err: PyErr, method: &str) -> CoreErr
         return record_with(
             py,
             err,
-            CoreError::AuthenticationFailed(AuthFailure::Header),
+            CoreError::AuthenticationFailed(AuthFailure::Keyring),
             Some(message),
         );
     } else if err.is_instance_of::<exc::PolicyViolationError>(py) {

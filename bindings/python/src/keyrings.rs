@@ -1,5 +1,6 @@
 //! Keyrings: the native ones, and Python objects as core keyrings.
 
+use std::cell::Cell;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use kms_envelope::future::{ready, BoxFuture};
@@ -8,7 +9,7 @@ use kms_envelope::{
     Keyring, MultiKeyring as CoreMulti, RawAesKeyring as CoreAes, RawRsaKeyring as CoreRsa,
     RsaPrivateKey, RsaPublicKey,
 };
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyRecursionError, PyTypeError};
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFrozenSet, PyString, PyTuple, PyType};
@@ -65,8 +66,16 @@ impl PyEncryptedDataKey {
         PyBytes::new(py, &self.0.ciphertext)
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<Self>().is_ok_and(|o| o.get().0 == self.0)
+    /// Equal to an encrypted data key with the same three fields; other
+    /// objects decide for themselves (``NotImplemented``), as ``unittest.mock.ANY`` does.
+    fn __eq__<'py>(&self, other: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+        let py = other.py();
+        match other.cast::<Self>() {
+            Ok(o) => pyo3::types::PyBool::new(py, o.get().0 == self.0)
+                .to_owned()
+                .into_any(),
+            Err(_) => py.NotImplemented().into_bound(py),
+        }
     }
 
     fn __hash__(&self) -> u64 {
@@ -342,6 +351,37 @@ impl PyDecryptionMaterials {
 
 // ------------------------------------------------------------------ Python keyrings
 
+/// Most Python keyring callbacks nested on one thread: a keyring that calls
+/// the library with a keyring containing itself recurses through native
+/// frames the interpreter's recursion limit does not see, and would overflow
+/// the thread's stack (about 250 levels on a 1 MiB thread stack).
+const MAX_CALLBACK_DEPTH: u32 = 32;
+
+thread_local!(static CALLBACK_DEPTH: Cell<u32> = const { Cell::new(0) });
+
+/// One level of Python keyring callback on this thread, left when dropped.
+struct CallbackDepth;
+
+impl CallbackDepth {
+    fn enter() -> PyResult<Self> {
+        let depth = CALLBACK_DEPTH.with(|d| d.get());
+        if depth >= MAX_CALLBACK_DEPTH {
+            return Err(PyRecursionError::new_err(format!(
+                "keyring callbacks nested more than {MAX_CALLBACK_DEPTH} deep: does a keyring \
+                 call the library with a keyring that contains it?"
+            )));
+        }
+        CALLBACK_DEPTH.with(|d| d.set(depth + 1));
+        Ok(Self)
+    }
+}
+
+impl Drop for CallbackDepth {
+    fn drop(&mut self) {
+        CALLBACK_DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
 /// A Python object with `on_encrypt` / `on_decrypt` methods, as a core keyring.
 ///
 /// Its methods run on the thread of the core call that needs them, with the
@@ -357,6 +397,7 @@ impl PyKeyring {
             if let Some(err) = interrupted(py) {
                 return Err(err);
             }
+            let _depth = CallbackDepth::enter().map_err(|e| from_callback(py, e, "on_encrypt"))?;
             let keyring = self.obj.bind(py);
             let passed = Bound::new(py, PyEncryptionMaterials::new(materials))
                 .map_err(|e| from_callback(py, e, "on_encrypt"))?;
@@ -392,6 +433,7 @@ impl PyKeyring {
             if let Some(err) = interrupted(py) {
                 return Err(err);
             }
+            let _depth = CallbackDepth::enter().map_err(|e| from_callback(py, e, "on_decrypt"))?;
             let keyring = self.obj.bind(py);
             let passed = Bound::new(py, PyDecryptionMaterials::new(materials))
                 .map_err(|e| from_callback(py, e, "on_decrypt"))?;

@@ -4,6 +4,7 @@ import errno
 import io
 import operator
 import os
+import sys
 import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Type, Union, overload
@@ -46,8 +47,9 @@ PathType = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 
 def _check_chunk_size(chunk_size: int) -> None:
-    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
-        raise BadArgumentError("chunk_size must be an int of at least 1")
+    # Above sys.maxsize a file's read() raises a bare OverflowError.
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or not 1 <= chunk_size <= sys.maxsize:
+        raise BadArgumentError("chunk_size must be an int from 1 to sys.maxsize")
 
 
 def _io_error(what: str, cause: OSError) -> IoError:
@@ -115,7 +117,11 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
     reader accepts it. Leaving a ``with`` block because of an exception
     calls :meth:`abort` instead, so a half-written stream never looks
     complete; so does dropping the writer unclosed (with a
-    :class:`ResourceWarning`). Usually made by :func:`kms_envelope.open`.
+    :class:`ResourceWarning`). A wrapper (``io.TextIOWrapper``,
+    ``io.BufferedWriter``) closes the writer normally when the wrapper is
+    closed, exception or not, which finishes the message: call
+    :meth:`abort` on the error path first. Usually made by
+    :func:`kms_envelope.open`.
     """
 
     def __init__(self, fileobj: WritableFile, encryptor: StreamEncryptor, *, close_fileobj: bool = False) -> None:
@@ -286,6 +292,15 @@ class _PullingReader(io.RawIOBase):
                 "reading the underlying file failed",
                 BlockingIOError(errno.EAGAIN, "the file is non-blocking and has no data yet"),
             )
+        if not isinstance(chunk, (bytes, bytearray)):
+            # Anything else that is no buffer (0, False, a str) would pass
+            # for the end of the file if it is falsy.
+            try:
+                chunk = bytes(memoryview(chunk))
+            except (TypeError, ValueError):
+                raise TypeError(
+                    "the underlying file's read() must return bytes, not %r" % type(chunk).__name__
+                ) from None
         return chunk
 
     def _fill(self) -> bool:
@@ -324,6 +339,31 @@ class _PullingReader(io.RawIOBase):
         if size == 0:
             return b""
         return self._take(size)
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        """Read up to and including the next ``b"\\n"`` (at most ``size``
+        bytes if ``size`` is not negative); ``b""`` at the end. Iterating the
+        reader gives its lines."""
+        if size is None:
+            size = -1
+        size = operator.index(size)
+        parts = []
+        left = size
+        while left != 0:
+            if self.closed:
+                raise ValueError("read from closed file")
+            if not self._fill():
+                break
+            newline = self._buf.find(b"\n", self._pos)
+            end = len(self._buf) if newline < 0 else newline + 1
+            if left > 0:
+                end = min(end, self._pos + left)
+                left -= end - self._pos
+            parts.append(self._buf[self._pos : end])
+            self._pos = end
+            if newline >= 0 and end == newline + 1:
+                break
+        return b"".join(parts)
 
     def readall(self) -> bytes:
         """Read the rest."""
@@ -570,18 +610,25 @@ def encrypting_reader(
             s3.upload_fileobj(message, "bucket", "data.enc")
     """
     _check_chunk_size(chunk_size)
-    if not isinstance(file, (str, bytes, os.PathLike)):
+    is_path = isinstance(file, (str, bytes, os.PathLike))
+    if not is_path:
         _check_file(file, "read")
-    encryptor = StreamEncryptor(
-        keyring=keyring,
-        materials_manager=materials_manager,
-        encryption_context=encryption_context,
-        algorithm_suite=algorithm_suite,
-        frame_length=frame_length,
-        commitment_policy=commitment_policy,
-        max_encrypted_data_keys=max_encrypted_data_keys,
-        plaintext_length=plaintext_length,
-    )
-    if isinstance(file, (str, bytes, os.PathLike)):
-        return EncryptingReader(_open_path(file, "rb"), encryptor, close_fileobj=True, chunk_size=chunk_size)
-    return EncryptingReader(file, encryptor, chunk_size=chunk_size)
+    # A path is opened before the keyring runs (reading has no side effects):
+    # a file that is missing costs no data key.
+    source: ReadableFile = _open_path(file, "rb") if is_path else file  # type: ignore[arg-type,assignment]
+    try:
+        encryptor = StreamEncryptor(
+            keyring=keyring,
+            materials_manager=materials_manager,
+            encryption_context=encryption_context,
+            algorithm_suite=algorithm_suite,
+            frame_length=frame_length,
+            commitment_policy=commitment_policy,
+            max_encrypted_data_keys=max_encrypted_data_keys,
+            plaintext_length=plaintext_length,
+        )
+    except BaseException:
+        if is_path:
+            source.close()  # type: ignore[attr-defined]
+        raise
+    return EncryptingReader(source, encryptor, close_fileobj=is_path, chunk_size=chunk_size)

@@ -234,6 +234,16 @@ def test_wrong_argument_types(aes_keyring: kms_envelope.RawAesKeyring) -> None:
         kms_envelope.encrypt(b"x", keyring=aes_keyring, frame_length=1 << 70)
     with pytest.raises(kms_envelope.BadArgumentError, match="unknown algorithm suite 0x9999"):
         kms_envelope.encrypt(b"x", keyring=aes_keyring, algorithm_suite=0x9999)
+    with pytest.raises(kms_envelope.BadArgumentError, match="unknown algorithm suite -1$"):
+        kms_envelope.encrypt(b"x", keyring=aes_keyring, algorithm_suite=-1)
+    # a buffer that is gone says so, not that it is no buffer
+    view = memoryview(b"gone")
+    view.release()
+    with pytest.raises(ValueError, match="plaintext: .*released"):
+        kms_envelope.encrypt(view, keyring=aes_keyring)
+    # the maximum age is kept in milliseconds
+    with pytest.raises(kms_envelope.BadArgumentError, match="at least one millisecond"):
+        kms_envelope.CachingMaterialsManager(max_age=0.0005, keyring=aes_keyring)
 
 
 def test_mappings_other_than_dict(aes_keyring: kms_envelope.RawAesKeyring) -> None:
@@ -298,6 +308,8 @@ LONE = "\udc80"
         lambda kr: kms_envelope.AwsKmsClient(region="us-east-1", access_key_id="a", secret_access_key=LONE),
         lambda kr: kms_envelope.AwsKmsDiscoveryKeyring(partition="aws", account_ids=[LONE]),
         lambda kr: kms_envelope.CachingMaterialsManager(max_age=10**400, keyring=kr),
+        lambda kr: kms_envelope.AwsKmsClient(region="us-east-1").create_alias("alias/" + LONE, "k"),
+        lambda kr: kms_envelope.AwsKmsClient(region="us-east-1").create_key(LONE),
     ],
 )
 def test_unencodable_text_and_huge_numbers_are_bad_arguments(

@@ -71,6 +71,97 @@ def test_signed_buffer_limit(aes_keyring: kms_envelope.RawAesKeyring) -> None:
     assert kms_envelope.open(io.BytesIO(ct), "rb", keyring=aes_keyring, max_buffered_plaintext=50_000, signed_release="frames").read() == bytes(100_000)
 
 
+def test_a_stream_interrupted_in_a_keyring_cannot_go_on(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # Ctrl-C in a multi-keyring's first member while the second unwraps the
+    # key: the call raises the interrupt, and the core took the input. Going
+    # on would give a message with a piece left out; it must fail instead.
+    pt = pattern(10240)
+    ct = kms_envelope.encrypt(pt, keyring=aes_keyring, algorithm_suite=UNSIGNED, frame_length=1024)
+
+    class InterruptsOnce:
+        fired = False
+
+        def on_encrypt(self, materials: kms_envelope.EncryptionMaterials) -> kms_envelope.EncryptionMaterials:
+            return aes_keyring.on_encrypt(materials)
+
+        def on_decrypt(
+            self, materials: kms_envelope.DecryptionMaterials, edks: Sequence[kms_envelope.EncryptedDataKey]
+        ) -> kms_envelope.DecryptionMaterials:
+            if not self.fired:
+                self.fired = True
+                raise KeyboardInterrupt
+            raise kms_envelope.NoKeyUnwrappedError("not mine")
+
+    d = kms_envelope.StreamDecryptor(keyring=kms_envelope.MultiKeyring(generator=InterruptsOnce(), children=[aes_keyring]))
+    with pytest.raises(KeyboardInterrupt):
+        d.update(ct[:4000])
+    for again in (lambda: d.update(ct[4000:]), d.finish):
+        with pytest.raises(kms_envelope.BadArgumentError, match="interrupted"):
+            again()
+    assert not d.is_done
+    # the same through a reader: a retried read fails, it never ends short
+    multi = kms_envelope.MultiKeyring(generator=InterruptsOnce(), children=[aes_keyring])
+    reader = kms_envelope.open(io.BytesIO(ct), "rb", keyring=multi, chunk_size=4000)
+    with pytest.raises(KeyboardInterrupt):
+        reader.read()
+    with pytest.raises(kms_envelope.BadArgumentError):
+        reader.read()
+
+
+def test_reading_lines_from_a_decrypting_reader(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    lines = [b"row %d,%s\n" % (i, b"x" * (i % 97)) for i in range(3000)] + [b"last, no newline"]
+    ct = kms_envelope.encrypt(b"".join(lines), keyring=aes_keyring, frame_length=1000)
+    for chunk_size in (7, 4096, 1 << 20):
+        with kms_envelope.open(io.BytesIO(ct), "rb", keyring=aes_keyring, chunk_size=chunk_size) as src:
+            assert list(src) == lines
+        with kms_envelope.open(io.BytesIO(ct), "rb", keyring=aes_keyring, chunk_size=chunk_size) as src:
+            assert src.readline(3) == b"row"
+            assert src.readline(0) == b""
+            assert src.readline(None) == b" 0,\n"
+            assert src.readline(-1) == lines[1]
+            assert src.read(4) == b"row "
+            assert src.readlines() == [lines[2][4:]] + lines[3:]
+            assert src.readline() == b""
+
+
+@pytest.mark.parametrize("returned", [0, False, "", "text", 3])
+def test_a_source_whose_read_returns_no_bytes_is_refused(
+    aes_keyring: kms_envelope.RawAesKeyring, returned: object
+) -> None:
+    # A falsy value other than b"" would have passed for the end of the file.
+    class Odd(io.RawIOBase):
+        calls = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: Optional[int] = -1) -> Any:
+            self.calls += 1
+            return b"first part, " if self.calls == 1 else returned
+
+    reader = kms_envelope.encrypting_reader(Odd(), keyring=aes_keyring)
+    with pytest.raises(TypeError, match="must return bytes"):
+        reader.read()
+
+
+def test_encrypting_reader_opens_its_path_before_the_keyring_runs(tmp_path: Path) -> None:
+    calls: List[str] = []
+
+    class Counting:
+        def on_encrypt(self, materials: kms_envelope.EncryptionMaterials) -> kms_envelope.EncryptionMaterials:
+            calls.append("encrypt")
+            raise AssertionError("the keyring must not run")
+
+        def on_decrypt(self, materials: Any, edks: Any) -> Any:
+            raise AssertionError("unused")
+
+    with pytest.raises(FileNotFoundError):
+        kms_envelope.encrypting_reader(tmp_path / "missing", keyring=Counting())
+    assert calls == []
+    with pytest.raises(kms_envelope.BadArgumentError, match="chunk_size"):
+        kms_envelope.encrypting_reader(tmp_path / "missing", keyring=Counting(), chunk_size=2**70)
+
+
 def test_writer_abort_on_exception(aes_keyring: kms_envelope.RawAesKeyring) -> None:
     buf = io.BytesIO()
     with pytest.raises(RuntimeError):

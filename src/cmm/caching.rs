@@ -395,7 +395,7 @@ impl CachingBuilder {
         let max_age_millis = u64::try_from(self.max_age.as_millis()).unwrap_or(u64::MAX);
         if max_age_millis == 0 {
             return Err(Error::bad_arg(
-                "the cache's maximum age must be greater than zero",
+                "the cache's maximum age must be at least one millisecond",
             ));
         }
         if self.limits.messages == 0 {

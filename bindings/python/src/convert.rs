@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 use std::time::Duration;
 
 use kms_envelope::{AlgorithmSuite, CommitmentPolicy, EncryptionContext, RsaPadding};
-use pyo3::exceptions::{PyOverflowError, PyTypeError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
@@ -28,10 +28,21 @@ pub(crate) fn bytes_like(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<PyBacke
         return Ok(PyBackedBytes::from(b.clone()));
     }
     if !obj.is_instance_of::<PyString>() {
-        if let Ok(view) = PyMemoryView::from(obj) {
-            // bytes(memoryview) copies any buffer, contiguous or not.
-            let copy = obj.py().get_type::<PyBytes>().call1((view,))?;
-            return Ok(PyBackedBytes::from(copy.cast_into::<PyBytes>()?));
+        match PyMemoryView::from(obj) {
+            Ok(view) => {
+                // bytes(memoryview) copies any buffer, contiguous or not.
+                let copy = obj.py().get_type::<PyBytes>().call1((view,))?;
+                return Ok(PyBackedBytes::from(copy.cast_into::<PyBytes>()?));
+            }
+            // A buffer that exists no more (a released memoryview, a closed
+            // mmap) says so itself.
+            Err(e) if e.is_instance_of::<PyValueError>(obj.py()) => {
+                return Err(PyValueError::new_err(format!(
+                    "{what}: {}",
+                    e.value(obj.py())
+                )));
+            }
+            Err(_) => {}
         }
     }
     Err(PyTypeError::new_err(format!(
@@ -225,7 +236,7 @@ pub(crate) fn suite(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Algorithm
             .and_then(AlgorithmSuite::from_id)
             .map(Some)
             .ok_or_else(|| {
-                let shown = match int.extract::<i64>() {
+                let shown = match int.extract::<u64>() {
                     Ok(id) => format!("{id:#06x}"),
                     Err(_) => int.to_string(),
                 };

@@ -232,17 +232,22 @@ impl PyAwsKmsClient {
 
     /// Creates a symmetric encryption key (``CreateKey``) in the client's
     /// region; returns its ARN. Meant for tests and local endpoints.
-    #[pyo3(signature = (description=""))]
-    fn create_key(&self, py: Python<'_>, description: &str) -> PyResult<String> {
+    #[pyo3(signature = (description=convert::Text(String::new())))]
+    fn create_key(&self, py: Python<'_>, description: convert::Text) -> PyResult<String> {
         let client = core_result(self.inner.client())?;
-        let description = description.to_owned();
+        let description = description.0;
         run_core(py, move || block_on(client.create_key(&description)))
     }
 
     /// Creates ``alias_name`` (``"alias/..."``) for a key (``CreateAlias``).
-    fn create_alias(&self, py: Python<'_>, alias_name: &str, target_key_id: &str) -> PyResult<()> {
+    fn create_alias(
+        &self,
+        py: Python<'_>,
+        alias_name: convert::Text,
+        target_key_id: convert::Text,
+    ) -> PyResult<()> {
         let client = core_result(self.inner.client())?;
-        let (alias, target) = (alias_name.to_owned(), target_key_id.to_owned());
+        let (alias, target) = (alias_name.0, target_key_id.0);
         run_core(py, move || block_on(client.create_alias(&alias, &target)))
     }
 

@@ -372,12 +372,19 @@ impl Sealer {
     /// Checks the next frame holds `len` plaintext bytes (exactly the frame
     /// length for a regular frame, at most that for the final one) and
     /// counts it. Returns its sequence number; after frame 2^32 - 1 the
-    /// counter wraps to 0, which is refused. Used by
+    /// counter wraps to 0, which is refused, and 2^32 - 1 itself is the
+    /// final frame's only (a regular frame there would leave the final one
+    /// no number, once the frame was written out). Used by
     /// [`Sealer::seal_frame_into`] and by callers sealing a stream's frames
     /// themselves.
+    #[cfg(test)]
+    pub(crate) fn skip_to_sequence_number(&mut self, seq: u32) {
+        self.next_seq = seq;
+    }
+
     pub(crate) fn take_frame(&mut self, len: usize, is_final: bool) -> Result<u32> {
         let seq = self.next_seq;
-        if seq == 0 {
+        if seq == 0 || (seq == u32::MAX && !is_final) {
             return Err(too_many_frames());
         }
         u32::try_from(len)

@@ -614,3 +614,33 @@ fn data_keys_compare_by_value() {
         DataKey::from_slice(&[1, 2])
     );
 }
+
+#[test]
+fn a_regular_frame_never_takes_the_last_sequence_number() {
+    // 2^32 - 1 frames at most, the last of them final: a stream that would
+    // need a regular frame numbered 2^32 - 1 fails before writing it.
+    let m = materials(AlgorithmSuite::from_id(0x0478).unwrap());
+    let start = || {
+        let mut header = Vec::new();
+        let mut sealer = Sealer::start(&m, 4, 1, &mut header).unwrap();
+        sealer.skip_to_sequence_number(u32::MAX - 1);
+        StreamEncryptor::new(sealer, header, None)
+    };
+    let mut enc = start();
+    let mut out = Vec::new();
+    enc.update(b"abcdefgh", &mut out).unwrap();
+    let written = out.len();
+    let err = enc.update(b"ijkl", &mut out).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadArgument, "{err}");
+    assert!(err.to_string().contains("2^32 - 1 frames"), "{err}");
+    assert_eq!(
+        out.len(),
+        written,
+        "no frame numbered 2^32 - 1 but the final one"
+    );
+    // Exactly as many frames as allowed: the last one is final.
+    let mut enc = start();
+    let mut out = Vec::new();
+    enc.update(b"abcdefgh", &mut out).unwrap();
+    enc.finish(&mut out).unwrap();
+}

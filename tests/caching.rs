@@ -129,6 +129,41 @@ fn byte_limit_starts_a_new_data_key() {
 }
 
 #[test]
+fn a_stream_of_unknown_length_gets_a_fresh_data_key() {
+    // Its bytes could not be held to the byte limit: it neither reads nor
+    // fills the cache (as the official SDKs do; caching-cmm.md is silent).
+    let keyring = counting();
+    let cmm = Arc::new(
+        CachingMaterialsManager::builder(Duration::from_secs(60))
+            .keyring(keyring.clone())
+            .build()
+            .unwrap(),
+    );
+    let client = Client::new();
+    let stream = |length: Option<u64>| {
+        let mut builder = client.stream_encrypt().materials_manager(cmm.clone());
+        if let Some(n) = length {
+            builder = builder.plaintext_length(n);
+        }
+        let mut enc = builder.start().unwrap();
+        let mut out = Vec::new();
+        enc.update(b"data", &mut out).unwrap();
+        enc.finish(&mut out).unwrap();
+        data_key_of(&out)
+    };
+    let (a, b) = (stream(None), stream(None));
+    assert_ne!(a, b);
+    assert_eq!(generated(&keyring), 2);
+    let (c, d) = (stream(Some(4)), stream(Some(4)));
+    assert_eq!(c, d, "a declared length is cached");
+    assert_ne!(c, a);
+    assert_eq!(generated(&keyring), 3);
+    // ... and an unknown length does not take the cached key either.
+    assert_ne!(stream(None), c);
+    assert_eq!(generated(&keyring), 4);
+}
+
+#[test]
 fn identity_kdf_suites_are_never_cached() {
     let keyring = counting();
     let cmm = CachingMaterialsManager::builder(Duration::from_secs(60))

@@ -432,7 +432,8 @@ class DecryptingReader(_PullingReader):
     @property
     def header(self) -> Optional[MessageHeader]:
         """The message header once it has been read and authenticated, else
-        ``None`` (:meth:`read_header` reads it before any plaintext)."""
+        ``None`` (:meth:`read_header` reads it before any plaintext); kept
+        after a later failure, to say which message failed."""
         return self._decryptor.header
 
     def read_header(self) -> MessageHeader:

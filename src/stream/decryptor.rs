@@ -134,7 +134,9 @@ enum State {
     Body(Box<Opener>),
     Footer(Box<Opener>),
     Done(Box<MessageHeader>, EncryptionContext),
-    Failed,
+    /// With the header and context, if they had been authenticated: a
+    /// caller may still want to know which message failed.
+    Failed(Option<Box<(MessageHeader, EncryptionContext)>>),
 }
 
 /// Decrypts a message piece by piece, holding at most one frame of
@@ -233,13 +235,16 @@ impl StreamDecryptor {
         matches!(self.inner.state, State::Done(..))
     }
 
-    /// The authenticated header, once it has been read.
+    /// The authenticated header, once it has been read; still there after a
+    /// later failure (a tampered frame or signature), to say which message
+    /// failed.
     pub fn header(&self) -> Option<&MessageHeader> {
         self.inner.header()
     }
 
     /// The encryption context (header pairs plus reproduced-only pairs), once
-    /// the header has been authenticated.
+    /// the header has been authenticated (and after a later failure, as
+    /// [`header`](Self::header)).
     pub fn encryption_context(&self) -> Option<&EncryptionContext> {
         self.inner.encryption_context()
     }
@@ -358,7 +363,7 @@ impl MessageDecryptor {
         input: &[u8],
         out: &mut dyn Sink,
     ) -> Result<()> {
-        if matches!(self.state, State::Failed) {
+        if matches!(self.state, State::Failed(_)) {
             return Err(Error::bad_arg("the decryptor failed earlier"));
         }
         let start = out.len();
@@ -396,7 +401,7 @@ impl MessageDecryptor {
     pub(crate) fn finish(&mut self) -> Result<()> {
         match &self.state {
             State::Done(..) => Ok(()),
-            State::Failed => Err(Error::bad_arg("the decryptor failed earlier")),
+            State::Failed(_) => Err(Error::bad_arg("the decryptor failed earlier")),
             _ => {
                 self.fail();
                 Err(Error::malformed("message is truncated"))
@@ -408,7 +413,8 @@ impl MessageDecryptor {
         match &self.state {
             State::Body(o) | State::Footer(o) => Some(&o.header),
             State::Done(h, _) => Some(h),
-            _ => None,
+            State::Failed(Some(kept)) => Some(&kept.0),
+            State::Header | State::Failed(None) => None,
         }
     }
 
@@ -416,7 +422,8 @@ impl MessageDecryptor {
         match &self.state {
             State::Body(o) | State::Footer(o) => Some(o.materials.encryption_context()),
             State::Done(_, ec) => Some(ec),
-            _ => None,
+            State::Failed(Some(kept)) => Some(&kept.1),
+            State::Header | State::Failed(None) => None,
         }
     }
 
@@ -510,7 +517,16 @@ impl MessageDecryptor {
     }
 
     fn fail(&mut self) {
-        self.state = State::Failed;
+        let kept = match std::mem::replace(&mut self.state, State::Failed(None)) {
+            State::Body(o) | State::Footer(o) => Some(Box::new((
+                o.header.clone(),
+                o.materials.encryption_context().clone(),
+            ))),
+            State::Done(h, ec) => Some(Box::new((*h, ec))),
+            State::Failed(kept) => kept,
+            State::Header => None,
+        };
+        self.state = State::Failed(kept);
         self.buf = Vec::new();
         zeroize::Zeroize::zeroize(&mut *self.held);
     }
@@ -625,7 +641,8 @@ impl MessageDecryptor {
                 let raw = input.get(..used).unwrap_or_default();
                 opener.open_frame_into(&frame, raw, sink)?;
                 if is_last {
-                    let State::Body(opener) = std::mem::replace(&mut self.state, State::Failed)
+                    let State::Body(opener) =
+                        std::mem::replace(&mut self.state, State::Failed(None))
                     else {
                         return Err(Error::bad_arg("internal state error"));
                     };
@@ -645,7 +662,7 @@ impl MessageDecryptor {
                 };
                 opener.verify(sig)?;
                 out.release_held(&mut self.held)?;
-                let State::Footer(opener) = std::mem::replace(&mut self.state, State::Failed)
+                let State::Footer(opener) = std::mem::replace(&mut self.state, State::Failed(None))
                 else {
                     return Err(Error::bad_arg("internal state error"));
                 };
@@ -659,7 +676,7 @@ impl MessageDecryptor {
                     Err(Error::malformed("bytes follow the end of the message"))
                 }
             }
-            State::Failed => Err(Error::bad_arg("the decryptor failed earlier")),
+            State::Failed(_) => Err(Error::bad_arg("the decryptor failed earlier")),
         }
     }
 }

@@ -644,3 +644,45 @@ fn a_regular_frame_never_takes_the_last_sequence_number() {
     enc.update(b"abcdefgh", &mut out).unwrap();
     enc.finish(&mut out).unwrap();
 }
+
+#[test]
+fn a_failed_decryptor_still_names_the_message_it_authenticated() {
+    let client = Client::new();
+    let keyring: Arc<dyn Keyring> = Arc::new(FixedKeyring);
+    for suite in [0x0478, 0x0578] {
+        let m = client
+            .encrypt(&plaintext(10_000))
+            .keyring(&*keyring)
+            .algorithm_suite(AlgorithmSuite::from_id(suite).unwrap())
+            .encryption_context(EncryptionContext::from_iter([("purpose", "stream-test")]))
+            .run()
+            .unwrap();
+        let header = crate::MessageHeader::parse(&m, None).unwrap().0;
+        // The last byte (of the footer or the final frame's tag) flipped.
+        let mut bad = m.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        let mut d = client
+            .stream_decrypt()
+            .keyring(keyring.clone())
+            .start()
+            .unwrap();
+        let mut out = Vec::new();
+        assert!(d.update(&bad, &mut out).is_err());
+        assert_eq!(d.header().map(|h| &h.message_id), Some(&header.message_id));
+        assert_eq!(
+            d.encryption_context().and_then(|c| c.get("purpose")),
+            Some("stream-test")
+        );
+        assert!(!d.is_done());
+        // A header that never authenticated is not reported.
+        let mut bad = m.clone();
+        bad[40] ^= 1;
+        let mut d = client
+            .stream_decrypt()
+            .keyring(keyring.clone())
+            .start()
+            .unwrap();
+        assert!(d.update(&bad, &mut out).is_err());
+        assert!(d.header().is_none() && d.encryption_context().is_none());
+    }
+}

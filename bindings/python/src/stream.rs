@@ -392,7 +392,8 @@ impl PyStreamDecryptor {
         Ok(!self.inner.is_broken() && self.peek(py, |d| d.is_done())?)
     }
 
-    /// The message header once it has been read and authenticated, else ``None``.
+    /// The message header once it has been read and authenticated, else
+    /// ``None``; kept after a later failure, to say which message failed.
     #[getter]
     fn header(&self, py: Python<'_>) -> PyResult<Option<crate::api::PyMessageHeader>> {
         Ok(self

@@ -107,7 +107,7 @@ mod transport;
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kms_envelope::future::BoxFuture;
@@ -117,7 +117,7 @@ use kms_envelope::kms::{
 };
 use kms_envelope::DataKey;
 use kms_envelope::{Error, Result};
-use tokio::runtime::Runtime;
+use tokio::runtime::{Handle, Runtime};
 use tokio::sync::oneshot;
 
 pub use config::Credentials;
@@ -339,32 +339,46 @@ impl AwsKmsClientBuilder {
             }),
             runtime: Arc::new(LazyRuntime {
                 threads: self.worker_threads,
-                runtime: OnceLock::new(),
+                runtime: Mutex::new(None),
             }),
         })
     }
 }
 
-/// The private runtime, created on the first call.
+/// The private runtime, created on the first call, with the process that
+/// created it.
 struct LazyRuntime {
     threads: usize,
-    runtime: OnceLock<std::result::Result<Runtime, String>>,
+    runtime: Mutex<Option<(u32, std::result::Result<Runtime, String>)>>,
 }
 
 impl LazyRuntime {
-    fn get(&self) -> Result<&Runtime> {
-        self.runtime
-            .get_or_init(|| {
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(self.threads)
-                    .max_blocking_threads(4)
-                    .thread_name("kms-envelope-aws")
-                    .enable_io()
-                    .enable_time()
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
-            .as_ref()
+    /// The runtime's handle. A child of `fork()` has none of its parent's
+    /// threads: a runtime made before the fork would take the child's
+    /// requests and never run them, so the child makes its own (the
+    /// parent's is forgotten: shutting it down would wait on threads that do
+    /// not exist here).
+    fn get(&self) -> Result<Handle> {
+        let pid = std::process::id();
+        let mut slot = self.runtime.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_some_and(|(owner, _)| *owner != pid) {
+            if let Some((_, Ok(inherited))) = slot.take() {
+                keep_inherited(inherited);
+            }
+        }
+        let (_, made) = slot.get_or_insert_with(|| {
+            let made = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(self.threads)
+                .max_blocking_threads(4)
+                .thread_name("kms-envelope-aws")
+                .enable_io()
+                .enable_time()
+                .build()
+                .map_err(|e| e.to_string());
+            (pid, made)
+        });
+        made.as_ref()
+            .map(|runtime| runtime.handle().clone())
             .map_err(|e| Error::Kms {
                 code: "RequestFailed".into(),
                 message: format!("cannot start the AWS KMS client's I/O runtime: {e}"),
@@ -374,11 +388,29 @@ impl LazyRuntime {
 
 impl Drop for LazyRuntime {
     fn drop(&mut self) {
-        // Never blocks, so dropping the last client inside an async context is fine.
-        if let Some(Ok(runtime)) = self.runtime.take() {
-            runtime.shutdown_background();
+        let slot = self.runtime.get_mut().unwrap_or_else(|e| e.into_inner());
+        match slot.take() {
+            // Never blocks, so dropping the last client inside an async
+            // context is fine.
+            Some((owner, Ok(runtime))) if owner == std::process::id() => {
+                runtime.shutdown_background();
+            }
+            // Inherited through fork(): its threads are not in this process.
+            Some((_, Ok(inherited))) => keep_inherited(inherited),
+            _ => {}
         }
     }
+}
+
+/// Keeps a runtime inherited through `fork()` for good: dropping it would
+/// wait on threads this process does not have. (Kept where a leak checker
+/// still sees it, rather than forgotten.)
+fn keep_inherited(runtime: Runtime) {
+    static INHERITED: Mutex<Vec<Runtime>> = Mutex::new(Vec::new());
+    INHERITED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(runtime);
 }
 
 /// Aborts the spawned request when the caller drops the future.

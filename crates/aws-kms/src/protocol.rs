@@ -1,14 +1,19 @@
 //! The AWS KMS JSON 1.1 protocol: request bodies, responses, error mapping.
 //!
 //! Bodies that carry a plaintext data key are built in a [`Zeroizing`]
-//! buffer, and responses are parsed with borrowed strings, so the base64 of
-//! a data key never lands in an unwiped `String`.
+//! buffer that is never reallocated in place (it grows into a fresh buffer
+//! and wipes the old one), and responses are parsed with borrowed strings
+//! (or wiped copies), so the base64 of a data key never lands in an unwiped
+//! `String`.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use kms_envelope::{EncryptionContext, Error};
+use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -20,29 +25,54 @@ impl Body {
         Self(Zeroizing::new(String::from("{")))
     }
 
+    /// Room for `extra` more bytes. A `String` grows by reallocation, which
+    /// frees the old block unwiped: this grows into a fresh buffer instead
+    /// and drops (wipes) the old one.
+    fn reserve(&mut self, extra: usize) {
+        let needed = self.0.len().saturating_add(extra);
+        if needed > self.0.capacity() {
+            let mut grown =
+                Zeroizing::new(String::with_capacity(needed.max(2 * self.0.capacity())));
+            grown.push_str(&self.0);
+            self.0 = grown;
+        }
+    }
+
+    fn push_str(&mut self, s: &str) {
+        self.reserve(s.len());
+        self.0.push_str(s);
+    }
+
+    fn push_json_string(&mut self, s: &str) {
+        // serde_json's escaping (of names and context pairs: no secrets).
+        self.push_str(&serde_json::to_string(s).expect("a str always serializes"));
+    }
+
     fn key(&mut self, name: &str) {
         if self.0.len() > 1 {
-            self.0.push(',');
+            self.push_str(",");
         }
-        push_json_string(&mut self.0, name);
-        self.0.push(':');
+        self.push_json_string(name);
+        self.push_str(":");
     }
 
     pub fn string(mut self, name: &str, value: &str) -> Self {
         self.key(name);
-        push_json_string(&mut self.0, value);
+        self.push_json_string(value);
         self
     }
 
     pub fn number(mut self, name: &str, value: usize) -> Self {
         self.key(name);
-        self.0.push_str(&value.to_string());
+        self.push_str(&value.to_string());
         self
     }
 
     /// A blob, base64-encoded straight into the wiped buffer.
     pub fn blob(mut self, name: &str, bytes: &[u8]) -> Self {
         self.key(name);
+        let encoded = base64::encoded_len(bytes.len(), true).unwrap_or(usize::MAX);
+        self.reserve(encoded.saturating_add(2));
         self.0.push('"');
         B64.encode_string(bytes, &mut self.0);
         self.0.push('"');
@@ -55,16 +85,16 @@ impl Body {
             return self;
         }
         self.key("EncryptionContext");
-        self.0.push('{');
+        self.push_str("{");
         for (i, (k, v)) in context.iter().enumerate() {
             if i > 0 {
-                self.0.push(',');
+                self.push_str(",");
             }
-            push_json_string(&mut self.0, k);
-            self.0.push(':');
-            push_json_string(&mut self.0, v);
+            self.push_json_string(k);
+            self.push_str(":");
+            self.push_json_string(v);
         }
-        self.0.push('}');
+        self.push_str("}");
         self
     }
 
@@ -74,26 +104,69 @@ impl Body {
             return self;
         }
         self.key("GrantTokens");
-        self.0.push('[');
+        self.push_str("[");
         for (i, t) in tokens.iter().enumerate() {
             if i > 0 {
-                self.0.push(',');
+                self.push_str(",");
             }
-            push_json_string(&mut self.0, t);
+            self.push_json_string(t);
         }
-        self.0.push(']');
+        self.push_str("]");
         self
     }
 
     pub fn finish(mut self) -> Zeroizing<Vec<u8>> {
-        self.0.push('}');
+        self.push_str("}");
         Zeroizing::new(std::mem::take(&mut *self.0).into_bytes())
     }
 }
 
-fn push_json_string(out: &mut String, s: &str) {
-    // serde_json's escaping, written into `out` without an intermediate.
-    out.push_str(&serde_json::to_string(s).expect("a str always serializes"));
+/// A response string that may hold a data key's base64: borrowed from the
+/// (wiped) response body, or, where the JSON escaped a character, a copy
+/// wiped on drop. (`Option<Cow<str>>` is always deserialized as an owned,
+/// unwiped `String`: serde borrows only into a bare `Cow`.)
+pub(crate) enum SecretStr<'a> {
+    Borrowed(&'a str),
+    Owned(Zeroizing<String>),
+}
+
+impl Deref for SecretStr<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            SecretStr::Borrowed(s) => s,
+            SecretStr::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for SecretStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+
+        impl<'de> Visitor<'de> for Text {
+            type Value = SecretStr<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(SecretStr::Borrowed(v))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(SecretStr::Owned(Zeroizing::new(v.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(SecretStr::Owned(Zeroizing::new(v)))
+            }
+        }
+
+        deserializer.deserialize_str(Text)
+    }
 }
 
 /// The fields of the three responses (and CreateKey / errors) we read.
@@ -104,7 +177,7 @@ pub(crate) struct Response<'a> {
     pub key_id: Option<Cow<'a, str>>,
     /// Borrowed unless the JSON escapes a character (base64 needs none).
     #[serde(borrow, default)]
-    pub plaintext: Option<Cow<'a, str>>,
+    pub plaintext: Option<SecretStr<'a>>,
     #[serde(borrow, default)]
     pub ciphertext_blob: Option<Cow<'a, str>>,
     #[serde(default)]
@@ -195,6 +268,42 @@ pub(crate) fn map_error(status: u16, error_type_header: Option<&str>, body: &[u8
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_data_keys_base64_is_borrowed_or_a_wiped_copy() {
+        let body = br#"{"KeyId":"k","Plaintext":"AAEC"}"#;
+        let r = Response::parse("Decrypt", body).unwrap();
+        assert!(matches!(r.plaintext, Some(SecretStr::Borrowed("AAEC"))));
+        // An escaped character (valid JSON, if unusual) makes a copy, which
+        // is wiped on drop.
+        let body = br#"{"KeyId":"k","Plaintext":"AA\/C"}"#;
+        let r = Response::parse("Decrypt", body).unwrap();
+        assert!(matches!(&r.plaintext, Some(SecretStr::Owned(s)) if s.as_str() == "AA/C"));
+        assert_eq!(
+            *Response::blob(r.plaintext.as_deref(), "Decrypt", "Plaintext").unwrap(),
+            [0, 15, 194]
+        );
+    }
+
+    #[test]
+    fn a_body_grows_into_fresh_buffers_and_stays_valid_json() {
+        let context =
+            EncryptionContext::from_iter((0..50).map(|i| (format!("k{i}"), "v".repeat(i))));
+        let body = Body::new()
+            .string("KeyId", "arn")
+            .blob("Plaintext", &[7; 32])
+            .context(&context)
+            .grant_tokens(&["t".to_owned()])
+            .finish();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["KeyId"], "arn");
+        assert_eq!(v["EncryptionContext"]["k49"], "v".repeat(49));
+        assert_eq!(v["GrantTokens"][0], "t");
+        assert_eq!(
+            B64.decode(v["Plaintext"].as_str().unwrap()).unwrap(),
+            [7; 32]
+        );
+    }
 
     fn kms(e: Error) -> (String, String) {
         match e {

@@ -88,6 +88,16 @@ pub(crate) fn parse_endpoint(url: &str) -> std::result::Result<String, String> {
             "endpoint '{url}' must be an http:// or https:// URL"
         ));
     }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        // KMS takes SigV4, not URL credentials, and the endpoint appears in
+        // error messages: never repeat them.
+        let mut shown = parsed.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        return Err(format!(
+            "endpoint '{shown}' must not carry a user name or password"
+        ));
+    }
     if parsed.host_str().is_none_or(str::is_empty)
         || parsed.query().is_some()
         || parsed.fragment().is_some()
@@ -409,6 +419,10 @@ mod tests {
         assert!(parse_endpoint("127.0.0.1:4566").is_err());
         assert!(parse_endpoint("ftp://x").is_err());
         assert!(parse_endpoint("http://x/?a=b").is_err());
+        let err = parse_endpoint("http://user:hunter2@127.0.0.1:1").unwrap_err();
+        assert!(err.contains("user name or password"), "{err}");
+        assert!(!err.contains("hunter2") && !err.contains("user:"), "{err}");
+        assert!(parse_endpoint("http://user@127.0.0.1:1").is_err());
     }
 
     fn transport(endpoint: Option<&str>, region: Option<&str>, retry: RetryPolicy) -> Transport {

@@ -420,6 +420,10 @@ typedef struct {
  * (`KMSE_STATUS_KMS_ERROR` for a service failure) after
  * `kmse_encryption_materials_set_error`; the caller of the library gets
  * that status and message.
+ *
+ * Callbacks return; they must not throw a C++ exception or `longjmp` out
+ * (the library cannot unwind through them, and aborts the process if an
+ * exception reaches it).
  */
 typedef int (*kmse_on_encrypt_fn)(void *user_data, kmse_encryption_materials *materials);
 
@@ -434,7 +438,8 @@ typedef int (*kmse_on_encrypt_fn)(void *user_data, kmse_encryption_materials *ma
  * If it unwraps none, return `KMSE_STATUS_NO_KEY_UNWRAPPED` (or OK without
  * setting a key), with a message through
  * `kmse_decryption_materials_set_error` saying why. Other failures:
- * another `kmse_status` value, as for `kmse_on_encrypt_fn`.
+ * another `kmse_status` value, as for `kmse_on_encrypt_fn`. Never throw
+ * or `longjmp` out (see `kmse_on_encrypt_fn`).
  */
 typedef int (*kmse_on_decrypt_fn)(void *user_data,
                                   kmse_decryption_materials *materials,
@@ -505,7 +510,10 @@ kmse_status kmse_algorithm_suite_data_key_length(uint16_t suite_id, size_t *leng
  * next call on this thread of a function that returns a `kmse_status`
  * returns (so it may be that call's argument, as when a custom keyring
  * passes it on to `kmse_encryption_materials_set_error`); copy it to keep
- * it longer. Never NULL. Each thread has its own message.
+ * it longer. Never NULL. Each thread has its own message. (In a
+ * `pthread_key_create` destructor, which runs after the library's
+ * thread-local storage is gone, the message stays "" even after a
+ * failure: rely on the status there.)
  */
 const char *kmse_last_error_message(void);
 
@@ -635,7 +643,11 @@ void kmse_client_options_free(kmse_client_options *options);
  * Makes a client.
  *
  * - `options`: borrowed (copied); may be NULL for every default (commitment
- *   required on both sides, suite 0x0578, frames of 4096 bytes, no limits).
+ *   required on both sides, suite 0x0578, frames of 4096 bytes, no limit on
+ *   encrypted data keys or message bodies; streaming decryptors still hold
+ *   at most 64 MiB per frame and 64 MiB of signed plaintext, as
+ *   `kmse_client_options_set_max_frame_size` and
+ *   `_set_max_buffered_plaintext` say).
  * - `client_out`: receives a new client owned by the caller; free it with
  *   `kmse_client_free`.
  */
@@ -1065,6 +1077,9 @@ kmse_status kmse_aws_kms_options_set_profile(kmse_aws_kms_options *options, cons
  * - `access_key_id`, `secret_access_key`: NUL-terminated UTF-8, copied;
  *   not empty. The copies of the secret key and of the token are wiped
  *   from memory when the options and the clients made from them are freed.
+ *   (While it signs each request, the SigV4 library the client uses makes
+ *   short-lived copies of the secret key and the token that it frees
+ *   without wiping.)
  * - `session_token`: may be NULL (long-term credentials); for temporary
  *   credentials, e.g. from STS.
  */
@@ -1653,7 +1668,9 @@ kmse_status kmse_decryptor_finish(kmse_decryptor *decryptor,
  * - `decryptor`: borrowed.
  * - `header_out`: receives a new header owned by the caller (free it with
  *   `kmse_header_free`), or NULL while the header has not been read and
- *   authenticated yet (still `KMSE_STATUS_OK`).
+ *   authenticated yet (still `KMSE_STATUS_OK`). Once authenticated, the
+ *   header stays available after a later failure (a tampered frame or
+ *   signature), to say which message failed.
  */
 kmse_status kmse_decryptor_header(const kmse_decryptor *decryptor, kmse_header **header_out);
 

@@ -302,7 +302,11 @@ pub unsafe extern "C" fn kmse_client_options_free(options: *mut kmse_client_opti
 /// Makes a client.
 ///
 /// - `options`: borrowed (copied); may be NULL for every default (commitment
-///   required on both sides, suite 0x0578, frames of 4096 bytes, no limits).
+///   required on both sides, suite 0x0578, frames of 4096 bytes, no limit on
+///   encrypted data keys or message bodies; streaming decryptors still hold
+///   at most 64 MiB per frame and 64 MiB of signed plaintext, as
+///   `kmse_client_options_set_max_frame_size` and
+///   `_set_max_buffered_plaintext` say).
 /// - `client_out`: receives a new client owned by the caller; free it with
 ///   `kmse_client_free`.
 #[no_mangle]

@@ -55,6 +55,10 @@ struct CallbackError {
 /// (`KMSE_STATUS_KMS_ERROR` for a service failure) after
 /// `kmse_encryption_materials_set_error`; the caller of the library gets
 /// that status and message.
+///
+/// Callbacks return; they must not throw a C++ exception or `longjmp` out
+/// (the library cannot unwind through them, and aborts the process if an
+/// exception reaches it).
 pub type kmse_on_encrypt_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -72,7 +76,8 @@ pub type kmse_on_encrypt_fn = Option<
 /// If it unwraps none, return `KMSE_STATUS_NO_KEY_UNWRAPPED` (or OK without
 /// setting a key), with a message through
 /// `kmse_decryption_materials_set_error` saying why. Other failures:
-/// another `kmse_status` value, as for `kmse_on_encrypt_fn`.
+/// another `kmse_status` value, as for `kmse_on_encrypt_fn`. Never throw
+/// or `longjmp` out (see `kmse_on_encrypt_fn`).
 pub type kmse_on_decrypt_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,

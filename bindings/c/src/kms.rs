@@ -158,6 +158,9 @@ pub unsafe extern "C" fn kmse_aws_kms_options_set_profile(
 /// - `access_key_id`, `secret_access_key`: NUL-terminated UTF-8, copied;
 ///   not empty. The copies of the secret key and of the token are wiped
 ///   from memory when the options and the clients made from them are freed.
+///   (While it signs each request, the SigV4 library the client uses makes
+///   short-lived copies of the secret key and the token that it frees
+///   without wiping.)
 /// - `session_token`: may be NULL (long-term credentials); for temporary
 ///   credentials, e.g. from STS.
 #[no_mangle]

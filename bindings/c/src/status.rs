@@ -222,7 +222,10 @@ pub(crate) fn guard_void(body: impl FnOnce()) {
 /// next call on this thread of a function that returns a `kmse_status`
 /// returns (so it may be that call's argument, as when a custom keyring
 /// passes it on to `kmse_encryption_materials_set_error`); copy it to keep
-/// it longer. Never NULL. Each thread has its own message.
+/// it longer. Never NULL. Each thread has its own message. (In a
+/// `pthread_key_create` destructor, which runs after the library's
+/// thread-local storage is gone, the message stays "" even after a
+/// failure: rely on the status there.)
 #[no_mangle]
 pub extern "C" fn kmse_last_error_message() -> *const c_char {
     last_error_field(|e| Some(e.message.as_ptr()))

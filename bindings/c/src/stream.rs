@@ -9,8 +9,10 @@
 //!   (`input_len` 0) until `*pending_out` is 0. Any buffer size works,
 //!   even 0; draining before feeding more input keeps memory bounded.
 //! - `finish` ends the stream; call it (again) until `*pending_out` is 0.
-//! - After any failure the handle is dead: every later call fails and output
-//!   still waiting is wiped.
+//! - A call refused before it touches the stream (`KMSE_STATUS_NULL_ARGUMENT`,
+//!   or input after a successful `finish`) changes nothing. After any other
+//!   failure the handle is dead: every later call fails and output still
+//!   waiting is wiped.
 
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
@@ -616,7 +618,9 @@ pub unsafe extern "C" fn kmse_decryptor_finish(
 /// - `decryptor`: borrowed.
 /// - `header_out`: receives a new header owned by the caller (free it with
 ///   `kmse_header_free`), or NULL while the header has not been read and
-///   authenticated yet (still `KMSE_STATUS_OK`).
+///   authenticated yet (still `KMSE_STATUS_OK`). Once authenticated, the
+///   header stays available after a later failure (a tampered frame or
+///   signature), to say which message failed.
 #[no_mangle]
 pub unsafe extern "C" fn kmse_decryptor_header(
     decryptor: *const kmse_decryptor,

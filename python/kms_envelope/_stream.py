@@ -419,11 +419,16 @@ class DecryptingReader(_PullingReader):
         close_fileobj: bool = False,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
+        self._failed = False
         super().__init__(fileobj, close_fileobj=close_fileobj, chunk_size=chunk_size)
         self._decryptor = decryptor
 
     def _update(self, chunk: bytes) -> bytes:
-        return self._decryptor.update(chunk)
+        try:
+            return self._decryptor.update(chunk)
+        except BaseException:
+            self._failed = True
+            raise
 
     def _finish(self) -> bytes:
         self._decryptor.finish()
@@ -447,6 +452,11 @@ class DecryptingReader(_PullingReader):
             raise ValueError("read from closed file")
         while True:
             header = self._decryptor.header
+            if self._failed:
+                # The header outlives a failure (to name the message), but
+                # a failed reader goes on raising.
+                self._decryptor.finish()
+                raise BadArgumentError("the reader failed in an earlier call and cannot go on")
             if header is not None:
                 return header
             chunk = self._read_source()
@@ -455,7 +465,7 @@ class DecryptingReader(_PullingReader):
                 # never report the end of a message.
                 self._decryptor.finish()  # raises: no header yet
                 raise MalformedMessageError("the stream ended before the message header")
-            released = self._decryptor.update(chunk)
+            released = self._update(chunk)
             if released:
                 self._buf, self._pos = self._buf[self._pos :] + released, 0
 

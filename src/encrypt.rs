@@ -250,7 +250,8 @@ impl Sealer {
         let fl = self.frame_length as usize;
         let frames = data.len() / fl;
         let start = out.len();
-        out.resize(start + frames * (frame_overhead(BodyKind::Regular) + fl), 0);
+        let size = regular_bytes(frames, fl).ok_or_else(too_large_for_memory)?;
+        out.resize(start.checked_add(size).ok_or_else(too_large_for_memory)?, 0);
         if let Err(e) = self.seal_regular_into(data, Region::Init(&mut out[start..])) {
             wipe_from(out, start);
             return Err(e);
@@ -266,8 +267,11 @@ impl Sealer {
     fn seal_regular_into(&mut self, data: &[u8], dst: Region<'_>) -> Result<()> {
         let fl = self.frame_length as usize;
         let frames = data.len() / fl;
-        let frame_size = frame_overhead(BodyKind::Regular) + fl;
-        if !data.len().is_multiple_of(fl) || dst.len() != frames * frame_size {
+        if data.is_empty() && dst.len() == 0 {
+            return Ok(());
+        }
+        let frame_size = regular_bytes(1, fl).ok_or_else(too_large_for_memory)?;
+        if !data.len().is_multiple_of(fl) || Some(dst.len()) != regular_bytes(frames, fl) {
             return Err(Error::bad_arg(
                 "regular frames need a whole number of frames",
             ));
@@ -531,6 +535,23 @@ fn too_many_frames() -> Error {
 }
 
 /// Bytes a frame adds around its ciphertext.
+/// Bytes of `frames` regular frames of `fl` plaintext bytes each; `None`
+/// past `usize::MAX`. Zero frames take no bytes even where one frame's size
+/// overflows (a 32-bit target, frames within 32 bytes of 2^32): a message
+/// shorter than its frame length has no regular frame.
+pub(crate) fn regular_bytes(frames: usize, fl: usize) -> Option<usize> {
+    if frames == 0 {
+        return Some(0);
+    }
+    frame_overhead(BodyKind::Regular)
+        .checked_add(fl)?
+        .checked_mul(frames)
+}
+
+fn too_large_for_memory() -> Error {
+    Error::bad_arg("these frames are larger than this platform can address")
+}
+
 pub(crate) fn frame_overhead(kind: BodyKind) -> usize {
     match kind {
         BodyKind::Final => 4 + 4 + IV_LEN + 4 + TAG_LEN,
@@ -587,12 +608,15 @@ fn seal_slot(
 /// (header and footer excluded), as written by [`seal_all`]; `None` past
 /// `usize::MAX` (a 32-bit target, frames of a few bytes).
 pub(crate) fn checked_body_len(len: usize, frame_length: u32) -> Option<usize> {
-    let fl = (frame_length as usize).max(1);
+    // In 64 bits: on a 32-bit target a frame length near 2^32 overflows
+    // `usize` on its own, even for a message with no regular frame.
+    let (len, fl) = (len as u64, u64::from(frame_length.max(1)));
     let regular = if len == 0 { 0 } else { (len - 1) / fl };
-    regular
-        .checked_mul(frame_overhead(BodyKind::Regular).checked_add(fl)?)?
-        .checked_add(frame_overhead(BodyKind::Final))?
-        .checked_add(len - regular * fl)
+    let total = regular
+        .checked_mul((frame_overhead(BodyKind::Regular) as u64).checked_add(fl)?)?
+        .checked_add(frame_overhead(BodyKind::Final) as u64)?
+        .checked_add(len - regular * fl)?;
+    usize::try_from(total).ok()
 }
 
 /// [`checked_body_len`] of a message whose length was checked when it was
@@ -626,7 +650,7 @@ pub(crate) fn seal_all_into(sealer: &mut Sealer, plaintext: &[u8], dst: Region<'
         (plaintext.len() - 1) / fl
     };
     let (frames, last) = plaintext.split_at(regular * fl);
-    let regular_size = regular * (frame_overhead(BodyKind::Regular) + fl);
+    let regular_size = regular_bytes(regular, fl).ok_or_else(too_large_for_memory)?;
     if dst.len() != body_len(plaintext.len(), sealer.frame_length()) {
         return Err(Error::bad_arg(
             "the output buffer does not fit the message body",

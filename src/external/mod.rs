@@ -22,7 +22,7 @@ use crate::client::PreparedEncryption;
 use crate::crypto::{der_from_p1363, p1363_from_der, EcdsaSigningKey, EcdsaVerifyingKey};
 use crate::decrypt::{OpenedMessage, PreparedDecryption};
 use crate::encrypt::{
-    body_len, fixed_length_signature, frame_head, frame_kind, frame_overhead, FOOTER_LEN_BYTES,
+    body_len, fixed_length_signature, frame_head, frame_kind, regular_bytes, FOOTER_LEN_BYTES,
 };
 use crate::error::{AuthFailure, Error, Result};
 use crate::format::body::{
@@ -193,8 +193,9 @@ impl ExternalSeal {
         } else {
             self.frame_length
         };
-        let frame_start =
-            self.header.len() + index * (frame_overhead(BodyKind::Regular) + self.frame_length);
+        let frame_start = regular_bytes(index, self.frame_length)
+            .and_then(|before| before.checked_add(self.header.len()))
+            .ok_or_else(|| Error::bad_arg("no such frame"))?;
         let (head, head_len) = frame_head(kind, seq, len as u32);
         Ok(ExternalFrame {
             plaintext_offset: plaintext_offset as u64,

@@ -64,7 +64,10 @@ function toError(e) {
   }
   // A wasm trap or an unexpected JS exception: never a plain string.
   const message = e instanceof Error ? e.message : String(e);
-  return new KmsEnvelopeError(`internal error: ${message}`, ErrorCode.BAD_ARGUMENT, { cause: e });
+  const trap = typeof WebAssembly === 'object' && e instanceof WebAssembly.RuntimeError
+    ? ' (a WebAssembly trap: a one-shot call of a very large message in wasm runs out of its memory; streams do not)'
+    : '';
+  return new KmsEnvelopeError(`internal error: ${message}${trap}`, ErrorCode.BAD_ARGUMENT, { cause: e });
 }
 
 // ------------------------------------------------------------ arguments
@@ -86,34 +89,75 @@ const viewField = (name) => Object.getOwnPropertyDescriptor(TYPED_ARRAY, name).g
 const VIEW_BUFFER = viewField('buffer');
 const VIEW_OFFSET = viewField('byteOffset');
 const VIEW_LENGTH = viewField('byteLength');
-const SHARED = typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer : undefined;
+const VIEW_KIND = Object.getOwnPropertyDescriptor(TYPED_ARRAY, Symbol.toStringTag).get;
+const bufferField = (Class, name) => (Class ? Object.getOwnPropertyDescriptor(Class.prototype, name)?.get : undefined);
+const BUFFER_LENGTH = bufferField(ArrayBuffer, 'byteLength');
+const BUFFER_RESIZABLE = bufferField(ArrayBuffer, 'resizable');
+const SHARED_LENGTH = bufferField(globalThis.SharedArrayBuffer, 'byteLength');
+const MAP_SIZE = Object.getOwnPropertyDescriptor(Map.prototype, 'size').get;
+
+/**
+ * Whether `get.call(value)` works: the brand checks of the built-ins'
+ * getters, which hold for objects of any realm (an iframe's, a `vm`
+ * context's), where `instanceof` does not.
+ */
+function branded(get, value) {
+  if (!get) return false;
+  try {
+    get.call(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const isArrayBuffer = (value) => branded(BUFFER_LENGTH, value);
+/** A Uint8Array (or subclass, such as Buffer) of any realm. */
+const isUint8Array = (value) => VIEW_KIND.call(value) === 'Uint8Array';
+const isMap = (value) => branded(MAP_SIZE, value);
+
+/**
+ * Whether bytes over `buffer` may change or vanish under a call without a
+ * transfer: a SharedArrayBuffer (another thread; WebCrypto also refuses
+ * views of one) or a resizable ArrayBuffer (it may shrink while a keyring
+ * waits; WebCrypto refuses those views too).
+ */
+function mutable(buffer) {
+  if (branded(SHARED_LENGTH, buffer)) return true;
+  try {
+    return Boolean(BUFFER_RESIZABLE?.call(buffer));
+  } catch {
+    return false;
+  }
+}
 
 /**
  * `value` as a plain Uint8Array over the same bytes, so nothing the caller
  * defined (a subclass's `length`, `subarray` or species) runs inside a call
- * and no throw can reach the wasm module midway. A view of a
- * SharedArrayBuffer is copied: WebCrypto refuses such views, and another
- * thread could change the bytes during the call.
+ * and no throw can reach the wasm module midway. Bytes a caller cannot
+ * hold still (a SharedArrayBuffer, a resizable ArrayBuffer) are copied.
  */
 function bytes(value, what) {
-  if (isA(value, ArrayBuffer)) {
+  if (isArrayBuffer(value)) {
+    let view;
     try {
-      return new Uint8Array(value);
+      view = new Uint8Array(value);
     } catch (e) {
       throw badArgument(`${what} is an ArrayBuffer that cannot be read (${e?.message ?? e}); was it transferred?`, e);
     }
+    return mutable(value) ? view.slice() : view;
   }
-  if (!isA(value, Uint8Array)) throw badArgument(`${what} must be a Uint8Array, got ${describe(value)}`);
+  if (!isUint8Array(value)) throw badArgument(`${what} must be a Uint8Array, got ${describe(value)}`);
   let buffer;
   let view;
   try {
     buffer = VIEW_BUFFER.call(value);
     view = new Uint8Array(buffer, VIEW_OFFSET.call(value), VIEW_LENGTH.call(value));
   } catch (e) {
-    // A transferred (detached) buffer, or a Proxy posing as a Uint8Array.
+    // A transferred (detached) buffer.
     throw badArgument(`${what} is not a usable Uint8Array (${e?.message ?? e}); was its ArrayBuffer transferred?`, e);
   }
-  return SHARED && buffer instanceof SHARED ? view.slice() : view;
+  return mutable(buffer) ? view.slice() : view;
 }
 
 /** Whether `value` is a node:crypto KeyObject (Node only). */
@@ -196,7 +240,7 @@ function readContextPairs(value, what) {
   // (Any realm's: the prototype is null or an Object.prototype.)
   const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
   const plain = proto === null || (proto !== undefined && Object.getPrototypeOf(proto) === null);
-  const entries = value instanceof Map ? [...value.entries()] : plain ? Object.entries(value) : null;
+  const entries = isMap(value) ? [...Map.prototype.entries.call(value)] : plain ? Object.entries(value) : null;
   if (!entries) throw badArgument(`${what} must be a plain object of strings or a Map, got ${describe(value)}`);
   const out = [];
   for (const [k, v] of entries) {
@@ -476,7 +520,7 @@ function grantTokenList(value) {
   if (!Array.isArray(value) || !value.every((t) => typeof t === 'string')) {
     throw badArgument('grantTokens must be an array of strings');
   }
-  return [...value];
+  return value.map((t) => wellFormed(t, 'grantTokens item'));
 }
 
 function optionalString(value, what) {
@@ -525,7 +569,7 @@ export class AwsKmsDiscoveryKeyring extends Keyring {
       if (!Array.isArray(accountIds) || !accountIds.length || !accountIds.every((a) => typeof a === 'string')) {
         throw badArgument('discoveryFilter.accountIds must be a non-empty array of strings');
       }
-      accountIds = [...accountIds];
+      accountIds = accountIds.map((id) => wellFormed(id, 'discoveryFilter.accountIds item'));
     }
     optionalString(region, 'region');
     const send = kmsSender(client, commands);
@@ -566,8 +610,10 @@ export class RequiredEncryptionContextMaterialsManager extends MaterialsManager 
     if (!Array.isArray(requiredEncryptionContextKeys) || !requiredEncryptionContextKeys.every((k) => typeof k === 'string')) {
       throw badArgument('requiredEncryptionContextKeys must be an array of strings');
     }
+    // A lone surrogate would be replaced, and match another key.
+    const keys = requiredEncryptionContextKeys.map((k) => wellFormed(k, 'requiredEncryptionContextKeys item'));
     const under = source({ keyring, materialsManager });
-    super(wasmSource(() => wasm.requiredContextManager(under, requiredEncryptionContextKeys)));
+    super(wasmSource(() => wasm.requiredContextManager(under, keys)));
     this.requiredEncryptionContextKeys = [...requiredEncryptionContextKeys];
   }
 }
@@ -741,8 +787,22 @@ export async function encrypt(plaintext, opts) {
         // null when the host cannot take the key after all, or the materials
         // hold a host signing key JS cannot reach.
         const signingKey = await hostSigningKey(h, pt.length, args[2], o);
-        const sealing = await wasm.encryptExternal(pt.length, signingKey, h.keyLengths, ...args, signal);
-        if (sealing) return await sealExternal(h, sealing, pt, signal);
+        const length = pt.length;
+        const sealing = await wasm.encryptExternal(length, signingKey, h.keyLengths, ...args, signal);
+        if (sealing) {
+          // The frames read `pt` after the keyring ran: a buffer transferred
+          // meanwhile (or during the frames) is empty now.
+          const changed = (e) => badArgument('the plaintext changed while it was being encrypted: was its ArrayBuffer transferred?', e);
+          if (pt.length !== length) {
+            sealing.free();
+            throw changed();
+          }
+          try {
+            return await sealExternal(h, sealing, pt, signal);
+          } catch (e) {
+            throw pt.length !== length ? changed(e) : e;
+          }
+        }
       }
       return await wasm.encrypt(pt, ...args, signal);
     });

@@ -168,9 +168,8 @@ fn bytes_field(obj: &JsValue, key: &str) -> Result<Option<Vec<u8>>> {
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
-    let view = v
-        .dyn_into::<Uint8Array>()
-        .map_err(|_| Error::BadArgument(format!("custom keyring: {key} must be a Uint8Array")))?;
+    let view = guarded::uint8_array(&v)
+        .ok_or_else(|| Error::BadArgument(format!("custom keyring: {key} must be a Uint8Array")))?;
     guarded::copy_bytes(&view)
         .map(Some)
         .map_err(|e| unreadable(key, &e))

@@ -43,6 +43,17 @@ extern "C" {
     fn uint8_array_fill(view: &Uint8Array, value: u8) -> Result<JsValue, JsValue>;
 }
 
+/// `value` as a Uint8Array (or a subclass, such as Buffer) of any realm: an
+/// iframe's or a `vm` context's fails `instanceof`, which `dyn_into` uses.
+/// `None` for anything else, a DataView or another typed array included.
+pub(crate) fn uint8_array(value: &JsValue) -> Option<Uint8Array> {
+    if !js_sys::ArrayBuffer::is_view(value) {
+        return None;
+    }
+    let tag = js_sys::Reflect::get(value, &js_sys::Symbol::to_string_tag()).ok()?;
+    (tag.as_string().as_deref() == Some("Uint8Array")).then(|| value.clone().unchecked_into())
+}
+
 /// A copy of the bytes of `view`, a Uint8Array that came from outside.
 /// The JS copy made on the way is zeroed (the bytes may be a key).
 pub(crate) fn copy_bytes(view: &Uint8Array) -> Result<Vec<u8>, JsValue> {

@@ -105,7 +105,7 @@ fn out_string(out: &JsValue, operation: &str, field: &str) -> Result<String> {
 fn out_array(out: &JsValue, operation: &str, field: &str) -> Result<Uint8Array> {
     Reflect::get(out, &field.into())
         .ok()
-        .and_then(|v| v.dyn_into::<Uint8Array>().ok())
+        .and_then(|v| crate::guarded::uint8_array(&v))
         .ok_or_else(|| {
             invalid(
                 operation,

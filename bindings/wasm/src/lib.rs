@@ -173,8 +173,8 @@ fn rsa_bytes_or_pem<T>(
         // A private key's text: wiped once parsed.
         let s = zeroize::Zeroizing::new(s);
         pem(&s).map(Some).map_err(|e| js_error(&e))
-    } else if value.is_instance_of::<Uint8Array>() {
-        let bytes = zeroize::Zeroizing::new(Uint8Array::from(value.clone()).to_vec());
+    } else if let Some(view) = guarded::uint8_array(value) {
+        let bytes = zeroize::Zeroizing::new(view.to_vec());
         // PEM read from a file arrives as bytes (a Buffer), maybe after a
         // byte-order mark or the attribute lines `openssl pkcs12` writes: as
         // a string, it is read wherever its BEGIN line is. DER never holds

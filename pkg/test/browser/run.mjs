@@ -265,6 +265,29 @@ try {
       await new Promise((r) => setTimeout(r, 400));
       out.caching = { reused: first === second, expired: (await edk()) !== first };
       out.backend = ke.cryptoBackend();
+      // Resizable buffers (WebCrypto refuses views of them): copied first,
+      // on the WebCrypto path of unsigned and signed messages and streams.
+      {
+        const n = 5000;
+        const buf = new ArrayBuffer(n, { maxByteLength: 2 * n });
+        const src = new Uint8Array(buf);
+        for (let i = 0; i < n; i++) src[i] = i & 0xff;
+        out.resizable = {};
+        for (const algorithmSuite of [0x0478, 0x0578]) {
+          const ct = await ke.encrypt(src, { keyring, algorithmSuite });
+          const ctBuf = new ArrayBuffer(ct.length, { maxByteLength: 2 * ct.length });
+          new Uint8Array(ctBuf).set(ct);
+          const back = await ke.decrypt(new Uint8Array(ctBuf), { keyring });
+          const s = ke.encryptStream({ keyring, algorithmSuite });
+          const w = s.writable.getWriter();
+          w.write(src); w.close();
+          const parts = [];
+          for await (const p of s.readable) parts.push(...p);
+          const streamed = await ke.decrypt(new Uint8Array(parts), { keyring });
+          out.resizable[algorithmSuite] = back.plaintext.every((b, i) => b === (i & 0xff)) && back.plaintext.length === n
+            && streamed.plaintext.length === n && (await ke.decrypt(buf, { keyring }).then(() => 'decrypted', (e) => e.code)) === 'malformed_message';
+        }
+      }
       // Chromium's own collation reads what client-node wrapped in
       // localeCompare order.
       const legacyKey = new Uint8Array(legacy.key.match(/../g).map((h) => parseInt(h, 16)));
@@ -325,6 +348,7 @@ try {
   assert.equal(streamBack.plaintext.length, 300_000, 'Node reads a stream WebCrypto sealed');
   assert.ok(streamBack.plaintext.every((b, i) => b === ((i * 7) & 0xff)));
   assert.deepEqual(result.caching, { reused: true, expired: true });
+  assert.deepEqual(result.resizable, { 1144: true, 1400: true }, 'resizable buffers on the WebCrypto path');
   assert.deepEqual(result.codes, { tampered: 'authentication_failed', truncated: 'malformed_message', wrongType: 'bad_argument' });
   const back = await decrypt(new Uint8Array(result.forNode), { keyring, encryptionContext: { made: 'chromium' } });
   assert.equal(new TextDecoder().decode(back.plaintext), 'streamed in chromium');

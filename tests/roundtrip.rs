@@ -674,8 +674,9 @@ impl MaterialsManager for RewritesContext {
 
 /// A materials manager written from scratch (no default manager inside),
 /// over one keyring: it makes the signing key and takes the verification
-/// key itself.
-struct FromScratch(Arc<dyn Keyring>);
+/// key itself. With a suite of its own, it uses that one whatever the
+/// request asks for.
+struct FromScratch(Arc<dyn Keyring>, Option<AlgorithmSuite>);
 
 impl MaterialsManager for FromScratch {
     fn get_encryption_materials<'a>(
@@ -683,8 +684,9 @@ impl MaterialsManager for FromScratch {
         request: EncryptionRequest,
     ) -> BoxFuture<'a, kms_envelope::Result<EncryptionMaterials>> {
         Box::pin(async move {
-            let suite = request
-                .algorithm_suite
+            let suite = self
+                .1
+                .or(request.algorithm_suite)
                 .unwrap_or_else(|| request.commitment_policy.default_suite());
             let mut m = EncryptionMaterials::new(suite, request.encryption_context);
             m.generate_signing_key()?;
@@ -708,7 +710,7 @@ impl MaterialsManager for FromScratch {
 #[test]
 fn a_materials_manager_written_from_scratch_handles_signing_suites() {
     let keyring: Arc<dyn Keyring> = Arc::new(aes_keyring(32));
-    let manager = FromScratch(keyring.clone());
+    let manager = FromScratch(keyring.clone(), None);
     for id in [0x0578, 0x0478, 0x0378, 0x0014] {
         let s = suite(id);
         let client = client_for(s);
@@ -752,35 +754,6 @@ fn a_materials_manager_written_from_scratch_handles_signing_suites() {
     }
 }
 
-/// Makes materials for its own suite, whatever the request asks for.
-struct ChoosesSuite(Arc<dyn Keyring>, AlgorithmSuite);
-
-impl MaterialsManager for ChoosesSuite {
-    fn get_encryption_materials<'a>(
-        &'a self,
-        request: EncryptionRequest,
-    ) -> BoxFuture<'a, kms_envelope::Result<EncryptionMaterials>> {
-        Box::pin(async move {
-            let mut m = EncryptionMaterials::new(self.1, request.encryption_context);
-            if self.1.is_signing() {
-                m.generate_signing_key()?;
-            }
-            self.0.on_encrypt(m).await
-        })
-    }
-
-    fn decrypt_materials<'a>(
-        &'a self,
-        request: DecryptionRequest,
-    ) -> BoxFuture<'a, kms_envelope::Result<DecryptionMaterials>> {
-        Box::pin(async move {
-            DefaultMaterialsManager::new(self.0.clone())
-                .decrypt_materials(request)
-                .await
-        })
-    }
-}
-
 #[test]
 fn the_suite_a_materials_manager_chose_is_the_messages() {
     // client-apis/encrypt.md: the suite of the materials "MAY be different
@@ -788,7 +761,7 @@ fn the_suite_a_materials_manager_chose_is_the_messages() {
     // (the Python ESDK refuses such materials; the specification wins).
     let keyring: Arc<dyn Keyring> = Arc::new(aes_keyring(32));
     let client = client_for(suite(0x0578));
-    let manager = ChoosesSuite(keyring.clone(), suite(0x0578));
+    let manager = FromScratch(keyring.clone(), Some(suite(0x0578)));
     let message = client
         .encrypt(b"chosen")
         .materials_manager(&manager)
@@ -803,7 +776,7 @@ fn the_suite_a_materials_manager_chose_is_the_messages() {
 
     let mut stream = client
         .stream_encrypt()
-        .materials_manager(Arc::new(ChoosesSuite(keyring.clone(), suite(0x0578))))
+        .materials_manager(Arc::new(FromScratch(keyring.clone(), Some(suite(0x0578)))))
         .algorithm_suite(suite(0x0478))
         .start()
         .unwrap();
@@ -815,7 +788,7 @@ fn the_suite_a_materials_manager_chose_is_the_messages() {
     assert_eq!(d.plaintext, b"streamed");
 
     // The chosen suite is still held to the commitment policy.
-    let uncommitted = ChoosesSuite(keyring.clone(), suite(0x0378));
+    let uncommitted = FromScratch(keyring.clone(), Some(suite(0x0378)));
     let err = client
         .encrypt(b"x")
         .materials_manager(&uncommitted)

@@ -309,25 +309,30 @@ impl AwsKmsClientBuilder {
         let ca_bundle = env
             .var("AWS_CA_BUNDLE")
             .or_else(|| profile.get("ca_bundle").map(str::to_owned));
-        let mut http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.timeout)
-            .user_agent(concat!("kms-envelope-aws/", env!("CARGO_PKG_VERSION")));
+        let mut certs = Vec::new();
         if let Some(path) = ca_bundle {
             let pem = std::fs::read(&path)
                 .map_err(|e| bad(format!("cannot read the CA bundle {path}: {e}")))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| bad(format!("the CA bundle {path} is not PEM: {e}")))?;
             if certs.is_empty() {
                 return Err(bad(format!(
                     "the CA bundle {path} holds no PEM certificate"
                 )));
             }
-            http = http.tls_certs_merge(certs);
         }
-        let http = http
-            .build()
-            .map_err(|e| bad(format!("cannot set up HTTPS: {}", transport::describe(&e))))?;
+        let (connect_timeout, timeout) = (self.connect_timeout, self.timeout);
+        let http = transport::Http::new(move || {
+            let mut http = reqwest::Client::builder()
+                .connect_timeout(connect_timeout)
+                .timeout(timeout)
+                .user_agent(concat!("kms-envelope-aws/", env!("CARGO_PKG_VERSION")));
+            if !certs.is_empty() {
+                http = http.tls_certs_merge(certs.clone());
+            }
+            http.build()
+        })
+        .map_err(|e| bad(format!("cannot set up HTTPS: {}", transport::describe(&e))))?;
         Ok(AwsKmsClient {
             transport: Arc::new(Transport {
                 http,

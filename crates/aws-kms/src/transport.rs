@@ -79,23 +79,33 @@ impl RetryPolicy {
     }
 }
 
-/// Checks an endpoint URL: `http` or `https`, a host, no query or fragment.
+/// `url` as error messages may show it: without anything between `://`
+/// and an `@` (a user name and password; KMS takes SigV4, not URL
+/// credentials, and messages end up in logs).
+fn shown(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split('/').next().and_then(|a| a.rfind('@')) {
+            Some(at) => format!("{scheme}://{}", rest.get(at + 1..).unwrap_or_default()),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Checks an endpoint URL: `http` or `https`, a host, no credentials, query
+/// or fragment.
 pub(crate) fn parse_endpoint(url: &str) -> std::result::Result<String, String> {
-    let parsed =
-        reqwest::Url::parse(url).map_err(|e| format!("endpoint '{url}' is not a URL: {e}"))?;
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| format!("endpoint '{}' is not a URL: {e}", shown(url)))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "endpoint '{}' must not carry a user name or password",
+            shown(url)
+        ));
+    }
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!(
             "endpoint '{url}' must be an http:// or https:// URL"
-        ));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        // KMS takes SigV4, not URL credentials, and the endpoint appears in
-        // error messages: never repeat them.
-        let mut shown = parsed.clone();
-        let _ = shown.set_username("");
-        let _ = shown.set_password(None);
-        return Err(format!(
-            "endpoint '{shown}' must not carry a user name or password"
         ));
     }
     if parsed.host_str().is_none_or(str::is_empty)
@@ -125,8 +135,44 @@ pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// Makes the HTTP client.
+type MakeClient = dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync;
+
+/// The HTTP client of one process. A child of `fork()` makes its own: the
+/// parent's pooled connections are driven by tasks of the parent's runtime,
+/// which does not run in the child, so a request sent on one would wait
+/// for its timeout.
+pub(crate) struct Http {
+    make: Box<MakeClient>,
+    current: std::sync::Mutex<(u32, reqwest::Client)>,
+}
+
+impl Http {
+    pub fn new(
+        make: impl Fn() -> reqwest::Result<reqwest::Client> + Send + Sync + 'static,
+    ) -> reqwest::Result<Self> {
+        let client = make()?;
+        Ok(Self {
+            make: Box::new(make),
+            current: std::sync::Mutex::new((std::process::id(), client)),
+        })
+    }
+
+    /// This process's client (a cheap handle on the shared one).
+    fn client(&self) -> reqwest::Result<reqwest::Client> {
+        let pid = std::process::id();
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if current.0 != pid {
+            let inherited = std::mem::replace(&mut *current, (pid, (self.make)()?));
+            // Its connections belong to the parent's runtime: left alone.
+            std::mem::forget(inherited);
+        }
+        Ok(current.1.clone())
+    }
+}
+
 pub(crate) struct Transport {
-    pub http: reqwest::Client,
+    pub http: Http,
     pub credentials: Credentials,
     pub credential_source: CredentialSource,
     pub region: Option<String>,
@@ -225,8 +271,14 @@ impl Transport {
                 error,
                 retryable: false,
             })?;
-        let mut request = self
-            .http
+        let http = self.http.client().map_err(|e| Failure {
+            error: Error::Kms {
+                code: "RequestFailed".into(),
+                message: format!("{op}: cannot set up the HTTP client: {}", describe(&e)),
+            },
+            retryable: false,
+        })?;
+        let mut request = http
             .post(url)
             .header("content-type", content_type)
             .header("x-amz-target", &target);
@@ -423,14 +475,25 @@ mod tests {
         assert!(err.contains("user name or password"), "{err}");
         assert!(!err.contains("hunter2") && !err.contains("user:"), "{err}");
         assert!(parse_endpoint("http://user@127.0.0.1:1").is_err());
+        // Whatever else is wrong, the password is never shown.
+        for bad in [
+            "ftp://user:hunter2@host",
+            "http://user:hunter2@",
+            "http://user:hunter2@host:99999/",
+        ] {
+            let err = parse_endpoint(bad).unwrap_err();
+            assert!(!err.contains("hunter2"), "{err}");
+        }
     }
 
     fn transport(endpoint: Option<&str>, region: Option<&str>, retry: RetryPolicy) -> Transport {
         Transport {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap(),
+            http: Http::new(|| {
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+            })
+            .unwrap(),
             credentials: Credentials::new("AKID", "secret").with_session_token("tok"),
             credential_source: CredentialSource::Explicit,
             region: region.map(Into::into),
@@ -628,10 +691,12 @@ mod tests {
             None,
             fast_retries(1),
         );
-        t.http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(200))
-            .build()
-            .unwrap();
+        t.http = Http::new(|| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_millis(200))
+                .build()
+        })
+        .unwrap();
         let err = run(t.call("Encrypt", Some(ARN), Zeroizing::new(b"{}".to_vec()))).unwrap_err();
         assert!(
             err.to_string().contains("RequestFailed") && err.to_string().contains("timed out"),

@@ -431,7 +431,11 @@ class DecryptingReader(_PullingReader):
             raise
 
     def _finish(self) -> bytes:
-        self._decryptor.finish()
+        try:
+            self._decryptor.finish()
+        except BaseException:
+            self._failed = True
+            raise
         return b""
 
     @property
@@ -463,7 +467,7 @@ class DecryptingReader(_PullingReader):
             if not chunk:
                 # The end is not recorded: a later read() must raise too,
                 # never report the end of a message.
-                self._decryptor.finish()  # raises: no header yet
+                self._finish()  # raises: no header yet
                 raise MalformedMessageError("the stream ended before the message header")
             released = self._update(chunk)
             if released:

@@ -402,9 +402,9 @@ impl<'a> EncryptCall<'a> {
     ///   (no data key, a data key of the wrong length, no encrypted data
     ///   key, a signing key that does not match the suite); the system
     ///   random number generator failing.
-    /// - [`Error::PolicyViolation`]: a suite the commitment policy forbids;
-    ///   materials for another suite than the one
-    ///   [set](Self::algorithm_suite); more encrypted data keys than
+    /// - [`Error::PolicyViolation`]: a suite the commitment policy forbids
+    ///   (the one [set](Self::algorithm_suite), or the one the manager
+    ///   chose: a manager may choose another); more encrypted data keys than
     ///   `max_encrypted_data_keys`; a required encryption-context key
     ///   missing from the context.
     /// - [`Error::Kms`]: a key service failed.

@@ -373,6 +373,11 @@ impl Sealer {
         Ok(Some(sig))
     }
 
+    #[cfg(test)]
+    pub(crate) fn skip_to_sequence_number(&mut self, seq: u32) {
+        self.next_seq = seq;
+    }
+
     /// Checks the next frame holds `len` plaintext bytes (exactly the frame
     /// length for a regular frame, at most that for the final one) and
     /// counts it. Returns its sequence number; after frame 2^32 - 1 the
@@ -381,11 +386,6 @@ impl Sealer {
     /// no number, once the frame was written out). Used by
     /// [`Sealer::seal_frame_into`] and by callers sealing a stream's frames
     /// themselves.
-    #[cfg(test)]
-    pub(crate) fn skip_to_sequence_number(&mut self, seq: u32) {
-        self.next_seq = seq;
-    }
-
     pub(crate) fn take_frame(&mut self, len: usize, is_final: bool) -> Result<u32> {
         let seq = self.next_seq;
         if seq == 0 || (seq == u32::MAX && !is_final) {
@@ -534,7 +534,6 @@ fn too_many_frames() -> Error {
     Error::bad_arg("message would need more than 2^32 - 1 frames")
 }
 
-/// Bytes a frame adds around its ciphertext.
 /// Bytes of `frames` regular frames of `fl` plaintext bytes each; `None`
 /// past `usize::MAX`. Zero frames take no bytes even where one frame's size
 /// overflows (a 32-bit target, frames within 32 bytes of 2^32): a message
@@ -552,6 +551,7 @@ fn too_large_for_memory() -> Error {
     Error::bad_arg("these frames are larger than this platform can address")
 }
 
+/// Bytes a frame adds around its ciphertext.
 pub(crate) fn frame_overhead(kind: BodyKind) -> usize {
     match kind {
         BodyKind::Final => 4 + 4 + IV_LEN + 4 + TAG_LEN,

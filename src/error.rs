@@ -53,8 +53,10 @@ pub enum AuthFailure {
     /// The footer's ECDSA signature does not verify.
     Signature,
     /// A custom keyring reported an authentication failure of its own (an
-    /// HSM's check of a wrapped key, say); bindings raise it with the
-    /// keyring's own text.
+    /// HSM's check of a wrapped key, say). Python keyrings raising
+    /// `AuthenticationError` give it (raised with the keyring's text); the
+    /// C and JavaScript front ends report a keyring's authentication
+    /// failure as a KMS error instead.
     Keyring,
 }
 

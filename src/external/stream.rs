@@ -147,7 +147,9 @@ impl ExternalStreamSeal {
         let aad = BodyAad::new(sealer.external_view().0, kind, seq, len as u64)?;
         let (head, head_len) = frame_head(kind, seq, len as u32);
         self.plaintext_len = total;
-        self.message_len += (frame_overhead(kind) + len) as u64;
+        // In 64 bits: on wasm32 a frame near 2^32 bytes (its plaintext
+        // stays in JS) would wrap a usize sum.
+        self.message_len += frame_overhead(kind) as u64 + len as u64;
         self.ended = is_final;
         Ok(ExternalFrame {
             plaintext_offset,

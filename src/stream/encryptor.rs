@@ -268,9 +268,8 @@ impl StreamEncryptor {
     /// # Errors
     ///
     /// [`Error::BadArgument`](crate::Error::BadArgument) if it finished or
-    /// failed already, the input fell short of the declared plaintext
-    /// length, or the final frame would be frame 2^32 (every sequence
-    /// number taken by regular frames).
+    /// failed already, or the input fell short of the declared plaintext
+    /// length.
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
         let Some(mut sealer) = self.sealer.take() else {
             return Err(Error::bad_arg("the encryptor is finished or failed"));

@@ -10,7 +10,8 @@
 //!   even 0; draining before feeding more input keeps memory bounded.
 //! - `finish` ends the stream; call it (again) until `*pending_out` is 0.
 //! - A call refused before it touches the stream (`KMSE_STATUS_NULL_ARGUMENT`,
-//!   or input after a successful `finish`) changes nothing. After any other
+//!   input after a successful `finish`, or a call from inside the stream's
+//!   own keyring callback, which finds it busy) changes nothing. After any other
 //!   failure the handle is dead: every later call fails and output still
 //!   waiting is wiped.
 

@@ -107,10 +107,12 @@ fn string_items(list: &JsValue) -> Vec<String> {
 }
 
 /// The core error for this package's error of `code` thrown by a keyring or
-/// KMS client, for the kinds kept as they are, as the C and Python front
-/// ends keep them: `no_key_unwrapped`, `bad_argument`, `policy_violation`,
-/// `malformed_message` and `io_error`. `authentication_failed` is about a
-/// message, not a keyring, and becomes a `kms_error` like any other throw.
+/// KMS client, for the kinds kept as they are, as the C front end keeps
+/// them (and Python): `no_key_unwrapped`, `bad_argument`,
+/// `policy_violation`, `malformed_message` and `io_error`.
+/// `authentication_failed` is about a message, not a keyring, and becomes a
+/// `kms_error` like any other throw, as in C (Python keeps it, naming the
+/// keyring).
 fn kept_kind(code: &str, message: &str, reasons: Vec<String>) -> Option<Error> {
     // The text without the kind's prefix, which the error adds again.
     let text = |prefix: &str| message.strip_prefix(prefix).unwrap_or(message).to_owned();

@@ -839,8 +839,18 @@ export async function decrypt(ciphertext, opts) {
       if (h) {
         // The message stays where it is (only frame heads are copied into
         // wasm); null when this path cannot take it.
+        const length = ct.length;
         const r = await wasm.decryptExternal(ct, h.keyLengths, ...args, signal);
-        if (r) return await openExternal(h, r, ct, signal);
+        if (r) {
+          // The frames read `ct` after the keyring ran: a buffer transferred
+          // meanwhile is empty now (a failure in any case; this one says why).
+          try {
+            return await openExternal(h, r, ct, signal);
+          } catch (e) {
+            if (ct.length !== length) throw badArgument('the ciphertext changed while it was being decrypted: was its ArrayBuffer transferred?', e);
+            throw e;
+          }
+        }
       }
       return await wasm.decrypt(ct, ...args, signal);
     }, (late) => late.plaintext.fill(0));

@@ -66,6 +66,27 @@ test('a plaintext transferred while a large encrypt waits for its keyring: a cle
   });
 });
 
+test('a ciphertext transferred while a large decrypt waits for its keyring: a clear bad_argument', async () => {
+  const expected = bytesOf(2 << 20);
+  const key = new Uint8Array(32).fill(7);
+  const keyring = {
+    async onEncrypt() {
+      return { plaintextDataKey: key, encryptedDataKeys: [{ providerId: 'p', providerInfo: new Uint8Array(1), ciphertext: key }] };
+    },
+    async onDecrypt() {
+      await new Promise((r) => setTimeout(r, 1));
+      structuredClone(ct.buffer, { transfer: [ct.buffer] });
+      return { plaintextDataKey: key };
+    },
+  };
+  const ct = await encrypt(expected, { keyring, algorithmSuite: 0x0478 });
+  await assert.rejects(decrypt(ct, { keyring }), (e) => {
+    assert.equal(e.code, 'bad_argument');
+    assert.match(e.message, /ciphertext changed while it was being decrypted/);
+    return true;
+  });
+});
+
 test('byte arrays, Maps and data keys of another realm (vm, iframes) are taken', async () => {
   const other = vm.runInNewContext(`({
     bytes: new Uint8Array([104, 105]),

@@ -102,12 +102,13 @@
 #![warn(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 
 mod config;
+mod process;
 mod protocol;
 mod transport;
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use kms_envelope::future::BoxFuture;
@@ -322,7 +323,7 @@ impl AwsKmsClientBuilder {
             }
         }
         let (connect_timeout, timeout) = (self.connect_timeout, self.timeout);
-        let http = transport::Http::new(move || {
+        let http = process::PerProcess::eager(move || {
             let mut http = reqwest::Client::builder()
                 .connect_timeout(connect_timeout)
                 .timeout(timeout)
@@ -330,9 +331,9 @@ impl AwsKmsClientBuilder {
             if !certs.is_empty() {
                 http = http.tls_certs_merge(certs.clone());
             }
-            http.build()
+            http.build().map_err(|e| transport::describe(&e))
         })
-        .map_err(|e| bad(format!("cannot set up HTTPS: {}", transport::describe(&e))))?;
+        .map_err(|e| bad(format!("cannot set up HTTPS: {e}")))?;
         Ok(AwsKmsClient {
             transport: Arc::new(Transport {
                 http,
@@ -342,48 +343,33 @@ impl AwsKmsClientBuilder {
                 endpoint,
                 retry: self.retry,
             }),
-            runtime: Arc::new(LazyRuntime {
-                threads: self.worker_threads,
-                runtime: Mutex::new(None),
-            }),
+            runtime: Arc::new(LazyRuntime::new(self.worker_threads)),
         })
     }
 }
 
-/// The private runtime, created on the first call, with the process that
-/// created it.
-struct LazyRuntime {
-    threads: usize,
-    runtime: Mutex<Option<(u32, std::result::Result<Runtime, String>)>>,
-}
+/// The private runtime, made on the first call (and again in a child of
+/// `fork()`, see [`process`]).
+struct LazyRuntime(process::PerProcess<Runtime>);
 
 impl LazyRuntime {
-    /// The runtime's handle. A child of `fork()` has none of its parent's
-    /// threads: a runtime made before the fork would take the child's
-    /// requests and never run them, so the child makes its own (the
-    /// parent's is forgotten: shutting it down would wait on threads that do
-    /// not exist here).
-    fn get(&self) -> Result<Handle> {
-        let pid = std::process::id();
-        let mut slot = self.runtime.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.as_ref().is_some_and(|(owner, _)| *owner != pid) {
-            if let Some((_, Ok(inherited))) = slot.take() {
-                keep_inherited(inherited);
-            }
-        }
-        let (_, made) = slot.get_or_insert_with(|| {
-            let made = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(self.threads)
+    fn new(threads: usize) -> Self {
+        Self(process::PerProcess::lazy(move || {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
                 .max_blocking_threads(4)
                 .thread_name("kms-envelope-aws")
                 .enable_io()
                 .enable_time()
                 .build()
-                .map_err(|e| e.to_string());
-            (pid, made)
-        });
-        made.as_ref()
-            .map(|runtime| runtime.handle().clone())
+                .map_err(|e| e.to_string())
+        }))
+    }
+
+    /// This process's runtime's handle.
+    fn get(&self) -> Result<Handle> {
+        self.0
+            .with(|runtime| runtime.handle().clone())
             .map_err(|e| Error::Kms {
                 code: "RequestFailed".into(),
                 message: format!("cannot start the AWS KMS client's I/O runtime: {e}"),
@@ -393,29 +379,12 @@ impl LazyRuntime {
 
 impl Drop for LazyRuntime {
     fn drop(&mut self) {
-        let slot = self.runtime.get_mut().unwrap_or_else(|e| e.into_inner());
-        match slot.take() {
-            // Never blocks, so dropping the last client inside an async
-            // context is fine.
-            Some((owner, Ok(runtime))) if owner == std::process::id() => {
-                runtime.shutdown_background();
-            }
-            // Inherited through fork(): its threads are not in this process.
-            Some((_, Ok(inherited))) => keep_inherited(inherited),
-            _ => {}
+        // Never blocks, so dropping the last client inside an async context
+        // is fine.
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
         }
     }
-}
-
-/// Keeps a runtime inherited through `fork()` for good: dropping it would
-/// wait on threads this process does not have. (Kept where a leak checker
-/// still sees it, rather than forgotten.)
-fn keep_inherited(runtime: Runtime) {
-    static INHERITED: Mutex<Vec<Runtime>> = Mutex::new(Vec::new());
-    INHERITED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(runtime);
 }
 
 /// Aborts the spawned request when the caller drops the future.

@@ -10,6 +10,7 @@ use sha2::Digest;
 use zeroize::Zeroizing;
 
 use crate::config::{self, CredentialSource, Credentials};
+use crate::process::PerProcess;
 use crate::protocol;
 
 /// When and how often a call is retried: throttling (HTTP 429 or a
@@ -135,44 +136,9 @@ pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// Makes the HTTP client.
-type MakeClient = dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync;
-
-/// The HTTP client of one process. A child of `fork()` makes its own: the
-/// parent's pooled connections are driven by tasks of the parent's runtime,
-/// which does not run in the child, so a request sent on one would wait
-/// for its timeout.
-pub(crate) struct Http {
-    make: Box<MakeClient>,
-    current: std::sync::Mutex<(u32, reqwest::Client)>,
-}
-
-impl Http {
-    pub fn new(
-        make: impl Fn() -> reqwest::Result<reqwest::Client> + Send + Sync + 'static,
-    ) -> reqwest::Result<Self> {
-        let client = make()?;
-        Ok(Self {
-            make: Box::new(make),
-            current: std::sync::Mutex::new((std::process::id(), client)),
-        })
-    }
-
-    /// This process's client (a cheap handle on the shared one).
-    fn client(&self) -> reqwest::Result<reqwest::Client> {
-        let pid = std::process::id();
-        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        if current.0 != pid {
-            let inherited = std::mem::replace(&mut *current, (pid, (self.make)()?));
-            // Its connections belong to the parent's runtime: left alone.
-            std::mem::forget(inherited);
-        }
-        Ok(current.1.clone())
-    }
-}
-
 pub(crate) struct Transport {
-    pub http: Http,
+    /// Per process: see [`crate::process`].
+    pub http: PerProcess<reqwest::Client>,
     pub credentials: Credentials,
     pub credential_source: CredentialSource,
     pub region: Option<String>,
@@ -271,13 +237,16 @@ impl Transport {
                 error,
                 retryable: false,
             })?;
-        let http = self.http.client().map_err(|e| Failure {
-            error: Error::Kms {
-                code: "RequestFailed".into(),
-                message: format!("{op}: cannot set up the HTTP client: {}", describe(&e)),
-            },
-            retryable: false,
-        })?;
+        let http = self
+            .http
+            .with(reqwest::Client::clone)
+            .map_err(|e| Failure {
+                error: Error::Kms {
+                    code: "RequestFailed".into(),
+                    message: format!("{op}: cannot set up the HTTP client: {e}"),
+                },
+                retryable: false,
+            })?;
         let mut request = http
             .post(url)
             .header("content-type", content_type)
@@ -486,9 +455,16 @@ mod tests {
         }
     }
 
+    /// A per-process test client from `make`.
+    fn http_client(
+        make: impl Fn() -> reqwest::Result<reqwest::Client> + Send + Sync + 'static,
+    ) -> std::result::Result<PerProcess<reqwest::Client>, String> {
+        PerProcess::eager(move || make().map_err(|e| e.to_string()))
+    }
+
     fn transport(endpoint: Option<&str>, region: Option<&str>, retry: RetryPolicy) -> Transport {
         Transport {
-            http: Http::new(|| {
+            http: http_client(|| {
                 reqwest::Client::builder()
                     .timeout(Duration::from_secs(5))
                     .build()
@@ -691,7 +667,7 @@ mod tests {
             None,
             fast_retries(1),
         );
-        t.http = Http::new(|| {
+        t.http = http_client(|| {
             reqwest::Client::builder()
                 .timeout(Duration::from_millis(200))
                 .build()

@@ -93,7 +93,6 @@ const VIEW_KIND = Object.getOwnPropertyDescriptor(TYPED_ARRAY, Symbol.toStringTa
 const bufferField = (Class, name) => (Class ? Object.getOwnPropertyDescriptor(Class.prototype, name)?.get : undefined);
 const BUFFER_LENGTH = bufferField(ArrayBuffer, 'byteLength');
 const BUFFER_RESIZABLE = bufferField(ArrayBuffer, 'resizable');
-const SHARED_LENGTH = bufferField(globalThis.SharedArrayBuffer, 'byteLength');
 const MAP_SIZE = Object.getOwnPropertyDescriptor(Map.prototype, 'size').get;
 
 /**
@@ -117,17 +116,18 @@ const isUint8Array = (value) => VIEW_KIND.call(value) === 'Uint8Array';
 const isMap = (value) => branded(MAP_SIZE, value);
 
 /**
- * Whether bytes over `buffer` may change or vanish under a call without a
- * transfer: a SharedArrayBuffer (another thread; WebCrypto also refuses
- * views of one) or a resizable ArrayBuffer (it may shrink while a keyring
- * waits; WebCrypto refuses those views too).
+ * Whether bytes over `buffer` (a view's: an ArrayBuffer or a
+ * SharedArrayBuffer) may change or vanish under a call without a transfer:
+ * a SharedArrayBuffer (another thread; WebCrypto also refuses views of one)
+ * or a resizable ArrayBuffer (it may shrink while a keyring waits; WebCrypto
+ * refuses those views too). Nothing throws for a plain ArrayBuffer: this
+ * runs on every call.
  */
 function mutable(buffer) {
-  if (branded(SHARED_LENGTH, buffer)) return true;
   try {
-    return Boolean(BUFFER_RESIZABLE?.call(buffer));
+    return (BUFFER_RESIZABLE ?? BUFFER_LENGTH).call(buffer) === true;
   } catch {
-    return false;
+    return true; // not an ArrayBuffer: a SharedArrayBuffer
   }
 }
 
@@ -138,7 +138,9 @@ function mutable(buffer) {
  * hold still (a SharedArrayBuffer, a resizable ArrayBuffer) are copied.
  */
 function bytes(value, what) {
-  if (isArrayBuffer(value)) {
+  // A Uint8Array first: the common case, checked without a throw.
+  if (!isUint8Array(value)) {
+    if (!isArrayBuffer(value)) throw badArgument(`${what} must be a Uint8Array, got ${describe(value)}`);
     let view;
     try {
       view = new Uint8Array(value);
@@ -147,7 +149,6 @@ function bytes(value, what) {
     }
     return mutable(value) ? view.slice() : view;
   }
-  if (!isUint8Array(value)) throw badArgument(`${what} must be a Uint8Array, got ${describe(value)}`);
   let buffer;
   let view;
   try {

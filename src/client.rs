@@ -13,7 +13,8 @@ use crate::decrypt::{
     decrypt_message, prepare_message, DecryptSettings, Decrypted, PreparedDecryption,
 };
 use crate::encrypt::{
-    body_len, check_materials, checked_body_len, seal_all_into, Sealer, SignatureLength,
+    body_len, check_framing, check_materials, checked_body_len, seal_all_into, Sealer,
+    SignatureLength,
 };
 use crate::error::{Error, Result};
 use crate::format::MessageHeader;
@@ -423,9 +424,7 @@ impl<'a> EncryptCall<'a> {
     pub async fn prepare_async(self) -> Result<PreparedEncryption<'a>> {
         let source = self.source.required()?;
         self.client.check_limits()?;
-        if self.frame_length == 0 {
-            return Err(Error::bad_arg("frame length must be at least 1"));
-        }
+        check_framing(self.frame_length, Some(self.plaintext.len() as u64))?;
         self.encryption_context.check_no_reserved_keys()?;
         let policy = self.client.commitment_policy;
         if let Some(suite) = self.algorithm_suite {

@@ -102,9 +102,6 @@ impl Sealer {
         threads: usize,
         out: &mut Vec<u8>,
     ) -> Result<Self> {
-        if frame_length == 0 {
-            return Err(Error::bad_arg("frame length must be at least 1"));
-        }
         let mut message_id = vec![0u8; materials.algorithm_suite().message_id_len()];
         fill_random(&mut message_id)
             .map_err(|_| Error::bad_arg("the system random number generator failed"))?;
@@ -120,9 +117,7 @@ impl Sealer {
         message_id: Vec<u8>,
         out: &mut Vec<u8>,
     ) -> Result<Self> {
-        if frame_length == 0 {
-            return Err(Error::bad_arg("frame length must be at least 1"));
-        }
+        check_framing(frame_length, None)?;
         let suite = materials.algorithm_suite();
         if message_id.len() != suite.message_id_len() {
             return Err(Error::bad_arg(
@@ -532,6 +527,28 @@ fn output_too_small() -> Error {
 
 fn too_many_frames() -> Error {
     Error::bad_arg("message would need more than 2^32 - 1 frames")
+}
+
+/// Checks a frame length, and that a plaintext of `plaintext_len` bytes
+/// (where known) fits in the 2^32 - 1 frames a message can hold, before any
+/// keyring is asked for materials.
+pub(crate) fn check_framing(frame_length: u32, plaintext_len: Option<u64>) -> Result<()> {
+    if frame_length == 0 {
+        return Err(Error::bad_arg("frame length must be at least 1"));
+    }
+    let Some(len) = plaintext_len else {
+        return Ok(());
+    };
+    // Regular frames, then the final frame (full when the length is an
+    // exact multiple), each taking one sequence number from 1.
+    let regular = len.saturating_sub(1) / u64::from(frame_length);
+    if regular >= u64::from(u32::MAX) {
+        return Err(Error::bad_arg(format!(
+            "a plaintext of {len} bytes in frames of {frame_length} bytes would need more \
+             than 2^32 - 1 frames; use a larger frame length"
+        )));
+    }
+    Ok(())
 }
 
 /// Bytes of `frames` regular frames of `fl` plaintext bytes each; `None`

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use crate::client::{Chosen, Client, DEFAULT_FRAME_LENGTH};
 use crate::cmm::MaterialsManager;
 use crate::context::EncryptionContext;
-use crate::encrypt::{check_materials, Sealer};
+use crate::encrypt::{check_framing, check_materials, Sealer};
 use crate::error::{Error, Result};
 use crate::format::MessageHeader;
 use crate::future::{block_on, BoxFuture};
@@ -92,9 +92,7 @@ impl StreamEncryptBuilder {
     async fn start_async(self) -> Result<StreamEncryptor> {
         let manager = self.source.required()?.into_manager();
         self.client.check_limits()?;
-        if self.frame_length == 0 {
-            return Err(Error::bad_arg("frame length must be at least 1"));
-        }
+        check_framing(self.frame_length, self.plaintext_length)?;
         self.encryption_context.check_no_reserved_keys()?;
         let policy = self.client.commitment_policy();
         if let Some(suite) = self.algorithm_suite {

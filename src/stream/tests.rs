@@ -686,3 +686,47 @@ fn a_failed_decryptor_still_names_the_message_it_authenticated() {
         assert!(d.header().is_none() && d.encryption_context().is_none());
     }
 }
+
+#[test]
+fn a_declared_length_past_the_last_frame_fails_before_the_keyring() {
+    /// Counts the calls, so the test shows the check comes first.
+    struct Counting(std::sync::atomic::AtomicUsize);
+    impl Keyring for Counting {
+        fn on_encrypt<'a>(
+            &'a self,
+            m: EncryptionMaterials,
+        ) -> BoxFuture<'a, Result<EncryptionMaterials>> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            FixedKeyring.on_encrypt(m)
+        }
+        fn on_decrypt<'a>(
+            &'a self,
+            m: DecryptionMaterials,
+            edks: &'a [EncryptedDataKey],
+        ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
+            FixedKeyring.on_decrypt(m, edks)
+        }
+    }
+    let counting = Arc::new(Counting(Default::default()));
+    let start = |frame_length: u32, len: u64| {
+        let keyring: Arc<dyn Keyring> = counting.clone();
+        Client::new()
+            .stream_encrypt()
+            .keyring(keyring)
+            .frame_length(frame_length)
+            .plaintext_length(len)
+            .start()
+    };
+    // 2^32 - 2 regular frames and a final one: the most a message holds.
+    let fits = (1u64 << 32) - 1;
+    for (frame_length, len) in [(1, fits + 1), (2, 2 * fits + 1), (u32::MAX, u64::MAX)] {
+        let err = start(frame_length, len).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::BadArgument, "{err}");
+        assert!(err.to_string().contains("2^32 - 1 frames"), "{err}");
+    }
+    assert_eq!(counting.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+    for (frame_length, len) in [(1, fits), (2, 2 * fits), (u32::MAX, 0)] {
+        start(frame_length, len).unwrap();
+    }
+    assert_eq!(counting.0.load(std::sync::atomic::Ordering::SeqCst), 3);
+}

@@ -437,6 +437,51 @@ fn changed_or_added_reproduced_context() {
 }
 
 #[test]
+fn reserved_keys_the_message_lacks_never_match() {
+    let ec = EncryptionContext::from_iter([("purpose", "test")]);
+    let keyring = aes(32);
+    for id in [0x0478, 0x0578] {
+        let s = suite(id);
+        let msg = encrypt(s, &*keyring, 4096, &ec, b"reserved");
+        let client = client_for(s);
+        let decrypt = |reproduced: EncryptionContext| {
+            client
+                .decrypt(&msg)
+                .keyring(&*keyring)
+                .encryption_context(reproduced)
+                .run()
+        };
+        let stored = decrypt(EncryptionContext::new())
+            .unwrap()
+            .encryption_context;
+        // The whole context a decrypt returned may be given back.
+        assert_eq!(decrypt(stored.clone()).unwrap().plaintext, b"reserved");
+        // A signing key the (unsigned) message lacks, or another reserved
+        // key: the caller's context does not match, whatever the keyring.
+        let public_key = stored
+            .get("aws-crypto-public-key")
+            .unwrap_or("A2ZnRxcWQq0Au3Ts/kQ2g1zXwHuGs5yPmEwbTj+Vkhz5xhS3D6xE3T49zU7yDbpnEQ==");
+        let reserved = [
+            ("aws-crypto-public-key", public_key),
+            ("aws-crypto-other", "x"),
+        ];
+        for (key, value) in reserved {
+            if stored.get(key).is_some() {
+                continue;
+            }
+            let err = expect_kind(
+                decrypt(EncryptionContext::from_iter([(key, value)])),
+                ErrorKind::PolicyViolation,
+            );
+            assert!(
+                err.to_string().contains(&format!("has no '{key}'")),
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
 fn wrong_keys() {
     let ec = EncryptionContext::new();
     let msg = encrypt(suite(0x0578), &aes_keyring(32), 4096, &ec, b"wrong keys");

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::cmm::MaterialsManager;
+use crate::context::RESERVED_PREFIX;
 use crate::error::{Error, Result};
 use crate::future::BoxFuture;
 use crate::keyring::Keyring;
@@ -115,6 +116,14 @@ async fn decryption_materials(
                     )))
                 }
                 Some(_) => {}
+                // Reserved keys are the SDK's own (encrypt refuses them as
+                // required pairs): one the message lacks can never match,
+                // and must never stand in for the message's own signing key.
+                None if k.starts_with(RESERVED_PREFIX) => {
+                    return Err(Error::policy(format!(
+                        "encryption context mismatch: the message has no '{k}'"
+                    )))
+                }
                 None => reproduced_only.push((k.clone(), v.clone())),
             }
         }

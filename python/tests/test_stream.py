@@ -725,3 +725,26 @@ def test_io_errors_pickle_and_keep_what_the_built_in_error_said(aes_keyring: kms
     copy2 = pickle.loads(pickle.dumps(info2.value))
     assert isinstance(copy2, BlockingIOError) and copy2.characters_written == 3
     w.abort()
+
+
+def test_input_after_finish_is_refused_and_the_message_stays_whole(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # As in the C API: a finished stream refuses more input with
+    # BadArgumentError and is left as it was; finish() again is a no-op.
+    enc = kms_envelope.StreamEncryptor(keyring=aes_keyring)
+    message = enc.update(b"whole") + enc.finish()
+    with pytest.raises(kms_envelope.BadArgumentError, match="already finished"):
+        enc.update(b"more")
+    assert enc.update(b"") == b"" and enc.finish() == b""
+    dec = kms_envelope.StreamDecryptor(keyring=aes_keyring)
+    assert dec.update(message) == b"whole"
+    dec.finish()
+    with pytest.raises(kms_envelope.BadArgumentError, match="already finished"):
+        dec.update(b"more")
+    assert dec.update(b"") == b""
+    dec.finish()
+    assert dec.is_done and dec.header is not None
+    # Bytes after the message's end, before finish(): part of the input,
+    # so the message is malformed, as in one-shot decryption.
+    trailing = kms_envelope.StreamDecryptor(keyring=aes_keyring)
+    with pytest.raises(kms_envelope.MalformedMessageError, match="follow the end"):
+        trailing.update(message + b"x")

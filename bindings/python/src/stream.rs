@@ -28,6 +28,8 @@ struct Exclusive<T> {
     holder: AtomicU64,
     /// A call failed after the state machine ran (see `failing`).
     broken: AtomicBool,
+    /// `finish` succeeded: the message is whole.
+    finished: AtomicBool,
 }
 
 /// This thread's token for `Exclusive::holder` (0 means nobody).
@@ -43,7 +45,31 @@ impl<T> Exclusive<T> {
             inner: Mutex::new(value),
             holder: AtomicU64::new(0),
             broken: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
         }
+    }
+
+    /// Once `finish` succeeded: true for a call with no input (nothing to
+    /// do), an error for input, which can never join the finished message.
+    /// Either way the finished stream stays as it was, as in the C API.
+    fn finished_already(&self, what: &str, input: &[u8]) -> PyResult<bool> {
+        if !self.finished.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        if input.is_empty() {
+            return Ok(true);
+        }
+        Err(bad_arg(format!(
+            "the {what} is already finished: input after finish() is not part of its message"
+        )))
+    }
+
+    /// Passes on the result of `finish`, recording a success.
+    fn finishing<R>(&self, result: PyResult<R>) -> PyResult<R> {
+        if result.is_ok() {
+            self.finished.store(true, Ordering::Release);
+        }
+        self.failing(result)
     }
 
     /// `not_reentered`, and fails once a call failed (`failing`).
@@ -236,6 +262,9 @@ impl PyStreamEncryptor {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let data = bytes_like(data, "data")?;
         self.inner.usable("encryptor")?;
+        if self.inner.finished_already("encryptor", &data)? {
+            return Ok(PyBytes::new(py, b""));
+        }
         self.inner.failing(
             run_core(py, || {
                 let mut out = Vec::with_capacity(data.len() + 1024);
@@ -246,11 +275,15 @@ impl PyStreamEncryptor {
         )
     }
 
-    /// Writes the final frame and the footer and returns them. The encryptor
-    /// cannot be used afterwards.
+    /// Writes the final frame and the footer and returns them. Afterwards
+    /// ``finish()`` returns ``b""`` and ``update()`` takes only empty input:
+    /// the message is complete.
     fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         self.inner.usable("encryptor")?;
-        self.inner.failing(
+        if self.inner.finished_already("encryptor", b"")? {
+            return Ok(PyBytes::new(py, b""));
+        }
+        self.inner.finishing(
             run_core(py, || {
                 let mut out = Vec::new();
                 self.inner.lock().finish(&mut out)?;
@@ -366,6 +399,9 @@ impl PyStreamDecryptor {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let data = bytes_like(data, "data")?;
         self.inner.usable("decryptor")?;
+        if self.inner.finished_already("decryptor", &data)? {
+            return Ok(PyBytes::new(py, b""));
+        }
         self.inner.failing(
             run_core(py, || {
                 // Plaintext: wiped once `bytes` holds its copy.
@@ -378,11 +414,16 @@ impl PyStreamDecryptor {
     }
 
     /// Checks that the whole message was read and authenticated. Raises
-    /// :class:`MalformedMessageError` if the input ended early.
+    /// :class:`MalformedMessageError` if the input ended early. Once it
+    /// succeeded, calling it again does nothing and ``update()`` takes only
+    /// empty input.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
         self.inner.usable("decryptor")?;
+        if self.inner.finished_already("decryptor", b"")? {
+            return Ok(());
+        }
         self.inner
-            .failing(run_core(py, || self.inner.lock().finish()))
+            .finishing(run_core(py, || self.inner.lock().finish()))
     }
 
     /// Whether the whole message has been read and authenticated (and all

@@ -24,7 +24,7 @@ use crate::decrypt::{OpenedMessage, PreparedDecryption};
 use crate::encrypt::{
     body_len, fixed_length_signature, frame_head, frame_kind, regular_bytes, FOOTER_LEN_BYTES,
 };
-use crate::error::{AuthFailure, Error, Result};
+use crate::error::{AuthFailure, Error, ErrorKind, Result};
 use crate::format::body::{
     parse_frame_head, parse_non_framed_prefix, BodyAad, BodyKind, MAX_FRAME_HEAD_LEN,
     NON_FRAMED_PREFIX_LEN,
@@ -393,9 +393,13 @@ pub struct ExternalOpen {
     plaintext_len: usize,
     signed_len: usize,
     signature: Option<(Vec<u8>, Arc<EcdsaVerifyingKey>)>,
-    /// Bytes follow the footer: reported once the frames and the signature
-    /// verified, in the specification's order (as every other path does).
-    trailing: bool,
+    /// What is wrong with the layout past the last spot (a malformed or
+    /// truncated frame head or footer, or bytes after the footer): reported
+    /// by `finish` once the spots before it authenticated, so the first
+    /// failure in the message's order is the one reported, as the core's
+    /// own decryption reports it (a shifted frame fails its tag before the
+    /// next head is found malformed).
+    broken: Option<Error>,
 }
 
 /// The bytes of a message being opened externally, read a few at a time.
@@ -482,12 +486,15 @@ impl PreparedDecryption<'_> {
     ///
     /// - [`Error::BadArgument`]: the verifying key cannot check a digest
     ///   ([`can_open_externally`](Self::can_open_externally) is false).
-    /// - [`Error::MalformedMessage`]: a frame head or the footer is
-    ///   malformed or truncated, or the message has more than 2^32 - 1
-    ///   frames. Bytes after the footer are reported later, by
-    ///   [`ExternalOpen::finish`].
     /// - [`Error::PolicyViolation`]: the body is longer than the client's
     ///   `max_body_size`.
+    ///
+    /// A malformed or truncated frame head or footer, more than 2^32 - 1
+    /// frames, or bytes after the footer are reported by
+    /// [`ExternalOpen::finish`], as [`Error::MalformedMessage`], once the
+    /// frames before the fault authenticated: the frames listed are those
+    /// before it (and the signature is left unchecked), so the error is the
+    /// first in the message's order, as in [`Client::decrypt`].
     pub fn into_external(self) -> Result<ExternalOpen> {
         let body = BodyAt {
             header_len: self.header_len,
@@ -519,22 +526,78 @@ impl PreparedDecryption<'_> {
             .reader
             .into_opener()
             .ok_or_else(|| Error::bad_arg("the header has not been read"))?;
-        let truncated = || Error::malformed("message is truncated");
-        let mut spots = Vec::new();
-        let (mut at, mut total) = (header_len, 0usize);
+        let mut walk = Walk {
+            spots: Vec::new(),
+            at: header_len,
+            total: 0,
+        };
+        let mut broken = deferred(walk.frames(message, &opener, max_body))?;
+        let signed_len = walk.at;
+        let mut signature = None;
+        if let (None, Some(key)) = (&broken, opener.verifying_key()) {
+            match walk.footer(message) {
+                Ok(sig) => signature = Some((sig, Arc::clone(key))),
+                Err(e) => broken = deferred(Err(e))?,
+            }
+        }
+        if broken.is_none() && walk.at != message.len() {
+            broken = Some(Error::malformed("bytes follow the end of the message"));
+        }
+        let context = opener.materials.encryption_context().clone();
+        Ok(ExternalOpen {
+            header: opener.header,
+            context,
+            key: opener.raw_key,
+            spots: walk.spots,
+            plaintext_len: walk.total,
+            signed_len,
+            signature,
+            broken,
+        })
+    }
+}
+
+/// A malformed layout, kept for [`ExternalOpen::finish`]; any other error
+/// (a policy's limit, the source's own failure) ends the call.
+fn deferred(walked: Result<()>) -> Result<Option<Error>> {
+    match walked {
+        Ok(()) => Ok(None),
+        Err(e) if e.kind() == ErrorKind::MalformedMessage => Ok(Some(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The body's frames found so far, read from their heads in order.
+struct Walk {
+    spots: Vec<Spot>,
+    /// Where the next frame head (or the footer) starts.
+    at: usize,
+    /// Plaintext bytes in `spots`.
+    total: usize,
+}
+
+impl Walk {
+    /// Reads every frame head up to the final frame; `spots` keeps the
+    /// frames before a fault.
+    fn frames<S: MessageSource + ?Sized>(
+        &mut self,
+        message: &S,
+        opener: &crate::decrypt::Opener,
+        max_body: Option<u64>,
+    ) -> Result<()> {
         let mut seq = opener.next_seq;
         loop {
             let (kind, iv, len, used) = match opener.header.content_type {
                 ContentType::Framed => {
                     let mut buf = [0u8; MAX_FRAME_HEAD_LEN];
-                    let n = read_up_to(message, at, &mut buf)?;
+                    let n = read_up_to(message, self.at, &mut buf)?;
                     let (head, used) =
                         parsed(parse_frame_head(&buf[..n], opener.header.frame_length, seq))?;
                     (head.kind, head.iv, head.len as usize, used)
                 }
                 ContentType::NonFramed => {
                     let mut buf = [0u8; NON_FRAMED_PREFIX_LEN];
-                    let n = read_up_to(message, at, &mut buf)?;
+                    let n = read_up_to(message, self.at, &mut buf)?;
                     let (iv, len) = parsed(parse_non_framed_prefix(
                         &buf[..n],
                         max_body.unwrap_or(u64::MAX),
@@ -543,64 +606,54 @@ impl PreparedDecryption<'_> {
                     (BodyKind::NonFramed, iv, len, NON_FRAMED_PREFIX_LEN)
                 }
             };
-            let ciphertext_offset = at + used;
+            let ciphertext_offset = self.at + used;
             let end = ciphertext_offset
                 .checked_add(len)
                 .and_then(|e| e.checked_add(TAG_LEN))
                 .filter(|&e| e <= message.len())
                 .ok_or_else(truncated)?;
-            total += len;
+            let total = self.total + len;
             crate::stream::decryptor::check_body_size(total as u64, max_body)?;
-            spots.push(Spot {
+            self.spots.push(Spot {
                 kind,
                 seq: if kind == BodyKind::NonFramed { 1 } else { seq },
                 iv,
                 ciphertext_offset,
-                plaintext_offset: total - len,
+                plaintext_offset: self.total,
                 len,
             });
-            at = end;
+            self.total = total;
+            self.at = end;
             if kind != BodyKind::Regular {
-                break;
+                return Ok(());
             }
             seq = seq.wrapping_add(1);
             if seq == 0 {
                 return Err(Error::malformed("message has more than 2^32 - 1 frames"));
             }
         }
-        let signed_len = at;
-        let signature = match opener.verifying_key() {
-            Some(key) => {
-                let mut len = [0u8; FOOTER_LEN_BYTES];
-                let n = read_up_to(message, at, &mut len)?;
-                if n < FOOTER_LEN_BYTES {
-                    return Err(truncated());
-                }
-                let sig_len = usize::from(u16::from_be_bytes(len));
-                at += FOOTER_LEN_BYTES;
-                if message.len().saturating_sub(at) < sig_len {
-                    return Err(truncated());
-                }
-                let mut sig = vec![0u8; sig_len];
-                message.read_at(at, &mut sig)?;
-                at += sig_len;
-                Some((sig, Arc::clone(key)))
-            }
-            None => None,
-        };
-        let trailing = at != message.len();
-        let context = opener.materials.encryption_context().clone();
-        Ok(ExternalOpen {
-            header: opener.header,
-            context,
-            key: opener.raw_key,
-            spots,
-            plaintext_len: total,
-            signed_len,
-            signature,
-            trailing,
-        })
     }
+
+    /// Reads the footer's signature, moving `at` past it.
+    fn footer<S: MessageSource + ?Sized>(&mut self, message: &S) -> Result<Vec<u8>> {
+        let mut len = [0u8; FOOTER_LEN_BYTES];
+        if read_up_to(message, self.at, &mut len)? < FOOTER_LEN_BYTES {
+            return Err(truncated());
+        }
+        let sig_len = usize::from(u16::from_be_bytes(len));
+        let at = self.at + FOOTER_LEN_BYTES;
+        if message.len().saturating_sub(at) < sig_len {
+            return Err(truncated());
+        }
+        let mut sig = vec![0u8; sig_len];
+        message.read_at(at, &mut sig)?;
+        self.at = at + sig_len;
+        Ok(sig)
+    }
+}
+
+fn truncated() -> Error {
+    Error::malformed("message is truncated")
 }
 
 impl ExternalOpen {
@@ -685,7 +738,8 @@ impl ExternalOpen {
     /// [`Error::AuthenticationFailed`] ([`AuthFailure::Signature`]) if
     /// `valid` is false; [`Error::MalformedMessage`] if bytes follow the
     /// message's end.
-    pub fn finish_host_checked(self, valid: bool) -> Result<OpenedMessage> {
+    pub fn finish_host_checked(mut self, valid: bool) -> Result<OpenedMessage> {
+        self.fault_before_footer()?;
         if self.signature.is_none() {
             return Err(Error::bad_arg("this message is not signed"));
         }
@@ -695,12 +749,25 @@ impl ExternalOpen {
         self.opened()
     }
 
+    /// The layout's fault, where it broke before the signature could be
+    /// read (an unsigned message reports it, after bytes that follow its
+    /// end, in `opened`).
+    fn fault_before_footer(&mut self) -> Result<()> {
+        match self.broken.take() {
+            Some(e) if self.signature.is_none() => Err(e),
+            kept => {
+                self.broken = kept;
+                Ok(())
+            }
+        }
+    }
+
     /// The result, once everything verified; a message followed by more
     /// bytes fails here, after its tags and signature (§13: the signature,
     /// then the end of the input).
-    fn opened(self) -> Result<OpenedMessage> {
-        if self.trailing {
-            return Err(Error::malformed("bytes follow the end of the message"));
+    fn opened(mut self) -> Result<OpenedMessage> {
+        if let Some(e) = self.broken.take() {
+            return Err(e);
         }
         Ok(OpenedMessage {
             encryption_context: self.context,
@@ -718,7 +785,8 @@ impl ExternalOpen {
     /// ([`AuthFailure::Signature`]) if the signature does not verify
     /// against `digest`; [`Error::MalformedMessage`] if bytes follow the
     /// message's end.
-    pub fn finish(self, digest: Option<&[u8]>) -> Result<OpenedMessage> {
+    pub fn finish(mut self, digest: Option<&[u8]>) -> Result<OpenedMessage> {
+        self.fault_before_footer()?;
         match (&self.signature, digest) {
             (None, None) => {}
             (Some((sig, key)), Some(digest)) => key
@@ -934,20 +1002,83 @@ mod tests {
     }
 
     #[test]
-    fn truncated_messages_are_refused_before_any_frame() {
+    fn a_truncated_message_lists_only_the_frames_before_the_cut() {
         let kr = keyring();
         let c = Client::new();
         let message = framed(&c, &kr, &[5u8; 300]);
         let header_len = crate::MessageHeader::parse(&message, None).unwrap().1;
+        let whole = c
+            .decrypt(&message)
+            .keyring(&kr)
+            .prepare()
+            .unwrap()
+            .into_external()
+            .unwrap();
         for cut in header_len..message.len() {
-            let err = c
+            let open = c
                 .decrypt(&message[..cut])
                 .keyring(&kr)
                 .prepare()
                 .unwrap()
                 .into_external()
-                .unwrap_err();
+                .unwrap();
+            // Frames that end at or before the cut, none past it.
+            let before = (0..whole.frame_count())
+                .take_while(|&i| {
+                    let f = whole.frame(i).unwrap();
+                    f.ciphertext_offset() as usize + f.len() + TAG_LEN <= cut
+                })
+                .count();
+            assert_eq!(open.frame_count(), before, "cut at {cut}");
+            assert!(open.host_check().is_none() && open.signature_hash().is_none());
+            let err = open_as_host(open, &message[..cut]).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::MalformedMessage, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn every_fault_fails_as_in_the_core() {
+        // The first failure in the message's order, whether a frame's tag
+        // or the next frame head: a byte put in or taken out of a frame
+        // fails that frame's tag, in the core and here alike.
+        let kr = keyring();
+        for id in [0x0578, 0x0478, 0x0178, 0x0014] {
+            let suite = AlgorithmSuite::from_id(id).unwrap();
+            let c = policy_for(suite);
+            let message = c
+                .encrypt(&[6u8; 150])
+                .keyring(&kr)
+                .algorithm_suite(suite)
+                .frame_length(64)
+                .run()
+                .unwrap();
+            let header_len = crate::MessageHeader::parse(&message, None).unwrap().1;
+            let mut faults = Vec::new();
+            for i in header_len..=message.len() {
+                let mut more = message.clone();
+                more.insert(i, 0x5a);
+                faults.push(more);
+                if i < message.len() {
+                    faults.push(message[..i].to_vec());
+                    let mut less = message.clone();
+                    less.remove(i);
+                    faults.push(less);
+                    let mut flipped = message.clone();
+                    flipped[i] ^= 0x10;
+                    faults.push(flipped);
+                }
+            }
+            for bad in faults {
+                let core = c.decrypt(&bad).keyring(&kr).run().unwrap_err();
+                let here = c
+                    .decrypt(&bad)
+                    .keyring(&kr)
+                    .prepare()
+                    .and_then(|p| p.into_external())
+                    .and_then(|o| open_as_host(o, &bad))
+                    .unwrap_err();
+                assert_eq!(here.to_string(), core.to_string(), "{suite}, {bad:02x?}");
+            }
         }
     }
 
@@ -989,7 +1120,12 @@ mod tests {
 
     /// The frames and lengths an [`ExternalOpen`] hands out, to compare walks.
     fn layout(open: &ExternalOpen) -> Vec<String> {
-        let mut out = vec![format!("{} {}", open.plaintext_len(), open.signed_len())];
+        let mut out = vec![format!(
+            "{} {} {:?}",
+            open.plaintext_len(),
+            open.signed_len(),
+            open.broken.as_ref().map(Error::to_string)
+        )];
         for i in 0..open.frame_count() {
             let f = open.frame(i).unwrap();
             out.push(format!(
@@ -1111,7 +1247,17 @@ mod tests {
         // usize::MAX bytes of plaintext in frames of 1 byte: the body alone
         // would be 33 times larger than any address (a 150 MB one-shot
         // message on a 32-bit target, wasm32 included, is the same case).
-        for (len, frame) in [(usize::MAX, 1), (usize::MAX, 4096), (usize::MAX / 2, 1)] {
+        // Past 2^32 - 1 frames first; then, in 64 bits, 2^32 - 2 frames of
+        // 2^32 - 1 bytes and a final one of 1, whose body outgrows 2^64.
+        let largest = usize::try_from((u64::from(u32::MAX) - 1) * u64::from(u32::MAX) + 1);
+        let cases = [
+            (usize::MAX, 1, "2^32 - 1 frames"),
+            (usize::MAX, 4096, "2^32 - 1 frames"),
+            (usize::MAX / 2, 1, "2^32 - 1 frames"),
+        ]
+        .into_iter()
+        .chain(largest.map(|len| (len, u32::MAX, "larger than this platform can address")));
+        for (len, frame, why) in cases {
             let err = Client::new()
                 .encrypt_external(len)
                 .keyring(&kr)
@@ -1119,11 +1265,7 @@ mod tests {
                 .prepare()
                 .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::BadArgument, "{err}");
-            assert!(
-                err.to_string()
-                    .contains("larger than this platform can address"),
-                "{err}"
-            );
+            assert!(err.to_string().contains(why), "{err}");
         }
         assert_eq!(crate::encrypt::checked_body_len(usize::MAX / 30, 1), None);
         assert_eq!(

@@ -180,7 +180,8 @@ pub(crate) fn parse_non_framed_prefix(
     }
     if len > max_len {
         return Err(Error::policy(format!(
-            "non-framed body of {len} bytes exceeds the configured maximum of {max_len}"
+            "a non-framed body of {len} bytes exceeds the limit of {max_len} bytes (set by \
+             the max body size option, and in streams by the max frame size option)"
         ))
         .into());
     }

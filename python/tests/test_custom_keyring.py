@@ -284,6 +284,20 @@ def test_exception_in_on_decrypt(aes_keyring: kms_envelope.RawAesKeyring) -> Non
             kms_envelope.decrypt(ct, keyring=Raising(exc))
         assert info4.value.__cause__ is exc
 
+    # One of this package's own errors, raised inside the keyring, is
+    # named once with its kind, not twice.
+    class ShortKey:
+        def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+            return materials
+
+        def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> DecryptionMaterials:
+            materials.set_plaintext_data_key(b"short")
+            return materials
+
+    with pytest.raises(kms_envelope.BadArgumentError) as info5:
+        kms_envelope.decrypt(ct, keyring=ShortKey())
+    assert str(info5.value).startswith("bad argument: keyring on_decrypt failed: data key is 5 bytes"), info5.value
+
 
 def test_base_exceptions_pass_through(aes_keyring: kms_envelope.RawAesKeyring) -> None:
     interrupt = KeyboardInterrupt()

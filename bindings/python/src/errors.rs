@@ -101,6 +101,13 @@ pub(crate) fn from_callback(py: Python<'_>, err: PyErr, method: &str) -> CoreErr
         .name()
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "Exception".into());
+    // This package's own errors carry their kind's prefix, which the core
+    // error adds again.
+    let text = if err.is_instance_of::<exc::Error>(py) {
+        without_kind_prefix(&text).to_owned()
+    } else {
+        text
+    };
     let detail = if text.is_empty() {
         format!("keyring {method} raised {class}")
     } else {
@@ -160,6 +167,24 @@ pub(crate) fn from_callback(py: Python<'_>, err: PyErr, method: &str) -> CoreErr
         }
     };
     record(py, err, core)
+}
+
+/// `text` without the prefix a core error's message starts with
+/// ("bad argument: ", "KMS error Code: ", ...).
+fn without_kind_prefix(text: &str) -> &str {
+    const PREFIXES: [&str; 5] = [
+        "malformed message: ",
+        "authentication failed: ",
+        "policy violation: ",
+        "bad argument: ",
+        "I/O error: ",
+    ];
+    if let Some(rest) = PREFIXES.iter().find_map(|p| text.strip_prefix(p)) {
+        return rest;
+    }
+    text.strip_prefix("KMS error ")
+        .and_then(|rest| rest.split_once(": "))
+        .map_or(text, |(_, message)| message)
 }
 
 /// Remembers `err` (raised by Python code the core called) as the cause of

@@ -192,7 +192,13 @@ pub(crate) fn parse_non_framed_prefix(
 pub(crate) fn parse_non_framed(buf: &[u8], max_len: u64) -> ParseResult<(FrameRef<'_>, usize)> {
     let (iv, len) = parse_non_framed_prefix(buf, max_len)?;
     let ct_start = NON_FRAMED_PREFIX_LEN;
-    let len = usize::try_from(len).map_err(|_| Error::malformed("non-framed body too long"))?;
+    // Longer than any buffer here can be (a 32-bit target): it cannot all
+    // be in `buf`, and a stream could never hold it.
+    let len = usize::try_from(len).map_err(|_| {
+        Error::malformed(
+            "message is truncated (its non-framed body is longer than this platform can address)",
+        )
+    })?;
     let mut r = Reader::new(buf.get(ct_start..).unwrap_or_default());
     let ciphertext = r.take(len)?;
     let tag = r.array::<TAG_LEN>()?;

@@ -297,6 +297,18 @@ def test_exception_in_on_decrypt(aes_keyring: kms_envelope.RawAesKeyring) -> Non
     with pytest.raises(kms_envelope.BadArgumentError) as info5:
         kms_envelope.decrypt(ct, keyring=ShortKey())
     assert str(info5.value).startswith("bad argument: keyring on_decrypt failed: data key is 5 bytes"), info5.value
+    # Only the words of the exception's own class are taken off.
+    for raised, shown in (
+        (NoKeyUnwrappedError(), "no keyring could unwrap a data key (keyring on_decrypt raised NoKeyUnwrappedError)"),
+        (
+            kms_envelope.MalformedMessageError("policy violation: z"),
+            "malformed message: keyring on_decrypt failed: policy violation: z",
+        ),
+        (KmsError("throttled", code="Throttling"), "KMS error Throttling: keyring on_decrypt failed: throttled"),
+    ):
+        with pytest.raises(type(raised)) as info6:
+            kms_envelope.decrypt(ct, keyring=Raising(raised))
+        assert str(info6.value) == shown
 
 
 def test_base_exceptions_pass_through(aes_keyring: kms_envelope.RawAesKeyring) -> None:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence
 
@@ -743,6 +744,28 @@ def test_input_after_finish_is_refused_and_the_message_stays_whole(aes_keyring: 
     assert dec.update(b"") == b""
     dec.finish()
     assert dec.is_done and dec.header is not None
+    # Two threads finishing at once: one gets the end of the message, the
+    # other b"", and the stream stays finished, not failed.
+    for _ in range(3):
+        racing = kms_envelope.StreamEncryptor(keyring=aes_keyring, frame_length=1 << 24)
+        racing.update(bytes((1 << 24) - 1))
+        barrier = threading.Barrier(2)
+        results: List[Any] = []
+
+        def finish(racing: kms_envelope.StreamEncryptor = racing, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                results.append(racing.finish())
+            except kms_envelope.Error as e:
+                results.append(e)
+
+        threads = [threading.Thread(target=finish) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(len(r) if isinstance(r, bytes) else -1 for r in results)[0] == 0, results
+        assert racing.finish() == b"" and racing.update(b"") == b""
     # Bytes after the message's end, before finish(): part of the input,
     # so the message is malformed, as in one-shot decryption.
     trailing = kms_envelope.StreamDecryptor(keyring=aes_keyring)

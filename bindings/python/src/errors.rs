@@ -103,11 +103,7 @@ pub(crate) fn from_callback(py: Python<'_>, err: PyErr, method: &str) -> CoreErr
         .unwrap_or_else(|_| "Exception".into());
     // This package's own errors carry their kind's prefix, which the core
     // error adds again.
-    let text = if err.is_instance_of::<exc::Error>(py) {
-        without_kind_prefix(&text).to_owned()
-    } else {
-        text
-    };
+    let text = without_kind_prefix(py, &err, &text).to_owned();
     let detail = if text.is_empty() {
         format!("keyring {method} raised {class}")
     } else {
@@ -169,22 +165,38 @@ pub(crate) fn from_callback(py: Python<'_>, err: PyErr, method: &str) -> CoreErr
     record(py, err, core)
 }
 
-/// `text` without the prefix a core error's message starts with
-/// ("bad argument: ", "KMS error Code: ", ...).
-fn without_kind_prefix(text: &str) -> &str {
-    const PREFIXES: [&str; 5] = [
-        "malformed message: ",
-        "authentication failed: ",
-        "policy violation: ",
-        "bad argument: ",
-        "I/O error: ",
-    ];
-    if let Some(rest) = PREFIXES.iter().find_map(|p| text.strip_prefix(p)) {
-        return rest;
-    }
-    text.strip_prefix("KMS error ")
-        .and_then(|rest| rest.split_once(": "))
-        .map_or(text, |(_, message)| message)
+/// The text of `err` without the words its class's core error adds again
+/// ("bad argument: ", "KMS error Code: ", "no keyring could unwrap a data
+/// key (...)"); other exceptions' text as it is.
+fn without_kind_prefix<'t>(py: Python<'_>, err: &PyErr, text: &'t str) -> &'t str {
+    let prefix = if err.is_instance_of::<exc::MalformedMessageError>(py) {
+        "malformed message: "
+    } else if err.is_instance_of::<exc::AuthenticationError>(py) {
+        "authentication failed: "
+    } else if err.is_instance_of::<exc::PolicyViolationError>(py) {
+        "policy violation: "
+    } else if err.is_instance_of::<exc::BadArgumentError>(py) {
+        "bad argument: "
+    } else if err.is_instance_of::<exc::IoError>(py) {
+        "I/O error: "
+    } else if err.is_instance_of::<exc::KmsError>(py) {
+        return text
+            .strip_prefix("KMS error ")
+            .and_then(|rest| rest.split_once(": "))
+            .map_or(text, |(_, message)| message);
+    } else if err.is_instance_of::<exc::NoKeyUnwrappedError>(py) {
+        return text
+            .strip_prefix("no keyring could unwrap a data key")
+            .map_or(text, |rest| {
+                let rest = rest.trim();
+                rest.strip_prefix('(')
+                    .and_then(|r| r.strip_suffix(')'))
+                    .unwrap_or(rest)
+            });
+    } else {
+        return text;
+    };
+    text.strip_prefix(prefix).unwrap_or(text)
 }
 
 /// Remembers `err` (raised by Python code the core called) as the cause of

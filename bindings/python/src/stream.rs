@@ -49,27 +49,36 @@ impl<T> Exclusive<T> {
         }
     }
 
-    /// Once `finish` succeeded: true for a call with no input (nothing to
-    /// do), an error for input, which can never join the finished message.
-    /// Either way the finished stream stays as it was, as in the C API.
-    fn finished_already(&self, what: &str, input: &[u8]) -> PyResult<bool> {
-        if !self.finished.load(Ordering::Acquire) {
-            return Ok(false);
+    /// Runs `f` on the locked state (call it with the GIL released, as
+    /// `lock`), unless `finish` succeeded before: then `None`, and the
+    /// finished stream stays as it was. A `finish` call (`finishing`) that
+    /// succeeds marks the stream finished under the same lock, so of two
+    /// threads finishing at once one finishes and the other finds it done.
+    fn unless_finished<R>(
+        &self,
+        finishing: bool,
+        f: impl FnOnce(&mut T) -> Result<R, kms_envelope::Error>,
+    ) -> Result<Option<R>, kms_envelope::Error> {
+        let mut held = self.lock();
+        if self.finished.load(Ordering::Acquire) {
+            return Ok(None);
         }
+        let result = f(&mut held)?;
+        if finishing {
+            self.finished.store(true, Ordering::Release);
+        }
+        Ok(Some(result))
+    }
+
+    /// For a call that found the stream finished: nothing to do without
+    /// input; input can never join the finished message (as in the C API).
+    fn after_finish(&self, what: &str, input: &[u8]) -> PyResult<()> {
         if input.is_empty() {
-            return Ok(true);
+            return Ok(());
         }
         Err(bad_arg(format!(
             "the {what} is already finished: input after finish() is not part of its message"
         )))
-    }
-
-    /// Passes on the result of `finish`, recording a success.
-    fn finishing<R>(&self, result: PyResult<R>) -> PyResult<R> {
-        if result.is_ok() {
-            self.finished.store(true, Ordering::Release);
-        }
-        self.failing(result)
     }
 
     /// `not_reentered`, and fails once a call failed (`failing`).
@@ -262,17 +271,20 @@ impl PyStreamEncryptor {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let data = bytes_like(data, "data")?;
         self.inner.usable("encryptor")?;
-        if self.inner.finished_already("encryptor", &data)? {
-            return Ok(PyBytes::new(py, b""));
-        }
-        self.inner.failing(
-            run_core(py, || {
+        let out = self.inner.failing(run_core(py, || {
+            self.inner.unless_finished(false, |e| {
                 let mut out = Vec::with_capacity(data.len() + 1024);
-                self.inner.lock().update(&data, &mut out)?;
+                e.update(&data, &mut out)?;
                 Ok(out)
             })
-            .and_then(|out| convert::bytes_out(py, &out)),
-        )
+        }))?;
+        match out {
+            Some(out) => self.inner.failing(convert::bytes_out(py, &out)),
+            None => {
+                self.inner.after_finish("encryptor", &data)?;
+                Ok(PyBytes::new(py, b""))
+            }
+        }
     }
 
     /// Writes the final frame and the footer and returns them. Afterwards
@@ -280,17 +292,17 @@ impl PyStreamEncryptor {
     /// the message is complete.
     fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         self.inner.usable("encryptor")?;
-        if self.inner.finished_already("encryptor", b"")? {
-            return Ok(PyBytes::new(py, b""));
-        }
-        self.inner.finishing(
-            run_core(py, || {
+        let out = self.inner.failing(run_core(py, || {
+            self.inner.unless_finished(true, |e| {
                 let mut out = Vec::new();
-                self.inner.lock().finish(&mut out)?;
+                e.finish(&mut out)?;
                 Ok(out)
             })
-            .and_then(|out| convert::bytes_out(py, &out)),
-        )
+        }))?;
+        match out {
+            Some(out) => self.inner.failing(convert::bytes_out(py, &out)),
+            None => Ok(PyBytes::new(py, b"")),
+        }
     }
 }
 
@@ -399,18 +411,21 @@ impl PyStreamDecryptor {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let data = bytes_like(data, "data")?;
         self.inner.usable("decryptor")?;
-        if self.inner.finished_already("decryptor", &data)? {
-            return Ok(PyBytes::new(py, b""));
-        }
-        self.inner.failing(
-            run_core(py, || {
+        let out = self.inner.failing(run_core(py, || {
+            self.inner.unless_finished(false, |d| {
                 // Plaintext: wiped once `bytes` holds its copy.
                 let mut out = Zeroizing::new(Vec::with_capacity(data.len()));
-                self.inner.lock().update(&data, &mut out)?;
+                d.update(&data, &mut out)?;
                 Ok(out)
             })
-            .and_then(|out| convert::bytes_out(py, &out)),
-        )
+        }))?;
+        match out {
+            Some(out) => self.inner.failing(convert::bytes_out(py, &out)),
+            None => {
+                self.inner.after_finish("decryptor", &data)?;
+                Ok(PyBytes::new(py, b""))
+            }
+        }
     }
 
     /// Checks that the whole message was read and authenticated. Raises
@@ -419,11 +434,11 @@ impl PyStreamDecryptor {
     /// empty input.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
         self.inner.usable("decryptor")?;
-        if self.inner.finished_already("decryptor", b"")? {
-            return Ok(());
-        }
         self.inner
-            .finishing(run_core(py, || self.inner.lock().finish()))
+            .failing(run_core(py, || {
+                self.inner.unless_finished(true, |d| d.finish())
+            }))
+            .map(drop)
     }
 
     /// Whether the whole message has been read and authenticated (and all

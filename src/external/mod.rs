@@ -375,8 +375,11 @@ struct Spot {
 }
 
 /// A message to be opened by the caller. Made by
-/// [`PreparedDecryption::into_external`], which has checked the whole
-/// message's layout (every frame header, the footer, nothing after it).
+/// [`PreparedDecryption::into_external`], which has walked the whole
+/// message's layout (every frame header, the footer, nothing after it) and
+/// lists the frames before its first fault, if it has one: that fault is
+/// [`finish`](Self::finish)'s error, so a message whose listed frames all
+/// open may still be truncated or malformed.
 ///
 /// The caller decrypts every [`frame`](Self::frame) (ciphertext and tag
 /// are contiguous in the message) under [`content_key`](Self::content_key)
@@ -480,21 +483,23 @@ impl PreparedDecryption<'_> {
     }
 
     /// Hands the frames to the caller's AES-GCM (see [`ExternalOpen`]).
-    /// Fails on a message whose layout is wrong anywhere.
+    /// A message whose layout is wrong anywhere fails, at the latest in
+    /// [`ExternalOpen::finish`].
     ///
     /// # Errors
     ///
     /// - [`Error::BadArgument`]: the verifying key cannot check a digest
     ///   ([`can_open_externally`](Self::can_open_externally) is false).
-    /// - [`Error::PolicyViolation`]: the body is longer than the client's
-    ///   `max_body_size`.
     ///
     /// A malformed or truncated frame head or footer, more than 2^32 - 1
-    /// frames, or bytes after the footer are reported by
-    /// [`ExternalOpen::finish`], as [`Error::MalformedMessage`], once the
-    /// frames before the fault authenticated: the frames listed are those
-    /// before it (and the signature is left unchecked), so the error is the
-    /// first in the message's order, as in [`Client::decrypt`].
+    /// frames, or bytes after the footer ([`Error::MalformedMessage`]), and
+    /// a body longer than the client's `max_body_size`
+    /// ([`Error::PolicyViolation`]), are reported by
+    /// [`ExternalOpen::finish`] once the frames before the fault
+    /// authenticated: the frames listed are those before it (and the
+    /// signature is left unchecked), so the error is the first in the
+    /// message's order, as in [`Client::decrypt`]. Never release plaintext
+    /// without `finish`'s success.
     pub fn into_external(self) -> Result<ExternalOpen> {
         let body = BodyAt {
             header_len: self.header_len,
@@ -557,12 +562,20 @@ impl PreparedDecryption<'_> {
     }
 }
 
-/// A malformed layout, kept for [`ExternalOpen::finish`]; any other error
-/// (a policy's limit, the source's own failure) ends the call.
+/// A malformed layout or a body past `max_body_size`, kept for
+/// [`ExternalOpen::finish`] (the frames listed stop before it, so the work
+/// stays within the limit); the source's own failure ends the call.
 fn deferred(walked: Result<()>) -> Result<Option<Error>> {
     match walked {
         Ok(()) => Ok(None),
-        Err(e) if e.kind() == ErrorKind::MalformedMessage => Ok(Some(e)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::MalformedMessage | ErrorKind::PolicyViolation
+            ) =>
+        {
+            Ok(Some(e))
+        }
         Err(e) => Err(e),
     }
 }
@@ -1332,14 +1345,25 @@ mod tests {
             .run()
             .unwrap();
         let c = Client::builder().max_body_size(999).build();
-        let err = c
-            .decrypt(&message)
-            .keyring(&kr)
-            .prepare()
-            .unwrap()
-            .into_external()
-            .unwrap_err();
+        let open = |m: &[u8]| {
+            c.decrypt(m)
+                .keyring(&kr)
+                .prepare()
+                .and_then(|p| p.into_external())
+        };
+        // Only the frames within the limit are listed, and finish fails.
+        let within = open(&message).unwrap();
+        assert_eq!(within.frame_count(), 9);
+        let err = open_as_host(within, &message).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::PolicyViolation);
+        // A bad tag before the limit comes first, as in the core.
+        let header_len = crate::MessageHeader::parse(&message, None).unwrap().1;
+        let mut bad = message.clone();
+        bad[header_len + 20] ^= 1;
+        let core = c.decrypt(&bad).keyring(&kr).run().unwrap_err();
+        let here = open_as_host(open(&bad).unwrap(), &bad).unwrap_err();
+        assert_eq!(core.kind(), ErrorKind::AuthenticationFailed);
+        assert_eq!(here.to_string(), core.to_string());
     }
 
     /// A "host" whose P-384 keys sign only whole messages, as WebCrypto's

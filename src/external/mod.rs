@@ -890,6 +890,14 @@ mod tests {
         Ok(out)
     }
 
+    /// `message` prepared for the host by `c` and `kr`.
+    fn external(c: &Client, kr: &RawAesKeyring, message: &[u8]) -> Result<ExternalOpen> {
+        c.decrypt(message)
+            .keyring(kr)
+            .prepare()
+            .and_then(|p| p.into_external())
+    }
+
     /// A message of the default suite sealed in the core, in 64-byte frames.
     fn framed(c: &Client, kr: &RawAesKeyring, plaintext: &[u8]) -> Vec<u8> {
         c.encrypt(plaintext)
@@ -1020,21 +1028,9 @@ mod tests {
         let c = Client::new();
         let message = framed(&c, &kr, &[5u8; 300]);
         let header_len = crate::MessageHeader::parse(&message, None).unwrap().1;
-        let whole = c
-            .decrypt(&message)
-            .keyring(&kr)
-            .prepare()
-            .unwrap()
-            .into_external()
-            .unwrap();
+        let whole = external(&c, &kr, &message).unwrap();
         for cut in header_len..message.len() {
-            let open = c
-                .decrypt(&message[..cut])
-                .keyring(&kr)
-                .prepare()
-                .unwrap()
-                .into_external()
-                .unwrap();
+            let open = external(&c, &kr, &message[..cut]).unwrap();
             // Frames that end at or before the cut, none past it.
             let before = (0..whole.frame_count())
                 .take_while(|&i| {
@@ -1083,11 +1079,7 @@ mod tests {
             }
             for bad in faults {
                 let core = c.decrypt(&bad).keyring(&kr).run().unwrap_err();
-                let here = c
-                    .decrypt(&bad)
-                    .keyring(&kr)
-                    .prepare()
-                    .and_then(|p| p.into_external())
+                let here = external(&c, &kr, &bad)
                     .and_then(|o| open_as_host(o, &bad))
                     .unwrap_err();
                 assert_eq!(here.to_string(), core.to_string(), "{suite}, {bad:02x?}");
@@ -1345,14 +1337,8 @@ mod tests {
             .run()
             .unwrap();
         let c = Client::builder().max_body_size(999).build();
-        let open = |m: &[u8]| {
-            c.decrypt(m)
-                .keyring(&kr)
-                .prepare()
-                .and_then(|p| p.into_external())
-        };
         // Only the frames within the limit are listed, and finish fails.
-        let within = open(&message).unwrap();
+        let within = external(&c, &kr, &message).unwrap();
         assert_eq!(within.frame_count(), 9);
         let err = open_as_host(within, &message).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::PolicyViolation);
@@ -1361,7 +1347,7 @@ mod tests {
         let mut bad = message.clone();
         bad[header_len + 20] ^= 1;
         let core = c.decrypt(&bad).keyring(&kr).run().unwrap_err();
-        let here = open_as_host(open(&bad).unwrap(), &bad).unwrap_err();
+        let here = open_as_host(external(&c, &kr, &bad).unwrap(), &bad).unwrap_err();
         assert_eq!(core.kind(), ErrorKind::AuthenticationFailed);
         assert_eq!(here.to_string(), core.to_string());
     }

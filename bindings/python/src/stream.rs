@@ -70,15 +70,29 @@ impl<T> Exclusive<T> {
         Ok(Some(result))
     }
 
-    /// For a call that found the stream finished: nothing to do without
-    /// input; input can never join the finished message (as in the C API).
-    fn after_finish(&self, what: &str, input: &[u8]) -> PyResult<()> {
-        if input.is_empty() {
-            return Ok(());
+    /// One `update` of the `what` stream with `input`: `f` takes it unless
+    /// the stream finished (then empty input gives `b""`, and any other
+    /// is refused, as in the C API: it can never join the finished
+    /// message); what `f` returns becomes `bytes`.
+    fn feed<'py, O>(
+        &self,
+        py: Python<'py>,
+        what: &str,
+        input: &[u8],
+        f: impl Send + FnOnce(&mut T) -> Result<O, kms_envelope::Error>,
+    ) -> PyResult<Bound<'py, PyBytes>>
+    where
+        T: Send,
+        O: Send + AsRef<[u8]>,
+    {
+        self.usable(what)?;
+        match self.failing(run_core(py, || self.unless_finished(false, f)))? {
+            Some(out) => self.failing(convert::bytes_out(py, out.as_ref())),
+            None if input.is_empty() => Ok(PyBytes::new(py, b"")),
+            None => Err(bad_arg(format!(
+                "the {what} is already finished: input after finish() is not part of its message"
+            ))),
         }
-        Err(bad_arg(format!(
-            "the {what} is already finished: input after finish() is not part of its message"
-        )))
     }
 
     /// `not_reentered`, and fails once a call failed (`failing`).
@@ -270,21 +284,11 @@ impl PyStreamEncryptor {
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let data = bytes_like(data, "data")?;
-        self.inner.usable("encryptor")?;
-        let out = self.inner.failing(run_core(py, || {
-            self.inner.unless_finished(false, |e| {
-                let mut out = Vec::with_capacity(data.len() + 1024);
-                e.update(&data, &mut out)?;
-                Ok(out)
-            })
-        }))?;
-        match out {
-            Some(out) => self.inner.failing(convert::bytes_out(py, &out)),
-            None => {
-                self.inner.after_finish("encryptor", &data)?;
-                Ok(PyBytes::new(py, b""))
-            }
-        }
+        self.inner.feed(py, "encryptor", &data, |e| {
+            let mut out = Vec::with_capacity(data.len() + 1024);
+            e.update(&data, &mut out)?;
+            Ok(out)
+        })
     }
 
     /// Writes the final frame and the footer and returns them. Afterwards
@@ -410,22 +414,12 @@ impl PyStreamDecryptor {
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let data = bytes_like(data, "data")?;
-        self.inner.usable("decryptor")?;
-        let out = self.inner.failing(run_core(py, || {
-            self.inner.unless_finished(false, |d| {
-                // Plaintext: wiped once `bytes` holds its copy.
-                let mut out = Zeroizing::new(Vec::with_capacity(data.len()));
-                d.update(&data, &mut out)?;
-                Ok(out)
-            })
-        }))?;
-        match out {
-            Some(out) => self.inner.failing(convert::bytes_out(py, &out)),
-            None => {
-                self.inner.after_finish("decryptor", &data)?;
-                Ok(PyBytes::new(py, b""))
-            }
-        }
+        self.inner.feed(py, "decryptor", &data, |d| {
+            // Plaintext: wiped once `bytes` holds its copy.
+            let mut out = Zeroizing::new(Vec::with_capacity(data.len()));
+            d.update(&data, &mut out)?;
+            Ok(out)
+        })
     }
 
     /// Checks that the whole message was read and authenticated. Raises

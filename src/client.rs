@@ -178,6 +178,29 @@ impl Client {
         Ok(())
     }
 
+    /// The materials request of an encryption (one-shot or streaming),
+    /// once its arguments pass every check made before a keyring runs: the
+    /// client's limits, the framing of `plaintext_length` (where known), no
+    /// reserved context key, and the suite asked for under the policy.
+    pub(crate) fn encryption_request(
+        &self,
+        frame_length: u32,
+        plaintext_length: Option<u64>,
+        context: EncryptionContext,
+        suite: Option<AlgorithmSuite>,
+    ) -> Result<EncryptionRequest> {
+        self.check_limits()?;
+        check_framing(frame_length, plaintext_length)?;
+        context.check_no_reserved_keys()?;
+        if let Some(suite) = suite {
+            self.commitment_policy.check_encrypt(suite)?;
+        }
+        let mut request = EncryptionRequest::new(context, self.commitment_policy);
+        request.algorithm_suite = suite;
+        request.max_plaintext_length = plaintext_length;
+        Ok(request)
+    }
+
     /// Starts a streaming encryption; see [`crate::stream`].
     pub fn stream_encrypt(&self) -> StreamEncryptBuilder {
         StreamEncryptBuilder::new(self)
@@ -423,16 +446,13 @@ impl<'a> EncryptCall<'a> {
     /// As [`EncryptCall::prepare`].
     pub async fn prepare_async(self) -> Result<PreparedEncryption<'a>> {
         let source = self.source.required()?;
-        self.client.check_limits()?;
-        check_framing(self.frame_length, Some(self.plaintext.len() as u64))?;
-        self.encryption_context.check_no_reserved_keys()?;
+        let request = self.client.encryption_request(
+            self.frame_length,
+            Some(self.plaintext.len() as u64),
+            self.encryption_context,
+            self.algorithm_suite,
+        )?;
         let policy = self.client.commitment_policy;
-        if let Some(suite) = self.algorithm_suite {
-            policy.check_encrypt(suite)?;
-        }
-        let mut request = EncryptionRequest::new(self.encryption_context, policy);
-        request.algorithm_suite = self.algorithm_suite;
-        request.max_plaintext_length = Some(self.plaintext.len() as u64);
         let mut slot = None;
         let materials = source
             .manager(&mut slot)

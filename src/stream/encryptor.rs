@@ -8,12 +8,11 @@ use zeroize::Zeroizing;
 use crate::client::{Chosen, Client, DEFAULT_FRAME_LENGTH};
 use crate::cmm::MaterialsManager;
 use crate::context::EncryptionContext;
-use crate::encrypt::{check_framing, check_materials, Sealer};
+use crate::encrypt::{check_materials, Sealer};
 use crate::error::{Error, Result};
 use crate::format::MessageHeader;
 use crate::future::{block_on, BoxFuture};
 use crate::keyring::Keyring;
-use crate::materials::EncryptionRequest;
 use crate::stream::{sink, SharedSource};
 use crate::suite::AlgorithmSuite;
 
@@ -91,16 +90,13 @@ impl StreamEncryptBuilder {
 
     async fn start_async(self) -> Result<StreamEncryptor> {
         let manager = self.source.required()?.into_manager();
-        self.client.check_limits()?;
-        check_framing(self.frame_length, self.plaintext_length)?;
-        self.encryption_context.check_no_reserved_keys()?;
+        let request = self.client.encryption_request(
+            self.frame_length,
+            self.plaintext_length,
+            self.encryption_context,
+            self.algorithm_suite,
+        )?;
         let policy = self.client.commitment_policy();
-        if let Some(suite) = self.algorithm_suite {
-            policy.check_encrypt(suite)?;
-        }
-        let mut request = EncryptionRequest::new(self.encryption_context, policy);
-        request.algorithm_suite = self.algorithm_suite;
-        request.max_plaintext_length = self.plaintext_length;
         let materials = manager.get_encryption_materials(request).await?;
         // As in one-shot encryption, the materials' suite is the message's.
         check_materials(&materials, policy, self.client.max_encrypted_data_keys())?;

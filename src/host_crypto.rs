@@ -435,7 +435,7 @@ mod ecdsa_tests {
         fn public_key_compressed(&self) -> Vec<u8> {
             self.0
                 .verifying_key()
-                .to_encoded_point(true)
+                .to_sec1_point(true)
                 .as_bytes()
                 .to_vec()
         }

@@ -2,20 +2,21 @@
 //! with the `rustcrypto` feature). Mirrors `awslc.rs` item for item.
 
 use aes_gcm::aead::consts::U12;
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::aes::cipher::BlockEncrypt;
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::aes::cipher::BlockCipherEncrypt;
 use aes_gcm::aes::{Aes128, Aes192, Aes256};
 use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm};
+use ecdsa::elliptic_curve::Generate;
 use ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use ghash::universal_hash::UniversalHash;
 use ghash::GHash;
 use hkdf::Hkdf;
-use rsa::pkcs8::der::asn1::{AnyRef, Null};
+use rsa::pkcs8::der::asn1::{AnyRef, Null, UintRef};
 use rsa::pkcs8::der::Decode;
 use rsa::pkcs8::{DecodePrivateKey, SubjectPublicKeyInfoRef};
-use rsa::rand_core::{CryptoRng, RngCore};
+use rsa::rand_core::{TryCryptoRng, TryRng};
 use rsa::traits::PublicKeyParts;
-use rsa::{BigUint, Oaep, Pkcs1v15Encrypt};
+use rsa::{BoxedUint, Oaep, Pkcs1v15Encrypt};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
@@ -42,29 +43,33 @@ impl Rng {
     }
 }
 
-impl RngCore for Rng {
-    fn next_u32(&mut self) -> u32 {
-        rsa::rand_core::impls::next_u32_via_fill(self)
+// Infallible by design: the key generators and signers retry on some
+// errors and panic on others, so a failure is recorded and checked after.
+impl TryRng for Rng {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut bytes = [0; 4];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u32::from_le_bytes(bytes))
     }
 
-    fn next_u64(&mut self) -> u64 {
-        rsa::rand_core::impls::next_u64_via_fill(self)
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut bytes = [0; 8];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
     }
 
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
         if getrandom::getrandom(dest).is_err() {
             self.failed = true;
             dest.fill(1);
         }
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
-        self.fill_bytes(dest);
         Ok(())
     }
 }
 
-impl CryptoRng for Rng {}
+impl TryCryptoRng for Rng {}
 
 enum Gcm {
     Aes128(Box<Aes128Gcm>),
@@ -117,9 +122,9 @@ impl AesGcmKey {
         }
         let nonce = iv.into();
         let tag = match &self.0 {
-            Gcm::Aes128(c) => c.encrypt_in_place_detached(nonce, aad, data),
-            Gcm::Aes192(c) => c.encrypt_in_place_detached(nonce, aad, data),
-            Gcm::Aes256(c) => c.encrypt_in_place_detached(nonce, aad, data),
+            Gcm::Aes128(c) => c.encrypt_inout_detached(nonce, aad, data.into()),
+            Gcm::Aes192(c) => c.encrypt_inout_detached(nonce, aad, data.into()),
+            Gcm::Aes256(c) => c.encrypt_inout_detached(nonce, aad, data.into()),
         }
         .map_err(|_| CryptoError)?;
         Ok(tag.into())
@@ -140,9 +145,9 @@ impl AesGcmKey {
         }
         let (nonce, tag) = (iv.into(), tag.into());
         match &self.0 {
-            Gcm::Aes128(c) => c.decrypt_in_place_detached(nonce, aad, data, tag),
-            Gcm::Aes192(c) => c.decrypt_in_place_detached(nonce, aad, data, tag),
-            Gcm::Aes256(c) => c.decrypt_in_place_detached(nonce, aad, data, tag),
+            Gcm::Aes128(c) => c.decrypt_inout_detached(nonce, aad, data.into(), tag),
+            Gcm::Aes192(c) => c.decrypt_inout_detached(nonce, aad, data.into(), tag),
+            Gcm::Aes256(c) => c.decrypt_inout_detached(nonce, aad, data.into(), tag),
         }
         .map_err(|_| CryptoError)
     }
@@ -265,13 +270,15 @@ pub(crate) fn hkdf(
     outputs: &mut [(&[u8], &mut [u8])],
 ) -> Result<(), CryptoError> {
     // HMAC pads its key with zeros, so an empty salt is HashLen zero bytes.
-    // One extract serves every expand.
+    // One extract serves every expand; the pseudorandom key is wiped here,
+    // the HMAC states holding it by the hashes' `zeroize` feature.
     macro_rules! expand_all {
         ($h:ty) => {{
-            let prk = Hkdf::<$h>::new(Some(salt), ikm);
+            let (mut prk, kdf) = Hkdf::<$h>::extract(Some(salt), ikm);
+            prk.as_mut_slice().zeroize();
             outputs
                 .iter_mut()
-                .try_for_each(|(info, out)| prk.expand(info, out))
+                .try_for_each(|(info, out)| kdf.expand(info, out))
         }};
     }
     match hash {
@@ -403,8 +410,8 @@ impl EcdsaSigningKey {
         }
         let mut rng = Rng::default();
         let key = match curve {
-            Curve::P256 => SigningKey::P256(p256::ecdsa::SigningKey::random(&mut rng)),
-            Curve::P384 => SigningKey::P384(p384::ecdsa::SigningKey::random(&mut rng)),
+            Curve::P256 => SigningKey::P256(p256::ecdsa::SigningKey::generate_from_rng(&mut rng)),
+            Curve::P384 => SigningKey::P384(p384::ecdsa::SigningKey::generate_from_rng(&mut rng)),
         };
         rng.check()?;
         Ok(Self(key))
@@ -412,8 +419,8 @@ impl EcdsaSigningKey {
 
     pub(crate) fn public_key_compressed(&self) -> Vec<u8> {
         match &self.0 {
-            SigningKey::P256(k) => k.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
-            SigningKey::P384(k) => k.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
+            SigningKey::P256(k) => k.verifying_key().to_sec1_point(true).as_bytes().to_vec(),
+            SigningKey::P384(k) => k.verifying_key().to_sec1_point(true).as_bytes().to_vec(),
             #[cfg(feature = "host-crypto")]
             SigningKey::Host(k, _) => k.public_key_compressed(),
         }
@@ -650,8 +657,8 @@ impl EcdsaVerifyingKey {
     /// imports); `None` for a host key.
     pub(crate) fn uncompressed_point(&self) -> Option<Vec<u8>> {
         match &self.0 {
-            VerifyingKey::P256(k) => Some(k.to_encoded_point(false).as_bytes().to_vec()),
-            VerifyingKey::P384(k) => Some(k.to_encoded_point(false).as_bytes().to_vec()),
+            VerifyingKey::P256(k) => Some(k.to_sec1_point(false).as_bytes().to_vec()),
+            VerifyingKey::P384(k) => Some(k.to_sec1_point(false).as_bytes().to_vec()),
             VerifyingKey::Host(..) => None,
         }
     }
@@ -706,13 +713,18 @@ impl EcdsaVerifyingKey {
 /// AWS-LC accepts RSA moduli of 2048 to 8192 bits for encryption.
 const RSA_BITS: core::ops::RangeInclusive<usize> = 2048..=8192;
 
+/// The bit length of a (public) modulus.
+fn modulus_bits(n: &BoxedUint) -> usize {
+    usize::try_from(n.bit_width_vartime()).unwrap_or(usize::MAX)
+}
+
 /// An RSA public key (for wrapping).
 #[derive(Clone)]
-pub(crate) struct RsaPublicKey(rsa::RsaPublicKey);
+pub(crate) struct RsaPublicKey(rsa::PublicKey);
 
 impl RsaPublicKey {
     pub(crate) fn from_spki_der(der: &[u8]) -> Result<Self, CryptoError> {
-        // Parsed by hand: `rsa`'s own SPKI decoder caps the modulus at 4096 bits.
+        // Parsed by hand, to hold the modulus to AWS-LC's limits (RSA_BITS).
         let spki = SubjectPublicKeyInfoRef::from_der(der).map_err(|_| CryptoError)?;
         if spki.algorithm.oid != rsa::pkcs1::ALGORITHM_OID
             || spki.algorithm.parameters != Some(AnyRef::from(Null))
@@ -720,14 +732,11 @@ impl RsaPublicKey {
             return Err(CryptoError);
         }
         let bits = spki.subject_public_key.as_bytes().ok_or(CryptoError)?;
-        let key = rsa::pkcs1::RsaPublicKey::from_der(bits).map_err(|_| CryptoError)?;
-        let n = BigUint::from_bytes_be(key.modulus.as_bytes());
-        let e = BigUint::from_bytes_be(key.public_exponent.as_bytes());
         let key =
-            rsa::RsaPublicKey::new_with_max_size(n, e, *RSA_BITS.end()).map_err(|_| CryptoError)?;
-        if !RSA_BITS.contains(&key.n().bits()) {
-            return Err(CryptoError);
-        }
+            rsa::pkcs1::RsaPublicKey::<UintRef<'_>>::from_der(bits).map_err(|_| CryptoError)?;
+        let n = BoxedUint::from_be_slice_vartime(key.modulus.as_bytes());
+        let e = BoxedUint::from_be_slice_vartime(key.public_exponent.as_bytes());
+        let key = rsa::PublicKey::new_with_size_limits(n, e, RSA_BITS).map_err(|_| CryptoError)?;
         Ok(Self(key))
     }
 
@@ -740,10 +749,10 @@ impl RsaPublicKey {
         let mut rng = Rng::default();
         let out = match padding {
             RsaPadding::Pkcs1V15 => self.0.encrypt(&mut rng, Pkcs1v15Encrypt, data),
-            RsaPadding::OaepSha1 => self.0.encrypt(&mut rng, Oaep::new::<sha1::Sha1>(), data),
-            RsaPadding::OaepSha256 => self.0.encrypt(&mut rng, Oaep::new::<Sha256>(), data),
-            RsaPadding::OaepSha384 => self.0.encrypt(&mut rng, Oaep::new::<Sha384>(), data),
-            RsaPadding::OaepSha512 => self.0.encrypt(&mut rng, Oaep::new::<Sha512>(), data),
+            RsaPadding::OaepSha1 => self.0.encrypt(&mut rng, Oaep::<sha1::Sha1>::new(), data),
+            RsaPadding::OaepSha256 => self.0.encrypt(&mut rng, Oaep::<Sha256>::new(), data),
+            RsaPadding::OaepSha384 => self.0.encrypt(&mut rng, Oaep::<Sha384>::new(), data),
+            RsaPadding::OaepSha512 => self.0.encrypt(&mut rng, Oaep::<Sha512>::new(), data),
         }
         .map_err(|_| CryptoError)?;
         rng.check()?;
@@ -752,12 +761,12 @@ impl RsaPublicKey {
 }
 
 /// An RSA private key (for unwrapping).
-pub(crate) struct RsaPrivateKey(rsa::RsaPrivateKey);
+pub(crate) struct RsaPrivateKey(rsa::PrivateKey);
 
 impl RsaPrivateKey {
     pub(crate) fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
-        let key = rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(|_| CryptoError)?;
-        if !RSA_BITS.contains(&key.n().bits()) {
+        let key = rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| CryptoError)?;
+        if !RSA_BITS.contains(&modulus_bits(key.n())) {
             return Err(CryptoError);
         }
         Ok(Self(key))
@@ -783,16 +792,16 @@ impl RsaPrivateKey {
         let out = match padding {
             RsaPadding::Pkcs1V15 => key.decrypt_blinded(&mut rng, Pkcs1v15Encrypt, ciphertext),
             RsaPadding::OaepSha1 => {
-                key.decrypt_blinded(&mut rng, Oaep::new::<sha1::Sha1>(), ciphertext)
+                key.decrypt_blinded(&mut rng, Oaep::<sha1::Sha1>::new(), ciphertext)
             }
             RsaPadding::OaepSha256 => {
-                key.decrypt_blinded(&mut rng, Oaep::new::<Sha256>(), ciphertext)
+                key.decrypt_blinded(&mut rng, Oaep::<Sha256>::new(), ciphertext)
             }
             RsaPadding::OaepSha384 => {
-                key.decrypt_blinded(&mut rng, Oaep::new::<Sha384>(), ciphertext)
+                key.decrypt_blinded(&mut rng, Oaep::<Sha384>::new(), ciphertext)
             }
             RsaPadding::OaepSha512 => {
-                key.decrypt_blinded(&mut rng, Oaep::new::<Sha512>(), ciphertext)
+                key.decrypt_blinded(&mut rng, Oaep::<Sha512>::new(), ciphertext)
             }
         }
         .map(Zeroizing::new)
@@ -876,6 +885,14 @@ mod tests {
         wipes_on_drop::<aes::Aes256>();
         wipes_on_drop::<p256::ecdsa::SigningKey>();
         wipes_on_drop::<p384::ecdsa::SigningKey>();
-        wipes_on_drop::<rsa::RsaPrivateKey>();
+        wipes_on_drop::<rsa::PrivateKey>();
+        // Hash states wipe what they saw; HKDF's HMAC states (holding the
+        // pseudorandom key) are pairs of these hashes' cores.
+        wipes_on_drop::<sha2::Sha256>();
+        wipes_on_drop::<sha2::Sha384>();
+        wipes_on_drop::<sha2::Sha512>();
+        wipes_on_drop::<sha1::Sha1>();
+        wipes_on_drop::<sha2::block_api::Sha256VarCore>();
+        wipes_on_drop::<sha2::block_api::Sha512VarCore>();
     }
 }

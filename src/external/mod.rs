@@ -1393,7 +1393,7 @@ mod tests {
             fn public_key_compressed(&self) -> Vec<u8> {
                 self.0
                     .verifying_key()
-                    .to_encoded_point(true)
+                    .to_sec1_point(true)
                     .as_bytes()
                     .to_vec()
             }
@@ -1450,7 +1450,7 @@ mod tests {
                 .unwrap();
             assert_eq!(
                 seal.signing_public_key().unwrap(),
-                key.verifying_key().to_encoded_point(true).as_bytes()
+                key.verifying_key().to_sec1_point(true).as_bytes()
             );
             let signed = seal.signed_len();
             let mut message = seal_frames(&seal, &plaintext);

@@ -389,16 +389,16 @@ pub enum Body {
 }
 
 fn gcm_seal(key: &[u8], iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> [u8; 16] {
-    use aes_gcm::aead::{AeadInPlace, KeyInit};
+    use aes_gcm::aead::{AeadInOut, KeyInit};
     use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce};
     let nonce = &Nonce::from(*iv);
     let tag = match key.len() {
         16 => Aes128Gcm::new_from_slice(key)
             .unwrap()
-            .encrypt_in_place_detached(nonce, aad, data),
+            .encrypt_inout_detached(nonce, aad, data.into()),
         32 => Aes256Gcm::new_from_slice(key)
             .unwrap()
-            .encrypt_in_place_detached(nonce, aad, data),
+            .encrypt_inout_detached(nonce, aad, data.into()),
         n => panic!("unsupported key length {n}"),
     }
     .unwrap();

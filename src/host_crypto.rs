@@ -383,6 +383,36 @@ mod tests {
             ));
         }
     }
+
+    /// The caching manager's cache IDs are SHA-384s too: a host hash that
+    /// fails there is an error, not a panic on the short digest.
+    #[test]
+    fn a_failing_host_hash_fails_the_cache_id_closed() {
+        use crate::cmm::CachingMaterialsManager;
+        let keyring = RawAesKeyring::new("ns", "k", &[9; 32]).unwrap();
+        let cmm = CachingMaterialsManager::builder(std::time::Duration::from_secs(60))
+            .keyring(Arc::new(keyring))
+            .build()
+            .unwrap();
+        let client = Client::builder().threads(1).build();
+        let sealed = client
+            .encrypt(b"cached")
+            .materials_manager(&cmm)
+            .run()
+            .unwrap();
+        for answer in [Answer::Fail, Answer::WrongLength] {
+            install(answer, 0);
+            let encrypted = client.encrypt(b"cached").materials_manager(&cmm).run();
+            let decrypted = client.decrypt(&sealed).materials_manager(&cmm).run();
+            set_host_hash(None);
+            for result in [encrypted.map(|_| ()), decrypted.map(|_| ())] {
+                let Err(Error::BadArgument(why)) = result else {
+                    panic!("expected a bad argument, got {result:?}");
+                };
+                assert!(why.contains("cache ID"), "{why}");
+            }
+        }
+    }
 }
 
 /// Host ECDSA, with a test host built on the `p256`/`p384` crates directly.

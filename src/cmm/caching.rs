@@ -463,7 +463,8 @@ impl CachingMaterialsManager {
     }
 
     /// SHA-384 of `parts` joined by zero bytes, after resource 01 and the scope.
-    fn cache_id(&self, scope: u8, suffix: &[&[u8]]) -> [u8; 48] {
+    /// A host hash that failed (an empty digest) is an error, not an ID.
+    fn cache_id(&self, scope: u8, suffix: &[&[u8]]) -> Result<[u8; 48]> {
         let mut h = Hasher::new(HashAlg::Sha384);
         h.update(&[0x01, 0x00, scope, 0x00]);
         h.update(self.partition.as_bytes());
@@ -471,9 +472,8 @@ impl CachingMaterialsManager {
             h.update(&[0x00]);
             h.update(part);
         }
-        let mut id = [0u8; 48];
-        id.copy_from_slice(&h.finish()[..48]);
-        id
+        <[u8; 48]>::try_from(h.finish().as_slice())
+            .map_err(|_| Error::bad_arg("the SHA-384 of the cache ID failed"))
     }
 
     async fn encrypt(&self, request: EncryptionRequest) -> Result<EncryptionMaterials> {
@@ -501,7 +501,7 @@ impl CachingMaterialsManager {
         if !required.is_empty() {
             parts.extend([&b"required"[..], &required]);
         }
-        let id = self.cache_id(0x01, &parts);
+        let id = self.cache_id(0x01, &parts)?;
         let now = self.clock.now_millis();
         let policy = request.commitment_policy;
         // The cache ID leaves the commitment policy out (the specification's
@@ -555,8 +555,8 @@ impl CachingMaterialsManager {
             None => None,
         };
         let id = match &reproduced {
-            None => self.cache_id(0x02, &[&suite, &edks, &ec]),
-            Some(r) => self.cache_id(0x02, &[&suite, &edks, &ec, b"reproduced", r]),
+            None => self.cache_id(0x02, &[&suite, &edks, &ec])?,
+            Some(r) => self.cache_id(0x02, &[&suite, &edks, &ec, b"reproduced", r])?,
         };
         let now = self.clock.now_millis();
         if let Some(m) = self.cache.get_decrypt(&id, now) {

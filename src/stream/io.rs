@@ -142,7 +142,15 @@ impl<R: Read> Read for DecryptingReader<R> {
                 self.decryptor.finish()?;
                 self.eof = true;
             } else {
-                self.decryptor.update(&self.chunk[..n], &mut self.out)?;
+                // `Read` promises n <= the buffer's length; a reader that
+                // breaks it gets an error, not a panic.
+                let chunk = self.chunk.get(..n).ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the inner reader returned more bytes than its buffer holds",
+                    )
+                })?;
+                self.decryptor.update(chunk, &mut self.out)?;
             }
         }
         let n = buf.len().min(self.out.len() - self.pos);

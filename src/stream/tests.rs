@@ -552,6 +552,32 @@ fn the_frame_limit_applies_to_what_each_frame_holds() {
 }
 
 #[test]
+fn a_decrypting_reader_refuses_an_inner_reader_that_overstates_its_read() {
+    use crate::stream::io::DecryptingReader;
+    use std::io::Read;
+
+    /// Claims one byte more than the buffer it was given.
+    struct Liar;
+    impl Read for Liar {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            Ok(buf.len() + 1)
+        }
+    }
+
+    let keyring: Arc<dyn Keyring> = Arc::new(FixedKeyring);
+    let dec = Client::new()
+        .stream_decrypt()
+        .keyring(keyring)
+        .start()
+        .unwrap();
+    let err = DecryptingReader::new(dec, Liar)
+        .read(&mut [0; 64])
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    assert!(err.to_string().contains("more bytes than"), "{err}");
+}
+
+#[test]
 fn an_encrypting_writer_whose_inner_write_failed_refuses_a_retry() {
     use crate::stream::io::EncryptingWriter;
     use std::io::Write;

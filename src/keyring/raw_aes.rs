@@ -146,15 +146,18 @@ impl RawAesKeyring {
         let mut iv = [0u8; IV_LEN];
         fill_random(&mut iv)
             .map_err(|_| Error::bad_arg("the system random number generator failed"))?;
-        let mut wrapped = materials
-            .plaintext_data_key()
-            .map(|k| k.as_bytes().to_vec())
-            .unwrap_or_default();
+        // Holds the plaintext data key until sealed: wiped if sealing fails.
+        let key = materials.plaintext_data_key().map(|k| k.as_bytes());
+        let mut wrapped = Zeroizing::new(Vec::with_capacity(
+            key.map_or(0, <[u8]>::len).saturating_add(TAG_LEN),
+        ));
+        wrapped.extend_from_slice(key.unwrap_or_default());
         let tag = self
             .key
             .seal_in_place(&iv, &aad, &mut wrapped)
             .map_err(|_| Error::bad_arg("AES-GCM wrapping failed"))?;
         wrapped.extend_from_slice(&tag);
+        let wrapped = std::mem::take(&mut *wrapped);
         let mut info = Vec::with_capacity(self.name.len() + INFO_SUFFIX_LEN);
         info.extend_from_slice(self.name.as_bytes());
         info.extend_from_slice(&TAG_BITS.to_be_bytes());

@@ -53,6 +53,7 @@ const nodeAead = {
     const plaintext = openGcm(CIPHERS[key.length], key, iv, aad, data, tag);
     if (!plaintext) return false;
     data.set(plaintext);
+    plaintext.fill(0); // a data key when a raw AES keyring unwraps
     return true;
   },
 };
@@ -123,6 +124,7 @@ const nodeBulk = {
     const plaintext = openGcm(cipher, key, iv, aad, sealed.subarray(0, len), sealed.subarray(len));
     if (!plaintext) return false;
     out.set(plaintext, at);
+    plaintext.fill(0);
     return true;
   },
   digest(name, data) {

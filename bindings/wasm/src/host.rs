@@ -112,7 +112,7 @@ impl HostAead for Host {
     fn seal(&self, key: &[u8], iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> Option<[u8; 16]> {
         // On a host failure the data may be half-written: redo it in wasm
         // from a copy rather than trust it.
-        let copy = data.to_vec();
+        let copy = zeroize::Zeroizing::new(data.to_vec());
         match self.0.seal(key, iv, aad, data) {
             Ok(tag) if tag.length() == 16 => {
                 let mut out = [0u8; 16];

@@ -131,11 +131,22 @@ fn out_bytes(out: &JsValue, operation: &str, field: &str) -> Result<Vec<u8>> {
 }
 
 /// A plaintext data key from the response; the JS copy is zeroed.
+/// The response's `Plaintext`, wiped in the response whether or not it was
+/// usable. Read before any other field, so that no early error leaves it.
 fn out_key(out: &JsValue, operation: &str) -> Result<DataKey> {
     let array = out_array(out, operation, "Plaintext")?;
-    let key = DataKey::new(copy_field(&array, operation, "Plaintext")?);
+    let copied = copy_field(&array, operation, "Plaintext");
     guarded::wipe(&array);
-    Ok(key)
+    Ok(DataKey::new(copied?))
+}
+
+/// A request's `Plaintext`, zeroed when the call ends or is abandoned.
+struct WipedOnDrop(Uint8Array);
+
+impl Drop for WipedOnDrop {
+    fn drop(&mut self) {
+        self.0.fill(0, 0, self.0.length());
+    }
 }
 
 impl KmsClient for JsKmsClient {
@@ -157,9 +168,10 @@ impl KmsClient for JsKmsClient {
         Box::pin(async move {
             let out = call.await?;
             let op = "GenerateDataKey";
+            let key = out_key(&out, op)?;
             Ok(GenerateDataKeyResponse::new(
                 out_string(&out, op, "KeyId")?,
-                out_key(&out, op)?,
+                key,
                 out_bytes(&out, op, "CiphertextBlob")?,
             ))
         })
@@ -174,12 +186,12 @@ impl KmsClient for JsKmsClient {
             &request.encryption_context,
             &request.grant_tokens,
         );
-        let plaintext = Uint8Array::from(request.plaintext.as_bytes());
-        set(&input, "Plaintext", &plaintext);
+        let plaintext = WipedOnDrop(Uint8Array::from(request.plaintext.as_bytes()));
+        set(&input, "Plaintext", &plaintext.0);
         let call = self.call("Encrypt", input);
         Box::pin(async move {
             let out = call.await;
-            plaintext.fill(0, 0, plaintext.length());
+            drop(plaintext);
             let out = out?;
             Ok(KmsEncryptResponse::new(
                 out_string(&out, "Encrypt", "KeyId")?,
@@ -205,9 +217,10 @@ impl KmsClient for JsKmsClient {
         let call = self.call("Decrypt", input);
         Box::pin(async move {
             let out = call.await?;
+            let key = out_key(&out, "Decrypt")?;
             Ok(KmsDecryptResponse::new(
                 out_string(&out, "Decrypt", "KeyId")?,
-                out_key(&out, "Decrypt")?,
+                key,
             ))
         })
     }

@@ -110,10 +110,12 @@ impl Source {
 pub fn raw_aes_keyring(
     namespace: String,
     name: String,
-    key: &[u8],
+    key: Vec<u8>,
     js_legacy_order: bool,
 ) -> Result<Source, JsValue> {
-    let keyring = RawAesKeyring::new(namespace, name, key).map_err(|e| js_error(&e))?;
+    // Owned (not a borrow of wasm-bindgen's copy), so that it is wiped.
+    let key = zeroize::Zeroizing::new(key);
+    let keyring = RawAesKeyring::new(namespace, name, &key).map_err(|e| js_error(&e))?;
     Ok(self::keyring(if js_legacy_order {
         // The root collation first (what servers under `en`, `C` or no
         // locale wrote, and what the native front ends use; asked for as
@@ -419,6 +421,8 @@ pub fn encrypt(
     signal: JsValue,
 ) -> js_sys::Promise {
     let opts = EncryptOptions::new(source, context, suite, frame_length, policy, max_edks);
+    // This copy in wasm memory is wiped once the call ends.
+    let plaintext = zeroize::Zeroizing::new(plaintext);
     trace::promise_with(signal, async move {
         let opts = opts?;
         let call = opts.apply(opts.client.encrypt(&plaintext))?;

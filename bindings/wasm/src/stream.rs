@@ -86,10 +86,12 @@ impl Encryptor {
     }
 
     /// Encrypts a chunk; returns the ciphertext ready so far (maybe empty).
-    pub fn update(&mut self, chunk: &[u8]) -> Result<Uint8Array, JsValue> {
+    pub fn update(&mut self, chunk: Vec<u8>) -> Result<Uint8Array, JsValue> {
+        // Owned, so that this copy of the plaintext in wasm memory is wiped.
+        let chunk = Zeroizing::new(chunk);
         let mut out = Vec::new();
         self.inner
-            .update(chunk, &mut out)
+            .update(&chunk, &mut out)
             .map_err(|e| js_error(&e))?;
         Ok(Uint8Array::from(&out[..]))
     }

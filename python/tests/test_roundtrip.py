@@ -144,6 +144,29 @@ def test_bytes_like_inputs(aes_keyring: kms_envelope.RawAesKeyring) -> None:
     assert kms_envelope.decrypt(kms_envelope.encrypt(words, keyring=aes_keyring), keyring=aes_keyring).plaintext == words.tobytes()
 
 
+def test_keys_from_every_kind_of_buffer() -> None:
+    # Keys are copied into memory the library wipes; a memoryview goes
+    # through a bytearray of the library's own, never the caller's buffer.
+    key = bytes(range(32))
+    sealed = kms_envelope.encrypt(b"k", keyring=kms_envelope.RawAesKeyring("ns", "k", key))
+    backing = bytearray(i // 2 for i in range(64))
+    words = array.array("I", [int.from_bytes(key[i : i + 4], "little") for i in range(0, 32, 4)])
+    for value in (bytearray(key), memoryview(key), memoryview(bytearray(key)), memoryview(backing)[::2], words):
+        before = bytes(value)
+        keyring = kms_envelope.RawAesKeyring("ns", "k", value)
+        assert kms_envelope.decrypt(sealed, keyring=keyring).plaintext == b"k"
+        assert bytes(value) == before
+    assert bytes(backing) == bytes(i // 2 for i in range(64))
+    # Not a buffer: refused, not read as bytearray(32) would (32 zero bytes).
+    with pytest.raises(TypeError, match="bytes-like"):
+        kms_envelope.RawAesKeyring("ns", "k", 32)  # type: ignore[arg-type]
+    pem = RSA_PRIVATE_PEM.encode()
+    for private in (pem, bytearray(pem), memoryview(pem)):
+        rsa = kms_envelope.RawRsaKeyring("ns", "rsa", public_key=RSA_PUBLIC_PEM, private_key=private)
+        assert kms_envelope.decrypt(kms_envelope.encrypt(b"r", keyring=rsa), keyring=rsa).plaintext == b"r"
+    assert bytes(pem) == RSA_PRIVATE_PEM.encode()
+
+
 def test_mutable_input_is_copied(aes_keyring: kms_envelope.RawAesKeyring) -> None:
     buf = bytearray(b"A" * 100_000)
     ct = kms_envelope.encrypt(buf, keyring=aes_keyring)

@@ -13,6 +13,8 @@ use pyo3::types::{
     PyByteArray, PyBytes, PyDict, PyFrozenSet, PyInt, PyMemoryView, PyString, PyType,
 };
 
+use zeroize::{Zeroize, Zeroizing};
+
 use crate::errors::bad_arg;
 
 /// Bytes usable while the GIL is released.
@@ -49,6 +51,31 @@ pub(crate) fn bytes_like(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<PyBacke
         "{what} must be a bytes-like object (bytes, bytearray, memoryview), not '{}'",
         type_name(obj)
     )))
+}
+
+/// A secret (a key) from a bytes-like object, copied into memory that is
+/// wiped on drop. A `memoryview` or other buffer is copied through a
+/// `bytearray` of our own, which is zeroed before it is let go.
+pub(crate) fn secret_bytes(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Zeroizing<Vec<u8>>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Zeroizing::new(b.as_bytes().to_vec()));
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Ok(Zeroizing::new(b.to_vec()));
+    }
+    if obj.is_instance_of::<PyString>() || PyMemoryView::from(obj).is_err() {
+        // Not a buffer: bytes_like says why, in its words.
+        return bytes_like(obj, what).map(|b| Zeroizing::new(b.to_vec()));
+    }
+    // Any buffer, contiguous or not.
+    let copy = obj.py().get_type::<PyByteArray>().call1((obj,))?;
+    let copy = copy.cast_into::<PyByteArray>()?;
+    let secret = Zeroizing::new(copy.to_vec());
+    // SAFETY: `copy` was made just above and never handed out, so no other
+    // reference to its buffer exists, and nothing runs Python code (which
+    // could resize it) while the slice is alive.
+    unsafe { copy.as_bytes_mut() }.zeroize();
+    Ok(secret)
 }
 
 /// Outputs at least this large are copied into their `bytes` with the GIL released.

@@ -14,8 +14,9 @@ use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFrozenSet, PyString, PyTuple, PyType};
 use pyo3::PyTraverseError;
+use zeroize::Zeroizing;
 
-use crate::convert::{self, bytes_like, type_name};
+use crate::convert::{self, bytes_like, secret_bytes, type_name};
 use crate::errors::{bad_arg, core_result, from_callback, interrupted, run_core};
 use crate::gc::{CoreObject, Made};
 
@@ -213,7 +214,7 @@ impl PyEncryptionMaterials {
     /// Sets the plaintext data key. Raises :class:`BadArgumentError` if one is
     /// already set or if its length does not match the suite.
     fn set_plaintext_data_key(&self, key: &Bound<'_, PyAny>) -> PyResult<()> {
-        let key = bytes_like(key, "key")?;
+        let key = secret_bytes(key, "key")?;
         self.with(|m| core_result(m.set_plaintext_data_key(DataKey::from_slice(&key))))
     }
 
@@ -329,7 +330,7 @@ impl PyDecryptionMaterials {
     /// Sets the unwrapped data key. Raises :class:`BadArgumentError` if one is
     /// already set or if its length does not match the suite.
     fn set_plaintext_data_key(&self, key: &Bound<'_, PyAny>) -> PyResult<()> {
-        let key = bytes_like(key, "key")?;
+        let key = secret_bytes(key, "key")?;
         self.with(|m| core_result(m.set_plaintext_data_key(DataKey::from_slice(&key))))
     }
 
@@ -572,7 +573,7 @@ impl RawAesKeyring {
         js_legacy_order: bool,
     ) -> PyResult<PyClassInitializer<Self>> {
         let (key_namespace, key_name) = (key_namespace.0.as_str(), key_name.0.as_str());
-        let key = bytes_like(wrapping_key, "wrapping_key")?;
+        let key = secret_bytes(wrapping_key, "wrapping_key")?;
         let mut keyring = core_result(CoreAes::new(key_namespace, key_name, &key))?;
         if js_legacy_order {
             keyring = core_result(keyring.with_js_legacy_order())?;
@@ -622,24 +623,27 @@ impl RawAesKeyring {
     }
 }
 
-/// A PEM (``str`` or bytes starting with ``-----BEGIN``) or DER key.
+/// A PEM (``str`` or bytes starting with ``-----BEGIN``) or DER key, in
+/// memory wiped on drop.
 enum KeyText {
-    Pem(String),
-    Der(Vec<u8>),
+    Pem(Zeroizing<String>),
+    Der(Zeroizing<Vec<u8>>),
 }
 
 fn key_text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<KeyText> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(KeyText::Pem(convert::utf8(s, what)?.into_owned()));
+        return Ok(KeyText::Pem(Zeroizing::new(
+            convert::utf8(s, what)?.into_owned(),
+        )));
     }
-    let bytes = bytes_like(obj, what)?;
+    let bytes = secret_bytes(obj, what)?;
     let trimmed = bytes.trim_ascii_start();
     if trimmed.starts_with(b"-----BEGIN") {
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| bad_arg(format!("{what}: PEM is not UTF-8")))?;
-        Ok(KeyText::Pem(text.to_owned()))
+        Ok(KeyText::Pem(Zeroizing::new(text.to_owned())))
     } else {
-        Ok(KeyText::Der(bytes.to_vec()))
+        Ok(KeyText::Der(bytes))
     }
 }
 

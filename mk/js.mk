@@ -45,6 +45,7 @@ setup-js:
 	  || rustup target add wasm32-unknown-unknown
 	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(JS_WB_VERSION)" ]; then \
 	  echo "== installing wasm-bindgen-cli $(JS_WB_VERSION) (several minutes)"; \
+	  : "not --locked: its lock file names webpki-roots 1.0.11, which crates.io no longer offers"; \
 	  cargo install wasm-bindgen-cli --version =$(JS_WB_VERSION); \
 	fi
 	@command -v node >/dev/null && command -v npm >/dev/null \

@@ -160,6 +160,15 @@ def test_keys_from_every_kind_of_buffer() -> None:
     # Not a buffer: refused, not read as bytearray(32) would (32 zero bytes).
     with pytest.raises(TypeError, match="bytes-like"):
         kms_envelope.RawAesKeyring("ns", "k", 32)  # type: ignore[arg-type]
+
+    # A buffer that is also an integer (as NumPy's integer types are) is
+    # read as a buffer, not as a length.
+    class IndexableArray(array.array):  # type: ignore[type-arg]
+        def __index__(self) -> int:
+            return 32
+
+    indexable = IndexableArray("B", key)
+    assert kms_envelope.decrypt(sealed, keyring=kms_envelope.RawAesKeyring("ns", "k", indexable)).plaintext == b"k"
     pem = RSA_PRIVATE_PEM.encode()
     for private in (pem, bytearray(pem), memoryview(pem)):
         rsa = kms_envelope.RawRsaKeyring("ns", "rsa", public_key=RSA_PUBLIC_PEM, private_key=private)

@@ -63,12 +63,14 @@ pub(crate) fn secret_bytes(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Zeroi
     if let Ok(b) = obj.cast::<PyByteArray>() {
         return Ok(Zeroizing::new(b.to_vec()));
     }
-    if obj.is_instance_of::<PyString>() || PyMemoryView::from(obj).is_err() {
+    let view = match PyMemoryView::from(obj) {
+        Ok(view) if !obj.is_instance_of::<PyString>() => view,
         // Not a buffer: bytes_like says why, in its words.
-        return bytes_like(obj, what).map(|b| Zeroizing::new(b.to_vec()));
-    }
-    // Any buffer, contiguous or not.
-    let copy = obj.py().get_type::<PyByteArray>().call1((obj,))?;
+        _ => return bytes_like(obj, what).map(|b| Zeroizing::new(b.to_vec())),
+    };
+    // Any buffer, contiguous or not. Through the view: bytearray(x) would
+    // take an `x` that also has `__index__` (a NumPy integer) as a length.
+    let copy = obj.py().get_type::<PyByteArray>().call1((view,))?;
     let copy = copy.cast_into::<PyByteArray>()?;
     let secret = Zeroizing::new(copy.to_vec());
     // SAFETY: `copy` was made just above and never handed out, so no other

@@ -130,9 +130,9 @@ fn out_bytes(out: &JsValue, operation: &str, field: &str) -> Result<Vec<u8>> {
     copy_field(&out_array(out, operation, field)?, operation, field)
 }
 
-/// A plaintext data key from the response; the JS copy is zeroed.
-/// The response's `Plaintext`, wiped in the response whether or not it was
-/// usable. Read before any other field, so that no early error leaves it.
+/// The response's `Plaintext` as a data key. Its JS copy is zeroed whether
+/// or not it was usable; read before any other field, so that no early
+/// error leaves it.
 fn out_key(out: &JsValue, operation: &str) -> Result<DataKey> {
     let array = out_array(out, operation, "Plaintext")?;
     let copied = copy_field(&array, operation, "Plaintext");
@@ -140,12 +140,13 @@ fn out_key(out: &JsValue, operation: &str) -> Result<DataKey> {
     Ok(DataKey::new(copied?))
 }
 
-/// A request's `Plaintext`, zeroed when the call ends or is abandoned.
+/// A request's `Plaintext`, zeroed when the call ends or is abandoned
+/// (without throwing, should the client have detached its buffer).
 struct WipedOnDrop(Uint8Array);
 
 impl Drop for WipedOnDrop {
     fn drop(&mut self) {
-        self.0.fill(0, 0, self.0.length());
+        guarded::wipe(&self.0);
     }
 }
 

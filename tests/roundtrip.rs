@@ -196,6 +196,24 @@ proptest! {
     }
 }
 
+/// A keyring tries a message's wrapped keys in order until one opens. A
+/// PKCS #1 v1.5 keyring meeting a same-named key wrapped under OAEP must
+/// count it as failed, never as a data key, on every message: a decoder
+/// with implicit rejection (as `rsa` 0.10's own) takes about 1 in 250 of
+/// them for a data key and fails the message, whose second key would open.
+#[test]
+fn pkcs1_keyring_goes_past_a_same_named_key_it_cannot_open() {
+    let oaep: Arc<dyn Keyring> = Arc::new(rsa_keyring(RsaPadding::OaepSha256));
+    let pkcs1: Arc<dyn Keyring> = Arc::new(rsa_keyring(RsaPadding::Pkcs1V15));
+    let both = MultiKeyring::new(Some(oaep), vec![pkcs1.clone()]).unwrap();
+    let (suite, ec) = (suite(0x0478), EncryptionContext::new());
+    for i in 0..600u32 {
+        let msg = encrypt(suite, &both, 4096, &ec, &i.to_be_bytes());
+        let out = client_for(suite).decrypt(&msg).keyring(&pkcs1).run();
+        assert_eq!(out.unwrap().plaintext, i.to_be_bytes(), "message {i}");
+    }
+}
+
 #[test]
 fn rsa_every_padding_and_padding_mismatch() {
     let ec = EncryptionContext::from_iter([("purpose", "rsa")]);

@@ -26,27 +26,24 @@ use super::{CryptoError, Curve, HashAlg, RsaPadding};
 pub(crate) const NAME: &str = "rustcrypto";
 
 /// `rand_core` adapter over `getrandom` that never panics (unlike `OsRng`):
-/// a failure is remembered, the bytes handed out meanwhile (all 0x01, so that
-/// rejection loops still end) are discarded, and the caller returns an error.
-#[derive(Default)]
-struct Rng {
-    failed: bool,
-}
+/// a failure is an error, which the key generators, the signers and RSA
+/// pass back (no rejection loop is left spinning on bytes that never come).
+struct Rng;
 
-impl Rng {
-    fn check(&self) -> Result<(), CryptoError> {
-        if self.failed {
-            Err(CryptoError)
-        } else {
-            Ok(())
-        }
+/// `getrandom` failed.
+#[derive(Debug)]
+struct RngFailed;
+
+impl core::fmt::Display for RngFailed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the system random number generator failed")
     }
 }
 
-// Infallible by design: the key generators and signers retry on some
-// errors and panic on others, so a failure is recorded and checked after.
+impl core::error::Error for RngFailed {}
+
 impl TryRng for Rng {
-    type Error = core::convert::Infallible;
+    type Error = RngFailed;
 
     fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
         let mut bytes = [0; 4];
@@ -61,11 +58,7 @@ impl TryRng for Rng {
     }
 
     fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
-        if getrandom::getrandom(dest).is_err() {
-            self.failed = true;
-            dest.fill(1);
-        }
-        Ok(())
+        getrandom::getrandom(dest).map_err(|_| RngFailed)
     }
 }
 
@@ -408,13 +401,15 @@ impl EcdsaSigningKey {
         {
             return Ok(Self(SigningKey::Host(key, curve)));
         }
-        let mut rng = Rng::default();
-        let key = match curve {
-            Curve::P256 => SigningKey::P256(p256::ecdsa::SigningKey::generate_from_rng(&mut rng)),
-            Curve::P384 => SigningKey::P384(p384::ecdsa::SigningKey::generate_from_rng(&mut rng)),
-        };
-        rng.check()?;
-        Ok(Self(key))
+        let bad = |_| CryptoError;
+        Ok(Self(match curve {
+            Curve::P256 => SigningKey::P256(
+                p256::ecdsa::SigningKey::try_generate_from_rng(&mut Rng).map_err(bad)?,
+            ),
+            Curve::P384 => SigningKey::P384(
+                p384::ecdsa::SigningKey::try_generate_from_rng(&mut Rng).map_err(bad)?,
+            ),
+        }))
     }
 
     pub(crate) fn public_key_compressed(&self) -> Vec<u8> {
@@ -491,7 +486,7 @@ impl EcdsaSigningKey {
     pub(crate) fn sign_digest_randomized(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
         use ecdsa::signature::hazmat::RandomizedPrehashSigner;
         self.check_digest(digest)?;
-        let mut rng = Rng::default();
+        let mut rng = Rng;
         let sig = match &self.0 {
             SigningKey::P256(k) => {
                 let sig: p256::ecdsa::Signature = k
@@ -508,7 +503,6 @@ impl EcdsaSigningKey {
             #[cfg(feature = "host-crypto")]
             SigningKey::Host(..) => return Err(CryptoError),
         };
-        rng.check()?;
         Ok(sig)
     }
 
@@ -746,7 +740,7 @@ impl RsaPublicKey {
 
     pub(crate) fn encrypt(&self, padding: RsaPadding, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
         // OAEP: MGF1 with the same hash, empty label.
-        let mut rng = Rng::default();
+        let mut rng = Rng;
         let out = match padding {
             RsaPadding::Pkcs1V15 => self.0.encrypt(&mut rng, Pkcs1v15Encrypt, data),
             RsaPadding::OaepSha1 => self.0.encrypt(&mut rng, Oaep::<sha1::Sha1>::new(), data),
@@ -755,7 +749,6 @@ impl RsaPublicKey {
             RsaPadding::OaepSha512 => self.0.encrypt(&mut rng, Oaep::<Sha512>::new(), data),
         }
         .map_err(|_| CryptoError)?;
-        rng.check()?;
         Ok(out)
     }
 }
@@ -787,10 +780,10 @@ impl RsaPrivateKey {
             return Err(CryptoError);
         }
         // Blinded, against timing side channels.
-        let mut rng = Rng::default();
+        let mut rng = Rng;
         let key = &self.0;
         let out = match padding {
-            RsaPadding::Pkcs1V15 => key.decrypt_blinded(&mut rng, Pkcs1v15Encrypt, ciphertext),
+            RsaPadding::Pkcs1V15 => return pkcs1v15_decrypt(key, &mut rng, ciphertext),
             RsaPadding::OaepSha1 => {
                 key.decrypt_blinded(&mut rng, Oaep::<sha1::Sha1>::new(), ciphertext)
             }
@@ -806,9 +799,63 @@ impl RsaPrivateKey {
         }
         .map(Zeroizing::new)
         .map_err(|_| CryptoError)?;
-        rng.check()?;
         Ok(out)
     }
+}
+
+/// RSAES-PKCS1-v1_5 decryption (RFC 8017 7.2.2) that reports bad padding as
+/// an error, as AWS-LC and the AWS Encryption SDKs do, so that a keyring
+/// goes on to the message's next wrapped key. `rsa` 0.10 decodes with
+/// implicit rejection instead: a bad padding yields a made-up message of a
+/// pseudo-random length, which for about 1 key in 250 has a data key's
+/// length and would be taken for the data key, ending the search (a wrong
+/// key, or a same-named key wrapped under another padding, then failed the
+/// message instead of letting a later key open it). The private-key
+/// operation is still `rsa`'s: constant-time, blinded and checked; the
+/// padding is examined in constant time, and only its verdict branches.
+fn pkcs1v15_decrypt(
+    key: &rsa::PrivateKey,
+    rng: &mut Rng,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let c =
+        BoxedUint::from_be_slice(ciphertext, key.n_bits_precision()).map_err(|_| CryptoError)?;
+    let m = Zeroizing::new(
+        rsa::hazmat::rsa_decrypt_and_check(key, Some(rng), &c).map_err(|_| CryptoError)?,
+    );
+    // The limbs' bytes, big-endian: at least the modulus length; m < n, so
+    // the bytes before the last k are zero.
+    let bytes = Zeroizing::new(m.to_be_bytes());
+    let k = key.size();
+    let em = bytes
+        .len()
+        .checked_sub(k)
+        .and_then(|skip| bytes.get(skip..))
+        .ok_or(CryptoError)?;
+    eme_pkcs1_v15_decode(em).ok_or(CryptoError)
+}
+
+/// EME-PKCS1-v1_5 decoding: `EM = 0x00 || 0x02 || PS || 0x00 || M` with at
+/// least 8 bytes of nonzero `PS`; `M`, or `None`. Every byte is examined
+/// whatever it holds.
+fn eme_pkcs1_v15_decode(em: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    use subtle::{Choice, ConditionallySelectable, ConstantTimeGreater};
+    let (first, second) = (em.first()?, em.get(1)?);
+    let mut valid = first.ct_eq(&0) & second.ct_eq(&2);
+    let mut found = Choice::from(0);
+    let mut separator = 0u32;
+    for (i, byte) in em.iter().enumerate().skip(2) {
+        let is_zero = byte.ct_eq(&0);
+        separator.conditional_assign(&u32::try_from(i).ok()?, is_zero & !found);
+        found |= is_zero;
+    }
+    // PS is em[2..separator]: at least 8 bytes.
+    valid &= found & separator.ct_gt(&9);
+    if !bool::from(valid) {
+        return None;
+    }
+    let start = usize::try_from(separator).ok()?.checked_add(1)?;
+    Some(Zeroizing::new(em.get(start..)?.to_vec()))
 }
 
 /// Random bytes from the OS / browser CSPRNG.
@@ -894,5 +941,35 @@ mod tests {
         wipes_on_drop::<sha1::Sha1>();
         wipes_on_drop::<sha2::block_api::Sha256VarCore>();
         wipes_on_drop::<sha2::block_api::Sha512VarCore>();
+    }
+
+    /// EME-PKCS1-v1_5 decoding (RFC 8017 7.2.2 step 3), around each of its
+    /// rules.
+    #[test]
+    fn pkcs1_v15_decoding_takes_only_well_formed_blocks() {
+        use super::eme_pkcs1_v15_decode as decode;
+        let block = |first: u8, second: u8, ps: usize, message: &[u8]| {
+            let mut em = vec![first, second];
+            em.extend(std::iter::repeat_n(0xA5, ps));
+            em.push(0);
+            em.extend_from_slice(message);
+            em
+        };
+        let key = [7u8; 32];
+        let got = |em: Vec<u8>| decode(&em).map(|m| m.to_vec());
+        assert_eq!(got(block(0, 2, 8, &key)), Some(key.to_vec()));
+        assert_eq!(got(block(0, 2, 200, &key)), Some(key.to_vec()));
+        assert_eq!(got(block(0, 2, 8, &[])), Some(vec![]));
+        // The separator is the first zero after PS; zeros in M stay.
+        assert_eq!(got(block(0, 2, 9, &[0, 1, 0])), Some(vec![0, 1, 0]));
+        assert_eq!(got(block(0, 2, 7, &key)), None, "PS under 8 bytes");
+        assert_eq!(got(block(1, 2, 8, &key)), None, "first byte not 0");
+        assert_eq!(got(block(0, 1, 8, &key)), None, "block type 1");
+        assert_eq!(got(block(0, 0, 8, &key)), None, "block type 0");
+        let mut no_separator = vec![0, 2];
+        no_separator.extend([0xA5; 40]);
+        assert_eq!(got(no_separator), None, "no zero after PS");
+        assert_eq!(decode(&[0]).map(|m| m.to_vec()), None);
+        assert_eq!(decode(&[]).map(|m| m.to_vec()), None);
     }
 }

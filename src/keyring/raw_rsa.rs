@@ -279,8 +279,11 @@ impl RawRsaKeyring {
                     materials.set_plaintext_data_key(DataKey::new(std::mem::take(&mut *key)))?;
                     return Ok(materials);
                 }
-                Ok(_) => reasons.push(format!("{label}: unwrapped key has the wrong length")),
-                Err(_) => reasons.push(format!("{label}: RSA decryption failed")),
+                // One reason for both: which one it was would tell a sender
+                // whether the padding was valid (a padding oracle).
+                _ => reasons.push(format!(
+                    "{label}: RSA decryption failed (another key or padding)"
+                )),
             }
         }
         if reasons.is_empty() {

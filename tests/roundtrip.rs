@@ -214,6 +214,30 @@ fn pkcs1_keyring_goes_past_a_same_named_key_it_cannot_open() {
     }
 }
 
+/// A modulus of 3000 bits is 375 bytes, short of a whole number of 64-bit
+/// limbs: the RustCrypto backend's PKCS #1 v1.5 decoding then skips the
+/// limbs' leading zero byte. Every padding, both ways.
+#[test]
+fn rsa_modulus_not_a_whole_number_of_limbs() {
+    let public = kms_envelope::RsaPublicKey::from_pem(&data_file("rsa-3000-public.pem")).unwrap();
+    let private =
+        kms_envelope::RsaPrivateKey::from_pem(&data_file("rsa-3000-private.pem")).unwrap();
+    let (suite, ec) = (suite(0x0478), EncryptionContext::new());
+    for padding in RsaPadding::ALL {
+        let keyring = RawRsaKeyring::new(
+            NAMESPACE,
+            "rsa-3000",
+            padding,
+            Some(public.clone()),
+            Some(private.clone()),
+        )
+        .unwrap();
+        let msg = encrypt(suite, &keyring, 4096, &ec, b"3000 bits");
+        let out = client_for(suite).decrypt(&msg).keyring(&keyring).run();
+        assert_eq!(out.unwrap().plaintext, b"3000 bits", "{padding:?}");
+    }
+}
+
 #[test]
 fn rsa_every_padding_and_padding_mismatch() {
     let ec = EncryptionContext::from_iter([("purpose", "rsa")]);

@@ -343,8 +343,24 @@ pub(crate) fn resolve_endpoint(
         .or_else(|| profile.get("endpoint_url").map(str::to_owned))
 }
 
+/// Whether `region` can name a regional endpoint: one DNS label, 1 to 63
+/// ASCII letters, digits and `-`, neither first nor last a `-` (botocore's
+/// rule for region names). A region from a message's key ARN is the
+/// sender's choice: anything else (a `.`, `/`, `@` or `:`) would steer the
+/// call, with its signature and session token, to another host.
+pub(crate) fn is_region_name(region: &str) -> bool {
+    let bytes = region.as_bytes();
+    (1..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && bytes.first() != Some(&b'-')
+        && bytes.last() != Some(&b'-')
+}
+
 /// The regional AWS KMS endpoint for `region` in `partition` (`None`: the
-/// partition the region's name implies).
+/// partition the region's name implies). `region` must pass
+/// [`is_region_name`].
 pub(crate) fn default_endpoint(region: &str, partition: Option<&str>) -> String {
     let partition = partition.unwrap_or(if region.starts_with("cn-") {
         "aws-cn"
@@ -368,6 +384,36 @@ pub(crate) fn default_endpoint(region: &str, partition: Option<&str>) -> String 
 pub(crate) mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn region_names_are_single_dns_labels() {
+        for good in [
+            "us-east-1",
+            "cn-north-1",
+            "us-isob-east-1",
+            "eu-central-2",
+            "a",
+            "X9",
+        ] {
+            assert!(is_region_name(good), "{good}");
+        }
+        let long = "a".repeat(64);
+        for bad in [
+            "",
+            "-us-east-1",
+            "us-east-1-",
+            "x@127.0.0.1/",
+            "evil.example/",
+            "us-east-1.evil.example",
+            "us-east-1:443",
+            "us east 1",
+            "us-east-1\n",
+            "\u{e9}u-west-1",
+            long.as_str(),
+        ] {
+            assert!(!is_region_name(bad), "{bad:?}");
+        }
+    }
 
     #[derive(Default)]
     pub(crate) struct MapEnv {

@@ -304,6 +304,11 @@ impl AwsKmsClientBuilder {
         let (credentials, credential_source) =
             config::resolve_credentials(self.credentials, env, &profile).map_err(bad)?;
         let region = config::resolve_region(self.region, env, &profile);
+        if let Some(region) = region.as_ref().filter(|r| !config::is_region_name(r)) {
+            return Err(bad(format!(
+                "{region:?} is not a region name (such as \"us-east-1\")"
+            )));
+        }
         let endpoint = config::resolve_endpoint(self.endpoint, env, &profile)
             .map(|e| transport::parse_endpoint(&e).map_err(bad))
             .transpose()?;
@@ -620,6 +625,10 @@ mod tests {
         assert!(err(ok().endpoint("ftp://x")).contains("http"));
         assert!(err(ok().endpoint("not a url")).contains("endpoint"));
         assert!(err(ok().profile("nope")).contains("profile 'nope'"));
+        assert!(err(ok().region("kms.evil.example/")).contains("not a region name"));
+        let hostile = MapEnv::default().var("AWS_REGION", "x@127.0.0.1");
+        let refused = ok().build_with(&hostile).unwrap_err().to_string();
+        assert!(refused.contains("not a region name"), "{refused}");
         // Named by AWS_PROFILE: refused too, though the credentials are given;
         // AWS_PROFILE=default without files is the implicit default.
         let named = MapEnv::default().var("AWS_PROFILE", "nope");
@@ -630,6 +639,34 @@ mod tests {
         );
         let implicit = MapEnv::default().var("AWS_PROFILE", "default");
         assert!(ok().build_with(&implicit).is_ok());
+    }
+
+    #[test]
+    fn a_discovery_keyring_never_calls_the_host_a_message_names() {
+        // A message whose data key claims the victim's account, with a
+        // region that is a host: refused before any connection (an
+        // endpoint that accepted it would have had to answer first).
+        use kms_envelope::kms::{AwsKmsKeyring, DiscoveryFilter};
+        use kms_envelope::{AlgorithmSuite, DecryptionMaterials, EncryptedDataKey, Keyring};
+        let client = AwsKmsClient::builder()
+            .credentials(Credentials::new("a", "b").with_session_token("TOKEN"))
+            .build_with(&MapEnv::default())
+            .unwrap();
+        let filter = DiscoveryFilter::new("aws", ["111122223333"]).unwrap();
+        let keyring = AwsKmsKeyring::discovery(Arc::new(client), Some(filter));
+        let edk = EncryptedDataKey::new(
+            "aws-kms",
+            "arn:aws:kms:x@127.0.0.1/:111122223333:key/k".as_bytes(),
+            vec![7; 64],
+        );
+        let materials = DecryptionMaterials::new(
+            AlgorithmSuite::default(),
+            kms_envelope::EncryptionContext::new(),
+        );
+        let err =
+            kms_envelope::future::block_on(keyring.on_decrypt(materials, &[edk])).unwrap_err();
+        assert_eq!(err.kind(), kms_envelope::ErrorKind::NoKeyUnwrapped, "{err}");
+        assert!(err.to_string().contains("not a region name"), "{err}");
     }
 
     #[test]

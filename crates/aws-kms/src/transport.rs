@@ -174,6 +174,16 @@ impl Transport {
                 )))
             }
         };
+        if !config::is_region_name(&region) {
+            return Err(Error::BadArgument(format!(
+                "AWS KMS: {region:?}{} is not a region name (such as \"us-east-1\")",
+                if arn.is_some() {
+                    ", the region of the key's ARN,"
+                } else {
+                    ""
+                }
+            )));
+        }
         let url = match &self.endpoint {
             Some(url) => url.clone(),
             None => format!(
@@ -508,6 +518,32 @@ mod tests {
             ("ap-southeast-2".into(), "http://127.0.0.1:9/".into())
         );
         assert!(t.target(Some("1234abcd-12ab")).is_err());
+    }
+
+    #[test]
+    fn a_key_arn_cannot_steer_a_call_to_another_host() {
+        // The ARN of a message's data key is the sender's: its region went
+        // into the URL as it was, so "x@127.0.0.1/" sent the signed call
+        // (and the session token) to 127.0.0.1, and "evil.example/" to
+        // kms.evil.example.
+        let t = transport(None, Some("eu-west-1"), RetryPolicy::default());
+        for region in [
+            "x@127.0.0.1/",
+            "evil.example/",
+            "us-east-1.evil.example",
+            "-x",
+            "a b",
+        ] {
+            let arn = format!("arn:aws:kms:{region}:111122223333:key/k");
+            let err = t.target(Some(&arn)).unwrap_err();
+            assert!(matches!(err, Error::BadArgument(_)), "{err}");
+            assert!(err.to_string().contains("not a region name"), "{err}");
+        }
+        // With an endpoint of the caller's, the region still signs the call.
+        let t = transport(Some("http://127.0.0.1:9"), None, RetryPolicy::default());
+        assert!(t
+            .target(Some("arn:aws:kms:a/b:111122223333:key/k"))
+            .is_err());
     }
 
     /// A one-connection-per-request HTTP server that answers with `replies`

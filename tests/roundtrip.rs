@@ -1538,3 +1538,71 @@ fn raw_aes_unwraps_the_right_wrapped_key_at_any_position() {
         .unwrap_err();
     assert!(err.to_string().contains("(5 times)"), "{err}");
 }
+
+#[test]
+fn materials_managers_nest_to_a_bound_and_work_there() {
+    // Each level is a call inside the one above (and a destructor inside
+    // the one above on drop): 20,000 levels overflowed the stack of a
+    // Python caller.
+    let caching = |under: Arc<dyn MaterialsManager>| {
+        CachingMaterialsManager::builder(std::time::Duration::from_secs(60))
+            .materials_manager(under)
+            .build()
+    };
+    let mut cmm: Arc<dyn MaterialsManager> =
+        Arc::new(DefaultMaterialsManager::new(Arc::new(aes_keyring(32))));
+    assert_eq!(cmm.nesting_depth(), 1);
+    for depth in 2..=kms_envelope::cmm::MAX_NESTING {
+        cmm = if depth % 2 == 0 {
+            Arc::new(RequiredEncryptionContextMaterialsManager::new(cmm, ["tenant"]).unwrap())
+        } else {
+            Arc::new(caching(cmm).unwrap())
+        };
+        assert_eq!(cmm.nesting_depth(), depth);
+    }
+    let ec = EncryptionContext::from_iter([("tenant", "acme")]);
+    let message = Client::new()
+        .encrypt(b"deep")
+        .materials_manager(&*cmm)
+        .encryption_context(ec.clone())
+        .run()
+        .unwrap();
+    let out = Client::new()
+        .decrypt(&message)
+        .materials_manager(&*cmm)
+        .encryption_context(ec)
+        .run()
+        .unwrap();
+    assert_eq!(out.plaintext, b"deep");
+    // One more level of either kind is refused.
+    let errors = [
+        RequiredEncryptionContextMaterialsManager::new(cmm.clone(), ["tenant"]).unwrap_err(),
+        caching(cmm.clone()).unwrap_err(),
+    ];
+    for err in errors {
+        assert_eq!(err.kind(), ErrorKind::BadArgument, "{err}");
+        assert!(err.to_string().contains("nest at most 64"), "{err}");
+    }
+    // A manager of someone else's that reports any depth: refused, never an
+    // overflow of the count.
+    struct Bottomless(Arc<dyn MaterialsManager>);
+    impl MaterialsManager for Bottomless {
+        fn get_encryption_materials<'a>(
+            &'a self,
+            r: EncryptionRequest,
+        ) -> BoxFuture<'a, kms_envelope::Result<EncryptionMaterials>> {
+            self.0.get_encryption_materials(r)
+        }
+        fn decrypt_materials<'a>(
+            &'a self,
+            r: DecryptionRequest,
+        ) -> BoxFuture<'a, kms_envelope::Result<DecryptionMaterials>> {
+            self.0.decrypt_materials(r)
+        }
+        fn nesting_depth(&self) -> usize {
+            usize::MAX
+        }
+    }
+    let err = caching(Arc::new(Bottomless(cmm))).unwrap_err();
+    assert!(err.to_string().contains("nest at most 64"), "{err}");
+}

@@ -270,6 +270,7 @@ impl LocalMaterialsCache {
 /// ```
 pub struct CachingMaterialsManager {
     underlying: Arc<dyn MaterialsManager>,
+    depth: usize,
     cache: Arc<LocalMaterialsCache>,
     partition: String,
     max_age_millis: u64,
@@ -383,7 +384,8 @@ impl CachingBuilder {
     /// # Errors
     ///
     /// [`Error::BadArgument`] if no keyring or materials manager was set;
-    /// `max_age` is under one millisecond; `max_messages` is 0 or
+    /// the manager set nests [`MAX_NESTING`](super::MAX_NESTING) deep
+    /// already; `max_age` is under one millisecond; `max_messages` is 0 or
     /// `max_bytes` is over 2^63 - 1; on wasm32, no
     /// [`clock`](Self::clock) was set; or, when no
     /// [`partition_id`](Self::partition_id) was set, the system random
@@ -392,6 +394,7 @@ impl CachingBuilder {
         let underlying = self.underlying.ok_or_else(|| {
             Error::bad_arg("a caching manager needs a keyring or a materials manager")
         })?;
+        let depth = super::wrapping_depth(&*underlying, "caching manager")?;
         let max_age_millis = u64::try_from(self.max_age.as_millis()).unwrap_or(u64::MAX);
         if max_age_millis == 0 {
             return Err(Error::bad_arg(
@@ -424,6 +427,7 @@ impl CachingBuilder {
         };
         Ok(CachingMaterialsManager {
             underlying,
+            depth,
             cache: self
                 .cache
                 .unwrap_or_else(|| Arc::new(LocalMaterialsCache::new(DEFAULT_CACHE_CAPACITY))),
@@ -587,6 +591,10 @@ impl MaterialsManager for CachingMaterialsManager {
         request: DecryptionRequest,
     ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
         Box::pin(self.decrypt(request))
+    }
+
+    fn nesting_depth(&self) -> usize {
+        self.depth
     }
 }
 

@@ -32,6 +32,35 @@ pub trait MaterialsManager: MaybeSendSync {
         &'a self,
         request: DecryptionRequest,
     ) -> BoxFuture<'a, Result<DecryptionMaterials>>;
+
+    /// How many managers deep this one goes: 1 (the default) for a manager
+    /// that calls no other, one more than the one it wraps for one that
+    /// does. The wrapping managers refuse to nest past [`MAX_NESTING`], so
+    /// that no call recurses deep enough to exhaust the stack; a manager of
+    /// your own that wraps another may report its depth the same way.
+    fn nesting_depth(&self) -> usize {
+        1
+    }
+}
+
+/// The deepest materials managers nest ([`MaterialsManager::nesting_depth`]).
+/// Every level is a call (and, on drop, a destructor) inside the one
+/// above: thousands of levels overflow the stack. Real configurations nest
+/// two or three. Keyrings below count separately
+/// ([`crate::keyring::multi::MAX_NESTING`]).
+pub const MAX_NESTING: usize = 64;
+
+/// The depth of a manager that wraps `underlying`, or
+/// [`Error::BadArgument`](crate::Error::BadArgument) past [`MAX_NESTING`].
+pub(crate) fn wrapping_depth(underlying: &dyn MaterialsManager, what: &str) -> Result<usize> {
+    // Saturating: a manager of the caller's may report any depth.
+    let depth = underlying.nesting_depth().saturating_add(1);
+    if depth > MAX_NESTING {
+        return Err(crate::Error::bad_arg(format!(
+            "materials managers nest at most {MAX_NESTING} deep; this {what} would be {depth}"
+        )));
+    }
+    Ok(depth)
 }
 
 impl<M: MaterialsManager + ?Sized> MaterialsManager for std::sync::Arc<M> {
@@ -47,5 +76,9 @@ impl<M: MaterialsManager + ?Sized> MaterialsManager for std::sync::Arc<M> {
         request: DecryptionRequest,
     ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
         (**self).decrypt_materials(request)
+    }
+
+    fn nesting_depth(&self) -> usize {
+        (**self).nesting_depth()
     }
 }

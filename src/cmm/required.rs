@@ -47,6 +47,7 @@ pub(crate) fn missing_required_key(key: &str) -> String {
 pub struct RequiredEncryptionContextMaterialsManager {
     underlying: Arc<dyn MaterialsManager>,
     required_keys: BTreeSet<String>,
+    depth: usize,
 }
 
 impl std::fmt::Debug for RequiredEncryptionContextMaterialsManager {
@@ -66,7 +67,9 @@ impl RequiredEncryptionContextMaterialsManager {
     ///
     /// # Errors
     ///
-    /// [`Error::BadArgument`] if `required_keys` is empty.
+    /// [`Error::BadArgument`] if `required_keys` is empty, or if the result
+    /// would nest more than [`MAX_NESTING`](super::MAX_NESTING) managers
+    /// deep.
     pub fn new<I, S>(underlying: Arc<dyn MaterialsManager>, required_keys: I) -> Result<Self>
     where
         I: IntoIterator<Item = S>,
@@ -78,9 +81,11 @@ impl RequiredEncryptionContextMaterialsManager {
                 "a required-encryption-context manager needs at least one key",
             ));
         }
+        let depth = super::wrapping_depth(&*underlying, "required-encryption-context manager")?;
         Ok(Self {
             underlying,
             required_keys,
+            depth,
         })
     }
 
@@ -170,5 +175,9 @@ impl MaterialsManager for RequiredEncryptionContextMaterialsManager {
         request: DecryptionRequest,
     ) -> BoxFuture<'a, Result<DecryptionMaterials>> {
         Box::pin(self.decrypt(request))
+    }
+
+    fn nesting_depth(&self) -> usize {
+        self.depth
     }
 }

@@ -5,6 +5,7 @@ import io
 import operator
 import os
 import sys
+import threading
 import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Type, Union, overload
@@ -65,6 +66,9 @@ def _open_path(file: PathType, mode: str) -> Any:
         return builtins.open(file, mode)
     except OSError as e:
         raise _io_error("opening the file failed", e) from e
+    except ValueError as e:  # a NUL in the name: most likely a message passed as bytes
+        hint = " (a message in memory goes to decrypt(), or to open() as io.BytesIO(data))" if isinstance(file, bytes) else ""
+        raise BadArgumentError("file is not a usable path: %s%s" % (e, hint)) from e
 
 
 def _check_file(file: object, method: str) -> None:
@@ -74,6 +78,12 @@ def _check_file(file: object, method: str) -> None:
         raise TypeError(
             "file must be a path or a binary file object with a %s() method, not %r" % (method, type(file).__name__)
         )
+
+
+def _check_open(f: io.IOBase) -> None:
+    """The ``ValueError`` every ``io`` object raises once it is closed."""
+    if f.closed:
+        raise ValueError("I/O operation on closed file.")
 
 
 def _file_call(what: str, call: Any) -> None:
@@ -122,10 +132,16 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
     closed, exception or not, which finishes the message: call
     :meth:`abort` on the error path first. Usually made by
     :func:`kms_envelope.open`.
+
+    Like ``io.BufferedWriter``, one writer may be shared by threads: each
+    ``write`` is encrypted and written whole before the next begins.
     """
 
     def __init__(self, fileobj: WritableFile, encryptor: StreamEncryptor, *, close_fileobj: bool = False) -> None:
         super().__init__()
+        # Held from encrypting a write until its frames are in the file:
+        # two threads' frames written out of order make a broken message.
+        self._lock = threading.RLock()
         self._file = fileobj
         self._encryptor = encryptor
         self._close_file = close_fileobj
@@ -134,18 +150,20 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
         self._finished = False
 
     def writable(self) -> bool:
-        """Always ``True``."""
+        """``True``; ``ValueError`` once closed."""
+        _check_open(self)
         return True
 
     def write(self, b: "ReadableBuffer") -> int:
         """Encrypt ``b`` (any bytes-like object) and write what completes to
         the underlying file. Returns the number of bytes consumed (all)."""
-        if self.closed:
-            raise ValueError("write to closed file")
-        out = self._encryptor.update(b)
-        if out:
-            self._write_all(out)
-        return memoryview(b).nbytes
+        with self._lock:
+            if self.closed:
+                raise ValueError("write to closed file")
+            out = self._encryptor.update(b)
+            if out:
+                self._write_all(out)
+            return memoryview(b).nbytes
 
     def _write_all(self, data: bytes) -> None:
         """Writes all of ``data`` or aborts: the encryptor has consumed the
@@ -186,27 +204,29 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
             data = data[n:]
 
     def flush(self) -> None:
-        """Flush the underlying file (a partial frame stays buffered here)."""
-        if not self.closed:
-            flush = getattr(self._file, "flush", None)
-            if flush is not None:
-                _file_call("flushing the encrypted stream failed", flush)
+        """Flush the underlying file (a partial frame stays buffered here);
+        ``ValueError`` once closed."""
+        _check_open(self)
+        flush = getattr(self._file, "flush", None)
+        if flush is not None:
+            _file_call("flushing the encrypted stream failed", flush)
 
     def close(self) -> None:
         """Write the final frame and footer, flush, and close (the
         underlying file too if :func:`kms_envelope.open` opened it)."""
-        if self.closed:
-            return
-        try:
-            if not self._finished:
-                self._finished = True
-                self._write_all(self._encryptor.finish())
-        finally:
+        with self._lock:
+            if self.closed:
+                return
             try:
-                super().close()  # flushes the underlying file
+                if not self._finished:
+                    self._finished = True
+                    self._write_all(self._encryptor.finish())
             finally:
-                if self._close_file:
-                    _file_call("closing the encrypted stream failed", self._file.close)  # type: ignore[attr-defined]
+                try:
+                    super().close()  # flushes the underlying file
+                finally:
+                    if self._close_file:
+                        _file_call("closing the encrypted stream failed", self._file.close)  # type: ignore[attr-defined]
 
     def abort(self) -> None:
         """Close without finishing the message: what was written stays an
@@ -239,6 +259,7 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
         )
 
     def __enter__(self) -> "EncryptingWriter":
+        _check_open(self)
         return self
 
     def __exit__(
@@ -262,6 +283,9 @@ class _PullingReader(io.RawIOBase):
         super().__init__()
         # Every field first: a reader refused below is still closed cleanly
         # (its file too, if it owns it) when it is collected.
+        # Held for a whole read: two threads filling at once would hand
+        # out the same bytes twice, or pieces out of order.
+        self._lock = threading.RLock()
         self._file = fileobj
         self._close_file = close_fileobj
         self._chunk = chunk_size
@@ -278,7 +302,8 @@ class _PullingReader(io.RawIOBase):
         raise NotImplementedError
 
     def readable(self) -> bool:
-        """Always ``True``."""
+        """``True``; ``ValueError`` once closed."""
+        _check_open(self)
         return True
 
     def _read_source(self) -> bytes:
@@ -318,15 +343,16 @@ class _PullingReader(io.RawIOBase):
         return True
 
     def _take(self, size: int) -> bytes:
-        if self.closed:
-            raise ValueError("read from closed file")
-        if not self._fill():
-            return b""
-        start, end = self._pos, min(self._pos + size, len(self._buf))
-        self._pos = end
-        if start == 0 and end == len(self._buf):
-            return self._buf
-        return self._buf[start:end]
+        with self._lock:
+            if self.closed:
+                raise ValueError("read from closed file")
+            if not self._fill():
+                return b""
+            start, end = self._pos, min(self._pos + size, len(self._buf))
+            self._pos = end
+            if start == 0 and end == len(self._buf):
+                return self._buf
+            return self._buf[start:end]
 
     def read(self, size: Optional[int] = -1) -> bytes:
         """Read up to ``size`` bytes (all of them if ``size`` is negative or
@@ -347,6 +373,10 @@ class _PullingReader(io.RawIOBase):
         if size is None:
             size = -1
         size = operator.index(size)
+        with self._lock:
+            return self._readline(size)
+
+    def _readline(self, size: int) -> bytes:
         parts = []
         left = size
         while left != 0:
@@ -368,11 +398,12 @@ class _PullingReader(io.RawIOBase):
     def readall(self) -> bytes:
         """Read the rest."""
         parts = []
-        while True:
-            part = self._take(1 << 62)
-            if not part:
-                break
-            parts.append(part)
+        with self._lock:
+            while True:
+                part = self._take(1 << 62)
+                if not part:
+                    break
+                parts.append(part)
         return b"".join(parts)
 
     def readinto(self, b: "WriteableBuffer") -> int:
@@ -388,14 +419,15 @@ class _PullingReader(io.RawIOBase):
 
     def close(self) -> None:
         """Close (and close the underlying file if this package opened it)."""
-        if self.closed:
-            return
-        self._buf = b""
-        try:
-            super().close()
-        finally:
-            if self._close_file:
-                _file_call("closing the underlying file failed", self._file.close)  # type: ignore[attr-defined]
+        with self._lock:
+            if self.closed:
+                return
+            self._buf = b""
+            try:
+                super().close()
+            finally:
+                if self._close_file:
+                    _file_call("closing the underlying file failed", self._file.close)  # type: ignore[attr-defined]
 
 
 class DecryptingReader(_PullingReader):
@@ -452,6 +484,10 @@ class DecryptingReader(_PullingReader):
         next :meth:`read`. Raises as :meth:`read` does, and
         :class:`MalformedMessageError` if the stream ends first.
         """
+        with self._lock:
+            return self._read_header()
+
+    def _read_header(self) -> MessageHeader:
         if self.closed:
             raise ValueError("read from closed file")
         while True:
@@ -484,6 +520,7 @@ class DecryptingReader(_PullingReader):
         return self._decryptor.encryption_context
 
     def __enter__(self) -> "DecryptingReader":
+        _check_open(self)
         return self
 
 
@@ -514,6 +551,7 @@ class EncryptingReader(_EncryptorReport, _PullingReader):
         return self._encryptor.finish()
 
     def __enter__(self) -> "EncryptingReader":
+        _check_open(self)
         return self
 
 

@@ -222,10 +222,18 @@ def test_wrong_argument_types(aes_keyring: kms_envelope.RawAesKeyring) -> None:
         lambda: untyped.EncryptedDataKey(b"id", b"", b""),
         lambda: untyped.open(io.BytesIO(), "wb", keyring=aes_keyring, signed_release="frames"),
         lambda: untyped.open(io.BytesIO(), "rb", keyring=aes_keyring, frame_length=10),
+        # Python counts True as 1: a slip, never a one-byte frame or a one-second age
+        lambda: untyped.encrypt(b"x", keyring=aes_keyring, frame_length=True),
+        lambda: untyped.encrypt(b"x", keyring=aes_keyring, max_encrypted_data_keys=True),
+        lambda: untyped.StreamEncryptor(keyring=aes_keyring, plaintext_length=False),
+        lambda: untyped.LocalMaterialsCache(True),
+        lambda: untyped.CachingMaterialsManager(max_age=True, keyring=aes_keyring),
     ]
     for case in cases:
         with pytest.raises(TypeError):
             case()
+    with pytest.raises(TypeError, match="(?s)expected int, not 'bool'.*frame_length"):
+        untyped.encrypt(b"x", keyring=aes_keyring, frame_length=True)
     with pytest.raises(TypeError, match="values must be str, not 'int'"):
         untyped.encrypt(b"x", keyring=aes_keyring, encryption_context={"a": 1})
     with pytest.raises(TypeError, match="keys must be str, not 'bytes'"):

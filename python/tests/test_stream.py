@@ -176,6 +176,38 @@ def test_writer_abort_on_exception(aes_keyring: kms_envelope.RawAesKeyring) -> N
         w.write(b"more")
 
 
+def test_closed_streams_behave_like_closed_io_files(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # As io.BytesIO and io.FileIO: a closed file refuses a with block,
+    # flush(), readable() and writable() with ValueError.
+    message = kms_envelope.encrypt(b"x", keyring=aes_keyring)
+    writer = kms_envelope.open(io.BytesIO(), "wb", keyring=aes_keyring)
+    readers: List[Any] = [
+        kms_envelope.open(io.BytesIO(message), "rb", keyring=aes_keyring),
+        kms_envelope.encrypting_reader(io.BytesIO(b"x"), keyring=aes_keyring),
+    ]
+    assert writer.writable() and all(r.readable() for r in readers)
+    for f in [writer, *readers]:
+        f.close()
+        f.close()  # a second close does nothing
+        with pytest.raises(ValueError, match="closed file"):
+            with f:
+                pass
+        with pytest.raises(ValueError, match="closed file"):
+            f.flush()
+    with pytest.raises(ValueError, match="closed file"):
+        writer.writable()
+    for r in readers:
+        with pytest.raises(ValueError, match="closed file"):
+            r.readable()
+
+
+def test_a_message_passed_to_open_as_bytes_says_so(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    message = kms_envelope.encrypt(b"x", keyring=aes_keyring)
+    assert b"\0" in message
+    with pytest.raises(kms_envelope.BadArgumentError, match="io.BytesIO"):
+        kms_envelope.open(message, "rb", keyring=aes_keyring)
+
+
 def test_writer_dropped_unclosed_leaves_the_message_incomplete(aes_keyring: kms_envelope.RawAesKeyring) -> None:
     buf = io.BytesIO()
     w = kms_envelope.open(buf, "wb", keyring=aes_keyring, frame_length=4096)

@@ -1,8 +1,9 @@
 """Concurrent use from 8 threads, and the GIL released while working."""
+import io
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import kms_envelope
 from conftest import pattern
@@ -89,6 +90,64 @@ def test_shared_stream_object_is_serialized(aes_keyring: kms_envelope.RawAesKeyr
         t.join()
     parts.append(enc.finish())
     assert len(kms_envelope.decrypt(b"".join(parts), keyring=aes_keyring).plaintext) == 8 * 50 * 10
+
+
+class _SlowFile(io.BytesIO):
+    """A file whose writes and reads give other threads time to run."""
+
+    def write(self, data: "bytes") -> int:  # type: ignore[override]
+        time.sleep(0.0002)
+        return super().write(data)
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        time.sleep(0.0002)
+        return super().read(size)
+
+
+def test_a_shared_writer_keeps_each_write_whole_and_the_message_valid(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # Each write's frames reached the file outside any lock: with four
+    # threads, half the messages had frames out of order.
+    for _ in range(3):
+        out = _SlowFile()
+        w = kms_envelope.open(out, "wb", keyring=aes_keyring, algorithm_suite=0x0478, frame_length=100)
+
+        def worker(n: int) -> None:
+            for i in range(40):
+                w.write(b"%02d:%03d|" % (n, i) * 40)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        w.close()
+        plaintext = kms_envelope.decrypt(out.getvalue(), keyring=aes_keyring).plaintext
+        chunk = 7 * 40
+        pieces = sorted(plaintext[i : i + chunk] for i in range(0, len(plaintext), chunk))
+        assert pieces == sorted(b"%02d:%03d|" % (n, i) * 40 for n in range(4) for i in range(40))
+
+
+def test_a_shared_reader_hands_out_every_byte_once(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    data = pattern(60_000, 3)
+    message = kms_envelope.encrypt(data, keyring=aes_keyring, algorithm_suite=0x0478, frame_length=100)
+    for _ in range(3):
+        r = kms_envelope.open(_SlowFile(message), "rb", keyring=aes_keyring, chunk_size=150)
+        got: List[bytes] = []
+
+        def worker() -> None:
+            while True:
+                piece = r.read(37)
+                if not piece:
+                    return
+                got.append(piece)
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(map(len, got)) == len(data)
+        assert sorted(b"".join(got)) == sorted(data)
 
 
 def test_gil_is_released_while_encrypting(aes_keyring: kms_envelope.RawAesKeyring) -> None:

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
-    PyByteArray, PyBytes, PyDict, PyFrozenSet, PyInt, PyMemoryView, PyString, PyType,
+    PyBool, PyByteArray, PyBytes, PyDict, PyFrozenSet, PyInt, PyMemoryView, PyString, PyType,
 };
 
 use zeroize::{Zeroize, Zeroizing};
@@ -350,7 +350,8 @@ pub(crate) fn padding(obj: &Bound<'_, PyAny>) -> PyResult<RsaPadding> {
 /// An integer argument of any size. pyo3's own `i64`/`u64` arguments raise
 /// an `OverflowError` that does not name the argument for a huge value (or a
 /// negative one, unsigned); this keeps the value so that the range check
-/// raises `BadArgumentError` naming it. Non-integers stay `TypeError`s.
+/// raises `BadArgumentError` naming it. Non-integers stay `TypeError`s, and
+/// so does a `bool`: `frame_length=True` is a slip, not a one-byte frame.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Int {
     value: i64,
@@ -390,6 +391,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Int {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        refuse_bool(&obj, "int")?;
         match obj.extract::<i64>() {
             Ok(value) => Ok(Self::new(value)),
             Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
@@ -425,7 +427,18 @@ pub(crate) fn seconds(value: Seconds, what: &str) -> PyResult<Duration> {
         .map_err(|_| bad_arg(format!("{what} is too large: {value} seconds")))
 }
 
-/// A number of seconds (a float or an int). An int too large for a float
+/// A `TypeError` for a `bool` where a number is expected (Python counts
+/// `True` as the int 1).
+fn refuse_bool(obj: &Borrowed<'_, '_, PyAny>, expected: &str) -> PyResult<()> {
+    if obj.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!(
+            "expected {expected}, not 'bool'"
+        )));
+    }
+    Ok(())
+}
+
+/// A number of seconds (a float or an int, not a bool). An int too large for a float
 /// becomes infinity, which [`seconds`] refuses as too large with
 /// `BadArgumentError`, instead of pyo3's `OverflowError`.
 #[derive(Clone, Copy, Debug)]
@@ -435,6 +448,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Seconds {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        refuse_bool(&obj, "a number of seconds")?;
         match obj.extract::<f64>() {
             Ok(value) => Ok(Self(value)),
             Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => Ok(Self(if obj.lt(0)? {

@@ -306,12 +306,13 @@ fn encrypt_one(
     let mut total = 0u64;
     loop {
         let n = input.read_chunk(chunk)?;
+        total += n as u64;
+        input.check_size(total, n < chunk.len())?;
         if n > 0 {
             encryptor.update(&chunk[..n], out)?;
             output.write(out)?;
             out.clear();
             progress.inc(n);
-            total += n as u64;
         }
         if n < chunk.len() {
             break;

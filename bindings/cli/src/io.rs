@@ -23,6 +23,59 @@ pub fn is_std_stream(path: Option<&Path>) -> bool {
     path.is_none_or(|p| p.as_os_str() == "-")
 }
 
+/// The standard stream an output path names through the system's aliases
+/// (`/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`; the same for 2). Such a
+/// path reopened as a file would be truncated (or, being a regular file,
+/// renamed over): `-o /dev/stdout >> log` would lose the log.
+fn std_stream_alias(path: &Path) -> Option<i32> {
+    let s = path.to_str()?;
+    let fd = s
+        .strip_prefix("/dev/fd/")
+        .or_else(|| s.strip_prefix("/proc/self/fd/"))
+        .or(match s {
+            "/dev/stdout" => Some("1"),
+            "/dev/stderr" => Some("2"),
+            _ => None,
+        })?;
+    match fd {
+        "1" => Some(1),
+        "2" => Some(2),
+        _ => None,
+    }
+}
+
+/// Refuses to follow `link` out of a world-writable sticky directory (such
+/// as `/tmp`) when it belongs to neither the caller nor the directory's
+/// owner: the rule of Linux's `fs.protected_symlinks`, which a shell's `>`
+/// gets from the kernel. The output replaces the link's target by a
+/// rename, which the kernel never checks, so the rule is applied here:
+/// another user's link in `/tmp` must not aim a root job at `/etc/shadow`.
+#[cfg(unix)]
+fn check_symlink_owner(link: &Path) -> CliResult<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(link).map_err(|e| CliError::io("open", link, &e))?;
+    let parent = match link.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = fs::metadata(parent).map_err(|e| CliError::io("open", parent, &e))?;
+    let sticky_world_writable = dir.mode() & 0o1002 == 0o1002;
+    let me = rustix::process::geteuid().as_raw();
+    if sticky_world_writable && meta.uid() != me && meta.uid() != dir.uid() {
+        return Err(CliError::bad_arg(format!(
+            "'{}' is a symbolic link of another user's in a world-writable sticky \
+             directory; it is not followed (as the kernel's fs.protected_symlinks does)",
+            link.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_symlink_owner(_link: &Path) -> CliResult<()> {
+    Ok(())
+}
+
 /// `len` random bytes as lowercase hex.
 pub fn random_hex(len: usize) -> CliResult<String> {
     let bytes = DataKey::generate(len)?;
@@ -78,6 +131,29 @@ impl Input {
     /// file read as it is.
     pub fn size(&self) -> Option<u64> {
         self.len
+    }
+
+    /// Checks that `read` bytes so far (all of them, at `end`) agree with
+    /// [`size`](Self::size): a file that grew or shrank while it was read,
+    /// or whose size is not its content (`/sys`), is an I/O error naming
+    /// it, not the encryptor's complaint about a declared length.
+    pub fn check_size(&self, read: u64, end: bool) -> CliResult<()> {
+        match self.len {
+            Some(len) if read > len || (end && read < len) => Err(CliError::new(
+                crate::exit::Status::Io,
+                format!(
+                    "'{}' changed while it was read: it had {len} bytes when opened, {} \
+                     (a file whose size is not its content, as in /sys, can be piped in)",
+                    self.name.display(),
+                    if end {
+                        format!("{read} were read")
+                    } else {
+                        "more than that were read".to_owned()
+                    }
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Fills `buf` from the input; returns how much was read, which is less
@@ -201,6 +277,17 @@ impl Output {
                 });
             }
         };
+        match std_stream_alias(path) {
+            Some(1) => return Self::create(None, access, replace),
+            Some(_) => {
+                return Ok(Self {
+                    sink: Some(Sink::Stream(Box::new(io::stderr().lock()))),
+                    name: PathBuf::from("<stderr>"),
+                    encoder: None,
+                })
+            }
+            None => {}
+        }
         let dest = match fs::metadata(path) {
             // /dev/null, a FIFO, a terminal: nothing to rename over.
             Ok(meta) if !meta.is_file() => {
@@ -218,6 +305,13 @@ impl Output {
             // dangling link (no metadata) is replaced itself: its target is
             // never created, wherever it points.
             Ok(_) if path.is_symlink() => {
+                check_symlink_owner(path)?;
+                // What `>` would need: leave to the kernel whether this
+                // caller may follow the link and write the file.
+                OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| CliError::io("open", path, &e))?;
                 fs::canonicalize(path).map_err(|e| CliError::io("resolve", path, &e))?
             }
             _ => path.to_owned(),
@@ -435,6 +529,73 @@ mod tests {
         assert!(!out.is_staged());
         out.write(b"gone").unwrap();
         out.commit().unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn another_users_link_in_a_sticky_directory_is_not_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("important.conf");
+        fs::write(&target, b"keep").unwrap();
+        let shared = dir.path().join("tmp");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+        let link = shared.join("out.kmse");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        // The caller's own link is followed, as a shell's `>` would.
+        let mut out = Output::create(Some(&link), Access::Default, true).unwrap();
+        out.write(b"mine").unwrap();
+        out.commit().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"mine");
+        // Another user's is not (only root can give a link away).
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
+            let err = Output::create(Some(&link), Access::Default, true)
+                .err()
+                .expect("another user's link must not be followed");
+            assert!(err.to_string().contains("protected_symlinks"), "{err}");
+            assert_eq!(fs::read(&target).unwrap(), b"mine");
+            // Outside a sticky world-writable directory it is.
+            fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
+            let out = Output::create(Some(&link), Access::Default, true).unwrap();
+            out.commit().unwrap();
+            assert_eq!(fs::read(&target).unwrap(), b"");
+        }
+    }
+
+    #[test]
+    fn a_file_that_changes_size_while_read_is_an_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.txt");
+        fs::write(&path, b"12345").unwrap();
+        let input = Input::open(Some(&path)).unwrap();
+        assert_eq!(input.size(), Some(5));
+        input.check_size(3, false).unwrap();
+        input.check_size(5, true).unwrap();
+        for (read, end, says) in [(4, true, "4 were read"), (6, false, "more than that")] {
+            let err = input.check_size(read, end).unwrap_err();
+            assert_eq!(err.status, crate::exit::Status::Io);
+            let text = err.to_string();
+            assert!(text.contains("log.txt") && text.contains(says), "{text}");
+        }
+    }
+
+    #[test]
+    fn standard_stream_aliases() {
+        for (path, fd) in [
+            ("/dev/stdout", Some(1)),
+            ("/dev/fd/1", Some(1)),
+            ("/proc/self/fd/1", Some(1)),
+            ("/dev/stderr", Some(2)),
+            ("/dev/fd/2", Some(2)),
+            ("/dev/fd/3", None),
+            ("/dev/stdin", None),
+            ("stdout", None),
+            ("/dev/fd/10", None),
+        ] {
+            assert_eq!(std_stream_alias(Path::new(path)), fd, "{path}");
+        }
     }
 
     #[test]

@@ -19,6 +19,15 @@ const KEY_LEN: usize = 32;
 
 /// Runs `keygen`.
 pub fn run(args: &KeygenArgs) -> CliResult<()> {
+    // --force renames the key file over the path: over a link that is the
+    // link itself (/dev/stdout, when stdout is a file, would become a key
+    // file), never what it points to. A key goes to a plain path.
+    if fs::symlink_metadata(&args.out).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(CliError::bad_arg(format!(
+            "'{}' is a symbolic link: give the key file's own path",
+            args.out.display()
+        )));
+    }
     // A device or a FIFO is no place for a key, and --force would rename
     // the key file over it (replacing /dev/null itself).
     if fs::metadata(&args.out).is_ok_and(|m| !m.is_file()) {

@@ -41,6 +41,23 @@ fn keygen_writes_a_private_key_file() {
             .file_type()
             .is_fifo());
         std::fs::remove_file(env.path("fifo")).unwrap();
+
+        // Nor through a symbolic link: --force renamed the key over the
+        // link itself (`--out /dev/stdout` with stdout in a file replaced
+        // /dev/stdout by a key file).
+        std::fs::write(env.path("target.key"), b"keep").unwrap();
+        std::os::unix::fs::symlink(env.path("target.key"), env.path("link.key")).unwrap();
+        for force in [&[][..], &["--force"][..]] {
+            let err = env.fails(
+                &[&["keygen", "--out", "link.key"][..], force].concat(),
+                BAD_ARGUMENT,
+            );
+            assert!(err.contains("symbolic link"), "{err}");
+        }
+        assert!(env.path("link.key").is_symlink());
+        assert_eq!(env.read("target.key"), b"keep");
+        std::fs::remove_file(env.path("link.key")).unwrap();
+        std::fs::remove_file(env.path("target.key")).unwrap();
     }
 
     // A name that would make a key file encrypt refuses (over 64 KiB).
@@ -85,6 +102,35 @@ fn keygen_writes_a_private_key_file() {
     assert!(!env.exists("kms.key"));
     env.fails(&["keygen", "--out", "no/such/dir/k.key"], IO);
     env.fails(&["keygen"], USAGE);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn output_to_dev_stdout_writes_to_the_stream_as_it_is() {
+    // `-o /dev/stdout >> log`: the path was resolved to the log file and a
+    // staged file renamed over it, losing what the log held.
+    let env = Env::new();
+    env.keygen("a.key");
+    env.ok(&["encrypt", "-k", "a.key", "-i", "plain.txt", "-o", "m.kmse"]);
+    for alias in ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"] {
+        env.write("app.log", b"earlier line\n");
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(env.path("app.log"))
+            .unwrap();
+        let status = std::process::Command::new(BIN)
+            .args(["decrypt", "-k", "a.key", "-i", "m.kmse", "-o", alias])
+            .current_dir(env.dir.path())
+            .stdout(log)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{alias}");
+        assert_eq!(
+            env.read("app.log"),
+            b"earlier line\nattack at dawn\n",
+            "{alias}"
+        );
+    }
 }
 
 #[test]

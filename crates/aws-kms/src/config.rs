@@ -46,6 +46,24 @@ impl Credentials {
     pub(crate) fn session_token(&self) -> Option<&str> {
         self.session_token.as_deref().map(String::as_str)
     }
+
+    /// What keeps these credentials out of a request, if anything: the
+    /// access key ID and the session token go into HTTP headers, so each
+    /// must be printable ASCII without spaces (a line break pasted along
+    /// with a key would otherwise fail every call, far from its cause).
+    pub(crate) fn header_problem(&self) -> Option<&'static str> {
+        let printable = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
+        if !printable(&self.access_key_id) {
+            return Some("the access key ID must be printable ASCII without spaces");
+        }
+        if self.secret_access_key.is_empty() {
+            return Some("the secret access key is empty");
+        }
+        if self.session_token().is_some_and(|t| !printable(t)) {
+            return Some("the session token must be printable ASCII without spaces");
+        }
+        None
+    }
 }
 
 impl fmt::Debug for Credentials {

@@ -303,6 +303,9 @@ impl AwsKmsClientBuilder {
         }
         let (credentials, credential_source) =
             config::resolve_credentials(self.credentials, env, &profile).map_err(bad)?;
+        if let Some(problem) = credentials.header_problem() {
+            return Err(bad(format!("{problem} ({credential_source})")));
+        }
         let region = config::resolve_region(self.region, env, &profile);
         if let Some(region) = region.as_ref().filter(|r| !config::is_region_name(r)) {
             return Err(bad(format!(
@@ -626,6 +629,16 @@ mod tests {
         assert!(err(ok().endpoint("not a url")).contains("endpoint"));
         assert!(err(ok().profile("nope")).contains("profile 'nope'"));
         assert!(err(ok().region("kms.evil.example/")).contains("not a region name"));
+        let pasted =
+            AwsKmsClient::builder().credentials(Credentials::new("AKIA\r\nX-Evil: 1", "s"));
+        assert!(err(pasted).contains("access key ID must be printable"));
+        let token = AwsKmsClient::builder()
+            .credentials(Credentials::new("AKIA", "s").with_session_token("tok\n"));
+        assert!(err(token).contains("session token must be printable"));
+        assert!(
+            err(AwsKmsClient::builder().credentials(Credentials::new("AKIA", "")))
+                .contains("secret")
+        );
         let hostile = MapEnv::default().var("AWS_REGION", "x@127.0.0.1");
         let refused = ok().build_with(&hostile).unwrap_err().to_string();
         assert!(refused.contains("not a region name"), "{refused}");

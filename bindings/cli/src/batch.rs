@@ -77,9 +77,12 @@ pub fn output_name(name: &OsStr, purpose: Purpose, suffix: &str) -> OsString {
     out
 }
 
-/// Refuses `output` if it exists and `--no-overwrite` was given.
+/// Refuses `output` if it exists and `--no-overwrite` was given (a device,
+/// which is written to and never replaced, does not count).
 fn check_overwrite(io: &IoArgs, output: &Path) -> CliResult<()> {
-    if io.no_overwrite && fs::symlink_metadata(output).is_ok() {
+    // A device or a FIFO (/dev/null) is written to, never replaced.
+    let device = fs::metadata(output).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if io.no_overwrite && !device && fs::symlink_metadata(output).is_ok() {
         return Err(CliError::bad_arg(format!(
             "'{}' exists (--no-overwrite)",
             output.display()

@@ -421,6 +421,9 @@ fn suffix_no_overwrite_and_an_output_that_is_a_directory() {
     // Without it, the output is replaced; a new output is fine with it.
     env.ok(&args(&encrypt, &["-o", "taken.kmse"]));
     env.ok(&args(&encrypt, &["-o", "fresh.kmse", "--no-overwrite"]));
+    // A device is written to, not replaced: nothing to refuse.
+    #[cfg(unix)]
+    env.ok(&args(&encrypt, &["-o", "/dev/null", "--no-overwrite"]));
 
     // -o naming a directory points to --output-dir.
     std::fs::create_dir(env.path("outdir")).unwrap();

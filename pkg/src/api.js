@@ -214,6 +214,19 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * `s`, if it is valid Unicode: a lone surrogate has no UTF-8 form, and
  * replacing it would make distinct strings equal.
  */
+/**
+ * `value` as an array of well-formed strings, read once, here: a Proxy or
+ * getter that throws is a bad_argument, and a getter cannot give a second
+ * answer later. `null` when `value` is no array.
+ */
+function stringArray(value, what) {
+  const items = readingCaller(what, () => (Array.isArray(value) ? Array.from(value) : null));
+  if (items === null || !items.every((t) => typeof t === 'string')) {
+    throw badArgument(`${what} must be an array of strings`);
+  }
+  return items.map((t) => wellFormed(t, `${what} item`));
+}
+
 function wellFormed(s, what) {
   if (s.isWellFormed ? !s.isWellFormed() : LONE_SURROGATE.test(s)) {
     throw badArgument(`${what} is not valid Unicode (it holds a lone surrogate)`);
@@ -321,7 +334,9 @@ function source(opts) {
 
 function keyringSource(keyring) {
   if (isA(keyring, Keyring)) return keyring[SOURCE];
-  if (typeof keyring === 'object' && isCustomKeyring(keyring)) {
+  // A class with static onEncrypt / onDecrypt is a keyring too, as the
+  // types (and MultiKeyring, CustomKeyring) have it.
+  if ((typeof keyring === 'object' || typeof keyring === 'function') && isCustomKeyring(keyring)) {
     return new CustomKeyring(keyring)[SOURCE];
   }
   throw badArgument(`keyring must be a Keyring or an object with onEncrypt and onDecrypt functions, got ${describe(keyring)}`);
@@ -497,7 +512,7 @@ function loadSdkCommands() {
 
 /** An AWS SDK v3 client (its `send` needs the SDK's own commands). */
 function isSdkClient(client) {
-  return Boolean(client.middlewareStack && typeof client.middlewareStack.add === 'function' && client.config);
+  return readingCaller('client', () => Boolean(client.middlewareStack && typeof client.middlewareStack.add === 'function' && client.config));
 }
 
 /** `send(operation, input)` for the wasm layer (bindings/wasm/src/kms.rs). */
@@ -518,10 +533,7 @@ function kmsSender(client, commands) {
 
 function grantTokenList(value) {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value) || !value.every((t) => typeof t === 'string')) {
-    throw badArgument('grantTokens must be an array of strings');
-  }
-  return value.map((t) => wellFormed(t, 'grantTokens item'));
+  return stringArray(value, 'grantTokens');
 }
 
 function optionalString(value, what) {
@@ -567,10 +579,10 @@ export class AwsKmsDiscoveryKeyring extends Keyring {
     if (discoveryFilter !== undefined && discoveryFilter !== null) {
       ({ partition, accountIds } = options(discoveryFilter, 'discoveryFilter', ['partition', 'accountIds']));
       string(partition, 'discoveryFilter.partition');
-      if (!Array.isArray(accountIds) || !accountIds.length || !accountIds.every((a) => typeof a === 'string')) {
-        throw badArgument('discoveryFilter.accountIds must be a non-empty array of strings');
-      }
-      accountIds = accountIds.map((id) => wellFormed(id, 'discoveryFilter.accountIds item'));
+      const ids = readingCaller('discoveryFilter.accountIds', () => Array.isArray(accountIds) && accountIds.length > 0);
+      if (!ids) throw badArgument('discoveryFilter.accountIds must be a non-empty array of strings');
+      accountIds = stringArray(accountIds, 'discoveryFilter.accountIds');
+      if (!accountIds.length) throw badArgument('discoveryFilter.accountIds must be a non-empty array of strings');
     }
     optionalString(region, 'region');
     const send = kmsSender(client, commands);
@@ -608,14 +620,11 @@ export class DefaultMaterialsManager extends MaterialsManager {
 export class RequiredEncryptionContextMaterialsManager extends MaterialsManager {
   constructor(opts) {
     const { keyring, materialsManager, requiredEncryptionContextKeys } = options(opts, 'RequiredEncryptionContextMaterialsManager options', [...SOURCE_OPTIONS, 'requiredEncryptionContextKeys']);
-    if (!Array.isArray(requiredEncryptionContextKeys) || !requiredEncryptionContextKeys.every((k) => typeof k === 'string')) {
-      throw badArgument('requiredEncryptionContextKeys must be an array of strings');
-    }
     // A lone surrogate would be replaced, and match another key.
-    const keys = requiredEncryptionContextKeys.map((k) => wellFormed(k, 'requiredEncryptionContextKeys item'));
+    const keys = stringArray(requiredEncryptionContextKeys, 'requiredEncryptionContextKeys');
     const under = source({ keyring, materialsManager });
     super(wasmSource(() => wasm.requiredContextManager(under, keys)));
-    this.requiredEncryptionContextKeys = [...requiredEncryptionContextKeys];
+    this.requiredEncryptionContextKeys = [...keys];
   }
 }
 

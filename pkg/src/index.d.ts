@@ -145,6 +145,9 @@ export interface KeyringImplementation {
   /**
    * Returns the data key (required when `materials.plaintextDataKey` is
    * unset; of the suite's length, 16/24/32 bytes) and the EDKs to add.
+   * EDKs the materials already hold, and repeats, are not added again, so
+   * returning `materials` after pushing onto its `encryptedDataKeys` (as
+   * `@aws-crypto/client-node`'s keyrings do) works as well.
    */
   onEncrypt(materials: EncryptionMaterials, options?: KeyringCallOptions):
     | Promise<{ plaintextDataKey?: Uint8Array; encryptedDataKeys?: EncryptedDataKeyInit[] }>
@@ -388,7 +391,7 @@ export declare class CachingMaterialsManager extends MaterialsManager {
   constructor(options: MaterialsSource & CacheChoice & {
     /** How long a cached data key is reused, in milliseconds (required, at least 1). */
     maxAge: number;
-    /** Most messages one data key encrypts: a whole number from 1 (default 2^32, the specification's; the official SDKs take no more). */
+    /** Most messages one data key encrypts: a whole number from 1 (default 2^32, the specification's). The specification takes any 64-bit count, and so does this package, up to 2^53 - 1; the official SDKs refuse more than 2^32. */
     maxMessages?: number;
     /** Most plaintext bytes one data key encrypts (default: no practical limit). */
     maxBytes?: number;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  encrypt, decrypt, DefaultMaterialsManager, MultiKeyring, RawAesKeyring, RequiredEncryptionContextMaterialsManager, KmsEnvelopeError,
+  encrypt, decrypt, inspect, DefaultMaterialsManager, MultiKeyring, RawAesKeyring, RequiredEncryptionContextMaterialsManager, KmsEnvelopeError,
 } from 'kms-envelope';
 import { aesKey, bytesOf, rejectsWith } from './helpers.js';
 
@@ -79,6 +79,37 @@ test('custom keyring as a multi-keyring child and generator', async () => {
   const ct2 = await encrypt(bytesOf(10), { keyring: new MultiKeyring({ generator: aes, children: [k] }) });
   assert.ok(k.calls.encrypt.at(-1).plaintextDataKey instanceof Uint8Array, 'child sees the generated key');
   assert.deepEqual((await decrypt(ct2, { keyring: k })).plaintext, bytesOf(10));
+});
+
+test("client-node's idiom: EDKs pushed onto the materials and the materials returned", async () => {
+  // Each such child handed back every EDK it was shown: under a
+  // multi-keyring with two of them the message carried 7 EDKs, not 3.
+  const pushing = (name) => ({
+    onEncrypt(m) {
+      m.encryptedDataKeys.push({ providerId: 'pushed', providerInfo: new TextEncoder().encode(name), ciphertext: new Uint8Array([1, 2, 3]) });
+      // The same object twice in one answer counts once too.
+      m.encryptedDataKeys.push(m.encryptedDataKeys.at(-1));
+      return m;
+    },
+    onDecrypt() { return null; },
+  });
+  const aes = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'a', wrappingKey: aesKey() });
+  const ct = await encrypt(bytesOf(10), { keyring: new MultiKeyring({ generator: aes, children: [pushing('one'), pushing('two')] }) });
+  const { encryptedDataKeys } = await inspect(ct);
+  assert.deepEqual(encryptedDataKeys.map((e) => e.providerId), ['ns', 'pushed', 'pushed']);
+  assert.deepEqual((await decrypt(ct, { keyring: aes, maxEncryptedDataKeys: 3 })).plaintext, bytesOf(10));
+});
+
+test('a keyring written as a class with static methods is taken wherever a keyring is', async () => {
+  const k = remoteKeyring();
+  class Static {
+    static onEncrypt(m) { return k.onEncrypt(m); }
+    static onDecrypt(m, edks) { return k.onDecrypt(m, edks); }
+  }
+  const ct = await encrypt(bytesOf(10), { keyring: Static });
+  assert.deepEqual((await decrypt(ct, { keyring: Static })).plaintext, bytesOf(10));
+  const cmm = new DefaultMaterialsManager(Static);
+  assert.deepEqual((await decrypt(ct, { materialsManager: cmm })).plaintext, bytesOf(10));
 });
 
 test('a keyring that rejects: kms_error, original error as cause', async () => {

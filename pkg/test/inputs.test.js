@@ -125,6 +125,33 @@ test('lone surrogates are refused in every string list', () => {
   threw(() => new AwsKmsDiscoveryKeyring({ client, discoveryFilter: { partition: 'aws', accountIds: [lone] } }));
 });
 
+test('string lists read through a Proxy that throws, or a revoked one: bad_argument, read once', () => {
+  const threw = (fn, what) => assert.throws(fn, (e) => e instanceof KmsEnvelopeError && e.code === 'bad_argument' && e.message.includes(what));
+  const throwing = () => new Proxy(['a'], { get() { throw new Error('trap'); } });
+  const revoked = () => {
+    const r = Proxy.revocable(['a'], {});
+    r.revoke();
+    return r.proxy;
+  };
+  const client = { send: async () => ({}) };
+  const keyId = 'arn:aws:kms:us-east-1:111122223333:key/k';
+  for (const list of [throwing, revoked]) {
+    threw(() => new RequiredEncryptionContextMaterialsManager({ keyring: aes, requiredEncryptionContextKeys: list() }), 'requiredEncryptionContextKeys');
+    threw(() => new AwsKmsKeyring({ client, keyId, grantTokens: list() }), 'grantTokens');
+    threw(() => new AwsKmsDiscoveryKeyring({ client, discoveryFilter: { partition: 'aws', accountIds: list() } }), 'accountIds');
+  }
+  // A client whose probing throws (an instrumentation Proxy).
+  const probed = { send: async () => ({}), get middlewareStack() { throw new Error('getter'); } };
+  threw(() => new AwsKmsKeyring({ client: probed, keyId }), 'client');
+  // Read once: a list whose getter answers differently the second time
+  // keeps the first answer everywhere.
+  let reads = 0;
+  const shifty = new Proxy(['tenant'], { get(t, p) { if (p === '0') reads += 1; return p === '0' && reads > 1 ? 'other' : t[p]; } });
+  const cmm = new RequiredEncryptionContextMaterialsManager({ keyring: aes, requiredEncryptionContextKeys: shifty });
+  assert.deepEqual(cmm.requiredEncryptionContextKeys, ['tenant']);
+  assert.equal(reads, 1);
+});
+
 test('one-shot encrypt takes the whole frame length range', async () => {
   // Sizes were computed in 32 bits on wasm32: past 2^32 - 33 the body
   // length overflowed (a refusal), and at 2^32 - 32 a frame's size wrapped

@@ -275,8 +275,18 @@ impl Keyring for JsKeyring {
                     ));
                 }
                 let list = guarded::elements(&edks).map_err(|e| unreadable(EDKS, &e))?;
+                // The materials' own EDKs handed back (client-node's idiom:
+                // push onto `materials.encryptedDataKeys`, return it) are
+                // not added again, nor one EDK twice: a wrapped key twice
+                // in a message adds nothing, and under a multi-keyring
+                // each such child doubled what came before it. (A linear
+                // search: messages hold a handful of EDKs, and a HashSet
+                // costs 11 KB of gzipped wasm.)
                 for v in list.iter() {
-                    m.add_encrypted_data_key(edk_from_js(&v)?)?;
+                    let edk = edk_from_js(&v)?;
+                    if !m.encrypted_data_keys().contains(&edk) {
+                        m.add_encrypted_data_key(edk)?;
+                    }
                 }
             }
             Ok(m)

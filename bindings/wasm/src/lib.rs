@@ -461,7 +461,15 @@ pub fn encrypt_external(
         signal,
         host::external_keys(pending, async move {
             let opts = opts?;
-            let call = opts.apply(opts.client.encrypt_external(plaintext_len as usize))?;
+            // `as usize` would saturate at 2^32 - 1 here and name that length.
+            // (Shown as an integer: formatting an f64 costs 10 KB of wasm.)
+            let whole = plaintext_len as u64;
+            let len = usize::try_from(whole).map_err(|_| {
+                js_error(&kms_envelope::Error::BadArgument(format!(
+                    "a plaintext of {whole} bytes is more than wasm can address"
+                )))
+            })?;
+            let call = opts.apply(opts.client.encrypt_external(len))?;
             let prepared = call.prepare_async().await.map_err(|e| js_error(&e))?;
             let seal = prepared.into_external().map_err(|e| js_error(&e))?;
             let host_takes_key = key_lengths.contains(&(seal.content_key().len() as u32));

@@ -317,11 +317,15 @@ pub unsafe extern "C" fn kmse_encryptor_update(
             ));
         }
         if !input.is_empty() {
+            // Dead until the call returns: a panic inside (reported as
+            // KMSE_STATUS_INTERNAL) leaves the stream dead, as the
+            // decryptor's poisoned lock does.
+            e.failed = true;
             if let Err(err) = e.inner.update(input, e.queue.sink()) {
-                e.failed = true;
                 e.queue.wipe();
                 return Err(err.into());
             }
+            e.failed = false;
         }
         deliver(&mut e.queue, output, output_len_out, pending_out);
         Ok(())
@@ -358,11 +362,12 @@ pub unsafe extern "C" fn kmse_encryptor_finish(
             return Err(Failure::bad_arg(FAILED_EARLIER));
         }
         if !e.finished {
+            e.failed = true; // as in kmse_encryptor_update
             if let Err(err) = e.inner.finish(e.queue.sink()) {
-                e.failed = true;
                 e.queue.wipe();
                 return Err(err.into());
             }
+            e.failed = false;
             e.finished = true;
         }
         deliver(&mut e.queue, output, output_len_out, pending_out);

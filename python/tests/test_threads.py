@@ -1,9 +1,10 @@
 """Concurrent use from 8 threads, and the GIL released while working."""
+import functools
 import io
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import kms_envelope
 from conftest import pattern
@@ -83,13 +84,18 @@ def test_shared_stream_object_is_serialized(aes_keyring: kms_envelope.RawAesKeyr
             with lock:  # keep the order of pieces and writes together
                 parts.append(enc.update(b"%d" % n * 10))
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
+    _run_together([functools.partial(worker, n) for n in range(THREADS)])
+    parts.append(enc.finish())
+    assert len(kms_envelope.decrypt(b"".join(parts), keyring=aes_keyring).plaintext) == 8 * 50 * 10
+
+
+def _run_together(targets: Sequence[Callable[[], None]]) -> None:
+    """Runs each target on its own thread, all at once; returns when all are done."""
+    threads = [threading.Thread(target=t) for t in targets]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    parts.append(enc.finish())
-    assert len(kms_envelope.decrypt(b"".join(parts), keyring=aes_keyring).plaintext) == 8 * 50 * 10
 
 
 class _SlowFile(io.BytesIO):
@@ -115,11 +121,7 @@ def test_a_shared_writer_keeps_each_write_whole_and_the_message_valid(aes_keyrin
             for i in range(40):
                 w.write(b"%02d:%03d|" % (n, i) * 40)
 
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _run_together([functools.partial(worker, n) for n in range(4)])
         w.close()
         plaintext = kms_envelope.decrypt(out.getvalue(), keyring=aes_keyring).plaintext
         chunk = 7 * 40
@@ -141,11 +143,7 @@ def test_a_shared_reader_hands_out_every_byte_once(aes_keyring: kms_envelope.Raw
                     return
                 got.append(piece)
 
-        threads = [threading.Thread(target=worker) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _run_together([worker] * 4)
         assert sum(map(len, got)) == len(data)
         assert sorted(b"".join(got)) == sorted(data)
 

@@ -386,6 +386,10 @@ pub(crate) fn default_endpoint(region: &str, partition: Option<&str>) -> String 
         "aws-iso-b"
     } else if region.starts_with("us-iso-") {
         "aws-iso"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else if region.starts_with("us-isof-") {
+        "aws-iso-f"
     } else {
         "aws"
     });
@@ -393,6 +397,8 @@ pub(crate) fn default_endpoint(region: &str, partition: Option<&str>) -> String 
         "aws-cn" => "amazonaws.com.cn",
         "aws-iso" => "c2s.ic.gov",
         "aws-iso-b" => "sc2s.sgov.gov",
+        "aws-iso-e" => "cloud.adc-e.uk",
+        "aws-iso-f" => "csp.hci.ic.gov",
         _ => "amazonaws.com",
     };
     format!("https://kms.{region}.{suffix}")
@@ -655,5 +661,14 @@ pub(crate) mod tests {
             default_endpoint("us-gov-west-1", Some("aws-us-gov")),
             "https://kms.us-gov-west-1.amazonaws.com"
         );
+        // The partitions' DNS suffixes (botocore's endpoints.json).
+        for (region, host) in [
+            ("us-iso-east-1", "kms.us-iso-east-1.c2s.ic.gov"),
+            ("us-isob-east-1", "kms.us-isob-east-1.sc2s.sgov.gov"),
+            ("eu-isoe-west-1", "kms.eu-isoe-west-1.cloud.adc-e.uk"),
+            ("us-isof-south-1", "kms.us-isof-south-1.csp.hci.ic.gov"),
+        ] {
+            assert_eq!(default_endpoint(region, None), format!("https://{host}"));
+        }
     }
 }

@@ -80,6 +80,29 @@ def _check_file(file: object, method: str) -> None:
         )
 
 
+class _Turn:
+    """One call at a time on a file object shared by threads: other threads
+    wait their turn, and the thread already inside (called back from the
+    underlying file, or from a signal handler) gets ``RuntimeError``, as
+    ``io.BufferedWriter`` and ``io.BufferedReader`` refuse a reentrant call:
+    letting it in would put its frames inside another write's."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._busy = False
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        if self._busy:
+            self._lock.release()
+            raise RuntimeError("reentrant call")
+        self._busy = True
+
+    def __exit__(self, *exc: object) -> None:
+        self._busy = False
+        self._lock.release()
+
+
 def _check_open(f: io.IOBase) -> None:
     """The ``ValueError`` every ``io`` object raises once it is closed."""
     if f.closed:
@@ -141,7 +164,7 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
         super().__init__()
         # Held from encrypting a write until its frames are in the file:
         # two threads' frames written out of order make a broken message.
-        self._lock = threading.RLock()
+        self._turn = _Turn()
         self._file = fileobj
         self._encryptor = encryptor
         self._close_file = close_fileobj
@@ -157,7 +180,7 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
     def write(self, b: "ReadableBuffer") -> int:
         """Encrypt ``b`` (any bytes-like object) and write what completes to
         the underlying file. Returns the number of bytes consumed (all)."""
-        with self._lock:
+        with self._turn:
             if self.closed:
                 raise ValueError("write to closed file")
             out = self._encryptor.update(b)
@@ -172,7 +195,7 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
             self._write_to_file(data)
         except BaseException:
             try:
-                self.abort()
+                self._close(finish=False)
             except Exception:  # noqa: BLE001 - the first failure is the one to report
                 pass
             raise
@@ -214,25 +237,31 @@ class EncryptingWriter(_EncryptorReport, io.RawIOBase):
     def close(self) -> None:
         """Write the final frame and footer, flush, and close (the
         underlying file too if :func:`kms_envelope.open` opened it)."""
-        with self._lock:
-            if self.closed:
-                return
-            try:
-                if not self._finished:
-                    self._finished = True
-                    self._write_all(self._encryptor.finish())
-            finally:
-                try:
-                    super().close()  # flushes the underlying file
-                finally:
-                    if self._close_file:
-                        _file_call("closing the encrypted stream failed", self._file.close)  # type: ignore[attr-defined]
+        with self._turn:
+            self._close(finish=True)
 
     def abort(self) -> None:
         """Close without finishing the message: what was written stays an
         incomplete message that every reader rejects."""
-        self._finished = True
-        self.close()
+        with self._turn:
+            self._close(finish=False)
+
+    def _close(self, *, finish: bool) -> None:
+        """:meth:`close` or :meth:`abort`, on the thread whose turn it is."""
+        if self.closed:
+            return
+        if not finish:
+            self._finished = True
+        try:
+            if not self._finished:
+                self._finished = True
+                self._write_all(self._encryptor.finish())
+        finally:
+            try:
+                super().close()  # flushes the underlying file
+            finally:
+                if self._close_file:
+                    _file_call("closing the encrypted stream failed", self._file.close)  # type: ignore[attr-defined]
 
     def __del__(self) -> None:
         # io.IOBase.__del__ would call close(), which finishes the message:
@@ -285,7 +314,7 @@ class _PullingReader(io.RawIOBase):
         # (its file too, if it owns it) when it is collected.
         # Held for a whole read: two threads filling at once would hand
         # out the same bytes twice, or pieces out of order.
-        self._lock = threading.RLock()
+        self._turn = _Turn()
         self._file = fileobj
         self._close_file = close_fileobj
         self._chunk = chunk_size
@@ -343,16 +372,19 @@ class _PullingReader(io.RawIOBase):
         return True
 
     def _take(self, size: int) -> bytes:
-        with self._lock:
-            if self.closed:
-                raise ValueError("read from closed file")
-            if not self._fill():
-                return b""
-            start, end = self._pos, min(self._pos + size, len(self._buf))
-            self._pos = end
-            if start == 0 and end == len(self._buf):
-                return self._buf
-            return self._buf[start:end]
+        with self._turn:
+            return self._take_in_turn(size)
+
+    def _take_in_turn(self, size: int) -> bytes:
+        if self.closed:
+            raise ValueError("read from closed file")
+        if not self._fill():
+            return b""
+        start, end = self._pos, min(self._pos + size, len(self._buf))
+        self._pos = end
+        if start == 0 and end == len(self._buf):
+            return self._buf
+        return self._buf[start:end]
 
     def read(self, size: Optional[int] = -1) -> bytes:
         """Read up to ``size`` bytes (all of them if ``size`` is negative or
@@ -373,7 +405,7 @@ class _PullingReader(io.RawIOBase):
         if size is None:
             size = -1
         size = operator.index(size)
-        with self._lock:
+        with self._turn:
             return self._readline(size)
 
     def _readline(self, size: int) -> bytes:
@@ -398,9 +430,9 @@ class _PullingReader(io.RawIOBase):
     def readall(self) -> bytes:
         """Read the rest."""
         parts = []
-        with self._lock:
+        with self._turn:
             while True:
-                part = self._take(1 << 62)
+                part = self._take_in_turn(1 << 62)
                 if not part:
                     break
                 parts.append(part)
@@ -419,7 +451,7 @@ class _PullingReader(io.RawIOBase):
 
     def close(self) -> None:
         """Close (and close the underlying file if this package opened it)."""
-        with self._lock:
+        with self._turn:
             if self.closed:
                 return
             self._buf = b""
@@ -484,7 +516,7 @@ class DecryptingReader(_PullingReader):
         next :meth:`read`. Raises as :meth:`read` does, and
         :class:`MalformedMessageError` if the stream ends first.
         """
-        with self._lock:
+        with self._turn:
             return self._read_header()
 
     def _read_header(self) -> MessageHeader:

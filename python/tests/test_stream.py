@@ -201,6 +201,31 @@ def test_closed_streams_behave_like_closed_io_files(aes_keyring: kms_envelope.Ra
             r.readable()
 
 
+def test_a_write_from_inside_the_files_own_write_is_refused(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # A reentrant write (from the file's write(), or a signal handler) put
+    # its frames inside the outer write's: refused, as io.BufferedWriter does.
+    refused: List[BaseException] = []
+
+    class Reentrant(io.BytesIO):
+        writer: Any = None
+
+        def write(self, data: Any) -> int:
+            if self.writer is not None and not refused:
+                try:
+                    self.writer.write(b"x" * 5000)
+                except RuntimeError as e:
+                    refused.append(e)
+            return super().write(data)
+
+    out = Reentrant()
+    w = kms_envelope.open(out, "wb", keyring=aes_keyring, algorithm_suite=0x0478, frame_length=100)
+    out.writer = w
+    w.write(b"a" * 1000)
+    w.close()
+    assert refused and "reentrant" in str(refused[0])
+    assert kms_envelope.decrypt(out.getvalue(), keyring=aes_keyring).plaintext == b"a" * 1000
+
+
 def test_a_message_passed_to_open_as_bytes_says_so(aes_keyring: kms_envelope.RawAesKeyring) -> None:
     message = kms_envelope.encrypt(b"x", keyring=aes_keyring)
     assert b"\0" in message

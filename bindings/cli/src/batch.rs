@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::IoArgs;
 use crate::exit::{CliError, CliResult};
-use crate::io::is_std_stream;
+use crate::io::{is_std_stream, is_stdout};
 use crate::keys::Purpose;
 
 /// What `encrypt --output-dir` appends to an input's file name.
@@ -111,7 +111,7 @@ pub fn plan(io: &IoArgs, purpose: Purpose) -> CliResult<Vec<Job>> {
                 io.inputs.len()
             )));
         }
-        if let Some(output) = io.output.as_deref().filter(|o| !is_std_stream(Some(o))) {
+        if let Some(output) = io.output.as_deref().filter(|o| !is_stdout(Some(o))) {
             if fs::metadata(output).is_ok_and(|m| m.is_dir()) {
                 return Err(CliError::bad_arg(format!(
                     "'{}' is a directory; to write into it, use --output-dir '{}'",
@@ -331,7 +331,7 @@ pub fn same_place(a: &Path, b: &Path) -> bool {
 pub fn check_keys_kept(jobs: &[Job], key_files: &[PathBuf]) -> CliResult<()> {
     let keys: Vec<_> = key_files.iter().map(|k| (k, landing(k))).collect();
     for output in jobs.iter().filter_map(|j| j.output.as_deref()) {
-        if is_std_stream(Some(output)) {
+        if is_stdout(Some(output)) {
             continue;
         }
         let lands = landing(output);

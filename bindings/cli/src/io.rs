@@ -23,57 +23,121 @@ pub fn is_std_stream(path: Option<&Path>) -> bool {
     path.is_none_or(|p| p.as_os_str() == "-")
 }
 
-/// The standard stream an output path names through the system's aliases
-/// (`/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`; the same for 2). Such a
-/// path reopened as a file would be truncated (or, being a regular file,
-/// renamed over): `-o /dev/stdout >> log` would lose the log.
-fn std_stream_alias(path: &Path) -> Option<i32> {
-    let s = path.to_str()?;
-    let fd = s
-        .strip_prefix("/dev/fd/")
-        .or_else(|| s.strip_prefix("/proc/self/fd/"))
-        .or(match s {
-            "/dev/stdout" => Some("1"),
-            "/dev/stderr" => Some("2"),
-            _ => None,
-        })?;
-    match fd {
-        "1" => Some(1),
-        "2" => Some(2),
-        _ => None,
+/// A standard stream an output may name by path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StdStream {
+    /// Standard output (file descriptor 1).
+    Out,
+    /// Standard error (file descriptor 2).
+    Err,
+}
+
+/// The standard stream `path` names: the file it resolves to is the one
+/// that stream already is (`/dev/stdout`, `/proc/self/fd/1`, any link to
+/// them, or the very file stdout was redirected to), compared by device
+/// and inode, not by spelling. Reopened as a file, such a path would be
+/// truncated or renamed over: `-o /dev/stdout >> log` would lose the log.
+#[cfg(unix)]
+pub fn std_stream_of(path: &Path) -> Option<StdStream> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let target = fs::metadata(path).ok()?;
+    let same = |fd: std::os::fd::BorrowedFd<'_>| {
+        fd.try_clone_to_owned()
+            .ok()
+            .and_then(|owned| File::from(owned).metadata().ok())
+            .is_some_and(|m| (m.dev(), m.ino()) == (target.dev(), target.ino()))
+    };
+    if same(io::stdout().as_fd()) {
+        Some(StdStream::Out)
+    } else if same(io::stderr().as_fd()) {
+        Some(StdStream::Err)
+    } else {
+        None
     }
+}
+
+#[cfg(not(unix))]
+pub fn std_stream_of(_path: &Path) -> Option<StdStream> {
+    None
+}
+
+/// Whether an output goes to standard output: absent, `-`, or a path that
+/// names it ([`std_stream_of`]).
+pub fn is_stdout(path: Option<&Path>) -> bool {
+    is_std_stream(path) || path.is_some_and(|p| std_stream_of(p) == Some(StdStream::Out))
 }
 
 /// Refuses to follow `link` out of a world-writable sticky directory (such
 /// as `/tmp`) when it belongs to neither the caller nor the directory's
 /// owner: the rule of Linux's `fs.protected_symlinks`, which a shell's `>`
 /// gets from the kernel. The output replaces the link's target by a
-/// rename, which the kernel never checks, so the rule is applied here:
-/// another user's link in `/tmp` must not aim a root job at `/etc/shadow`.
+/// rename, which the kernel never checks, so the rule is applied here to
+/// every link of the chain: another user's link in `/tmp` must not aim a
+/// root job at `/etc/shadow`, directly or through a link of root's.
 #[cfg(unix)]
-fn check_symlink_owner(link: &Path) -> CliResult<()> {
+fn check_symlink_chain(path: &Path) -> CliResult<()> {
     use std::os::unix::fs::MetadataExt;
-    let meta = fs::symlink_metadata(link).map_err(|e| CliError::io("open", link, &e))?;
-    let parent = match link.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let dir = fs::metadata(parent).map_err(|e| CliError::io("open", parent, &e))?;
-    let sticky_world_writable = dir.mode() & 0o1002 == 0o1002;
     let me = rustix::process::geteuid().as_raw();
-    if sticky_world_writable && meta.uid() != me && meta.uid() != dir.uid() {
-        return Err(CliError::bad_arg(format!(
-            "'{}' is a symbolic link of another user's in a world-writable sticky \
-             directory; it is not followed (as the kernel's fs.protected_symlinks does)",
-            link.display()
-        )));
+    let mut link = path.to_path_buf();
+    // The kernel's own limit on links followed in one lookup.
+    for _ in 0..40 {
+        let meta = match fs::symlink_metadata(&link) {
+            Ok(m) if m.file_type().is_symlink() => m,
+            _ => return Ok(()),
+        };
+        let parent = match link.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = fs::metadata(&parent).map_err(|e| CliError::io("open", &parent, &e))?;
+        let sticky_world_writable = dir.mode() & 0o1002 == 0o1002;
+        if sticky_world_writable && meta.uid() != me && meta.uid() != dir.uid() {
+            return Err(CliError::bad_arg(format!(
+                "'{}' leads through '{}', a symbolic link of another user's in a \
+                 world-writable sticky directory, which is not followed (as the kernel's \
+                 fs.protected_symlinks does)",
+                path.display(),
+                link.display()
+            )));
+        }
+        let next = fs::read_link(&link).map_err(|e| CliError::io("resolve", &link, &e))?;
+        link = parent.join(next);
     }
-    Ok(())
+    Err(CliError::bad_arg(format!(
+        "'{}' is a chain of too many symbolic links",
+        path.display()
+    )))
 }
 
 #[cfg(not(unix))]
-fn check_symlink_owner(_link: &Path) -> CliResult<()> {
+fn check_symlink_chain(_path: &Path) -> CliResult<()> {
     Ok(())
+}
+
+/// Where the output through the symbolic link `path` lands: the file the
+/// kernel opens for writing there (so it decides, as for `>`, whether this
+/// caller may follow the links and write the file), named from that open
+/// file rather than by resolving the links again, which could find
+/// another file if a link changed meanwhile.
+fn link_destination(path: &Path) -> CliResult<PathBuf> {
+    check_symlink_chain(path)?;
+    let opened = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| CliError::io("open", path, &e))?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let fd = PathBuf::from(format!("/proc/self/fd/{}", opened.as_raw_fd()));
+        if let Ok(dest) = fs::read_link(&fd) {
+            if dest.is_absolute() {
+                return Ok(dest);
+            }
+        }
+    }
+    drop(opened);
+    fs::canonicalize(path).map_err(|e| CliError::io("resolve", path, &e))
 }
 
 /// `len` random bytes as lowercase hex.
@@ -277,9 +341,9 @@ impl Output {
                 });
             }
         };
-        match std_stream_alias(path) {
-            Some(1) => return Self::create(None, access, replace),
-            Some(_) => {
+        match std_stream_of(path) {
+            Some(StdStream::Out) => return Self::create(None, access, replace),
+            Some(StdStream::Err) => {
                 return Ok(Self {
                     sink: Some(Sink::Stream(Box::new(io::stderr().lock()))),
                     name: PathBuf::from("<stderr>"),
@@ -304,16 +368,7 @@ impl Output {
             // Replace the file a symbolic link points to, not the link. A
             // dangling link (no metadata) is replaced itself: its target is
             // never created, wherever it points.
-            Ok(_) if path.is_symlink() => {
-                check_symlink_owner(path)?;
-                // What `>` would need: leave to the kernel whether this
-                // caller may follow the link and write the file.
-                OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(|e| CliError::io("open", path, &e))?;
-                fs::canonicalize(path).map_err(|e| CliError::io("resolve", path, &e))?
-            }
+            Ok(_) if path.is_symlink() => link_destination(path)?,
             _ => path.to_owned(),
         };
         let file_name = dest
@@ -556,11 +611,20 @@ mod tests {
                 .expect("another user's link must not be followed");
             assert!(err.to_string().contains("protected_symlinks"), "{err}");
             assert_eq!(fs::read(&target).unwrap(), b"mine");
+            // Nor through a link of the caller's that leads to it.
+            let latest = shared.join("latest");
+            std::os::unix::fs::symlink("out.kmse", &latest).unwrap();
+            let err = Output::create(Some(&latest), Access::Default, true)
+                .err()
+                .expect("a chain through another user's link must not be followed");
+            assert!(err.to_string().contains("out.kmse"), "{err}");
+            assert_eq!(fs::read(&target).unwrap(), b"mine");
             // Outside a sticky world-writable directory it is.
             fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
-            let out = Output::create(Some(&link), Access::Default, true).unwrap();
+            let out = Output::create(Some(&latest), Access::Default, true).unwrap();
             out.commit().unwrap();
             assert_eq!(fs::read(&target).unwrap(), b"");
+            assert!(link.is_symlink() && latest.is_symlink());
         }
     }
 
@@ -581,21 +645,30 @@ mod tests {
         }
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
-    fn standard_stream_aliases() {
-        for (path, fd) in [
-            ("/dev/stdout", Some(1)),
-            ("/dev/fd/1", Some(1)),
-            ("/proc/self/fd/1", Some(1)),
-            ("/dev/stderr", Some(2)),
-            ("/dev/fd/2", Some(2)),
-            ("/dev/fd/3", None),
-            ("/dev/stdin", None),
-            ("stdout", None),
-            ("/dev/fd/10", None),
+    fn standard_output_is_known_by_what_it_is_not_how_it_is_spelt() {
+        // Whatever stdout is in this test process (a pipe, a file, a
+        // terminal), every name of it is it.
+        for path in [
+            "/dev/stdout",
+            "/dev//stdout",
+            "/dev/./stdout",
+            "/proc/self/fd/1",
         ] {
-            assert_eq!(std_stream_alias(Path::new(path)), fd, "{path}");
+            assert_eq!(
+                std_stream_of(Path::new(path)),
+                Some(StdStream::Out),
+                "{path}"
+            );
+            assert!(is_stdout(Some(Path::new(path))), "{path}");
         }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain");
+        fs::write(&file, b"").unwrap();
+        assert_eq!(std_stream_of(&file), None);
+        assert_eq!(std_stream_of(&dir.path().join("missing")), None);
+        assert!(is_stdout(None) && is_stdout(Some(Path::new("-"))));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::batch::{dangling, same_place, Job};
 use crate::cli::IoArgs;
 use crate::exit::{CliError, CliResult};
 use crate::inspect::HeaderInfo;
-use crate::io::is_std_stream;
+use crate::io::{is_std_stream, is_stdout};
 
 /// Which command wrote a record.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -119,8 +119,8 @@ impl Metadata {
                 }
             }
         }
-        if is_std_stream(Some(path)) {
-            if io.output_dir.is_none() && is_std_stream(io.output.as_deref()) {
+        if is_stdout(Some(path)) {
+            if io.output_dir.is_none() && is_stdout(io.output.as_deref()) {
                 return Err(CliError::bad_arg(
                     "--metadata-output - and the output would share standard output; \
                      write the output to a file (-o FILE or --output-dir DIR)",

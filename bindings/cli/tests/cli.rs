@@ -112,7 +112,16 @@ fn output_to_dev_stdout_writes_to_the_stream_as_it_is() {
     let env = Env::new();
     env.keygen("a.key");
     env.ok(&["encrypt", "-k", "a.key", "-i", "plain.txt", "-o", "m.kmse"]);
-    for alias in ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"] {
+    std::os::unix::fs::symlink("/dev/stdout", env.path("myout")).unwrap();
+    for alias in [
+        "/dev/stdout",
+        "/dev/fd/1",
+        "/proc/self/fd/1",
+        "/dev//stdout",
+        "/proc/thread-self/fd/1",
+        "myout",
+        "app.log",
+    ] {
         env.write("app.log", b"earlier line\n");
         let log = std::fs::OpenOptions::new()
             .append(true)
@@ -131,6 +140,46 @@ fn output_to_dev_stdout_writes_to_the_stream_as_it_is() {
             "{alias}"
         );
     }
+    // As standard output, it is checked as `-o -` is: it cannot share the
+    // stream with the metadata, and --no-overwrite has nothing to keep.
+    let log = std::fs::File::create(env.path("mixed")).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args([
+            "decrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "m.kmse",
+            "-o",
+            "/dev/stdout",
+        ])
+        .args(["--metadata-output", "-"])
+        .current_dir(env.dir.path())
+        .stdout(log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(BAD_ARGUMENT));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("share standard output"));
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.path("app.log"))
+        .unwrap();
+    let status = std::process::Command::new(BIN)
+        .args([
+            "decrypt",
+            "-k",
+            "a.key",
+            "-i",
+            "m.kmse",
+            "-o",
+            "/dev/stdout",
+        ])
+        .arg("--no-overwrite")
+        .current_dir(env.dir.path())
+        .stdout(log)
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 #[test]
@@ -1220,7 +1269,7 @@ fn metadata_output_records_each_finished_message() {
             &encrypt_with(&["-i", "one.txt", "--metadata-output", "/dev/stdout"]),
             BAD_ARGUMENT,
         );
-        assert!(err.contains("is also an output"), "{err}");
+        assert!(err.contains("share standard output"), "{err}");
         let out = std::process::Command::new(BIN)
             .current_dir(env.path("."))
             .args([

@@ -113,6 +113,21 @@ fn output_to_dev_stdout_writes_to_the_stream_as_it_is() {
     env.keygen("a.key");
     env.ok(&["encrypt", "-k", "a.key", "-i", "plain.txt", "-o", "m.kmse"]);
     std::os::unix::fs::symlink("/dev/stdout", env.path("myout")).unwrap();
+    // Decrypts m.kmse to `-o output` with stdout appending to `log`.
+    let decrypt_into = |log: &str, output: &str, more: &[&str]| {
+        let stdout = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(env.path(log))
+            .unwrap();
+        std::process::Command::new(BIN)
+            .args(["decrypt", "-k", "a.key", "-i", "m.kmse", "-o", output])
+            .args(more)
+            .current_dir(env.dir.path())
+            .stdout(stdout)
+            .output()
+            .unwrap()
+    };
     for alias in [
         "/dev/stdout",
         "/dev/fd/1",
@@ -123,17 +138,10 @@ fn output_to_dev_stdout_writes_to_the_stream_as_it_is() {
         "app.log",
     ] {
         env.write("app.log", b"earlier line\n");
-        let log = std::fs::OpenOptions::new()
-            .append(true)
-            .open(env.path("app.log"))
-            .unwrap();
-        let status = std::process::Command::new(BIN)
-            .args(["decrypt", "-k", "a.key", "-i", "m.kmse", "-o", alias])
-            .current_dir(env.dir.path())
-            .stdout(log)
-            .status()
-            .unwrap();
-        assert!(status.success(), "{alias}");
+        assert!(
+            decrypt_into("app.log", alias, &[]).status.success(),
+            "{alias}"
+        );
         assert_eq!(
             env.read("app.log"),
             b"earlier line\nattack at dawn\n",
@@ -142,44 +150,11 @@ fn output_to_dev_stdout_writes_to_the_stream_as_it_is() {
     }
     // As standard output, it is checked as `-o -` is: it cannot share the
     // stream with the metadata, and --no-overwrite has nothing to keep.
-    let log = std::fs::File::create(env.path("mixed")).unwrap();
-    let out = std::process::Command::new(BIN)
-        .args([
-            "decrypt",
-            "-k",
-            "a.key",
-            "-i",
-            "m.kmse",
-            "-o",
-            "/dev/stdout",
-        ])
-        .args(["--metadata-output", "-"])
-        .current_dir(env.dir.path())
-        .stdout(log)
-        .output()
-        .unwrap();
+    let out = decrypt_into("mixed", "/dev/stdout", &["--metadata-output", "-"]);
     assert_eq!(out.status.code(), Some(BAD_ARGUMENT));
     assert!(String::from_utf8_lossy(&out.stderr).contains("share standard output"));
-    let log = std::fs::OpenOptions::new()
-        .append(true)
-        .open(env.path("app.log"))
-        .unwrap();
-    let status = std::process::Command::new(BIN)
-        .args([
-            "decrypt",
-            "-k",
-            "a.key",
-            "-i",
-            "m.kmse",
-            "-o",
-            "/dev/stdout",
-        ])
-        .arg("--no-overwrite")
-        .current_dir(env.dir.path())
-        .stdout(log)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out = decrypt_into("app.log", "/dev/stdout", &["--no-overwrite"]);
+    assert!(out.status.success());
 }
 
 #[test]

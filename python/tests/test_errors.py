@@ -173,6 +173,9 @@ def test_bad_arguments(aes_keyring: kms_envelope.RawAesKeyring) -> None:
         lambda: kms_envelope.CachingMaterialsManager(max_age=float("nan"), keyring=aes_keyring),
         lambda: kms_envelope.AwsKmsClient(region="us-east-1", max_attempts=1 << 40),
         lambda: kms_envelope.AwsKmsClient(region="us-east-1", max_attempts=0),
+        # a region becomes part of the endpoint's host name: one DNS label only
+        lambda: kms_envelope.AwsKmsClient(region="kms.evil.example/", access_key_id="a", secret_access_key="b"),
+        lambda: kms_envelope.AwsKmsClient(region="-us-east-1", access_key_id="a", secret_access_key="b"),
         # lone surrogates cannot be encoded in a message
         lambda: kms_envelope.encrypt(b"x", keyring=aes_keyring, encryption_context={"a\ud800": "b"}),
         lambda: kms_envelope.encrypt(b"x", keyring=aes_keyring, encryption_context={"a": "\udfff"}),

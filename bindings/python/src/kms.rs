@@ -178,12 +178,8 @@ impl PyAwsKmsClient {
             .connect_timeout(convert::seconds(connect_timeout, "connect_timeout")?)
             .timeout(convert::seconds(timeout, "timeout")?);
         builder = builder.max_attempts(max_attempts.within("max_attempts", 1, u32::MAX.into())?);
+        // The builder checks it is a region name (crates/aws-kms).
         if let Some(r) = non_empty(region, "region")? {
-            if !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                return Err(bad_arg(format!(
-                    "region must be a region name such as \"us-east-1\", not {r:?}"
-                )));
-            }
             builder = builder.region(r);
         }
         if let Some(url) = non_empty(endpoint_url, "endpoint_url")? {

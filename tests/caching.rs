@@ -484,3 +484,83 @@ fn an_entry_made_under_another_commitment_policy_is_not_reused() {
     // The REQUIRE entry stayed and served the third call.
     assert_eq!(generated(&keyring), 2);
 }
+
+#[test]
+fn an_oversized_message_leaves_the_entry_to_the_messages_that_fit() {
+    let keyring = counting();
+    let cmm = CachingMaterialsManager::builder(Duration::from_secs(60))
+        .keyring(keyring.clone())
+        .max_bytes(10)
+        .build()
+        .unwrap();
+    let client = Client::new();
+    let seal = |len: usize| {
+        let ct = client
+            .encrypt(&vec![0; len])
+            .materials_manager(&cmm)
+            .run()
+            .unwrap();
+        data_key_of(&ct)
+    };
+    let first = seal(4);
+    let big = seal(11);
+    assert_ne!(first, big, "a message over the limit gets its own data key");
+    assert_eq!(seal(3), first, "and the entry it could not use stays");
+    assert_eq!(generated(&keyring), 2);
+}
+
+#[test]
+fn a_caller_the_entry_does_not_fit_uses_none_of_its_limits() {
+    // The REQUIRE entry may serve exactly two messages; a FORBID caller
+    // between them passes it by without using one of them up.
+    let keyring = counting();
+    let cmm = CachingMaterialsManager::builder(Duration::from_secs(600))
+        .keyring(keyring.clone())
+        .max_messages(2)
+        .build()
+        .unwrap();
+    let require = Client::new();
+    let forbid = Client::builder()
+        .commitment_policy(CommitmentPolicy::ForbidEncryptAllowDecrypt)
+        .build();
+    let a = require.encrypt(b"a").materials_manager(&cmm).run().unwrap();
+    // Another partition would hide the entry: use the same manager.
+    let _ = forbid.encrypt(b"b").materials_manager(&cmm).run().unwrap();
+    let c = require.encrypt(b"c").materials_manager(&cmm).run().unwrap();
+    assert_eq!(data_key_of(&a), data_key_of(&c));
+    assert_eq!(generated(&keyring), 2);
+}
+
+#[test]
+fn managers_built_apart_agree_on_the_age_of_shared_entries() {
+    // Each manager's default clock once counted from the manager's own
+    // creation: one built later read the other's entries as younger, and
+    // used them past their age.
+    let keyring = counting();
+    let cache = Arc::new(LocalMaterialsCache::new(10));
+    let manager = || {
+        CachingMaterialsManager::builder(Duration::from_millis(200))
+            .keyring(keyring.clone())
+            .cache(cache.clone())
+            .partition_id("shared")
+            .build()
+            .unwrap()
+    };
+    let early = manager();
+    std::thread::sleep(Duration::from_millis(300));
+    let late = manager();
+    let client = Client::new();
+    let a = client
+        .encrypt(b"a")
+        .materials_manager(&early)
+        .run()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(250));
+    let b = client.encrypt(b"b").materials_manager(&late).run().unwrap();
+    assert_ne!(
+        data_key_of(&a),
+        data_key_of(&b),
+        "an entry past its age is never used"
+    );
+    assert_eq!(generated(&keyring), 2);
+}

@@ -27,22 +27,20 @@ pub trait Clock: MaybeSendSync {
     fn now_millis(&self) -> u64;
 }
 
-/// The process's monotonic clock (`std::time::Instant`).
+/// The process's monotonic clock (`std::time::Instant`), counted from one
+/// origin for the whole process: every `SystemClock` reads the same time,
+/// so managers built at different moments agree on the age of the entries
+/// of a cache they share.
 #[cfg(not(target_arch = "wasm32"))]
-#[derive(Debug)]
-pub struct SystemClock(std::time::Instant);
-
-#[cfg(not(target_arch = "wasm32"))]
-impl Default for SystemClock {
-    fn default() -> Self {
-        Self(std::time::Instant::now())
-    }
-}
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
 
 #[cfg(not(target_arch = "wasm32"))]
 impl Clock for SystemClock {
     fn now_millis(&self) -> u64 {
-        self.0.elapsed().as_millis() as u64
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let elapsed = ORIGIN.get_or_init(std::time::Instant::now).elapsed();
+        u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
     }
 }
 
@@ -181,33 +179,39 @@ impl LocalMaterialsCache {
         self.tick.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Encryption materials for `id` if the entry is fresh and one more
-    /// message of `bytes` stays within the limits; counts that use.
+    /// Encryption materials for `id` if the entry is fresh, one more
+    /// message of `bytes` stays within the limits and `fits` takes them;
+    /// counts that use. Materials that `fits` refuses are left in place,
+    /// uncounted, for the callers they fit.
     fn use_encrypt(
         &self,
         id: &[u8; 48],
         now: u64,
         bytes: u64,
         limits: Usage,
-    ) -> Option<EncryptionMaterials> {
+        fits: impl Fn(&EncryptionMaterials) -> bool,
+    ) -> EncryptLookup {
         let tick = self.next_tick();
         let mut entries = self.lock();
         entries.prune(now);
-        let entry = entries.by_id.get_mut(id)?;
+        let Some(entry) = entries.by_id.get_mut(id) else {
+            return EncryptLookup::Miss;
+        };
         let within = entry.usage.messages < limits.messages
             && entry.usage.bytes.saturating_add(bytes) <= limits.bytes;
         let fresh = entry.expires_at > now;
         match (&entry.materials, fresh && within) {
+            (Materials::Encrypt(m), true) if !fits(m) => EncryptLookup::Unfit,
             (Materials::Encrypt(m), true) => {
                 entry.usage.messages += 1;
                 entry.usage.bytes += bytes;
                 let m = m.clone();
                 entries.touch(id, tick);
-                Some(m)
+                EncryptLookup::Hit(m)
             }
             _ => {
                 entries.remove(id);
-                None
+                EncryptLookup::Miss
             }
         }
     }
@@ -247,6 +251,16 @@ impl LocalMaterialsCache {
         );
         while entries.by_id.len() > self.capacity && entries.evict_one() {}
     }
+}
+
+/// What [`LocalMaterialsCache::use_encrypt`] found.
+enum EncryptLookup {
+    /// Usable materials, counted.
+    Hit(EncryptionMaterials),
+    /// A live entry whose materials this caller cannot use.
+    Unfit,
+    /// No live entry (an expired or used-up one is gone now).
+    Miss,
 }
 
 /// Reuses materials from a [`LocalMaterialsCache`] within limits of age,
@@ -374,6 +388,10 @@ impl CachingBuilder {
 
     /// The clock for entry ages (default: the system's monotonic clock;
     /// required on wasm32, which has none).
+    ///
+    /// Managers that share a [`LocalMaterialsCache`] must read the same
+    /// clock: an entry's expiry is stored in the time of the manager that
+    /// made it and checked in the time of the one that reads it.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self
@@ -413,7 +431,7 @@ impl CachingBuilder {
         let clock = match self.clock {
             Some(clock) => clock,
             #[cfg(not(target_arch = "wasm32"))]
-            None => Arc::new(SystemClock::default()),
+            None => Arc::new(SystemClock),
             #[cfg(target_arch = "wasm32")]
             None => {
                 return Err(Error::bad_arg(
@@ -486,6 +504,12 @@ impl CachingMaterialsManager {
         let Some(bytes) = request.max_plaintext_length.filter(|_| !identity) else {
             return self.underlying.get_encryption_materials(request).await;
         };
+        // A message larger than the byte limit is neither served from the
+        // cache nor stored there, and leaves the entries to the messages
+        // that fit.
+        if bytes > self.limits.bytes {
+            return self.underlying.get_encryption_materials(request).await;
+        }
         let ec = request.encryption_context.serialize()?;
         let suite_id = request.algorithm_suite.map(|s| s.id().to_be_bytes());
         let mut parts: Vec<&[u8]> = match &suite_id {
@@ -512,16 +536,14 @@ impl CachingMaterialsManager {
         // formula), and without a requested suite the default suite follows
         // the policy: an entry made under another policy is no answer here,
         // and is left for the callers it fits.
-        let mut cached_elsewhere = false;
-        if let Some(m) = self.cache.use_encrypt(&id, now, bytes, self.limits) {
-            if policy.allows_encrypt(m.algorithm_suite()) {
-                return Ok(m);
-            }
-            cached_elsewhere = true;
-        }
+        let fits = |m: &EncryptionMaterials| policy.allows_encrypt(m.algorithm_suite());
+        let cached_elsewhere = match self.cache.use_encrypt(&id, now, bytes, self.limits, fits) {
+            EncryptLookup::Hit(m) => return Ok(m),
+            EncryptLookup::Unfit => true,
+            EncryptLookup::Miss => false,
+        };
         let materials = self.underlying.get_encryption_materials(request).await?;
-        if !cached_elsewhere && materials.algorithm_suite().has_kdf() && bytes <= self.limits.bytes
-        {
+        if !cached_elsewhere && materials.algorithm_suite().has_kdf() {
             let expires = now.saturating_add(self.max_age_millis);
             let usage = Usage { messages: 1, bytes };
             self.cache
@@ -656,6 +678,7 @@ mod tests {
                             messages: 4,
                             bytes: 100,
                         },
+                        |_| x & 1 == 0,
                     );
                 }
                 _ => cache.lock().remove(&id),

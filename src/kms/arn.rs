@@ -84,20 +84,44 @@ impl fmt::Display for KmsArn {
     }
 }
 
-/// Checks that `id` is a KMS key ARN, alias ARN, `alias/...` or key ID.
+/// Checks that `id` is a KMS key ARN, alias ARN, alias name or key ID
+/// (`aws-kms-keyring.md`: the identifier "MUST be a valid identifier").
 ///
 /// # Errors
 ///
-/// [`Error::BadArgument`] if `id` is empty, or starts with `arn:` but does
-/// not parse as a [`KmsArn`] (exactly six `:`-separated parts, the `kms` service,
-/// a non-empty partition, region and account, and a `key/` or `alias/`
-/// resource with a non-empty ID). Other identifiers are not checked.
+/// [`Error::BadArgument`] if `id`:
+/// - is empty;
+/// - starts with `arn:` but does not parse as a [`KmsArn`] (exactly six
+///   `:`-separated parts, the `kms` service, a non-empty partition, region
+///   and account, and a `key/` or `alias/` resource with a non-empty ID);
+/// - starts with `alias/` but the name after it is empty or holds more
+///   than letters, digits, `/`, `_` and `-` (AWS KMS's alias rule);
+/// - is otherwise not a key ID: letters, digits and `-` only, as in
+///   `1234abcd-12ab-34cd-56ef-1234567890ab` or `mrk-…`.
 pub fn validate_identifier(id: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Error::bad_arg(format!(
+            "'{id}' is not an AWS KMS key identifier (a key ARN, alias ARN, \
+             alias/<name> or key ID): {why}"
+        ))
+    };
     if id.is_empty() {
         return Err(Error::bad_arg("the AWS KMS key identifier is empty"));
     }
     if id.starts_with("arn:") {
         KmsArn::from_str(id)?;
+    } else if let Some(name) = id.strip_prefix("alias/") {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-');
+        if name.is_empty() {
+            return Err(bad("the alias name is empty"));
+        }
+        if !name.chars().all(allowed) {
+            return Err(bad(
+                "an alias name holds only letters, digits, '/', '_' and '-'",
+            ));
+        }
+    } else if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(bad("a key ID holds only letters, digits and '-'"));
     }
     Ok(())
 }
@@ -163,6 +187,38 @@ mod tests {
             "nra:aws:kms:us-east-1:2222:key/x",
         ] {
             assert!(bad.parse::<KmsArn>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn identifiers_are_arns_aliases_or_key_ids() {
+        for good in [
+            KEY,
+            MRK_EAST,
+            "arn:aws:kms:us-west-2:111122223333:alias/a/b",
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "mrk-4321abcd12ab34cd56ef1234567890ab",
+            "alias/ExampleAlias",
+            "alias/aws/s3",
+            "alias/a_b-c",
+        ] {
+            assert!(validate_identifier(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            " ",
+            "alias/",
+            "alias/a b",
+            "alias/x:y",
+            "key/1234abcd",
+            "foo/bar/baz",
+            "a:b:c",
+            "ARN:aws:kms:us-east-1:1:key/x",
+            "arn:aws:kms:us-east-1:2222:key/",
+            "1234abcd\n",
+        ] {
+            let err = validate_identifier(bad).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::BadArgument, "{bad}");
         }
     }
 

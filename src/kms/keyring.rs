@@ -100,8 +100,8 @@ impl AwsKmsKeyring {
     ///
     /// # Errors
     ///
-    /// [`Error::BadArgument`] if `key_id` is empty, or starts with `arn:`
-    /// but is not a valid KMS ARN (see [`validate_identifier`]).
+    /// [`Error::BadArgument`] if `key_id` is not a valid identifier (see
+    /// [`validate_identifier`]).
     pub fn new(key_id: impl Into<String>, client: Arc<dyn KmsClient>) -> Result<Self> {
         Self::strict(key_id.into(), client, false)
     }

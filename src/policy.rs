@@ -78,8 +78,13 @@ impl CommitmentPolicy {
         if self.allows_encrypt(suite) {
             Ok(())
         } else {
+            let hint = if suite.is_committing() {
+                "it encrypts only with suites without key commitment"
+            } else {
+                "a suite without key commitment needs FORBID_ENCRYPT_ALLOW_DECRYPT"
+            };
             Err(Error::policy(format!(
-                "commitment policy {} does not allow encrypting with suite {suite}",
+                "commitment policy {} does not allow encrypting with suite {suite}: {hint}",
                 self.name()
             )))
         }
@@ -90,7 +95,9 @@ impl CommitmentPolicy {
             Ok(())
         } else {
             Err(Error::policy(format!(
-                "commitment policy {} does not allow decrypting suite {suite}",
+                "commitment policy {} does not allow decrypting suite {suite}: a message \
+                 without key commitment needs REQUIRE_ENCRYPT_ALLOW_DECRYPT or \
+                 FORBID_ENCRYPT_ALLOW_DECRYPT",
                 self.name()
             )))
         }

@@ -502,6 +502,20 @@ fn wrong_keys() {
             ErrorKind::NoKeyUnwrapped,
         );
     }
+    // A key under another name: the reason names the message's keys of
+    // the namespace, the usual mistake being a key file named otherwise.
+    let err = client.decrypt(&msg).keyring(&other_name).run().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("keys in this namespace are named \"aes-256\""),
+        "{err}"
+    );
+    let err = client
+        .decrypt(&msg)
+        .keyring(&other_namespace)
+        .run()
+        .unwrap_err();
+    assert!(!err.to_string().contains("named"), "{err}");
     // RSA: the same name with another private key.
     let msg = encrypt(
         suite(0x0478),
@@ -524,6 +538,20 @@ fn wrong_keys() {
             ErrorKind::NoKeyUnwrapped,
         );
     }
+    let renamed = RawRsaKeyring::new(
+        NAMESPACE,
+        "rsa-public",
+        RsaPadding::Pkcs1V15,
+        None,
+        Some(rsa_private()),
+    )
+    .unwrap();
+    let err = client.decrypt(&msg).keyring(&renamed).run().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("keys in this namespace are named \"rsa-2048\""),
+        "{err}"
+    );
     // A data key of the wrong length from a custom keyring is refused.
     let short = FixedKeyring::new("x", vec![0; 16]);
     expect_kind(
@@ -717,6 +745,22 @@ fn base64_input_is_a_clear_malformed_message() {
         let err = expect_kind(s.decrypt(text.as_bytes()), ErrorKind::MalformedMessage);
         assert!(err.to_string().contains("base64"), "{err}");
         assert!(MessageHeader::parse(text.as_bytes(), None).is_err());
+        // A stream fed a byte at a time says the same: the scan waits for
+        // the second byte after an `A` before the parser looks.
+        let mut stream = client_for(s.suite)
+            .stream_decrypt()
+            .keyring(s.keyring.clone())
+            .start()
+            .unwrap();
+        let mut out = Vec::new();
+        let err = text
+            .as_bytes()
+            .chunks(1)
+            .find_map(|byte| stream.update(byte, &mut out).err())
+            .expect("a base64 text is refused");
+        assert_eq!(err.kind(), ErrorKind::MalformedMessage);
+        assert!(err.to_string().contains("base64"), "{err}");
+        assert!(out.is_empty());
     }
 }
 

@@ -245,9 +245,11 @@ impl MessageHeader {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
         if version != 1 && version != 2 {
-            return Err(
-                Error::malformed(format!("unsupported message format version {version}")).into(),
-            );
+            return Err(Error::malformed(format!(
+                "not an encrypted message: unsupported message format version {version} \
+                     (messages start with version 1 or 2)"
+            ))
+            .into());
         }
         if version == 1 {
             let ty = r.u8()?;

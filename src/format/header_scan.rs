@@ -29,6 +29,9 @@ enum Want {
     Version,
     /// The v1 message type byte.
     MessageType,
+    /// The byte after an `A`, the first of a base64-encoded message: the
+    /// parser recognises base64 by two bytes, so it waits for both.
+    Base64Second,
     /// The suite id, which must be a suite of the header's version.
     SuiteId,
     ContextLength,
@@ -143,8 +146,13 @@ impl HeaderScan {
                     self.want = match byte {
                         1 => Want::MessageType,
                         2 => Want::SuiteId,
+                        b'A' => Want::Base64Second,
                         _ => Want::Parse,
                     };
+                    continue;
+                }
+                Want::Base64Second => {
+                    self.want = Want::Parse;
                     continue;
                 }
                 Want::MessageType => {

@@ -133,6 +133,43 @@ pub(crate) fn already_decrypted() -> Error {
     Error::bad_arg("decryption materials already hold a data key")
 }
 
+/// The reason a raw keyring gives when no encrypted data key of the message
+/// is its own: the names of the message's keys in the keyring's namespace
+/// (they are in the header for anyone to read), since a key named after
+/// another file is the usual cause. `names` are the key names of those
+/// keys, as stored; a few are listed, each cut short.
+pub(crate) fn no_key_for<'a>(label: &str, names: impl Iterator<Item = &'a [u8]>) -> String {
+    const LISTED: usize = 4;
+    const NAME_CHARS: usize = 64;
+    let mut shown = Vec::new();
+    let mut more = 0usize;
+    for name in names {
+        if shown.len() == LISTED {
+            more += 1;
+            continue;
+        }
+        let text = String::from_utf8_lossy(name);
+        let mut cut: String = text.chars().take(NAME_CHARS).collect();
+        if cut.len() < text.len() {
+            cut.push('…');
+        }
+        shown.push(format!("{cut:?}"));
+    }
+    if shown.is_empty() {
+        return format!("{label}: no encrypted data key for this keyring");
+    }
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!(
+        "{label}: no encrypted data key for this keyring (the message's keys in this \
+         namespace are named {}{more})",
+        shown.join(", ")
+    )
+}
+
 /// Rejects key namespaces reserved for AWS KMS keyrings.
 pub(crate) fn check_namespace(namespace: &str) -> Result<()> {
     if namespace.starts_with("aws-kms") {
@@ -141,4 +178,25 @@ pub(crate) fn check_namespace(namespace: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::no_key_for;
+
+    #[test]
+    fn the_no_key_reason_lists_a_few_names_cut_short() {
+        assert_eq!(
+            no_key_for("raw AES ns/k", std::iter::empty()),
+            "raw AES ns/k: no encrypted data key for this keyring"
+        );
+        let long = vec![b'x'; 100];
+        let names: Vec<&[u8]> = vec![b"a", &long, b"c\n", &[0xff], b"e", b"f"];
+        let reason = no_key_for("raw AES ns/k", names.into_iter());
+        let listed = format!("\"a\", \"{}…\", \"c\\n\", \"\u{fffd}\"", "x".repeat(64));
+        assert!(
+            reason.ends_with(&format!("named {listed} and 2 more)")),
+            "{reason}"
+        );
+    }
 }

@@ -11,7 +11,7 @@ use crate::edk::EncryptedDataKey;
 use crate::error::{Error, Result};
 use crate::future::{ready, BoxFuture};
 use crate::keyring::{
-    already_decrypted, check_namespace, generate_if_missing, ContextKeyOrder, Keyring,
+    already_decrypted, check_namespace, generate_if_missing, no_key_for, ContextKeyOrder, Keyring,
 };
 use crate::materials::{DataKey, DecryptionMaterials, EncryptionMaterials};
 
@@ -286,10 +286,15 @@ impl RawAesKeyring {
             ));
         }
         if reasons.is_empty() {
-            reasons.push(format!(
-                "raw AES {}/{}: no encrypted data key for this keyring",
-                self.namespace, self.name
-            ));
+            let label = format!("raw AES {}/{}", self.namespace, self.name);
+            let names = edks
+                .iter()
+                .filter(|e| e.provider_id == self.namespace)
+                .filter_map(|e| {
+                    let info = e.provider_info.as_slice();
+                    info.get(..info.len().checked_sub(INFO_SUFFIX_LEN)?)
+                });
+            reasons.push(no_key_for(&label, names));
         }
         Err(Error::NoKeyUnwrapped(reasons))
     }

@@ -8,7 +8,9 @@ use crate::crypto;
 use crate::edk::EncryptedDataKey;
 use crate::error::{Error, Result};
 use crate::future::{ready, BoxFuture};
-use crate::keyring::{already_decrypted, check_namespace, generate_if_missing, Keyring};
+use crate::keyring::{
+    already_decrypted, check_namespace, generate_if_missing, no_key_for, Keyring,
+};
 use crate::materials::{DataKey, DecryptionMaterials, EncryptionMaterials};
 use crate::pem;
 
@@ -287,7 +289,11 @@ impl RawRsaKeyring {
             }
         }
         if reasons.is_empty() {
-            reasons.push(format!("{label}: no encrypted data key for this keyring"));
+            let names = edks
+                .iter()
+                .filter(|e| e.provider_id == self.namespace)
+                .map(|e| e.provider_info.as_slice());
+            reasons.push(no_key_for(&label, names));
         }
         Err(Error::NoKeyUnwrapped(reasons))
     }

@@ -16,6 +16,8 @@ VENV             ?= $(CACHE_DIR)/venv
 PYTHON           := $(VENV)/bin/python
 CARGO            ?= cargo
 VECTORS          ?= $(abspath ../shared/vectors/esdk)
+# Every test suite (Rust, C, Python, JS) reads the vectors from here.
+export KMS_ENVELOPE_VECTORS ?= $(abspath $(VECTORS))
 CLI              := $(CARGO_TARGET_DIR)/debug/kms-envelope
 WORK             := $(CARGO_TARGET_DIR)/kms-envelope-work
 

@@ -590,6 +590,27 @@ class EncryptingReader(_EncryptorReport, _PullingReader):
 FileArg = Union[PathType, ReadableFile, WritableFile]
 
 
+_COMMON_KEYWORDS = frozenset(
+    ("keyring", "materials_manager", "encryption_context", "commitment_policy", "max_encrypted_data_keys")
+)
+_OPEN_KEYWORDS = {
+    "rb": _COMMON_KEYWORDS
+    | {"signed_release", "unsigned_only", "max_buffered_plaintext", "max_frame_size", "chunk_size"},
+    "wb": _COMMON_KEYWORDS | {"algorithm_suite", "frame_length", "plaintext_length"},
+}
+
+
+def _check_open_keywords(mode: str, kwargs: Mapping[str, Any]) -> None:
+    """Refuses a keyword :func:`open` does not take in ``mode``, naming
+    :func:`open` (not the stream class it would reach) and, where the other
+    mode takes it, that mode."""
+    for name in kwargs:
+        if name not in _OPEN_KEYWORDS[mode]:
+            other = "wb" if mode == "rb" else "rb"
+            hint = " (it is for mode %r)" % other if name in _OPEN_KEYWORDS[other] else ""
+            raise TypeError("open() got an unexpected keyword argument %r for mode %r%s" % (name, mode, hint))
+
+
 @overload
 def open(
     file: Union[PathType, ReadableFile],
@@ -649,6 +670,8 @@ def open(file: FileArg, mode: str, **kwargs: Any) -> Union[DecryptingReader, Enc
             plaintext = src.read()
     """
     is_path = isinstance(file, (str, bytes, os.PathLike))
+    if mode in _OPEN_KEYWORDS:
+        _check_open_keywords(mode, kwargs)
     if mode == "rb":
         chunk_size = kwargs.pop("chunk_size", DEFAULT_CHUNK_SIZE)
         _check_chunk_size(chunk_size)

@@ -528,6 +528,19 @@ def test_max_frame_size_bounds_what_a_stream_holds(aes_keyring: kms_envelope.Raw
         kms_envelope.StreamDecryptor(keyring=aes_keyring, max_frame_size=-1)
 
 
+def test_open_names_itself_for_a_keyword_it_does_not_take(
+    aes_keyring: kms_envelope.RawAesKeyring, tmp_path: Path
+) -> None:
+    target = tmp_path / "never-made.enc"
+    with pytest.raises(TypeError, match=r"^open\(\) got an unexpected keyword argument 'bogus' for mode 'wb'$"):
+        kms_envelope.open(target, "wb", keyring=aes_keyring, bogus=1)
+    with pytest.raises(TypeError, match=r"'frame_length' for mode 'rb' \(it is for mode 'wb'\)"):
+        kms_envelope.open(io.BytesIO(b""), "rb", keyring=aes_keyring, frame_length=4096)
+    with pytest.raises(TypeError, match=r"'chunk_size' for mode 'wb' \(it is for mode 'rb'\)"):
+        kms_envelope.open(io.BytesIO(), "wb", keyring=aes_keyring, chunk_size=1)
+    assert not target.exists()
+
+
 def test_open_takes_a_mode_held_in_a_str(aes_keyring: kms_envelope.RawAesKeyring) -> None:
     # Type-checked by mypy --strict too: a mode that is a plain str (not a
     # literal) selects the general signature.

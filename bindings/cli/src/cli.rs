@@ -12,8 +12,9 @@ use kms_envelope::{AlgorithmSuite, CommitmentPolicy, RsaPadding};
 /// Client-side envelope encryption in the AWS Encryption SDK message format.
 ///
 /// Data is encrypted locally under a fresh data key; only the data key is
-/// wrapped with your key (a raw AES key file made by `keygen`, or an RSA key
-/// pair in PEM files). Messages interoperate with every AWS Encryption SDK.
+/// wrapped with your key: a raw AES key file made by `keygen`, an RSA key
+/// pair in PEM files, or AWS KMS keys. Messages interoperate with every AWS
+/// Encryption SDK.
 #[derive(Debug, Parser)]
 #[command(
     name = "kms-envelope",
@@ -66,8 +67,8 @@ pub struct KeyArgs {
     /// A key file: a raw AES key file from `keygen`, or an RSA PEM key (public key
     /// to encrypt, private key to decrypt). Repeat to use several keys: on encrypt
     /// every key wraps the data key (the first one generates it); on decrypt any
-    /// key that can unwrap one is enough. Combines with --kms-key (at least one
-    /// --key or --kms-key is required).
+    /// key that can unwrap one is enough. Combines with --kms-key (and, to
+    /// decrypt, --kms-discovery); at least one of them is required.
     #[arg(long = "key", short = 'k', value_name = "FILE")]
     pub keys: Vec<PathBuf>,
     /// RSA padding for PEM keys: pkcs1, oaep-sha1, oaep-sha256, oaep-sha384 or oaep-sha512.
@@ -386,12 +387,12 @@ pub struct DecryptLimits {
     #[arg(long)]
     pub unsigned_only: bool,
     /// Most plaintext held in memory while waiting for a signed message's
-    /// signature when writing to stdout (bytes; K, M, G suffixes are powers of
-    /// 1024) [default: 64M]. Not used with -o FILE or --release-unverified,
+    /// signature when writing to stdout (bytes; K, M, G, T suffixes are powers
+    /// of 1024) [default: 64M]. Not used with -o FILE or --release-unverified,
     /// which hold only the final frame.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_buffered_plaintext: Option<u64>,
-    /// Refuse frames that hold more than SIZE bytes (K, M, G suffixes)
+    /// Refuse frames that hold more than SIZE bytes (K, M, G, T suffixes)
     /// [default: 64M], as soon as their head is read; a frame is held whole
     /// while it is checked. A message's declared frame length may be larger
     /// if its frames are not (a short message). Headers are refused past
@@ -399,7 +400,7 @@ pub struct DecryptLimits {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_frame_size: Option<u64>,
     /// Refuse messages whose body holds more than SIZE bytes of plaintext
-    /// (K, M, G suffixes) [default: no limit].
+    /// (K, M, G, T suffixes) [default: no limit].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_body_size: Option<u64>,
 }

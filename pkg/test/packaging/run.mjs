@@ -22,6 +22,7 @@ try {
   const files = packed.files.map((f) => f.path).sort();
   assert.ok(files.includes('dist/kms_envelope_wasm_bg.wasm'), 'the wasm is packed');
   assert.ok(files.includes('src/index.d.ts'), 'the declarations are packed');
+  assert.ok(files.includes('README.md'), 'the README (the registry page) is packed');
   assert.ok(!files.some((f) => f.startsWith('test/') || f.startsWith('node_modules/')), `unexpected files: ${files}`);
   const tarball = join(scratch, packed.filename);
   console.log(`packaging: ${packed.filename}, ${files.length} files, ${packed.size} B packed, ${packed.unpackedSize} B unpacked`);

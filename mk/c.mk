@@ -50,7 +50,7 @@ PREFIX         ?= /usr/local
 # The Markdown files whose ```c blocks c-doc-snippets compiles, each with
 # its number of blocks: a different count fails (a renamed fence must not
 # drop a block). Change the number when adding or removing a block.
-C_DOC_SNIPPETS := README.md=2 docs/c.md=11
+C_DOC_SNIPPETS := README.md=2 docs/c.md=9
 # pkg-config over the test installation made by test-c.
 C_PC            = PKG_CONFIG_PATH=$(abspath $(C_OUT)/prefix)/lib/pkgconfig pkg-config
 

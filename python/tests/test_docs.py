@@ -1,4 +1,4 @@
-"""The Python examples in README.md, python/README.md and docs/python.md run as
+"""The Python examples in README.md and python/README.md run as
 written.
 
 Examples that talk to a local KMS API server at ``http://127.0.0.1:4566`` run
@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO
 from local_kms import MotoServer
 
-DOCS = [REPO / "README.md", REPO / "python" / "README.md", REPO / "docs" / "python.md"]
+DOCS = [REPO / "README.md", REPO / "python" / "README.md"]
 
 
 def examples() -> List[Tuple[str, str]]:

@@ -256,6 +256,11 @@ function readContextPairs(value, what) {
   const plain = proto === null || (proto !== undefined && Object.getPrototypeOf(proto) === null);
   const entries = isMap(value) ? [...Map.prototype.entries.call(value)] : plain ? Object.entries(value) : null;
   if (!entries) throw badArgument(`${what} must be a plain object of strings or a Map, got ${describe(value)}`);
+  // Object.entries skips symbol keys: a pair under one would vanish from
+  // the context unnoticed.
+  if (plain && Object.getOwnPropertySymbols(value).some((s) => Object.prototype.propertyIsEnumerable.call(value, s))) {
+    throw badArgument(`${what}: every key and value must be a string (a key is a symbol)`);
+  }
   const out = [];
   for (const [k, v] of entries) {
     if (typeof k !== 'string' || typeof v !== 'string') {

@@ -206,8 +206,8 @@ export class StreamSeal {
         i += fl;
         continue;
       }
-      this.#pending ??= new Uint8Array(fl);
       const take = Math.min(fl - this.#filled, chunk.length - i);
+      this.#reserve(this.#filled + take);
       this.#pending.set(chunk.subarray(i, i + take), this.#filled);
       this.#filled += take;
       i += take;
@@ -229,6 +229,24 @@ export class StreamSeal {
   abort() {
     this.#frames.fail(new Error('the stream was aborted'), false);
     this.#close();
+  }
+
+  /**
+   * Makes the pending buffer hold at least `needed` bytes. It grows with
+   * what is written, doubling up to the frame length, so a short message
+   * under a large frame length (up to 2^32 - 1) costs its own size, not a
+   * frame's; the buffer it leaves is wiped.
+   */
+  #reserve(needed) {
+    const old = this.#pending;
+    if (old !== null && old.length >= needed) return;
+    const size = Math.min(this.#fl, Math.max(needed, 2 * (old?.length ?? 0), 64 * 1024));
+    const grown = new Uint8Array(size);
+    if (old !== null) {
+      grown.set(old.subarray(0, this.#filled));
+      old.fill(0);
+    }
+    this.#pending = grown;
   }
 
   #close() {
@@ -307,7 +325,19 @@ export class StreamOpen {
       const { records, sealed } = ready;
       for (let o = 0; o < records.length; o += RECORD) this.#submit(frameAt(records, o), records[o + 22] === 1, sealed);
     }
-    await this.#frames.drain(IN_FLIGHT);
+    if (this.#opening.complete()) {
+      // The footer verified: once every frame opened, what was held goes
+      // out now, as the core's stream releases it, not at close().
+      await this.#frames.drain(0);
+      this.#release();
+    } else {
+      await this.#frames.drain(IN_FLIGHT);
+    }
+  }
+
+  #release() {
+    for (const plaintext of this.#held) this.#emit(plaintext);
+    this.#held = [];
   }
 
   /**
@@ -318,8 +348,7 @@ export class StreamOpen {
   async end() {
     await this.#frames.drain(0);
     const result = this.#opening.finish();
-    for (const plaintext of this.#held) this.#emit(plaintext);
-    this.#held = [];
+    this.#release();
     this.#close();
     return result;
   }

@@ -104,6 +104,8 @@ test('wrong argument types: bad_argument', async () => {
   await rejects(encrypt(bytesOf(1), { keyring: 'aes' }), 'bad_argument');
   await rejects(encrypt(bytesOf(1), { keyring: aes, encryptionContext: { a: 1 } }), 'bad_argument');
   await rejects(encrypt(bytesOf(1), { keyring: aes, encryptionContext: 'a=b' }), 'bad_argument');
+  // A symbol key would be skipped by Object.entries, the pair lost unnoticed.
+  await assert.rejects(encrypt(bytesOf(1), { keyring: aes, encryptionContext: { a: 'b', [Symbol('k')]: 'v' } }), /a key is a symbol/);
   await rejects(encrypt(bytesOf(1), { keyring: aes, algorithmSuite: 0x1234 }), 'bad_argument');
   await rejects(encrypt(bytesOf(1), { keyring: aes, algorithmSuite: 'fast' }), 'bad_argument');
   await assert.rejects(encrypt(bytesOf(1), { keyring: aes, algorithmSuite: 'fast' }), /unknown algorithm suite 'fast'/);

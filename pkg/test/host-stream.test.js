@@ -530,3 +530,59 @@ test('encryptStream.header: the header written and the whole context, on the hos
   await assert.rejects(failing.header, (e) => e.code === 'kms_error');
   await assert.rejects(piping);
 });
+
+test('a short message under the largest frame length holds its own size on the host path, not a frame', async () => {
+  setBulk(sealingHost());
+  try {
+    const frameLength = 2 ** 32 - 1;
+    assert.ok(streamHost(frameLength), 'the stream takes the host path');
+    const stream = encryptStream({ keyring, algorithmSuite: 0x0478, frameLength });
+    const out = [];
+    const reading = stream.readable.pipeTo(new WritableStream({ write(b) { out.push(b); } }));
+    const writer = stream.writable.getWriter();
+    const before = process.memoryUsage().arrayBuffers;
+    await writer.write(bytesOf(10, 1));
+    // The pending frame grows with what was written (it was a whole frame:
+    // 4 GiB, then wiped page by page on close).
+    assert.ok(process.memoryUsage().arrayBuffers - before < 16 << 20, 'the pending frame is not frame-sized');
+    await writer.close();
+    await reading;
+    const d = await decrypt(Buffer.concat(out), { keyring });
+    assert.deepEqual(Buffer.from(d.plaintext), Buffer.from(bytesOf(10, 1)));
+  } finally {
+    setBulk(nodeHost);
+  }
+});
+
+test('host-opened streams release a verified signed message before close(), as the core does', async () => {
+  setBulk(sealingHost());
+  try {
+    for (const suite of [0x0578, 0x0478]) {
+      const pt = bytesOf(20_000, suite);
+      const ct = await encrypt(pt, { keyring, algorithmSuite: suite, frameLength: 4096 });
+      for (const host of [true, false]) {
+        setBulk(host ? sealingHost() : nodeHost);
+        const before = hostOpenedStreams();
+        const stream = decryptStream({ keyring });
+        const reader = stream.readable.getReader();
+        const writer = stream.writable.getWriter();
+        writer.write(ct).catch(() => {});
+        // The writer stays open: the whole message, footer verified, is out.
+        const got = [];
+        let n = 0;
+        while (n < pt.length) {
+          const { value } = await reader.read();
+          got.push(value);
+          n += value.length;
+        }
+        assert.deepEqual(Buffer.concat(got), Buffer.from(pt), `suite ${suite.toString(16)} host ${host}`);
+        if (host) assert.equal(hostOpenedStreams() - before, 1, 'the host opened the frames');
+        // Bytes after the end still fail the stream.
+        await assert.rejects(writer.write(new Uint8Array(3)), (e) => e.code === 'malformed_message');
+        await assert.rejects(stream.result, (e) => e.code === 'malformed_message');
+      }
+    }
+  } finally {
+    setBulk(nodeHost);
+  }
+});

@@ -477,6 +477,14 @@ impl ExternalStreamOpen {
         std::mem::take(&mut self.ready)
     }
 
+    /// Whether the whole message has been read and, for a signed suite, its
+    /// footer's signature verified: the held frames may go out once they
+    /// opened, as the core's own stream releases them (bytes after the end
+    /// still fail the next update).
+    pub fn is_complete(&self) -> bool {
+        matches!(self.state, OpenState::Done(..))
+    }
+
     /// Checks that the message is complete and its signature verified (it
     /// is checked as the footer arrives). Fails if the input ended early.
     ///

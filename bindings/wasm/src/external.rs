@@ -511,6 +511,15 @@ impl StreamOpening {
         }
     }
 
+    /// Whether the whole message has been read and its signature (if any)
+    /// verified: what was held may be released once its frames opened.
+    pub fn complete(&self) -> bool {
+        self.inner
+            .borrow()
+            .as_ref()
+            .is_some_and(ExternalStreamOpen::is_complete)
+    }
+
     /// Checks the message is complete and its signature verified; resolves
     /// to `{ encryptionContext, header }`.
     pub fn finish(&self) -> Result<JsValue, JsValue> {

@@ -15,9 +15,10 @@ export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 VENV             ?= $(CACHE_DIR)/venv
 PYTHON           := $(VENV)/bin/python
 CARGO            ?= cargo
-VECTORS          ?= $(abspath ../shared/vectors/esdk)
-# Every test suite (Rust, C, Python, JS) reads the vectors from here.
-export KMS_ENVELOPE_VECTORS ?= $(abspath $(VECTORS))
+# The official vectors: VECTORS=DIR, else $KMS_ENVELOPE_VECTORS, else beside
+# the clone. Every test suite (Rust, C, Python, JS) reads them from here.
+VECTORS          ?= $(or $(KMS_ENVELOPE_VECTORS),$(abspath ../shared/vectors/esdk))
+export KMS_ENVELOPE_VECTORS := $(abspath $(VECTORS))
 CLI              := $(CARGO_TARGET_DIR)/debug/kms-envelope
 WORK             := $(CARGO_TARGET_DIR)/kms-envelope-work
 

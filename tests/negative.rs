@@ -762,6 +762,27 @@ fn base64_input_is_a_clear_malformed_message() {
         assert!(err.to_string().contains("base64"), "{err}");
         assert!(out.is_empty());
     }
+    // A lone `A` (the scan waited for a second byte) is no message at all,
+    // not a truncated one, in one call and at the end of a stream.
+    let lone = Client::new().decrypt(b"A").keyring(&*aes(32)).run();
+    let err = expect_kind(lone, ErrorKind::MalformedMessage);
+    assert!(
+        err.to_string().contains("not an encrypted message"),
+        "{err}"
+    );
+    let mut stream = Client::new()
+        .stream_decrypt()
+        .keyring(aes(32))
+        .start()
+        .unwrap();
+    let mut out = Vec::new();
+    stream.update(b"A", &mut out).unwrap();
+    let err = stream.finish().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MalformedMessage);
+    assert!(
+        err.to_string().contains("not an encrypted message"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -670,7 +670,7 @@ def open(file: FileArg, mode: str, **kwargs: Any) -> Union[DecryptingReader, Enc
             plaintext = src.read()
     """
     is_path = isinstance(file, (str, bytes, os.PathLike))
-    if mode in _OPEN_KEYWORDS:
+    if isinstance(mode, str) and mode in _OPEN_KEYWORDS:
         _check_open_keywords(mode, kwargs)
     if mode == "rb":
         chunk_size = kwargs.pop("chunk_size", DEFAULT_CHUNK_SIZE)

@@ -539,6 +539,11 @@ def test_open_names_itself_for_a_keyword_it_does_not_take(
     with pytest.raises(TypeError, match=r"'chunk_size' for mode 'wb' \(it is for mode 'rb'\)"):
         kms_envelope.open(io.BytesIO(), "wb", keyring=aes_keyring, chunk_size=1)
     assert not target.exists()
+    # A mode that is no str at all is the library's error, not a TypeError
+    # from looking it up.
+    for mode in (["rb"], None, b"rb", "r"):
+        with pytest.raises(kms_envelope.BadArgumentError, match="mode must be 'rb'"):
+            kms_envelope.open(io.BytesIO(), mode, keyring=aes_keyring)  # type: ignore[arg-type]
 
 
 def test_open_takes_a_mode_held_in_a_str(aes_keyring: kms_envelope.RawAesKeyring) -> None:

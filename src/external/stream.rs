@@ -496,6 +496,16 @@ impl ExternalStreamOpen {
         match self.state {
             OpenState::Done(..) => Ok(()),
             OpenState::Failed => Err(Error::bad_arg("the decryptor failed earlier")),
+            OpenState::Header(_) => {
+                // What the parser says of the bytes there were (the scan
+                // may have been waiting on a base64 guess), else truncated.
+                let err = match MessageHeader::parse_prefix(&self.buf, self.limits.max_edks) {
+                    Err(e) => e,
+                    Ok(_) => Error::malformed("message is truncated"),
+                };
+                self.fail();
+                Err(err)
+            }
             _ => {
                 self.fail();
                 Err(Error::malformed("message is truncated"))

@@ -308,7 +308,7 @@ impl MessageDecryptor {
     ) -> Result<usize> {
         let result = match self.step(Some(manager), message, &mut Vec::new()).await {
             Ok(Some(len)) => Ok(len),
-            Ok(None) => Err(Error::malformed("message is truncated")),
+            Ok(None) => Err(self.ended_in_header(message)),
             Err(e) => Err(e),
         };
         if result.is_err() {
@@ -402,10 +402,26 @@ impl MessageDecryptor {
         match &self.state {
             State::Done(..) => Ok(()),
             State::Failed(_) => Err(Error::bad_arg("the decryptor failed earlier")),
+            State::Header => {
+                let err = self.ended_in_header(&self.buf);
+                self.fail();
+                Err(err)
+            }
             _ => {
                 self.fail();
                 Err(Error::malformed("message is truncated"))
             }
+        }
+    }
+
+    /// Why input that ended inside the header failed: what the parser says
+    /// of the bytes there were (the scan may still have been waiting, as
+    /// after a lone `A`, for the second byte of a base64 guess), else that
+    /// the message is truncated.
+    fn ended_in_header(&self, bytes: &[u8]) -> Error {
+        match MessageHeader::parse_partial(bytes, self.settings.max_edks) {
+            Err(ParseError::Invalid(e)) => e,
+            _ => Error::malformed("message is truncated"),
         }
     }
 

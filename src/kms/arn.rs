@@ -95,7 +95,8 @@ impl fmt::Display for KmsArn {
 ///   `:`-separated parts, the `kms` service, a non-empty partition, region
 ///   and account, and a `key/` or `alias/` resource with a non-empty ID);
 /// - starts with `alias/` but the name after it is empty or holds more
-///   than letters, digits, `/`, `_` and `-` (AWS KMS's alias rule);
+///   than letters, digits, `:`, `/`, `_` and `-` (the `AliasName` pattern
+///   of the AWS KMS API);
 /// - is otherwise not a key ID: letters, digits and `-` only, as in
 ///   `1234abcd-12ab-34cd-56ef-1234567890ab` or `mrk-…`.
 pub fn validate_identifier(id: &str) -> Result<()> {
@@ -111,13 +112,13 @@ pub fn validate_identifier(id: &str) -> Result<()> {
     if id.starts_with("arn:") {
         KmsArn::from_str(id)?;
     } else if let Some(name) = id.strip_prefix("alias/") {
-        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-');
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '_' | '-');
         if name.is_empty() {
             return Err(bad("the alias name is empty"));
         }
         if !name.chars().all(allowed) {
             return Err(bad(
-                "an alias name holds only letters, digits, '/', '_' and '-'",
+                "an alias name holds only letters, digits, ':', '/', '_' and '-'",
             ));
         }
     } else if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
@@ -201,6 +202,7 @@ mod tests {
             "alias/ExampleAlias",
             "alias/aws/s3",
             "alias/a_b-c",
+            "alias/x:y",
         ] {
             assert!(validate_identifier(good).is_ok(), "{good}");
         }
@@ -209,7 +211,7 @@ mod tests {
             " ",
             "alias/",
             "alias/a b",
-            "alias/x:y",
+            "alias/x\\y",
             "key/1234abcd",
             "foo/bar/baz",
             "a:b:c",

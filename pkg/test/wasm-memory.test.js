@@ -5,7 +5,7 @@
 // no earlier test has grown the memory already.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encrypt, decrypt, decryptStream, inspect, RawAesKeyring } from 'kms-envelope';
+import { encrypt, decrypt, decryptStream, inspect, AwsKmsKeyring, RawAesKeyring } from 'kms-envelope';
 import { bulkHost, setBulk } from '../src/external.js';
 import { initSync } from '../dist/kms_envelope_wasm.js';
 import { aesKey, streamingHost } from './helpers.js';
@@ -84,4 +84,37 @@ test('a host-path decryptStream given one large chunk copies only pieces of it i
   } finally {
     setBulk(node);
   }
+});
+
+test('oversized fields from a KMS client or a custom keyring are refused before they reach wasm memory', async () => {
+  // No field of a KMS response or an encrypted data key can exceed 64 KiB;
+  // a 2.2 GB one used to be copied in first, and its allocation trapped,
+  // killing the process.
+  const arn = 'arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const big = new Uint8Array(64 << 20);
+  const before = wasmMemory();
+  const kmsAnswering = (out) => new AwsKmsKeyring({ keyId: arn, client: { send: async () => out } });
+  for (const out of [
+    { KeyId: arn, Plaintext: new Uint8Array(32), CiphertextBlob: big },
+    { KeyId: arn, Plaintext: big, CiphertextBlob: new Uint8Array(1) },
+    { KeyId: 'a'.repeat(1 << 20), Plaintext: new Uint8Array(32), CiphertextBlob: new Uint8Array(1) },
+  ]) {
+    await assert.rejects(encrypt(new Uint8Array(1), { keyring: kmsAnswering(out) }),
+      (e) => e.code === 'kms_error' && e.kmsCode === 'InvalidResponse' && /at most 65535/.test(e.message));
+  }
+  const custom = (edk) => ({
+    async onEncrypt() {
+      return { plaintextDataKey: new Uint8Array(32), encryptedDataKeys: [edk] };
+    },
+    async onDecrypt() { return null; },
+  });
+  for (const edk of [
+    { providerId: 'p', providerInfo: new Uint8Array(1), ciphertext: big },
+    { providerId: 'p', providerInfo: big, ciphertext: new Uint8Array(1) },
+    { providerId: 'p'.repeat(1 << 20), providerInfo: new Uint8Array(1), ciphertext: new Uint8Array(1) },
+  ]) {
+    await assert.rejects(encrypt(new Uint8Array(1), { keyring: custom(edk) }),
+      (e) => e.code === 'bad_argument' && /at most 65535/.test(e.message));
+  }
+  assert.ok(wasmMemory() - before < 4 << 20, `wasm memory grew by ${wasmMemory() - before} bytes`);
 });

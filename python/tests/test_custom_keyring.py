@@ -633,3 +633,65 @@ def test_a_finalizer_touching_materials_during_a_getter_does_not_deadlock() -> N
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_materials_are_spent_when_the_keyring_fails(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # A keyring that kept the materials and then failed (raised, or returned
+    # the wrong type) could read the data key from them afterwards.
+    ct = kms_envelope.encrypt(b"data", keyring=aes_keyring)
+    kept: List[object] = []
+
+    class Failing:
+        def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+            materials.generate_plaintext_data_key()
+            kept.append(materials)
+            return 42  # type: ignore[return-value]
+
+        def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> DecryptionMaterials:
+            unwrapped = aes_keyring.on_decrypt(materials, edks)
+            key = unwrapped.plaintext_data_key
+            assert key is not None
+            materials.set_plaintext_data_key(key)
+            kept.append(materials)
+            raise ValueError("backend hiccup")
+
+    with pytest.raises(kms_envelope.BadArgumentError):
+        kms_envelope.encrypt(b"x", keyring=Failing())
+    with pytest.raises(kms_envelope.Error):
+        kms_envelope.decrypt(ct, keyring=Failing())
+    assert len(kept) == 2
+    for materials in kept:
+        assert "<spent>" in repr(materials)
+        with pytest.raises(kms_envelope.BadArgumentError):
+            materials.plaintext_data_key  # type: ignore[attr-defined]  # noqa: B018 - the read must fail
+
+
+def test_an_error_the_multi_keyring_recovered_from_is_not_the_cause(aes_keyring: kms_envelope.RawAesKeyring) -> None:
+    # The first child fails, the second unwraps a wrong key: the call fails
+    # on the key commitment, and the first child's exception is not its cause.
+    ct = kms_envelope.encrypt(b"data", keyring=aes_keyring)
+
+    class Flaky:
+        def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+            raise NotImplementedError
+
+        def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> DecryptionMaterials:
+            raise kms_envelope.AuthenticationError("HSM: wrapped-key tag invalid")
+
+    class WrongKey:
+        def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
+            raise NotImplementedError
+
+        def on_decrypt(self, materials: DecryptionMaterials, edks: Sequence[EncryptedDataKey]) -> DecryptionMaterials:
+            materials.set_plaintext_data_key(os.urandom(32))
+            return materials
+
+    with pytest.raises(kms_envelope.AuthenticationError) as info:
+        kms_envelope.decrypt(ct, keyring=kms_envelope.MultiKeyring(children=[Flaky(), WrongKey()]))
+    assert "commitment" in str(info.value) and "HSM" not in str(info.value)
+    assert info.value.__cause__ is None
+    # Alone, the failing keyring is the cause, with its own words.
+    with pytest.raises(kms_envelope.AuthenticationError) as alone:
+        kms_envelope.decrypt(ct, keyring=Flaky())
+    assert "HSM: wrapped-key tag invalid" in str(alone.value)
+    assert isinstance(alone.value.__cause__, kms_envelope.AuthenticationError)

@@ -397,3 +397,68 @@ def test_a_service_error_without_a_code_is_named_by_its_class() -> None:
     with pytest.raises(kms_envelope.KmsError) as info2:
         kms_envelope.encrypt(b"x", keyring=AwsKmsKeyring(arn, client=RefusingKms("")))
     assert info2.value.code == "ClientError" and "KMS error ClientError:" in str(info2.value)
+
+
+def test_a_client_that_calls_the_library_again_stops_at_a_bound_on_a_small_stack() -> None:
+    # A client whose generate_data_key encrypts with the keyring that uses
+    # it recursed through native frames until the thread's stack overflowed
+    # (a segfault on a 1 MiB thread stack); it stops 32 deep, as keyrings do.
+    arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    calls: List[int] = []
+
+    class Recursing:
+        def generate_data_key(self, **kwargs: Any) -> Dict[str, Any]:
+            calls.append(1)
+            kms_envelope.encrypt(b"audit", keyring=keyring)
+            return {"KeyId": arn, "Plaintext": os.urandom(32), "CiphertextBlob": b"x"}
+
+        encrypt = decrypt = generate_data_key
+
+    keyring = AwsKmsKeyring(arn, client=Recursing())
+    caught: List[BaseException] = []
+
+    def run() -> None:
+        try:
+            kms_envelope.encrypt(b"x", keyring=keyring)
+        except BaseException as e:  # noqa: B036 - the test reports whatever it was
+            caught.append(e)
+
+    old = threading.stack_size(1 << 20)
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(old)
+    assert len(caught) == 1 and isinstance(caught[0], kms_envelope.Error), caught
+    chain: List[BaseException] = []
+    e: Any = caught[0]
+    while e is not None:
+        chain.append(e)
+        e = e.__cause__
+    assert any(isinstance(x, RecursionError) for x in chain), chain
+    assert len(calls) == 32
+
+
+def test_ctrl_c_while_a_client_error_is_read_is_raised() -> None:
+    arn = "arn:aws:kms:us-west-2:123456789012:key/k"
+
+    class LooksLikeClientError(Exception):
+        @property
+        def response(self) -> Dict[str, Any]:
+            raise KeyboardInterrupt
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise KeyboardInterrupt
+
+    for error in (LooksLikeClientError, Unprintable):
+
+        class Failing:
+            def generate_data_key(self, **kwargs: Any) -> Dict[str, Any]:
+                raise error()
+
+            encrypt = decrypt = generate_data_key
+
+        with pytest.raises(KeyboardInterrupt):
+            kms_envelope.encrypt(b"x", keyring=AwsKmsKeyring(arn, client=Failing()))

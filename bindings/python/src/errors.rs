@@ -69,6 +69,11 @@ struct Pending {
     /// The message to raise instead of the core's, when the core error
     /// cannot carry the callback's text (an `AuthenticationError`).
     message: Option<String>,
+    /// The text the core error carried (each reason of a no-key error): the
+    /// call's final error holds it if this exception led to it, and not if
+    /// the core recovered (a multi-keyring went on to another keyring) and
+    /// failed later for another reason.
+    marks: Vec<String>,
 }
 
 impl Pending {
@@ -92,10 +97,13 @@ thread_local! {
 /// exception's class name.
 pub(crate) fn from_callback(py: Python<'_>, err: PyErr, method: &str) -> CoreError {
     let value = err.value(py);
-    let text = value
-        .str()
-        .map(|s| s.to_string())
-        .unwrap_or_else(|_| "<unprintable exception>".into());
+    let text = match value.str() {
+        Ok(s) => s.to_string(),
+        Err(e) => {
+            keep_interrupt(py, e);
+            "<unprintable exception>".into()
+        }
+    };
     let class = value
         .get_type()
         .name()
@@ -199,6 +207,23 @@ fn without_kind_prefix<'t>(py: Python<'_>, err: &PyErr, text: &'t str) -> &'t st
     text.strip_prefix(prefix).unwrap_or(text)
 }
 
+/// Remembers `err`, raised while this package's own code looked at an
+/// exception or a response (a `__str__`, a property), if it is a
+/// `KeyboardInterrupt` or another non-`Exception`: Ctrl-C is never
+/// swallowed. Ordinary exceptions there are the caller's to ignore.
+pub(crate) fn keep_interrupt(py: Python<'_>, err: PyErr) {
+    if !err.is_instance_of::<PyException>(py) {
+        record(
+            py,
+            err,
+            CoreError::Kms {
+                code: "Interrupted".to_owned(),
+                message: "interrupted".to_owned(),
+            },
+        );
+    }
+}
+
 /// Remembers `err` (raised by Python code the core called) as the cause of
 /// `core`, the error that carries it through the core; returns `core`.
 pub(crate) fn record(py: Python<'_>, err: PyErr, core: CoreError) -> CoreError {
@@ -207,10 +232,17 @@ pub(crate) fn record(py: Python<'_>, err: PyErr, core: CoreError) -> CoreError {
 
 /// [`record`], raising `message` instead of the core error's own.
 fn record_with(py: Python<'_>, err: PyErr, core: CoreError, message: Option<String>) -> CoreError {
+    let marks = match &core {
+        CoreError::NoKeyUnwrapped(reasons) => reasons.clone(),
+        // A KMS keyring words a KMS error as "<key>: <code>: <message>".
+        CoreError::Kms { message, .. } if !message.is_empty() => vec![message.clone()],
+        other => vec![other.to_string()],
+    };
     let new = Pending {
         err,
         kind: core.kind(),
         message,
+        marks,
     };
     PENDING.with(|p| {
         let mut p = p.borrow_mut();
@@ -266,7 +298,10 @@ where
         (Ok(value), _) => Ok(value),
         (Err(err), pending) => {
             let kind = err.kind();
-            let Some(pending) = pending else {
+            let text = err.to_string();
+            let Some(pending) =
+                pending.filter(|p| p.marks.iter().any(|m| text.contains(m.as_str())))
+            else {
                 return Err(to_py(err));
             };
             let py_err = match pending.message {

@@ -352,24 +352,25 @@ impl PyDecryptionMaterials {
 
 // ------------------------------------------------------------------ Python keyrings
 
-/// Most Python keyring callbacks nested on one thread: a keyring that calls
-/// the library with a keyring containing itself recurses through native
-/// frames the interpreter's recursion limit does not see, and would overflow
-/// the thread's stack (about 250 levels on a 1 MiB thread stack).
+/// Most Python callbacks (keyrings' `on_encrypt` / `on_decrypt`, KMS
+/// clients' methods) nested on one thread: a callback that calls the
+/// library with a keyring that uses it recurses through native frames the
+/// interpreter's recursion limit does not see, and would overflow the
+/// thread's stack (about 250 levels on a 1 MiB thread stack).
 const MAX_CALLBACK_DEPTH: u32 = 32;
 
 thread_local!(static CALLBACK_DEPTH: Cell<u32> = const { Cell::new(0) });
 
-/// One level of Python keyring callback on this thread, left when dropped.
-struct CallbackDepth;
+/// One level of Python callback on this thread, left when dropped.
+pub(crate) struct CallbackDepth;
 
 impl CallbackDepth {
-    fn enter() -> PyResult<Self> {
+    pub(crate) fn enter() -> PyResult<Self> {
         let depth = CALLBACK_DEPTH.with(|d| d.get());
         if depth >= MAX_CALLBACK_DEPTH {
             return Err(PyRecursionError::new_err(format!(
-                "keyring callbacks nested more than {MAX_CALLBACK_DEPTH} deep: does a keyring \
-                 call the library with a keyring that contains it?"
+                "keyring or KMS client callbacks nested more than {MAX_CALLBACK_DEPTH} deep: \
+                 does a callback call the library with a keyring that uses it?"
             )));
         }
         CALLBACK_DEPTH.with(|d| d.set(depth + 1));
@@ -402,12 +403,13 @@ impl PyKeyring {
             let keyring = self.obj.bind(py);
             let passed = Bound::new(py, PyEncryptionMaterials::new(materials))
                 .map_err(|e| from_callback(py, e, "on_encrypt"))?;
-            let returned = keyring
-                .call_method1(pyo3::intern!(py, "on_encrypt"), (passed.clone(),))
-                .map_err(|e| from_callback(py, e, "on_encrypt"))?;
-            let out = if returned.is_none() {
-                passed.get().take()
-            } else {
+            let out = (|| -> Result<Option<EncryptionMaterials>, CoreError> {
+                let returned = keyring
+                    .call_method1(pyo3::intern!(py, "on_encrypt"), (passed.clone(),))
+                    .map_err(|e| from_callback(py, e, "on_encrypt"))?;
+                if returned.is_none() {
+                    return Ok(passed.get().take());
+                }
                 let m = returned.cast::<PyEncryptionMaterials>().map_err(|_| {
                     from_callback(
                         py,
@@ -418,10 +420,12 @@ impl PyKeyring {
                         "on_encrypt",
                     )
                 })?;
-                m.get().take()
-            };
+                Ok(m.get().take())
+            })();
+            // Spent on every path, failures included: the data key never
+            // outlives the call in an object the keyring kept.
             passed.get().take();
-            out.ok_or_else(|| from_callback(py, bad_arg(SPENT), "on_encrypt"))
+            out?.ok_or_else(|| from_callback(py, bad_arg(SPENT), "on_encrypt"))
         })
     }
 
@@ -441,12 +445,13 @@ impl PyKeyring {
             let edks =
                 pyo3::types::PyList::new(py, edks.iter().map(|e| PyEncryptedDataKey(e.clone())))
                     .map_err(|e| from_callback(py, e, "on_decrypt"))?;
-            let returned = keyring
-                .call_method1(pyo3::intern!(py, "on_decrypt"), (passed.clone(), edks))
-                .map_err(|e| from_callback(py, e, "on_decrypt"))?;
-            let out = if returned.is_none() {
-                passed.get().take()
-            } else {
+            let out = (|| -> Result<Option<DecryptionMaterials>, CoreError> {
+                let returned = keyring
+                    .call_method1(pyo3::intern!(py, "on_decrypt"), (passed.clone(), edks))
+                    .map_err(|e| from_callback(py, e, "on_decrypt"))?;
+                if returned.is_none() {
+                    return Ok(passed.get().take());
+                }
                 let m = returned.cast::<PyDecryptionMaterials>().map_err(|_| {
                     from_callback(
                         py,
@@ -457,10 +462,11 @@ impl PyKeyring {
                         "on_decrypt",
                     )
                 })?;
-                m.get().take()
-            };
+                Ok(m.get().take())
+            })();
+            // Spent on every path, as in `encrypt`.
             passed.get().take();
-            out.ok_or_else(|| from_callback(py, bad_arg(SPENT), "on_decrypt"))
+            out?.ok_or_else(|| from_callback(py, bad_arg(SPENT), "on_decrypt"))
         })
     }
 }

@@ -22,9 +22,11 @@ use pyo3::types::{PyDict, PyList, PyString};
 use pyo3::PyTraverseError;
 
 use crate::convert::{self, bytes_like, context_to_py, type_name};
-use crate::errors::{bad_arg, core_result, from_callback, interrupted, record, run_core};
+use crate::errors::{
+    bad_arg, core_result, from_callback, interrupted, keep_interrupt, record, run_core,
+};
 use crate::gc::{CoreObject, Made};
-use crate::keyrings::NativeKeyring;
+use crate::keyrings::{CallbackDepth, NativeKeyring};
 
 // ------------------------------------------------------------ the built-in client
 
@@ -267,18 +269,31 @@ struct PyKmsClient {
 /// (`err.response["Error"]`), if `err` is one with a code (an empty code is
 /// none: the exception's class name stands in, as for other exceptions).
 fn service_error(py: Python<'_>, err: &PyErr) -> Option<(String, String)> {
-    let response = err.value(py).getattr("response").ok()?;
-    let error = response.get_item("Error").ok()?;
-    let code: String = error.get_item("Code").ok()?.extract().ok()?;
-    if code.is_empty() {
-        return None;
-    }
-    let message: String = error
-        .get_item("Message")
-        .ok()
-        .and_then(|m| m.extract().ok())
-        .unwrap_or_default();
-    Some((code, message))
+    let read = || -> PyResult<Option<(String, String)>> {
+        let response = err.value(py).getattr("response")?;
+        let error = response.get_item("Error")?;
+        let code: String = error.get_item("Code")?.extract()?;
+        if code.is_empty() {
+            return Ok(None);
+        }
+        let message = match error
+            .get_item("Message")
+            .and_then(|m| m.extract::<String>())
+        {
+            Ok(m) => m,
+            Err(e) => {
+                keep_interrupt(py, e);
+                String::new()
+            }
+        };
+        Ok(Some((code, message)))
+    };
+    // Not a ClientError, or not shaped like one: no service code. An
+    // interrupt raised while looking is kept, never swallowed.
+    read().unwrap_or_else(|e| {
+        keep_interrupt(py, e);
+        None
+    })
 }
 
 impl PyKmsClient {
@@ -295,6 +310,7 @@ impl PyKmsClient {
         if let Some(err) = interrupted(py) {
             return Err(err);
         }
+        let _depth = CallbackDepth::enter().map_err(|e| from_callback(py, e, operation))?;
         let response = match self.obj.bind(py).call_method(method, (), Some(&kwargs)) {
             Ok(r) => r,
             Err(e) => {

@@ -172,9 +172,14 @@ fn bytes_field(obj: &JsValue, key: &str) -> Result<Option<Vec<u8>>> {
     }
     let view = guarded::uint8_array(&v)
         .ok_or_else(|| Error::BadArgument(format!("custom keyring: {key} must be a Uint8Array")))?;
-    guarded::copy_bytes(&view)
-        .map(Some)
-        .map_err(|e| unreadable(key, &e))
+    match guarded::copy_bytes(&view) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(guarded::Unread::Thrown(e)) => Err(unreadable(key, &e)),
+        Err(guarded::Unread::TooLong(n)) => Err(Error::BadArgument(format!(
+            "custom keyring: {key} is {n} bytes long; it holds at most {}",
+            guarded::MAX_FIELD_LEN
+        ))),
+    }
 }
 
 /// A field of a callback's result that threw as it was read (a getter, a
@@ -193,6 +198,13 @@ fn edk_from_js(v: &JsValue) -> Result<EncryptedDataKey> {
         .ok()
         .and_then(|p| p.dyn_into::<js_sys::JsString>().ok())
         .ok_or_else(|| Error::BadArgument("custom keyring: providerId must be a string".into()))?;
+    if provider_id.length() > guarded::MAX_FIELD_LEN {
+        return Err(Error::BadArgument(format!(
+            "custom keyring: providerId is {} characters long; it holds at most {}",
+            provider_id.length(),
+            guarded::MAX_FIELD_LEN
+        )));
+    }
     // A lone surrogate would become U+FFFD: another provider's ID.
     if !provider_id.is_valid_utf16() {
         return Err(Error::BadArgument(

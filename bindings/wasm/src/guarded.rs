@@ -54,12 +54,38 @@ pub(crate) fn uint8_array(value: &JsValue) -> Option<Uint8Array> {
     (tag.as_string().as_deref() == Some("Uint8Array")).then(|| value.clone().unchecked_into())
 }
 
-/// A copy of the bytes of `view`, a Uint8Array that came from outside.
-/// The JS copy made on the way is zeroed (the bytes may be a key).
-pub(crate) fn copy_bytes(view: &Uint8Array) -> Result<Vec<u8>, JsValue> {
+/// The most bytes (or UTF-16 units) a field a callback hands over may
+/// hold: an encrypted data key's provider ID, info and ciphertext are
+/// length-prefixed by 16 bits, a data key is at most 32 bytes and a KMS
+/// key ARN far shorter. Longer fields are refused before they are copied
+/// into wasm memory, which never shrinks (and past about 2 GiB could not
+/// grow at all: a trap no caller could catch).
+pub(crate) const MAX_FIELD_LEN: u32 = 65_535;
+
+/// Why [`copy_bytes`] copied nothing.
+pub(crate) enum Unread {
+    /// Reading the view threw (a transferred buffer, a hostile subclass).
+    Thrown(JsValue),
+    /// The view holds this many bytes, over [`MAX_FIELD_LEN`].
+    TooLong(u32),
+}
+
+/// A copy of the bytes of `view`, a Uint8Array that came from outside, of
+/// at most [`MAX_FIELD_LEN`] bytes. The JS copy made on the way is zeroed
+/// (the bytes may be a key).
+pub(crate) fn copy_bytes(view: &Uint8Array) -> Result<Vec<u8>, Unread> {
+    let claimed = view.byte_length();
+    if claimed > MAX_FIELD_LEN {
+        return Err(Unread::TooLong(claimed));
+    }
     // The fresh copy is a plain, attached Uint8Array: copying it out and
-    // filling it cannot throw.
-    let copy = uint8_array_from(view)?;
+    // filling it cannot throw, and its length is its own (a subclass's
+    // `byteLength` getter could have said less).
+    let copy = uint8_array_from(view).map_err(Unread::Thrown)?;
+    if copy.length() > MAX_FIELD_LEN {
+        copy.fill(0, 0, copy.length());
+        return Err(Unread::TooLong(copy.length()));
+    }
     let bytes = copy.to_vec();
     copy.fill(0, 0, copy.length());
     Ok(bytes)

@@ -91,15 +91,26 @@ impl JsKmsClient {
 }
 
 fn out_string(out: &JsValue, operation: &str, field: &str) -> Result<String> {
-    Reflect::get(out, &field.into())
+    let text = Reflect::get(out, &field.into())
         .ok()
-        .and_then(|v| v.as_string())
+        .and_then(|v| v.dyn_into::<js_sys::JsString>().ok())
         .ok_or_else(|| {
             invalid(
                 operation,
                 &format!("the response's {field} is not a string"),
             )
-        })
+        })?;
+    if text.length() > guarded::MAX_FIELD_LEN {
+        return Err(invalid(
+            operation,
+            &format!(
+                "the response's {field} is {} characters long (at most {} here)",
+                text.length(),
+                guarded::MAX_FIELD_LEN
+            ),
+        ));
+    }
+    Ok(String::from(text))
 }
 
 fn out_array(out: &JsValue, operation: &str, field: &str) -> Result<Uint8Array> {
@@ -117,11 +128,18 @@ fn out_array(out: &JsValue, operation: &str, field: &str) -> Result<Uint8Array> 
 /// A copy of `array`, the response's `field` (reading it may throw: a
 /// transferred buffer, a Proxy).
 fn copy_field(array: &Uint8Array, operation: &str, field: &str) -> Result<Vec<u8>> {
-    guarded::copy_bytes(array).map_err(|_| {
-        invalid(
+    guarded::copy_bytes(array).map_err(|e| match e {
+        guarded::Unread::Thrown(_) => invalid(
             operation,
             &format!("the response's {field} could not be read (a transferred buffer?)"),
-        )
+        ),
+        guarded::Unread::TooLong(n) => invalid(
+            operation,
+            &format!(
+                "the response's {field} is {n} bytes long (at most {} here)",
+                guarded::MAX_FIELD_LEN
+            ),
+        ),
     })
 }
 

@@ -61,12 +61,23 @@ impl Job {
 /// `name.decrypted` when it has none (or nothing but a dot would remain).
 pub fn output_name(name: &OsStr, purpose: Purpose, suffix: &str) -> OsString {
     if purpose == Purpose::Decrypt {
+        // By bytes on Unix, so a name that is not UTF-8 loses its suffix too.
+        #[cfg(unix)]
+        let stripped = {
+            use std::os::unix::ffi::OsStrExt;
+            name.as_bytes()
+                .strip_suffix(suffix.as_bytes())
+                .filter(|stem| !matches!(*stem, b"" | b"." | b".."))
+                .map(OsStr::from_bytes)
+        };
+        #[cfg(not(unix))]
         let stripped = name
             .to_str()
             .and_then(|n| n.strip_suffix(suffix))
-            .filter(|stem| !matches!(*stem, "" | "." | ".."));
+            .filter(|stem| !matches!(*stem, "" | "." | ".."))
+            .map(OsStr::new);
         if let Some(stem) = stripped {
-            return OsString::from(stem);
+            return stem.to_owned();
         }
     }
     let mut out = name.to_owned();
@@ -538,6 +549,15 @@ mod tests {
         assert_eq!(name("..kmse", Purpose::Decrypt), "..kmse.decrypted");
         assert_eq!(name("...kmse", Purpose::Decrypt), "...kmse.decrypted");
         assert_eq!(name("....kmse", Purpose::Decrypt), "...");
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let odd = OsStr::from_bytes(b"\xff.kmse");
+            assert_eq!(
+                output_name(odd, Purpose::Decrypt, ".kmse"),
+                OsStr::from_bytes(b"\xff")
+            );
+        }
     }
 
     fn io(inputs: &[&Path], output_dir: Option<&Path>) -> IoArgs {

@@ -140,6 +140,37 @@ fn link_destination(path: &Path) -> CliResult<PathBuf> {
     fs::canonicalize(path).map_err(|e| CliError::io("resolve", path, &e))
 }
 
+/// The hidden file a write to `dest` is staged in, beside it:
+/// `.NAME.<tag>-<12 hex digits>`. NAME is cut short where the whole would
+/// pass the 255 bytes a file name may hold, so every name the caller may
+/// write can be staged.
+pub fn staging_path(dest: &Path, tag: &str) -> CliResult<PathBuf> {
+    const NAME_MAX: usize = 255;
+    let name = dest
+        .file_name()
+        .ok_or_else(|| CliError::bad_arg(format!("'{}' is not a file name", dest.display())))?;
+    let suffix = format!(".{tag}-{}", random_hex(6)?);
+    let room = NAME_MAX.saturating_sub(1 + suffix.len());
+    let mut staged = OsString::from(".");
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = name.as_bytes();
+        staged.push(std::ffi::OsStr::from_bytes(
+            bytes.get(..room.min(bytes.len())).unwrap_or(bytes),
+        ));
+    }
+    #[cfg(not(unix))]
+    staged.push(
+        name.to_string_lossy()
+            .chars()
+            .take(room / 4)
+            .collect::<String>(),
+    );
+    staged.push(suffix);
+    Ok(dest.with_file_name(staged))
+}
+
 /// `len` random bytes as lowercase hex.
 pub fn random_hex(len: usize) -> CliResult<String> {
     let bytes = DataKey::generate(len)?;
@@ -371,13 +402,13 @@ impl Output {
             Ok(_) if path.is_symlink() => link_destination(path)?,
             _ => path.to_owned(),
         };
-        let file_name = dest
-            .file_name()
-            .ok_or_else(|| CliError::bad_arg(format!("'{}' is not a file name", path.display())))?;
-        let mut tmp_name = OsString::from(".");
-        tmp_name.push(file_name);
-        tmp_name.push(format!(".partial-{}", random_hex(6)?));
-        let tmp = dest.with_file_name(tmp_name);
+        if dest.file_name().is_none() {
+            return Err(CliError::bad_arg(format!(
+                "'{}' is not a file name",
+                path.display()
+            )));
+        }
+        let tmp = staging_path(&dest, "partial")?;
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -520,6 +551,33 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn names_up_to_the_longest_a_file_may_have_are_staged_and_written() {
+        // The staged name is 22 bytes longer than the output's: an output
+        // name of 234 to 255 bytes could not be staged at all.
+        let dir = tempfile::tempdir().unwrap();
+        for len in [233, 234, 250, 255] {
+            let dest = dir.path().join("x".repeat(len));
+            let staged = staging_path(&dest, "partial").unwrap();
+            let staged_name = staged.file_name().unwrap().len();
+            assert!(staged_name <= 255, "{len}: {staged_name}");
+            let mut out = Output::create(Some(&dest), Access::Private, true).unwrap();
+            out.write(b"long").unwrap();
+            out.commit().unwrap();
+            assert_eq!(fs::read(&dest).unwrap(), b"long");
+        }
+        // A name that is not UTF-8 is staged as it is (keygen --force
+        // refused one).
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let dest = dir.path().join(std::ffi::OsStr::from_bytes(b"k\xff.key"));
+            let staged = staging_path(&dest, "tmp").unwrap();
+            let name = staged.file_name().unwrap().as_bytes();
+            assert!(name.starts_with(b".k\xff.key.tmp-"), "{staged:?}");
+        }
     }
 
     #[test]

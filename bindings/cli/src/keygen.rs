@@ -1,9 +1,8 @@
 //! `keygen`: writes a new random AES-256 key file, readable by its owner only.
 
-use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine;
 use kms_envelope::{DataKey, RawAesKeyring};
@@ -11,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::cli::KeygenArgs;
 use crate::exit::{CliError, CliResult};
-use crate::io::random_hex;
+use crate::io::{random_hex, staging_path};
 use crate::keys::{KeyFile, RAW_AES_TYPE};
 
 /// Length of a generated key: AES-256.
@@ -125,11 +124,7 @@ fn create_file(path: &Path, data: &[u8]) -> CliResult<()> {
 /// Writes `data` to a new private file beside `path`, then renames it over
 /// `path`, so `path` is always either the old file or the complete new one.
 fn replace_file(path: &Path, data: &[u8]) -> CliResult<()> {
-    let file_name = path
-        .file_name()
-        .and_then(OsStr::to_str)
-        .ok_or_else(|| CliError::bad_arg(format!("'{}' is not a file name", path.display())))?;
-    let tmp: PathBuf = path.with_file_name(format!(".{file_name}.tmp-{}", random_hex(6)?));
+    let tmp = staging_path(path, "tmp")?;
     let file = create_new_private(&tmp).map_err(|e| CliError::io("create", &tmp, &e))?;
     let result = write_all_synced(file, data)
         .map_err(|e| CliError::io("write", &tmp, &e))

@@ -57,31 +57,36 @@ fn named_file(name: Option<&Path>, stream: &'static str) -> Option<PathBuf> {
 }
 
 /// Fails now, before any input is read, where opening `path` at the first
-/// record would: an existing file that cannot be written, a directory, a
-/// missing parent directory. Creates and empties nothing.
+/// record would (status 3, as the README says): an existing file that
+/// cannot be written, a directory, a missing parent directory or one the
+/// caller cannot create files in. Creates and empties nothing.
 fn check_writable(path: &Path) -> CliResult<()> {
+    let refuse =
+        |why: String| CliError::bad_arg(format!("--metadata-output '{}': {why}", path.display()));
     match fs::metadata(path) {
-        Ok(m) if m.is_dir() => Err(CliError::bad_arg(format!(
-            "--metadata-output '{}' is a directory",
-            path.display()
-        ))),
+        Ok(m) if m.is_dir() => Err(refuse("it is a directory".into())),
         Ok(_) => OpenOptions::new()
             .append(true)
             .open(path)
             .map(drop)
-            .map_err(|e| CliError::io("open", path, &e)),
+            .map_err(|e| refuse(format!("cannot open it for writing: {e}"))),
         Err(_) => {
             let parent = path
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
             match fs::metadata(parent) {
-                Ok(m) if m.is_dir() => Ok(()),
-                _ => Err(CliError::bad_arg(format!(
-                    "--metadata-output '{}': '{}' is not a directory",
-                    path.display(),
-                    parent.display()
-                ))),
+                Ok(m) if m.is_dir() => {
+                    let access = rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK;
+                    rustix::fs::access(parent, access).map_err(|e| {
+                        refuse(format!(
+                            "cannot create it in '{}': {}",
+                            parent.display(),
+                            io::Error::from(e)
+                        ))
+                    })
+                }
+                _ => Err(refuse(format!("'{}' is not a directory", parent.display()))),
             }
         }
     }

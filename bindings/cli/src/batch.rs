@@ -473,7 +473,10 @@ fn make_each<'a>(wanted: impl Iterator<Item = &'a Path>, made: &mut Vec<PathBuf>
         missing.reverse();
         for d in missing {
             match fs::create_dir(d) {
-                Ok(()) => made.push(d.to_owned()),
+                Ok(()) => {
+                    crate::interrupt::register_dir(d);
+                    made.push(d.to_owned());
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(CliError::io("create", d, &e)),
             }

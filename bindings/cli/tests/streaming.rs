@@ -440,3 +440,63 @@ fn interrupted_commands_leave_no_output_file() {
         std::fs::remove_file(env.path(&left[0])).unwrap();
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_removes_the_output_directories_it_made() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let env = Env::new();
+    env.keygen("a.key");
+    let made = Command::new("mkfifo")
+        .arg(env.path("fifo"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut child = Command::new(BIN)
+        .args([
+            "encrypt",
+            "-k",
+            "a.key",
+            "--threads",
+            "1",
+            "-i",
+            "fifo",
+            "--output-dir",
+            "new/sub",
+        ])
+        .current_dir(env.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Opening the FIFO for writing waits for the command to open it.
+    let mut feed = std::fs::OpenOptions::new()
+        .write(true)
+        .open(env.path("fifo"))
+        .unwrap();
+    feed.write_all(&pattern(1 << 20)).unwrap();
+    let sub = env.path("new/sub");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let written = std::fs::read_dir(&sub).ok().and_then(|mut d| {
+            let entry = d.next()?.ok()?;
+            Some(entry.metadata().ok()?.len() > 0)
+        });
+        if written == Some(true) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no output written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    drop(feed);
+    assert_eq!(status.signal(), Some(2));
+    // The staged file went, and with it the directories made for it.
+    assert!(!env.exists("new"), "{:?}", env.files());
+}

@@ -3,7 +3,8 @@ import base64
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+import threading
+from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
@@ -42,6 +43,34 @@ def policy_for(suite: kms_envelope.AlgorithmSuite) -> kms_envelope.CommitmentPol
     if suite.is_committing:
         return kms_envelope.CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT
     return kms_envelope.CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT
+
+
+def assert_recursion_refused_on_a_small_stack(call: Callable[[], object]) -> None:
+    """Runs ``call`` on a thread with a 1 MiB stack, where runaway recursion
+    through native frames would overflow the stack (a crash), and asserts it
+    failed with a library error caused by a ``RecursionError``."""
+    caught: List[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as e:  # noqa: B036 - the test reports whatever it was
+            caught.append(e)
+
+    old = threading.stack_size(1 << 20)
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(old)
+    assert len(caught) == 1 and isinstance(caught[0], kms_envelope.Error), caught
+    chain: List[BaseException] = []
+    e: Any = caught[0]
+    while e is not None:
+        chain.append(e)
+        e = e.__cause__
+    assert any(isinstance(x, RecursionError) for x in chain), chain
 
 
 def pattern(size: int, seed: int = 0) -> bytes:

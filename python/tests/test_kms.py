@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 import kms_envelope
 from kms_envelope import AwsKmsClient, AwsKmsDiscoveryKeyring, AwsKmsKeyring, EncryptedDataKey
+from conftest import assert_recursion_refused_on_a_small_stack
 from local_kms import ACCOUNT, REGION, DelayingProxy, MotoServer, free_port
 
 CONTEXT = {"purpose": "kms test", "tenant": "acme"}
@@ -415,28 +416,7 @@ def test_a_client_that_calls_the_library_again_stops_at_a_bound_on_a_small_stack
         encrypt = decrypt = generate_data_key
 
     keyring = AwsKmsKeyring(arn, client=Recursing())
-    caught: List[BaseException] = []
-
-    def run() -> None:
-        try:
-            kms_envelope.encrypt(b"x", keyring=keyring)
-        except BaseException as e:  # noqa: B036 - the test reports whatever it was
-            caught.append(e)
-
-    old = threading.stack_size(1 << 20)
-    try:
-        thread = threading.Thread(target=run)
-        thread.start()
-        thread.join()
-    finally:
-        threading.stack_size(old)
-    assert len(caught) == 1 and isinstance(caught[0], kms_envelope.Error), caught
-    chain: List[BaseException] = []
-    e: Any = caught[0]
-    while e is not None:
-        chain.append(e)
-        e = e.__cause__
-    assert any(isinstance(x, RecursionError) for x in chain), chain
+    assert_recursion_refused_on_a_small_stack(lambda: kms_envelope.encrypt(b"x", keyring=keyring))
     assert len(calls) == 32
 
 
